@@ -1,0 +1,207 @@
+/* batcher.c - records into timed batches. */
+#include "batcher.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "diag.h"
+
+void
+ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
+                struct ss_rejects *rej)
+{
+    memset(b, 0, sizeof(*b));
+    ss_frame_writer_init(&b->w, fd);
+    b->interval = interval;
+    b->rej = rej;
+}
+
+int64_t
+ss_batcher_align(int64_t now, int64_t interval)
+{
+    int64_t t = now - now % interval;
+
+    return t == now ? t : t + interval;
+}
+
+int64_t
+ss_batcher_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+ss_batcher_open(struct ss_batcher *b, int64_t time)
+{
+    ss_frame_writer_begin(&b->w, time, (uint32_t)b->interval, 0);
+    b->time = time;
+    b->open = 1;
+    b->batch_records = 0;
+}
+
+int
+ss_batcher_add(struct ss_batcher *b, const char *p, size_t n)
+{
+    b->records++;
+    b->batch_records++;
+    return ss_frame_writer_add(&b->w, NULL, 0, p, n);
+}
+
+int
+ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
+{
+    int rc;
+
+    b->w.closed_ms = closed_ms;
+    b->open = 0;
+    b->batches++;
+    rc = ss_frame_writer_end(&b->w);
+    if (b->rej != NULL && rc == 0)
+        rc = ss_rejects_flush(b->rej);
+    return rc;
+}
+
+int
+ss_batcher_finish(struct ss_batcher *b)
+{
+    return ss_frame_writer_eos(&b->w, b->time, (uint32_t)b->interval);
+}
+
+void
+ss_batcher_release(struct ss_batcher *b)
+{
+    ss_frame_writer_release(&b->w);
+}
+
+void
+ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b, const char *name,
+                 char delim, size_t max, size_t fixed)
+{
+    memset(s, 0, sizeof(*s));
+    s->b = b;
+    s->name = name;
+    s->delim = delim;
+    s->max = max;
+    s->fixed = fixed;
+}
+
+/* An over-long record goes to the rejects as it arrives, so that memory
+ * stays bounded by --max-record-bytes however long the line is. */
+static void
+reject_part(struct ss_splitter *s, const char *p, size_t n, int last)
+{
+    if (!s->overlong) {
+        s->overlong = 1;
+        ss_diag_rec(s->b->time, s->b->batch_records + 1,
+                    "%s: record longer than --max-record-bytes (%zu)", s->name,
+                    s->max);
+        ss_rejects_put_part(s->b->rej, s->partial.data, s->partial.len, 0);
+        ss_buf_reset(&s->partial);
+    }
+    ss_rejects_put_part(s->b->rej, p, n, last);
+    if (last) {
+        s->overlong = 0;
+        s->b->batch_records++;
+    }
+}
+
+static int
+feed_fixed(struct ss_splitter *s, const char *p, size_t n)
+{
+    int rc;
+
+    while (n > 0) {
+        size_t take = s->fixed - s->partial.len;
+
+        if (s->partial.len == 0 && n >= s->fixed) {
+            if ((rc = ss_batcher_add(s->b, p, s->fixed)) < 0)
+                return rc;
+            p += s->fixed;
+            n -= s->fixed;
+            continue;
+        }
+        if (take > n)
+            take = n;
+        if ((rc = ss_buf_append(&s->partial, p, take)) < 0)
+            return rc;
+        p += take;
+        n -= take;
+        if (s->partial.len == s->fixed) {
+            rc = ss_batcher_add(s->b, s->partial.data, s->partial.len);
+            ss_buf_reset(&s->partial);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The record that started in an earlier chunk ends at p[n-1]. */
+static int
+finish_partial(struct ss_splitter *s, const char *p, size_t n)
+{
+    int rc;
+
+    if (s->overlong || s->partial.len + n > s->max) {
+        reject_part(s, p, n, 1);
+        return 0;
+    }
+    if (s->partial.len == 0)
+        return ss_batcher_add(s->b, p, n);
+    if ((rc = ss_buf_append(&s->partial, p, n)) < 0)
+        return rc;
+    rc = ss_batcher_add(s->b, s->partial.data, s->partial.len);
+    ss_buf_reset(&s->partial);
+    return rc;
+}
+
+int
+ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n)
+{
+    const char *end = p + n, *nl;
+    int rc;
+
+    if (s->fixed > 0)
+        return feed_fixed(s, p, n);
+    while ((nl = memchr(p, s->delim, (size_t)(end - p))) != NULL) {
+        if ((rc = finish_partial(s, p, (size_t)(nl - p))) < 0)
+            return rc;
+        p = nl + 1;
+    }
+    if (p == end)
+        return 0;
+    if (s->overlong || s->partial.len + (size_t)(end - p) > s->max) {
+        reject_part(s, p, (size_t)(end - p), 0);
+        return 0;
+    }
+    return ss_buf_append(&s->partial, p, (size_t)(end - p));
+}
+
+int
+ss_splitter_eof(struct ss_splitter *s)
+{
+    int rc = 0;
+
+    if (s->overlong) {
+        reject_part(s, "", 0, 1);
+    } else if (s->partial.len > 0 && s->fixed > 0) {
+        ss_diag_rec(s->b->time, s->b->batch_records + 1,
+                    "%s: %zu trailing bytes, short of --record-bytes %zu",
+                    s->name, s->partial.len, s->fixed);
+        ss_rejects_put(s->b->rej, NULL, 0, s->partial.data, s->partial.len);
+        s->b->batch_records++;
+    } else if (s->partial.len > 0) {
+        rc = ss_batcher_add(s->b, s->partial.data, s->partial.len);
+    }
+    ss_buf_reset(&s->partial);
+    return rc;
+}
+
+void
+ss_splitter_release(struct ss_splitter *s)
+{
+    ss_buf_release(&s->partial);
+}

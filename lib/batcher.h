@@ -1,0 +1,64 @@
+/* batcher.h - cutting a byte stream into records and records into timed
+ * batches (frames), for sstream-source.
+ *
+ * Owns: the batcher owns its frame writer; a splitter owns the partial
+ * record left at the end of a chunk (a record is never split between two
+ * splitters, so each input of a union has its own). Chunks fed in are only
+ * read, never kept.
+ */
+#ifndef SS_BATCHER_H
+#define SS_BATCHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "rejects.h"
+
+struct ss_batcher {
+    struct ss_frame_writer w;
+    struct ss_rejects *rej;
+    int64_t interval;
+    int64_t time; /* time of the open batch */
+    int open;
+    uint64_t batches, records;
+    uint64_t batch_records; /* records in the open batch */
+};
+
+void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
+                     struct ss_rejects *rej);
+/* Open the batch at 'time' (the end of its interval). */
+void ss_batcher_open(struct ss_batcher *b, int64_t time);
+int ss_batcher_add(struct ss_batcher *b, const char *p, size_t n);
+/* Send the open batch, stamped as closed at wall time closed_ms. */
+int ss_batcher_close(struct ss_batcher *b, int64_t closed_ms);
+/* Send end-of-stream, timed as the last batch. */
+int ss_batcher_finish(struct ss_batcher *b);
+void ss_batcher_release(struct ss_batcher *b);
+
+/* The batch time that holds a record received at wall time 'now': the
+ * first multiple of 'interval' at or after it, so (T - interval, T]. */
+int64_t ss_batcher_align(int64_t now, int64_t interval);
+/* Wall clock in ms since the epoch. */
+int64_t ss_batcher_now_ms(void);
+
+struct ss_splitter {
+    struct ss_batcher *b;
+    struct ss_buf partial; /* the record cut by the end of the last chunk */
+    char delim;
+    size_t max;       /* longest record kept; longer ones are rejects */
+    size_t fixed;     /* > 0: fixed-size records of this many bytes */
+    int overlong;     /* streaming an over-long record to the rejects */
+    const char *name; /* the input, for messages */
+};
+
+void ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b,
+                      const char *name, char delim, size_t max, size_t fixed);
+/* Cut p[0..n) into records and add them to the open batch; 0 or -errno. */
+int ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n);
+/* The input ended: a last record without a delimiter still counts. */
+int ss_splitter_eof(struct ss_splitter *s);
+void ss_splitter_release(struct ss_splitter *s);
+
+#endif

@@ -1,0 +1,359 @@
+/* frame.c - encoding, decoding and checking frames (man/sstream.5).
+ *
+ * Every multi-byte field is little-endian and written byte by byte, so the
+ * code does not depend on the host's byte order or alignment. The checksum
+ * is XXH64 (seed 0) over the header, with its checksum field zero, followed
+ * by the payload: a flipped bit anywhere in a frame is caught.
+ */
+#include "frame.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "diag.h"
+#include "io.h"
+
+/* Header field offsets (man/sstream.5, "HEADER"). */
+enum {
+    OFF_MAGIC = 0,
+    OFF_VERSION = 4,
+    OFF_KIND = 5,
+    OFF_HLEN = 6,
+    OFF_TIME = 8,
+    OFF_INTERVAL = 16,
+    OFF_FLAGS = 20,
+    OFF_COUNT = 24,
+    OFF_RESERVED = 28,
+    OFF_PLEN = 32,
+    OFF_SUM = 40,
+    OFF_CLOSED = 48,
+};
+
+static void
+put_le(char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (char)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const char *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | (unsigned char)p[i];
+    return v;
+}
+
+static uint64_t
+checksum(const char *h, size_t hlen, const char *payload, size_t len)
+{
+    static const char zero[8];
+    XXH64_state_t st;
+
+    XXH64_reset(&st, 0);
+    XXH64_update(&st, h, OFF_SUM);
+    XXH64_update(&st, zero, 8);
+    XXH64_update(&st, h + OFF_SUM + 8, hlen - OFF_SUM - 8);
+    XXH64_update(&st, payload, len);
+    return XXH64_digest(&st);
+}
+
+void
+ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
+                       size_t len)
+{
+    memcpy(h + OFF_MAGIC, SS_FRAME_MAGIC, 4);
+    h[OFF_VERSION] = SS_FRAME_VERSION;
+    h[OFF_KIND] = (char)f->kind;
+    put_le(h + OFF_HLEN, SS_FRAME_HEADER_LEN, 2);
+    put_le(h + OFF_TIME, (uint64_t)f->time, 8);
+    put_le(h + OFF_INTERVAL, f->interval, 4);
+    put_le(h + OFF_FLAGS, f->flags, 4);
+    put_le(h + OFF_COUNT, f->count, 4);
+    put_le(h + OFF_RESERVED, 0, 4);
+    put_le(h + OFF_PLEN, len, 8);
+    put_le(h + OFF_CLOSED, (uint64_t)f->closed_ms, 8);
+    put_le(h + OFF_SUM, checksum(h, SS_FRAME_HEADER_LEN, payload, len), 8);
+}
+
+/* Walk the payload once: the lengths must add up exactly and the record
+ * count must match, so that ss_frame_iter_next() can trust it. */
+static int
+records_valid(const struct ss_frame *f)
+{
+    const unsigned char *p = (const unsigned char *)f->payload;
+    const unsigned char *end = p + f->payload_len;
+    int fields = (f->flags & SS_FRAME_KEYED) ? 2 : 1;
+    uint64_t n = 0;
+
+    while (p < end) {
+        for (int i = 0; i < fields; i++) {
+            uint64_t len = 0;
+            unsigned shift = 0;
+
+            for (;;) {
+                if (p >= end || shift > 56)
+                    return 0;
+                len |= (uint64_t)(*p & 0x7f) << shift;
+                shift += 7;
+                if (!(*p++ & 0x80))
+                    break;
+            }
+            if (len > (uint64_t)(end - p))
+                return 0;
+            p += len;
+        }
+        n++;
+    }
+    return n == f->count;
+}
+
+int
+ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
+               const char **why)
+{
+    size_t hlen;
+    uint64_t plen;
+
+    *need = SS_FRAME_HEADER_LEN;
+    if (n < 8)
+        return 0;
+    if (memcmp(p + OFF_MAGIC, SS_FRAME_MAGIC, 4) != 0)
+        return *why = "bad magic (not an sstream frame)", -EBADMSG;
+    if (p[OFF_VERSION] != SS_FRAME_VERSION)
+        return *why = "unsupported frame format version", -EBADMSG;
+    hlen = get_le(p + OFF_HLEN, 2);
+    if (hlen < SS_FRAME_HEADER_LEN)
+        return *why = "header too short", -EBADMSG;
+    *need = hlen;
+    if (n < hlen)
+        return 0;
+    plen = get_le(p + OFF_PLEN, 8);
+    if (plen > SS_FRAME_MAX_PAYLOAD)
+        return *why = "payload length out of range", -EBADMSG;
+    *need = hlen + plen;
+    if (n < *need)
+        return 0;
+    f->kind = (unsigned char)p[OFF_KIND];
+    f->time = (int64_t)get_le(p + OFF_TIME, 8);
+    f->interval = (uint32_t)get_le(p + OFF_INTERVAL, 4);
+    f->flags = (uint32_t)get_le(p + OFF_FLAGS, 4);
+    f->count = (uint32_t)get_le(p + OFF_COUNT, 4);
+    f->closed_ms = (int64_t)get_le(p + OFF_CLOSED, 8);
+    f->payload = p + hlen;
+    f->payload_len = plen;
+    if (get_le(p + OFF_SUM, 8) != checksum(p, hlen, f->payload, plen))
+        return *why = "checksum mismatch", -EBADMSG;
+    if (f->kind != SS_FRAME_BATCH && f->kind != SS_FRAME_END)
+        return *why = "unknown frame kind", -EBADMSG;
+    if (f->interval == 0)
+        return *why = "batch interval is zero", -EBADMSG;
+    if (!records_valid(f))
+        return *why = "record lengths do not match the payload", -EBADMSG;
+    return 1;
+}
+
+void
+ss_frame_iter_init(struct ss_rec_iter *it, const struct ss_frame *f)
+{
+    it->p = f->payload;
+    it->end = f->payload + f->payload_len;
+    it->keyed = (f->flags & SS_FRAME_KEYED) != 0;
+}
+
+void
+ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name)
+{
+    memset(r, 0, sizeof(*r));
+    r->fd = fd;
+    r->name = name;
+}
+
+/* Keep the unread tail at the front so the buffer does not grow with the
+ * stream; only a frame larger than the buffer makes it grow. */
+static int
+fill(struct ss_frame_reader *r, size_t need)
+{
+    ssize_t n;
+    int rc;
+
+    if (r->pos > 0) {
+        ss_buf_consume(&r->in, r->pos);
+        r->pos = 0;
+    }
+    if ((rc = ss_buf_reserve(&r->in, need > (1 << 16) ? need : 1 << 16)) < 0)
+        return rc;
+    n = ss_io_read(r->fd, r->in.data + r->in.len, r->in.cap - r->in.len);
+    if (n < 0)
+        return (int)n;
+    if (n == 0) {
+        r->eof = 1;
+        return 0;
+    }
+    ss_buf_commit(&r->in, (size_t)n);
+    return 1;
+}
+
+int
+ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
+{
+    const char *why = NULL;
+    size_t need = 0;
+    int rc;
+
+    for (;;) {
+        size_t have = r->in.len - r->pos;
+
+        rc = ss_frame_parse(r->in.data + r->pos, have, f, &need, &why);
+        if (rc < 0)
+            return ss_diag("%s: corrupt frame at byte offset %" PRIu64 ": %s",
+                           r->name, r->offset, why);
+        if (rc > 0)
+            break;
+        if (r->eof || (rc = fill(r, need)) == 0) {
+            if (have == 0)
+                return ss_diag("%s: upstream ended without end-of-stream",
+                               r->name);
+            return ss_diag("%s: upstream ended without end-of-stream "
+                           "(torn frame at byte offset %" PRIu64 ")",
+                           r->name, r->offset);
+        }
+        if (rc < 0)
+            return ss_diag_err(rc, "%s: read", r->name);
+    }
+    f->offset = r->offset;
+    r->pos += need;
+    r->offset += need;
+    return f->kind == SS_FRAME_END ? 0 : 1;
+}
+
+void
+ss_frame_reader_release(struct ss_frame_reader *r)
+{
+    ss_buf_release(&r->in);
+}
+
+void
+ss_frame_writer_init(struct ss_frame_writer *w, int fd)
+{
+    memset(w, 0, sizeof(*w));
+    w->fd = fd;
+    w->part_bytes = SS_FRAME_PART_BYTES;
+}
+
+void
+ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
+                      uint32_t interval, uint32_t flags)
+{
+    assert(!w->open);
+    w->open = 1;
+    w->time = time;
+    w->interval = interval;
+    w->flags = flags & SS_FRAME_KEYED;
+    w->count = 0;
+    ss_buf_reset(&w->out);
+    /* Room for the header now; it is filled in when the frame is sent. */
+    if (ss_buf_reserve(&w->out, SS_FRAME_HEADER_LEN) == 0)
+        ss_buf_commit(&w->out, SS_FRAME_HEADER_LEN);
+}
+
+static int
+send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
+{
+    struct ss_frame f = {
+        .kind = kind,
+        .flags = flags,
+        .time = w->time,
+        .interval = w->interval,
+        .count = w->count,
+        .closed_ms = w->closed_ms,
+    };
+    size_t plen = w->out.len - SS_FRAME_HEADER_LEN;
+    int rc;
+
+    ss_frame_encode_header(w->out.data, &f, w->out.data + SS_FRAME_HEADER_LEN,
+                           plen);
+    rc = ss_io_write_all(w->fd, w->out.data, w->out.len);
+    w->bytes += w->out.len;
+    w->out.len = SS_FRAME_HEADER_LEN;
+    w->count = 0;
+    return rc;
+}
+
+static size_t
+varint_put(char *p, size_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        p[n++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (char)v;
+    return n;
+}
+
+int
+ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
+                    const char *val, size_t vlen)
+{
+    char *p;
+    size_t n = 0;
+    int rc;
+
+    assert(w->open && (key != NULL) == ((w->flags & SS_FRAME_KEYED) != 0));
+    if (w->out.len == 0) /* begin() could not reserve the header */
+        return -ENOMEM;
+    if (w->out.len - SS_FRAME_HEADER_LEN >= w->part_bytes &&
+        (rc = send_frame(w, SS_FRAME_BATCH, w->flags | SS_FRAME_MORE)) < 0)
+        return rc;
+    if ((rc = ss_buf_reserve(&w->out, 20 + klen + vlen)) < 0)
+        return rc;
+    p = w->out.data + w->out.len;
+    if (key != NULL) {
+        n += varint_put(p, klen);
+        memcpy(p + n, key, klen);
+        n += klen;
+    }
+    n += varint_put(p + n, vlen);
+    memcpy(p + n, val, vlen);
+    n += vlen;
+    ss_buf_commit(&w->out, n);
+    w->count++;
+    w->records++;
+    return 0;
+}
+
+int
+ss_frame_writer_end(struct ss_frame_writer *w)
+{
+    assert(w->open);
+    w->open = 0;
+    if (w->out.len == 0)
+        return -ENOMEM;
+    return send_frame(w, SS_FRAME_BATCH, w->flags);
+}
+
+int
+ss_frame_writer_eos(struct ss_frame_writer *w, int64_t time, uint32_t interval)
+{
+    ss_frame_writer_begin(w, time, interval, 0);
+    w->open = 0;
+    if (w->out.len == 0)
+        return -ENOMEM;
+    return send_frame(w, SS_FRAME_END, 0);
+}
+
+void
+ss_frame_writer_release(struct ss_frame_writer *w)
+{
+    ss_buf_release(&w->out);
+}

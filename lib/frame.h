@@ -1,0 +1,162 @@
+/* frame.h - the frame contract (man/sstream.5 is the normative text).
+ *
+ * A stream is a sequence of frames: a 56-byte little-endian header and a
+ * payload of records. A batch is one frame, or several frames with the same
+ * time of which all but the last carry SS_FRAME_MORE, so that memory stays
+ * bounded however large a batch grows. A clean stream ends with an
+ * end-of-stream frame.
+ *
+ * Owns: the reader owns its input buffer; a struct ss_frame it returns is a
+ * view into that buffer, valid until the next ss_frame_reader_next(). The
+ * writer owns the frame under construction; records are copied in.
+ */
+#ifndef SS_FRAME_H
+#define SS_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define SS_FRAME_MAGIC       "SSTM"
+#define SS_FRAME_VERSION     1
+#define SS_FRAME_HEADER_LEN  56
+#define SS_FRAME_MAX_PAYLOAD ((uint64_t)1 << 31)
+#define SS_FRAME_PART_BYTES  ((size_t)1 << 20)
+
+enum ss_frame_kind {
+    SS_FRAME_BATCH = 1,
+    SS_FRAME_END = 2,
+};
+
+#define SS_FRAME_KEYED 0x1u /* records are key/value pairs */
+#define SS_FRAME_MORE  0x2u /* more frames of this batch follow */
+
+struct ss_frame {
+    int kind;            /* SS_FRAME_BATCH or SS_FRAME_END */
+    uint32_t flags;      /* SS_FRAME_KEYED | SS_FRAME_MORE */
+    int64_t time;        /* batch time, ms since the epoch */
+    uint32_t interval;   /* batch interval, ms */
+    uint32_t count;      /* records in this frame */
+    int64_t closed_ms;   /* wall clock when the source closed it; 0 unknown */
+    const char *payload; /* view: valid until the next read */
+    size_t payload_len;
+    uint64_t offset; /* byte offset of the frame in its stream */
+};
+
+/* A record is a view into a frame's payload. key is NULL for a keyless
+ * record; an empty key is a non-NULL key of length 0. */
+struct ss_rec {
+    const char *key;
+    size_t klen;
+    const char *val;
+    size_t vlen;
+};
+
+/* ---- records: varint lengths (LEB128), then the bytes ---- */
+
+struct ss_rec_iter {
+    const char *p, *end;
+    int keyed;
+};
+
+static inline size_t
+ss_frame_varint_get(const char **pp)
+{
+    const unsigned char *p = (const unsigned char *)*pp;
+    size_t v = 0;
+    unsigned shift = 0;
+
+    while (*p & 0x80) {
+        v |= (size_t)(*p++ & 0x7f) << shift;
+        shift += 7;
+    }
+    v |= (size_t)*p++ << shift;
+    *pp = (const char *)p;
+    return v;
+}
+
+void ss_frame_iter_init(struct ss_rec_iter *it, const struct ss_frame *f);
+
+/* Next record of a frame the reader has validated: 1, or 0 at the end. */
+static inline int
+ss_frame_iter_next(struct ss_rec_iter *it, struct ss_rec *r)
+{
+    if (it->p >= it->end)
+        return 0;
+    if (it->keyed) {
+        r->klen = ss_frame_varint_get(&it->p);
+        r->key = it->p;
+        it->p += r->klen;
+    } else {
+        r->key = NULL;
+        r->klen = 0;
+    }
+    r->vlen = ss_frame_varint_get(&it->p);
+    r->val = it->p;
+    it->p += r->vlen;
+    return 1;
+}
+
+/* ---- reading ---- */
+
+struct ss_frame_reader {
+    int fd;
+    const char *name; /* for messages: "stdin" or a path */
+    struct ss_buf in;
+    size_t pos;      /* first unconsumed byte of in */
+    uint64_t offset; /* stream offset of in.data[pos] */
+    int eof;
+};
+
+void ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name);
+/* Read the next frame into *f. Returns 1 for a batch frame, 0 for the
+ * end-of-stream frame, or -1 after reporting what is wrong (a torn or
+ * corrupt frame with its byte offset, an upstream that ended without
+ * end-of-stream, a read error). */
+int ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f);
+void ss_frame_reader_release(struct ss_frame_reader *r);
+
+/* Decode and check a whole frame held in p[0..n): 1 and *f filled, 0 when
+ * more bytes are needed (*need says how many in all), or -EBADMSG with a
+ * reason in *why. For readers that get bytes pushed to them. */
+int ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
+                   const char **why);
+
+/* ---- writing ---- */
+
+struct ss_frame_writer {
+    int fd;
+    struct ss_buf out; /* header + payload of the frame being built */
+    int open;          /* a batch has begun and not ended */
+    int64_t time;
+    uint32_t interval;
+    uint32_t flags;
+    uint32_t count;
+    int64_t closed_ms;
+    size_t part_bytes;       /* payload size at which a part is sent */
+    uint64_t records, bytes; /* totals written, for summaries */
+};
+
+void ss_frame_writer_init(struct ss_frame_writer *w, int fd);
+/* Start the batch at 'time'; flags is 0 or SS_FRAME_KEYED. */
+void ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
+                           uint32_t interval, uint32_t flags);
+/* Append a record (key NULL for keyless batches). May write a part frame
+ * when the batch outgrows part_bytes. 0, or a negative errno code. */
+int ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
+                        const char *val, size_t vlen);
+/* Send the batch's last (or only) frame; 0 or a negative errno code
+ * (-EPIPE when the reader went away). */
+int ss_frame_writer_end(struct ss_frame_writer *w);
+/* Send an end-of-stream frame. */
+int ss_frame_writer_eos(struct ss_frame_writer *w, int64_t time,
+                        uint32_t interval);
+void ss_frame_writer_release(struct ss_frame_writer *w);
+
+/* Encode a whole frame header into h[SS_FRAME_HEADER_LEN] and checksum it
+ * together with the payload. */
+void ss_frame_encode_header(char *h, const struct ss_frame *f,
+                            const char *payload, size_t len);
+
+#endif

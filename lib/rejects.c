@@ -1,0 +1,107 @@
+/* rejects.c - the --rejects file. */
+#include "rejects.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "io.h"
+
+int
+ss_rejects_open(struct ss_rejects *r, const char *path)
+{
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+    r->delim = '\n';
+    r->path = path;
+    if (path == NULL)
+        return 0;
+    r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (r->fd < 0)
+        return ss_diag_err(-errno, "--rejects: cannot open '%s'", path);
+    return 0;
+}
+
+void
+ss_rejects_put(struct ss_rejects *r, const char *key, size_t klen,
+               const char *val, size_t vlen)
+{
+    r->count++;
+    if (r->fd < 0)
+        return;
+    if (key != NULL) {
+        ss_buf_append(&r->out, key, klen);
+        ss_buf_putc(&r->out, '\t');
+    }
+    ss_buf_append(&r->out, val, vlen);
+    ss_buf_putc(&r->out, r->delim);
+    r->kept++;
+    if (r->out.len >= (1 << 16))
+        ss_rejects_flush(r);
+}
+
+void
+ss_rejects_put_part(struct ss_rejects *r, const char *p, size_t n, int last)
+{
+    if (last)
+        r->count++;
+    if (r->fd < 0)
+        return;
+    ss_buf_append(&r->out, p, n);
+    if (last) {
+        ss_buf_putc(&r->out, r->delim);
+        r->kept++;
+    }
+    if (r->out.len >= (1 << 16))
+        ss_rejects_flush(r);
+}
+
+int
+ss_rejects_flush(struct ss_rejects *r)
+{
+    int rc;
+
+    if (r->fd < 0 || r->out.len == 0)
+        return 0;
+    rc = ss_io_write_all(r->fd, r->out.data, r->out.len);
+    ss_buf_reset(&r->out);
+    if (rc < 0) {
+        r->kept = 0; /* what was "kept" may not be there */
+        return ss_diag_err(rc, "--rejects: cannot write '%s'", r->path);
+    }
+    return 0;
+}
+
+int
+ss_rejects_close(struct ss_rejects *r)
+{
+    int rc = ss_rejects_flush(r);
+
+    if (r->fd >= 0 && close(r->fd) < 0 && rc == 0)
+        rc = ss_diag_err(-errno, "--rejects: cannot close '%s'", r->path);
+    r->fd = -1;
+    ss_buf_release(&r->out);
+    return rc;
+}
+
+int
+ss_rejects_lost(const struct ss_rejects *r)
+{
+    return r->count > r->kept;
+}
+
+void
+ss_rejects_report(const struct ss_rejects *r)
+{
+    if (r->count == 0)
+        return;
+    if (!ss_rejects_lost(r))
+        ss_diag("%llu rejected record%s kept in '%s'",
+                (unsigned long long)r->count, r->count == 1 ? "" : "s",
+                r->path);
+    else
+        ss_diag("%llu rejected record%s not kept (use --rejects FILE)",
+                (unsigned long long)r->count, r->count == 1 ? "" : "s");
+}

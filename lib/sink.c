@@ -1,0 +1,214 @@
+/* sink.c - sstream-sink's text outputs.
+ *
+ * Output is built in one buffer and written when a batch ends (and when
+ * the buffer passes OUT_FLUSH), so a live pipeline shows each batch as it
+ * arrives and a fast one writes in large blocks.
+ */
+#include "sink.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "frame.h"
+#include "io.h"
+
+#define OUT_FLUSH (256 * 1024)
+
+struct sink {
+    const struct ss_sink_config *cfg;
+    struct ss_buf out;
+    int in_batch;   /* a frame with SS_FRAME_MORE came last */
+    size_t printed; /* records of this batch shown by --print */
+    int tty;
+};
+
+void
+ss_sink_config_init(struct ss_sink_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->mode = SS_SINK_PRINT;
+    cfg->print_n = 10;
+}
+
+static int
+flush_out(struct sink *s)
+{
+    int rc = ss_io_write_all(STDOUT_FILENO, s->out.data, s->out.len);
+
+    ss_buf_reset(&s->out);
+    return rc;
+}
+
+static void
+put(struct ss_buf *b, const char *p, size_t n)
+{
+    ss_buf_append(b, p, n);
+}
+
+/* Spark's DStream.print(): println of each element, tuples as (k,v). */
+static void
+print_frame(struct sink *s, const struct ss_frame *f)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+
+    if (!s->in_batch) {
+        ss_buf_printf(&s->out,
+                      "-------------------------------------------\n"
+                      "Time: %" PRId64 " ms\n"
+                      "-------------------------------------------\n",
+                      f->time);
+        s->printed = 0;
+    }
+    ss_frame_iter_init(&it, f);
+    while (s->printed <= s->cfg->print_n && ss_frame_iter_next(&it, &r)) {
+        if (s->printed++ == s->cfg->print_n) {
+            put(&s->out, "...\n", 4);
+            break;
+        }
+        if (r.key != NULL) {
+            ss_buf_putc(&s->out, '(');
+            put(&s->out, r.key, r.klen);
+            ss_buf_putc(&s->out, ',');
+            put(&s->out, r.val, r.vlen);
+            put(&s->out, ")\n", 2);
+        } else {
+            put(&s->out, r.val, r.vlen);
+            ss_buf_putc(&s->out, '\n');
+        }
+    }
+    if (!(f->flags & SS_FRAME_MORE))
+        ss_buf_putc(&s->out, '\n');
+}
+
+static int
+text_frame(struct sink *s, const struct ss_frame *f)
+{
+    char tbuf[24];
+    int tlen = snprintf(tbuf, sizeof(tbuf), "%" PRId64 "\t", f->time);
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    int rc;
+
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        if ((rc = ss_buf_reserve(&s->out, (size_t)tlen + r.klen + r.vlen + 2)) <
+            0)
+            return rc;
+        if (s->cfg->mode == SS_SINK_TSV)
+            put(&s->out, tbuf, (size_t)tlen);
+        if (r.key != NULL) {
+            put(&s->out, r.key, r.klen);
+            ss_buf_putc(&s->out, '\t');
+        }
+        put(&s->out, r.val, r.vlen);
+        ss_buf_putc(&s->out, '\n');
+        if (s->out.len >= OUT_FLUSH && (rc = flush_out(s)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void
+escaped(struct ss_buf *b, const char *p, size_t n)
+{
+    ss_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c == '"' || c == '\\')
+            ss_buf_printf(b, "\\%c", c);
+        else if (c == '\n')
+            put(b, "\\n", 2);
+        else if (c == '\t')
+            put(b, "\\t", 2);
+        else if (c < 0x20 || c >= 0x7f)
+            ss_buf_printf(b, "\\x%02x", c);
+        else
+            ss_buf_putc(b, (char)c);
+    }
+    ss_buf_putc(b, '"');
+}
+
+static void
+dump_frame(struct sink *s, const struct ss_frame *f)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    uint64_t i = 0;
+
+    ss_buf_printf(&s->out,
+                  "@%" PRIu64 " %s time=%" PRId64 " interval=%" PRIu32
+                  " count=%" PRIu32 " payload=%zu flags=%s%s%s closed=%" PRId64
+                  "\n",
+                  f->offset, f->kind == SS_FRAME_END ? "end" : "batch", f->time,
+                  f->interval, f->count, f->payload_len, f->flags ? "" : "-",
+                  (f->flags & SS_FRAME_KEYED) ? "keyed" : "",
+                  (f->flags & SS_FRAME_MORE)
+                      ? ((f->flags & SS_FRAME_KEYED) ? ",more" : "more")
+                      : "",
+                  f->closed_ms);
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        ss_buf_printf(&s->out, "  %" PRIu64 ": ", ++i);
+        if (r.key != NULL) {
+            escaped(&s->out, r.key, r.klen);
+            put(&s->out, " => ", 4);
+        }
+        escaped(&s->out, r.val, r.vlen);
+        ss_buf_putc(&s->out, '\n');
+    }
+}
+
+static int
+on_frame(struct sink *s, const struct ss_frame *f)
+{
+    int rc = 0;
+
+    switch (s->cfg->mode) {
+    case SS_SINK_PRINT:
+        print_frame(s, f);
+        break;
+    case SS_SINK_DUMP:
+        dump_frame(s, f);
+        break;
+    default:
+        rc = text_frame(s, f);
+        break;
+    }
+    s->in_batch = (f->flags & SS_FRAME_MORE) != 0;
+    if (rc == 0 && (!s->in_batch || s->tty || s->out.len >= OUT_FLUSH))
+        rc = flush_out(s);
+    return rc;
+}
+
+int
+ss_sink_run(const struct ss_sink_config *cfg)
+{
+    struct ss_frame_reader rd;
+    struct ss_frame f;
+    struct sink s;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    s.cfg = cfg;
+    s.tty = isatty(STDOUT_FILENO);
+    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
+    while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
+        if ((rc = on_frame(&s, &f)) < 0)
+            break;
+    if (rc == 0 && cfg->mode == SS_SINK_DUMP) {
+        dump_frame(&s, &f);
+        rc = flush_out(&s);
+    }
+    if (rc < -1 && rc != -EPIPE)
+        rc = ss_diag_err(rc, "stdout");
+    ss_frame_reader_release(&rd);
+    ss_buf_release(&s.out);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* sink.h - sstream-sink: output operations on frames read from stdin.
+ * The config belongs to the caller and is only read.
+ */
+#ifndef SS_SINK_H
+#define SS_SINK_H
+
+#include <stddef.h>
+
+enum ss_sink_mode {
+    SS_SINK_PRINT, /* Spark's print(): header, first N records, "..." */
+    SS_SINK_LINES, /* value, or key<TAB>value */
+    SS_SINK_TSV,   /* time<TAB>value, or time<TAB>key<TAB>value */
+    SS_SINK_DUMP,  /* every frame, headers included, escaped */
+};
+
+struct ss_sink_config {
+    enum ss_sink_mode mode;
+    size_t print_n; /* --print=N */
+};
+
+void ss_sink_config_init(struct ss_sink_config *cfg);
+/* Read frames from stdin to end-of-stream; 0, -1 after reporting, or
+ * -EPIPE when the reader of stdout went away. */
+int ss_sink_run(const struct ss_sink_config *cfg);
+
+#endif

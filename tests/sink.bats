@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# sstream-sink: Spark's print(), --lines, --tsv, --dump, and bad frames.
+
+load helpers/common
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+}
+
+@test "sink: --print shows 10 of 12 records, then ..., as Spark's print()" {
+    mkdir -p "$T/d"
+    seq 1 12 >"$T/d/1"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' | sstream-sink --print"
+    assert_success
+    assert_output - <<'EOF2'
+-------------------------------------------
+Time: 1000 ms
+-------------------------------------------
+1
+2
+3
+4
+5
+6
+7
+8
+9
+10
+...
+
+EOF2
+}
+
+@test "sink: --print of an empty batch is the header alone; --print=N" {
+    batches "$T/d" - "a b c"
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --print=2"
+    assert_success
+    assert_output - <<'EOF2'
+-------------------------------------------
+Time: 1000 ms
+-------------------------------------------
+
+-------------------------------------------
+Time: 2000 ms
+-------------------------------------------
+a
+b
+...
+
+EOF2
+}
+
+@test "sink: --print shows key/value records as (k,v)" {
+    # A keyed frame written by the Python stage of man/sstream.5 is tested
+    # there; here a keyed stream comes from a stored fixture.
+    run bash -c "sstream-sink --print < '$FIXTURES/keyed.frames'"
+    assert_success
+    assert_output - <<'EOF2'
+-------------------------------------------
+Time: 2000 ms
+-------------------------------------------
+(a,1)
+(b,2)
+(,3)
+
+EOF2
+}
+
+@test "sink: --lines and --tsv of key/value records" {
+    run sstream-sink --lines <"$FIXTURES/keyed.frames"
+    assert_output "$(printf 'a\t1\nb\t2\n\t3')"
+    run sstream-sink --tsv <"$FIXTURES/keyed.frames"
+    assert_output "$(printf '2000\ta\t1\n2000\tb\t2\n2000\t\t3')"
+}
+
+@test "sink: --dump escapes bytes and shows every header" {
+    mkdir -p "$T/d"
+    printf 'tab\there "q" \\ \001\n' >"$T/d/1"
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --dump"
+    assert_success
+    assert_output - <<'EOF2'
+@0 batch time=1000 interval=1000 count=1 payload=17 flags=- closed=0
+  1: "tab\there \"q\" \\ \x01"
+@73 end time=1000 interval=1000 count=0 payload=0 flags=- closed=0
+EOF2
+}
+
+@test "sink: a batch larger than a frame part arrives whole, in parts" {
+    mkdir -p "$T/d"
+    seq 1 300000 >"$T/d/1"
+    printf 'last\n' >"$T/d/2"
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --dump | grep '^@' | cut -d' ' -f2-3,5,7"
+    assert_output - <<'EOF2'
+batch time=1000 count=165669 flags=more
+batch time=1000 count=134331 flags=-
+batch time=2000 count=1 flags=-
+end time=2000 count=0 flags=-
+EOF2
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --print=1 | head -4 | tail -1"
+    assert_output 1
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --lines | sha1sum"
+    assert_output "$( { seq 1 300000; echo last; } | sha1sum)"
+}
+
+@test "sink: a flipped payload byte: exit 1 naming the byte offset" {
+    batches "$T/d" "a b" "c d"
+    sstream-source --replay "$T/d" >"$T/frames"
+    # second frame starts at 60; its payload at 60 + 56
+    printf 'X' | dd of="$T/frames" bs=1 seek=117 conv=notrunc status=none
+    run --separate-stderr sstream-sink --lines <"$T/frames"
+    assert_failure 1
+    assert_output "$(printf 'a\nb')"
+    assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset 60: checksum mismatch"
+}
+
+@test "sink: a stream cut mid-frame: exit 1, upstream ended without end-of-stream" {
+    batches "$T/d" "a b" "c d"
+    sstream-source --replay "$T/d" | head -c 100 >"$T/frames"
+    run --separate-stderr sstream-sink --lines <"$T/frames"
+    assert_failure 1
+    assert_output "$(printf 'a\nb')"
+    assert_equal "$stderr" "sstream-sink: stdin: upstream ended without end-of-stream (torn frame at byte offset 60)"
+    sstream-source --replay "$T/d" | head -c 120 >"$T/frames"
+    run --separate-stderr sstream-sink --lines <"$T/frames"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: stdin: upstream ended without end-of-stream"
+}
+
+@test "sink: text that is not frames is refused at offset 0" {
+    run --separate-stderr bash -c "echo hello world, this is not a frame | sstream-sink"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset 0: bad magic (not an sstream frame)"
+}
+
+@test "sink: usage errors exit 2; --help and --version exit 0" {
+    run --separate-stderr sstream-sink --lines --tsv
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --dump, --lines, --print and --tsv exclude each other"
+    run --separate-stderr sstream-sink --print=x
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --print: 'x' is not a whole number from 0 to 9223372036854775807"
+    run --separate-stderr sstream-sink -x
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: invalid option -- 'x'"
+    run sstream-sink --version
+    assert_success
+    assert_output "sstream-sink 0.1.0 (frame format 1)"
+    run sstream-sink -h
+    assert_success
+    assert_line --index 0 "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]"
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/env bats
+# sstream-source: replay, stdin, batching, rejects, manners.
+
+load helpers/common
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+}
+
+@test "source: replay gives one batch per file at start + (i+1) * interval" {
+    mkdir -p "$T/d"
+    printf 'a\nb\n' >"$T/d/0001"
+    printf 'c\n' >"$T/d/0002"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 1s | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '1000\ta\n1000\tb\n2000\tc')"
+    assert_equal "$stderr" ""
+}
+
+@test "source: --start-time and -b 500ms shift the replay times" {
+    batches "$T/d" "x" "-" "y"
+    run bash -c "sstream-source --replay '$T/d' -b 500ms --start-time 10000 | sstream-sink --dump | grep -o '^@[0-9]* [a-z]* time=[0-9]*'"
+    assert_success
+    assert_output - <<'EOF2'
+@0 batch time=10500
+@58 batch time=11000
+@114 batch time=11500
+@172 end time=11500
+EOF2
+}
+
+@test "source: replay reads files in name order and skips hidden ones" {
+    mkdir -p "$T/d"
+    printf 'second\n' >"$T/d/b"
+    printf 'first\n' >"$T/d/a"
+    printf 'hidden\n' >"$T/d/.tmp"
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --tsv"
+    assert_output "$(printf '1000\tfirst\n2000\tsecond')"
+}
+
+@test "source: empty lines are empty records; a last line without newline counts" {
+    mkdir -p "$T/d"
+    printf 'a\n\nb' >"$T/d/1"
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --dump"
+    assert_output - <<'EOF2'
+@0 batch time=1000 interval=1000 count=3 payload=5 flags=- closed=0
+  1: "a"
+  2: ""
+  3: "b"
+@61 end time=1000 interval=1000 count=0 payload=0 flags=- closed=0
+EOF2
+}
+
+@test "source: --delimiter splits on another byte" {
+    mkdir -p "$T/d"
+    printf 'a,b,c' >"$T/d/1"
+    run bash -c "sstream-source --replay '$T/d' --delimiter , | sstream-sink --lines"
+    assert_output "$(printf 'a\nb\nc')"
+    printf 'x\0y\0' >"$T/d/1"
+    run bash -c "sstream-source --replay '$T/d' --delimiter '\\0' | sstream-sink --lines"
+    assert_output "$(printf 'x\ny')"
+}
+
+@test "source: an over-long record is reported, kept in --rejects, the rest flows" {
+    mkdir -p "$T/d"
+    printf 'ok1\n%s\nok2\n' "$(printf 'x%.0s' $(seq 1 40))" >"$T/d/1"
+    printf 'ok3\n' >"$T/d/2"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' --max-record-bytes 16 --rejects '$T/rej' | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '1000\tok1\n1000\tok2\n2000\tok3')"
+    assert_equal "$stderr" "$(printf '%s\n%s' \
+        "sstream-source: batch 1000, record 2: $T/d/1: record longer than --max-record-bytes (16)" \
+        "sstream-source: 1 rejected record kept in '$T/rej'")"
+    assert_equal "$(cat "$T/rej")" "$(printf 'x%.0s' $(seq 1 40))"
+}
+
+@test "source: a reject not kept makes the exit status 1" {
+    mkdir -p "$T/d"
+    printf 'ok\n0123456789abcdef0123\n' >"$T/d/1"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' --max-record-bytes 10 | sstream-sink --lines; exit \${PIPESTATUS[0]}"
+    assert_failure 1
+    assert_output "ok"
+    assert_equal "$stderr" "$(printf '%s\n%s' \
+        "sstream-source: batch 1000, record 2: $T/d/1: record longer than --max-record-bytes (10)" \
+        "sstream-source: 1 rejected record not kept (use --rejects FILE)")"
+}
+
+@test "source: an over-long record split across reads of stdin is rejected whole" {
+    run --separate-stderr bash -c "{ printf 'a\n'; head -c 300000 /dev/zero | tr '\\0' y; printf '\nb\n'; } | sstream-source --max-record-bytes 1k --rejects '$T/rej' | sstream-sink --lines"
+    assert_success
+    assert_output "$(printf 'a\nb')"
+    assert_equal "$(wc -c <"$T/rej")" 300001
+}
+
+@test "source: --record-bytes cuts fixed-size records; a short tail is a reject" {
+    mkdir -p "$T/d"
+    printf 'aaabbbcccdd' >"$T/d/1"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' --record-bytes 3 --rejects '$T/rej' | sstream-sink --lines"
+    assert_success
+    assert_output "$(printf 'aaa\nbbb\nccc')"
+    assert_equal "$(cat "$T/rej")" "dd"
+}
+
+@test "source: stdin in live mode ends with the partial batch and end-of-stream" {
+    run --separate-stderr bash -c "printf 'a\nb\n' | sstream-source -b 1h | sstream-sink --dump | grep -c '^@'"
+    assert_success
+    assert_output 2
+}
+
+@test "source: live batches are aligned, consecutive, with empty frames when quiet" {
+    # lines at about 0 s, 0.2 s and 2.3 s: the clock is the feature, so only
+    # the shape is asserted: consecutive multiples of 1000, an empty frame
+    # between, the three records in order.
+    run bash -c "{ printf 'x\n'; sleep 0.2; printf 'y\n'; sleep 2.1; printf 'z\n'; } | sstream-source -b 1s | sstream-sink --dump"
+    assert_success
+    times=$(grep '^@' <<<"$output" | grep -o 'time=[0-9]*' | cut -d= -f2)
+    counts=$(grep '^@' <<<"$output" | grep -o 'count=[0-9]*' | cut -d= -f2 | tr '\n' ' ')
+    prev=
+    for t in $times; do
+        (( t % 1000 == 0 ))
+        [ -z "$prev" ] || (( t == prev + 1000 || t == prev ))
+        prev=$t
+    done
+    # x and y, maybe split across the first boundary; an empty second; z
+    [[ "$counts" =~ ^(2|1\ 1)\ 0\ 1\ 0\ $ || "$counts" =~ ^(2|1\ 1)\ 0\ 0\ 1\ 0\ $ ]]
+    assert_equal "$(grep -o '"[xyz]"' <<<"$output" | tr -d '"\n')" xyz
+}
+
+@test "source: SIGTERM ends the current batch, sends end-of-stream, exits 0" {
+    mkfifo "$T/in"
+    sstream-source -b 1h <"$T/in" >"$T/frames" 2>"$T/err" &
+    pid=$!
+    exec 7>"$T/in"
+    printf 'one\ntwo\n' >&7
+    sleep 0.5
+    kill -TERM "$pid"
+    wait "$pid"
+    exec 7>&-
+    run sstream-sink --lines <"$T/frames"
+    assert_success
+    assert_output "$(printf 'one\ntwo')"
+    assert_equal "$(cat "$T/err")" ""
+}
+
+@test "source: SIGINT to the whole process group: every stage exits 0" {
+    # Ctrl-C sends SIGINT to the pipeline's process group: the source ends
+    # the stream and the stages after it live to see end-of-stream.
+    mkfifo "$T/in"
+    setsid bash -c "set -o pipefail; sstream-source -b 1h <'$T/in' | sstream-sink --lines >'$T/out'; echo \$? >'$T/status'" &
+    exec 7>"$T/in"
+    printf 'hello\n' >&7
+    sleep 0.5
+    pgid=$(ps -o pgid= -p "$(pgrep -x sstream-source | head -1)" | tr -d ' ')
+    kill -INT -- "-$pgid"
+    for _ in $(seq 50); do [ -s "$T/status" ] && break; sleep 0.1; done
+    exec 7>&-
+    assert_equal "$(cat "$T/status")" 0
+    assert_equal "$(cat "$T/out")" hello
+}
+
+@test "source: refuses to write frames to a terminal" {
+    command -v script >/dev/null || skip "script(1) not installed"
+    run script -qec "$SSTREAM_BIN/sstream-source --replay /nonexistent" /dev/null
+    assert_failure
+    assert_output --partial "sstream-source: frames are not written to a terminal; pipe into sstream-sink"
+}
+
+@test "source: --help and --version go to stdout with exit 0" {
+    run --separate-stderr sstream-source --help
+    assert_success
+    assert_line --index 0 --partial "usage: sstream-source"
+    assert_equal "$stderr" ""
+    run --separate-stderr sstream-source --version
+    assert_success
+    assert_output "sstream-source 0.1.0 (frame format 1)"
+}
+
+@test "source: usage errors exit 2 with a message" {
+    run --separate-stderr sstream-source --bogus
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: unrecognized option '--bogus'"
+    run --separate-stderr sstream-source -b 1x
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --batch: '1x' is not a duration (try 500ms or 2s)"
+    run --separate-stderr sstream-source --max-record-bytes 0
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --max-record-bytes: '0' is not a size (try 4096, 64k or 1M)"
+    run --separate-stderr sstream-source --delimiter ab
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --delimiter: 'ab' is not one character (or \\n \\t \\r \\0)"
+    run --separate-stderr sstream-source stray
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: unexpected argument 'stray'"
+}
+
+@test "source: a missing replay folder is a runtime error, exit 1" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/nope' > /dev/null"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-source: --replay: cannot open '$T/nope': No such file or directory"
+}
+
+@test "source: a reader that goes away ends the pipeline quietly" {
+    run --separate-stderr bash -c "yes | sstream-source -b 100ms | sstream-sink --lines | head -3"
+    assert_success
+    assert_output "$(printf 'y\ny\ny')"
+    assert_equal "$stderr" ""
+}
