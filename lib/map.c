@@ -225,7 +225,29 @@ ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind kind,
 
 /* ---- running ---- */
 
+/* --count-by-value looks keys up in groups, two in flight: while one
+ * group fills, its keys' index slots are prefetched; when it is full its
+ * entries are prefetched and the group before it is counted. The memory
+ * fetches of a lookup thus overlap with other work instead of stalling
+ * one lookup at a time (on the 100k-word Zipf corpus of bench/, the
+ * lookups take a third of the time). Groups are counted in arrival
+ * order, so keys keep their order of first appearance. */
+#define GROUP 16
+
+struct pending {
+    uint64_t hash;
+    size_t off, len; /* key bytes in the group's buffer */
+};
+
+struct group {
+    struct pending p[GROUP];
+    size_t n;
+    struct ss_buf bytes;
+};
+
 struct step {
+    struct group grp[2];   /* --count-by-value: filling, and in flight */
+    int cur;               /* the group filling */
     int keyed_in;          /* records reaching this step have keys */
     struct ss_buf scratch; /* a changed value, a key text, exec input */
     struct ss_buf out;     /* exec output, formatted results */
@@ -520,25 +542,72 @@ as_line(struct ss_buf *b, const struct ss_rec *r)
 }
 
 static int
-count_value(struct map *m, size_t i, const struct ss_rec *r)
+count_group(struct step *st, struct group *g)
 {
-    struct step *st = &m->st[i];
-    const char *k = r->val;
-    size_t klen = r->vlen;
     uint64_t *n;
     int created;
 
-    if (r->key != NULL) {
-        ss_buf_reset(&st->scratch);
-        if (as_line(&st->scratch, r) < 0)
+    for (size_t j = 0; j < g->n; j++) {
+        struct pending *p = &g->p[j];
+
+        if ((n = ss_keytab_get_hashed(&st->tab, g->bytes.data + p->off, p->len,
+                                      p->hash, &created)) == NULL)
             return -ENOMEM;
-        k = st->scratch.data;
-        klen = st->scratch.len;
+        (*n)++;
     }
-    if ((n = ss_keytab_get(&st->tab, k, klen, &created)) == NULL)
-        return -ENOMEM;
-    (*n)++;
+    g->n = 0;
+    ss_buf_reset(&g->bytes);
     return 0;
+}
+
+static void
+prefetch_entries(struct step *st, const struct group *g)
+{
+    for (size_t j = 0; j < g->n; j++)
+        ss_keytab_prefetch(&st->tab, g->p[j].hash, 1);
+}
+
+/* Count both groups, older first: the batch is complete. */
+static int
+count_rest(struct step *st)
+{
+    struct group *old = &st->grp[!st->cur], *cur = &st->grp[st->cur];
+
+    prefetch_entries(st, cur);
+    if (count_group(st, old) < 0 || count_group(st, cur) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static int
+count_value(struct map *m, size_t i, const struct ss_rec *r)
+{
+    struct step *st = &m->st[i];
+    struct group *g = &st->grp[st->cur];
+    struct pending *p = &g->p[g->n++];
+    char *d;
+
+    /* as_line(), spelled out: this runs once per word. */
+    p->off = g->bytes.len;
+    p->len = r->vlen + (r->key != NULL ? r->klen + 1 : 0);
+    if (g->bytes.cap - g->bytes.len < p->len &&
+        ss_buf_reserve(&g->bytes, p->len < 4096 ? 4096 : p->len) < 0)
+        return -ENOMEM;
+    d = g->bytes.data + p->off;
+    if (r->key != NULL) {
+        memcpy(d, r->key, r->klen);
+        d[r->klen] = '\t';
+        d += r->klen + 1;
+    }
+    memcpy(d, r->val, r->vlen);
+    g->bytes.len += p->len;
+    p->hash = ss_keytab_hash(g->bytes.data + p->off, p->len);
+    ss_keytab_prefetch(&st->tab, p->hash, 0);
+    if (g->n < GROUP)
+        return 0;
+    prefetch_entries(st, g);
+    st->cur = !st->cur;
+    return count_group(st, &st->grp[st->cur]);
 }
 
 static int
@@ -814,6 +883,8 @@ emit_table(struct map *m, size_t i)
     void *v;
     int rc = 0;
 
+    if (op->kind == SS_MAP_COUNT_BY_VALUE && (rc = count_rest(st)) < 0)
+        return rc;
     m->recno = 0;
     while (rc == 0 && (v = ss_keytab_next(&st->tab, &cur, &k, &klen))) {
         if (op->kind == SS_MAP_COUNT_BY_VALUE) {
@@ -957,6 +1028,8 @@ teardown(struct map *m)
         struct step *st = &m->st[i];
 
         ss_buf_release(&st->scratch);
+        ss_buf_release(&st->grp[0].bytes);
+        ss_buf_release(&st->grp[1].bytes);
         ss_buf_release(&st->out);
         ss_buf_release(&st->file);
         ss_keytab_release(&st->tab);

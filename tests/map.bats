@@ -472,3 +472,16 @@ m() {
     assert_failure 1
     assert_output --partial "frames are not written to a terminal"
 }
+
+@test "map: every option of --help is in the man page and both completions" {
+    opts=$(sstream-map --help | grep -oE -- '--[a-z-]+' | sort -u)
+    [ -n "$opts" ]
+    man=$(sed 's/\\-/-/g' "$REPO/man/sstream-map.1")
+    missing=
+    for o in $opts; do
+        grep -qF -- "$o" "$REPO/completions/bash/sstream-map" || missing+=" bash:$o"
+        grep -qF -- "$o" "$REPO/completions/zsh/_sstream-map" || missing+=" zsh:$o"
+        grep -qF -- "$o" <<<"$man" || missing+=" man:$o"
+    done
+    assert_equal "$missing" ""
+}
