@@ -19,6 +19,8 @@ LIB_SRC := $(sort $(wildcard lib/*.c))
 BIN_SRC := $(sort $(wildcard bin/*.c))
 LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS    := $(BIN_SRC:bin/%.c=$(BUILD)/%)
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNITS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard lib/*.h)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -26,7 +28,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 .PHONY: all check test test-asan format format-check install bench chaos clean
 
-all: $(BINS)
+all: $(BINS) $(UNITS)
 
 $(BUILD)/obj/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -37,6 +39,10 @@ $(BUILD)/libsstream.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/%: bin/%.c $(BUILD)/libsstream.a $(HDRS)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsstream.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsstream.a $(HDRS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsstream.a $(LDFLAGS) $(LDLIBS)
 
 test: all
@@ -51,10 +57,10 @@ test-asan:
 check: format-check test test-asan
 
 format:
-	clang-format -i lib/*.[ch] bin/*.c
+	clang-format -i lib/*.[ch] bin/*.c tests/unit/*.c
 
 format-check:
-	clang-format --dry-run -Werror lib/*.[ch] bin/*.c
+	clang-format --dry-run -Werror lib/*.[ch] bin/*.c tests/unit/*.c
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -1,0 +1,254 @@
+/* keytab.c - open addressing over dense, insertion-ordered entries. */
+#include "keytab.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define TOMB UINT32_MAX
+
+struct ent {
+    uint64_t hash;
+    size_t koff;
+    uint32_t klen;
+    uint32_t live;
+    /* the value follows, at offset sizeof(struct ent) */
+};
+
+static struct ent *
+ent_at(const struct ss_keytab *t, size_t i)
+{
+    return (struct ent *)(void *)(t->ents + i * t->stride);
+}
+
+static void *
+val_of(struct ent *e)
+{
+    return (char *)e + sizeof(*e);
+}
+
+void
+ss_keytab_init(struct ss_keytab *t, size_t vsize, void (*drop)(void *val))
+{
+    memset(t, 0, sizeof(*t));
+    t->vsize = vsize;
+    t->drop = drop;
+    t->stride = (sizeof(struct ent) + vsize + 7) & ~(size_t)7;
+}
+
+/* The slot holding k, or the empty slot where it would go (*found = 0). */
+static size_t
+probe(const struct ss_keytab *t, uint64_t h, const char *k, size_t klen,
+      int *found)
+{
+    size_t mask = t->slots - 1, i = (size_t)h & mask, first_tomb = SIZE_MAX;
+
+    for (;; i = (i + 1) & mask) {
+        uint32_t s = t->index[i];
+        struct ent *e;
+
+        if (s == 0) {
+            *found = 0;
+            return first_tomb != SIZE_MAX ? first_tomb : i;
+        }
+        if (s == TOMB) {
+            if (first_tomb == SIZE_MAX)
+                first_tomb = i;
+            continue;
+        }
+        e = ent_at(t, s - 1);
+        if (e->hash == h && e->klen == klen &&
+            memcmp(t->keys.data + e->koff, k, klen) == 0) {
+            *found = 1;
+            return i;
+        }
+    }
+}
+
+/* Rebuild the index at 'slots' from the live entries. */
+static int
+reindex(struct ss_keytab *t, size_t slots)
+{
+    uint32_t *idx = calloc(slots, sizeof(*idx));
+
+    if (idx == NULL)
+        return -1;
+    free(t->index);
+    t->index = idx;
+    t->slots = slots;
+    t->used_slots = 0;
+    for (size_t n = 0; n < t->nents; n++) {
+        struct ent *e = ent_at(t, n);
+        size_t i = (size_t)e->hash & (slots - 1);
+
+        if (!e->live)
+            continue;
+        while (idx[i] != 0)
+            i = (i + 1) & (slots - 1);
+        idx[i] = (uint32_t)n + 1;
+        t->used_slots++;
+    }
+    return 0;
+}
+
+/* Keep the index at most half full, counting tombstones; compact when
+ * deleted entries outnumber live ones. */
+static int
+make_room(struct ss_keytab *t)
+{
+    size_t slots = t->slots ? t->slots : 64;
+
+    if (t->nents - t->live > t->live && t->nents >= 64)
+        if (ss_keytab_compact(t) < 0)
+            return -1;
+    if (t->nents == t->cap_ents) {
+        size_t cap = t->cap_ents ? t->cap_ents * 2 : 32;
+        char *p = realloc(t->ents, cap * t->stride);
+
+        if (p == NULL || cap >= TOMB)
+            return -1;
+        t->ents = p;
+        t->cap_ents = cap;
+    }
+    if (t->index != NULL && (t->used_slots + 1) * 2 <= t->slots)
+        return 0;
+    while ((t->live + 1) * 2 > slots)
+        slots *= 2;
+    return reindex(t, slots);
+}
+
+void *
+ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen, int *created)
+{
+    uint64_t h = XXH3_64bits(k, klen);
+    struct ent *e;
+    size_t i;
+    int found = 0;
+
+    if (t->index != NULL) {
+        i = probe(t, h, k, klen, &found);
+        if (found) {
+            *created = 0;
+            return val_of(ent_at(t, t->index[i] - 1));
+        }
+    }
+    if (klen > UINT32_MAX || make_room(t) < 0 ||
+        ss_buf_reserve(&t->keys, klen) < 0)
+        return NULL;
+    i = probe(t, h, k, klen, &found);
+    if (t->index[i] == 0)
+        t->used_slots++;
+    t->index[i] = (uint32_t)t->nents + 1;
+    e = ent_at(t, t->nents++);
+    e->hash = h;
+    e->koff = t->keys.len;
+    e->klen = (uint32_t)klen;
+    e->live = 1;
+    ss_buf_append(&t->keys, k, klen);
+    memset(val_of(e), 0, t->vsize);
+    t->live++;
+    *created = 1;
+    return val_of(e);
+}
+
+void *
+ss_keytab_find(const struct ss_keytab *t, const char *k, size_t klen)
+{
+    int found;
+    size_t i;
+
+    if (t->index == NULL)
+        return NULL;
+    i = probe(t, XXH3_64bits(k, klen), k, klen, &found);
+    return found ? val_of(ent_at(t, t->index[i] - 1)) : NULL;
+}
+
+int
+ss_keytab_del(struct ss_keytab *t, const char *k, size_t klen)
+{
+    struct ent *e;
+    int found;
+    size_t i;
+
+    if (t->index == NULL)
+        return 0;
+    i = probe(t, XXH3_64bits(k, klen), k, klen, &found);
+    if (!found)
+        return 0;
+    e = ent_at(t, t->index[i] - 1);
+    if (t->drop != NULL)
+        t->drop(val_of(e));
+    e->live = 0;
+    t->index[i] = TOMB;
+    t->live--;
+    t->dead_bytes += e->klen;
+    return 1;
+}
+
+size_t
+ss_keytab_count(const struct ss_keytab *t)
+{
+    return t->live;
+}
+
+void *
+ss_keytab_next(const struct ss_keytab *t, size_t *cursor, const char **k,
+               size_t *klen)
+{
+    while (*cursor < t->nents) {
+        struct ent *e = ent_at(t, (*cursor)++);
+
+        if (e->live) {
+            *k = t->keys.data + e->koff;
+            *klen = e->klen;
+            return val_of(e);
+        }
+    }
+    return NULL;
+}
+
+int
+ss_keytab_compact(struct ss_keytab *t)
+{
+    size_t n = 0, koff = 0;
+
+    for (size_t i = 0; i < t->nents; i++) {
+        struct ent *e = ent_at(t, i);
+
+        if (!e->live)
+            continue;
+        memmove(t->keys.data + koff, t->keys.data + e->koff, e->klen);
+        e->koff = koff;
+        koff += e->klen;
+        if (n != i)
+            memmove(ent_at(t, n), e, t->stride);
+        n++;
+    }
+    t->nents = n;
+    t->keys.len = koff;
+    t->dead_bytes = 0;
+    return reindex(t, t->slots ? t->slots : 64);
+}
+
+void
+ss_keytab_clear(struct ss_keytab *t)
+{
+    if (t->drop != NULL)
+        for (size_t i = 0; i < t->nents; i++)
+            if (ent_at(t, i)->live)
+                t->drop(val_of(ent_at(t, i)));
+    if (t->index != NULL)
+        memset(t->index, 0, t->slots * sizeof(*t->index));
+    t->nents = t->live = t->used_slots = t->dead_bytes = 0;
+    ss_buf_reset(&t->keys);
+}
+
+void
+ss_keytab_release(struct ss_keytab *t)
+{
+    ss_keytab_clear(t);
+    free(t->index);
+    free(t->ents);
+    ss_buf_release(&t->keys);
+    memset(t, 0, sizeof(*t));
+}
