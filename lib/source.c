@@ -80,7 +80,8 @@ list_files(const char *dir, char ***names, size_t *n)
     closedir(d);
     if (e != NULL)
         return ss_diag_err(-ENOMEM, "--replay: '%s'", dir);
-    qsort(*names, *n, sizeof(**names), by_name);
+    if (*n > 1)
+        qsort(*names, *n, sizeof(**names), by_name);
     return 0;
 }
 

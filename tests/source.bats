@@ -208,3 +208,10 @@ EOF2
     assert_output "$(printf 'y\ny\ny')"
     assert_equal "$stderr" ""
 }
+
+@test "source: an empty replay folder is an empty stream" {
+    mkdir -p "$T/empty"
+    run --separate-stderr bash -c "sstream-source --replay '$T/empty' | sstream-sink --dump"
+    assert_success
+    assert_output "@0 end time=0 interval=1000 count=0 payload=0 flags=- closed=0"
+}
