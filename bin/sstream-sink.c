@@ -12,11 +12,17 @@
 static const char usage_line[] =
     "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S]]\n"
-    "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n";
+    "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
+    "                    [--commit DIR]\n";
 
 static const char help_text[] =
     "Write a frame stream from stdin as text, files or commands.\n"
     "\n"
+    "      --commit DIR                 record each durable batch in "
+    "DIR/commit\n"
+    "                                   (the source's --wal DIR); skip "
+    "batches\n"
+    "                                   committed before a restart\n"
     "      --connect HOST:PORT          push the lines to a server\n"
     "      --dump                       every frame, headers included\n"
     "      --foreach CMD                run 'sh -c CMD' per batch, the lines "
@@ -39,7 +45,8 @@ static const char help_text[] =
     "command hold the records as --lines prints them.\n";
 
 enum {
-    OPT_CONNECT = 256,
+    OPT_COMMIT = 256,
+    OPT_CONNECT,
     OPT_DUMP,
     OPT_FOREACH,
     OPT_LINES,
@@ -51,6 +58,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+    {"commit", required_argument, NULL, OPT_COMMIT},
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"dump", no_argument, NULL, OPT_DUMP},
     {"foreach", required_argument, NULL, OPT_FOREACH},
@@ -76,6 +84,13 @@ main(int argc, char **argv)
     ss_sink_config_init(&cfg);
     while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (ch) {
+        case OPT_COMMIT:
+            if (*optarg == '\0') {
+                ss_diag("--commit: empty folder name");
+                return 2;
+            }
+            cfg.commit = optarg;
+            break;
         case OPT_CONNECT:
             if (strchr(optarg, ':') == NULL || *optarg == ':') {
                 ss_diag("--connect: '%s' is not HOST:PORT", optarg);

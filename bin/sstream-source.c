@@ -21,10 +21,14 @@ static const char usage_line[] =
     "                      [--exec CMD [--exec-restart]] "
     "[--watch DIR [--once] [--settle DUR]\n"
     "                      [--state DIR]] ...\n"
+    "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
+    "N]]\n"
     "       sstream-source [-hV] [-b DUR] [--delimiter C] "
     "[--max-record-bytes N]\n"
     "                      [--record-bytes N] [--rejects FILE] "
-    "--replay DIR [--start-time MS]\n";
+    "--replay DIR [--start-time MS]\n"
+    "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
+    "N]]\n";
 
 static const char help_text[] =
     "Cut records from stdin, or the inputs given (their records unioned),\n"
@@ -39,6 +43,8 @@ static const char help_text[] =
     "      --listen [HOST:]PORT   accept producers on a TCP port\n"
     "      --max-rate N           read at most N records per second\n"
     "      --max-record-bytes N   longer records are rejects (default 1M)\n"
+    "      --max-uncommitted N    with --wal: send a batch only when the sink\n"
+    "                             has committed all but the last N\n"
     "      --once                 read the watched folders' files, then end\n"
     "      --record-bytes N       fixed-size binary records of N bytes\n"
     "      --rejects FILE         append rejected records to FILE\n"
@@ -48,6 +54,9 @@ static const char help_text[] =
     "      --start-time MS        time before the first replay batch (0)\n"
     "      --state DIR            ledger of the watched files read, kept in "
     "DIR\n"
+    "      --wal DIR              write-ahead log: each batch synced to DIR\n"
+    "                             before it is sent; replayed after a crash\n"
+    "      --wal-segment N        bytes per log segment (default 16M)\n"
     "      --watch DIR            read each new file of DIR once, whole\n"
     "  -h, --help                 show this help\n"
     "  -V, --version              show the version and frame format\n"
@@ -63,6 +72,7 @@ enum {
     OPT_LISTEN,
     OPT_MAX_RATE,
     OPT_MAX_RECORD,
+    OPT_MAX_UNCOMMITTED,
     OPT_ONCE,
     OPT_RECORD_BYTES,
     OPT_REJECTS,
@@ -70,6 +80,8 @@ enum {
     OPT_SETTLE,
     OPT_START_TIME,
     OPT_STATE,
+    OPT_WAL,
+    OPT_WAL_SEGMENT,
     OPT_WATCH,
 };
 
@@ -84,6 +96,7 @@ static const struct option longopts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"max-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-record-bytes", required_argument, NULL, OPT_MAX_RECORD},
+    {"max-uncommitted", required_argument, NULL, OPT_MAX_UNCOMMITTED},
     {"once", no_argument, NULL, OPT_ONCE},
     {"record-bytes", required_argument, NULL, OPT_RECORD_BYTES},
     {"rejects", required_argument, NULL, OPT_REJECTS},
@@ -92,6 +105,8 @@ static const struct option longopts[] = {
     {"start-time", required_argument, NULL, OPT_START_TIME},
     {"state", required_argument, NULL, OPT_STATE},
     {"version", no_argument, NULL, 'V'},
+    {"wal", required_argument, NULL, OPT_WAL},
+    {"wal-segment", required_argument, NULL, OPT_WAL_SEGMENT},
     {"watch", required_argument, NULL, OPT_WATCH},
     {NULL, 0, NULL, 0},
 };
@@ -147,11 +162,21 @@ check_combination(const struct ss_source_config *cfg, int watches,
     return 0;
 }
 
+/* The log's options need the log. */
+static int
+check_wal(const struct ss_source_config *cfg, int wal_segment_given)
+{
+    if (cfg->wal == NULL && (wal_segment_given || cfg->max_uncommitted > 0))
+        return ss_diag("--%s: needs --wal",
+                       wal_segment_given ? "wal-segment" : "max-uncommitted");
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     struct ss_source_config cfg;
-    int ch, watches = 0, settle_given = 0;
+    int ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     size_t ninputs = 0;
     uint64_t n;
 
@@ -205,6 +230,11 @@ main(int argc, char **argv)
             if (ss_opt_bytes("--max-record-bytes", optarg, &cfg.max_record) < 0)
                 return 2;
             break;
+        case OPT_MAX_UNCOMMITTED:
+            if (ss_opt_count("--max-uncommitted", optarg, 1, 1000000,
+                             &cfg.max_uncommitted) < 0)
+                return 2;
+            break;
         case OPT_ONCE:
             cfg.once = 1;
             break;
@@ -234,6 +264,14 @@ main(int argc, char **argv)
         case 'V':
             ss_stage_print_version(stdout);
             return 0;
+        case OPT_WAL:
+            cfg.wal = optarg;
+            break;
+        case OPT_WAL_SEGMENT:
+            if (ss_opt_bytes("--wal-segment", optarg, &cfg.wal_segment) < 0)
+                return 2;
+            wal_segment_given = 1;
+            break;
         case OPT_WATCH:
             if (add_input(inputs, &ninputs, SS_INPUT_WATCH, "--watch", optarg) <
                 0)
@@ -252,7 +290,8 @@ main(int argc, char **argv)
     }
     cfg.inputs = inputs;
     cfg.ninputs = ninputs;
-    if (check_combination(&cfg, watches, settle_given) < 0) {
+    if (check_combination(&cfg, watches, settle_given) < 0 ||
+        check_wal(&cfg, wal_segment_given) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "diag.h"
+#include "wal.h"
 
 void
 ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
@@ -40,6 +41,12 @@ ss_batcher_open(struct ss_batcher *b, int64_t time)
     b->time = time;
     b->open = 1;
     b->batch_records = 0;
+    if (b->wal != NULL) {
+        int fd = ss_wal_begin(b->wal);
+
+        b->wal_rc = fd < 0 ? fd : 0;
+        b->w.fd = fd; /* -1: the batch's writes fail, nothing is sent */
+    }
 }
 
 int
@@ -61,14 +68,27 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
     b->open = 0;
     b->batches++;
     rc = ss_frame_writer_end(&b->w);
+    if (b->wal != NULL && rc == 0)
+        rc = b->wal_rc < 0 ? b->wal_rc : ss_wal_end(b->wal, b->time, b->out_fd);
+    else if (b->wal != NULL && b->wal_rc < 0)
+        rc = b->wal_rc; /* already reported */
     if (b->rej != NULL && rc == 0)
         rc = ss_rejects_flush(b->rej);
     return rc;
 }
 
+void
+ss_batcher_use_wal(struct ss_batcher *b, struct ss_wal *wal)
+{
+    b->wal = wal;
+    b->out_fd = b->w.fd;
+}
+
 int
 ss_batcher_finish(struct ss_batcher *b)
 {
+    if (b->wal != NULL)
+        b->w.fd = b->out_fd; /* end-of-stream is not logged */
     return ss_frame_writer_eos(&b->w, b->time, (uint32_t)b->interval);
 }
 

@@ -17,6 +17,8 @@
 #include "frame.h"
 #include "rejects.h"
 
+struct ss_wal;
+
 struct ss_batcher {
     struct ss_frame_writer w;
     struct ss_rejects *rej;
@@ -27,6 +29,11 @@ struct ss_batcher {
     uint64_t batch_records; /* records in the open batch */
     int limited;            /* --max-rate: records wait for 'budget' */
     uint64_t budget;        /* records the splitters may still add */
+    /* --wal: each batch is written to the log, synced, then copied to
+     * out_fd (lib/wal.h); NULL: straight to the writer's fd. */
+    struct ss_wal *wal;
+    int out_fd;
+    int wal_rc; /* the log could not take the open batch (reported) */
 };
 
 void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
@@ -39,6 +46,9 @@ int ss_batcher_close(struct ss_batcher *b, int64_t closed_ms);
 /* Send end-of-stream, timed as the last batch. */
 int ss_batcher_finish(struct ss_batcher *b);
 void ss_batcher_release(struct ss_batcher *b);
+/* Send every batch through the write-ahead log 'wal' (opened, replayed)
+ * before it goes to the writer's fd. */
+void ss_batcher_use_wal(struct ss_batcher *b, struct ss_wal *wal);
 
 /* The batch time that holds a record received at wall time 'now': the
  * first multiple of 'interval' at or after it, so (T - interval, T]. */

@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "io.h"
 #include "out.h"
+#include "wal.h"
 
 #define OUT_FLUSH (256 * 1024)
 
@@ -28,6 +29,7 @@ struct sink {
     size_t printed; /* records of this batch shown by --print */
     int tty;
     struct ss_out *outs; /* --save-as-text-files, --foreach, --connect */
+    struct ss_wal_committer com; /* --commit */
 };
 
 void
@@ -252,6 +254,22 @@ on_frame(struct sink *s, const struct ss_frame *f)
     return rc;
 }
 
+/* --commit: a batch at or before the commit was written before a restart
+ * and is not written again; a new one is committed once on_frame() has
+ * made it durable: stdout written, files synced and renamed, the
+ * --foreach command succeeded, the server sent to. */
+static int
+committed_frame(struct sink *s, const struct ss_frame *f)
+{
+    int rc;
+
+    if (s->com.time != SS_WAL_NO_TIME && f->time <= s->com.time)
+        return 0;
+    if ((rc = on_frame(s, f)) < 0 || (f->flags & SS_FRAME_MORE))
+        return rc;
+    return ss_wal_commit(&s->com, f->time);
+}
+
 int
 ss_sink_run(const struct ss_sink_config *cfg)
 {
@@ -264,9 +282,13 @@ ss_sink_run(const struct ss_sink_config *cfg)
     s.cfg = cfg;
     s.tty = isatty(STDOUT_FILENO);
     ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
-    if ((rc = open_outputs(&s)) == 0)
+    s.com.lockfd = -1;
+    if (cfg->commit != NULL && ss_wal_committer_open(&s.com, cfg->commit) < 0)
+        rc = -1;
+    else if ((rc = open_outputs(&s)) == 0)
         while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
-            if ((rc = on_frame(&s, &f)) < 0)
+            if ((rc = cfg->commit ? committed_frame(&s, &f)
+                                  : on_frame(&s, &f)) < 0)
                 break;
     if (rc == 0 && cfg->mode == SS_SINK_DUMP) {
         dump_frame(&s, &f);
@@ -275,6 +297,7 @@ ss_sink_run(const struct ss_sink_config *cfg)
     if (rc < -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     close_outputs(&s);
+    ss_wal_committer_close(&s.com);
     ss_frame_reader_release(&rd);
     ss_buf_release(&s.out);
     return rc;

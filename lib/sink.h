@@ -22,6 +22,7 @@ struct ss_sink_config {
     const char *foreach; /* --foreach CMD */
     unsigned retries;    /* --retries N for --foreach */
     const char *connect; /* --connect HOST:PORT */
+    const char *commit;  /* --commit DIR: the source's --wal folder */
 };
 
 void ss_sink_config_init(struct ss_sink_config *cfg);

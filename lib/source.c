@@ -16,6 +16,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +29,7 @@
 #include "io.h"
 #include "recv.h"
 #include "rejects.h"
+#include "wal.h"
 
 #define READ_CHUNK (256 * 1024)
 
@@ -38,6 +41,51 @@ ss_source_config_init(struct ss_source_config *cfg)
     cfg->delim = '\n';
     cfg->max_record = 1 << 20;
     cfg->settle = 1000;
+    cfg->wal_segment = SS_WAL_SEGMENT_BYTES;
+}
+
+/* SIGINT/SIGTERM during replay: end the stream after the batch being
+ * sent, as live input does, so that the pipeline drains and exits 0. */
+static volatile sig_atomic_t replay_stop;
+
+static void
+on_replay_signal(int signum)
+{
+    (void)signum;
+    replay_stop = 1;
+}
+
+static void
+catch_replay_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_replay_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* --wal: replay batch i is skipped when the log already holds its time
+ * (sent before a restart, and replayed from the log instead). */
+static int
+replay_logged(const struct ss_batcher *b, int64_t time)
+{
+    return b->wal != NULL && b->wal->last != SS_WAL_NO_TIME &&
+           time <= b->wal->last;
+}
+
+/* --wal: live batch times go on after those in the log, even if the
+ * clock went back across the restart. */
+static int64_t
+live_first_time(const struct ss_batcher *b, int64_t aligned)
+{
+    if (b->wal != NULL && b->wal->last != SS_WAL_NO_TIME &&
+        aligned <= b->wal->last)
+        return b->wal->last + b->interval;
+    return aligned;
 }
 
 /* ---- replay ---- */
@@ -124,8 +172,13 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
                      cfg->record_bytes);
     rc = ss_buf_reserve(&chunk, READ_CHUNK);
     b->time = cfg->start_time;
-    for (i = 0; i < n && rc == 0; i++) {
-        ss_batcher_open(b, cfg->start_time + (int64_t)(i + 1) * cfg->interval);
+    catch_replay_signals();
+    for (i = 0; i < n && rc == 0 && !replay_stop; i++) {
+        int64_t time = cfg->start_time + (int64_t)(i + 1) * cfg->interval;
+
+        if (replay_logged(b, time))
+            continue;
+        ss_batcher_open(b, time);
         rc = replay_file(&sp, cfg->replay, names[i], &chunk);
         if (rc == 0)
             rc = ss_batcher_close(b, 0);
@@ -410,7 +463,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         lv.rate_last = ss_batcher_now_ms();
         uv_timer_start(&lv.refill, on_refill, 100, 100);
     }
-    ss_batcher_open(b, ss_batcher_align(ss_batcher_now_ms(), b->interval));
+    ss_batcher_open(b, live_first_time(b, ss_batcher_align(ss_batcher_now_ms(),
+                                                           b->interval)));
     arm_timer(&lv);
     if (start_inputs(&lv) < 0) {
         lv.failed = 1;
@@ -426,18 +480,44 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     return rc;
 }
 
+/* --wal: check the log, send again what the sink has not committed, and
+ * route every new batch through the log. */
+static int
+start_wal(const struct ss_source_config *cfg, struct ss_wal *wal,
+          struct ss_batcher *b)
+{
+    int rc;
+
+    if ((rc = ss_wal_open(wal, cfg->wal, cfg->wal_segment)) < 0)
+        return rc;
+    if (wal->interval != 0 && wal->interval != cfg->interval)
+        return ss_diag("--wal: '%s' holds batches of %" PRIu32 "ms, not "
+                       "--batch %" PRId64 "ms",
+                       cfg->wal, wal->interval, cfg->interval);
+    wal->interval_ms = cfg->interval;
+    wal->max_uncommitted = cfg->max_uncommitted;
+    if ((rc = ss_wal_replay(wal, STDOUT_FILENO)) < 0)
+        return rc;
+    ss_batcher_use_wal(b, wal);
+    return 0;
+}
+
 int
 ss_source_run(const struct ss_source_config *cfg)
 {
     struct ss_rejects rej;
     struct ss_batcher b;
+    struct ss_wal wal;
     int rc;
 
     if (ss_rejects_open(&rej, cfg->rejects) < 0)
         return -1;
     rej.delim = cfg->delim;
     ss_batcher_init(&b, STDOUT_FILENO, cfg->interval, &rej);
+    if (cfg->wal != NULL && (rc = start_wal(cfg, &wal, &b)) != 0)
+        goto done;
     rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
+done:
     if (rc < 0 && rc != -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     if (ss_rejects_close(&rej) < 0 && rc == 0)
@@ -447,5 +527,7 @@ ss_source_run(const struct ss_source_config *cfg)
     if (rc == 0 && ss_rejects_lost(&rej))
         rc = -1;
     ss_batcher_release(&b);
+    if (cfg->wal != NULL)
+        ss_wal_close(&wal);
     return rc;
 }

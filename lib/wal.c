@@ -1,0 +1,555 @@
+/* wal.c - the write-ahead log and its commit record (see wal.h).
+ *
+ * Why frames as records: the log must give back exactly the bytes that
+ * were sent, with their batch times, and be checked for damage; the frame
+ * encoding already does both, so replaying a batch is copying its bytes,
+ * and a log segment can be read with sstream-sink --dump < SEGMENT.
+ */
+#include "wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "afile.h"
+#include "diag.h"
+#include "frame.h"
+#include "io.h"
+
+#define SEG_DIGITS 16
+#define COPY_CHUNK ((size_t)256 << 10)
+/* --max-uncommitted: how often the commit is read while waiting, and how
+ * long no sink may hold DIR/commit.lock before the source gives up. */
+#define WAIT_POLL_MS  5
+#define WAIT_ORPHAN_S 3
+
+static int
+seg_path(const struct ss_wal *w, uint64_t seq, char *buf, size_t n)
+{
+    if ((size_t)snprintf(buf, n, "%s/%0*" PRIu64 ".wal", w->dir, SEG_DIGITS,
+                         seq) >= n)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+/* A segment's sequence number from its name; 0 when it is not one. */
+static uint64_t
+seg_seq(const char *name)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < SEG_DIGITS; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(name[i] - '0');
+    }
+    return strcmp(name + SEG_DIGITS, ".wal") == 0 ? v : 0;
+}
+
+static int
+segs_push(struct ss_wal *w, uint64_t seq, int64_t last)
+{
+    if (w->nsegs == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct ss_wal_seg *p = realloc(w->segs, cap * sizeof(*p));
+
+        if (p == NULL)
+            return -ENOMEM;
+        w->segs = p;
+        w->cap = cap;
+    }
+    w->segs[w->nsegs].seq = seq;
+    w->segs[w->nsegs].last = last;
+    w->nsegs++;
+    return 0;
+}
+
+static int
+by_seq(const void *a, const void *b)
+{
+    const struct ss_wal_seg *x = a, *y = b;
+
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The segments in the folder, oldest first, their times not yet known. */
+static int
+list_segs(struct ss_wal *w)
+{
+    DIR *d = opendir(w->dir);
+    struct dirent *e;
+    uint64_t seq;
+    int rc = 0;
+
+    if (d == NULL)
+        return ss_diag_err(-errno, "--wal: cannot open '%s'", w->dir);
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if ((seq = seg_seq(e->d_name)) != 0)
+            rc = segs_push(w, seq, SS_WAL_NO_TIME);
+    closedir(d);
+    if (rc < 0)
+        return ss_diag_err(rc, "--wal: '%s'", w->dir);
+    if (w->nsegs > 1)
+        qsort(w->segs, w->nsegs, sizeof(*w->segs), by_seq);
+    return 0;
+}
+
+/* Walk the frames of a segment held in p[0..n): '*good' gets the length
+ * of its whole batches, seg->last the time of the last one. Returns 0 when
+ * every byte belongs to a whole batch, else 1 with *why and *bad saying
+ * where the damage starts. */
+static int
+scan_seg(struct ss_wal *w, struct ss_wal_seg *seg, const char *p, size_t n,
+         size_t *good, size_t *bad, const char **why)
+{
+    struct ss_frame f;
+    size_t pos = 0, need;
+    int64_t prev = SS_WAL_NO_TIME;
+    int more = 0, rc;
+
+    *good = 0;
+    while (pos < n) {
+        *why = NULL;
+        rc = ss_frame_parse(p + pos, n - pos, &f, &need, why);
+        if (rc == 0)
+            *why = "record cut short";
+        else if (rc > 0 && f.kind != SS_FRAME_BATCH)
+            *why = "not a batch frame";
+        else if (rc > 0 && (more ? f.time != prev : f.time <= prev))
+            *why = "batch time out of order";
+        if (*why != NULL)
+            break;
+        if (w->interval == 0)
+            w->interval = f.interval;
+        if (w->first == SS_WAL_NO_TIME)
+            w->first = f.time;
+        prev = f.time;
+        pos += need;
+        more = (f.flags & SS_FRAME_MORE) != 0;
+        if (!more) {
+            *good = pos;
+            seg->last = f.time;
+        }
+    }
+    if (pos == n && !more)
+        return 0;
+    if (pos == n)
+        *why = "batch cut short";
+    *bad = pos;
+    return 1;
+}
+
+static int
+check_seg(struct ss_wal *w, size_t i)
+{
+    struct ss_wal_seg *seg = &w->segs[i];
+    char path[4096];
+    const char *why = NULL;
+    size_t good, bad;
+    int rc;
+
+    if ((rc = seg_path(w, seg->seq, path, sizeof(path))) < 0)
+        return ss_diag_err(rc, "--wal: '%s'", w->dir);
+    ss_buf_reset(&w->io);
+    if ((rc = ss_io_slurp(path, &w->io)) < 0)
+        return ss_diag_err(rc, "--wal: cannot read '%s'", path);
+    if (scan_seg(w, seg, w->io.data, w->io.len, &good, &bad, &why) == 0)
+        return 0;
+    if (i + 1 < w->nsegs)
+        return ss_diag("--wal: '%s': corrupt record at byte offset %zu: %s",
+                       path, bad, why);
+    /* The last segment: a crash during an append leaves a torn batch at
+     * its end, never sent downstream (a batch is sent once synced). */
+    if (truncate(path, (off_t)good) < 0)
+        return ss_diag_err(-errno, "--wal: cannot truncate '%s'", path);
+    w->truncated = w->io.len - good;
+    ss_diag("--wal: '%s': torn record at byte offset %zu (%s): %zu bytes "
+            "cut off",
+            path, bad, why, w->io.len - good);
+    return 0;
+}
+
+/* Delete the closed segments whose batches are all committed (or that
+ * hold none); 0 or -1 after reporting. */
+static int
+prune(struct ss_wal *w)
+{
+    char path[4096];
+    size_t i, kept = 0;
+    int rc = 0;
+
+    for (i = 0; i < w->nsegs; i++) {
+        struct ss_wal_seg *s = &w->segs[i];
+
+        if (s->last != SS_WAL_NO_TIME &&
+            (w->commit == SS_WAL_NO_TIME || s->last > w->commit)) {
+            w->segs[kept++] = *s;
+            continue;
+        }
+        if (seg_path(w, s->seq, path, sizeof(path)) == 0 && unlink(path) < 0 &&
+            errno != ENOENT && rc == 0)
+            rc = ss_diag_err(-errno, "--wal: cannot delete '%s'", path);
+    }
+    if (kept < w->nsegs && rc == 0 && (rc = ss_afile_sync_dir(w->dir)) < 0)
+        rc = ss_diag_err(rc, "--wal: '%s'", w->dir);
+    w->nsegs = kept;
+    return rc;
+}
+
+static int
+read_commit(struct ss_wal *w)
+{
+    int64_t t;
+    int rc = ss_wal_commit_read(w->dir, &t);
+
+    if (rc < 0)
+        return ss_diag_err(rc, "--wal: cannot read '%s/commit'", w->dir);
+    if (rc > 0)
+        w->commit = t;
+    return 0;
+}
+
+static int
+lock_dir(struct ss_wal *w)
+{
+    char path[4096];
+
+    if (mkdir(w->dir, 0777) < 0 && errno != EEXIST)
+        return ss_diag_err(-errno, "--wal: cannot create '%s'", w->dir);
+    snprintf(path, sizeof(path), "%s/lock", w->dir);
+    w->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (w->lockfd < 0)
+        return ss_diag_err(-errno, "--wal: cannot open '%s'", path);
+    if (flock(w->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK)
+            return ss_diag_err(-errno, "--wal: cannot lock '%s'", path);
+        return ss_diag("--wal: '%s' is in use by another sstream-source",
+                       w->dir);
+    }
+    return 0;
+}
+
+int
+ss_wal_open(struct ss_wal *w, const char *dir, size_t max_bytes)
+{
+    int rc;
+
+    memset(w, 0, sizeof(*w));
+    w->fd = w->lockfd = -1;
+    w->max_bytes = max_bytes ? max_bytes : SS_WAL_SEGMENT_BYTES;
+    w->last = w->commit = w->seg_last = w->first = SS_WAL_NO_TIME;
+    if ((w->dir = strdup(dir)) == NULL)
+        return ss_diag_err(-ENOMEM, "--wal");
+    if ((rc = lock_dir(w)) < 0 || (rc = read_commit(w)) < 0 ||
+        (rc = list_segs(w)) < 0)
+        return rc;
+    for (size_t i = 0; i < w->nsegs; i++) {
+        if ((rc = check_seg(w, i)) < 0)
+            return rc;
+        if (w->segs[i].last != SS_WAL_NO_TIME)
+            w->last = w->segs[i].last;
+    }
+    if (w->nsegs > 0)
+        w->seq = w->segs[w->nsegs - 1].seq;
+    if (w->commit != SS_WAL_NO_TIME && w->commit > w->last)
+        w->last = w->commit;
+    return 0;
+}
+
+int
+ss_wal_replay(struct ss_wal *w, int out)
+{
+    char path[4096];
+    struct ss_frame f;
+    const char *why;
+    size_t pos, from, need;
+    int rc;
+
+    for (size_t i = 0; i < w->nsegs; i++) {
+        if (w->segs[i].last <= w->commit)
+            continue;
+        seg_path(w, w->segs[i].seq, path, sizeof(path));
+        ss_buf_reset(&w->io);
+        if ((rc = ss_io_slurp(path, &w->io)) < 0)
+            return ss_diag_err(rc, "--wal: cannot read '%s'", path);
+        /* Only whole, checked batches are left (ss_wal_open()). */
+        from = w->io.len;
+        for (pos = 0; pos < w->io.len; pos += need) {
+            if (ss_frame_parse(w->io.data + pos, w->io.len - pos, &f, &need,
+                               &why) <= 0)
+                return ss_diag("--wal: '%s' changed under us", path);
+            if (f.time > w->commit && from == w->io.len)
+                from = pos;
+            if (f.time > w->commit && !(f.flags & SS_FRAME_MORE))
+                w->replayed++;
+        }
+        if ((rc = ss_io_write_all(out, w->io.data + from, w->io.len - from)) <
+            0)
+            return rc;
+    }
+    ss_buf_release(&w->io);
+    return prune(w);
+}
+
+static int
+open_seg(struct ss_wal *w)
+{
+    char path[4096];
+    int rc;
+
+    w->seq++;
+    if ((rc = seg_path(w, w->seq, path, sizeof(path))) < 0)
+        return ss_diag_err(rc, "--wal: '%s'", w->dir);
+    w->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
+    if (w->fd < 0)
+        return ss_diag_err(-errno, "--wal: cannot create '%s'", path);
+    w->size = 0;
+    w->seg_last = SS_WAL_NO_TIME;
+    if ((rc = ss_afile_sync_dir(w->dir)) < 0)
+        return ss_diag_err(rc, "--wal: '%s'", w->dir);
+    return 0;
+}
+
+int
+ss_wal_begin(struct ss_wal *w)
+{
+    int rc;
+
+    if (w->fd < 0 && (rc = open_seg(w)) < 0)
+        return rc;
+    w->batch_at = w->size;
+    return w->fd;
+}
+
+/* Whether a sink holds DIR/commit.lock: 1 yes, 0 no, -errno. */
+static int
+committer_alive(const struct ss_wal *w)
+{
+    char path[4096];
+    int fd, rc;
+
+    snprintf(path, sizeof(path), "%s/commit.lock", w->dir);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    rc = flock(fd, LOCK_SH | LOCK_NB) < 0 ? (errno == EWOULDBLOCK ? 1 : -errno)
+                                          : 0;
+    close(fd); /* drops the probe's lock, if it got one */
+    return rc;
+}
+
+/* --max-uncommitted: hold the batch at 'time' back until the sink has
+ * committed far enough. The loop blocks, as a full pipe would: while the
+ * pipeline is behind, reading more input would only queue it here. It
+ * gives up when the reader of 'out' is gone, or when no sink has held the
+ * commit lock for WAIT_ORPHAN_S (a sink that died cannot commit, and the
+ * stages between would wait for our next frame for ever). */
+static int
+wait_commit(struct ss_wal *w, int64_t time, int out)
+{
+    int64_t need = time - (int64_t)w->max_uncommitted * w->interval_ms;
+    unsigned orphan = 0;
+    int rc;
+
+    /* Before the first commit, the batches before the oldest logged one
+     * count as committed: the first max_uncommitted go out at once. */
+    while ((w->commit == SS_WAL_NO_TIME ? w->first - w->interval_ms
+                                        : w->commit) < need) {
+        struct pollfd p = {.fd = out, .events = 0};
+
+        if (poll(&p, 1, WAIT_POLL_MS) > 0 && (p.revents & (POLLERR | POLLHUP)))
+            return -EPIPE;
+        if ((rc = read_commit(w)) < 0)
+            return rc;
+        if ((rc = committer_alive(w)) < 0)
+            return ss_diag_err(rc, "--wal: '%s/commit.lock'", w->dir);
+        orphan = rc ? 0 : orphan + 1;
+        if (orphan * WAIT_POLL_MS >= WAIT_ORPHAN_S * 1000)
+            return ss_diag("--max-uncommitted: no sstream-sink --commit '%s' "
+                           "is running",
+                           w->dir);
+    }
+    return 0;
+}
+
+/* Copy the batch just synced from the segment to 'out'. */
+static int
+copy_batch(struct ss_wal *w, int out)
+{
+    uint64_t at = w->batch_at;
+    ssize_t n;
+    int rc;
+
+    if (w->io.cap < COPY_CHUNK && (rc = ss_buf_reserve(&w->io, COPY_CHUNK)) < 0)
+        return ss_diag_err(rc, "--wal");
+    while (at < w->size) {
+        size_t want = w->size - at < w->io.cap ? w->size - at : w->io.cap;
+
+        n = pread(w->fd, w->io.data, want, (off_t)at);
+        if (n <= 0)
+            return ss_diag_err(n < 0 ? -errno : -EIO, "--wal: read back");
+        if ((rc = ss_io_write_all(out, w->io.data, (size_t)n)) < 0)
+            return rc;
+        at += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Whether the test crash at 'point' is due now (see wal.h). */
+static int
+crash_due(const char *point)
+{
+    static unsigned long calls;
+    const char *at = getenv("SSTREAM_TEST_CRASH_AT");
+    size_t n = strlen(point);
+
+    if (at == NULL || strncmp(at, point, n) != 0 || at[n] != ':')
+        return 0;
+    return ++calls == strtoul(at + n + 1, NULL, 10);
+}
+
+void
+ss_wal_test_crash(const char *point)
+{
+    if (crash_due(point))
+        kill(getpid(), SIGKILL);
+}
+
+int
+ss_wal_end(struct ss_wal *w, int64_t time, int out)
+{
+    off_t end = lseek(w->fd, 0, SEEK_END);
+    int rc;
+
+    if (end < 0)
+        return ss_diag_err(-errno, "--wal: cannot write to '%s'", w->dir);
+    if (crash_due("wal-write")) {
+        /* A crash halfway through the append: half the batch on disk. */
+        if (ftruncate(w->fd,
+                      (off_t)w->batch_at + (end - (off_t)w->batch_at) / 2) == 0)
+            kill(getpid(), SIGKILL);
+    }
+    if (fdatasync(w->fd) < 0)
+        return ss_diag_err(-errno, "--wal: cannot write to '%s'", w->dir);
+    ss_wal_test_crash("wal-synced");
+    w->size = (uint64_t)end;
+    w->seg_last = w->last = time;
+    if (w->first == SS_WAL_NO_TIME)
+        w->first = time;
+    if (w->max_uncommitted > 0 && (rc = wait_commit(w, time, out)) < 0)
+        return rc;
+    if ((rc = copy_batch(w, out)) < 0)
+        return rc;
+    if (w->size < w->max_bytes)
+        return 0;
+    /* The segment is full: close it, and delete those the sink has
+     * committed since we last looked. */
+    close(w->fd);
+    w->fd = -1;
+    if ((rc = segs_push(w, w->seq, w->seg_last)) < 0)
+        return ss_diag_err(rc, "--wal");
+    if ((rc = read_commit(w)) < 0)
+        return rc;
+    return prune(w);
+}
+
+void
+ss_wal_close(struct ss_wal *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->lockfd >= 0)
+        close(w->lockfd);
+    free(w->dir);
+    free(w->segs);
+    ss_buf_release(&w->io);
+    memset(w, 0, sizeof(*w));
+    w->fd = w->lockfd = -1;
+}
+
+/* ---- the commit record ---- */
+
+int
+ss_wal_commit_read(const char *dir, int64_t *time)
+{
+    char path[4096], text[32], *end;
+    ssize_t n;
+    int fd;
+    long long v;
+
+    *time = SS_WAL_NO_TIME;
+    if ((size_t)snprintf(path, sizeof(path), "%s/commit", dir) >= sizeof(path))
+        return -ENAMETOOLONG;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    n = ss_io_read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n < 0)
+        return (int)n;
+    text[n] = '\0';
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (n == 0 || errno != 0 || end == text || strcmp(end, "\n") != 0)
+        return -EBADMSG;
+    *time = (int64_t)v;
+    return 1;
+}
+
+int
+ss_wal_committer_open(struct ss_wal_committer *c, const char *dir)
+{
+    char path[4096];
+    int rc;
+
+    c->dir = dir;
+    c->time = SS_WAL_NO_TIME;
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+        return ss_diag_err(-errno, "--commit: cannot create '%s'", dir);
+    snprintf(path, sizeof(path), "%s/commit.lock", dir);
+    if ((c->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+        return ss_diag_err(-errno, "--commit: cannot open '%s'", path);
+    /* A source waiting under --max-uncommitted takes the lock for a
+     * moment to see whether we are alive: try again for a second. */
+    for (int i = 0; flock(c->lockfd, LOCK_EX | LOCK_NB) < 0; i++) {
+        if (errno != EWOULDBLOCK)
+            return ss_diag_err(-errno, "--commit: cannot lock '%s'", path);
+        if (i == 200) {
+            return ss_diag("--commit: '%s' is in use by another sstream-sink",
+                           dir);
+        }
+        poll(NULL, 0, 5);
+    }
+    if ((rc = ss_wal_commit_read(dir, &c->time)) < 0)
+        return ss_diag_err(rc, "--commit: cannot read '%s/commit'", dir);
+    return 0;
+}
+
+int
+ss_wal_commit(struct ss_wal_committer *c, int64_t time)
+{
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%" PRId64 "\n", time), rc;
+
+    ss_wal_test_crash("wal-commit");
+    if ((rc = ss_afile_write(c->dir, "commit", text, (size_t)n)) < 0)
+        return ss_diag_err(rc, "--commit: cannot write '%s/commit'", c->dir);
+    c->time = time;
+    return 0;
+}
+
+void
+ss_wal_committer_close(struct ss_wal_committer *c)
+{
+    if (c->lockfd >= 0)
+        close(c->lockfd);
+    c->lockfd = -1;
+}

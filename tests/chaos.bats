@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# The chaos script (tests/chaos/run, also make chaos) with a fixed seed:
+# stages killed with kill -9 at random moments, the pipeline restarted
+# until the input is done, every saved file equal to an uninterrupted
+# run's. The moments depend on the clock (that is the point), so the
+# counts are checked as bounds; the mismatches must be zero.
+
+load helpers/common
+
+@test "chaos: 5 kills of random stages, no saved file differs" {
+    run --separate-stderr "$REPO/tests/chaos/run" --seed 7 --kills 5
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --index 0 --regexp '^chaos: seed 7, 60 batches, source \| map \| '
+    assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 5, mismatches 0$'
+    trials=$(echo "${lines[1]}" | sed 's/.*trials \([0-9]*\),.*/\1/')
+    [ "$trials" -ge 6 ]
+}
+
+@test "chaos: usage errors exit 2" {
+    run --separate-stderr "$REPO/tests/chaos/run" --kills x
+    assert_failure 2
+    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR]"
+}

@@ -1,0 +1,262 @@
+#!/usr/bin/env bats
+# sstream-source --wal and sstream-sink --commit: the write-ahead log, its
+# commits, and restarts after kill -9. Crashes are made at fixed points
+# with SSTREAM_TEST_CRASH_AT=POINT:N (lib/wal.h), so that every test
+# knows what was durable when the process died. Input is replayed, -b 1s:
+# batches 1000 .. 5000.
+
+load helpers/common
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+    batches "$T/in" "a b" "c" "d e" "f" "g"
+    mkdir "$T/out"
+}
+
+# The saved files as NAME: contents, one per line.
+saved() {
+    local f
+    for f in "$T/out"/*; do
+        printf '%s: %s\n' "${f##*/}" "$(tr '\n' ' ' <"$f")"
+    done
+}
+
+ALL='p-1000: a b 
+p-2000: c 
+p-3000: d e 
+p-4000: f 
+p-5000: g '
+
+@test "wal: a pipeline with --wal and --commit saves every batch and commits the last" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(saved)" "$ALL"
+    assert_equal "$(cat "$T/w/commit")" 5000
+    assert_equal "$(ls "$T/w" | tr '\n' ' ')" "0000000000000001.wal commit commit.lock lock "
+}
+
+@test "wal: the log holds the frames as sent, readable with sstream-sink --dump" {
+    sstream-source --replay "$T/in" --wal "$T/w" >/dev/null
+    run --separate-stderr bash -c "sstream-sink --tsv <'$T/w/0000000000000001.wal'"
+    assert_failure 1
+    assert_output - <<'EOF'
+1000	a
+1000	b
+2000	c
+3000	d
+3000	e
+4000	f
+5000	g
+EOF
+    assert_equal "$stderr" "sstream-sink: stdin: upstream ended without end-of-stream"
+}
+
+@test "wal: kill -9 of the source after a batch was logged: it is sent after the restart, once" {
+    run --separate-stderr bash -c "SSTREAM_TEST_CRASH_AT=wal-synced:3 sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: stdin: upstream ended without end-of-stream"
+    assert_equal "$(cat "$T/w/commit")" 2000
+    assert_equal "$(ls "$T/out" | tr '\n' ' ')" "p-1000 p-2000 "
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv --commit '$T/w'"
+    assert_success
+    assert_output - <<'EOF'
+3000	d
+3000	e
+4000	f
+5000	g
+EOF
+    assert_equal "$stderr" ""
+}
+
+@test "wal: kill -9 of the sink before its commit: the batch is written again, the same" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | SSTREAM_TEST_CRASH_AT=wal-commit:2 sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
+    assert_failure
+    assert_equal "$(cat "$T/w/commit")" 1000
+    assert_equal "$(saved)" "p-1000: a b 
+p-2000: c "
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(saved)" "$ALL"
+    assert_equal "$(cat "$T/w/commit")" 5000
+}
+
+@test "wal: committed batches are not written again on replay" {
+    sstream-source --replay "$T/in" --wal "$T/w" | sstream-sink --lines >/dev/null
+    printf '3000\n' >"$T/w/commit"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv --commit '$T/w'"
+    assert_success
+    assert_output - <<'EOF'
+4000	f
+5000	g
+EOF
+    assert_equal "$stderr" ""
+}
+
+@test "wal: a torn record at the end of the log is cut off with a warning" {
+    run --separate-stderr bash -c "SSTREAM_TEST_CRASH_AT=wal-write:3 sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv --commit '$T/w'"
+    assert_failure 1
+    assert_output - <<'EOF'
+1000	a
+1000	b
+2000	c
+EOF
+    assert_equal "$(wc -c <"$T/w/0000000000000001.wal")" 148
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv --commit '$T/w'"
+    assert_success
+    assert_output - <<'EOF'
+3000	d
+3000	e
+4000	f
+5000	g
+EOF
+    assert_equal "$stderr" "sstream-source: --wal: '$T/w/0000000000000001.wal': torn record at byte offset 118 (record cut short): 30 bytes cut off"
+}
+
+@test "wal: a corrupt record before the last segment is an error" {
+    sstream-source --replay "$T/in" --wal "$T/w" --wal-segment 1 >/dev/null
+    printf 'X' | dd of="$T/w/0000000000000002.wal" bs=1 seek=57 conv=notrunc 2>/dev/null
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv"
+    assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "sstream-source: --wal: '$T/w/0000000000000002.wal': corrupt record at byte offset 0: checksum mismatch
+sstream-sink: stdin: upstream ended without end-of-stream"
+}
+
+@test "wal: segments wholly committed are deleted, the others replayed" {
+    sstream-source --replay "$T/in" --wal "$T/w" --wal-segment 1 >/dev/null
+    assert_equal "$(ls "$T/w" | tr '\n' ' ')" "0000000000000001.wal 0000000000000002.wal 0000000000000003.wal 0000000000000004.wal 0000000000000005.wal lock "
+    printf '3000\n' >"$T/w/commit"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' --wal-segment 1 | sstream-sink --tsv"
+    assert_success
+    assert_output - <<'EOF'
+4000	f
+5000	g
+EOF
+    assert_equal "$(ls "$T/w" | tr '\n' ' ')" "0000000000000004.wal 0000000000000005.wal commit lock "
+}
+
+@test "wal: --replay files already in the log are skipped; new ones go on after" {
+    sstream-source --replay "$T/in" --wal "$T/w" | sstream-sink --commit "$T/w" --lines >/dev/null
+    batches "$T/more" "h" "i"
+    cp "$T/more/0001" "$T/in/0006"
+    cp "$T/more/0002" "$T/in/0007"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv --commit '$T/w'"
+    assert_success
+    assert_output - <<'EOF'
+6000	h
+7000	i
+EOF
+    assert_equal "$stderr" ""
+    assert_equal "$(cat "$T/w/commit")" 7000
+}
+
+@test "wal: the log's batch interval must be --batch's" {
+    sstream-source --replay "$T/in" --wal "$T/w" >/dev/null
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' -b 2s | sstream-sink --tsv"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-source: --wal: '$T/w' holds batches of 1000ms, not --batch 2000ms
+sstream-sink: stdin: upstream ended without end-of-stream"
+}
+
+@test "wal: two sources cannot share a log" {
+    mkfifo "$T/f"
+    sstream-source --wal "$T/w" <"$T/f" >/dev/null &
+    exec 4>"$T/f"
+    for i in $(seq 1 100); do
+        [ -e "$T/w/lock" ] && break
+        sleep 0.05
+    done
+    run --separate-stderr sstream-source --replay "$T/in" --wal "$T/w"
+    exec 4>&-
+    wait
+    assert_failure 1
+    assert_equal "$stderr" "sstream-source: --wal: '$T/w' is in use by another sstream-source"
+}
+
+@test "wal: kill -TERM of the source drains the pipeline: all exit 0, all committed" {
+    mkfifo "$T/in.fifo" "$T/a" "$T/b"
+    sstream-source -b 100ms --wal "$T/w" <"$T/in.fifo" >"$T/a" &
+    src=$!
+    sstream-map -f words <"$T/a" >"$T/b" &
+    map=$!
+    sstream-sink --save-as-text-files "$T/out/p" --commit "$T/w" <"$T/b" &
+    sink=$!
+    exec 4>"$T/in.fifo"
+    echo "x y" >&4
+    sleep 0.3
+    echo "z" >&4
+    sleep 0.3
+    kill -TERM "$src"
+    wait "$src"
+    assert_equal "$?" 0
+    wait "$map"
+    assert_equal "$?" 0
+    wait "$sink"
+    assert_equal "$?" 0
+    exec 4>&-
+    last=$(sstream-sink --tsv <"$T/w/0000000000000001.wal" 2>/dev/null | tail -n 1)
+    assert_equal "$(cat "$T/w/commit")" "$(sstream-sink --dump <"$T/w/0000000000000001.wal" 2>/dev/null | grep '^@' | tail -n 1 | sed 's/.* time=\([0-9]*\) .*/\1/')"
+    assert_equal "$(cat "$T/out"/* | tr '\n' ' ')" "x y z "
+}
+
+@test "wal: --max-uncommitted keeps the source within N batches of the commit" {
+    # At batch T the sink has committed T - 1000, so the source may have
+    # logged T + 1000 at most (logged, then held back before sending).
+    cat >"$T/check" <<EOF
+n=\$(sstream-sink --tsv <"$T/w/0000000000000001.wal" 2>/dev/null | cut -f1 | sort -u | wc -l)
+if [ \$n -le \$((SSTREAM_BATCH_TIME / 1000 + 1)) ]; then echo ok; else echo "ahead: \$n"; fi
+EOF
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' --max-uncommitted 1 | sstream-sink --foreach 'sh $T/check' --commit '$T/w'"
+    assert_success
+    assert_output - <<'EOF'
+ok
+ok
+ok
+ok
+ok
+EOF
+    assert_equal "$stderr" ""
+}
+
+@test "wal: --max-uncommitted gives up when no sink commits" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' --max-uncommitted 2 | sstream-sink --lines"
+    assert_failure 1
+    assert_output - <<'EOF'
+a
+b
+c
+EOF
+    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink --commit '$T/w' is running
+sstream-sink: stdin: upstream ended without end-of-stream"
+}
+
+@test "wal: usage errors exit 2" {
+    run --separate-stderr sstream-source --replay "$T/in" --wal-segment 1k
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --wal-segment: needs --wal"
+    run --separate-stderr sstream-source --replay "$T/in" --max-uncommitted 3
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-uncommitted: needs --wal"
+    run --separate-stderr sstream-source --replay "$T/in" --wal "$T/w" --max-uncommitted 0
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-uncommitted: '0' is not a whole number from 1 to 1000000"
+    run --separate-stderr sstream-source --replay "$T/in" --wal "$T/w" --wal-segment 1x
+    assert_failure 2
+    run --separate-stderr sstream-sink --commit ''
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --commit: empty folder name"
+    run --separate-stderr sstream-source --wal
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: option '--wal' requires an argument"
+}
+
+@test "wal: a commit record that is not a time is an error" {
+    mkdir "$T/w"
+    printf 'soon\n' >"$T/w/commit"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-source: --wal: cannot read '$T/w/commit': Bad message
+sstream-sink: stdin: upstream ended without end-of-stream"
+}
