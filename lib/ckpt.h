@@ -125,6 +125,18 @@ int ss_ckpt_delta_commit(struct ss_ckpt *c);
 
 void ss_ckpt_close(struct ss_ckpt *c);
 
+/* Byte strings as the files hold them (a varint length, then the bytes),
+ * for engines that build blobs: append to b / take the next one from r,
+ * a bounded reader over p[0..end) whose 'bad' is set, and NULL returned,
+ * when the bytes run out. */
+struct ss_ckpt_rd {
+    const char *p, *end;
+    int bad;
+};
+
+int ss_ckpt_put_bytes(struct ss_buf *b, const void *p, size_t n);
+const char *ss_ckpt_get_bytes(struct ss_ckpt_rd *r, size_t *n);
+
 /* Test-only crash hook: when the environment has
  * SSTREAM_TEST_CRASH_AT=POINT:N, the N-th call with that POINT kills the
  * process with SIGKILL, as kill -9 would. Points used by ckpt itself:
