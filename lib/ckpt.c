@@ -569,15 +569,20 @@ ss_ckpt_open(struct ss_ckpt *c, const char *dir, const struct ss_ckpt_opt *opts,
     c->readonly = readonly;
     if ((c->dir = strdup(dir)) == NULL)
         return -ENOMEM;
-    if (!readonly && mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return ss_diag_err(-errno, "checkpoint '%s'", dir), -errno;
+    if (!readonly && mkdir(dir, 0777) < 0 && errno != EEXIST) {
+        rc = -errno;
+        ss_diag_err(rc, "checkpoint '%s'", dir);
+        return rc;
+    }
     if ((c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         rc = -errno;
         ss_diag_err(rc, "checkpoint '%s'", dir);
         return rc;
     }
-    if ((n = list_snaps(c, &gens)) < 0)
-        return ss_diag_err((int)n, "checkpoint '%s'", dir), (int)n;
+    if ((n = list_snaps(c, &gens)) < 0) {
+        ss_diag_err((int)n, "checkpoint '%s'", dir);
+        return (int)n;
+    }
     if (n == 0 && c->max_gen > 0)
         ss_diag("warning: checkpoint '%s' has logs but no snapshot; "
                 "starting empty",
@@ -786,8 +791,11 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
     if ((rc = write_file(c, tmp, name)) < 0 || (rc = sync_dir(c)) < 0)
         return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name), rc;
     c->written += sizeof(h);
-    if ((fd = openat(c->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
-        return ss_diag_err(-errno, "checkpoint '%s/%s'", c->dir, name), -errno;
+    if ((fd = openat(c->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
+        return rc;
+    }
     if (c->logfd >= 0)
         close(c->logfd);
     c->logfd = fd;

@@ -275,6 +275,8 @@ out_add(struct st *s, const char *k, size_t kl, const struct ss_acc *a,
     return 0;
 }
 
+/* qsort() has no context argument in C11: the keys' buffer for cmp_out()
+ * is set just before each sort (one thread, one sort at a time). */
 static const char *sort_base;
 
 static int
@@ -509,6 +511,9 @@ apply(struct st *s, const struct ss_rec *r)
     return ss_acc_add(&e->acc, op, r->val, r->vlen, s->cfg->sep);
 }
 
+/* A scan of every key, once per batch and only with --timeout: simpler
+ * than a queue ordered by last update, and cheap next to a batch's I/O up
+ * to millions of keys. */
 static int
 expire(struct st *s)
 {
