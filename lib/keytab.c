@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+/* Inlined: most keys are a few bytes, and a call into the shared
+ * library costs as much as hashing them. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #define TOMB UINT32_MAX
@@ -120,7 +123,39 @@ make_room(struct ss_keytab *t)
 void *
 ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen, int *created)
 {
-    uint64_t h = XXH3_64bits(k, klen);
+    return ss_keytab_get_hashed(t, k, klen, XXH3_64bits(k, klen), created);
+}
+
+uint64_t
+ss_keytab_hash(const char *k, size_t klen)
+{
+    return XXH3_64bits(k, klen);
+}
+
+void
+ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry)
+{
+    uint32_t s;
+
+    if (t->index == NULL)
+        return;
+    if (!entry) {
+        __builtin_prefetch(&t->index[h & (t->slots - 1)]);
+        return;
+    }
+    s = t->index[h & (t->slots - 1)];
+    if (s != 0 && s != TOMB) {
+        const struct ent *e = ent_at(t, s - 1);
+
+        __builtin_prefetch(e);
+        __builtin_prefetch(t->keys.data + e->koff);
+    }
+}
+
+void *
+ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
+                     uint64_t h, int *created)
+{
     struct ent *e;
     size_t i;
     int found = 0;

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -56,7 +57,10 @@ list_files(const char *dir, char ***names, size_t *n)
     if (d == NULL)
         return ss_diag_err(-errno, "--replay: cannot open '%s'", dir);
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
+        struct stat st;
+
+        if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) < 0 ||
+            !S_ISREG(st.st_mode))
             continue;
         if (*n == cap) {
             char **p = realloc(*names, (cap = cap ? cap * 2 : 64) * sizeof(*p));

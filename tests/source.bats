@@ -30,7 +30,7 @@ EOF2
 }
 
 @test "source: replay reads files in name order and skips hidden ones" {
-    mkdir -p "$T/d"
+    mkdir -p "$T/d/subfolder"
     printf 'second\n' >"$T/d/b"
     printf 'first\n' >"$T/d/a"
     printf 'hidden\n' >"$T/d/.tmp"
@@ -150,8 +150,8 @@ EOF2
     exec 7>"$T/in"
     printf 'hello\n' >&7
     sleep 0.5
-    pgid=$(ps -o pgid= -p "$(pgrep -x sstream-source | head -1)" | tr -d ' ')
-    kill -INT -- "-$pgid"
+    # setsid made its bash the leader of a new process group: $! is its id
+    kill -INT -- "-$!"
     for _ in $(seq 50); do [ -s "$T/status" ] && break; sleep 0.1; done
     exec 7>&-
     assert_equal "$(cat "$T/status")" 0
