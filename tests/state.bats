@@ -402,3 +402,32 @@ sstream-state: 1 replayed batch sent empty: output no longer kept"
     assert_failure 1
     assert_equal "$stderr" "sstream-state: --dump: '$T/e' holds no checkpoint"
 }
+
+@test "state: source | map | state: running word counts equal awk's, restart included" {
+    mkdir "$T/d"
+    printf 'to be or not\nto be\n' >"$T/d/1"
+    printf 'that is the question\n' >"$T/d/2"
+    : >"$T/d/3"
+    printf 'to sleep perchance to dream\n' >"$T/d/4"
+    # the reference: after each file, every word so far with its count,
+    # in byte order
+    for i in 1 2 3 4; do
+        cat "$T"/d/[1-$i] | tr -s ' ' '\n' | grep . | LC_ALL=C sort | uniq -c |
+            awk -v t=$((i * 1000)) '{ printf "%s\t%s\t%s\n", t, $2, $1 }'
+    done >"$T/want"
+    wc() {
+        set -o pipefail
+        sstream-source --replay "$1" -b 1s |
+            sstream-map --flat-map words --count-by-value |
+            sstream-state --update sum --checkpoint "$T/c" | sstream-sink --tsv
+    }
+    mkdir "$T/first"
+    cp "$T/d/1" "$T/d/2" "$T/first/"
+    wc "$T/first" >"$T/got" 2>/dev/null
+    run --separate-stderr wc "$T/d"
+    assert_success
+    assert_output "$(cat "$T/want")"
+    assert_equal "$stderr" "sstream-state: 2 replayed batches (1000 to 2000) not applied again, output re-emitted"
+    run diff <(grep -E '^[12]000' "$T/want") "$T/got"
+    assert_success
+}
