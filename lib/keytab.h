@@ -22,7 +22,7 @@
 #include "buf.h"
 
 struct ss_keytab {
-    uint32_t *index;   /* slot -> entry number + 1; 0 empty, TOMB deleted */
+    uint64_t *index;   /* slots: hash tag << 32 | entry number + 1 */
     size_t slots;      /* a power of two */
     size_t used_slots; /* live + tombstones */
     char *ents;        /* entries, 'stride' bytes each, insertion order */

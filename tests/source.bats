@@ -146,12 +146,15 @@ EOF2
     # Ctrl-C sends SIGINT to the pipeline's process group: the source ends
     # the stream and the stages after it live to see end-of-stream.
     mkfifo "$T/in"
-    setsid bash -c "set -o pipefail; sstream-source -b 1h <'$T/in' | sstream-sink --lines >'$T/out'; echo \$? >'$T/status'" &
+    # bash under setsid leads a new process group: its $$ is the group id
+    setsid bash -c "echo \$\$ >'$T/pgid'; set -o pipefail; sstream-source -b 1h <'$T/in' | sstream-sink --lines >'$T/out'; echo \$? >'$T/status'" &
     exec 7>"$T/in"
     printf 'hello\n' >&7
+    for _ in $(seq 50); do [ -s "$T/pgid" ] && break; sleep 0.1; done
     sleep 0.5
-    # setsid made its bash the leader of a new process group: $! is its id
-    kill -INT -- "-$!"
+    pgid=$(cat "$T/pgid")
+    [ "$pgid" -gt 1 ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]
+    kill -INT -- "-$pgid"
     for _ in $(seq 50); do [ -s "$T/status" ] && break; sleep 0.1; done
     exec 7>&-
     assert_equal "$(cat "$T/status")" 0
