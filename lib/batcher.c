@@ -68,6 +68,8 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
     b->open = 0;
     b->batches++;
     rc = ss_frame_writer_end(&b->w);
+    if (b->wal != NULL && rc == 0 && b->wal_rc == 0 && b->logging != NULL)
+        b->logging(b->logging_ctx, b->time);
     if (b->wal != NULL && rc == 0)
         rc = b->wal_rc < 0 ? b->wal_rc : ss_wal_end(b->wal, b->time, b->out_fd);
     else if (b->wal != NULL && b->wal_rc < 0)

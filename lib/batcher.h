@@ -34,6 +34,10 @@ struct ss_batcher {
     struct ss_wal *wal;
     int out_fd;
     int wal_rc; /* the log could not take the open batch (reported) */
+    /* --wal: called with the batch's time after it is written to the log
+     * and before it is synced (the receivers' ledgers); NULL none. */
+    void (*logging)(void *ctx, int64_t time);
+    void *logging_ctx;
 };
 
 void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,

@@ -237,7 +237,13 @@ file_step(struct ss_recv_file *f)
 static void
 on_idle(uv_idle_t *idle)
 {
-    file_step(idle->data);
+    struct ss_recv_file *f = idle->data;
+
+    /* whole: no batch boundary falls inside the file (the batch's parts go
+     * to the write-ahead log, not to memory). file_step() returns 0 at the
+     * file's end, so a next file waits for the next turn. */
+    while (file_step(f) && f->whole)
+        ;
 }
 
 int

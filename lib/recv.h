@@ -66,6 +66,11 @@ struct ss_recv {
     struct ss_recv *next; /* the host's list */
     const char *what;     /* the option and its argument, for messages */
     int ended;            /* host->ended() has been called */
+    /* --wal: the batch at 'time' is written to the log and about to be
+     * synced; record now what it consumed, so that a crash after the sync
+     * does not read it again. NULL (receivers are calloc()ed): nothing to
+     * record. */
+    void (*logging)(struct ss_recv *r, int64_t time);
 };
 
 /* Call host->ended() once. */
@@ -126,6 +131,7 @@ struct ss_recv_file {
     struct ss_recv_in in;
     struct ss_recv *owner;
     int paused;
+    int whole; /* read a file in one loop turn: one batch holds it (--wal) */
     /* EOF (0) or a read error (-errno); the last record is in, reading
      * has stopped, fd is still open for the owner to close. */
     void (*end)(struct ss_recv_file *f, int status);
@@ -162,6 +168,12 @@ struct ss_recv_watch_opts {
     const char *state; /* --state DIR: the ledger of files read, or NULL */
     int once;          /* --once: read what is there, then end */
     int64_t settle;    /* ms a file must be unchanged to count as complete */
+    /* --wal: each file is read into one batch, and ledger entries are
+     * written tagged with that batch's time before it is logged; entries
+     * tagged after 'logged' (the last batch time logged or committed;
+     * INT64_MIN none) were never logged, and are dropped at start. */
+    int wal;
+    int64_t logged;
 };
 
 int ss_recv_stdin_start(struct ss_recv_host *h, struct ss_recv **out);

@@ -180,6 +180,33 @@ ledger_path(const struct rwatch *w, char *buf, size_t n, const char *name)
     return 0;
 }
 
+/* A ledger line is a name, or with --wal a name, a tab and the time of
+ * the batch that read the file. A batch after o.logged never reached the
+ * log (the source died first): its files are to be read again. */
+static int
+ledger_entry(struct rwatch *w, char *line)
+{
+    char *tab = strrchr(line, '\t'), *end;
+    long long t;
+    int rc;
+
+    if (tab != NULL && tab[1] >= '0' && tab[1] <= '9') {
+        errno = 0;
+        t = strtoll(tab + 1, &end, 10);
+        if (errno == 0 && *end == '\0') {
+            if (w->o.wal && t > w->o.logged)
+                return 0;
+            if ((rc = names_add(&w->ledger, line)) < 0)
+                return rc;
+            *tab = '\0';
+            return names_add(&w->seen, line);
+        }
+    }
+    if ((rc = names_add(&w->ledger, line)) < 0)
+        return rc;
+    return names_add(&w->seen, line);
+}
+
 static int
 ledger_load(struct rwatch *w)
 {
@@ -201,8 +228,7 @@ ledger_load(struct rwatch *w)
         if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
             break; /* a torn last line cannot be: the file is renamed in */
         *nl = '\0';
-        if ((rc = names_add(&w->ledger, p)) < 0 ||
-            (rc = names_add(&w->seen, p)) < 0)
+        if ((rc = ledger_entry(w, p)) < 0)
             break;
     }
     ss_buf_release(&b);
@@ -428,6 +454,30 @@ watch_sent(struct ss_recv *r, int64_t time)
     names_clear(&w->done);
 }
 
+/* --wal: the files of the batch at 'time' go into the ledger, tagged with
+ * it, before the batch is synced to the log (see ledger_entry()). */
+static void
+watch_logging(struct ss_recv *r, int64_t time)
+{
+    struct rwatch *w = (struct rwatch *)r;
+    char line[4096];
+    int rc = 0;
+
+    if (w->done.n == 0 || w->o.state == NULL)
+        return;
+    for (size_t i = 0; i < w->done.n && rc == 0; i++) {
+        snprintf(line, sizeof(line), "%s\t%lld", w->done.v[i], (long long)time);
+        rc = names_add(&w->ledger, line);
+    }
+    if (rc == 0)
+        rc = ledger_write(w);
+    if (rc < 0) {
+        ss_diag_err(rc, "--state: cannot write '%s/ledger'", w->o.state);
+        w->r.host->troubles++;
+    }
+    names_clear(&w->done);
+}
+
 static void
 watch_stop(struct ss_recv *r)
 {
@@ -476,6 +526,7 @@ ss_recv_watch_start(struct ss_recv_host *h, const struct ss_recv_watch_opts *o,
     if (w == NULL)
         return ss_diag_err(-ENOMEM, "--watch");
     w->r.ops = &watch_ops;
+    w->r.logging = watch_logging;
     w->r.host = h;
     w->o = *o;
     w->first = 1;
@@ -485,6 +536,7 @@ ss_recv_watch_start(struct ss_recv_host *h, const struct ss_recv_watch_opts *o,
     w->period = (uint64_t)(o->settle / 2);
     w->period = w->period < 50 ? 50 : w->period > 1000 ? 1000 : w->period;
     ss_recv_file_init(&w->file, &w->r, file_end);
+    w->file.whole = o->wal;
     uv_fs_event_init(h->loop, &w->ev);
     uv_timer_init(h->loop, &w->scan);
     w->ev.data = w->scan.data = w;

@@ -272,6 +272,17 @@ fail_stream(struct live *lv, int rc)
     close_all(lv);
 }
 
+/* --wal: the batch at 'time' is about to be synced to the log. */
+static void
+batch_logging(void *ctx, int64_t time)
+{
+    struct live *lv = ctx;
+
+    for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
+        if (r->logging != NULL)
+            r->logging(r, time);
+}
+
 static void
 on_fatal(struct ss_recv_host *h, int rc)
 {
@@ -387,6 +398,8 @@ start_input(struct live *lv, const struct ss_source_input *in,
         wo.state = cfg->state;
         wo.once = cfg->once;
         wo.settle = cfg->settle;
+        wo.wal = lv->host.b->wal != NULL;
+        wo.logged = wo.wal ? lv->host.b->wal->last : SS_WAL_NO_TIME;
         return ss_recv_watch_start(&lv->host, &wo, r);
     case SS_INPUT_EXEC:
         return ss_recv_exec_start(&lv->host, in->arg, cfg->exec_restart, r);
@@ -463,6 +476,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         lv.rate_last = ss_batcher_now_ms();
         uv_timer_start(&lv.refill, on_refill, 100, 100);
     }
+    b->logging = batch_logging;
+    b->logging_ctx = &lv;
     ss_batcher_open(b, live_first_time(b, ss_batcher_align(ss_batcher_now_ms(),
                                                            b->interval)));
     arm_timer(&lv);

@@ -260,3 +260,44 @@ sstream-sink: stdin: upstream ended without end-of-stream"
     assert_equal "$stderr" "sstream-source: --wal: cannot read '$T/w/commit': Bad message
 sstream-sink: stdin: upstream ended without end-of-stream"
 }
+
+# A watched folder whose files are settled; -b 1h puts them all in the
+# first batch, which --once closes when they are read.
+watched() {
+    mkdir "$T/watch"
+    printf 'a\nb\n' >"$T/watch/f1"
+    printf 'c\n' >"$T/watch/f2"
+    touch -d '1 minute ago' "$T/watch/f1" "$T/watch/f2"
+}
+
+@test "wal: --watch --once --state: a batch logged before the crash is sent from the log, its files not read again" {
+    watched
+    run --separate-stderr bash -c "SSTREAM_TEST_CRASH_AT=wal-synced:1 sstream-source -b 1h --watch '$T/watch' --once --state '$T/st' --wal '$T/w' | sstream-sink --lines --commit '$T/w'"
+    assert_failure 1
+    assert_output ""
+    run --separate-stderr bash -c "sstream-source -b 1h --watch '$T/watch' --once --state '$T/st' --wal '$T/w' | sstream-sink --lines --commit '$T/w'"
+    assert_success
+    assert_output - <<'EOF'
+a
+b
+c
+EOF
+    assert_equal "$stderr" ""
+    assert_equal "$(cut -f1 "$T/st/ledger" | tr '\n' ' ')" "f1 f2 "
+}
+
+@test "wal: --watch --once --state: files of a batch torn in the log are read again" {
+    watched
+    run --separate-stderr bash -c "SSTREAM_TEST_CRASH_AT=wal-write:1 sstream-source -b 1h --watch '$T/watch' --once --state '$T/st' --wal '$T/w' | sstream-sink --lines --commit '$T/w'"
+    assert_failure 1
+    assert_output ""
+    assert_equal "$(cut -f1 "$T/st/ledger" | tr '\n' ' ')" "f1 f2 "
+    run --separate-stderr bash -c "sstream-source -b 1h --watch '$T/watch' --once --state '$T/st' --wal '$T/w' | sstream-sink --lines --commit '$T/w'"
+    assert_success
+    assert_output - <<'EOF'
+a
+b
+c
+EOF
+    assert_equal "${stderr%%: torn record*}" "sstream-source: --wal: '$T/w/0000000000000001.wal'"
+}
