@@ -301,3 +301,28 @@ c
 EOF
     assert_equal "${stderr%%: torn record*}" "sstream-source: --wal: '$T/w/0000000000000001.wal'"
 }
+
+@test "wal: kill -TERM of a --replay source ends the stream cleanly; a restart goes on where it stopped" {
+    rm -r "$T/in"
+    mkdir "$T/in"
+    for i in $(seq 1 30); do
+        echo "r$i" >"$T/in/$(printf %04d "$i")"
+    done
+    mkfifo "$T/a"
+    sstream-source --replay "$T/in" --wal "$T/w" --max-uncommitted 1 >"$T/a" &
+    src=$!
+    sstream-sink --save-as-text-files "$T/out/p" --foreach 'sleep 0.02' --commit "$T/w" <"$T/a" &
+    sink=$!
+    sleep 0.2
+    kill -TERM "$src"
+    wait "$src"
+    assert_equal "$?" 0
+    wait "$sink"
+    assert_equal "$?" 0
+    n=$(ls "$T/out" | wc -l)
+    [ "$n" -gt 0 ] && [ "$n" -lt 30 ]
+    assert_equal "$(cat "$T/w/commit")" "${n}000"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
+    assert_success
+    assert_equal "$(cat "$T/out"/* | sort -V | tr '\n' ' ')" "$(seq -f 'r%g' 1 30 | tr '\n' ' ')"
+}
