@@ -362,3 +362,31 @@ stateful() {
     run diff -r "$T/ref/out" "$T/run/out"
     assert_success
 }
+
+@test "wal: a batch whose --foreach command fails is not committed" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --foreach 'test \$SSTREAM_BATCH_TIME != 3000' --commit '$T/w'"
+    assert_failure 1
+    assert_equal "$(cat "$T/w/commit")" 2000
+}
+
+@test "wal: the sink refuses a commit record that is not a time, and a second sink" {
+    mkdir "$T/w"
+    printf '12x\n' >"$T/w/commit"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --lines --commit '$T/w'"
+    assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "sstream-sink: --commit: cannot read '$T/w/commit': Bad message"
+    rm "$T/w/commit"
+    mkfifo "$T/f"
+    sstream-sink --commit "$T/w" <"$T/f" &
+    exec 4>"$T/f"
+    for i in $(seq 1 100); do
+        [ -e "$T/w/commit.lock" ] && break
+        sleep 0.05
+    done
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --lines --commit '$T/w'"
+    exec 4>&-
+    wait
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --commit: '$T/w' is in use by another sstream-sink"
+}
