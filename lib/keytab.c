@@ -57,8 +57,9 @@ probe(const struct ss_keytab *t, uint64_t h, const char *k, size_t klen,
             continue;
         }
         e = ent_at(t, s - 1);
+        /* klen 0: keys.data may still be NULL, which memcmp() rejects */
         if (e->hash == h && e->klen == klen &&
-            memcmp(t->keys.data + e->koff, k, klen) == 0) {
+            (klen == 0 || memcmp(t->keys.data + e->koff, k, klen) == 0)) {
             *found = 1;
             return i;
         }

@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""frames.py - write sstream frames (man/sstream.5) for tests, without
+sstream-source or sstream-map.
+
+    frames.py [-b MS] [--start MS] [--keyed] [--parts N] BATCH...
+
+Each BATCH argument is one batch: records separated by spaces, "-" for an
+empty batch. With --keyed a record is KEY:VALUE (split at the first ':').
+Batch i (from 0) has time START + (i + 1) * MS, as sstream-source --replay
+gives. --parts N sends each batch as frames of at most N records, all but
+the last flagged MORE. The stream ends with an end-of-stream frame.
+"""
+import argparse
+import struct
+import sys
+
+import xxhash
+
+MAGIC = b"SSTM"
+HLEN = 56
+BATCH, END = 1, 2
+KEYED, MORE = 0x1, 0x2
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def frame(kind, time, interval, flags, records):
+    """records: list of (key or None, value) byte strings."""
+    payload = bytearray()
+    for k, v in records:
+        if flags & KEYED:
+            payload += varint(len(k)) + k
+        payload += varint(len(v)) + v
+    head = struct.pack("<4sBBHqIIIIQQq", MAGIC, 1, kind, HLEN, time, interval,
+                       flags, len(records), 0, len(payload), 0, 0)
+    h = xxhash.xxh64(head + bytes(payload), seed=0).intdigest()
+    head = head[:40] + struct.pack("<Q", h) + head[48:]
+    return head + bytes(payload)
+
+
+def stream(batches, interval=1000, start=0, keyed=False, parts=0):
+    """batches: list of lists of records (bytes, or (key, value) pairs)."""
+    out = bytearray()
+    flags = KEYED if keyed else 0
+    t = start
+    for recs in batches:
+        t += interval
+        recs = [r if keyed else (None, r) for r in recs]
+        n = parts if parts > 0 else max(len(recs), 1)
+        chunks = [recs[i:i + n] for i in range(0, len(recs), n)] or [[]]
+        for j, c in enumerate(chunks):
+            more = MORE if j < len(chunks) - 1 else 0
+            out += frame(BATCH, t, interval, flags | more, c)
+    out += frame(END, t, interval, 0, [])
+    return bytes(out)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("-b", type=int, default=1000)
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--keyed", action="store_true")
+    p.add_argument("--parts", type=int, default=0)
+    p.add_argument("batch", nargs="*")
+    a = p.parse_args()
+    batches = []
+    for arg in a.batch:
+        words = [] if arg == "-" else arg.split(" ")
+        if a.keyed:
+            recs = []
+            for w in words:
+                k, _, v = w.partition(":")
+                recs.append((k.encode(), v.encode()))
+        else:
+            recs = [w.encode() for w in words]
+        batches.append(recs)
+    sys.stdout.buffer.write(stream(batches, a.b, a.start, a.keyed, a.parts))
+
+
+if __name__ == "__main__":
+    main()
