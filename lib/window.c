@@ -61,6 +61,7 @@ struct win {
     struct ss_keytab sess; /* --session-gap: key -> struct session */
     int started;
     int keyed;        /* plain window: -1 unknown, else the input's keyedness */
+    int keyed_hint;   /* plain window: the latest frame's, until records */
     int64_t open_end; /* end of the pane taking records */
     int64_t last_time; /* latest batch time read */
     int64_t last_out;  /* latest frame time written */
@@ -284,7 +285,8 @@ collect(struct win *x, struct ss_keytab *t)
     while ((a = ss_keytab_next(t, &cur, &k, &klen)) != NULL)
         if (a->n > 0 || x->cfg->keep_empty)
             x->ents[n++] = (struct out_ent){k, klen, a};
-    qsort(x->ents, n, sizeof(*x->ents), cmp_ent);
+    if (n > 1)
+        qsort(x->ents, n, sizeof(*x->ents), cmp_ent);
     return (int)n;
 }
 
@@ -334,7 +336,8 @@ emit_keyed(struct win *x, int64_t e)
 static int
 emit_plain(struct win *x, int64_t e)
 {
-    uint32_t flags = x->keyed > 0 ? SS_FRAME_KEYED : 0;
+    int keyed = x->keyed >= 0 ? x->keyed : x->keyed_hint;
+    uint32_t flags = keyed ? SS_FRAME_KEYED : 0;
     int rc;
 
     ss_frame_writer_begin(&x->w, e, (uint32_t)x->slide, flags);
@@ -535,6 +538,7 @@ add_frame(struct win *x, const struct ss_frame *f)
     int rc, keyed = (f->flags & SS_FRAME_KEYED) != 0;
 
     if (!keyed_mode(x)) {
+        x->keyed_hint = keyed;
         if (f->count == 0)
             return 0;
         if (x->keyed >= 0 && x->keyed != keyed)

@@ -510,6 +510,15 @@ EOF2
         '3000 a 1' '3000 b 3')"
 }
 
+@test "window: property: inverse == --no-inverse == naive recomputation" {
+    # Random keyed streams (seeds 0-2: 150 or 40 batches, 31 keys, empty
+    # batches, some batches in parts, dyadic fractions that add exactly),
+    # 7 window/slide pairs, every operation; frames compared byte for byte.
+    run --separate-stderr "$PY" "$TESTS_DIR/helpers/window-prop.py" 3
+    assert_success
+    assert_output "462 cases agree"
+}
+
 @test "window: window ends are multiples of the slide from the epoch" {
     # Batches at 3500, 4500, ... (--start-time 2500): the batch at 4500
     # belongs to the window ending at 6000, which closes when 6500 arrives.

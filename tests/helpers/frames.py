@@ -62,6 +62,39 @@ def stream(batches, interval=1000, start=0, keyed=False, parts=0):
     return bytes(out)
 
 
+def read_frames(data):
+    """Parse a frame stream: a list of (kind, time, interval, flags, records),
+    records as (key or None, value) byte strings."""
+    out, pos = [], 0
+    while pos < len(data):
+        (magic, _, kind, hlen, time, interval, flags, count, _, plen, _,
+         _) = struct.unpack_from("<4sBBHqIIIIQQq", data, pos)
+        assert magic == MAGIC
+        p, end = pos + hlen, pos + hlen + plen
+        recs = []
+        while p < end:
+            k = None
+            if flags & KEYED:
+                n, p = _varint_get(data, p)
+                k, p = data[p:p + n], p + n
+            n, p = _varint_get(data, p)
+            recs.append((k, data[p:p + n]))
+            p += n
+        assert len(recs) == count
+        out.append((kind, time, interval, flags, recs))
+        pos = end
+    return out
+
+
+def _varint_get(data, p):
+    v, shift = 0, 0
+    while data[p] & 0x80:
+        v |= (data[p] & 0x7F) << shift
+        shift += 7
+        p += 1
+    return v | (data[p] << shift), p + 1
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("-b", type=int, default=1000)
