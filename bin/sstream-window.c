@@ -15,12 +15,13 @@ static const char usage_line[] =
     "usage: sstream-window [-hV] -w DUR [-s DUR] [--count | --count-by-value "
     "|\n"
     "                      --group-by-key | --reduce OP | --reduce-by-key OP]\n"
-    "                      [--keep-empty-keys] [--no-inverse] "
-    "[--rejects FILE] [--separator C]\n"
+    "                      [--checkpoint DIR [--keep-outputs N]] "
+    "[--keep-empty-keys]\n"
+    "                      [--no-inverse] [--rejects FILE] [--separator C]\n"
     "       sstream-window [-hV] --session-gap DUR (--count-by-value |\n"
-    "                      --group-by-key | --reduce-by-key OP) "
-    "[--rejects FILE]\n"
-    "                      [--separator C]\n";
+    "                      --group-by-key | --reduce-by-key OP)\n"
+    "                      [--checkpoint DIR [--keep-outputs N]] "
+    "[--rejects FILE] [--separator C]\n";
 
 static const char help_text[] =
     "Windows over a frame stream: one frame per slide, its time the "
@@ -29,11 +30,14 @@ static const char help_text[] =
     "  -w, --window DUR         window length: 10s, 1m (a multiple of the "
     "batch)\n"
     "  -s, --slide DUR          slide (default: the batch interval)\n"
+    "      --checkpoint DIR     save the windows in DIR; resume from it\n"
     "      --count              number of records in the window\n"
     "      --count-by-value     (value, count) per distinct value\n"
     "      --group-by-key       (key, values joined by the separator)\n"
     "      --keep-empty-keys    keep keys whose window is empty, as Spark's\n"
     "                           inverse reduce does (sum, count, mean)\n"
+    "      --keep-outputs N     batches whose output a replay gets again "
+    "(10)\n"
     "      --no-inverse         recompute each window from its panes\n"
     "      --reduce OP          one value: OP over the window's values\n"
     "      --reduce-by-key OP   (key, OP over the key's values)\n"
@@ -49,10 +53,12 @@ static const char help_text[] =
     "OP: sum, count, min, max, mean, first, last, concat.\n";
 
 enum {
-    OPT_COUNT = 256,
+    OPT_CHECKPOINT = 256,
+    OPT_COUNT,
     OPT_COUNT_BY_VALUE,
     OPT_GROUP_BY_KEY,
     OPT_KEEP_EMPTY,
+    OPT_KEEP_OUTPUTS,
     OPT_NO_INVERSE,
     OPT_REDUCE,
     OPT_REDUCE_BY_KEY,
@@ -62,11 +68,13 @@ enum {
 };
 
 static const struct option longopts[] = {
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"count", no_argument, NULL, OPT_COUNT},
     {"count-by-value", no_argument, NULL, OPT_COUNT_BY_VALUE},
     {"group-by-key", no_argument, NULL, OPT_GROUP_BY_KEY},
     {"help", no_argument, NULL, 'h'},
     {"keep-empty-keys", no_argument, NULL, OPT_KEEP_EMPTY},
+    {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
     {"no-inverse", no_argument, NULL, OPT_NO_INVERSE},
     {"reduce", required_argument, NULL, OPT_REDUCE},
     {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
@@ -125,12 +133,16 @@ int
 main(int argc, char **argv)
 {
     struct ss_window_config cfg;
-    int ch, modes = 0;
+    int ch, modes = 0, keep_outputs = 0;
+    uint64_t n;
 
     ss_diag_init(argv[0]);
     ss_window_config_init(&cfg);
     while ((ch = getopt_long(argc, argv, "hs:Vw:", longopts, NULL)) != -1) {
         switch (ch) {
+        case OPT_CHECKPOINT:
+            cfg.checkpoint = optarg;
+            break;
         case OPT_COUNT:
             cfg.mode = SS_WINDOW_COUNT;
             modes++;
@@ -149,6 +161,12 @@ main(int argc, char **argv)
             return 0;
         case OPT_KEEP_EMPTY:
             cfg.keep_empty = 1;
+            break;
+        case OPT_KEEP_OUTPUTS:
+            if (ss_opt_count("--keep-outputs", optarg, 0, 100000, &n) < 0)
+                return 2;
+            cfg.keep_outputs = (unsigned long)n;
+            keep_outputs = 1;
             break;
         case OPT_NO_INVERSE:
             cfg.no_inverse = 1;
@@ -194,6 +212,11 @@ main(int argc, char **argv)
     }
     if (optind < argc) {
         ss_diag("unexpected argument '%s'", argv[optind]);
+        fputs(usage_line, stderr);
+        return 2;
+    }
+    if (keep_outputs && cfg.checkpoint == NULL) {
+        ss_diag("--keep-outputs needs --checkpoint DIR");
         fputs(usage_line, stderr);
         return 2;
     }

@@ -17,11 +17,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "ckpt.h"
 #include "diag.h"
 #include "dur.h"
 #include "frame.h"
@@ -35,11 +37,17 @@ struct pane {
     uint32_t nrec;        /* plain window: records in recs */
     int in_run;           /* added to the running aggregate */
     int inexact;          /* a double went in */
+    int dirty;            /* changed since the last checkpoint */
 };
 
 struct session {
     struct ss_acc acc;
     int64_t first, last; /* batch times of the first and latest record */
+};
+
+struct kept { /* a batch's output, for a replay of that batch */
+    int64_t time;
+    struct ss_buf out; /* frames as out_begin() records them */
 };
 
 struct out_ent { /* one key of a window, for sorting */
@@ -74,6 +82,21 @@ struct win {
     struct ss_buf text;    /* a formatted value */
     struct out_ent *ents;
     size_t ents_cap;
+    /* --checkpoint */
+    int has_ck;
+    struct ss_ckpt ck;
+    int replaying;      /* the batch being read is at or before ck time */
+    struct ss_buf out;  /* this batch's output frames, to keep */
+    size_t out_at;      /* where the open output frame's header is */
+    uint32_t out_count; /* records in it */
+    struct kept *kept;  /* the last keep_outputs batches, oldest first */
+    size_t nkept;
+    struct ss_buf dead;   /* pane ends dropped since the last save */
+    struct ss_buf t_run;  /* run keys changed since the last save */
+    struct ss_buf t_sess; /* session keys changed since the last save */
+    struct ss_buf enc;
+    uint64_t replayed, lost;
+    int64_t first_replay, last_replay;
 };
 
 void
@@ -84,6 +107,7 @@ ss_window_config_init(struct ss_window_config *cfg)
     cfg->op = SS_OP_SUM;
     cfg->sep = ',';
     cfg->rebuild_every = SS_WINDOW_REBUILD_EVERY;
+    cfg->keep_outputs = SS_WINDOW_KEEP_OUTPUTS;
 }
 
 static void
@@ -174,6 +198,134 @@ setup(struct win *x, int64_t interval)
     return 0;
 }
 
+/* ---- output, and what a checkpoint keeps of it ---- */
+
+static void
+put_le(char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (char)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const char *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | (unsigned char)p[i];
+    return v;
+}
+
+static int
+put_varint(struct ss_buf *b, size_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        tmp[n++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (char)v;
+    return ss_buf_append(b, tmp, n);
+}
+
+/* With --checkpoint, every frame written is also recorded in x->out as
+ * time (8), interval (4), flags (4), count (4), payload length (8) and
+ * the records as a frame payload holds them, so that a replayed batch can
+ * be sent again byte for byte (re_emit). */
+#define OUT_HEAD 28
+
+static void
+out_begin(struct win *x, int64_t time, uint32_t interval, uint32_t flags)
+{
+    ss_frame_writer_begin(&x->w, time, interval, flags);
+    if (!x->has_ck || ss_buf_reserve(&x->out, OUT_HEAD) < 0)
+        return;
+    x->out_at = x->out.len;
+    x->out_count = 0;
+    put_le(x->out.data + x->out.len, (uint64_t)time, 8);
+    put_le(x->out.data + x->out.len + 8, interval, 4);
+    put_le(x->out.data + x->out.len + 12, flags, 4);
+    ss_buf_commit(&x->out, OUT_HEAD);
+}
+
+static int
+out_add(struct win *x, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    int rc;
+
+    if (x->has_ck) {
+        if (k != NULL && ((rc = put_varint(&x->out, klen)) < 0 ||
+                          (rc = ss_buf_append(&x->out, k, klen)) < 0))
+            return rc;
+        if ((rc = put_varint(&x->out, vlen)) < 0 ||
+            (rc = ss_buf_append(&x->out, v, vlen)) < 0)
+            return rc;
+        x->out_count++;
+    }
+    return ss_frame_writer_add(&x->w, k, klen, v, vlen);
+}
+
+static int
+out_end(struct win *x)
+{
+    if (x->has_ck) {
+        if (x->out.len < x->out_at + OUT_HEAD)
+            return -ENOMEM; /* out_begin() could not reserve */
+        put_le(x->out.data + x->out_at + 16, x->out_count, 4);
+        put_le(x->out.data + x->out_at + 20, x->out.len - x->out_at - OUT_HEAD,
+               8);
+    }
+    return ss_frame_writer_end(&x->w);
+}
+
+/* Send again the frames recorded in p[0..n). */
+static int
+re_emit(struct win *x, const char *p, size_t n)
+{
+    while (n >= OUT_HEAD) {
+        struct ss_frame f = {.kind = SS_FRAME_BATCH};
+        struct ss_rec_iter it;
+        struct ss_rec r;
+        uint64_t len = get_le(p + 20, 8);
+        int rc;
+
+        if (len > n - OUT_HEAD)
+            return -EBADMSG;
+        f.time = (int64_t)get_le(p, 8);
+        f.interval = (uint32_t)get_le(p + 8, 4);
+        f.flags = (uint32_t)get_le(p + 12, 4);
+        f.payload = p + OUT_HEAD;
+        f.payload_len = len;
+        ss_frame_writer_begin(&x->w, f.time, f.interval, f.flags);
+        ss_frame_iter_init(&it, &f);
+        while (ss_frame_iter_next(&it, &r))
+            if ((rc = ss_frame_writer_add(&x->w, r.key, r.klen, r.val,
+                                          r.vlen)) < 0)
+                return rc;
+        if ((rc = ss_frame_writer_end(&x->w)) < 0)
+            return rc;
+        p += OUT_HEAD + len;
+        n -= OUT_HEAD + len;
+    }
+    return 0;
+}
+
+/* Remember a key whose entry changed, for the next checkpoint delta. */
+static void
+touch(struct win *x, struct ss_buf *list, const char *k, size_t klen)
+{
+    char n[4];
+
+    if (!x->has_ck)
+        return;
+    put_le(n, klen, 4);
+    ss_buf_append(list, n, 4);
+    ss_buf_append(list, k, klen);
+}
+
 /* ---- the running aggregate ---- */
 
 static int
@@ -187,6 +339,7 @@ merge_into(struct win *x, struct ss_keytab *dst, struct pane *p)
     while ((a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL) {
         if ((r = ss_keytab_get(dst, k, klen, &created)) == NULL)
             return -ENOMEM;
+        touch(x, &x->t_run, k, klen);
         if ((rc = ss_acc_merge(r, a, x->op, x->cfg->sep)) == -ERANGE)
             return ss_diag("key '%.*s': the window's sum leaves 64-bit "
                            "integers",
@@ -208,6 +361,7 @@ subtract(struct win *x, struct pane *p)
     while ((a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL) {
         if ((r = ss_keytab_find(&x->run, k, klen)) == NULL)
             continue; /* cannot happen: p was added */
+        touch(x, &x->t_run, k, klen);
         if ((rc = ss_acc_unmerge(r, a, x->op)) < 0)
             return ss_diag("key '%.*s': the window's sum leaves 64-bit "
                            "integers",
@@ -230,8 +384,10 @@ rebuild(struct win *x, int64_t e)
     struct ss_acc *a;
     int rc;
 
-    while ((a = ss_keytab_next(&x->run, &cur, &k, &klen)) != NULL)
+    while ((a = ss_keytab_next(&x->run, &cur, &k, &klen)) != NULL) {
         ss_acc_reset(a);
+        touch(x, &x->t_run, k, klen);
+    }
     x->run_inexact = 0;
     for (int64_t t = e - x->window + x->gran; t <= e; t += x->gran) {
         struct pane *p = slot(x, t);
@@ -299,7 +455,7 @@ put_value(struct win *x, const char *k, size_t klen, const struct ss_acc *a,
     ss_buf_reset(&x->text);
     if ((rc = ss_acc_format(a, op, &x->text)) < 0)
         return rc;
-    return ss_frame_writer_add(&x->w, k, klen, x->text.data, x->text.len);
+    return out_add(x, k, klen, x->text.data, x->text.len);
 }
 
 static int
@@ -314,8 +470,7 @@ emit_keyed(struct win *x, int64_t e)
             return rc;
     if ((n = collect(x, &x->run)) < 0)
         return n;
-    ss_frame_writer_begin(&x->w, e, (uint32_t)x->slide,
-                          keyless ? 0 : SS_FRAME_KEYED);
+    out_begin(x, e, (uint32_t)x->slide, keyless ? 0 : SS_FRAME_KEYED);
     if (mode == SS_WINDOW_COUNT && n == 0) {
         static const struct ss_acc none;
 
@@ -330,7 +485,7 @@ emit_keyed(struct win *x, int64_t e)
         if (rc < 0)
             return rc;
     }
-    return ss_frame_writer_end(&x->w);
+    return out_end(x);
 }
 
 static int
@@ -340,7 +495,7 @@ emit_plain(struct win *x, int64_t e)
     uint32_t flags = keyed ? SS_FRAME_KEYED : 0;
     int rc;
 
-    ss_frame_writer_begin(&x->w, e, (uint32_t)x->slide, flags);
+    out_begin(x, e, (uint32_t)x->slide, flags);
     for (int64_t t = e - x->window + x->gran; t <= e; t += x->gran) {
         struct pane *p = slot(x, t);
         struct ss_frame f = {.flags = flags};
@@ -353,11 +508,10 @@ emit_plain(struct win *x, int64_t e)
         f.payload_len = p->recs.len;
         ss_frame_iter_init(&it, &f);
         while (ss_frame_iter_next(&it, &r))
-            if ((rc = ss_frame_writer_add(&x->w, r.key, r.klen, r.val,
-                                          r.vlen)) < 0)
+            if ((rc = out_add(x, r.key, r.klen, r.val, r.vlen)) < 0)
                 return rc;
     }
-    return ss_frame_writer_end(&x->w);
+    return out_end(x);
 }
 
 /* ---- panes ---- */
@@ -368,6 +522,13 @@ start_pane(struct win *x, int64_t end)
     struct pane *p = slot(x, end);
 
     if (p->end != end) {
+        if (p->end != 0 && x->has_ck) {
+            char e[8];
+
+            put_le(e, (uint64_t)p->end, 8);
+            ss_buf_append(&x->dead, e, 8);
+        }
+        p->dirty = 1;
         ss_keytab_clear(&p->tab);
         ss_buf_reset(&p->recs);
         p->nrec = 0;
@@ -388,6 +549,7 @@ close_pane(struct win *x, int64_t e)
     /* With a slide longer than the window, some panes are in no window. */
     int windowed = e > ceil_to(e, x->slide) - x->window;
 
+    p->dirty = old->dirty = 1;
     if (x->inverse) {
         if (windowed) {
             if ((rc = merge_into(x, &x->run, p)) < 0)
@@ -504,6 +666,7 @@ add_session(struct win *x, const struct ss_rec *r, const char *k, size_t klen)
         if ((s = ss_keytab_get(&x->sess, k, klen, &created)) == NULL)
             return -ENOMEM;
         s->first = s->last = x->batch_time;
+        touch(x, &x->t_sess, k, klen);
     }
     rc = ss_acc_add(&s->acc, x->op, r->val, r->vlen, x->cfg->sep);
     if (rc == -EINVAL || rc == -ERANGE) {
@@ -523,6 +686,7 @@ add_session(struct win *x, const struct ss_rec *r, const char *k, size_t klen)
         }
         *s = moved;
         s->last = x->batch_time;
+        touch(x, &x->t_sess, k, klen);
     }
     return 0;
 }
@@ -548,6 +712,7 @@ add_frame(struct win *x, const struct ss_frame *f)
                            keyed ? "without" : "with");
         x->keyed = keyed;
         p = slot(x, x->open_end);
+        p->dirty = 1;
         if (p->nrec + f->count < p->nrec)
             return ss_diag("batch %" PRId64 ": too many records in a pane",
                            f->time);
@@ -555,6 +720,8 @@ add_frame(struct win *x, const struct ss_frame *f)
         x->recno += f->count;
         return ss_buf_append(&p->recs, f->payload, f->payload_len);
     }
+    if (x->cfg->session_gap == 0)
+        slot(x, x->open_end)->dirty = 1;
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
         x->recno++;
@@ -571,6 +738,479 @@ add_frame(struct win *x, const struct ss_frame *f)
             return rc;
     }
     return 0;
+}
+
+/* ---- checkpoints (lib/ckpt: snapshots and delta logs) ----
+ *
+ * The window's state is stored as ckpt keys: "m" the scalars, "p" + end
+ * (8 bytes) each pane, "r" + key the running aggregate of a key, "s" +
+ * key a session. A batch's delta holds the panes it changed, the run and
+ * session keys it changed, and its output, kept for a replay. */
+
+#define META_LEN 44
+
+static void
+encode_meta(struct win *x, struct ss_buf *b)
+{
+    char m[META_LEN];
+
+    put_le(m, (uint64_t)x->interval, 8);
+    put_le(m + 8, (uint64_t)x->open_end, 8);
+    put_le(m + 16, (uint64_t)x->last_time, 8);
+    put_le(m + 24, (uint64_t)x->last_out, 8);
+    put_le(m + 32, x->since_rebuild, 4);
+    m[36] = (char)x->keyed;
+    m[37] = (char)x->keyed_hint;
+    m[38] = (char)x->run_inexact;
+    memset(m + 39, 0, META_LEN - 39);
+    ss_buf_reset(b);
+    ss_buf_append(b, m, sizeof(m));
+}
+
+static int
+decode_meta(struct win *x, const char *v, size_t n)
+{
+    int rc;
+
+    if (n != META_LEN)
+        return -EBADMSG;
+    if (!x->started) {
+        if ((rc = setup(x, (int64_t)get_le(v, 8))) < 0)
+            return rc;
+        x->started = 1;
+    }
+    x->open_end = (int64_t)get_le(v + 8, 8);
+    x->last_time = (int64_t)get_le(v + 16, 8);
+    x->last_out = (int64_t)get_le(v + 24, 8);
+    x->since_rebuild = (unsigned)get_le(v + 32, 4);
+    x->keyed = (signed char)v[36];
+    x->keyed_hint = v[37];
+    x->run_inexact = v[38];
+    return 0;
+}
+
+/* end (8), nrec (4), in_run, inexact, then the records (plain window) or
+ * each key as varint length, key, encoded accumulator. */
+static int
+encode_pane(struct win *x, struct pane *p, struct ss_buf *b)
+{
+    char h[14];
+    size_t cur = 0, klen;
+    const char *k;
+    struct ss_acc *a;
+    int rc = 0;
+
+    put_le(h, (uint64_t)p->end, 8);
+    put_le(h + 8, p->nrec, 4);
+    h[12] = (char)p->in_run;
+    h[13] = (char)p->inexact;
+    ss_buf_reset(b);
+    ss_buf_append(b, h, sizeof(h));
+    if (!keyed_mode(x))
+        return ss_buf_append(b, p->recs.data, p->recs.len);
+    while (rc == 0 && (a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL)
+        if ((rc = put_varint(b, klen)) == 0 &&
+            (rc = ss_buf_append(b, k, klen)) == 0)
+            rc = ss_acc_encode(a, b);
+    return rc;
+}
+
+static int
+decode_pane(struct win *x, const char *v, size_t n)
+{
+    struct pane *p;
+    const char *end = v + n;
+
+    if (n < 14)
+        return -EBADMSG;
+    p = slot(x, (int64_t)get_le(v, 8));
+    ss_keytab_clear(&p->tab);
+    ss_buf_reset(&p->recs);
+    p->end = (int64_t)get_le(v, 8);
+    p->nrec = (uint32_t)get_le(v + 8, 4);
+    p->in_run = v[12];
+    p->inexact = v[13];
+    v += 14;
+    if (!keyed_mode(x))
+        return ss_buf_append(&p->recs, v, (size_t)(end - v));
+    while (v < end) {
+        size_t klen = ss_frame_varint_get(&v);
+        struct ss_acc *a;
+        int created, used;
+
+        if (klen > (size_t)(end - v))
+            return -EBADMSG;
+        if ((a = ss_keytab_get(&p->tab, v, klen, &created)) == NULL)
+            return -ENOMEM;
+        v += klen;
+        if ((used = ss_acc_decode(a, v, (size_t)(end - v))) < 0)
+            return used;
+        v += used;
+    }
+    return 0;
+}
+
+static int
+encode_session(const struct session *s, struct ss_buf *b)
+{
+    char h[16];
+
+    put_le(h, (uint64_t)s->first, 8);
+    put_le(h + 8, (uint64_t)s->last, 8);
+    ss_buf_reset(b);
+    ss_buf_append(b, h, sizeof(h));
+    return ss_acc_encode(&s->acc, b);
+}
+
+static int
+ld_put(void *ctx, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    struct win *x = ctx;
+    struct session *s;
+    struct ss_acc *a;
+    int created, rc;
+
+    if (klen < 1)
+        return -EBADMSG;
+    if (k[0] == 'm')
+        return decode_meta(x, v, vlen);
+    if (!x->started)
+        return -EBADMSG;
+    switch (k[0]) {
+    case 'p':
+        return decode_pane(x, v, vlen);
+    case 'r':
+        if ((a = ss_keytab_get(&x->run, k + 1, klen - 1, &created)) == NULL)
+            return -ENOMEM;
+        rc = ss_acc_decode(a, v, vlen);
+        return rc < 0 ? rc : 0;
+    case 's':
+        /* A session written again moved to the end: insertion order is
+         * the order of the latest records, which closing relies on. */
+        if ((s = ss_keytab_find(&x->sess, k + 1, klen - 1)) != NULL) {
+            ss_acc_release(&s->acc);
+            ss_keytab_del(&x->sess, k + 1, klen - 1);
+        }
+        if (vlen < 16 ||
+            (s = ss_keytab_get(&x->sess, k + 1, klen - 1, &created)) == NULL)
+            return vlen < 16 ? -EBADMSG : -ENOMEM;
+        s->first = (int64_t)get_le(v, 8);
+        s->last = (int64_t)get_le(v + 8, 8);
+        rc = ss_acc_decode(&s->acc, v + 16, vlen - 16);
+        return rc < 0 ? rc : 0;
+    }
+    return -EBADMSG;
+}
+
+static int
+ld_del(void *ctx, const char *k, size_t klen)
+{
+    struct win *x = ctx;
+    struct session *s;
+    struct pane *p;
+
+    if (klen < 1 || !x->started)
+        return -EBADMSG;
+    switch (k[0]) {
+    case 'p':
+        if (klen != 9)
+            return -EBADMSG;
+        p = slot(x, (int64_t)get_le(k + 1, 8));
+        if (p->end == (int64_t)get_le(k + 1, 8)) {
+            ss_keytab_clear(&p->tab);
+            ss_buf_reset(&p->recs);
+            p->end = 0;
+        }
+        return 0;
+    case 'r':
+        ss_keytab_del(&x->run, k + 1, klen - 1);
+        return 0;
+    case 's':
+        if ((s = ss_keytab_find(&x->sess, k + 1, klen - 1)) != NULL) {
+            ss_acc_release(&s->acc);
+            ss_keytab_del(&x->sess, k + 1, klen - 1);
+        }
+        return 0;
+    }
+    return -EBADMSG;
+}
+
+/* Keep a batch's output; the oldest goes when keep_outputs are kept. */
+static int
+keep(struct win *x, int64_t time, const char *p, size_t n)
+{
+    struct kept k;
+
+    if (x->cfg->keep_outputs == 0)
+        return 0;
+    if (x->nkept == x->cfg->keep_outputs) {
+        k = x->kept[0];
+        memmove(x->kept, x->kept + 1, (x->nkept - 1) * sizeof(*x->kept));
+        x->nkept--;
+        ss_buf_reset(&k.out);
+    } else {
+        memset(&k, 0, sizeof(k));
+    }
+    k.time = time;
+    x->kept[x->nkept++] = k;
+    return ss_buf_append(&x->kept[x->nkept - 1].out, p, n);
+}
+
+static int
+ld_blob(void *ctx, int64_t time, const char *p, size_t n)
+{
+    return keep(ctx, time, p, n);
+}
+
+static int
+put_key(struct win *x, char tag, const char *k, size_t klen, int snap)
+{
+    struct ss_buf *key = &x->scratch;
+
+    ss_buf_reset(key);
+    ss_buf_putc(key, tag);
+    if (ss_buf_append(key, k, klen) < 0)
+        return -ENOMEM;
+    if (snap)
+        return ss_ckpt_snap_put(&x->ck, key->data, key->len, x->enc.data,
+                                x->enc.len);
+    return ss_ckpt_delta_put(&x->ck, key->data, key->len, x->enc.data,
+                             x->enc.len);
+}
+
+static int
+del_key(struct win *x, char tag, const char *k, size_t klen)
+{
+    ss_buf_reset(&x->scratch);
+    ss_buf_putc(&x->scratch, tag);
+    if (ss_buf_append(&x->scratch, k, klen) < 0)
+        return -ENOMEM;
+    return ss_ckpt_delta_del(&x->ck, x->scratch.data, x->scratch.len);
+}
+
+static int
+save_pane(struct win *x, struct pane *p, int snap)
+{
+    char e[8];
+    int rc;
+
+    if ((rc = encode_pane(x, p, &x->enc)) < 0)
+        return rc;
+    put_le(e, (uint64_t)p->end, 8);
+    p->dirty = 0;
+    return put_key(x, 'p', e, 8, snap);
+}
+
+static int
+save_entry(struct win *x, char tag, const char *k, size_t klen, int snap)
+{
+    struct session *s;
+    struct ss_acc *a;
+    int rc;
+
+    if (tag == 'r') {
+        if ((a = ss_keytab_find(&x->run, k, klen)) == NULL)
+            return snap ? 0 : del_key(x, tag, k, klen);
+        ss_buf_reset(&x->enc);
+        if ((rc = ss_acc_encode(a, &x->enc)) < 0)
+            return rc;
+    } else {
+        if ((s = ss_keytab_find(&x->sess, k, klen)) == NULL)
+            return snap ? 0 : del_key(x, tag, k, klen);
+        if ((rc = encode_session(s, &x->enc)) < 0)
+            return rc;
+    }
+    return put_key(x, tag, k, klen, snap);
+}
+
+static int
+save_touched(struct win *x, char tag, struct ss_buf *list)
+{
+    const char *p = list->data, *end = list->data + list->len;
+    int rc;
+
+    while (p < end) {
+        size_t klen = (size_t)get_le(p, 4);
+
+        if ((rc = save_entry(x, tag, p + 4, klen, 0)) < 0)
+            return rc;
+        p += 4 + klen;
+    }
+    return 0;
+}
+
+static int
+save_snapshot(struct win *x, const struct ss_ckpt_opt *opts, size_t nopts)
+{
+    size_t cur, klen;
+    const char *k;
+    int rc;
+
+    if ((rc = ss_ckpt_snap_begin(&x->ck, x->last_time, opts, nopts)) < 0)
+        return rc;
+    encode_meta(x, &x->enc);
+    if ((rc = ss_ckpt_snap_put(&x->ck, "m", 1, x->enc.data, x->enc.len)) < 0)
+        return rc;
+    for (size_t i = 0; i < x->nslots; i++)
+        if (x->panes[i].end != 0 && (rc = save_pane(x, &x->panes[i], 1)) < 0)
+            return rc;
+    cur = 0;
+    while (ss_keytab_next(&x->run, &cur, &k, &klen) != NULL)
+        if ((rc = save_entry(x, 'r', k, klen, 1)) < 0)
+            return rc;
+    cur = 0;
+    while (ss_keytab_next(&x->sess, &cur, &k, &klen) != NULL)
+        if ((rc = save_entry(x, 's', k, klen, 1)) < 0)
+            return rc;
+    for (size_t i = 0; i < x->nkept; i++)
+        if ((rc = ss_ckpt_snap_blob(&x->ck, x->kept[i].time,
+                                    x->kept[i].out.data, x->kept[i].out.len)) <
+            0)
+            return rc;
+    return ss_ckpt_snap_commit(&x->ck);
+}
+
+static int
+save_delta(struct win *x)
+{
+    int rc;
+
+    ss_ckpt_delta_begin(&x->ck, x->last_time);
+    encode_meta(x, &x->enc);
+    if ((rc = ss_ckpt_delta_put(&x->ck, "m", 1, x->enc.data, x->enc.len)) < 0)
+        return rc;
+    for (size_t i = 0; i < x->dead.len; i += 8)
+        if ((rc = del_key(x, 'p', x->dead.data + i, 8)) < 0)
+            return rc;
+    for (size_t i = 0; i < x->nslots; i++)
+        if (x->panes[i].dirty && x->panes[i].end != 0 &&
+            (rc = save_pane(x, &x->panes[i], 0)) < 0)
+            return rc;
+    if ((rc = save_touched(x, 'r', &x->t_run)) < 0 ||
+        (rc = save_touched(x, 's', &x->t_sess)) < 0)
+        return rc;
+    if ((rc = ss_ckpt_delta_blob(&x->ck, x->out.data, x->out.len)) < 0)
+        return rc;
+    return ss_ckpt_delta_commit(&x->ck);
+}
+
+/* The options that shape the state, as the user spells them: a
+ * checkpoint made with others is refused rather than misread. */
+struct opt_text {
+    char window[32], slide[32], gap[32], sep[2];
+    struct ss_ckpt_opt o[8];
+};
+
+static const char *const mode_names[] = {
+    [SS_WINDOW_PLAIN] = NULL,
+    [SS_WINDOW_COUNT] = "count",
+    [SS_WINDOW_REDUCE] = "reduce",
+    [SS_WINDOW_REDUCE_BY_KEY] = "reduce-by-key",
+    [SS_WINDOW_COUNT_BY_VALUE] = "count-by-value",
+    [SS_WINDOW_GROUP_BY_KEY] = "group-by-key",
+};
+
+static size_t
+ck_opts(const struct ss_window_config *cfg, struct opt_text *t)
+{
+    size_t n = 0;
+    int with_op =
+        cfg->mode == SS_WINDOW_REDUCE || cfg->mode == SS_WINDOW_REDUCE_BY_KEY;
+
+    if (cfg->session_gap > 0) {
+        ss_dur_format(cfg->session_gap, t->gap, sizeof(t->gap));
+        t->o[n++] = (struct ss_ckpt_opt){"session-gap", t->gap};
+    } else {
+        ss_dur_format(cfg->window, t->window, sizeof(t->window));
+        t->o[n++] = (struct ss_ckpt_opt){"window", t->window};
+        if (cfg->slide > 0)
+            ss_dur_format(cfg->slide, t->slide, sizeof(t->slide));
+        else
+            snprintf(t->slide, sizeof(t->slide), "%s", "(the interval)");
+        t->o[n++] = (struct ss_ckpt_opt){"slide", t->slide};
+    }
+    if (mode_names[cfg->mode] != NULL)
+        t->o[n++] = (struct ss_ckpt_opt){mode_names[cfg->mode],
+                                         with_op ? ss_op_name(cfg->op) : "yes"};
+    t->sep[0] = cfg->sep;
+    t->sep[1] = '\0';
+    t->o[n++] = (struct ss_ckpt_opt){"separator", t->sep};
+    t->o[n++] =
+        (struct ss_ckpt_opt){"keep-empty-keys", cfg->keep_empty ? "yes" : "no"};
+    t->o[n++] =
+        (struct ss_ckpt_opt){"no-inverse", cfg->no_inverse ? "yes" : "no"};
+    return n;
+}
+
+static int
+save(struct win *x)
+{
+    struct opt_text t;
+    size_t n = ck_opts(x->cfg, &t);
+    int rc;
+
+    if ((rc = keep(x, x->last_time, x->out.data, x->out.len)) < 0)
+        return rc;
+    if (ss_ckpt_want_snapshot(&x->ck, x->last_time))
+        rc = save_snapshot(x, t.o, n);
+    else
+        rc = save_delta(x);
+    for (size_t i = 0; i < x->nslots; i++)
+        x->panes[i].dirty = 0;
+    ss_buf_reset(&x->dead);
+    ss_buf_reset(&x->t_run);
+    ss_buf_reset(&x->t_sess);
+    ss_buf_reset(&x->out);
+    return rc;
+}
+
+static int
+open_checkpoint(struct win *x)
+{
+    static const struct ss_ckpt_loader ld0 = {
+        .put = ld_put, .del = ld_del, .blob = ld_blob};
+    struct ss_ckpt_loader ld = ld0;
+    struct opt_text t;
+    size_t n = ck_opts(x->cfg, &t);
+    int rc;
+
+    if (x->cfg->keep_outputs > 0 &&
+        (x->kept = calloc(x->cfg->keep_outputs, sizeof(*x->kept))) == NULL)
+        return -ENOMEM;
+    ld.ctx = x;
+    rc = ss_ckpt_open(&x->ck, x->cfg->checkpoint, t.o, n, &ld, 0);
+    x->has_ck = 1;
+    if (rc == -EINVAL)
+        return -EDOM; /* another run's options: a usage error, reported */
+    if (rc == -EBADMSG || rc == -EDOM)
+        return -1; /* reported */
+    if (rc < 0)
+        return ss_diag_err(rc, "checkpoint '%s'", x->cfg->checkpoint);
+    return 0;
+}
+
+/* A batch at or before the checkpoint's time has been applied already:
+ * send what it produced then, and change nothing. */
+static int
+replay(struct win *x, int64_t time)
+{
+    size_t i;
+
+    x->replayed++;
+    if (x->replayed == 1)
+        x->first_replay = time;
+    x->last_replay = time;
+    for (i = x->nkept; i > 0 && x->kept[i - 1].time > time; i--)
+        ;
+    if (i == 0 || x->kept[i - 1].time != time) {
+        x->lost++;
+        ss_diag("warning: batch %" PRId64 " is a replay (the checkpoint is "
+                "at %" PRId64 ") older than the %lu batches whose output is "
+                "kept (--keep-outputs); not sent again",
+                time, x->ck.time, x->cfg->keep_outputs);
+        return 0;
+    }
+    return re_emit(x, x->kept[i - 1].out.data, x->kept[i - 1].out.len);
 }
 
 /* ---- batches ---- */
@@ -593,6 +1233,10 @@ batch_begin(struct win *x, const struct ss_frame *f)
         return ss_diag("batch %" PRId64 ": batch interval %s after %s", f->time,
                        ss_dur_format(f->interval, a, sizeof(a)),
                        ss_dur_format(x->interval, b, sizeof(b)));
+    } else if (f->time <= x->last_time && x->has_ck) {
+        x->in_batch = x->replaying = 1;
+        x->batch_time = f->time;
+        return 0;
     } else if (f->time <= x->last_time) {
         return ss_diag("batch %" PRId64 " comes after batch %" PRId64
                        " (batch times must increase)",
@@ -615,8 +1259,7 @@ close_sessions(struct win *x)
     struct session *s;
     int rc;
 
-    ss_frame_writer_begin(&x->w, x->batch_time, (uint32_t)x->interval,
-                          SS_FRAME_KEYED);
+    out_begin(x, x->batch_time, (uint32_t)x->interval, SS_FRAME_KEYED);
     while ((s = ss_keytab_next(&x->sess, &cur, &k, &klen)) != NULL) {
         if (x->batch_time - s->last < x->cfg->session_gap)
             break;
@@ -624,14 +1267,14 @@ close_sessions(struct win *x)
         ss_buf_printf(&x->text, "%" PRId64 "\t%" PRId64 "\t", s->first,
                       s->last);
         if ((rc = ss_acc_format(&s->acc, x->op, &x->text)) < 0 ||
-            (rc = ss_frame_writer_add(&x->w, k, klen, x->text.data,
-                                      x->text.len)) < 0)
+            (rc = out_add(x, k, klen, x->text.data, x->text.len)) < 0)
             return rc;
         ss_acc_release(&s->acc);
         ss_keytab_del(&x->sess, k, klen);
+        touch(x, &x->t_sess, k, klen);
     }
     x->last_out = x->batch_time;
-    return ss_frame_writer_end(&x->w);
+    return out_end(x);
 }
 
 static int
@@ -640,16 +1283,22 @@ batch_end(struct win *x)
     int rc;
 
     x->in_batch = 0;
+    if (x->replaying) {
+        x->replaying = 0;
+        return replay(x, x->batch_time);
+    }
     if ((rc = ss_rejects_flush(&x->rej)) < 0)
         return rc;
     if (x->cfg->session_gap > 0)
-        return close_sessions(x);
+        rc = close_sessions(x);
     /* Batch times are aligned to the interval, so the batch at a pane's
      * end is its last: close the pane now rather than wait for the next
      * batch (one interval late). */
-    if (x->batch_time == x->open_end)
-        return advance_to(x, x->open_end + x->gran);
-    return 0;
+    else if (x->batch_time == x->open_end)
+        rc = advance_to(x, x->open_end + x->gran);
+    if (rc == 0 && x->has_ck)
+        rc = save(x);
+    return rc;
 }
 
 static int
@@ -665,7 +1314,7 @@ frame(struct win *x, const struct ss_frame *f)
                        " is missing its last frame",
                        f->time, x->batch_time);
     }
-    if ((rc = add_frame(x, f)) < 0)
+    if (!x->replaying && (rc = add_frame(x, f)) < 0)
         return rc;
     if (!(f->flags & SS_FRAME_MORE))
         return batch_end(x);
@@ -692,6 +1341,16 @@ win_release(struct win *x)
     ss_buf_release(&x->scratch);
     ss_buf_release(&x->text);
     free(x->ents);
+    if (x->has_ck)
+        ss_ckpt_close(&x->ck);
+    for (size_t i = 0; i < x->cfg->keep_outputs && x->kept; i++)
+        ss_buf_release(&x->kept[i].out);
+    free(x->kept);
+    ss_buf_release(&x->out);
+    ss_buf_release(&x->dead);
+    ss_buf_release(&x->t_run);
+    ss_buf_release(&x->t_sess);
+    ss_buf_release(&x->enc);
 }
 
 static int
@@ -748,7 +1407,16 @@ ss_window_run(const struct ss_window_config *cfg)
     ss_frame_writer_init(&x.w, STDOUT_FILENO);
     if (ss_rejects_open(&x.rej, cfg->rejects) < 0)
         return -1;
-    rc = run_loop(&x);
+    rc = 0;
+    if (cfg->checkpoint != NULL)
+        rc = open_checkpoint(&x);
+    if (rc == 0)
+        rc = run_loop(&x);
+    if (x.replayed > 0)
+        ss_diag("%" PRIu64 " replayed batch%s (%" PRId64 " to %" PRId64
+                ") not applied again, output re-emitted",
+                x.replayed, x.replayed == 1 ? "" : "es", x.first_replay,
+                x.last_replay);
     if (rc == -ENOMEM)
         ss_diag_err(rc, "window");
     else if (rc < -1 && rc != -EPIPE && rc != -EDOM)

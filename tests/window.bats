@@ -678,3 +678,125 @@ sstream-window: 2 rejected records kept in '$T/rej'"
     assert_success
     assert_output "sstream-window 0.1.0 (frame format 1)"
 }
+
+# ---- --checkpoint ----
+
+# The stream of the restart tests: nine batches of keyed records.
+nine() {
+    frames --keyed "$@" "a:1 b:2" "a:3" "c:4 a:1" - "b:5" "a:2 c:1" "b:1" - \
+        "a:9"
+}
+
+# show FILE : the whole frames of FILE as "time key value" lines
+show() {
+    "$PY" "$TESTS_DIR/helpers/frames.py" --show "$1"
+}
+
+@test "window: --checkpoint: kill -9 mid-stream, restart on the replayed rest, same output" {
+    nine >"$T/all"
+    sstream-window -w 3 --reduce-by-key sum <"$T/all" >"$T/full"
+    mkfifo "$T/fifo"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" \
+        <"$T/fifo" >"$T/out1" 3>&- &
+    pid=$!
+    exec 7>"$T/fifo" # fd 3 is bats' own
+    "$PY" "$TESTS_DIR/helpers/frames.py" --keyed --no-end "a:1 b:2" "a:3" \
+        "c:4 a:1" - "b:5" >&7
+    # Wait (up to 10 s) until the five batches' windows are out, then kill.
+    for _ in $(seq 100); do
+        [ "$(show "$T/out1" | cut -d' ' -f1 | sort -u | wc -l)" -eq 5 ] && break
+        sleep 0.1
+    done
+    kill -9 "$pid"
+    wait "$pid" || true
+    exec 7>&-
+    # The source replays from batch 3000 on (the sink had committed 2000).
+    nine --skip 2 >"$T/rest"
+    run --separate-stderr bash -c "sstream-window -w 3 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/rest' >'$T/out2'"
+    assert_success
+    assert_equal "$stderr" "sstream-window: 3 replayed batches (3000 to 5000) not applied again, output re-emitted"
+    # The replayed batches' windows come out again exactly as the first time.
+    assert_equal "$(show "$T/out2" | awk '$1 <= 5000')" \
+        "$(show "$T/out1" | awk '$1 >= 3000')"
+    output=$({
+        show "$T/out1" | awk '$1 < 3000'
+        show "$T/out2"
+    })
+    assert_output "$(show "$T/full")"
+    assert_output - <<'EOF2'
+1000 a 1
+1000 b 2
+2000 a 4
+2000 b 2
+3000 a 5
+3000 b 2
+3000 c 4
+4000 a 4
+4000 c 4
+5000 a 1
+5000 b 5
+5000 c 4
+6000 a 2
+6000 b 5
+6000 c 1
+7000 a 2
+7000 b 6
+7000 c 1
+8000 a 2
+8000 b 1
+8000 c 1
+9000 a 9
+9000 b 1
+EOF2
+}
+
+@test "window: --checkpoint: restarts agree with an uninterrupted run (10 operations)" {
+    # Stop after batch k, restart at j <= k (replayed), random k and j,
+    # for sliding, tumbling, keep-empty, group, plain, session windows.
+    run --separate-stderr "$PY" "$TESTS_DIR/helpers/window-restart.py" 3
+    assert_success
+    assert_output "30 restarts agree"
+}
+
+@test "window: --checkpoint survives a kill during a checkpoint write" {
+    nine >"$T/all"
+    sstream-window -w 4 -s 2 --group-by-key <"$T/all" >"$T/full"
+    # SIGKILL halfway through writing the 4th checkpoint file or entry.
+    run bash -c "SSTREAM_TEST_CRASH_AT=ckpt-write:4 sstream-window -w 4 -s 2 \
+        --group-by-key --checkpoint '$T/ck' <'$T/all' >'$T/out1'"
+    assert_failure 137
+    run --separate-stderr bash -c "sstream-window -w 4 -s 2 --group-by-key \
+        --checkpoint '$T/ck' <'$T/all' >'$T/out2'"
+    assert_success
+    assert_equal "$(show "$T/out2")" "$(show "$T/full")"
+}
+
+@test "window: --checkpoint made with other options is refused (exit 2)" {
+    nine >"$T/all"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" <"$T/all" \
+        >/dev/null
+    run --separate-stderr bash -c "sstream-window -w 4 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/all' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-window: checkpoint '$T/ck' was made with --window 3s, not --window 4s (use another --checkpoint DIR, or --dump it and --import)"
+    run --separate-stderr bash -c "sstream-window -w 3 --group-by-key \
+        --checkpoint '$T/ck' <'$T/all' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-window: checkpoint '$T/ck' was made with --reduce-by-key sum, not --reduce-by-key (unset) (use another --checkpoint DIR, or --dump it and --import)"
+}
+
+@test "window: a replay older than --keep-outputs is reported and not sent" {
+    nine >"$T/all"
+    nine --skip 1 >"$T/rest"
+    sstream-window -w 3 --count-by-value --checkpoint "$T/ck" \
+        --keep-outputs 2 <"$T/all" >/dev/null
+    run --separate-stderr bash -c "sstream-window -w 3 --count-by-value \
+        --checkpoint '$T/ck' --keep-outputs 2 <'$T/rest' >'$T/out'"
+    assert_success
+    assert_equal "$(show "$T/out" | cut -d' ' -f1 | uniq | tr '\n' ' ')" "8000 9000 "
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: warning: batch 2000 is a replay (the checkpoint is at 9000) older than the 2 batches whose output is kept (--keep-outputs); not sent again"
+    run --separate-stderr sstream-window -w 3 --keep-outputs 2
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: --keep-outputs needs --checkpoint DIR"
+}

@@ -8,7 +8,9 @@ Each BATCH argument is one batch: records separated by spaces, "-" for an
 empty batch. With --keyed a record is KEY:VALUE (split at the first ':').
 Batch i (from 0) has time START + (i + 1) * MS, as sstream-source --replay
 gives. --parts N sends each batch as frames of at most N records, all but
-the last flagged MORE. The stream ends with an end-of-stream frame.
+the last flagged MORE. --skip N leaves out the first N batches (their
+times still count: a restart's input). The stream ends with an
+end-of-stream frame, unless --no-end.
 """
 import argparse
 import struct
@@ -45,20 +47,25 @@ def frame(kind, time, interval, flags, records):
     return head + bytes(payload)
 
 
-def stream(batches, interval=1000, start=0, keyed=False, parts=0):
-    """batches: list of lists of records (bytes, or (key, value) pairs)."""
+def stream(batches, interval=1000, start=0, keyed=False, parts=0, skip=0,
+           end=True):
+    """batches: list of lists of records (bytes, or (key, value) pairs).
+    The first 'skip' batches are left out (their times still count)."""
     out = bytearray()
     flags = KEYED if keyed else 0
     t = start
-    for recs in batches:
+    for i, recs in enumerate(batches):
         t += interval
+        if i < skip:
+            continue
         recs = [r if keyed else (None, r) for r in recs]
         n = parts if parts > 0 else max(len(recs), 1)
         chunks = [recs[i:i + n] for i in range(0, len(recs), n)] or [[]]
         for j, c in enumerate(chunks):
             more = MORE if j < len(chunks) - 1 else 0
             out += frame(BATCH, t, interval, flags | more, c)
-    out += frame(END, t, interval, 0, [])
+    if end:
+        out += frame(END, t, interval, 0, [])
     return bytes(out)
 
 
@@ -101,8 +108,26 @@ def main():
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--keyed", action="store_true")
     p.add_argument("--parts", type=int, default=0)
+    p.add_argument("--skip", type=int, default=0)
+    p.add_argument("--no-end", action="store_true")
+    p.add_argument("--show", metavar="FILE",
+                   help="print FILE's whole batch frames as time key value")
     p.add_argument("batch", nargs="*")
     a = p.parse_args()
+    if a.show:
+        data = open(a.show, "rb").read()
+        whole = []
+        pos = 0
+        while pos + HLEN <= len(data):  # complete frames only
+            plen = struct.unpack_from("<Q", data, pos + 32)[0]
+            if pos + HLEN + plen > len(data):
+                break
+            pos += HLEN + plen
+        for kind, t, _, _, recs in read_frames(data[:pos]):
+            for k, v in recs if kind == BATCH else []:
+                parts = [str(t)] + ([k.decode()] if k is not None else [])
+                print(" ".join(parts + [v.decode()]))
+        return
     batches = []
     for arg in a.batch:
         words = [] if arg == "-" else arg.split(" ")
@@ -114,7 +139,8 @@ def main():
         else:
             recs = [w.encode() for w in words]
         batches.append(recs)
-    sys.stdout.buffer.write(stream(batches, a.b, a.start, a.keyed, a.parts))
+    sys.stdout.buffer.write(stream(batches, a.b, a.start, a.keyed, a.parts,
+                                   a.skip, not a.no_end))
 
 
 if __name__ == "__main__":
