@@ -1,6 +1,8 @@
-/* sstream-sink - output operations: frames on stdin become text. */
+/* sstream-sink - output operations: frames on stdin become text, files
+ * per batch, a command per batch, lines pushed to a server. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "diag.h"
 #include "opt.h"
@@ -8,33 +10,56 @@
 #include "stage.h"
 
 static const char usage_line[] =
-    "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n";
+    "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n"
+    "                    [--save-as-text-files PREFIX [--suffix S]]\n"
+    "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n";
 
 static const char help_text[] =
-    "Write a frame stream from stdin as text.\n"
+    "Write a frame stream from stdin as text, files or commands.\n"
     "\n"
-    "      --dump         every frame, headers included (for debugging)\n"
-    "      --lines        the value, or key<TAB>value, per record\n"
-    "      --print[=N]    Spark's print(): the first N (10) records of each "
-    "batch\n"
-    "      --tsv          time<TAB>value, or time<TAB>key<TAB>value\n"
-    "  -h, --help         show this help\n"
-    "  -V, --version      show the version and frame format\n"
+    "      --connect HOST:PORT          push the lines to a server\n"
+    "      --dump                       every frame, headers included\n"
+    "      --foreach CMD                run 'sh -c CMD' per batch, the lines "
+    "on\n"
+    "                                   its stdin, SSTREAM_BATCH_TIME set\n"
+    "      --lines                      the value, or key<TAB>value, per "
+    "record\n"
+    "      --print[=N]                  Spark's print(): the first N (10) "
+    "records\n"
+    "      --retries N                  run a failing --foreach CMD again N "
+    "times\n"
+    "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
+    "      --suffix S                   the files' suffix\n"
+    "      --tsv                        time<TAB>value, or "
+    "time<TAB>key<TAB>value\n"
+    "  -h, --help                       show this help\n"
+    "  -V, --version                    show the version and frame format\n"
     "\n"
-    "Without an output option, --print.\n";
+    "Without any output option, --print. The files, the server and the\n"
+    "command hold the records as --lines prints them.\n";
 
 enum {
-    OPT_DUMP = 256,
+    OPT_CONNECT = 256,
+    OPT_DUMP,
+    OPT_FOREACH,
     OPT_LINES,
     OPT_PRINT,
+    OPT_RETRIES,
+    OPT_SAVE_AS,
+    OPT_SUFFIX,
     OPT_TSV,
 };
 
 static const struct option longopts[] = {
+    {"connect", required_argument, NULL, OPT_CONNECT},
     {"dump", no_argument, NULL, OPT_DUMP},
+    {"foreach", required_argument, NULL, OPT_FOREACH},
     {"help", no_argument, NULL, 'h'},
     {"lines", no_argument, NULL, OPT_LINES},
     {"print", optional_argument, NULL, OPT_PRINT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
+    {"suffix", required_argument, NULL, OPT_SUFFIX},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -44,16 +69,30 @@ int
 main(int argc, char **argv)
 {
     struct ss_sink_config cfg;
-    int ch, modes = 0;
+    int ch, modes = 0, retries_given = 0;
     uint64_t n;
 
     ss_diag_init(argv[0]);
     ss_sink_config_init(&cfg);
     while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (ch) {
+        case OPT_CONNECT:
+            if (strchr(optarg, ':') == NULL || *optarg == ':') {
+                ss_diag("--connect: '%s' is not HOST:PORT", optarg);
+                return 2;
+            }
+            cfg.connect = optarg;
+            break;
         case OPT_DUMP:
             cfg.mode = SS_SINK_DUMP;
             modes++;
+            break;
+        case OPT_FOREACH:
+            if (*optarg == '\0') {
+                ss_diag("--foreach: empty command");
+                return 2;
+            }
+            cfg.foreach = optarg;
             break;
         case 'h':
             fputs(usage_line, stdout);
@@ -71,6 +110,22 @@ main(int argc, char **argv)
                     return 2;
                 cfg.print_n = (size_t)n;
             }
+            break;
+        case OPT_RETRIES:
+            if (ss_opt_count("--retries", optarg, 0, 100, &n) < 0)
+                return 2;
+            cfg.retries = (unsigned)n;
+            retries_given = 1;
+            break;
+        case OPT_SAVE_AS:
+            if (*optarg == '\0') {
+                ss_diag("--save-as-text-files: empty prefix");
+                return 2;
+            }
+            cfg.save_as = optarg;
+            break;
+        case OPT_SUFFIX:
+            cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
             break;
         case OPT_TSV:
             cfg.mode = SS_SINK_TSV;
@@ -94,6 +149,20 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
+    if (cfg.suffix != NULL && cfg.save_as == NULL) {
+        ss_diag("--suffix: needs --save-as-text-files");
+        fputs(usage_line, stderr);
+        return 2;
+    }
+    if (retries_given && cfg.foreach == NULL) {
+        ss_diag("--retries: needs --foreach");
+        fputs(usage_line, stderr);
+        return 2;
+    }
+    /* With an output operation, stdout has text only when asked. */
+    if (modes == 0 &&
+        (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL))
+        cfg.mode = SS_SINK_NONE;
     ss_stage_signals(SS_STAGE_SINK);
     return ss_stage_exit(ss_sink_run(&cfg));
 }

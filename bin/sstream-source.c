@@ -1,11 +1,13 @@
-/* sstream-source - records from stdin or a replay folder, cut into
- * micro-batch frames on stdout. */
+/* sstream-source - records from stdin, sockets, a watched folder, a
+ * command or a replay folder, cut into micro-batch frames on stdout. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "diag.h"
 #include "opt.h"
+#include "recv.h"
 #include "source.h"
 #include "stage.h"
 
@@ -13,71 +15,198 @@ static const char usage_line[] =
     "usage: sstream-source [-hV] [-b DUR] [--delimiter C] "
     "[--max-record-bytes N]\n"
     "                      [--record-bytes N] [--rejects FILE] "
-    "[--replay DIR [--start-time MS]]\n";
+    "[--max-rate N]\n"
+    "                      [--connect HOST:PORT [--connect-once]] "
+    "[--listen [HOST:]PORT]\n"
+    "                      [--exec CMD [--exec-restart]] "
+    "[--watch DIR [--once] [--settle DUR]\n"
+    "                      [--state DIR]] ...\n"
+    "       sstream-source [-hV] [-b DUR] [--delimiter C] "
+    "[--max-record-bytes N]\n"
+    "                      [--record-bytes N] [--rejects FILE] "
+    "--replay DIR [--start-time MS]\n";
 
 static const char help_text[] =
-    "Cut records from stdin (or a replay folder) into micro-batch frames.\n"
+    "Cut records from stdin, or the inputs given (their records unioned),\n"
+    "or a replay folder, into micro-batch frames.\n"
     "\n"
     "  -b, --batch DUR            batch interval (default 1s): 500ms, 2s, 1m\n"
+    "      --connect HOST:PORT    read lines from a server (e.g. nc -lk)\n"
+    "      --connect-once         end when the server closes, no reconnect\n"
     "      --delimiter C          record delimiter (default \\n)\n"
+    "      --exec CMD             read the stdout of 'sh -c CMD'\n"
+    "      --exec-restart         run CMD again whenever it ends\n"
+    "      --listen [HOST:]PORT   accept producers on a TCP port\n"
+    "      --max-rate N           read at most N records per second\n"
     "      --max-record-bytes N   longer records are rejects (default 1M)\n"
+    "      --once                 read the watched folders' files, then end\n"
     "      --record-bytes N       fixed-size binary records of N bytes\n"
     "      --rejects FILE         append rejected records to FILE\n"
     "      --replay DIR           one batch per file of DIR, in name order\n"
+    "      --settle DUR           a watched file unchanged this long is "
+    "complete (1s)\n"
     "      --start-time MS        time before the first replay batch (0)\n"
+    "      --state DIR            ledger of the watched files read, kept in "
+    "DIR\n"
+    "      --watch DIR            read each new file of DIR once, whole\n"
     "  -h, --help                 show this help\n"
     "  -V, --version              show the version and frame format\n"
     "\n"
     "Frames go to stdout: pipe them into another stage or sstream-sink.\n";
 
 enum {
-    OPT_DELIMITER = 256,
+    OPT_CONNECT = 256,
+    OPT_CONNECT_ONCE,
+    OPT_DELIMITER,
+    OPT_EXEC,
+    OPT_EXEC_RESTART,
+    OPT_LISTEN,
+    OPT_MAX_RATE,
     OPT_MAX_RECORD,
+    OPT_ONCE,
     OPT_RECORD_BYTES,
     OPT_REJECTS,
     OPT_REPLAY,
+    OPT_SETTLE,
     OPT_START_TIME,
+    OPT_STATE,
+    OPT_WATCH,
 };
 
 static const struct option longopts[] = {
     {"batch", required_argument, NULL, 'b'},
+    {"connect", required_argument, NULL, OPT_CONNECT},
+    {"connect-once", no_argument, NULL, OPT_CONNECT_ONCE},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
+    {"exec", required_argument, NULL, OPT_EXEC},
+    {"exec-restart", no_argument, NULL, OPT_EXEC_RESTART},
     {"help", no_argument, NULL, 'h'},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"max-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-record-bytes", required_argument, NULL, OPT_MAX_RECORD},
+    {"once", no_argument, NULL, OPT_ONCE},
     {"record-bytes", required_argument, NULL, OPT_RECORD_BYTES},
     {"rejects", required_argument, NULL, OPT_REJECTS},
     {"replay", required_argument, NULL, OPT_REPLAY},
+    {"settle", required_argument, NULL, OPT_SETTLE},
     {"start-time", required_argument, NULL, OPT_START_TIME},
+    {"state", required_argument, NULL, OPT_STATE},
     {"version", no_argument, NULL, 'V'},
+    {"watch", required_argument, NULL, OPT_WATCH},
     {NULL, 0, NULL, 0},
 };
+
+/* The live inputs in argument order: at most one per argument. */
+static struct ss_source_input *inputs;
+
+/* Add a live input; its argument is checked here, so that a bad one is a
+ * usage error before anything starts. */
+static int
+add_input(struct ss_source_input *in, size_t *n, enum ss_source_input_kind k,
+          const char *opt, const char *arg)
+{
+    char host[256];
+    unsigned port;
+
+    if ((k == SS_INPUT_CONNECT || k == SS_INPUT_LISTEN) &&
+        (ss_recv_hostport(arg, host, sizeof(host), &port) < 0 ||
+         (k == SS_INPUT_CONNECT && host[0] == '\0')))
+        return ss_diag("%s: '%s' is not %s", opt, arg,
+                       k == SS_INPUT_CONNECT ? "HOST:PORT" : "[HOST:]PORT");
+    if (k == SS_INPUT_EXEC && arg[0] == '\0')
+        return ss_diag("%s: empty command", opt);
+    in[*n].kind = k;
+    in[*n].arg = arg;
+    (*n)++;
+    return 0;
+}
+
+/* Options that only make sense together; 0 or -1 after saying why. */
+static int
+check_combination(const struct ss_source_config *cfg, int watches,
+                  int settle_given)
+{
+    int has[4] = {0};
+
+    for (size_t i = 0; i < cfg->ninputs; i++)
+        has[cfg->inputs[i].kind] = 1;
+    if (cfg->replay != NULL && (cfg->ninputs > 0 || cfg->max_rate > 0))
+        return ss_diag("--replay is the only input when given "
+                       "(no --connect, --listen, --watch, --exec, "
+                       "--max-rate)");
+    if (cfg->connect_once && !has[SS_INPUT_CONNECT])
+        return ss_diag("--connect-once: needs --connect");
+    if (cfg->exec_restart && !has[SS_INPUT_EXEC])
+        return ss_diag("--exec-restart: needs --exec");
+    if ((cfg->once || cfg->state != NULL || settle_given) && watches == 0)
+        return ss_diag("--%s: needs --watch", cfg->once    ? "once"
+                                              : cfg->state ? "state"
+                                                           : "settle");
+    if (cfg->state != NULL && watches > 1)
+        return ss_diag("--state: keeps the ledger of one --watch folder");
+    return 0;
+}
 
 int
 main(int argc, char **argv)
 {
     struct ss_source_config cfg;
+    int ch, watches = 0, settle_given = 0;
+    size_t ninputs = 0;
     uint64_t n;
-    int ch;
 
     ss_diag_init(argv[0]);
     ss_source_config_init(&cfg);
+    if ((inputs = calloc((size_t)argc, sizeof(*inputs))) == NULL) {
+        ss_diag("out of memory");
+        return 1;
+    }
     while ((ch = getopt_long(argc, argv, "b:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'b':
             if (ss_opt_duration("--batch", optarg, &cfg.interval) < 0)
                 return 2;
             break;
+        case OPT_CONNECT:
+            if (add_input(inputs, &ninputs, SS_INPUT_CONNECT, "--connect",
+                          optarg) < 0)
+                return 2;
+            break;
+        case OPT_CONNECT_ONCE:
+            cfg.connect_once = 1;
+            break;
         case OPT_DELIMITER:
             if (ss_opt_char("--delimiter", optarg, &cfg.delim) < 0)
                 return 2;
+            break;
+        case OPT_EXEC:
+            if (add_input(inputs, &ninputs, SS_INPUT_EXEC, "--exec", optarg) <
+                0)
+                return 2;
+            break;
+        case OPT_EXEC_RESTART:
+            cfg.exec_restart = 1;
             break;
         case 'h':
             fputs(usage_line, stdout);
             fputs(help_text, stdout);
             return 0;
+        case OPT_LISTEN:
+            if (add_input(inputs, &ninputs, SS_INPUT_LISTEN, "--listen",
+                          optarg) < 0)
+                return 2;
+            break;
+        case OPT_MAX_RATE:
+            if (ss_opt_count("--max-rate", optarg, 1, 1000000000,
+                             &cfg.max_rate) < 0)
+                return 2;
+            break;
         case OPT_MAX_RECORD:
             if (ss_opt_bytes("--max-record-bytes", optarg, &cfg.max_record) < 0)
                 return 2;
+            break;
+        case OPT_ONCE:
+            cfg.once = 1;
             break;
         case OPT_RECORD_BYTES:
             if (ss_opt_bytes("--record-bytes", optarg, &cfg.record_bytes) < 0)
@@ -89,14 +218,28 @@ main(int argc, char **argv)
         case OPT_REPLAY:
             cfg.replay = optarg;
             break;
+        case OPT_SETTLE:
+            if (ss_opt_duration("--settle", optarg, &cfg.settle) < 0)
+                return 2;
+            settle_given = 1;
+            break;
         case OPT_START_TIME:
             if (ss_opt_count("--start-time", optarg, 0, INT64_MAX / 2, &n) < 0)
                 return 2;
             cfg.start_time = (int64_t)n;
             break;
+        case OPT_STATE:
+            cfg.state = optarg;
+            break;
         case 'V':
             ss_stage_print_version(stdout);
             return 0;
+        case OPT_WATCH:
+            if (add_input(inputs, &ninputs, SS_INPUT_WATCH, "--watch", optarg) <
+                0)
+                return 2;
+            watches++;
+            break;
         default: /* getopt_long() has already said what was wrong */
             fputs(usage_line, stderr);
             return 2;
@@ -104,6 +247,12 @@ main(int argc, char **argv)
     }
     if (optind < argc) {
         ss_diag("unexpected argument '%s'", argv[optind]);
+        fputs(usage_line, stderr);
+        return 2;
+    }
+    cfg.inputs = inputs;
+    cfg.ninputs = ninputs;
+    if (check_combination(&cfg, watches, settle_given) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }

@@ -47,6 +47,8 @@ ss_batcher_add(struct ss_batcher *b, const char *p, size_t n)
 {
     b->records++;
     b->batch_records++;
+    if (b->limited && b->budget > 0)
+        b->budget--;
     return ss_frame_writer_add(&b->w, NULL, 0, p, n);
 }
 
@@ -108,12 +110,20 @@ reject_part(struct ss_splitter *s, const char *p, size_t n, int last)
     }
 }
 
+/* No budget left for another record under --max-rate. */
 static int
+spent(const struct ss_splitter *s)
+{
+    return s->b->limited && s->b->budget == 0;
+}
+
+static ssize_t
 feed_fixed(struct ss_splitter *s, const char *p, size_t n)
 {
+    const char *start = p;
     int rc;
 
-    while (n > 0) {
+    while (n > 0 && !spent(s)) {
         size_t take = s->fixed - s->partial.len;
 
         if (s->partial.len == 0 && n >= s->fixed) {
@@ -136,7 +146,7 @@ feed_fixed(struct ss_splitter *s, const char *p, size_t n)
                 return rc;
         }
     }
-    return 0;
+    return p - start;
 }
 
 /* The record that started in an earlier chunk ends at p[n-1]. */
@@ -158,26 +168,38 @@ finish_partial(struct ss_splitter *s, const char *p, size_t n)
     return rc;
 }
 
-int
-ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n)
+ssize_t
+ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n)
 {
-    const char *end = p + n, *nl;
+    const char *start = p, *end = p + n, *nl;
     int rc;
 
     if (s->fixed > 0)
         return feed_fixed(s, p, n);
     while ((nl = memchr(p, s->delim, (size_t)(end - p))) != NULL) {
+        if (spent(s))
+            return p - start;
         if ((rc = finish_partial(s, p, (size_t)(nl - p))) < 0)
             return rc;
         p = nl + 1;
     }
     if (p == end)
-        return 0;
+        return p - start;
     if (s->overlong || s->partial.len + (size_t)(end - p) > s->max) {
         reject_part(s, p, (size_t)(end - p), 0);
-        return 0;
+        return end - start;
     }
-    return ss_buf_append(&s->partial, p, (size_t)(end - p));
+    if ((rc = ss_buf_append(&s->partial, p, (size_t)(end - p))) < 0)
+        return rc;
+    return end - start;
+}
+
+int
+ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n)
+{
+    ssize_t used = ss_splitter_feed_some(s, p, n);
+
+    return used < 0 ? (int)used : 0;
 }
 
 int

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "frame.h"
@@ -24,6 +25,8 @@ struct ss_batcher {
     int open;
     uint64_t batches, records;
     uint64_t batch_records; /* records in the open batch */
+    int limited;            /* --max-rate: records wait for 'budget' */
+    uint64_t budget;        /* records the splitters may still add */
 };
 
 void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
@@ -55,8 +58,13 @@ struct ss_splitter {
 
 void ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b,
                       const char *name, char delim, size_t max, size_t fixed);
-/* Cut p[0..n) into records and add them to the open batch; 0 or -errno. */
+/* Cut p[0..n) into records and add them to the open batch; 0 or -errno.
+ * For batchers without a --max-rate budget (replay). */
 int ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n);
+/* Like ss_splitter_feed(), but stops at a record boundary when the
+ * batcher's --max-rate budget is spent: the bytes consumed (n when all),
+ * or -errno. The caller keeps p[used..n) and feeds it again later. */
+ssize_t ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n);
 /* The input ended: a last record without a delimiter still counts. */
 int ss_splitter_eof(struct ss_splitter *s);
 void ss_splitter_release(struct ss_splitter *s);

@@ -100,23 +100,16 @@ put_varint(struct ss_buf *b, uint64_t v)
     return ss_buf_append(b, tmp, n);
 }
 
-static int
-put_str(struct ss_buf *b, const void *p, size_t n)
+int
+ss_ckpt_put_bytes(struct ss_buf *b, const void *p, size_t n)
 {
     int rc = put_varint(b, n);
 
     return rc < 0 ? rc : ss_buf_append(b, p, n);
 }
 
-/* A bounded reader over checked bytes: a checksum that holds does not
- * prove the bytes were written by us, so every length is checked. */
-struct rd {
-    const char *p, *end;
-    int bad;
-};
-
 static uint64_t
-get_varint(struct rd *r)
+get_varint(struct ss_ckpt_rd *r)
 {
     uint64_t v = 0;
 
@@ -132,8 +125,8 @@ get_varint(struct rd *r)
     return 0;
 }
 
-static const char *
-get_str(struct rd *r, size_t *n)
+const char *
+ss_ckpt_get_bytes(struct ss_ckpt_rd *r, size_t *n)
 {
     uint64_t len = get_varint(r);
     const char *s = r->p;
@@ -149,7 +142,7 @@ get_str(struct rd *r, size_t *n)
 }
 
 static uint64_t
-get_count(struct rd *r)
+get_count(struct ss_ckpt_rd *r)
 {
     uint64_t v;
 
@@ -375,7 +368,7 @@ check_opts(struct ss_ckpt *c, const struct ss_ckpt_opt *opts, size_t nopts)
 
 /* Read the options into c->opts: 0 or -EBADMSG. */
 static int
-parse_opts(struct ss_ckpt *c, struct rd *r)
+parse_opts(struct ss_ckpt *c, struct ss_ckpt_rd *r)
 {
     uint64_t n = get_varint(r);
     const char *k, *v;
@@ -384,8 +377,8 @@ parse_opts(struct ss_ckpt *c, struct rd *r)
 
     ss_buf_reset(&c->opts);
     for (c->nopts = 0; !r->bad && c->nopts < n && rc == 0; c->nopts++) {
-        k = get_str(r, &kl);
-        v = get_str(r, &vl);
+        k = ss_ckpt_get_bytes(r, &kl);
+        v = ss_ckpt_get_bytes(r, &vl);
         if (r->bad || memchr(k, 0, kl) || memchr(v, 0, vl))
             return -EBADMSG;
         if ((rc = ss_buf_append(&c->opts, k, kl)) == 0 &&
@@ -397,7 +390,7 @@ parse_opts(struct ss_ckpt *c, struct rd *r)
 }
 
 static int
-load_snap(struct rd *r, const struct ss_ckpt_loader *ld)
+load_snap(struct ss_ckpt_rd *r, const struct ss_ckpt_loader *ld)
 {
     uint64_t n;
     const char *k, *v;
@@ -406,8 +399,8 @@ load_snap(struct rd *r, const struct ss_ckpt_loader *ld)
 
     n = get_count(r);
     for (uint64_t i = 0; !r->bad && i < n && rc == 0; i++) {
-        k = get_str(r, &kl);
-        v = get_str(r, &vl);
+        k = ss_ckpt_get_bytes(r, &kl);
+        v = ss_ckpt_get_bytes(r, &vl);
         if (!r->bad)
             rc = ld->put(ld->ctx, k, kl, v, vl);
     }
@@ -421,7 +414,7 @@ load_snap(struct rd *r, const struct ss_ckpt_loader *ld)
         }
         t = (int64_t)get_u64(r->p);
         r->p += 8;
-        v = get_str(r, &vl);
+        v = ss_ckpt_get_bytes(r, &vl);
         if (!r->bad)
             rc = ld->blob(ld->ctx, t, v, vl);
     }
@@ -434,7 +427,7 @@ static int
 apply_entry(const char *body, size_t n, int64_t t,
             const struct ss_ckpt_loader *ld)
 {
-    struct rd r = {body, body + n, 0};
+    struct ss_ckpt_rd r = {body, body + n, 0};
     const char *k, *v;
     size_t kl, vl;
     int rc = 0;
@@ -442,9 +435,9 @@ apply_entry(const char *body, size_t n, int64_t t,
     while (rc == 0 && r.p < r.end) {
         int op = *r.p++;
 
-        k = get_str(&r, &kl);
+        k = ss_ckpt_get_bytes(&r, &kl);
         if (op == OP_PUT) {
-            v = get_str(&r, &vl);
+            v = ss_ckpt_get_bytes(&r, &vl);
             if (!r.bad)
                 rc = ld->put(ld->ctx, k, kl, v, vl);
         } else if (op == OP_DEL && !r.bad) {
@@ -527,7 +520,7 @@ try_snap(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_opt *opts,
 {
     char name[NAME_MAX_LEN];
     const char *why = NULL;
-    struct rd r = {0};
+    struct ss_ckpt_rd r = {0};
     int rc;
 
     gen_name(name, gen, "snap");
@@ -576,15 +569,20 @@ ss_ckpt_open(struct ss_ckpt *c, const char *dir, const struct ss_ckpt_opt *opts,
     c->readonly = readonly;
     if ((c->dir = strdup(dir)) == NULL)
         return -ENOMEM;
-    if (!readonly && mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return ss_diag_err(-errno, "checkpoint '%s'", dir), -errno;
+    if (!readonly && mkdir(dir, 0777) < 0 && errno != EEXIST) {
+        rc = -errno;
+        ss_diag_err(rc, "checkpoint '%s'", dir);
+        return rc;
+    }
     if ((c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         rc = -errno;
         ss_diag_err(rc, "checkpoint '%s'", dir);
         return rc;
     }
-    if ((n = list_snaps(c, &gens)) < 0)
-        return ss_diag_err((int)n, "checkpoint '%s'", dir), (int)n;
+    if ((n = list_snaps(c, &gens)) < 0) {
+        ss_diag_err((int)n, "checkpoint '%s'", dir);
+        return (int)n;
+    }
     if (n == 0 && c->max_gen > 0)
         ss_diag("warning: checkpoint '%s' has logs but no snapshot; "
                 "starting empty",
@@ -658,8 +656,10 @@ ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
         (rc = put_varint(&c->w, nopts)) < 0)
         return rc;
     for (size_t i = 0; i < nopts; i++)
-        if ((rc = put_str(&c->w, opts[i].name, strlen(opts[i].name))) < 0 ||
-            (rc = put_str(&c->w, opts[i].value, strlen(opts[i].value))) < 0)
+        if ((rc = ss_ckpt_put_bytes(&c->w, opts[i].name,
+                                    strlen(opts[i].name))) < 0 ||
+            (rc = ss_ckpt_put_bytes(&c->w, opts[i].value,
+                                    strlen(opts[i].value))) < 0)
             return rc;
     /* Counts are not known yet: fixed-size slots, filled in later. */
     c->count_at = c->w.len;
@@ -674,8 +674,8 @@ ss_ckpt_snap_put(struct ss_ckpt *c, const char *k, size_t klen, const char *v,
 {
     int rc;
 
-    if ((rc = put_str(&c->w, k, klen)) < 0 ||
-        (rc = put_str(&c->w, v, vlen)) < 0)
+    if ((rc = ss_ckpt_put_bytes(&c->w, k, klen)) < 0 ||
+        (rc = ss_ckpt_put_bytes(&c->w, v, vlen)) < 0)
         return rc;
     c->nrec++;
     return 0;
@@ -701,7 +701,7 @@ ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
         return rc;
     put_u64(t, (uint64_t)time);
     if ((rc = ss_buf_append(&c->w, t, 8)) < 0 ||
-        (rc = put_str(&c->w, p, n)) < 0)
+        (rc = ss_ckpt_put_bytes(&c->w, p, n)) < 0)
         return rc;
     c->nblob++;
     return 0;
@@ -791,8 +791,11 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
     if ((rc = write_file(c, tmp, name)) < 0 || (rc = sync_dir(c)) < 0)
         return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name), rc;
     c->written += sizeof(h);
-    if ((fd = openat(c->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
-        return ss_diag_err(-errno, "checkpoint '%s/%s'", c->dir, name), -errno;
+    if ((fd = openat(c->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
+        return rc;
+    }
     if (c->logfd >= 0)
         close(c->logfd);
     c->logfd = fd;
@@ -821,9 +824,9 @@ ss_ckpt_delta_put(struct ss_ckpt *c, const char *k, size_t klen, const char *v,
     int rc;
 
     if ((rc = ss_buf_putc(&c->w, OP_PUT)) < 0 ||
-        (rc = put_str(&c->w, k, klen)) < 0)
+        (rc = ss_ckpt_put_bytes(&c->w, k, klen)) < 0)
         return rc;
-    return put_str(&c->w, v, vlen);
+    return ss_ckpt_put_bytes(&c->w, v, vlen);
 }
 
 int
@@ -833,7 +836,7 @@ ss_ckpt_delta_del(struct ss_ckpt *c, const char *k, size_t klen)
 
     if ((rc = ss_buf_putc(&c->w, OP_DEL)) < 0)
         return rc;
-    return put_str(&c->w, k, klen);
+    return ss_ckpt_put_bytes(&c->w, k, klen);
 }
 
 int
@@ -843,7 +846,7 @@ ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n)
 
     if ((rc = ss_buf_putc(&c->w, OP_BLOB)) < 0)
         return rc;
-    return put_str(&c->w, p, n);
+    return ss_ckpt_put_bytes(&c->w, p, n);
 }
 
 int

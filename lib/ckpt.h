@@ -91,7 +91,8 @@ struct ss_ckpt {
  * is reported and -EINVAL returned with nothing written. Returns 1 when
  * state was loaded, 0 when there was none, -EINVAL for a checkpoint this
  * run cannot use (other options, unknown format version: a usage error),
- * or another negative errno code, all reported. */
+ * or another negative errno code, all reported. 'readonly' (for dumps)
+ * creates, removes and writes nothing; ss_ckpt_close() either way. */
 int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
                  const struct ss_ckpt_opt *opts, size_t nopts,
                  const struct ss_ckpt_loader *ld, int readonly);
@@ -105,8 +106,10 @@ const char *ss_ckpt_opt_name(const struct ss_ckpt *c, size_t i,
 int ss_ckpt_want_snapshot(const struct ss_ckpt *c, int64_t time);
 
 /* A snapshot: begin, put every key (in the order they should load back),
- * add the blobs to keep, commit. The options given to ss_ckpt_open() are
- * stored in it. commit: 0 or a negative errno code, reported. */
+ * then (after the last put) add the blobs to keep, commit. It starts a new
+ * generation and its log; older generations past SS_CKPT_KEEP go. The options
+ * given to ss_ckpt_open() are stored in it. commit: 0 or a negative errno code,
+ * reported. */
 int ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
                        const struct ss_ckpt_opt *opts, size_t nopts);
 int ss_ckpt_snap_put(struct ss_ckpt *c, const char *k, size_t klen,
@@ -124,6 +127,18 @@ int ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n);
 int ss_ckpt_delta_commit(struct ss_ckpt *c);
 
 void ss_ckpt_close(struct ss_ckpt *c);
+
+/* Byte strings as the files hold them (a varint length, then the bytes),
+ * for engines that build blobs: append to b / take the next one from r,
+ * a bounded reader over p[0..end) whose 'bad' is set, and NULL returned,
+ * when the bytes run out. */
+struct ss_ckpt_rd {
+    const char *p, *end;
+    int bad;
+};
+
+int ss_ckpt_put_bytes(struct ss_buf *b, const void *p, size_t n);
+const char *ss_ckpt_get_bytes(struct ss_ckpt_rd *r, size_t *n);
 
 /* Test-only crash hook: when the environment has
  * SSTREAM_TEST_CRASH_AT=POINT:N, the N-th call with that POINT kills the

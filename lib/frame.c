@@ -5,10 +5,12 @@
  * is XXH64 (seed 0) over the header, with its checksum field zero, followed
  * by the payload: a flipped bit anywhere in a frame is caught.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "frame.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,6 +171,10 @@ ss_frame_iter_init(struct ss_rec_iter *it, const struct ss_frame *f)
     it->keyed = (f->flags & SS_FRAME_KEYED) != 0;
 }
 
+/* Reads ask for at least this much room: a few frame parts' worth, so
+ * that the tail rarely has to move (see fill()). */
+#define READ_MIN ((size_t)4 << 20)
+
 void
 ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name)
 {
@@ -177,19 +183,23 @@ ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name)
     r->name = name;
 }
 
-/* Keep the unread tail at the front so the buffer does not grow with the
- * stream; only a frame larger than the buffer makes it grow. */
+/* Read more bytes so that at least 'need' are unconsumed, eventually.
+ * The unread tail moves to the front only when the room behind it is too
+ * small, so that most frames are parsed where they were read, without a
+ * copy; the buffer grows only for a frame larger than itself. */
 static int
 fill(struct ss_frame_reader *r, size_t need)
 {
+    size_t have = r->in.len - r->pos;
+    size_t want = (need > have ? need - have : 0) + READ_MIN;
     ssize_t n;
     int rc;
 
-    if (r->pos > 0) {
+    if (r->pos > 0 && r->in.cap - r->in.len < want) {
         ss_buf_consume(&r->in, r->pos);
         r->pos = 0;
     }
-    if ((rc = ss_buf_reserve(&r->in, need > (1 << 16) ? need : 1 << 16)) < 0)
+    if ((rc = ss_buf_reserve(&r->in, want)) < 0)
         return rc;
     n = ss_io_read(r->fd, r->in.data + r->in.len, r->in.cap - r->in.len);
     if (n < 0)
@@ -241,12 +251,27 @@ ss_frame_reader_release(struct ss_frame_reader *r)
     ss_buf_release(&r->in);
 }
 
+/* A frame part is 1 MiB; through Linux's default 64 KiB pipe it would
+ * take sixteen wake-ups of each side. Ask for a pipe that holds a whole
+ * part; where that is refused (not a pipe, over the limit) nothing
+ * changes but speed. */
+static void
+widen_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+    (void)fcntl(fd, F_SETPIPE_SZ, (int)SS_FRAME_PART_BYTES);
+#else
+    (void)fd;
+#endif
+}
+
 void
 ss_frame_writer_init(struct ss_frame_writer *w, int fd)
 {
     memset(w, 0, sizeof(*w));
     w->fd = fd;
     w->part_bytes = SS_FRAME_PART_BYTES;
+    widen_pipe(fd);
 }
 
 void
@@ -315,7 +340,8 @@ ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
     if (w->out.len - SS_FRAME_HEADER_LEN >= w->part_bytes &&
         (rc = send_frame(w, SS_FRAME_BATCH, w->flags | SS_FRAME_MORE)) < 0)
         return rc;
-    if ((rc = ss_buf_reserve(&w->out, 20 + klen + vlen)) < 0)
+    if (w->out.cap - w->out.len < 20 + klen + vlen &&
+        (rc = ss_buf_reserve(&w->out, 20 + klen + vlen)) < 0)
         return rc;
     p = w->out.data + w->out.len;
     if (key != NULL) {
@@ -326,7 +352,7 @@ ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
     n += varint_put(p + n, vlen);
     memcpy(p + n, val, vlen);
     n += vlen;
-    ss_buf_commit(&w->out, n);
+    w->out.len += n; /* within the room reserved above */
     w->count++;
     w->records++;
     return 0;

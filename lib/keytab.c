@@ -3,15 +3,27 @@
 
 #include <stdlib.h>
 #include <string.h>
+/* Inlined: most keys are a few bytes, and a call into the shared
+ * library costs as much as hashing them. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#define TOMB UINT32_MAX
+/* An index slot holds the entry number + 1 in its low 32 bits (0 empty,
+ * TOMB deleted) and the high half of the key's hash above them, so that a
+ * probe passes over other keys without touching their entries. */
+#define TOMB        UINT32_MAX
+#define SLOT_ENT(s) ((uint32_t)(s))
+#define SLOT_TAG(h) ((h) >> 32)
+#define INLINE_KEY  16
 
+/* Keys up to INLINE_KEY bytes live in the entry itself: a hit then costs
+ * two cache lines (slot, entry), not three. */
 struct ent {
     uint64_t hash;
-    size_t koff;
+    size_t koff; /* longer keys: offset in t->keys */
     uint32_t klen;
     uint32_t live;
+    char ikey[INLINE_KEY];
     /* the value follows, at offset sizeof(struct ent) */
 };
 
@@ -25,6 +37,18 @@ static void *
 val_of(struct ent *e)
 {
     return (char *)e + sizeof(*e);
+}
+
+static const char *
+key_of(const struct ss_keytab *t, const struct ent *e)
+{
+    return e->klen <= INLINE_KEY ? e->ikey : t->keys.data + e->koff;
+}
+
+static uint64_t
+slot_make(uint64_t h, size_t ent)
+{
+    return (SLOT_TAG(h) << 32) | (uint64_t)(ent + 1);
 }
 
 void
@@ -44,22 +68,23 @@ probe(const struct ss_keytab *t, uint64_t h, const char *k, size_t klen,
     size_t mask = t->slots - 1, i = (size_t)h & mask, first_tomb = SIZE_MAX;
 
     for (;; i = (i + 1) & mask) {
-        uint32_t s = t->index[i];
+        uint64_t s = t->index[i];
         struct ent *e;
 
         if (s == 0) {
             *found = 0;
             return first_tomb != SIZE_MAX ? first_tomb : i;
         }
-        if (s == TOMB) {
+        if (SLOT_ENT(s) == TOMB) {
             if (first_tomb == SIZE_MAX)
                 first_tomb = i;
             continue;
         }
-        e = ent_at(t, s - 1);
-        /* klen 0: keys.data may still be NULL, which memcmp() rejects */
+        if ((s >> 32) != SLOT_TAG(h))
+            continue;
+        e = ent_at(t, SLOT_ENT(s) - 1);
         if (e->hash == h && e->klen == klen &&
-            (klen == 0 || memcmp(t->keys.data + e->koff, k, klen) == 0)) {
+            memcmp(key_of(t, e), k, klen) == 0) {
             *found = 1;
             return i;
         }
@@ -70,7 +95,7 @@ probe(const struct ss_keytab *t, uint64_t h, const char *k, size_t klen,
 static int
 reindex(struct ss_keytab *t, size_t slots)
 {
-    uint32_t *idx = calloc(slots, sizeof(*idx));
+    uint64_t *idx = calloc(slots, sizeof(*idx));
 
     if (idx == NULL)
         return -1;
@@ -86,7 +111,7 @@ reindex(struct ss_keytab *t, size_t slots)
             continue;
         while (idx[i] != 0)
             i = (i + 1) & (slots - 1);
-        idx[i] = (uint32_t)n + 1;
+        idx[i] = slot_make(e->hash, n);
         t->used_slots++;
     }
     return 0;
@@ -121,7 +146,40 @@ make_room(struct ss_keytab *t)
 void *
 ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen, int *created)
 {
-    uint64_t h = XXH3_64bits(k, klen);
+    return ss_keytab_get_hashed(t, k, klen, XXH3_64bits(k, klen), created);
+}
+
+uint64_t
+ss_keytab_hash(const char *k, size_t klen)
+{
+    return XXH3_64bits(k, klen);
+}
+
+void
+ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry)
+{
+    uint64_t s;
+
+    if (t->index == NULL)
+        return;
+    if (!entry) {
+        __builtin_prefetch(&t->index[h & (t->slots - 1)]);
+        return;
+    }
+    s = t->index[h & (t->slots - 1)];
+    if (s != 0 && SLOT_ENT(s) != TOMB && (s >> 32) == SLOT_TAG(h)) {
+        const struct ent *e = ent_at(t, SLOT_ENT(s) - 1);
+
+        __builtin_prefetch(e);
+        if (e->klen > INLINE_KEY)
+            __builtin_prefetch(t->keys.data + e->koff);
+    }
+}
+
+void *
+ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
+                     uint64_t h, int *created)
+{
     struct ent *e;
     size_t i;
     int found = 0;
@@ -130,22 +188,27 @@ ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen, int *created)
         i = probe(t, h, k, klen, &found);
         if (found) {
             *created = 0;
-            return val_of(ent_at(t, t->index[i] - 1));
+            return val_of(ent_at(t, SLOT_ENT(t->index[i]) - 1));
         }
     }
     if (klen > UINT32_MAX || make_room(t) < 0 ||
-        ss_buf_reserve(&t->keys, klen) < 0)
+        (klen > INLINE_KEY && ss_buf_reserve(&t->keys, klen) < 0))
         return NULL;
     i = probe(t, h, k, klen, &found);
     if (t->index[i] == 0)
         t->used_slots++;
-    t->index[i] = (uint32_t)t->nents + 1;
+    t->index[i] = slot_make(h, t->nents);
     e = ent_at(t, t->nents++);
     e->hash = h;
-    e->koff = t->keys.len;
     e->klen = (uint32_t)klen;
     e->live = 1;
-    ss_buf_append(&t->keys, k, klen);
+    if (klen <= INLINE_KEY) {
+        e->koff = 0;
+        memcpy(e->ikey, k, klen);
+    } else {
+        e->koff = t->keys.len;
+        ss_buf_append(&t->keys, k, klen);
+    }
     memset(val_of(e), 0, t->vsize);
     t->live++;
     *created = 1;
@@ -161,7 +224,7 @@ ss_keytab_find(const struct ss_keytab *t, const char *k, size_t klen)
     if (t->index == NULL)
         return NULL;
     i = probe(t, XXH3_64bits(k, klen), k, klen, &found);
-    return found ? val_of(ent_at(t, t->index[i] - 1)) : NULL;
+    return found ? val_of(ent_at(t, SLOT_ENT(t->index[i]) - 1)) : NULL;
 }
 
 int
@@ -176,13 +239,14 @@ ss_keytab_del(struct ss_keytab *t, const char *k, size_t klen)
     i = probe(t, XXH3_64bits(k, klen), k, klen, &found);
     if (!found)
         return 0;
-    e = ent_at(t, t->index[i] - 1);
+    e = ent_at(t, SLOT_ENT(t->index[i]) - 1);
     if (t->drop != NULL)
         t->drop(val_of(e));
     e->live = 0;
     t->index[i] = TOMB;
     t->live--;
-    t->dead_bytes += e->klen;
+    if (e->klen > INLINE_KEY)
+        t->dead_bytes += e->klen;
     return 1;
 }
 
@@ -200,7 +264,7 @@ ss_keytab_next(const struct ss_keytab *t, size_t *cursor, const char **k,
         struct ent *e = ent_at(t, (*cursor)++);
 
         if (e->live) {
-            *k = t->keys.data + e->koff;
+            *k = key_of(t, e);
             *klen = e->klen;
             return val_of(e);
         }
@@ -218,9 +282,11 @@ ss_keytab_compact(struct ss_keytab *t)
 
         if (!e->live)
             continue;
-        memmove(t->keys.data + koff, t->keys.data + e->koff, e->klen);
-        e->koff = koff;
-        koff += e->klen;
+        if (e->klen > INLINE_KEY) {
+            memmove(t->keys.data + koff, t->keys.data + e->koff, e->klen);
+            e->koff = koff;
+            koff += e->klen;
+        }
         if (n != i)
             memmove(ent_at(t, n), e, t->stride);
         n++;

@@ -22,7 +22,7 @@
 #include "buf.h"
 
 struct ss_keytab {
-    uint32_t *index;   /* slot -> entry number + 1; 0 empty, TOMB deleted */
+    uint64_t *index;   /* slots: hash tag << 32 | entry number + 1 */
     size_t slots;      /* a power of two */
     size_t used_slots; /* live + tombstones */
     char *ents;        /* entries, 'stride' bytes each, insertion order */
@@ -39,6 +39,17 @@ void ss_keytab_init(struct ss_keytab *t, size_t vsize, void (*drop)(void *val));
  * when memory runs out. */
 void *ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen,
                     int *created);
+/* The same with the key's hash from ss_keytab_hash() already known, so
+ * that a caller can hash a group of keys and prefetch their slots before
+ * it looks them up: on tables larger than the cache that hides most of
+ * the memory latency of a lookup. */
+uint64_t ss_keytab_hash(const char *k, size_t klen);
+void *ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
+                           uint64_t h, int *created);
+/* A hint that the key of hash h comes soon: 'entry' 0 fetches its index
+ * slot into the cache; 1 (after that slot has arrived) its first entry
+ * and key bytes. Never changes the table. */
+void ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry);
 void *ss_keytab_find(const struct ss_keytab *t, const char *k, size_t klen);
 /* Forget key k (its value dropped); 1 if it was there, else 0. */
 int ss_keytab_del(struct ss_keytab *t, const char *k, size_t klen);

@@ -1,4 +1,5 @@
-/* sink.c - sstream-sink's text outputs.
+/* sink.c - sstream-sink's text outputs, and the output operations of
+ * lib/out_*.c (files, foreach, a server) run after them on each batch.
  *
  * Output is built in one buffer and written when a batch ends (and when
  * the buffer passes OUT_FLUSH), so a live pipeline shows each batch as it
@@ -16,6 +17,7 @@
 #include "diag.h"
 #include "frame.h"
 #include "io.h"
+#include "out.h"
 
 #define OUT_FLUSH (256 * 1024)
 
@@ -25,6 +27,7 @@ struct sink {
     int in_batch;   /* a frame with SS_FRAME_MORE came last */
     size_t printed; /* records of this batch shown by --print */
     int tty;
+    struct ss_out *outs; /* --save-as-text-files, --foreach, --connect */
 };
 
 void
@@ -174,12 +177,63 @@ dump_frame(struct sink *s, const struct ss_frame *f)
     }
 }
 
+/* The outputs, in a fixed order: files first (the durable copy), then
+ * the server, then the command that may act on both. */
 static int
-on_frame(struct sink *s, const struct ss_frame *f)
+open_outputs(struct sink *s)
+{
+    const struct ss_sink_config *cfg = s->cfg;
+    struct ss_out **tail = &s->outs, *o;
+    int rc = 0;
+
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        o = NULL;
+        if (i == 0 && cfg->save_as != NULL)
+            rc = ss_out_files_new(cfg->save_as, cfg->suffix, &o);
+        else if (i == 1 && cfg->connect != NULL)
+            rc = ss_out_tcp_new(cfg->connect, &o);
+        else if (i == 2 && cfg->foreach != NULL)
+            rc = ss_out_foreach_new(cfg->foreach, cfg->retries, &o);
+        if (o != NULL) {
+            *tail = o;
+            tail = &o->next;
+        }
+    }
+    return rc;
+}
+
+static void
+close_outputs(struct sink *s)
+{
+    struct ss_out *o, *next;
+
+    for (o = s->outs; o != NULL; o = next) {
+        next = o->next;
+        o->ops->free(o);
+    }
+}
+
+static int
+outputs_frame(struct sink *s, const struct ss_frame *f, int first)
 {
     int rc = 0;
 
+    for (struct ss_out *o = s->outs; o != NULL && rc == 0; o = o->next)
+        rc = o->ops->frame(o, f, first);
+    for (struct ss_out *o = s->outs; o != NULL && rc == 0 && !s->in_batch;
+         o = o->next)
+        rc = o->ops->end(o, f->time);
+    return rc;
+}
+
+static int
+on_frame(struct sink *s, const struct ss_frame *f)
+{
+    int first = !s->in_batch, rc = 0;
+
     switch (s->cfg->mode) {
+    case SS_SINK_NONE:
+        break;
     case SS_SINK_PRINT:
         print_frame(s, f);
         break;
@@ -193,6 +247,8 @@ on_frame(struct sink *s, const struct ss_frame *f)
     s->in_batch = (f->flags & SS_FRAME_MORE) != 0;
     if (rc == 0 && (!s->in_batch || s->tty || s->out.len >= OUT_FLUSH))
         rc = flush_out(s);
+    if (rc == 0 && s->outs != NULL)
+        rc = outputs_frame(s, f, first);
     return rc;
 }
 
@@ -208,15 +264,17 @@ ss_sink_run(const struct ss_sink_config *cfg)
     s.cfg = cfg;
     s.tty = isatty(STDOUT_FILENO);
     ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
-    while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
-        if ((rc = on_frame(&s, &f)) < 0)
-            break;
+    if ((rc = open_outputs(&s)) == 0)
+        while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
+            if ((rc = on_frame(&s, &f)) < 0)
+                break;
     if (rc == 0 && cfg->mode == SS_SINK_DUMP) {
         dump_frame(&s, &f);
         rc = flush_out(&s);
     }
     if (rc < -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
+    close_outputs(&s);
     ss_frame_reader_release(&rd);
     ss_buf_release(&s.out);
     return rc;

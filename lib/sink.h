@@ -11,11 +11,17 @@ enum ss_sink_mode {
     SS_SINK_LINES, /* value, or key<TAB>value */
     SS_SINK_TSV,   /* time<TAB>value, or time<TAB>key<TAB>value */
     SS_SINK_DUMP,  /* every frame, headers included, escaped */
+    SS_SINK_NONE,  /* nothing on stdout: only the outputs below */
 };
 
 struct ss_sink_config {
     enum ss_sink_mode mode;
-    size_t print_n; /* --print=N */
+    size_t print_n;      /* --print=N */
+    const char *save_as; /* --save-as-text-files PREFIX */
+    const char *suffix;  /* --suffix S, or NULL */
+    const char *foreach; /* --foreach CMD */
+    unsigned retries;    /* --retries N for --foreach */
+    const char *connect; /* --connect HOST:PORT */
 };
 
 void ss_sink_config_init(struct ss_sink_config *cfg);

@@ -1,8 +1,10 @@
-/* source.c - sstream-source: stdin or replay into timed batches.
+/* source.c - sstream-source: live receivers or replay into timed batches.
  *
- * Live input runs on a libuv loop: the input stream's read callback feeds
- * the splitter, a timer closes each batch at its batch time, and
- * SIGINT/SIGTERM close the open batch early and end the stream. Frames are
+ * Live input runs on a libuv loop: the receivers (lib/recv_*.c: stdin,
+ * --connect, --listen, --watch, --exec) feed the batcher from their
+ * callbacks, a timer closes each batch at its batch time, another refills
+ * the --max-rate budget, and SIGINT/SIGTERM, or the end of every input,
+ * close the open batch early and end the stream. Frames are
  * written with blocking writes from the callbacks: while the reader
  * downstream is slow the loop waits and reads nothing, so the producer is
  * held back by the pipe instead of filling our memory.
@@ -16,12 +18,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "batcher.h"
 #include "diag.h"
 #include "io.h"
+#include "recv.h"
 #include "rejects.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -33,6 +37,7 @@ ss_source_config_init(struct ss_source_config *cfg)
     cfg->interval = 1000;
     cfg->delim = '\n';
     cfg->max_record = 1 << 20;
+    cfg->settle = 1000;
 }
 
 /* ---- replay ---- */
@@ -56,7 +61,10 @@ list_files(const char *dir, char ***names, size_t *n)
     if (d == NULL)
         return ss_diag_err(-errno, "--replay: cannot open '%s'", dir);
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
+        struct stat st;
+
+        if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) < 0 ||
+            !S_ISREG(st.st_mode))
             continue;
         if (*n == cap) {
             char **p = realloc(*names, (cap = cap ? cap * 2 : 64) * sizeof(*p));
@@ -72,7 +80,8 @@ list_files(const char *dir, char ***names, size_t *n)
     closedir(d);
     if (e != NULL)
         return ss_diag_err(-ENOMEM, "--replay: '%s'", dir);
-    qsort(*names, *n, sizeof(**names), by_name);
+    if (*n > 1)
+        qsort(*names, *n, sizeof(**names), by_name);
     return 0;
 }
 
@@ -134,60 +143,86 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
 /* ---- live input on the libuv loop ---- */
 
 struct live {
-    uv_loop_t *loop;
-
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_pipe_t pipe;
-        uv_tty_t tty;
-        uv_tcp_t tcp;
-    } in;
-
-    uv_fs_t fsreq; /* for a regular file on stdin */
-    int is_file;
-    int64_t file_off;
-    uv_timer_t timer;
+    struct ss_recv_host host; /* first: the receivers' callbacks cast back */
+    const struct ss_source_config *cfg;
+    uv_timer_t timer, refill;
     uv_signal_t sigint, sigterm;
-    struct ss_batcher *b;
-    struct ss_splitter sp;
-    char *chunk;
-    int rc;    /* first failure, kept for the exit status */
-    int ended; /* end-of-stream sent */
+    struct ss_recv *recvs;
+    size_t running;    /* receivers whose input has not ended */
+    int failed;        /* a receiver ended after reporting a failure */
+    int rc;            /* first failure to write, kept for the exit status */
+    int ended;         /* end-of-stream sent */
+    uint64_t rate_acc; /* --max-rate: budget owed, in records/1000 */
+    uint64_t rate_cap; /* most records the budget holds */
+    int64_t rate_last; /* wall clock of the last refill */
 };
 
 static void
 close_all(struct live *lv)
 {
-    uv_handle_t *hs[] = {(uv_handle_t *)&lv->timer, (uv_handle_t *)&lv->sigint,
-                         (uv_handle_t *)&lv->sigterm,
-                         lv->is_file ? NULL : &lv->in.handle};
+    uv_handle_t *hs[] = {(uv_handle_t *)&lv->timer, (uv_handle_t *)&lv->refill,
+                         (uv_handle_t *)&lv->sigint,
+                         (uv_handle_t *)&lv->sigterm};
 
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
-        if (hs[i] != NULL && !uv_is_closing(hs[i]))
+        if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
 }
 
-/* Close the open batch now, send end-of-stream and wind the loop down. */
+static void
+batch_sent(struct live *lv, int64_t time)
+{
+    for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
+        if (r->ops->sent != NULL)
+            r->ops->sent(r, time);
+}
+
+/* Stop the receivers (what they received goes in), close the open batch,
+ * send end-of-stream and wind the loop down. */
 static void
 end_stream(struct live *lv, int rc)
 {
+    int64_t time = lv->host.b->time;
+
     if (lv->ended)
         return;
     lv->ended = 1;
+    lv->host.stopping = 1;
     if (lv->rc == 0)
         lv->rc = rc;
+    for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
+        r->ops->stop(r);
     if (lv->rc != -EPIPE) {
-        int r = ss_splitter_eof(&lv->sp);
+        int r = ss_batcher_close(lv->host.b, ss_batcher_now_ms());
 
         if (r == 0)
-            r = ss_batcher_close(lv->b, ss_batcher_now_ms());
+            r = ss_batcher_finish(lv->host.b);
         if (r == 0)
-            r = ss_batcher_finish(lv->b);
+            batch_sent(lv, time);
         if (lv->rc == 0)
             lv->rc = r;
     }
     close_all(lv);
+}
+
+/* stdout is gone (or memory): nothing more can be sent, so stop at once. */
+static void
+fail_stream(struct live *lv, int rc)
+{
+    if (lv->ended)
+        return;
+    lv->ended = 1;
+    lv->rc = rc;
+    lv->host.stopping = lv->host.broken = 1;
+    for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
+        r->ops->stop(r);
+    close_all(lv);
+}
+
+static void
+on_fatal(struct ss_recv_host *h, int rc)
+{
+    fail_stream((struct live *)h, rc);
 }
 
 static void on_tick(uv_timer_t *t);
@@ -197,7 +232,7 @@ static void on_tick(uv_timer_t *t);
 static void
 arm_timer(struct live *lv)
 {
-    int64_t wait = lv->b->time - ss_batcher_now_ms();
+    int64_t wait = lv->host.b->time - ss_batcher_now_ms();
 
     uv_timer_start(&lv->timer, on_tick, wait > 0 ? (uint64_t)wait : 0, 0);
 }
@@ -206,93 +241,33 @@ static void
 on_tick(uv_timer_t *t)
 {
     struct live *lv = t->data;
-    int64_t now = ss_batcher_now_ms(), next;
+    struct ss_batcher *b = lv->host.b;
+    int64_t now = ss_batcher_now_ms(), next, sent = b->time;
     int rc;
 
-    if (now < lv->b->time) { /* woke early: the clocks disagree by a hair */
+    if (now < b->time) { /* woke early: the clocks disagree by a hair */
         arm_timer(lv);
         return;
     }
     /* Close this batch, then one empty frame per interval the loop slept
      * through (a blocked pipe), so every interval still has its frame. */
-    next = ss_batcher_align(now, lv->b->interval);
-    if (next == lv->b->time)
-        next += lv->b->interval;
-    if ((rc = ss_batcher_close(lv->b, now)) == 0) {
-        for (int64_t t = lv->b->time + lv->b->interval; t < next && rc == 0;
-             t += lv->b->interval) {
-            ss_batcher_open(lv->b, t);
-            rc = ss_batcher_close(lv->b, now);
+    next = ss_batcher_align(now, b->interval);
+    if (next == b->time)
+        next += b->interval;
+    if ((rc = ss_batcher_close(b, now)) == 0) {
+        batch_sent(lv, sent);
+        for (int64_t t = b->time + b->interval; t < next && rc == 0;
+             t += b->interval) {
+            ss_batcher_open(b, t);
+            rc = ss_batcher_close(b, now);
         }
     }
     if (rc < 0) {
-        lv->ended = 1;
-        lv->rc = rc;
-        close_all(lv);
+        fail_stream(lv, rc);
         return;
     }
-    ss_batcher_open(lv->b, next);
+    ss_batcher_open(b, next);
     arm_timer(lv);
-}
-
-static void
-on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    struct live *lv = h->data;
-
-    (void)hint;
-    /* One chunk, reused: the read callback consumes it before returning. */
-    *buf = uv_buf_init(lv->chunk, READ_CHUNK);
-}
-
-static void
-on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct live *lv = s->data;
-    int rc;
-
-    if (n > 0) {
-        if ((rc = ss_splitter_feed(&lv->sp, buf->base, (size_t)n)) < 0)
-            end_stream(lv, rc);
-    } else if (n == UV_EOF) {
-        end_stream(lv, 0);
-    } else if (n < 0) {
-        ss_diag("stdin: %s", uv_strerror((int)n));
-        end_stream(lv, -1);
-    }
-}
-
-static void on_file_read(uv_fs_t *req);
-
-static void
-read_file_next(struct live *lv)
-{
-    uv_buf_t buf = uv_buf_init(lv->chunk, READ_CHUNK);
-
-    uv_fs_read(lv->loop, &lv->fsreq, STDIN_FILENO, &buf, 1, -1, on_file_read);
-}
-
-static void
-on_file_read(uv_fs_t *req)
-{
-    struct live *lv = req->data;
-    ssize_t n = req->result;
-    int rc;
-
-    uv_fs_req_cleanup(req);
-    if (lv->ended)
-        return;
-    if (n > 0) {
-        if ((rc = ss_splitter_feed(&lv->sp, lv->chunk, (size_t)n)) < 0)
-            end_stream(lv, rc);
-        else
-            read_file_next(lv);
-    } else if (n == 0) {
-        end_stream(lv, 0);
-    } else {
-        ss_diag("stdin: %s", uv_strerror((int)n));
-        end_stream(lv, -1);
-    }
 }
 
 static void
@@ -302,36 +277,105 @@ on_signal(uv_signal_t *s, int signum)
     end_stream(s->data, 0);
 }
 
-static int
-open_stdin(struct live *lv)
+static void
+on_ended(struct ss_recv_host *h, struct ss_recv *r, int rc)
 {
+    struct live *lv = (struct live *)h;
+
+    (void)r;
+    if (rc < 0)
+        lv->failed = 1;
+    if (--lv->running == 0)
+        end_stream(lv, 0);
+}
+
+static void
+on_throttled(struct ss_recv_host *h, struct ss_recv *r)
+{
+    (void)h;
+    (void)r; /* the refill timer resumes every receiver; idle ones ignore it */
+}
+
+/* --max-rate: a token bucket refilled every 100ms, holding at most a
+ * tenth of a second's records, so that a batch holds about rate *
+ * interval records however bursty the producers are. */
+static void
+on_refill(uv_timer_t *t)
+{
+    struct live *lv = t->data;
+    struct ss_batcher *b = lv->host.b;
+    int64_t now = ss_batcher_now_ms();
+
+    if (now > lv->rate_last)
+        lv->rate_acc += lv->cfg->max_rate * (uint64_t)(now - lv->rate_last);
+    lv->rate_last = now;
+    b->budget += lv->rate_acc / 1000;
+    lv->rate_acc %= 1000;
+    if (b->budget > lv->rate_cap)
+        b->budget = lv->rate_cap;
+    for (struct ss_recv *r = lv->recvs; r != NULL && b->budget > 0; r = r->next)
+        r->ops->resume(r);
+}
+
+static int
+start_input(struct live *lv, const struct ss_source_input *in,
+            struct ss_recv **r)
+{
+    const struct ss_source_config *cfg = lv->cfg;
+    struct ss_recv_watch_opts wo;
+
+    switch (in->kind) {
+    case SS_INPUT_CONNECT:
+        return ss_recv_connect_start(&lv->host, in->arg, cfg->connect_once, r);
+    case SS_INPUT_LISTEN:
+        return ss_recv_listen_start(&lv->host, in->arg, r);
+    case SS_INPUT_WATCH:
+        wo.dir = in->arg;
+        wo.state = cfg->state;
+        wo.once = cfg->once;
+        wo.settle = cfg->settle;
+        return ss_recv_watch_start(&lv->host, &wo, r);
+    case SS_INPUT_EXEC:
+        return ss_recv_exec_start(&lv->host, in->arg, cfg->exec_restart, r);
+    }
+    return -1;
+}
+
+/* Start every input; a receiver that cannot start has said why, and the
+ * stream ends before it began. */
+static int
+start_inputs(struct live *lv)
+{
+    struct ss_recv **tail = &lv->recvs, *r;
+    size_t n = lv->cfg->ninputs ? lv->cfg->ninputs : 1;
     int rc;
 
-    switch (uv_guess_handle(STDIN_FILENO)) {
-    case UV_TTY:
-        rc = uv_tty_init(lv->loop, &lv->in.tty, STDIN_FILENO, 1);
-        break;
-    case UV_NAMED_PIPE:
-        if ((rc = uv_pipe_init(lv->loop, &lv->in.pipe, 0)) == 0)
-            rc = uv_pipe_open(&lv->in.pipe, STDIN_FILENO);
-        break;
-    case UV_TCP:
-        if ((rc = uv_tcp_init(lv->loop, &lv->in.tcp)) == 0)
-            rc = uv_tcp_open(&lv->in.tcp, STDIN_FILENO);
-        break;
-    default: /* a regular file or a device: read it in the thread pool */
-        lv->is_file = 1;
-        lv->fsreq.data = lv;
-        read_file_next(lv);
-        return 0;
+    for (size_t i = 0; i < n; i++) {
+        r = NULL;
+        if (lv->cfg->ninputs == 0)
+            rc = ss_recv_stdin_start(&lv->host, &r);
+        else
+            rc = start_input(lv, &lv->cfg->inputs[i], &r);
+        if (r != NULL) {
+            *tail = r;
+            tail = &r->next;
+            lv->running++;
+        }
+        if (rc < 0)
+            return -1;
     }
-    if (rc == 0) {
-        lv->in.handle.data = lv;
-        rc = uv_read_start(&lv->in.stream, on_alloc, on_read);
-    }
-    if (rc < 0)
-        return ss_diag("stdin: %s", uv_strerror(rc));
     return 0;
+}
+
+static void
+free_recvs(struct live *lv)
+{
+    struct ss_recv *r, *next;
+
+    for (r = lv->recvs; r != NULL; r = next) {
+        next = r->next;
+        r->ops->free(r);
+    }
 }
 
 static int
@@ -341,27 +385,44 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     int rc;
 
     memset(&lv, 0, sizeof(lv));
-    lv.loop = uv_default_loop();
-    lv.b = b;
-    if ((lv.chunk = malloc(READ_CHUNK)) == NULL)
-        return ss_diag_err(-ENOMEM, "stdin");
-    ss_splitter_init(&lv.sp, b, "stdin", cfg->delim, cfg->max_record,
-                     cfg->record_bytes);
-    uv_timer_init(lv.loop, &lv.timer);
-    uv_signal_init(lv.loop, &lv.sigint);
-    uv_signal_init(lv.loop, &lv.sigterm);
-    lv.timer.data = lv.sigint.data = lv.sigterm.data = &lv;
+    lv.cfg = cfg;
+    lv.host.loop = uv_default_loop();
+    lv.host.b = b;
+    lv.host.delim = cfg->delim;
+    lv.host.max_record = cfg->max_record;
+    lv.host.record_bytes = cfg->record_bytes;
+    lv.host.ended = on_ended;
+    lv.host.throttled = on_throttled;
+    lv.host.fatal = on_fatal;
+    if ((lv.host.chunk = malloc(SS_RECV_CHUNK)) == NULL)
+        return ss_diag_err(-ENOMEM, "source");
+    uv_timer_init(lv.host.loop, &lv.timer);
+    uv_timer_init(lv.host.loop, &lv.refill);
+    uv_signal_init(lv.host.loop, &lv.sigint);
+    uv_signal_init(lv.host.loop, &lv.sigterm);
+    lv.timer.data = lv.refill.data = lv.sigint.data = lv.sigterm.data = &lv;
     uv_signal_start(&lv.sigint, on_signal, SIGINT);
     uv_signal_start(&lv.sigterm, on_signal, SIGTERM);
+    if (cfg->max_rate > 0) {
+        b->limited = 1;
+        lv.rate_cap = cfg->max_rate / 10 ? cfg->max_rate / 10 : 1;
+        b->budget = lv.rate_cap;
+        lv.rate_last = ss_batcher_now_ms();
+        uv_timer_start(&lv.refill, on_refill, 100, 100);
+    }
     ss_batcher_open(b, ss_batcher_align(ss_batcher_now_ms(), b->interval));
     arm_timer(&lv);
-    if (open_stdin(&lv) < 0)
-        end_stream(&lv, -1);
-    uv_run(lv.loop, UV_RUN_DEFAULT);
+    if (start_inputs(&lv) < 0) {
+        lv.failed = 1;
+        end_stream(&lv, 0);
+    }
+    uv_run(lv.host.loop, UV_RUN_DEFAULT);
     rc = lv.rc;
-    uv_loop_close(lv.loop);
-    ss_splitter_release(&lv.sp);
-    free(lv.chunk);
+    if (rc == 0 && (lv.failed || lv.host.troubles > 0))
+        rc = -1;
+    free_recvs(&lv);
+    uv_loop_close(lv.host.loop);
+    free(lv.host.chunk);
     return rc;
 }
 

@@ -7,6 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum ss_source_input_kind {
+    SS_INPUT_CONNECT, /* --connect HOST:PORT */
+    SS_INPUT_LISTEN,  /* --listen [HOST:]PORT */
+    SS_INPUT_WATCH,   /* --watch DIR */
+    SS_INPUT_EXEC,    /* --exec CMD */
+};
+
+struct ss_source_input {
+    enum ss_source_input_kind kind;
+    const char *arg;
+};
+
 struct ss_source_config {
     int64_t interval;    /* -b, ms */
     const char *replay;  /* --replay DIR: one file per batch */
@@ -15,6 +27,15 @@ struct ss_source_config {
     size_t max_record;   /* --max-record-bytes */
     size_t record_bytes; /* --record-bytes: fixed-size records */
     const char *rejects; /* --rejects FILE */
+    /* Live inputs in argument order, their records unioned; none: stdin. */
+    const struct ss_source_input *inputs;
+    size_t ninputs;
+    int connect_once;  /* --connect-once: a closed connection ends it */
+    int exec_restart;  /* --exec-restart: a command that ends is rerun */
+    int once;          /* --once: read the watched folders, then end */
+    const char *state; /* --state DIR: ledger of the files read */
+    int64_t settle;    /* --settle, ms: a watched file unchanged this long */
+    uint64_t max_rate; /* --max-rate: records per second, 0 no limit */
 };
 
 void ss_source_config_init(struct ss_source_config *cfg);

@@ -30,7 +30,7 @@ EOF2
 }
 
 @test "source: replay reads files in name order and skips hidden ones" {
-    mkdir -p "$T/d"
+    mkdir -p "$T/d/subfolder"
     printf 'second\n' >"$T/d/b"
     printf 'first\n' >"$T/d/a"
     printf 'hidden\n' >"$T/d/.tmp"
@@ -146,11 +146,14 @@ EOF2
     # Ctrl-C sends SIGINT to the pipeline's process group: the source ends
     # the stream and the stages after it live to see end-of-stream.
     mkfifo "$T/in"
-    setsid bash -c "set -o pipefail; sstream-source -b 1h <'$T/in' | sstream-sink --lines >'$T/out'; echo \$? >'$T/status'" &
+    # bash under setsid leads a new process group: its $$ is the group id
+    setsid bash -c "echo \$\$ >'$T/pgid'; set -o pipefail; sstream-source -b 1h <'$T/in' | sstream-sink --lines >'$T/out'; echo \$? >'$T/status'" &
     exec 7>"$T/in"
     printf 'hello\n' >&7
+    for _ in $(seq 50); do [ -s "$T/pgid" ] && break; sleep 0.1; done
     sleep 0.5
-    pgid=$(ps -o pgid= -p "$(pgrep -x sstream-source | head -1)" | tr -d ' ')
+    pgid=$(cat "$T/pgid")
+    [ "$pgid" -gt 1 ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]
     kill -INT -- "-$pgid"
     for _ in $(seq 50); do [ -s "$T/status" ] && break; sleep 0.1; done
     exec 7>&-
@@ -204,4 +207,11 @@ EOF2
     assert_success
     assert_output "$(printf 'y\ny\ny')"
     assert_equal "$stderr" ""
+}
+
+@test "source: an empty replay folder is an empty stream" {
+    mkdir -p "$T/empty"
+    run --separate-stderr bash -c "sstream-source --replay '$T/empty' | sstream-sink --dump"
+    assert_success
+    assert_output "@0 end time=0 interval=1000 count=0 payload=0 flags=- closed=0"
 }

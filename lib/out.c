@@ -1,0 +1,24 @@
+/* out.c - what the outputs share: records as lines. */
+#include "out.h"
+
+int
+ss_out_lines(struct ss_buf *b, const struct ss_frame *f)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    int rc;
+
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        /* One reserve per record, then writes that cannot fail. */
+        if ((rc = ss_buf_reserve(b, r.klen + r.vlen + 2)) < 0)
+            return rc;
+        if (r.key != NULL) {
+            ss_buf_append(b, r.key, r.klen);
+            ss_buf_putc(b, '\t');
+        }
+        ss_buf_append(b, r.val, r.vlen);
+        ss_buf_putc(b, '\n');
+    }
+    return 0;
+}

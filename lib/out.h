@@ -1,0 +1,48 @@
+/* out.h - sstream-sink's output operations besides its text on stdout:
+ * --save-as-text-files (lib/out_files.c), --foreach (lib/out_foreach.c),
+ * --connect (lib/out_tcp.c).
+ *
+ * Every output sees each frame of a batch as it is read (a batch may
+ * span several frames) and then the batch's end. Each holds the records
+ * as --lines prints them: the value, or key<TAB>value, and a newline.
+ *
+ * Owns: an output is allocated by its ss_out_*_new() and freed by
+ * ops->free(); frames are views, only read during the call. Errors are
+ * reported by the output itself, which then returns -1.
+ */
+#ifndef SS_OUT_H
+#define SS_OUT_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "frame.h"
+
+struct ss_out;
+
+struct ss_out_ops {
+    /* A frame of the batch at f->time; 'first' for the batch's first. */
+    int (*frame)(struct ss_out *o, const struct ss_frame *f, int first);
+    /* The batch at 'time' is whole. */
+    int (*end)(struct ss_out *o, int64_t time);
+    void (*free)(struct ss_out *o);
+};
+
+struct ss_out {
+    const struct ss_out_ops *ops;
+    struct ss_out *next;
+};
+
+/* Append f's records to b as --lines prints them; 0 or -ENOMEM. */
+int ss_out_lines(struct ss_buf *b, const struct ss_frame *f);
+
+/* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically. */
+int ss_out_files_new(const char *prefix, const char *suffix,
+                     struct ss_out **out);
+/* 'sh -c CMD' per batch, the records on its stdin, SSTREAM_BATCH_TIME in
+ * its environment; run again up to 'retries' times when it fails. */
+int ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out);
+/* Push the lines to a server at HOST:PORT. */
+int ss_out_tcp_new(const char *hostport, struct ss_out **out);
+
+#endif

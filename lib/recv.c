@@ -1,0 +1,359 @@
+/* recv.c - what every receiver shares: a byte stream fed within the
+ * --max-rate budget, a libuv stream read to its end, backoff. */
+#include "recv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "io.h"
+
+void
+ss_recv_end(struct ss_recv *r, int rc)
+{
+    if (r->ended)
+        return;
+    r->ended = 1;
+    r->host->ended(r->host, r, rc);
+}
+
+/* ---- one byte stream ---- */
+
+void
+ss_recv_in_init(struct ss_recv_in *in, struct ss_recv_host *h, const char *name)
+{
+    memset(in, 0, sizeof(*in));
+    in->host = h;
+    ss_splitter_init(&in->sp, h->b, name, h->delim, h->max_record,
+                     h->record_bytes);
+}
+
+/* Feed what is pending; 1 when it all went in. */
+static int
+drain(struct ss_recv_in *in)
+{
+    ssize_t used;
+
+    if (in->pending.len == 0)
+        return 1;
+    used = ss_splitter_feed_some(&in->sp, in->pending.data, in->pending.len);
+    if (used < 0)
+        return (int)used;
+    ss_buf_consume(&in->pending, (size_t)used);
+    return in->pending.len == 0;
+}
+
+int
+ss_recv_in_feed(struct ss_recv_in *in, const char *p, size_t n)
+{
+    ssize_t used;
+    int rc;
+
+    if ((rc = drain(in)) <= 0) {
+        if (rc == 0)
+            rc = ss_buf_append(&in->pending, p, n);
+        return rc < 0 ? rc : 0;
+    }
+    if ((used = ss_splitter_feed_some(&in->sp, p, n)) < 0)
+        return (int)used;
+    if ((size_t)used == n)
+        return 1;
+    /* The budget ran out mid-chunk: keep the rest for later. The chunk
+     * is the host's and is reused by the next read. */
+    rc = ss_buf_append(&in->pending, p + used, n - (size_t)used);
+    return rc < 0 ? rc : 0;
+}
+
+int
+ss_recv_in_finish(struct ss_recv_in *in)
+{
+    struct ss_batcher *b = in->host->b;
+    int limited = b->limited, rc;
+
+    if (in->host->broken)
+        return 0;
+    b->limited = 0; /* what was received is not lost to the budget */
+    rc = drain(in);
+    b->limited = limited;
+    if (rc < 0)
+        return rc;
+    return ss_splitter_eof(&in->sp);
+}
+
+void
+ss_recv_in_release(struct ss_recv_in *in)
+{
+    ss_splitter_release(&in->sp);
+    ss_buf_release(&in->pending);
+}
+
+/* ---- a libuv stream ---- */
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct ss_recv_conn *c = h->data;
+
+    (void)hint;
+    *buf = uv_buf_init(c->owner->host->chunk, SS_RECV_CHUNK);
+}
+
+static void conn_fatal(struct ss_recv_conn *c, int rc);
+
+static void
+finish(struct ss_recv_conn *c, int status)
+{
+    int rc;
+
+    c->done = 1;
+    uv_read_stop(&c->u.stream);
+    if ((rc = ss_recv_in_finish(&c->in)) < 0)
+        conn_fatal(c, rc);
+    else
+        c->end(c, status);
+}
+
+/* Records could not be added: that is the stream's end, not this input's. */
+static void
+conn_fatal(struct ss_recv_conn *c, int rc)
+{
+    c->done = 1;
+    uv_read_stop(&c->u.stream);
+    c->owner->host->fatal(c->owner->host, rc);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct ss_recv_conn *c = s->data;
+    int rc;
+
+    if (n > 0) {
+        rc = ss_recv_in_feed(&c->in, buf->base, (size_t)n);
+        if (rc < 0) {
+            conn_fatal(c, rc);
+        } else if (rc == 0) {
+            /* Read no further: the producer is held back by the kernel's
+             * socket or pipe buffer until the budget is refilled. */
+            uv_read_stop(s);
+            c->paused = 1;
+            c->owner->host->throttled(c->owner->host, c->owner);
+        }
+    } else if (n < 0) {
+        finish(c, n == UV_EOF ? 0 : (int)n);
+    }
+}
+
+int
+ss_recv_conn_start(struct ss_recv_conn *c, struct ss_recv *owner,
+                   const char *name, void (*end)(struct ss_recv_conn *, int))
+{
+    c->owner = owner;
+    c->end = end;
+    c->paused = c->done = 0;
+    c->u.handle.data = c;
+    ss_recv_in_init(&c->in, owner->host, name);
+    return uv_read_start(&c->u.stream, on_alloc, on_read);
+}
+
+void
+ss_recv_conn_resume(struct ss_recv_conn *c)
+{
+    int rc;
+
+    if (!c->paused || c->done)
+        return;
+    if ((rc = ss_recv_in_feed(&c->in, "", 0)) < 0) {
+        conn_fatal(c, rc);
+    } else if (rc == 1) {
+        c->paused = 0;
+        uv_read_start(&c->u.stream, on_alloc, on_read);
+    } else {
+        c->owner->host->throttled(c->owner->host, c->owner);
+    }
+}
+
+void
+ss_recv_conn_stop(struct ss_recv_conn *c)
+{
+    if (c->done)
+        return;
+    c->done = 1;
+    uv_read_stop(&c->u.stream);
+    if (ss_recv_in_finish(&c->in) < 0)
+        c->owner->host->troubles++;
+}
+
+/* ---- a regular file ---- */
+
+static void
+file_fatal(struct ss_recv_file *f, int rc)
+{
+    uv_idle_stop(&f->idle);
+    f->paused = 0;
+    f->owner->host->fatal(f->owner->host, rc);
+}
+
+static void
+file_done(struct ss_recv_file *f, int status)
+{
+    int rc;
+
+    uv_idle_stop(&f->idle);
+    f->paused = 0;
+    if ((rc = ss_recv_in_finish(&f->in)) < 0)
+        file_fatal(f, rc);
+    else
+        f->end(f, status);
+}
+
+/* One chunk; 1 to go on, 0 when paused or done. */
+static int
+file_step(struct ss_recv_file *f)
+{
+    struct ss_recv_host *h = f->owner->host;
+    ssize_t n = ss_io_read(f->fd, h->chunk, SS_RECV_CHUNK);
+    int rc;
+
+    if (n <= 0) {
+        file_done(f, (int)n);
+        return 0;
+    }
+    if ((rc = ss_recv_in_feed(&f->in, h->chunk, (size_t)n)) < 0) {
+        file_fatal(f, rc);
+        return 0;
+    }
+    if (rc == 0) {
+        uv_idle_stop(&f->idle);
+        f->paused = 1;
+        h->throttled(h, f->owner);
+        return 0;
+    }
+    return 1;
+}
+
+static void
+on_idle(uv_idle_t *idle)
+{
+    file_step(idle->data);
+}
+
+int
+ss_recv_file_init(struct ss_recv_file *f, struct ss_recv *owner,
+                  void (*end)(struct ss_recv_file *, int))
+{
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+    f->owner = owner;
+    f->end = end;
+    f->idle.data = f;
+    ss_recv_in_init(&f->in, owner->host, owner->what);
+    return uv_idle_init(owner->host->loop, &f->idle);
+}
+
+void
+ss_recv_file_read(struct ss_recv_file *f, int fd, const char *name)
+{
+    f->fd = fd;
+    f->in.sp.name = name;
+    f->paused = 0;
+    uv_idle_start(&f->idle, on_idle);
+}
+
+void
+ss_recv_file_resume(struct ss_recv_file *f)
+{
+    int rc;
+
+    if (!f->paused)
+        return;
+    if ((rc = ss_recv_in_feed(&f->in, "", 0)) < 0) {
+        file_fatal(f, rc);
+    } else if (rc == 1) {
+        f->paused = 0;
+        uv_idle_start(&f->idle, on_idle);
+    } else {
+        f->owner->host->throttled(f->owner->host, f->owner);
+    }
+}
+
+void
+ss_recv_file_drain(struct ss_recv_file *f)
+{
+    struct ss_batcher *b = f->owner->host->b;
+    int limited = b->limited;
+
+    if (f->owner->host->broken)
+        return;
+    b->limited = 0;
+    f->paused = 0;
+    while (f->fd >= 0 && file_step(f))
+        ;
+    b->limited = limited;
+}
+
+void
+ss_recv_file_stop(struct ss_recv_file *f)
+{
+    uv_idle_stop(&f->idle);
+    if (f->fd >= 0 && ss_recv_in_finish(&f->in) < 0)
+        f->owner->host->troubles++;
+}
+
+/* ---- backoff ---- */
+
+#define BACKOFF_FIRST 250
+#define BACKOFF_MAX   8000
+
+void
+ss_recv_backoff_reset(struct ss_recv_backoff *bo)
+{
+    bo->next_ms = BACKOFF_FIRST;
+}
+
+uint64_t
+ss_recv_backoff_next(struct ss_recv_backoff *bo)
+{
+    uint64_t ms = bo->next_ms ? bo->next_ms : BACKOFF_FIRST;
+
+    bo->next_ms = ms * 2 > BACKOFF_MAX ? BACKOFF_MAX : ms * 2;
+    return ms;
+}
+
+const char *
+ss_recv_ms_text(uint64_t ms, char *buf, size_t n)
+{
+    if (ms % 1000 == 0)
+        snprintf(buf, n, "%llus", (unsigned long long)(ms / 1000));
+    else
+        snprintf(buf, n, "%llums", (unsigned long long)ms);
+    return buf;
+}
+
+int
+ss_recv_hostport(const char *arg, char *host, size_t hostsz, unsigned *port)
+{
+    const char *colon = strrchr(arg, ':'), *p;
+    const char *h = arg;
+    size_t hlen = colon ? (size_t)(colon - arg) : 0;
+    char *end;
+    unsigned long v;
+
+    p = colon ? colon + 1 : arg;
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen >= hostsz || *p < '0' || *p > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoul(p, &end, 10);
+    if (errno != 0 || *end != '\0' || v == 0 || v > 65535)
+        return -EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (unsigned)v;
+    return 0;
+}

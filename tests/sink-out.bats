@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# sstream-sink output operations: --save-as-text-files, --foreach,
+# --connect. Input is replayed (-b 1s: batch times 1000, 2000, 3000).
+
+load helpers/common
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+    batches "$T/in" "a b" "-" "c"
+    PIDS=()
+}
+
+teardown() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+}
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+@test "out: --save-as-text-files writes PREFIX-TIME.SUFFIX per batch, empty ones too" {
+    mkdir "$T/out"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/out/words' --suffix txt"
+    assert_success
+    assert_output ""
+    assert_equal "$stderr" ""
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "words-1000.txt words-2000.txt words-3000.txt "
+    assert_equal "$(cat "$T/out/words-1000.txt")" "$(printf 'a\nb')"
+    assert_equal "$(wc -c <"$T/out/words-2000.txt")" 0
+    assert_equal "$(cat "$T/out/words-3000.txt")" "c"
+}
+
+@test "out: without --suffix the files are PREFIX-TIME; keyed records as key<TAB>value" {
+    mkdir "$T/out"
+    cd "$T/out"
+    run --separate-stderr bash -c "sstream-sink --save-as-text-files kv <'$FIXTURES/keyed.frames'"
+    assert_success
+    for f in kv-*; do
+        assert_equal "$(cat "$f")" "$(sstream-sink --tsv <"$FIXTURES/keyed.frames" | awk -F'\t' -v t="${f#kv-}" '$1 == t { print $2 "\t" $3 }')"
+    done
+    [ -n "$(ls kv-*)" ]
+    assert_equal "$(ls -A | grep -cv '^kv-[0-9]*$')" 0
+}
+
+@test "out: a batch written twice yields the same file, and no temp file is left" {
+    mkdir "$T/out"
+    sstream-source --replay "$T/in" | sstream-sink --save-as-text-files "$T/out/w" --suffix txt
+    cp -a "$T/out" "$T/first"
+    printf 'changed\n' >"$T/out/w-1000.txt"
+    sstream-source --replay "$T/in" | sstream-sink --save-as-text-files "$T/out/w" --suffix txt
+    run diff -r "$T/first" "$T/out"
+    assert_success
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "w-1000.txt w-2000.txt w-3000.txt "
+}
+
+@test "out: --save-as-text-files into a missing folder fails with exit 1" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/nope/w'"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --save-as-text-files: cannot write '$T/nope/w-1000': No such file or directory"
+}
+
+@test "out: --foreach runs once per batch with its lines on stdin and the time in the environment" {
+    run --separate-stderr bash -c "SSTREAM_BATCH_TIME=stale sstream-source --replay '$T/in' | SSTREAM_BATCH_TIME=stale sstream-sink --foreach 'printf \"[%s] \" \"\$SSTREAM_BATCH_TIME\"; tr \"\\n\" , ; echo; env | grep -c ^SSTREAM_BATCH_TIME='"
+    assert_success
+    assert_output - <<'EOF'
+[1000] a,b,
+1
+[2000] 
+1
+[3000] c,
+1
+EOF
+    assert_equal "$stderr" ""
+}
+
+@test "out: --foreach retries a failing command with the same stdin" {
+    # fails twice, then succeeds: each try sees the whole batch
+    cat >"$T/try.sh" <<EOF
+cat >>'$T/seen'
+n=\$(cat '$T/n' 2>/dev/null || echo 0)
+echo \$((n + 1)) >'$T/n'
+[ \$n -ge 2 ]
+EOF
+    cmd="sh $T/try.sh"
+    batches "$T/one" "x y"
+    run --separate-stderr bash -c "sstream-source --replay '$T/one' | sstream-sink --foreach '$cmd' --retries 2"
+    assert_success
+    assert_equal "$(cat "$T/seen")" "$(printf 'x\ny\nx\ny\nx\ny')"
+    assert_equal "$stderr" "$(printf '%s\n' \
+        "sstream-sink: --foreach: batch 1000: '$cmd' exited with status 1; retry 1 of 2" \
+        "sstream-sink: --foreach: batch 1000: '$cmd' exited with status 1; retry 2 of 2")"
+}
+
+@test "out: --foreach that keeps failing stops the sink with exit 1, naming the batch" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --foreach 'cat >>$T/seen; [ \$SSTREAM_BATCH_TIME != 2000 ]' --retries 1; exit \${PIPESTATUS[1]}"
+    assert_failure 1
+    assert_equal "$stderr" "$(printf '%s\n' \
+        "sstream-sink: --foreach: batch 2000: 'cat >>$T/seen; [ \$SSTREAM_BATCH_TIME != 2000 ]' exited with status 1; retry 1 of 1" \
+        "sstream-sink: --foreach: batch 2000: 'cat >>$T/seen; [ \$SSTREAM_BATCH_TIME != 2000 ]' exited with status 1 (retries used up)")"
+    assert_equal "$(cat "$T/seen")" "$(printf 'a\nb')" # batch 3000 never ran
+}
+
+@test "out: --foreach killed by a signal is reported as such" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --foreach 'kill -9 \$\$'; exit \${PIPESTATUS[1]}"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --foreach: batch 1000: 'kill -9 \$\$' killed by signal 9"
+}
+
+@test "out: outputs combine: --lines on stdout, files, then --foreach" {
+    mkdir "$T/out"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --lines --save-as-text-files '$T/out/w' --foreach 'echo \"foreach sees \$(cat $T/out/w-\$SSTREAM_BATCH_TIME | wc -l)\"'"
+    assert_success
+    assert_output - <<'EOF'
+a
+b
+foreach sees 2
+foreach sees 0
+c
+foreach sees 1
+EOF
+}
+
+@test "out: --connect pushes the lines to a server" {
+    port=$(free_port)
+    socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "CREATE:$T/got" &
+    server=$!
+    PIDS+=($server)
+    wait_port "$port"
+    run --separate-stderr bash -c "sstream-sink --connect 127.0.0.1:$port <'$FIXTURES/keyed.frames'"
+    assert_success
+    assert_equal "$stderr" ""
+    wait "$server"
+    assert_equal "$(cat "$T/got")" "$(sstream-sink --lines <"$FIXTURES/keyed.frames")"
+}
+
+@test "out: --connect to a port nobody listens on fails with exit 1" {
+    port=$(free_port)
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --connect 127.0.0.1:$port"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --connect 127.0.0.1:$port: connection refused"
+}
+
+@test "out: usage errors of the output options exit 2 with a message" {
+    run --separate-stderr sstream-sink --suffix txt
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --suffix: needs --save-as-text-files"
+    run --separate-stderr sstream-sink --retries 2
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --retries: needs --foreach"
+    run --separate-stderr sstream-sink --foreach true --retries x
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --retries: 'x' is not a whole number from 0 to 100"
+    run --separate-stderr sstream-sink --connect nowhere
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --connect: 'nowhere' is not HOST:PORT"
+    run --separate-stderr sstream-sink --foreach ''
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --foreach: empty command"
+    run --separate-stderr sstream-sink --save-as-text-files ''
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --save-as-text-files: empty prefix"
+}
