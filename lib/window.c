@@ -32,8 +32,10 @@
 
 struct pane {
     int64_t end;          /* 0: never used */
-    struct ss_keytab tab; /* keyed modes: key -> struct ss_acc */
-    struct ss_buf recs;   /* plain window: record bytes as in a payload */
+    struct ss_keytab tab; /* keyed modes, open pane: key -> struct ss_acc */
+    struct ss_buf recs;   /* plain window: record bytes as in a payload;
+                             keyed, closed pane: its entries, flattened */
+    int flat;             /* keyed: the entries are in recs, tab is empty */
     uint32_t nrec;        /* plain window: records in recs */
     int in_run;           /* added to the running aggregate */
     int inexact;          /* a double went in */
@@ -82,6 +84,7 @@ struct win {
     struct ss_buf text;    /* a formatted value */
     struct out_ent *ents;
     size_t ents_cap;
+    struct ss_acc tmp; /* an entry of a flattened pane */
     /* --checkpoint */
     int has_ck;
     struct ss_ckpt ck;
@@ -326,17 +329,125 @@ touch(struct win *x, struct ss_buf *list, const char *k, size_t klen)
     ss_buf_append(list, k, klen);
 }
 
+/* ---- pane entries ----
+ *
+ * A closed pane is only read again in order (added, subtracted, merged,
+ * saved), never looked up, so its entries are flattened into one buffer
+ * (varint key length, key, encoded accumulator: ~20 bytes for a short key
+ * against ~90 in a table) and its table freed: a window of many slides
+ * over many keys holds a table only for the open pane. */
+
+struct pane_it {
+    size_t cur;
+    const char *p, *end;
+};
+
+static void
+pane_it_init(struct pane *p, struct pane_it *it)
+{
+    it->cur = 0;
+    it->p = it->end = NULL;
+    if (p->flat && p->recs.len > 0) {
+        it->p = p->recs.data;
+        it->end = p->recs.data + p->recs.len;
+    }
+}
+
+/* The next entry of p, or NULL; a flattened entry is decoded into x->tmp,
+ * valid until the next call. */
+static const struct ss_acc *
+pane_next(struct win *x, struct pane *p, struct pane_it *it, const char **k,
+          size_t *klen)
+{
+    int used;
+
+    if (!p->flat)
+        return ss_keytab_next(&p->tab, &it->cur, k, klen);
+    if (it->p == NULL || it->p >= it->end)
+        return NULL;
+    *klen = ss_frame_varint_get(&it->p);
+    *k = it->p;
+    it->p += *klen;
+    if ((used = ss_acc_decode(&x->tmp, it->p, (size_t)(it->end - it->p))) < 0)
+        return NULL; /* cannot happen: checked when it was made or loaded */
+    it->p += used;
+    return &x->tmp;
+}
+
+/* Append the entries of p's table to b as pane_next() reads them. */
+static int
+flatten_into(struct pane *p, struct ss_buf *b)
+{
+    size_t cur = 0, klen;
+    const char *k;
+    struct ss_acc *a;
+    int rc = 0;
+
+    while (rc == 0 && (a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL)
+        if ((rc = put_varint(b, klen)) == 0 &&
+            (rc = ss_buf_append(b, k, klen)) == 0)
+            rc = ss_acc_encode(a, b);
+    return rc;
+}
+
+static int
+flatten(struct win *x, struct pane *p)
+{
+    int rc;
+
+    if (p->flat || !keyed_mode(x))
+        return 0;
+    ss_buf_reset(&p->recs);
+    if ((rc = flatten_into(p, &p->recs)) < 0)
+        return rc;
+    ss_keytab_release(&p->tab);
+    ss_keytab_init(&p->tab, sizeof(struct ss_acc), acc_drop);
+    p->flat = 1;
+    return 0;
+}
+
+/* Check that p[0..n) holds whole flattened entries. */
+static int
+flat_valid(const char *p, size_t n)
+{
+    const char *end = p + n;
+    struct ss_acc a = {0};
+    int used = 0;
+
+    while (p < end && used >= 0) {
+        size_t klen = 0;
+        unsigned shift = 0;
+
+        do {
+            if (p >= end || shift > 56)
+                return 0;
+            klen |= (size_t)(*p & 0x7f) << shift;
+            shift += 7;
+        } while (*p++ & 0x80);
+        if (klen > (size_t)(end - p))
+            return 0;
+        p += klen;
+        if ((used = ss_acc_decode(&a, p, (size_t)(end - p))) >= 0)
+            p += used;
+    }
+    ss_acc_release(&a);
+    return used >= 0;
+}
+
 /* ---- the running aggregate ---- */
 
 static int
 merge_into(struct win *x, struct ss_keytab *dst, struct pane *p)
 {
-    size_t cur = 0, klen;
+    struct pane_it it;
+    size_t klen;
     const char *k;
-    struct ss_acc *a, *r;
+    const struct ss_acc *a;
+    struct ss_acc *r;
     int created, rc;
 
-    while ((a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL) {
+    pane_it_init(p, &it);
+    while ((a = pane_next(x, p, &it, &k, &klen)) != NULL) {
         if ((r = ss_keytab_get(dst, k, klen, &created)) == NULL)
             return -ENOMEM;
         touch(x, &x->t_run, k, klen);
@@ -353,12 +464,15 @@ merge_into(struct win *x, struct ss_keytab *dst, struct pane *p)
 static int
 subtract(struct win *x, struct pane *p)
 {
-    size_t cur = 0, klen;
+    struct pane_it it;
+    size_t klen;
     const char *k;
-    struct ss_acc *a, *r;
+    const struct ss_acc *a;
+    struct ss_acc *r;
     int rc;
 
-    while ((a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL) {
+    pane_it_init(p, &it);
+    while ((a = pane_next(x, p, &it, &k, &klen)) != NULL) {
         if ((r = ss_keytab_find(&x->run, k, klen)) == NULL)
             continue; /* cannot happen: p was added */
         touch(x, &x->t_run, k, klen);
@@ -531,6 +645,7 @@ start_pane(struct win *x, int64_t end)
         p->dirty = 1;
         ss_keytab_clear(&p->tab);
         ss_buf_reset(&p->recs);
+        p->flat = 0;
         p->nrec = 0;
         p->in_run = 0;
         p->inexact = 0;
@@ -561,6 +676,8 @@ close_pane(struct win *x, int64_t e)
             (rc = subtract(x, old)) < 0)
             return rc;
     }
+    if ((rc = flatten(x, p)) < 0)
+        return rc;
     if (e % x->slide != 0)
         return 0;
     x->last_out = e;
@@ -795,10 +912,6 @@ static int
 encode_pane(struct win *x, struct pane *p, struct ss_buf *b)
 {
     char h[14];
-    size_t cur = 0, klen;
-    const char *k;
-    struct ss_acc *a;
-    int rc = 0;
 
     put_le(h, (uint64_t)p->end, 8);
     put_le(h + 8, p->nrec, 4);
@@ -806,13 +919,9 @@ encode_pane(struct win *x, struct pane *p, struct ss_buf *b)
     h[13] = (char)p->inexact;
     ss_buf_reset(b);
     ss_buf_append(b, h, sizeof(h));
-    if (!keyed_mode(x))
+    if (!keyed_mode(x) || p->flat)
         return ss_buf_append(b, p->recs.data, p->recs.len);
-    while (rc == 0 && (a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL)
-        if ((rc = put_varint(b, klen)) == 0 &&
-            (rc = ss_buf_append(b, k, klen)) == 0)
-            rc = ss_acc_encode(a, b);
-    return rc;
+    return flatten_into(p, b);
 }
 
 static int
@@ -830,9 +939,16 @@ decode_pane(struct win *x, const char *v, size_t n)
     p->nrec = (uint32_t)get_le(v + 8, 4);
     p->in_run = v[12];
     p->inexact = v[13];
+    p->flat = 0;
     v += 14;
     if (!keyed_mode(x))
         return ss_buf_append(&p->recs, v, (size_t)(end - v));
+    if (p->end < x->open_end) { /* closed: kept flat, as it was */
+        if (!flat_valid(v, (size_t)(end - v)))
+            return -EBADMSG;
+        p->flat = 1;
+        return ss_buf_append(&p->recs, v, (size_t)(end - v));
+    }
     while (v < end) {
         size_t klen = ss_frame_varint_get(&v);
         struct ss_acc *a;
@@ -1340,6 +1456,7 @@ win_release(struct win *x)
     ss_frame_writer_release(&x->w);
     ss_buf_release(&x->scratch);
     ss_buf_release(&x->text);
+    ss_acc_release(&x->tmp);
     free(x->ents);
     if (x->has_ck)
         ss_ckpt_close(&x->ck);
