@@ -27,6 +27,7 @@
 #include "diag.h"
 #include "dur.h"
 #include "frame.h"
+#include "io.h"
 #include "keytab.h"
 #include "rejects.h"
 
@@ -100,6 +101,7 @@ struct win {
     struct ss_buf enc;
     uint64_t replayed, lost;
     int64_t first_replay, last_replay;
+    FILE *spool; /* --checkpoint: output held until the checkpoint is */
 };
 
 void
@@ -1417,6 +1419,51 @@ batch_end(struct win *x)
     return rc;
 }
 
+/* --checkpoint: a batch's frames go to a spool file and reach stdout only
+ * once the checkpoint that reflects the batch is durable. Sent before, a
+ * crash in between would leave the sink's commit ahead of the checkpoint:
+ * the restarted source, which replays only what is not committed, would
+ * never give this stage that batch again. */
+static int
+spool_open(struct win *x)
+{
+    if ((x->spool = tmpfile()) == NULL)
+        return ss_diag_err(-errno, "cannot create a spool file");
+    x->w.fd = fileno(x->spool);
+    return 0;
+}
+
+/* Send what the spool holds to stdout, and empty it. */
+static int
+spool_flush(struct win *x)
+{
+    off_t end = lseek(x->w.fd, 0, SEEK_CUR), at = 0;
+    ssize_t n;
+    int rc;
+
+    if (end <= 0)
+        return end < 0 ? -errno : 0;
+    if ((rc = ss_buf_reserve(&x->scratch, 64 * 1024)) < 0)
+        return rc;
+    while (at < end) {
+        size_t want = x->scratch.cap - x->scratch.len;
+
+        if ((off_t)want > end - at)
+            want = (size_t)(end - at);
+        n = pread(x->w.fd, x->scratch.data + x->scratch.len, want, at);
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        rc = ss_io_write_all(STDOUT_FILENO, x->scratch.data + x->scratch.len,
+                             (size_t)n);
+        if (rc < 0)
+            return rc;
+        at += n;
+    }
+    if (ftruncate(x->w.fd, 0) < 0 || lseek(x->w.fd, 0, SEEK_SET) < 0)
+        return -errno;
+    return 0;
+}
+
 static int
 frame(struct win *x, const struct ss_frame *f)
 {
@@ -1432,8 +1479,11 @@ frame(struct win *x, const struct ss_frame *f)
     }
     if (!x->replaying && (rc = add_frame(x, f)) < 0)
         return rc;
-    if (!(f->flags & SS_FRAME_MORE))
-        return batch_end(x);
+    if (!(f->flags & SS_FRAME_MORE)) {
+        if ((rc = batch_end(x)) == 0 && x->spool != NULL)
+            rc = spool_flush(x);
+        return rc;
+    }
     return 0;
 }
 
@@ -1454,6 +1504,8 @@ win_release(struct win *x)
         ss_acc_release(&s->acc);
     ss_keytab_release(&x->sess);
     ss_frame_writer_release(&x->w);
+    if (x->spool != NULL)
+        fclose(x->spool);
     ss_buf_release(&x->scratch);
     ss_buf_release(&x->text);
     ss_acc_release(&x->tmp);
@@ -1489,6 +1541,8 @@ run_loop(struct win *x)
                 rc = ss_frame_writer_eos(
                     &x->w, x->last_out,
                     (uint32_t)(x->slide ? x->slide : x->interval));
+            if (rc == 0 && x->spool != NULL)
+                rc = spool_flush(x);
             break;
         }
         if ((rc = frame(x, &f)) < 0)
@@ -1527,6 +1581,8 @@ ss_window_run(const struct ss_window_config *cfg)
     rc = 0;
     if (cfg->checkpoint != NULL)
         rc = open_checkpoint(&x);
+    if (rc == 0 && x.has_ck)
+        rc = spool_open(&x);
     if (rc == 0)
         rc = run_loop(&x);
     if (x.replayed > 0)

@@ -390,3 +390,24 @@ stateful() {
     assert_failure 1
     assert_equal "$stderr" "sstream-sink: --commit: '$T/w' is in use by another sstream-sink"
 }
+
+# The same through sstream-window (-w 2s: a window per batch).
+windowed() {
+    local d=$1
+    mkdir -p "$d/out"
+    env $2 sstream-source --replay "$T/in" --wal "$d/w" --max-uncommitted 2 |
+        sstream-map -f words --pair 1 |
+        env $3 sstream-window -w 2s --reduce-by-key sum --checkpoint "$d/win" |
+        env $4 sstream-sink --save-as-text-files "$d/out/p" --commit "$d/w"
+}
+
+@test "wal: kill -9 of sstream-window while it saves its checkpoint: the files are exact" {
+    windowed "$T/ref" "" "" "" 2>/dev/null
+    run --separate-stderr windowed "$T/run" "" "SSTREAM_TEST_CRASH_AT=ckpt-write:3" ""
+    assert_failure
+    run --separate-stderr windowed "$T/run" "" "" ""
+    assert_success
+    run diff -r "$T/ref/out" "$T/run/out"
+    assert_success
+    assert_equal "$(cat "$T/run/out/p-4000" | tr '\t\n' '= ')" "d=1 e=1 f=1 "
+}
