@@ -22,6 +22,7 @@
 #include "join.h"
 #include "num.h"
 #include "ops.h"
+#include "stats.h"
 
 enum ss_map_kind {
     /* one record at a time */
@@ -86,11 +87,12 @@ struct ss_map_op {
 struct ss_map_config {
     struct ss_map_op *ops;
     size_t nops, cap;
-    size_t nstreams;        /* frame streams besides stdin */
-    char fs;                /* -F; 0: runs of blanks */
-    char sep;               /* --separator of groups */
-    enum ss_join_type join; /* --join-type */
-    const char *rejects;    /* --rejects FILE */
+    size_t nstreams;              /* frame streams besides stdin */
+    char fs;                      /* -F; 0: runs of blanks */
+    char sep;                     /* --separator of groups */
+    enum ss_join_type join;       /* --join-type */
+    const char *rejects;          /* --rejects FILE */
+    struct ss_stats_config stats; /* --stats, --stats-file */
 };
 
 void ss_map_config_init(struct ss_map_config *cfg);

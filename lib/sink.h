@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "stats.h"
+
 enum ss_sink_mode {
     SS_SINK_PRINT, /* Spark's print(): header, first N records, "..." */
     SS_SINK_LINES, /* value, or key<TAB>value */
@@ -16,12 +18,13 @@ enum ss_sink_mode {
 
 struct ss_sink_config {
     enum ss_sink_mode mode;
-    size_t print_n;      /* --print=N */
-    const char *save_as; /* --save-as-text-files PREFIX */
-    const char *suffix;  /* --suffix S, or NULL */
-    const char *foreach; /* --foreach CMD */
-    unsigned retries;    /* --retries N for --foreach */
-    const char *connect; /* --connect HOST:PORT */
+    size_t print_n;               /* --print=N */
+    const char *save_as;          /* --save-as-text-files PREFIX */
+    const char *suffix;           /* --suffix S, or NULL */
+    const char *foreach;          /* --foreach CMD */
+    unsigned retries;             /* --retries N for --foreach */
+    const char *connect;          /* --connect HOST:PORT */
+    struct ss_stats_config stats; /* --stats, --stats-file, --progress */
 };
 
 void ss_sink_config_init(struct ss_sink_config *cfg);

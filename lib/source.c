@@ -227,6 +227,19 @@ on_fatal(struct ss_recv_host *h, int rc)
 
 static void on_tick(uv_timer_t *t);
 
+/* --max-batch-records, --max-batch-bytes: a new batch has room again
+ * for the receivers that a full one stopped. */
+static void
+resume_full(struct live *lv)
+{
+    struct ss_batcher *b = lv->host.b;
+
+    if (b->max_records == 0 && b->max_bytes == 0)
+        return;
+    for (struct ss_recv *r = lv->recvs; r != NULL && b->budget > 0; r = r->next)
+        r->ops->resume(r);
+}
+
 /* Wake at the open batch's time, read off the wall clock each time so
  * that the batches do not drift from their aligned times. */
 static void
@@ -267,6 +280,7 @@ on_tick(uv_timer_t *t)
         return;
     }
     ss_batcher_open(b, next);
+    resume_full(lv);
     arm_timer(lv);
 }
 
@@ -410,6 +424,10 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         lv.rate_last = ss_batcher_now_ms();
         uv_timer_start(&lv.refill, on_refill, 100, 100);
     }
+    if ((b->max_records > 0 || b->max_bytes > 0) && !b->limited) {
+        b->limited = 1; /* a full batch holds records back; no rate */
+        b->budget = UINT64_MAX;
+    }
     ss_batcher_open(b, ss_batcher_align(ss_batcher_now_ms(), b->interval));
     arm_timer(&lv);
     if (start_inputs(&lv) < 0) {
@@ -431,12 +449,23 @@ ss_source_run(const struct ss_source_config *cfg)
 {
     struct ss_rejects rej;
     struct ss_batcher b;
+    struct ss_stats st;
     int rc;
 
     if (ss_rejects_open(&rej, cfg->rejects) < 0)
         return -1;
+    if (ss_stats_open(&st, "source", &cfg->stats) < 0) {
+        ss_rejects_close(&rej);
+        return -1;
+    }
     rej.delim = cfg->delim;
     ss_batcher_init(&b, STDOUT_FILENO, cfg->interval, &rej);
+    b.max_records = cfg->max_batch_records;
+    b.max_bytes = cfg->max_batch_bytes;
+    b.stats = &st;
+    st.w = &b.w;
+    st.rej = &rej;
+    st.no_trail = 1;
     rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
     if (rc < 0 && rc != -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
@@ -445,6 +474,8 @@ ss_source_run(const struct ss_source_config *cfg)
     if (rc != -EPIPE)
         ss_rejects_report(&rej);
     if (rc == 0 && ss_rejects_lost(&rej))
+        rc = -1;
+    if (ss_stats_close(&st) < 0 && rc == 0)
         rc = -1;
     ss_batcher_release(&b);
     return rc;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stats.h"
+
 enum ss_source_input_kind {
     SS_INPUT_CONNECT, /* --connect HOST:PORT */
     SS_INPUT_LISTEN,  /* --listen [HOST:]PORT */
@@ -36,6 +38,9 @@ struct ss_source_config {
     const char *state; /* --state DIR: ledger of the files read */
     int64_t settle;    /* --settle, ms: a watched file unchanged this long */
     uint64_t max_rate; /* --max-rate: records per second, 0 no limit */
+    uint64_t max_batch_records;   /* --max-batch-records, 0 no limit */
+    uint64_t max_batch_bytes;     /* --max-batch-bytes, 0 no limit */
+    struct ss_stats_config stats; /* --stats, --stats-file */
 };
 
 void ss_source_config_init(struct ss_source_config *cfg);
