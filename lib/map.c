@@ -225,29 +225,7 @@ ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind kind,
 
 /* ---- running ---- */
 
-/* --count-by-value looks keys up in groups, two in flight: while one
- * group fills, its keys' index slots are prefetched; when it is full its
- * entries are prefetched and the group before it is counted. The memory
- * fetches of a lookup thus overlap with other work instead of stalling
- * one lookup at a time (on the 100k-word Zipf corpus of bench/, the
- * lookups take a third of the time). Groups are counted in arrival
- * order, so keys keep their order of first appearance. */
-#define GROUP 16
-
-struct pending {
-    uint64_t hash;
-    size_t off, len; /* key bytes in the group's buffer */
-};
-
-struct group {
-    struct pending p[GROUP];
-    size_t n;
-    struct ss_buf bytes;
-};
-
 struct step {
-    struct group grp[2];   /* --count-by-value: filling, and in flight */
-    int cur;               /* the group filling */
     int keyed_in;          /* records reaching this step have keys */
     struct ss_buf scratch; /* a changed value, a key text, exec input */
     struct ss_buf out;     /* exec output, formatted results */
@@ -273,6 +251,7 @@ struct map {
 };
 
 static int push(struct map *m, size_t i, struct ss_rec r);
+static int count_words(struct step *st, const char *p, const char *end);
 
 static int
 needs_keys(enum ss_map_kind k)
@@ -446,6 +425,9 @@ flat_map(struct map *m, size_t i, const struct ss_rec *r)
 
     if (op->kind == SS_MAP_FLAT_MAP)
         o.key = NULL, o.klen = 0;
+    if (op->fn == SS_MAP_FN_WORDS && o.key == NULL && i + 1 < m->cfg->nops &&
+        m->cfg->ops[i + 1].kind == SS_MAP_COUNT_BY_VALUE)
+        return count_words(&m->st[i + 1], p, end);
     if (op->fn == SS_MAP_FN_WORDS) {
         for (;;) {
             while (p < end && blank[(unsigned char)*p])
@@ -542,73 +524,132 @@ as_line(struct ss_buf *b, const struct ss_rec *r)
     return 0;
 }
 
-static int
-count_group(struct step *st, struct group *g)
-{
-    uint64_t *n;
-    int created;
-
-    for (size_t j = 0; j < g->n; j++) {
-        struct pending *p = &g->p[j];
-
-        if ((n = ss_keytab_get_hashed(&st->tab, g->bytes.data + p->off, p->len,
-                                      p->hash, &created)) == NULL)
-            return -ENOMEM;
-        (*n)++;
-    }
-    g->n = 0;
-    ss_buf_reset(&g->bytes);
-    return 0;
-}
-
-static void
-prefetch_entries(struct step *st, const struct group *g)
-{
-    for (size_t j = 0; j < g->n; j++)
-        ss_keytab_prefetch(&st->tab, g->p[j].hash, 1);
-}
-
-/* Count both groups, older first: the batch is complete. */
-static int
-count_rest(struct step *st)
-{
-    struct group *old = &st->grp[!st->cur], *cur = &st->grp[st->cur];
-
-    prefetch_entries(st, cur);
-    if (count_group(st, old) < 0 || count_group(st, cur) < 0)
-        return -ENOMEM;
-    return 0;
-}
-
+/* Count one value (a key/value record counts as its key<TAB>value line,
+ * built in scratch: the record's bytes may live anywhere). */
 static int
 count_value(struct map *m, size_t i, const struct ss_rec *r)
 {
     struct step *st = &m->st[i];
-    struct group *g = &st->grp[st->cur];
-    struct pending *p = &g->p[g->n++];
-    char *d;
+    const char *k = r->val;
+    size_t klen = r->vlen;
+    uint64_t *n;
+    int created;
 
-    /* as_line(), spelled out: this runs once per word. */
-    p->off = g->bytes.len;
-    p->len = r->vlen + (r->key != NULL ? r->klen + 1 : 0);
-    if (g->bytes.cap - g->bytes.len < p->len &&
-        ss_buf_reserve(&g->bytes, p->len < 4096 ? 4096 : p->len) < 0)
-        return -ENOMEM;
-    d = g->bytes.data + p->off;
     if (r->key != NULL) {
-        memcpy(d, r->key, r->klen);
-        d[r->klen] = '\t';
-        d += r->klen + 1;
+        ss_buf_reset(&st->scratch);
+        if (as_line(&st->scratch, r) < 0)
+            return -ENOMEM;
+        k = st->scratch.data;
+        klen = st->scratch.len;
     }
-    memcpy(d, r->val, r->vlen);
-    g->bytes.len += p->len;
-    p->hash = ss_keytab_hash(g->bytes.data + p->off, p->len);
-    ss_keytab_prefetch(&st->tab, p->hash, 0);
-    if (g->n < GROUP)
-        return 0;
-    prefetch_entries(st, g);
-    st->cur = !st->cur;
-    return count_group(st, &st->grp[st->cur]);
+    if ((n = ss_keytab_get(&st->tab, k, klen, &created)) == NULL)
+        return -ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+/* Lookups in flight while counting the words of one value: a word's index
+ * slot is prefetched when it is split off and looked up RING words
+ * later, so that the cache misses of a big vocabulary overlap instead of
+ * stalling one word at a time. */
+#define RING 32
+
+struct pending_word {
+    const char *w;
+    size_t n;
+    uint64_t h;
+};
+
+static int
+count_pending(struct step *st, const struct pending_word *p)
+{
+    uint64_t *n;
+    int created;
+
+    if ((n = ss_keytab_get_hashed(&st->tab, p->w, p->n, p->h, &created)) ==
+        NULL)
+        return -ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+struct word_ring {
+    struct pending_word w[RING];
+    size_t head, tail; /* words split off, words counted */
+};
+
+/* Split p[0..end) into words and queue them for counting; the bytes must
+ * stay put until ring_drain(). */
+static int
+ring_add_words(struct step *st, struct word_ring *r, const char *p,
+               const char *end)
+{
+    const char *q;
+
+    for (;;) {
+        struct pending_word *w;
+
+        while (p < end && blank[(unsigned char)*p])
+            p++;
+        if (p == end)
+            return 0;
+        for (q = p + 1; q < end && !blank[(unsigned char)*q]; q++)
+            ;
+        if (r->head - r->tail == RING &&
+            count_pending(st, &r->w[r->tail++ % RING]) < 0)
+            return -ENOMEM;
+        w = &r->w[r->head % RING];
+        w->w = p;
+        w->n = (size_t)(q - p);
+        w->h = ss_keytab_hash(p, w->n);
+        ss_keytab_prefetch(&st->tab, w->h, 0);
+        /* Half a ring later the slot has arrived: fetch its entry. */
+        if (r->head - r->tail >= RING / 2)
+            ss_keytab_prefetch(&st->tab, r->w[(r->head - RING / 2) % RING].h,
+                               1);
+        r->head++;
+        p = q;
+    }
+}
+
+static int
+ring_drain(struct step *st, struct word_ring *r)
+{
+    while (r->tail < r->head)
+        if (count_pending(st, &r->w[r->tail++ % RING]) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
+/* --flat-map words straight into --count-by-value: the word count's inner
+ * loop, without a trip through push() per word. Words are counted in
+ * order, so keys keep their order of first appearance. */
+static int
+count_words(struct step *st, const char *p, const char *end)
+{
+    struct word_ring r = {.head = 0, .tail = 0};
+
+    if (ring_add_words(st, &r, p, end) < 0)
+        return -ENOMEM;
+    return ring_drain(st, &r);
+}
+
+/* The same over a whole frame of stdin, when it is the first step: the
+ * ring then spans lines, and the frame's bytes outlive it. */
+static int
+count_words_frame(struct map *m, const struct ss_frame *f)
+{
+    struct word_ring r = {.head = 0, .tail = 0};
+    struct ss_rec_iter it;
+    struct ss_rec rec;
+
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &rec)) {
+        m->recno++;
+        if (ring_add_words(&m->st[1], &r, rec.val, rec.val + rec.vlen) < 0)
+            return -ENOMEM;
+    }
+    return ring_drain(&m->st[1], &r);
 }
 
 static int
@@ -885,8 +926,6 @@ emit_table(struct map *m, size_t i)
     void *v;
     int rc = 0;
 
-    if (op->kind == SS_MAP_COUNT_BY_VALUE && (rc = count_rest(st)) < 0)
-        return rc;
     m->recno = 0;
     while (rc == 0 && (v = ss_keytab_next(&st->tab, &cur, &k, &klen))) {
         if (op->kind == SS_MAP_COUNT_BY_VALUE) {
@@ -1030,8 +1069,6 @@ teardown(struct map *m)
         struct step *st = &m->st[i];
 
         ss_buf_release(&st->scratch);
-        ss_buf_release(&st->grp[0].bytes);
-        ss_buf_release(&st->grp[1].bytes);
         ss_buf_release(&st->out);
         ss_buf_release(&st->file);
         ss_keytab_release(&st->tab);
@@ -1043,6 +1080,19 @@ teardown(struct map *m)
     ss_multi_release(&m->in);
     ss_frame_writer_release(&m->w);
     ss_arena_release(&m->arena);
+}
+
+/* The command line starts with --flat-map words --count-by-value on
+ * keyless input: the word count, which has a fused path. */
+static int
+word_count_first(const struct map *m)
+{
+    const struct ss_map_config *cfg = m->cfg;
+
+    return !m->keyed_main && cfg->nops >= 2 &&
+           cfg->ops[0].kind == SS_MAP_FLAT_MAP &&
+           cfg->ops[0].fn == SS_MAP_FN_WORDS &&
+           cfg->ops[1].kind == SS_MAP_COUNT_BY_VALUE;
 }
 
 /* stdin's part of the batch at m->time, record by record. */
@@ -1063,6 +1113,11 @@ read_main(struct map *m)
         ss_stats_in(&m->stats, &f);
         if (!(f.flags & SS_FRAME_MORE))
             ss_frame_writer_trail(&m->w, &f);
+        if (word_count_first(m)) {
+            if ((rc = count_words_frame(m, &f)) < 0)
+                return rc;
+            continue;
+        }
         ss_frame_iter_init(&it, &f);
         while (ss_frame_iter_next(&it, &r)) {
             m->recno++;

@@ -1,0 +1,206 @@
+/* sstream-state - keyed state across batches (updateStateByKey,
+ * mapWithState), with durable checkpoints. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diag.h"
+#include "opt.h"
+#include "stage.h"
+#include "state.h"
+
+static const char usage_line[] =
+    "usage: sstream-state [-hV] --update OP (--checkpoint DIR | "
+    "--no-checkpoint)\n"
+    "                     [--checkpoint-interval DUR] "
+    "[--emit all|updated|expired]\n"
+    "                     [--import FILE | --initial FILE] "
+    "[--keep-outputs N]\n"
+    "                     [--rejects FILE] [--separator C] [--timeout DUR]\n"
+    "       sstream-state --dump DIR\n";
+
+static const char help_text[] =
+    "Keep a running state per key across batches.\n"
+    "\n"
+    "      --checkpoint DIR        save the state in DIR (required, or\n"
+    "                              --no-checkpoint); resume from it\n"
+    "      --checkpoint-interval DUR\n"
+    "                              a full snapshot every DUR of batch time\n"
+    "                              (default: when the log outgrows it)\n"
+    "      --dump DIR              print checkpoint DIR as key<TAB>value\n"
+    "      --emit WHAT             all (default): every key each batch;\n"
+    "                              updated: keys with records this batch;\n"
+    "                              expired: updated, and timed out keys\n"
+    "                              marked with a third field 'expired'\n"
+    "      --import FILE           start a new checkpoint from key<TAB>value\n"
+    "      --initial FILE          initial state (key<TAB>value) when the\n"
+    "                              checkpoint is empty\n"
+    "      --keep-outputs N        batches whose output a replay can get\n"
+    "                              again (10)\n"
+    "      --no-checkpoint         keep the state in memory only\n"
+    "      --rejects FILE          keep rejected records in FILE\n"
+    "      --separator C           joins concat's values (,)\n"
+    "      --timeout DUR           remove keys with no records for DUR\n"
+    "      --update OP             sum, count, min, max, mean, first, last,\n"
+    "                              concat\n"
+    "  -h, --help                  show this help\n"
+    "  -V, --version               show the version and frame format\n";
+
+enum {
+    OPT_CHECKPOINT = 256,
+    OPT_CHECKPOINT_INTERVAL,
+    OPT_DUMP,
+    OPT_EMIT,
+    OPT_IMPORT,
+    OPT_INITIAL,
+    OPT_KEEP_OUTPUTS,
+    OPT_NO_CHECKPOINT,
+    OPT_REJECTS,
+    OPT_SEPARATOR,
+    OPT_TIMEOUT,
+    OPT_UPDATE,
+};
+
+static const struct option longopts[] = {
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
+    {"dump", required_argument, NULL, OPT_DUMP},
+    {"emit", required_argument, NULL, OPT_EMIT},
+    {"help", no_argument, NULL, 'h'},
+    {"import", required_argument, NULL, OPT_IMPORT},
+    {"initial", required_argument, NULL, OPT_INITIAL},
+    {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
+    {"no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT},
+    {"rejects", required_argument, NULL, OPT_REJECTS},
+    {"separator", required_argument, NULL, OPT_SEPARATOR},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"update", required_argument, NULL, OPT_UPDATE},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static int
+usage(const char *fmt, const char *arg)
+{
+    ss_diag(fmt, arg);
+    fputs(usage_line, stderr);
+    return 2;
+}
+
+/* Options that only make sense with a state to run, for --dump's check. */
+static int
+check(const struct ss_state_config *cfg, int no_ckpt, int have_op,
+      const char *dump, int others)
+{
+    if (dump != NULL)
+        return others ? usage("--dump takes no other options%s", "") : 0;
+    if (!have_op)
+        return usage("--update OP is required%s", "");
+    if (cfg->checkpoint != NULL && no_ckpt)
+        return usage("--checkpoint and --no-checkpoint exclude each other%s",
+                     "");
+    if (cfg->checkpoint == NULL && !no_ckpt)
+        return usage("--checkpoint DIR is required for state, as in Spark "
+                     "(--no-checkpoint for state that may be lost)%s",
+                     "");
+    if (cfg->import != NULL && cfg->initial != NULL)
+        return usage("--import and --initial exclude each other%s", "");
+    if (cfg->ckpt_interval_ms > 0 && no_ckpt)
+        return usage("--checkpoint-interval needs --checkpoint DIR%s", "");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct ss_state_config cfg;
+    const char *dump = NULL;
+    int ch, no_ckpt = 0, have_op = 0, others = 0, rc;
+    uint64_t n;
+
+    ss_diag_init(argv[0]);
+    ss_state_config_init(&cfg);
+    while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+        others += ch != OPT_DUMP;
+        switch (ch) {
+        case OPT_CHECKPOINT:
+            cfg.checkpoint = optarg;
+            break;
+        case OPT_CHECKPOINT_INTERVAL:
+            if (ss_opt_duration("--checkpoint-interval", optarg,
+                                &cfg.ckpt_interval_ms) < 0)
+                return 2;
+            break;
+        case OPT_DUMP:
+            dump = optarg;
+            break;
+        case OPT_EMIT:
+            if (strcmp(optarg, "all") == 0)
+                cfg.emit = SS_STATE_EMIT_ALL;
+            else if (strcmp(optarg, "updated") == 0)
+                cfg.emit = SS_STATE_EMIT_UPDATED;
+            else if (strcmp(optarg, "expired") == 0)
+                cfg.emit = SS_STATE_EMIT_EXPIRED;
+            else
+                return usage("--emit: '%s' is not all, updated or expired",
+                             optarg);
+            break;
+        case 'h':
+            fputs(usage_line, stdout);
+            fputs(help_text, stdout);
+            return 0;
+        case OPT_IMPORT:
+            cfg.import = optarg;
+            break;
+        case OPT_INITIAL:
+            cfg.initial = optarg;
+            break;
+        case OPT_KEEP_OUTPUTS:
+            if (ss_opt_count("--keep-outputs", optarg, 0, 100000, &n) < 0)
+                return 2;
+            cfg.keep_outputs = (unsigned long)n;
+            break;
+        case OPT_NO_CHECKPOINT:
+            no_ckpt = 1;
+            break;
+        case OPT_REJECTS:
+            cfg.rejects = optarg;
+            break;
+        case OPT_SEPARATOR:
+            if (ss_opt_char("--separator", optarg, &cfg.sep) < 0)
+                return 2;
+            break;
+        case OPT_TIMEOUT:
+            if (ss_opt_duration("--timeout", optarg, &cfg.timeout_ms) < 0)
+                return 2;
+            break;
+        case OPT_UPDATE:
+            if (ss_op_lookup(optarg, &cfg.op) < 0)
+                return usage("--update: unknown operator '%s' (sum, count, "
+                             "min, max, mean, first, last, concat)",
+                             optarg);
+            have_op = 1;
+            break;
+        case 'V':
+            ss_stage_print_version(stdout);
+            return 0;
+        default: /* getopt_long() has already said what was wrong */
+            fputs(usage_line, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc)
+        return usage("unexpected argument '%s'", argv[optind]);
+    if ((rc = check(&cfg, no_ckpt, have_op, dump, others)) != 0)
+        return rc;
+    if (dump != NULL)
+        return ss_state_dump(dump) == 0 ? 0 : 1;
+    if (ss_stage_check_frames_out() < 0)
+        return 2;
+    ss_stage_signals(SS_STAGE_MIDDLE);
+    rc = ss_state_run(&cfg);
+    if (rc == -EINVAL)
+        return 2;
+    return rc > 0 ? 1 : ss_stage_exit(rc);
+}

@@ -1,0 +1,825 @@
+/* state.c - sstream-state's engine (see state.h).
+ *
+ * A batch: records fold into their keys' accumulators; the first record
+ * of a key in a batch saves the key's previous value (or its absence) in
+ * the batch's undo list; then keys idle for --timeout are removed (their
+ * last value into the undo list too). The undo list is all a batch needs:
+ * the checkpoint delta is its keys' new values (or deletions), the
+ * output is read from the state and the list, and the list itself is the
+ * blob kept for re-emitting the batch later. Rebuilding an older batch's
+ * output undoes the newer batches' lists over the current state.
+ *
+ * Output keys are in byte order (as LC_ALL=C sort): the same whether a
+ * batch is emitted live or rebuilt, whatever order keys arrived in.
+ */
+#include "state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ckpt.h"
+#include "diag.h"
+#include "dur.h"
+#include "frame.h"
+#include "io.h"
+#include "keytab.h"
+#include "rejects.h"
+
+#define NO_TIME INT64_MIN
+
+struct ent {
+    int64_t last;    /* batch time of the key's last record */
+    int64_t touched; /* batch time it was last touched (undo saved) */
+    struct ss_acc acc;
+};
+
+struct out {
+    size_t koff, klen, voff, vlen; /* into st.sb */
+};
+
+struct kept {
+    int64_t time;
+    struct ss_buf undo;
+};
+
+/* An older state's value in the overlay: present or absent, and where. */
+struct ovv {
+    int present;
+    size_t off, len; /* into st.ovbuf */
+};
+
+struct st {
+    const struct ss_state_config *cfg;
+    struct ss_keytab t;
+    struct ss_ckpt ck;
+    int has_ck;
+    struct ss_ckpt_opt opts[3];
+    size_t nopts;
+    char tbuf[32], sepbuf[2];
+    int64_t time;      /* the batch time the state reflects */
+    int64_t cur;       /* the batch being read */
+    uint32_t interval; /* of the batch being read */
+    int replay;        /* the batch being read is a replay */
+    int fix_initial;   /* initial keys wait for the first batch's time */
+    uint64_t recno;
+    struct ss_buf undo; /* this batch's undo list */
+    struct ss_buf enc;  /* scratch: one encoded value */
+    struct ss_buf sb;   /* output keys and values */
+    struct out *outs;
+    size_t nouts, capouts;
+    struct kept *kept; /* ring of keep_outputs undo lists, oldest first */
+    size_t nkept;
+    struct ss_keytab ov;
+    struct ss_buf ovbuf;
+    struct ss_acc tmp;
+    struct ss_rejects rej;
+    struct ss_frame_writer w;
+    uint64_t replayed, lost;
+    int64_t first_replay, last_replay;
+};
+
+static void
+drop_ent(void *v)
+{
+    ss_acc_release(&((struct ent *)v)->acc);
+}
+
+void
+ss_state_config_init(struct ss_state_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->op = SS_OP_SUM;
+    cfg->sep = ',';
+    cfg->emit = SS_STATE_EMIT_ALL;
+    cfg->keep_outputs = SS_STATE_KEEP_OUTPUTS;
+}
+
+/* ---- values: i64 last-record time, then the accumulator ---- */
+
+static int
+encode(struct ss_buf *b, const struct ent *e)
+{
+    char t[8];
+
+    for (int i = 0; i < 8; i++)
+        t[i] = (char)((uint64_t)e->last >> (8 * i));
+    ss_buf_append(b, t, 8);
+    return ss_acc_encode(&e->acc, b);
+}
+
+static int
+decode(struct ent *e, const char *p, size_t n)
+{
+    uint64_t v = 0;
+    int rc;
+
+    if (n < 8)
+        return -EBADMSG;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)(unsigned char)p[i] << (8 * i);
+    e->last = (int64_t)v;
+    if ((rc = ss_acc_decode(&e->acc, p + 8, n - 8)) < 0)
+        return rc;
+    return (size_t)rc == n - 8 ? 0 : -EBADMSG;
+}
+
+/* ---- loading ---- */
+
+static int
+ld_put(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
+{
+    struct st *s = ctx;
+    int created;
+    struct ent *e = ss_keytab_get(&s->t, k, kl, &created);
+
+    if (e == NULL)
+        return -ENOMEM;
+    e->touched = NO_TIME;
+    return decode(e, v, vl);
+}
+
+static int
+ld_del(void *ctx, const char *k, size_t kl)
+{
+    ss_keytab_del(&((struct st *)ctx)->t, k, kl);
+    return 0;
+}
+
+static int
+keep_undo(struct st *s, int64_t time, const char *p, size_t n)
+{
+    struct kept k;
+
+    if (s->cfg->keep_outputs == 0)
+        return 0;
+    if (s->nkept == s->cfg->keep_outputs) {
+        k = s->kept[0];
+        memmove(s->kept, s->kept + 1, (s->nkept - 1) * sizeof(*s->kept));
+        s->nkept--;
+        ss_buf_reset(&k.undo);
+    } else {
+        memset(&k, 0, sizeof(k));
+    }
+    k.time = time;
+    s->kept[s->nkept++] = k;
+    return ss_buf_append(&s->kept[s->nkept - 1].undo, p, n);
+}
+
+static int
+ld_blob(void *ctx, int64_t time, const char *p, size_t n)
+{
+    return keep_undo(ctx, time, p, n);
+}
+
+/* ---- initial state from key<TAB>value text ---- */
+
+static int
+fold_text(struct st *s, struct ent *e, const char *v, size_t n)
+{
+    struct ss_num x;
+
+    if (s->cfg->op == SS_OP_COUNT) {
+        if (ss_num_parse(v, n, &x) < 0 || !x.is_int || x.i < 0)
+            return -EINVAL;
+        e->acc.n = (uint64_t)x.i;
+        return 0;
+    }
+    return ss_acc_add(&e->acc, s->cfg->op, v, n, s->cfg->sep);
+}
+
+static int
+load_text(struct st *s, const char *opt, const char *path)
+{
+    struct ss_buf b = {0};
+    const char *p, *end, *nl, *tab;
+    unsigned long line = 0;
+    int rc;
+
+    if ((rc = ss_io_slurp(path, &b)) < 0) {
+        ss_buf_release(&b);
+        return ss_diag_err(rc, "%s: '%s'", opt, path);
+    }
+    for (p = b.data, end = b.data + b.len; p < end; p = nl + 1) {
+        int created;
+        struct ent *e, saved;
+
+        line++;
+        if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+            nl = end;
+        if ((tab = memchr(p, '\t', (size_t)(nl - p))) == NULL) {
+            ss_diag("%s: '%s': line %lu: no tab between key and value", opt,
+                    path, line);
+            ss_rejects_put(&s->rej, NULL, 0, p, (size_t)(nl - p));
+            continue;
+        }
+        if ((e = ss_keytab_get(&s->t, p, (size_t)(tab - p), &created)) ==
+            NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        saved = *e;
+        if (fold_text(s, e, tab + 1, (size_t)(nl - tab - 1)) < 0) {
+            ss_diag("%s: '%s': line %lu: '%.*s' is not a %s", opt, path, line,
+                    (int)(nl - tab - 1), tab + 1,
+                    s->cfg->op == SS_OP_COUNT ? "count" : "number");
+            ss_rejects_put(&s->rej, p, (size_t)(tab - p), tab + 1,
+                           (size_t)(nl - tab - 1));
+            *e = saved;
+            if (created)
+                ss_keytab_del(&s->t, p, (size_t)(tab - p));
+            continue;
+        }
+        e->last = NO_TIME;
+        e->touched = NO_TIME;
+    }
+    ss_buf_release(&b);
+    s->fix_initial = 1;
+    if (rc < 0)
+        return ss_diag_err(rc, "%s", opt);
+    return ss_rejects_flush(&s->rej);
+}
+
+/* ---- output ---- */
+
+static int
+out_add(struct st *s, const char *k, size_t kl, const struct ss_acc *a,
+        int expired)
+{
+    struct out *o;
+    int rc;
+
+    if (s->nouts == s->capouts) {
+        size_t cap = s->capouts ? s->capouts * 2 : 256;
+
+        if ((o = realloc(s->outs, cap * sizeof(*o))) == NULL)
+            return -ENOMEM;
+        s->outs = o;
+        s->capouts = cap;
+    }
+    o = &s->outs[s->nouts];
+    o->koff = s->sb.len;
+    o->klen = kl;
+    if ((rc = ss_buf_append(&s->sb, k, kl)) < 0)
+        return rc;
+    o->voff = s->sb.len;
+    if ((rc = ss_acc_format(a, s->cfg->op, &s->sb)) < 0 ||
+        (expired && (rc = ss_buf_append(&s->sb, "\texpired", 8)) < 0))
+        return rc;
+    o->vlen = s->sb.len - o->voff;
+    s->nouts++;
+    return 0;
+}
+
+/* qsort() has no context argument in C11: the keys' buffer for cmp_out()
+ * is set just before each sort (one thread, one sort at a time). */
+static const char *sort_base;
+
+static int
+cmp_out(const void *a, const void *b)
+{
+    const struct out *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(sort_base + x->koff, sort_base + y->koff, n);
+
+    if (c != 0)
+        return c;
+    return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+/* The accumulator of key k in the state at the batch being built: the
+ * overlay (older values, when rebuilding) first, then the live table. */
+static const struct ss_acc *
+lookup(struct st *s, const char *k, size_t kl)
+{
+    struct ovv *o =
+        ss_keytab_count(&s->ov) ? ss_keytab_find(&s->ov, k, kl) : NULL;
+    struct ent *e, tmp;
+
+    if (o != NULL) {
+        if (!o->present)
+            return NULL;
+        tmp.acc = s->tmp;
+        if (decode(&tmp, s->ovbuf.data + o->off, o->len) < 0)
+            return NULL;
+        s->tmp = tmp.acc;
+        return &s->tmp;
+    }
+    e = ss_keytab_find(&s->t, k, kl);
+    return e ? &e->acc : NULL;
+}
+
+/* Build the output of a batch from the state at that batch (live table
+ * under the overlay) and the batch's undo list. */
+static int
+build(struct st *s, const char *undo, size_t n)
+{
+    struct ss_ckpt_rd r = {undo, undo + n, 0};
+    const struct ss_acc *a;
+    const char *k;
+    size_t kl, cur = 0;
+    int rc = 0;
+
+    s->nouts = 0;
+    ss_buf_reset(&s->sb);
+    if (s->cfg->emit == SS_STATE_EMIT_ALL) {
+        struct ovv *o;
+        struct ent *e;
+
+        while (rc == 0 && (e = ss_keytab_next(&s->t, &cur, &k, &kl)))
+            if ((a = lookup(s, k, kl)) != NULL)
+                rc = out_add(s, k, kl, a, 0);
+        cur = 0;
+        while (rc == 0 && (o = ss_keytab_next(&s->ov, &cur, &k, &kl)))
+            if (o->present && ss_keytab_find(&s->t, k, kl) == NULL)
+                rc = out_add(s, k, kl, lookup(s, k, kl), 0);
+    } else {
+        while (rc == 0 && r.p < r.end) {
+            const char *v = NULL;
+            size_t vl = 0;
+            int had;
+
+            k = ss_ckpt_get_bytes(&r, &kl);
+            had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
+            if (had)
+                v = ss_ckpt_get_bytes(&r, &vl);
+            if (r.bad)
+                return -EBADMSG;
+            if ((a = lookup(s, k, kl)) != NULL) {
+                rc = out_add(s, k, kl, a, 0);
+            } else if (had && s->cfg->emit == SS_STATE_EMIT_EXPIRED) {
+                struct ent tmp = {0};
+
+                tmp.acc = s->tmp;
+                if (decode(&tmp, v, vl) < 0)
+                    return -EBADMSG;
+                s->tmp = tmp.acc;
+                rc = out_add(s, k, kl, &s->tmp, 1);
+            }
+        }
+    }
+    sort_base = s->sb.data;
+    if (s->nouts > 1)
+        qsort(s->outs, s->nouts, sizeof(*s->outs), cmp_out);
+    return rc;
+}
+
+static int
+send(struct st *s, int64_t time)
+{
+    int rc;
+
+    ss_frame_writer_begin(&s->w, time, s->interval, SS_FRAME_KEYED);
+    for (size_t i = 0; i < s->nouts; i++) {
+        struct out *o = &s->outs[i];
+
+        if ((rc = ss_frame_writer_add(&s->w, s->sb.data + o->koff, o->klen,
+                                      s->sb.data + o->voff, o->vlen)) < 0)
+            return rc;
+    }
+    return ss_frame_writer_end(&s->w);
+}
+
+/* ---- a replayed batch: rebuild its output ---- */
+
+static int
+overlay(struct st *s, const struct kept *kp)
+{
+    struct ss_ckpt_rd r = {kp->undo.data, kp->undo.data + kp->undo.len, 0};
+
+    while (r.p < r.end) {
+        const char *k, *v = NULL;
+        size_t kl, vl = 0;
+        int had, created;
+        struct ovv *o;
+
+        k = ss_ckpt_get_bytes(&r, &kl);
+        had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
+        if (had)
+            v = ss_ckpt_get_bytes(&r, &vl);
+        if (r.bad)
+            return -EBADMSG;
+        if ((o = ss_keytab_get(&s->ov, k, kl, &created)) == NULL)
+            return -ENOMEM;
+        o->present = had;
+        o->off = s->ovbuf.len;
+        o->len = vl;
+        if (ss_buf_append(&s->ovbuf, v, vl) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int
+reemit(struct st *s, int64_t time)
+{
+    size_t i;
+    int rc;
+
+    s->replayed++;
+    if (s->replayed == 1)
+        s->first_replay = time;
+    s->last_replay = time;
+    for (i = s->nkept; i > 0 && s->kept[i - 1].time > time; i--)
+        ;
+    if (i == 0 || s->kept[i - 1].time != time) {
+        s->lost++;
+        ss_diag("warning: batch %" PRId64 " is a replay (the checkpoint is "
+                "at %" PRId64 ") older than the %lu batches whose output is "
+                "kept (--keep-outputs); sent empty",
+                time, s->time, s->cfg->keep_outputs);
+        s->nouts = 0;
+        return send(s, time);
+    }
+    ss_keytab_clear(&s->ov);
+    ss_buf_reset(&s->ovbuf);
+    for (size_t j = s->nkept; j > i; j--)
+        if ((rc = overlay(s, &s->kept[j - 1])) < 0)
+            return rc;
+    if ((rc = build(s, s->kept[i - 1].undo.data, s->kept[i - 1].undo.len)) < 0)
+        return rc;
+    ss_keytab_clear(&s->ov);
+    return send(s, time);
+}
+
+/* ---- a live batch ---- */
+
+static int
+save_undo(struct st *s, const char *k, size_t kl, const struct ent *e)
+{
+    int rc;
+
+    if ((rc = ss_ckpt_put_bytes(&s->undo, k, kl)) < 0)
+        return rc;
+    if (e == NULL)
+        return ss_buf_putc(&s->undo, 0);
+    ss_buf_reset(&s->enc);
+    if ((rc = ss_buf_putc(&s->undo, 1)) < 0 || (rc = encode(&s->enc, e)) < 0)
+        return rc;
+    return ss_ckpt_put_bytes(&s->undo, s->enc.data, s->enc.len);
+}
+
+static void
+reject(struct st *s, const struct ss_rec *r, const char *why)
+{
+    ss_diag_rec(s->cur, s->recno, "'%.*s' %s", (int)r->vlen, r->val, why);
+    ss_rejects_put(&s->rej, r->key, r->klen, r->val, r->vlen);
+}
+
+static int
+apply(struct st *s, const struct ss_rec *r)
+{
+    enum ss_op op = s->cfg->op;
+    struct ent *e = ss_keytab_find(&s->t, r->key, r->klen);
+    struct ss_acc tmp = {0};
+    int rc, created;
+
+    if (ss_op_numeric(op)) {
+        /* Try the value on a copy first: a rejected record must leave
+         * the key as it was, not even marked as updated. */
+        if (e != NULL)
+            tmp = e->acc;
+        if ((rc = ss_acc_add(&tmp, op, r->val, r->vlen, s->cfg->sep)) < 0) {
+            if (rc == -ENOMEM)
+                return rc;
+            reject(s, r,
+                   rc == -EINVAL ? "is not a number"
+                                 : "makes the sum overflow 64 bits");
+            return 0;
+        }
+    }
+    if (e == NULL) {
+        if ((e = ss_keytab_get(&s->t, r->key, r->klen, &created)) == NULL)
+            return -ENOMEM;
+        e->touched = NO_TIME;
+        if ((rc = save_undo(s, r->key, r->klen, NULL)) < 0)
+            return rc;
+    } else if (e->touched != s->cur) {
+        if ((rc = save_undo(s, r->key, r->klen, e)) < 0)
+            return rc;
+    }
+    e->touched = s->cur;
+    e->last = s->cur;
+    if (ss_op_numeric(op)) {
+        e->acc = tmp;
+        return 0;
+    }
+    return ss_acc_add(&e->acc, op, r->val, r->vlen, s->cfg->sep);
+}
+
+/* A scan of every key, once per batch and only with --timeout: simpler
+ * than a queue ordered by last update, and cheap next to a batch's I/O up
+ * to millions of keys. */
+static int
+expire(struct st *s)
+{
+    size_t cur = 0, kl;
+    const char *k;
+    struct ent *e;
+    int rc;
+
+    if (s->cfg->timeout_ms <= 0)
+        return 0;
+    while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL) {
+        if (e->touched == s->cur || e->last == NO_TIME ||
+            s->cur - e->last < s->cfg->timeout_ms)
+            continue;
+        if ((rc = save_undo(s, k, kl, e)) < 0)
+            return rc;
+        ss_keytab_del(&s->t, k, kl);
+    }
+    return 0;
+}
+
+static int
+save(struct st *s)
+{
+    struct ss_ckpt *c = &s->ck;
+    struct ss_ckpt_rd r = {s->undo.data, s->undo.data + s->undo.len, 0};
+    size_t cur = 0, kl;
+    const char *k;
+    struct ent *e;
+    int rc;
+
+    if (!s->has_ck)
+        return 0;
+    ss_ckpt_test_crash("save");
+    if (ss_ckpt_want_snapshot(c, s->cur)) {
+        if ((rc = ss_ckpt_snap_begin(c, s->cur, s->opts, s->nopts)) < 0)
+            return rc;
+        while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL) {
+            ss_buf_reset(&s->enc);
+            if ((rc = encode(&s->enc, e)) < 0 ||
+                (rc = ss_ckpt_snap_put(c, k, kl, s->enc.data, s->enc.len)) < 0)
+                return rc;
+        }
+        for (size_t i = 0; i < s->nkept; i++)
+            if ((rc =
+                     ss_ckpt_snap_blob(c, s->kept[i].time, s->kept[i].undo.data,
+                                       s->kept[i].undo.len)) < 0)
+                return rc;
+        return ss_ckpt_snap_commit(c);
+    }
+    ss_ckpt_delta_begin(c, s->cur);
+    while (r.p < r.end) {
+        size_t vl;
+
+        k = ss_ckpt_get_bytes(&r, &kl);
+        if (*r.p++)
+            ss_ckpt_get_bytes(&r, &vl);
+        if ((e = ss_keytab_find(&s->t, k, kl)) == NULL) {
+            rc = ss_ckpt_delta_del(c, k, kl);
+        } else {
+            ss_buf_reset(&s->enc);
+            if ((rc = encode(&s->enc, e)) == 0)
+                rc = ss_ckpt_delta_put(c, k, kl, s->enc.data, s->enc.len);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if ((rc = ss_ckpt_delta_blob(c, s->undo.data, s->undo.len)) < 0)
+        return rc;
+    return ss_ckpt_delta_commit(c);
+}
+
+static void
+begin_batch(struct st *s, const struct ss_frame *f)
+{
+    s->cur = f->time;
+    s->interval = f->interval;
+    s->recno = 0;
+    s->replay = s->time != NO_TIME && f->time <= s->time;
+    ss_buf_reset(&s->undo);
+    if (!s->replay && s->fix_initial) {
+        size_t cur = 0, kl;
+        const char *k;
+        struct ent *e;
+
+        /* Keys from --initial or --import idle from the stream's start. */
+        while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL)
+            if (e->last == NO_TIME)
+                e->last = f->time - f->interval;
+        s->fix_initial = 0;
+    }
+}
+
+static int
+end_batch(struct st *s)
+{
+    int rc;
+
+    ss_ckpt_test_crash("batch");
+    if (s->replay)
+        return reemit(s, s->cur);
+    /* The batch's undo list joins the kept ones before saving, so that a
+     * snapshot written now holds it too. */
+    if ((rc = expire(s)) < 0 ||
+        (rc = keep_undo(s, s->cur, s->undo.data, s->undo.len)) < 0 ||
+        (rc = save(s)) < 0)
+        return rc;
+    s->time = s->cur;
+    if ((rc = build(s, s->undo.data, s->undo.len)) < 0)
+        return rc;
+    if (ss_keytab_count(&s->t) * 2 < s->t.nents && s->t.nents > 1024)
+        ss_keytab_compact(&s->t);
+    ss_ckpt_test_crash("emit");
+    if ((rc = ss_rejects_flush(&s->rej)) < 0)
+        return rc;
+    return send(s, s->cur);
+}
+
+static int
+on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    int rc;
+
+    if (!*in_batch)
+        begin_batch(s, f);
+    *in_batch = (f->flags & SS_FRAME_MORE) != 0;
+    if (!s->replay) {
+        if (f->count > 0 && !(f->flags & SS_FRAME_KEYED))
+            return ss_diag("batch %" PRId64 ": records have no keys (key "
+                           "them first, e.g. with sstream-map)",
+                           f->time);
+        ss_frame_iter_init(&it, f);
+        while (ss_frame_iter_next(&it, &r)) {
+            s->recno++;
+            if ((rc = apply(s, &r)) < 0)
+                return rc;
+        }
+    }
+    return *in_batch ? 0 : end_batch(s);
+}
+
+/* ---- setup ---- */
+
+static int
+open_state(struct st *s)
+{
+    const struct ss_state_config *cfg = s->cfg;
+    struct ss_ckpt_loader ld = {s, ld_put, ld_del, ld_blob};
+    int rc = 0;
+
+    s->opts[0].name = "update";
+    s->opts[0].value = ss_op_name(cfg->op);
+    s->opts[1].name = "timeout";
+    s->opts[1].value =
+        cfg->timeout_ms > 0
+            ? ss_dur_format(cfg->timeout_ms, s->tbuf, sizeof(s->tbuf))
+            : "none";
+    s->nopts = 2;
+    if (cfg->op == SS_OP_CONCAT) {
+        s->sepbuf[0] = cfg->sep;
+        s->opts[2].name = "separator";
+        s->opts[2].value = s->sepbuf;
+        s->nopts = 3;
+    }
+    if (cfg->checkpoint != NULL) {
+        rc = ss_ckpt_open(&s->ck, cfg->checkpoint, s->opts, s->nopts, &ld, 0);
+        s->has_ck = 1;
+        if (rc < 0)
+            return rc;
+        s->ck.interval_ms = cfg->ckpt_interval_ms;
+        s->time = s->ck.time;
+    }
+    if (rc == 1 && cfg->import != NULL)
+        return ss_diag("--import: checkpoint '%s' already holds state "
+                       "(import into a new --checkpoint DIR)",
+                       cfg->checkpoint),
+               -EINVAL;
+    if (cfg->import != NULL)
+        return load_text(s, "--import", cfg->import);
+    if (rc == 0 && cfg->initial != NULL)
+        return load_text(s, "--initial", cfg->initial);
+    return 0;
+}
+
+static void
+release(struct st *s)
+{
+    if (s->has_ck)
+        ss_ckpt_close(&s->ck);
+    ss_keytab_release(&s->t);
+    ss_keytab_release(&s->ov);
+    for (size_t i = 0; i < s->cfg->keep_outputs && s->kept; i++)
+        ss_buf_release(&s->kept[i].undo);
+    free(s->kept);
+    free(s->outs);
+    ss_buf_release(&s->undo);
+    ss_buf_release(&s->enc);
+    ss_buf_release(&s->sb);
+    ss_buf_release(&s->ovbuf);
+    ss_acc_release(&s->tmp);
+    ss_frame_writer_release(&s->w);
+}
+
+static void
+summary(struct st *s)
+{
+    if (s->replayed > 0)
+        ss_diag("%" PRIu64 " replayed batch%s (%" PRId64 " to %" PRId64
+                ") not applied again, output re-emitted",
+                s->replayed, s->replayed == 1 ? "" : "es", s->first_replay,
+                s->last_replay);
+    if (s->lost > 0)
+        ss_diag("%" PRIu64 " replayed batch%s sent empty: output no longer "
+                "kept",
+                s->lost, s->lost == 1 ? "" : "es");
+    ss_rejects_report(&s->rej);
+}
+
+int
+ss_state_run(const struct ss_state_config *cfg)
+{
+    struct ss_frame_reader rd;
+    struct ss_frame f;
+    struct st s;
+    int rc, in_batch = 0;
+
+    memset(&s, 0, sizeof(s));
+    s.cfg = cfg;
+    s.time = NO_TIME;
+    ss_keytab_init(&s.t, sizeof(struct ent), drop_ent);
+    ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
+    ss_frame_writer_init(&s.w, STDOUT_FILENO);
+    if (cfg->keep_outputs > 0 &&
+        (s.kept = calloc(cfg->keep_outputs, sizeof(*s.kept))) == NULL) {
+        release(&s);
+        return ss_diag_err(-ENOMEM, "--keep-outputs");
+    }
+    if (ss_rejects_open(&s.rej, cfg->rejects) < 0) {
+        release(&s);
+        return -1;
+    }
+    if ((rc = open_state(&s)) < 0) {
+        ss_rejects_close(&s.rej);
+        release(&s);
+        return rc == -EINVAL ? rc : -1;
+    }
+    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
+    while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
+        if ((rc = on_frame(&s, &f, &in_batch)) < 0)
+            break;
+    if (rc == 0)
+        rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
+    if (rc < -1 && rc != -EPIPE)
+        rc = ss_diag_err(rc, "stdout");
+    if (ss_rejects_close(&s.rej) < 0 && rc == 0)
+        rc = -1;
+    summary(&s);
+    if (rc == 0 && (ss_rejects_lost(&s.rej) || s.lost > 0))
+        rc = 1;
+    ss_frame_reader_release(&rd);
+    release(&s);
+    return rc;
+}
+
+int
+ss_state_dump(const char *dir)
+{
+    struct ss_state_config cfg;
+    struct ss_ckpt_loader ld;
+    struct ss_buf out = {0};
+    const char *name, *val, *k;
+    struct st s;
+    struct ent *e;
+    size_t cur = 0, kl;
+    int rc;
+
+    ss_state_config_init(&cfg);
+    memset(&s, 0, sizeof(s));
+    s.cfg = &cfg;
+    ss_keytab_init(&s.t, sizeof(struct ent), drop_ent);
+    ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
+    cfg.keep_outputs = 0;
+    ld = (struct ss_ckpt_loader){&s, ld_put, ld_del, ld_blob};
+    rc = ss_ckpt_open(&s.ck, dir, NULL, 0, &ld, 1);
+    s.has_ck = 1;
+    if (rc == 0)
+        rc = ss_diag("--dump: '%s' holds no checkpoint", dir);
+    for (size_t i = 0; rc > 0 && (name = ss_ckpt_opt_name(&s.ck, i, &val)); i++)
+        if (strcmp(name, "update") == 0 && ss_op_lookup(val, &cfg.op) < 0)
+            rc = ss_diag("--dump: '%s': unknown operator '%s'", dir, val);
+    if (rc > 0) {
+        ss_diag("checkpoint '%s': batch time %" PRId64 ", %zu keys", dir,
+                s.ck.time, ss_keytab_count(&s.t));
+        while ((e = ss_keytab_next(&s.t, &cur, &k, &kl)) != NULL) {
+            ss_buf_append(&out, k, kl);
+            ss_buf_putc(&out, '\t');
+            ss_acc_format(&e->acc, cfg.op, &out);
+            ss_buf_putc(&out, '\n');
+        }
+        rc = ss_io_write_all(STDOUT_FILENO, out.data, out.len);
+        if (rc < 0 && rc != -EPIPE)
+            rc = ss_diag_err(rc, "stdout");
+    }
+    ss_buf_release(&out);
+    release(&s);
+    return rc < 0 ? rc : 0;
+}

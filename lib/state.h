@@ -1,0 +1,52 @@
+/* state.h - sstream-state: keyed state across batches (Spark's
+ * updateStateByKey and mapWithState), saved by lib/ckpt.
+ *
+ * Each key's state is an accumulator of --update OP plus the batch time of
+ * its last record. A batch at or before the time the checkpoint reflects
+ * is a replay: it is not applied again, and its output is rebuilt from the
+ * checkpoint (the per-batch blobs hold each batch's undo records: the
+ * keys it changed with their values before it) and emitted again, for the
+ * last keep_outputs batches.
+ *
+ * Owns: the config belongs to the caller and is only read.
+ */
+#ifndef SS_STATE_H
+#define SS_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops.h"
+
+enum ss_state_emit {
+    SS_STATE_EMIT_ALL,     /* every key, as updateStateByKey */
+    SS_STATE_EMIT_UPDATED, /* keys with records this batch, as mapWithState */
+    SS_STATE_EMIT_EXPIRED, /* updated keys and, marked, the timed out ones */
+};
+
+#define SS_STATE_KEEP_OUTPUTS 10 /* default --keep-outputs */
+
+struct ss_state_config {
+    enum ss_op op;
+    char sep; /* joins concat's values */
+    enum ss_state_emit emit;
+    int64_t timeout_ms;         /* 0: keys never time out */
+    const char *checkpoint;     /* NULL: --no-checkpoint */
+    int64_t ckpt_interval_ms;   /* 0: snapshot when the log outgrows it */
+    const char *initial;        /* --initial FILE, or NULL */
+    const char *import;         /* --import FILE, or NULL */
+    const char *rejects;        /* --rejects FILE, or NULL */
+    unsigned long keep_outputs; /* batches whose output can be re-emitted */
+};
+
+void ss_state_config_init(struct ss_state_config *cfg);
+/* Read frames from stdin to end-of-stream, write the state's frames to
+ * stdout. 0; 1 when rejects or outputs were lost (reported); -EINVAL when
+ * the checkpoint cannot be used with these options (a usage error,
+ * reported); -EPIPE when the reader went away; another negative code
+ * after reporting. */
+int ss_state_run(const struct ss_state_config *cfg);
+/* Print checkpoint 'dir' as key<TAB>value lines on stdout; 0 or -1. */
+int ss_state_dump(const char *dir);
+
+#endif

@@ -1,0 +1,433 @@
+#!/usr/bin/env bats
+# sstream-state: running state per key, timeouts, checkpoints, restarts.
+# Keyed input comes from tests/helpers/kvframes.py: each file a batch at
+# 1000, 2000, ...; a word is the record (word, 1), as a word count maps it.
+
+load helpers/common
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+    # 1: a b a   2: b c   3: (empty)   4: a   5: d b
+    batches "$T/w" "a b a" "b c" - "a" "d b"
+}
+
+# feed DIR [FIRST [LAST]]: keyed frames of those batches
+feed() {
+    "$PY" "$TESTS_DIR/helpers/kvframes.py" "$@"
+}
+
+# st FIRST LAST ARGS...: batches FIRST..LAST of $T/w through sstream-state
+# ARGS into sstream-sink --tsv
+st() {
+    local first=$1 last=$2
+    shift 2
+    set -o pipefail
+    feed "$T/w" "$first" "$last" | sstream-state "$@" | sstream-sink --tsv
+}
+
+@test "state: running word count, --emit all (the default)" {
+    run --separate-stderr st 1 5 --update sum --no-checkpoint
+    assert_success
+    assert_output - <<'EOF'
+1000	a	2
+1000	b	1
+2000	a	2
+2000	b	2
+2000	c	1
+3000	a	2
+3000	b	2
+3000	c	1
+4000	a	3
+4000	b	2
+4000	c	1
+5000	a	3
+5000	b	3
+5000	c	1
+5000	d	1
+EOF
+    assert_equal "$stderr" ""
+}
+
+@test "state: running word count, --emit updated" {
+    run --separate-stderr st 1 5 --update sum --emit updated --no-checkpoint
+    assert_success
+    assert_output - <<'EOF'
+1000	a	2
+1000	b	1
+2000	b	2
+2000	c	1
+4000	a	3
+5000	b	3
+5000	d	1
+EOF
+}
+
+@test "state: running word count, --emit expired marks timed out keys" {
+    run --separate-stderr st 1 5 --update count --emit expired --timeout 2s \
+        --no-checkpoint
+    assert_success
+    # a: last seen 1000, idle 2s at 3000; b, c: seen 2000, gone at 4000;
+    # a comes back at 4000 as a new key.
+    assert_output - <<'EOF'
+1000	a	2
+1000	b	1
+2000	b	2
+2000	c	1
+3000	a	2	expired
+4000	a	1
+4000	b	2	expired
+4000	c	1	expired
+5000	b	1
+5000	d	1
+EOF
+}
+
+@test "state: --timeout removes keys after exactly the idle time" {
+    run st 1 5 --update sum --timeout 3s --no-checkpoint
+    assert_success
+    assert_output - <<'EOF'
+1000	a	2
+1000	b	1
+2000	a	2
+2000	b	2
+2000	c	1
+3000	a	2
+3000	b	2
+3000	c	1
+4000	a	3
+4000	b	2
+4000	c	1
+5000	a	3
+5000	b	3
+5000	d	1
+EOF
+    # with --emit updated, expired keys leave without a word
+    run st 1 5 --update sum --timeout 1s --emit updated --no-checkpoint
+    assert_output - <<'EOF'
+1000	a	2
+1000	b	1
+2000	b	2
+2000	c	1
+4000	a	1
+5000	b	1
+5000	d	1
+EOF
+}
+
+@test "state: other operators and --separator" {
+    mkdir "$T/v"
+    printf 'k\t3\nk\t1.5\nj\tx\n' >"$T/v/1"
+    printf 'k\t-2\nj\ty\n' >"$T/v/2"
+    run --separate-stderr bash -c "set -o pipefail; '$PY' '$TESTS_DIR/helpers/kvframes.py' '$T/v' | sstream-state --update concat --separator ';' --no-checkpoint | sstream-sink --tsv"
+    assert_output - <<'EOF'
+1000	j	x
+1000	k	3;1.5
+2000	j	x;y
+2000	k	3;1.5;-2
+EOF
+    for op in min max mean first last; do
+        run bash -c "'$PY' '$TESTS_DIR/helpers/kvframes.py' '$T/v' | sstream-state --update $op --emit updated --no-checkpoint 2>/dev/null | sstream-sink --tsv | grep k | tr '\n' ' '"
+        echo "$op: $output" >>"$T/ops"
+    done
+    run cat "$T/ops"
+    assert_output - <<'EOF'
+min: 1000	k	1.5 2000	k	-2 
+max: 1000	k	3 2000	k	3 
+mean: 1000	k	2.25 2000	k	0.8333333333333334 
+first: 1000	k	3 2000	k	3 
+last: 1000	k	1.5 2000	k	-2 
+EOF
+}
+
+@test "state: batches 1-3, then 1-5 on the same checkpoint, equal one run" {
+    for emit in all updated expired; do
+        st 1 5 --update count --emit "$emit" --timeout 2s --no-checkpoint \
+            >"$T/want-$emit"
+        st 1 3 --update count --emit "$emit" --timeout 2s \
+            --checkpoint "$T/c-$emit" >"$T/got-$emit"
+        run --separate-stderr st 1 5 --update count --emit "$emit" \
+            --timeout 2s --checkpoint "$T/c-$emit"
+        assert_success
+        assert_equal "$stderr" "sstream-state: 3 replayed batches (1000 to 3000) not applied again, output re-emitted"
+        assert_output "$(cat "$T/want-$emit")"
+    done
+    # the first run's output is the first three batches of the whole
+    run cat "$T/got-all"
+    assert_output "$(grep -E '^[123]000' "$T/want-all")"
+}
+
+@test "state: a checkpoint survives restarts; --dump prints it" {
+    st 1 2 --update sum --checkpoint "$T/c" >/dev/null
+    st 3 4 --update sum --checkpoint "$T/c" >/dev/null
+    run --separate-stderr st 5 5 --update sum --checkpoint "$T/c"
+    assert_output - <<'EOF'
+5000	a	3
+5000	b	3
+5000	c	1
+5000	d	1
+EOF
+    run --separate-stderr sstream-state --dump "$T/c"
+    assert_success
+    assert_output - <<'EOF'
+a	3
+b	3
+c	1
+d	1
+EOF
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/c': batch time 5000, 4 keys"
+}
+
+# crash POINT:N: run batches 1-5 with the crash hook, then restart on the
+# batches from the first one whose output did not arrive (--print shows
+# every batch, empty ones too); the two outputs together must equal an
+# uninterrupted run, and so must the final state.
+crash_case() {
+    local c="$T/c-${1/:/-}" k
+    rm -rf "$c"
+    feed "$T/w" 1 5 |
+        SSTREAM_TEST_CRASH_AT=$1 sstream-state "${args[@]}" --checkpoint "$c" 2>/dev/null |
+        sstream-sink --print >"$T/got" 2>/dev/null && return 1
+    k=$(($(grep -c '^Time:' "$T/got") + 1))
+    [ "$k" -le 5 ] || return 1
+    feed "$T/w" "$k" 5 | sstream-state "${args[@]}" --checkpoint "$c" 2>/dev/null |
+        sstream-sink --print >>"$T/got"
+    diff "$T/want" "$T/got" || return 1
+    sstream-state --dump "$c" 2>/dev/null | diff "$T/want-dump" - || return 1
+}
+
+@test "state: kill -9 at any point, restart from the lost batch: exact" {
+    args=(--update count --emit updated --timeout 3s --keep-outputs 3)
+    feed "$T/w" | sstream-state "${args[@]}" --no-checkpoint |
+        sstream-sink --print >"$T/want"
+    st 1 5 "${args[@]}" --checkpoint "$T/ref" >/dev/null
+    sstream-state --dump "$T/ref" >"$T/want-dump" 2>/dev/null
+    for p in batch:1 batch:2 batch:4 batch:5 save:1 save:3 emit:1 emit:2 \
+        emit:4 emit:5 ckpt-write:1 ckpt-write:2 ckpt-write:3 ckpt-write:4 \
+        ckpt-write:5 ckpt-write:6 ckpt-rename:1 ckpt-rename:2; do
+        run crash_case "$p"
+        assert_success
+    done
+}
+
+@test "state: a corrupt newest checkpoint is reported, the one before used" {
+    args=(--update sum --emit updated --checkpoint-interval 2s)
+    st 1 5 --update sum --emit updated --no-checkpoint >"$T/want"
+    for how in flip truncate; do
+        rm -rf "$T/c"
+        st 1 5 "${args[@]}" --checkpoint "$T/c" >/dev/null
+        newest=$(ls "$T/c" | grep snap | tail -n 1)
+        if [ $how = flip ]; then
+            "$PY" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[50] ^= 0x20
+open(sys.argv[1], "wb").write(b)' "$T/c/$newest"
+            why="checksum mismatch"
+        else
+            truncate -s -5 "$T/c/$newest"
+            why=truncated
+        fi
+        run --separate-stderr st 1 5 "${args[@]}" --checkpoint "$T/c"
+        assert_success
+        assert_output "$(cat "$T/want")"
+        assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/$newest': $why; using the one before it
+sstream-state: 4 replayed batches (1000 to 4000) not applied again, output re-emitted"
+    done
+}
+
+@test "state: another operator or format version is refused, exit 2, nothing touched" {
+    st 1 3 --update sum --checkpoint "$T/c" >/dev/null
+    cp -a "$T/c" "$T/before"
+    feed "$T/w" 4 5 >"$T/in"
+    run --separate-stderr sstream-state --update count --checkpoint "$T/c" <"$T/in"
+    assert_failure 2
+    assert_output ""
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/c' was made with --update sum, not --update count (use another --checkpoint DIR, or --dump it and --import)"
+    run --separate-stderr sstream-state --update sum --timeout 5s --checkpoint "$T/c" <"$T/in"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/c' was made with --timeout none, not --timeout 5s (use another --checkpoint DIR, or --dump it and --import)"
+    run diff -r "$T/before" "$T/c"
+    assert_success
+    newest=$(ls "$T/c" | grep snap | tail -n 1)
+    printf '\002' | dd of="$T/c/$newest" bs=1 seek=4 conv=notrunc 2>/dev/null
+    cp -a "$T/c" "$T/before2"
+    run --separate-stderr sstream-state --update sum --checkpoint "$T/c" <"$T/in"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/c/$newest' has format version 2; this sstream reads version 1 (start with a new --checkpoint DIR)"
+    run diff -r "$T/before2" "$T/c"
+    assert_success
+}
+
+@test "state: a non-number is reported, counted, kept with --rejects; state exact" {
+    mkdir "$T/v"
+    printf 'k\t3\nk\tabc\nj\t1\n' >"$T/v/1"
+    printf 'k\t9223372036854775807\nk\t2\n' >"$T/v/2"
+    run --separate-stderr bash -c "set -o pipefail; '$PY' '$TESTS_DIR/helpers/kvframes.py' '$T/v' | sstream-state --update sum --emit updated --no-checkpoint | sstream-sink --tsv"
+    assert_failure 1
+    assert_output - <<'EOF2'
+1000	j	1
+1000	k	3
+2000	k	5
+EOF2
+    assert_equal "$stderr" "sstream-state: batch 1000, record 2: 'abc' is not a number
+sstream-state: batch 2000, record 1: '9223372036854775807' makes the sum overflow 64 bits
+sstream-state: 2 rejected records not kept (use --rejects FILE)"
+    run --separate-stderr bash -c "set -o pipefail; '$PY' '$TESTS_DIR/helpers/kvframes.py' '$T/v' | sstream-state --update sum --rejects '$T/rej' --no-checkpoint | sstream-sink --tsv"
+    assert_success
+    assert_equal "$(cat "$T/rej")" "k	abc
+k	9223372036854775807"
+}
+
+@test "state: keyless records are refused" {
+    mkdir "$T/d"
+    echo x >"$T/d/1"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 1s | sstream-state --update sum --no-checkpoint | sstream-sink --tsv"
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-state: batch 1000: records have no keys (key them first, e.g. with sstream-map)"
+}
+
+@test "state: --initial seeds an empty checkpoint only; --import migrates" {
+    printf 'a\t10\nz\t5\nbad\n' >"$T/init"
+    run --separate-stderr st 1 2 --update sum --emit updated --initial "$T/init" --checkpoint "$T/c"
+    assert_failure 1
+    assert_output - <<'EOF2'
+1000	a	12
+1000	b	1
+2000	b	2
+2000	c	1
+EOF2
+    assert_equal "$stderr" "sstream-state: --initial: '$T/init': line 3: no tab between key and value
+sstream-state: 1 rejected record not kept (use --rejects FILE)"
+    # restarted, the checkpoint wins over --initial
+    run --separate-stderr st 3 4 --update sum --initial "$T/init" --checkpoint "$T/c"
+    assert_success
+    assert_output - <<'EOF2'
+3000	a	12
+3000	b	2
+3000	c	1
+3000	z	5
+4000	a	13
+4000	b	2
+4000	c	1
+4000	z	5
+EOF2
+    # migrate: dump, import under another operator
+    sstream-state --dump "$T/c" >"$T/dump" 2>/dev/null
+    cp "$T/dump" "$T/dump2"
+    printf 'q\t1.5\n' >>"$T/dump2"
+    run --separate-stderr st 5 5 --update count --import "$T/dump2" --checkpoint "$T/c2"
+    assert_failure 1
+    assert_output - <<'EOF2'
+5000	a	13
+5000	b	3
+5000	c	1
+5000	d	1
+5000	z	5
+EOF2
+    assert_equal "$stderr" "sstream-state: --import: '$T/dump2': line 5: '1.5' is not a count
+sstream-state: 1 rejected record not kept (use --rejects FILE)"
+    run --separate-stderr st 5 5 --update max --import "$T/dump" --checkpoint "$T/c3"
+    assert_success
+    assert_output - <<'EOF2'
+5000	a	13
+5000	b	2
+5000	c	1
+5000	d	1
+5000	z	5
+EOF2
+    feed "$T/w" 5 5 >"$T/in"
+    run --separate-stderr sstream-state --update max --import "$T/dump" --checkpoint "$T/c3" <"$T/in"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: --import: checkpoint '$T/c3' already holds state (import into a new --checkpoint DIR)"
+}
+
+@test "state: a replay older than --keep-outputs is sent empty, with a warning" {
+    st 1 5 --update sum --emit updated --keep-outputs 2 --checkpoint "$T/c" >/dev/null
+    run --separate-stderr st 3 5 --update sum --emit updated --keep-outputs 2 --checkpoint "$T/c"
+    assert_failure 1
+    assert_output - <<'EOF2'
+4000	a	3
+5000	b	3
+5000	d	1
+EOF2
+    assert_equal "$stderr" "sstream-state: warning: batch 3000 is a replay (the checkpoint is at 5000) older than the 2 batches whose output is kept (--keep-outputs); sent empty
+sstream-state: 3 replayed batches (3000 to 5000) not applied again, output re-emitted
+sstream-state: 1 replayed batch sent empty: output no longer kept"
+}
+
+@test "state: --help and --version go to stdout with exit 0" {
+    run --separate-stderr sstream-state --help
+    assert_success
+    assert_line --index 0 "usage: sstream-state [-hV] --update OP (--checkpoint DIR | --no-checkpoint)"
+    assert_equal "$stderr" ""
+    run --separate-stderr sstream-state -V
+    assert_success
+    assert_output "$(sstream-sink --version | sed 's/sink/state/')"
+}
+
+@test "state: usage errors exit 2 with a message" {
+    u="usage: sstream-state [-hV] --update OP (--checkpoint DIR | --no-checkpoint)"
+    check() {
+        run --separate-stderr sstream-state "$@"
+        assert_failure 2
+        assert_output ""
+        assert_equal "${stderr%%$'\n'*}" "$msg"
+    }
+    msg="sstream-state: --checkpoint DIR is required for state, as in Spark (--no-checkpoint for state that may be lost)"
+    check --update sum
+    msg="sstream-state: --update OP is required"
+    check --no-checkpoint
+    msg="sstream-state: --update: unknown operator 'avg' (sum, count, min, max, mean, first, last, concat)"
+    check --update avg --no-checkpoint
+    msg="sstream-state: --emit: 'some' is not all, updated or expired"
+    check --update sum --emit some --no-checkpoint
+    msg="sstream-state: --checkpoint and --no-checkpoint exclude each other"
+    check --update sum --checkpoint "$T/c" --no-checkpoint
+    msg="sstream-state: --import and --initial exclude each other"
+    check --update sum --no-checkpoint --import a --initial b
+    msg="sstream-state: --checkpoint-interval needs --checkpoint DIR"
+    check --update sum --no-checkpoint --checkpoint-interval 5s
+    msg="sstream-state: --dump takes no other options"
+    check --dump "$T/c" --update sum
+    msg="sstream-state: unexpected argument 'x'"
+    check --update sum --no-checkpoint x
+    msg="sstream-state: --timeout: '1x' is not a duration (try 500ms or 2s)"
+    check --update sum --no-checkpoint --timeout 1x
+    msg="sstream-state: unrecognized option '--bogus'"
+    check --bogus
+    [ ! -e "$T/c" ]
+}
+
+@test "state: --dump of a folder without a checkpoint is an error" {
+    mkdir "$T/e"
+    run --separate-stderr sstream-state --dump "$T/e"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: --dump: '$T/e' holds no checkpoint"
+}
+
+@test "state: source | map | state: running word counts equal awk's, restart included" {
+    mkdir "$T/d"
+    printf 'to be or not\nto be\n' >"$T/d/1"
+    printf 'that is the question\n' >"$T/d/2"
+    : >"$T/d/3"
+    printf 'to sleep perchance to dream\n' >"$T/d/4"
+    # the reference: after each file, every word so far with its count,
+    # in byte order
+    for i in 1 2 3 4; do
+        cat "$T"/d/[1-$i] | tr -s ' ' '\n' | grep . | LC_ALL=C sort | uniq -c |
+            awk -v t=$((i * 1000)) '{ printf "%s\t%s\t%s\n", t, $2, $1 }'
+    done >"$T/want"
+    wc() {
+        set -o pipefail
+        sstream-source --replay "$1" -b 1s |
+            sstream-map --flat-map words --count-by-value |
+            sstream-state --update sum --checkpoint "$T/c" | sstream-sink --tsv
+    }
+    mkdir "$T/first"
+    cp "$T/d/1" "$T/d/2" "$T/first/"
+    wc "$T/first" >"$T/got" 2>/dev/null
+    run --separate-stderr wc "$T/d"
+    assert_success
+    assert_output "$(cat "$T/want")"
+    assert_equal "$stderr" "sstream-state: 2 replayed batches (1000 to 2000) not applied again, output re-emitted"
+    run diff <(grep -E '^[12]000' "$T/want") "$T/got"
+    assert_success
+}
