@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "stats.h"
 
 enum ss_state_emit {
     SS_STATE_EMIT_ALL,     /* every key, as updateStateByKey */
@@ -30,13 +31,14 @@ struct ss_state_config {
     enum ss_op op;
     char sep; /* joins concat's values */
     enum ss_state_emit emit;
-    int64_t timeout_ms;         /* 0: keys never time out */
-    const char *checkpoint;     /* NULL: --no-checkpoint */
-    int64_t ckpt_interval_ms;   /* 0: snapshot when the log outgrows it */
-    const char *initial;        /* --initial FILE, or NULL */
-    const char *import;         /* --import FILE, or NULL */
-    const char *rejects;        /* --rejects FILE, or NULL */
-    unsigned long keep_outputs; /* batches whose output can be re-emitted */
+    int64_t timeout_ms;           /* 0: keys never time out */
+    const char *checkpoint;       /* NULL: --no-checkpoint */
+    int64_t ckpt_interval_ms;     /* 0: snapshot when the log outgrows it */
+    const char *initial;          /* --initial FILE, or NULL */
+    const char *import;           /* --import FILE, or NULL */
+    const char *rejects;          /* --rejects FILE, or NULL */
+    unsigned long keep_outputs;   /* batches whose output can be re-emitted */
+    struct ss_stats_config stats; /* --stats, --stats-file */
 };
 
 void ss_state_config_init(struct ss_state_config *cfg);

@@ -287,3 +287,25 @@ print(sum(r["records_in"] for r in rows))' "$T/s.json"
     assert_failure 1
     assert_equal "$stderr" "sstream-sink: --stats-file: cannot open '$T/no/such/file': No such file or directory"
 }
+
+@test "stats: sstream-state reports its keys, and replays skipped on a rerun" {
+    for run in 1 2; do
+        run --separate-stderr bash -c "set -o pipefail
+            sstream-source --replay '$T/d' | sstream-map -f words --pair 1 |
+            sstream-state --update sum --checkpoint '$T/ck' --stats --stats-file '$T/s$run.json' |
+            sstream-sink --tsv"
+        assert_success
+        assert_equal "${#lines[@]}" 11
+    done
+    run json_rows "$T/s1.json"
+    assert_output - <<'EOF2'
+state 1000 3 3 94 106 None keys=3
+state 2000 0 3 72 106 None keys=3
+state 3000 2 5 80 114 None keys=5
+EOF2
+    # the rerun is all replays: the state stays, the output comes again
+    assert_equal "$(tail -1 <<<"$stderr")" "sstream-state: 3 batches, 5 records in, 11 out, 0 rejects, 3 replays skipped"
+    run --separate-stderr sstream-state --update sum --no-checkpoint --stats-file ''
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-state: --stats-file: empty path"
+}
