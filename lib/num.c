@@ -99,6 +99,9 @@ ss_num_format_double(double d, char *out)
 
     if (d == 0)
         d = 0; /* -0 prints as 0 */
+    /* A whole number prints whole: the shortest %g of 10 is "1e+01". */
+    if (d == floor(d) && fabs(d) < 1e15)
+        return (size_t)snprintf(out, SS_NUM_TEXT_MAX, "%.0f", d);
     for (int prec = 1; prec <= 17; prec++) {
         len = snprintf(out, SS_NUM_TEXT_MAX, "%.*g", prec, d);
         if (strtod(out, NULL) == d)

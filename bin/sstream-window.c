@@ -1,0 +1,238 @@
+/* sstream-window - Spark's window operations: frames in, one frame per
+ * slide out (or, with --session-gap, the sessions each batch closes). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diag.h"
+#include "ops.h"
+#include "opt.h"
+#include "stage.h"
+#include "window.h"
+
+static const char usage_line[] =
+    "usage: sstream-window [-hV] -w DUR [-s DUR] [--count | --count-by-value "
+    "|\n"
+    "                      --group-by-key | --reduce OP | --reduce-by-key OP]\n"
+    "                      [--checkpoint DIR [--keep-outputs N]] "
+    "[--keep-empty-keys]\n"
+    "                      [--no-inverse] [--rejects FILE] [--separator C]\n"
+    "       sstream-window [-hV] --session-gap DUR (--count-by-value |\n"
+    "                      --group-by-key | --reduce-by-key OP)\n"
+    "                      [--checkpoint DIR [--keep-outputs N]] "
+    "[--rejects FILE] [--separator C]\n";
+
+static const char help_text[] =
+    "Windows over a frame stream: one frame per slide, its time the "
+    "window's end.\n"
+    "\n"
+    "  -w, --window DUR         window length: 10s, 1m (a multiple of the "
+    "batch)\n"
+    "  -s, --slide DUR          slide (default: the batch interval)\n"
+    "      --checkpoint DIR     save the windows in DIR; resume from it\n"
+    "      --count              number of records in the window\n"
+    "      --count-by-value     (value, count) per distinct value\n"
+    "      --group-by-key       (key, values joined by the separator)\n"
+    "      --keep-empty-keys    keep keys whose window is empty, as Spark's\n"
+    "                           inverse reduce does (sum, count, mean)\n"
+    "      --keep-outputs N     batches whose output a replay gets again "
+    "(10)\n"
+    "      --no-inverse         recompute each window from its panes\n"
+    "      --reduce OP          one value: OP over the window's values\n"
+    "      --reduce-by-key OP   (key, OP over the key's values)\n"
+    "      --rejects FILE       append records that are not numbers to FILE\n"
+    "      --separator C        joins a group's values (default ,)\n"
+    "      --session-gap DUR    per key, a session ends after DUR without "
+    "records;\n"
+    "                           emitted as key, start, end, aggregate\n"
+    "  -h, --help               show this help\n"
+    "  -V, --version            show the version and frame format\n"
+    "\n"
+    "Without an operator, the window's records in arrival order (window()).\n"
+    "OP: sum, count, min, max, mean, first, last, concat.\n";
+
+enum {
+    OPT_CHECKPOINT = 256,
+    OPT_COUNT,
+    OPT_COUNT_BY_VALUE,
+    OPT_GROUP_BY_KEY,
+    OPT_KEEP_EMPTY,
+    OPT_KEEP_OUTPUTS,
+    OPT_NO_INVERSE,
+    OPT_REDUCE,
+    OPT_REDUCE_BY_KEY,
+    OPT_REJECTS,
+    OPT_SEPARATOR,
+    OPT_SESSION_GAP,
+};
+
+static const struct option longopts[] = {
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"count", no_argument, NULL, OPT_COUNT},
+    {"count-by-value", no_argument, NULL, OPT_COUNT_BY_VALUE},
+    {"group-by-key", no_argument, NULL, OPT_GROUP_BY_KEY},
+    {"help", no_argument, NULL, 'h'},
+    {"keep-empty-keys", no_argument, NULL, OPT_KEEP_EMPTY},
+    {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
+    {"no-inverse", no_argument, NULL, OPT_NO_INVERSE},
+    {"reduce", required_argument, NULL, OPT_REDUCE},
+    {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
+    {"rejects", required_argument, NULL, OPT_REJECTS},
+    {"separator", required_argument, NULL, OPT_SEPARATOR},
+    {"session-gap", required_argument, NULL, OPT_SESSION_GAP},
+    {"slide", required_argument, NULL, 's'},
+    {"version", no_argument, NULL, 'V'},
+    {"window", required_argument, NULL, 'w'},
+    {NULL, 0, NULL, 0},
+};
+
+static int
+operator(const char *opt, const char *arg, enum ss_op *op)
+{
+    if (ss_op_lookup(arg, op) == 0)
+        return 0;
+    return ss_diag("%s: unknown operator '%s' (try sum, count, min, max, "
+                   "mean, first, last, concat)",
+                   opt, arg);
+}
+
+/* Options that only make sense together; -1 after saying why not. */
+static int
+check(const struct ss_window_config *cfg, int modes)
+{
+    int keyed = cfg->mode == SS_WINDOW_REDUCE_BY_KEY ||
+                cfg->mode == SS_WINDOW_COUNT_BY_VALUE ||
+                cfg->mode == SS_WINDOW_GROUP_BY_KEY;
+
+    if (modes > 1)
+        return ss_diag("--count, --count-by-value, --group-by-key, --reduce "
+                       "and --reduce-by-key exclude each other");
+    if (cfg->session_gap > 0) {
+        if (cfg->window > 0 || cfg->slide > 0)
+            return ss_diag("--session-gap excludes --window and --slide");
+        if (!keyed)
+            return ss_diag("--session-gap needs --count-by-value, "
+                           "--group-by-key or --reduce-by-key OP");
+        if (cfg->keep_empty)
+            return ss_diag("--keep-empty-keys is for sliding windows");
+        return 0;
+    }
+    if (cfg->window == 0)
+        return ss_diag("--window is required (or --session-gap)");
+    if (cfg->keep_empty && cfg->mode != SS_WINDOW_COUNT_BY_VALUE &&
+        !((cfg->mode == SS_WINDOW_REDUCE ||
+           cfg->mode == SS_WINDOW_REDUCE_BY_KEY) &&
+          ss_op_invertible(cfg->op)))
+        return ss_diag("--keep-empty-keys needs --count-by-value, or --reduce "
+                       "or --reduce-by-key with sum, count or mean");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct ss_window_config cfg;
+    int ch, modes = 0, keep_outputs = 0;
+    uint64_t n;
+
+    ss_diag_init(argv[0]);
+    ss_window_config_init(&cfg);
+    while ((ch = getopt_long(argc, argv, "hs:Vw:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_CHECKPOINT:
+            cfg.checkpoint = optarg;
+            break;
+        case OPT_COUNT:
+            cfg.mode = SS_WINDOW_COUNT;
+            modes++;
+            break;
+        case OPT_COUNT_BY_VALUE:
+            cfg.mode = SS_WINDOW_COUNT_BY_VALUE;
+            modes++;
+            break;
+        case OPT_GROUP_BY_KEY:
+            cfg.mode = SS_WINDOW_GROUP_BY_KEY;
+            modes++;
+            break;
+        case 'h':
+            fputs(usage_line, stdout);
+            fputs(help_text, stdout);
+            return 0;
+        case OPT_KEEP_EMPTY:
+            cfg.keep_empty = 1;
+            break;
+        case OPT_KEEP_OUTPUTS:
+            if (ss_opt_count("--keep-outputs", optarg, 0, 100000, &n) < 0)
+                return 2;
+            cfg.keep_outputs = (unsigned long)n;
+            keep_outputs = 1;
+            break;
+        case OPT_NO_INVERSE:
+            cfg.no_inverse = 1;
+            break;
+        case OPT_REDUCE:
+            if (operator("--reduce", optarg, &cfg.op) < 0)
+                return 2;
+            cfg.mode = SS_WINDOW_REDUCE;
+            modes++;
+            break;
+        case OPT_REDUCE_BY_KEY:
+            if (operator("--reduce-by-key", optarg, &cfg.op) < 0)
+                return 2;
+            cfg.mode = SS_WINDOW_REDUCE_BY_KEY;
+            modes++;
+            break;
+        case OPT_REJECTS:
+            cfg.rejects = optarg;
+            break;
+        case 's':
+            if (ss_opt_duration("--slide", optarg, &cfg.slide) < 0)
+                return 2;
+            break;
+        case OPT_SEPARATOR:
+            if (ss_opt_char("--separator", optarg, &cfg.sep) < 0)
+                return 2;
+            break;
+        case OPT_SESSION_GAP:
+            if (ss_opt_duration("--session-gap", optarg, &cfg.session_gap) < 0)
+                return 2;
+            break;
+        case 'V':
+            ss_stage_print_version(stdout);
+            return 0;
+        case 'w':
+            if (ss_opt_duration("--window", optarg, &cfg.window) < 0)
+                return 2;
+            break;
+        default: /* getopt_long() has already said what was wrong */
+            fputs(usage_line, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        ss_diag("unexpected argument '%s'", argv[optind]);
+        fputs(usage_line, stderr);
+        return 2;
+    }
+    if (keep_outputs && cfg.checkpoint == NULL) {
+        ss_diag("--keep-outputs needs --checkpoint DIR");
+        fputs(usage_line, stderr);
+        return 2;
+    }
+    if (check(&cfg, modes) < 0) {
+        fputs(usage_line, stderr);
+        return 2;
+    }
+    if (ss_stage_check_frames_out() < 0)
+        return 2;
+    ss_stage_signals(SS_STAGE_MIDDLE);
+    switch (ch = ss_window_run(&cfg)) {
+    case -EDOM:
+        return 2;
+    case 1:
+        return 1;
+    default:
+        return ss_stage_exit(ch);
+    }
+}

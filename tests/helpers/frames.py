@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""frames.py - write sstream frames (man/sstream.5) for tests, without
+sstream-source or sstream-map.
+
+    frames.py [-b MS] [--start MS] [--keyed] [--parts N] BATCH...
+
+Each BATCH argument is one batch: records separated by spaces, "-" for an
+empty batch. With --keyed a record is KEY:VALUE (split at the first ':').
+Batch i (from 0) has time START + (i + 1) * MS, as sstream-source --replay
+gives. --parts N sends each batch as frames of at most N records, all but
+the last flagged MORE. --skip N leaves out the first N batches (their
+times still count: a restart's input). The stream ends with an
+end-of-stream frame, unless --no-end.
+"""
+import argparse
+import struct
+import sys
+
+import xxhash
+
+MAGIC = b"SSTM"
+HLEN = 56
+BATCH, END = 1, 2
+KEYED, MORE = 0x1, 0x2
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def frame(kind, time, interval, flags, records):
+    """records: list of (key or None, value) byte strings."""
+    payload = bytearray()
+    for k, v in records:
+        if flags & KEYED:
+            payload += varint(len(k)) + k
+        payload += varint(len(v)) + v
+    head = struct.pack("<4sBBHqIIIIQQq", MAGIC, 1, kind, HLEN, time, interval,
+                       flags, len(records), 0, len(payload), 0, 0)
+    h = xxhash.xxh64(head + bytes(payload), seed=0).intdigest()
+    head = head[:40] + struct.pack("<Q", h) + head[48:]
+    return head + bytes(payload)
+
+
+def stream(batches, interval=1000, start=0, keyed=False, parts=0, skip=0,
+           end=True):
+    """batches: list of lists of records (bytes, or (key, value) pairs).
+    The first 'skip' batches are left out (their times still count)."""
+    out = bytearray()
+    flags = KEYED if keyed else 0
+    t = start
+    for i, recs in enumerate(batches):
+        t += interval
+        if i < skip:
+            continue
+        recs = [r if keyed else (None, r) for r in recs]
+        n = parts if parts > 0 else max(len(recs), 1)
+        chunks = [recs[i:i + n] for i in range(0, len(recs), n)] or [[]]
+        for j, c in enumerate(chunks):
+            more = MORE if j < len(chunks) - 1 else 0
+            out += frame(BATCH, t, interval, flags | more, c)
+    if end:
+        out += frame(END, t, interval, 0, [])
+    return bytes(out)
+
+
+def read_frames(data):
+    """Parse a frame stream: a list of (kind, time, interval, flags, records),
+    records as (key or None, value) byte strings."""
+    out, pos = [], 0
+    while pos < len(data):
+        (magic, _, kind, hlen, time, interval, flags, count, _, plen, _,
+         _) = struct.unpack_from("<4sBBHqIIIIQQq", data, pos)
+        assert magic == MAGIC
+        p, end = pos + hlen, pos + hlen + plen
+        recs = []
+        while p < end:
+            k = None
+            if flags & KEYED:
+                n, p = _varint_get(data, p)
+                k, p = data[p:p + n], p + n
+            n, p = _varint_get(data, p)
+            recs.append((k, data[p:p + n]))
+            p += n
+        assert len(recs) == count
+        out.append((kind, time, interval, flags, recs))
+        pos = end
+    return out
+
+
+def _varint_get(data, p):
+    v, shift = 0, 0
+    while data[p] & 0x80:
+        v |= (data[p] & 0x7F) << shift
+        shift += 7
+        p += 1
+    return v | (data[p] << shift), p + 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("-b", type=int, default=1000)
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--keyed", action="store_true")
+    p.add_argument("--parts", type=int, default=0)
+    p.add_argument("--skip", type=int, default=0)
+    p.add_argument("--no-end", action="store_true")
+    p.add_argument("--show", metavar="FILE",
+                   help="print FILE's whole batch frames as time key value")
+    p.add_argument("batch", nargs="*")
+    a = p.parse_args()
+    if a.show:
+        data = open(a.show, "rb").read()
+        whole = []
+        pos = 0
+        while pos + HLEN <= len(data):  # complete frames only
+            plen = struct.unpack_from("<Q", data, pos + 32)[0]
+            if pos + HLEN + plen > len(data):
+                break
+            pos += HLEN + plen
+        for kind, t, _, _, recs in read_frames(data[:pos]):
+            for k, v in recs if kind == BATCH else []:
+                parts = [str(t)] + ([k.decode()] if k is not None else [])
+                print(" ".join(parts + [v.decode()]))
+        return
+    batches = []
+    for arg in a.batch:
+        words = [] if arg == "-" else arg.split(" ")
+        if a.keyed:
+            recs = []
+            for w in words:
+                k, _, v = w.partition(":")
+                recs.append((k.encode(), v.encode()))
+        else:
+            recs = [w.encode() for w in words]
+        batches.append(recs)
+    sys.stdout.buffer.write(stream(batches, a.b, a.start, a.keyed, a.parts,
+                                   a.skip, not a.no_end))
+
+
+if __name__ == "__main__":
+    main()
