@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "stats.h"
 
 enum ss_window_mode {
     SS_WINDOW_PLAIN,          /* window(): the records, in arrival order */
@@ -35,17 +36,18 @@ enum ss_window_mode {
 
 struct ss_window_config {
     enum ss_window_mode mode;
-    enum ss_op op;              /* --reduce, --reduce-by-key */
-    int64_t window;             /* -w, ms; 0 with --session-gap */
-    int64_t slide;              /* -s, ms; 0: the batch interval */
-    int64_t session_gap;        /* --session-gap, ms; 0: sliding windows */
-    char sep;                   /* --separator of groups (default ',') */
-    int no_inverse;             /* --no-inverse */
-    int keep_empty;             /* --keep-empty-keys */
-    unsigned rebuild_every;     /* SS_WINDOW_REBUILD_EVERY */
-    const char *rejects;        /* --rejects FILE */
-    const char *checkpoint;     /* --checkpoint DIR */
-    unsigned long keep_outputs; /* --keep-outputs: batches a replay gets */
+    enum ss_op op;                /* --reduce, --reduce-by-key */
+    int64_t window;               /* -w, ms; 0 with --session-gap */
+    int64_t slide;                /* -s, ms; 0: the batch interval */
+    int64_t session_gap;          /* --session-gap, ms; 0: sliding windows */
+    char sep;                     /* --separator of groups (default ',') */
+    int no_inverse;               /* --no-inverse */
+    int keep_empty;               /* --keep-empty-keys */
+    unsigned rebuild_every;       /* SS_WINDOW_REBUILD_EVERY */
+    const char *rejects;          /* --rejects FILE */
+    const char *checkpoint;       /* --checkpoint DIR */
+    unsigned long keep_outputs;   /* --keep-outputs: batches a replay gets */
+    struct ss_stats_config stats; /* --stats, --stats-file */
 };
 
 void ss_window_config_init(struct ss_window_config *cfg);

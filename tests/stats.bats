@@ -309,3 +309,37 @@ EOF2
     assert_failure 2
     assert_equal "$(head -1 <<<"$stderr")" "sstream-state: --stats-file: empty path"
 }
+
+@test "stats: sstream-window reports the keys in its window" {
+    run --separate-stderr bash -c "set -o pipefail
+        sstream-source --replay '$T/d' | sstream-map -f words --pair 1 |
+        sstream-window -w 2s --reduce-by-key sum --stats --stats-file '$T/s.json' |
+        sstream-sink --tsv"
+    assert_success
+    assert_equal "${#lines[@]}" 8
+    assert_equal "$(tail -1 <<<"$stderr")" "sstream-window: 3 batches, 5 records in, 8 out, 0 rejects, 0 replays skipped"
+    run json_rows "$T/s.json"
+    assert_output - <<'EOF2'
+window 1000 3 3 94 106 None keys=3
+window 2000 0 3 72 106 None keys=3
+window 3000 2 2 80 92 None keys=2
+EOF2
+    run --separate-stderr sstream-window -w 2 --count --stats-file ''
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-window: --stats-file: empty path"
+}
+
+@test "stats: every stage passes the close time on: the sink measures end to end" {
+    run --separate-stderr bash -c "set -o pipefail
+        { echo a b; sleep 0.3; echo a; } | sstream-source -b 100ms |
+        sstream-map -f words --pair 1 | sstream-window -w 200ms --reduce-by-key sum |
+        sstream-state --update sum --no-checkpoint --emit updated |
+        sstream-sink --dump --stats-file '$T/s.json' | grep -c 'closed=0'"
+    assert_output 0
+    run "$PY" -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows and all(isinstance(r["end_to_end_ms"], int) for r in rows), rows
+print("ok")' "$T/s.json"
+    assert_output ok
+}
