@@ -343,3 +343,27 @@ assert rows and all(isinstance(r["end_to_end_ms"], int) for r in rows), rows
 print("ok")' "$T/s.json"
     assert_output ok
 }
+
+@test "stats: a trail count the header cannot hold is ignored, not the frame" {
+    sstream-source --replay "$T/d" >"$T/frames"
+    # header_len 64 with trail_count 1 (which needs 76): a writer that
+    # used byte 56 for something else; the checksum covers all 64 bytes.
+    "$PY" - "$T/frames" >"$T/odd" <<'PY'
+import struct, sys, xxhash
+data, out, i = open(sys.argv[1], "rb").read(), sys.stdout.buffer, 0
+while i < len(data):
+    plen = struct.unpack_from("<Q", data, i + 32)[0]
+    head = bytearray(data[i:i + 56]) + b"\x01\0\0\0ABCD"
+    payload = data[i + 56:i + 56 + plen]
+    struct.pack_into("<H", head, 6, 64)
+    struct.pack_into("<Q", head, 40, 0)
+    struct.pack_into("<Q", head, 40, xxhash.xxh64(bytes(head) + payload).intdigest())
+    out.write(bytes(head) + payload)
+    i += 56 + plen
+PY
+    run --separate-stderr bash -c "sstream-sink --dump --stats <'$T/odd' | grep -c trail"
+    assert_output 0
+    run --separate-stderr bash -c "sstream-map --map upper <'$T/odd' | sstream-sink --dump | grep trail | sed 's/=[0-9]*ms/=Nms/'"
+    assert_success
+    assert_output "$(printf '  trail: map=Nms\n%.0s' 1 2 3)"
+}
