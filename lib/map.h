@@ -87,12 +87,14 @@ struct ss_map_op {
 struct ss_map_config {
     struct ss_map_op *ops;
     size_t nops, cap;
-    size_t nstreams;              /* frame streams besides stdin */
-    char fs;                      /* -F; 0: runs of blanks */
-    char sep;                     /* --separator of groups */
-    enum ss_join_type join;       /* --join-type */
-    const char *rejects;          /* --rejects FILE */
-    struct ss_stats_config stats; /* --stats, --stats-file */
+    size_t nstreams;        /* frame streams besides stdin */
+    char fs;                /* -F; 0: runs of blanks */
+    char sep;               /* --separator of groups */
+    enum ss_join_type join; /* --join-type */
+    const char *rejects;    /* --rejects FILE */
+
+    /* --stats, --stats-file */
+    struct ss_stats_config stats;
 };
 
 void ss_map_config_init(struct ss_map_config *cfg);

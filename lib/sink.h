@@ -18,13 +18,15 @@ enum ss_sink_mode {
 
 struct ss_sink_config {
     enum ss_sink_mode mode;
-    size_t print_n;               /* --print=N */
-    const char *save_as;          /* --save-as-text-files PREFIX */
-    const char *suffix;           /* --suffix S, or NULL */
-    const char *foreach;          /* --foreach CMD */
-    unsigned retries;             /* --retries N for --foreach */
-    const char *connect;          /* --connect HOST:PORT */
-    struct ss_stats_config stats; /* --stats, --stats-file, --progress */
+    size_t print_n;      /* --print=N */
+    const char *save_as; /* --save-as-text-files PREFIX */
+    const char *suffix;  /* --suffix S, or NULL */
+    const char *foreach; /* --foreach CMD */
+    unsigned retries;    /* --retries N for --foreach */
+    const char *connect; /* --connect HOST:PORT */
+
+    /* --stats, --stats-file, --progress */
+    struct ss_stats_config stats;
 };
 
 void ss_sink_config_init(struct ss_sink_config *cfg);

@@ -31,14 +31,16 @@ struct ss_state_config {
     enum ss_op op;
     char sep; /* joins concat's values */
     enum ss_state_emit emit;
-    int64_t timeout_ms;           /* 0: keys never time out */
-    const char *checkpoint;       /* NULL: --no-checkpoint */
-    int64_t ckpt_interval_ms;     /* 0: snapshot when the log outgrows it */
-    const char *initial;          /* --initial FILE, or NULL */
-    const char *import;           /* --import FILE, or NULL */
-    const char *rejects;          /* --rejects FILE, or NULL */
-    unsigned long keep_outputs;   /* batches whose output can be re-emitted */
-    struct ss_stats_config stats; /* --stats, --stats-file */
+    int64_t timeout_ms;         /* 0: keys never time out */
+    const char *checkpoint;     /* NULL: --no-checkpoint */
+    int64_t ckpt_interval_ms;   /* 0: snapshot when the log outgrows it */
+    const char *initial;        /* --initial FILE, or NULL */
+    const char *import;         /* --import FILE, or NULL */
+    const char *rejects;        /* --rejects FILE, or NULL */
+    unsigned long keep_outputs; /* batches whose output can be re-emitted */
+
+    /* --stats, --stats-file */
+    struct ss_stats_config stats;
 };
 
 void ss_state_config_init(struct ss_state_config *cfg);

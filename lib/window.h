@@ -36,18 +36,20 @@ enum ss_window_mode {
 
 struct ss_window_config {
     enum ss_window_mode mode;
-    enum ss_op op;                /* --reduce, --reduce-by-key */
-    int64_t window;               /* -w, ms; 0 with --session-gap */
-    int64_t slide;                /* -s, ms; 0: the batch interval */
-    int64_t session_gap;          /* --session-gap, ms; 0: sliding windows */
-    char sep;                     /* --separator of groups (default ',') */
-    int no_inverse;               /* --no-inverse */
-    int keep_empty;               /* --keep-empty-keys */
-    unsigned rebuild_every;       /* SS_WINDOW_REBUILD_EVERY */
-    const char *rejects;          /* --rejects FILE */
-    const char *checkpoint;       /* --checkpoint DIR */
-    unsigned long keep_outputs;   /* --keep-outputs: batches a replay gets */
-    struct ss_stats_config stats; /* --stats, --stats-file */
+    enum ss_op op;              /* --reduce, --reduce-by-key */
+    int64_t window;             /* -w, ms; 0 with --session-gap */
+    int64_t slide;              /* -s, ms; 0: the batch interval */
+    int64_t session_gap;        /* --session-gap, ms; 0: sliding windows */
+    char sep;                   /* --separator of groups (default ',') */
+    int no_inverse;             /* --no-inverse */
+    int keep_empty;             /* --keep-empty-keys */
+    unsigned rebuild_every;     /* SS_WINDOW_REBUILD_EVERY */
+    const char *rejects;        /* --rejects FILE */
+    const char *checkpoint;     /* --checkpoint DIR */
+    unsigned long keep_outputs; /* --keep-outputs: batches a replay gets */
+
+    /* --stats, --stats-file */
+    struct ss_stats_config stats;
 };
 
 void ss_window_config_init(struct ss_window_config *cfg);
