@@ -383,6 +383,8 @@ ss_stats_end(struct ss_stats *st)
     st->records_out += b->records_out;
     st->bytes_in += b->bytes_in;
     st->bytes_out += b->bytes_out;
+    if (st->print && st->drawn && st->progress) /* a line of its own */
+        (void)ss_io_write_all(STDERR_FILENO, "\r\033[K", 4);
     if (st->print)
         print_line(st, e2e);
     if (st->fd >= 0)
