@@ -16,6 +16,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -331,6 +333,40 @@ on_refill(uv_timer_t *t)
         r->ops->resume(r);
 }
 
+/* --state DIR2 also remembers the last batch time, so that the next run
+ * (cron) starts after it even within the same interval: a stateful stage
+ * downstream takes a batch time it has seen for a replay, and would not
+ * count the new files. */
+#define LAST_TIME "last-batch-time"
+
+static int64_t
+first_time(const struct ss_source_config *cfg, int64_t interval)
+{
+    int64_t t = ss_batcher_align(ss_batcher_now_ms(), interval), last;
+    struct ss_buf b = {0};
+    char path[4096];
+
+    if (cfg->state == NULL)
+        return t;
+    snprintf(path, sizeof(path), "%s/%s", cfg->state, LAST_TIME);
+    if (ss_io_slurp(path, &b) == 0 && ss_buf_putc(&b, '\0') == 0 &&
+        sscanf(b.data, "%" SCNd64, &last) == 1 && last + interval > t)
+        t = ss_batcher_align(last + interval, interval);
+    ss_buf_release(&b);
+    return t;
+}
+
+static void
+save_last_time(const char *dir, int64_t t)
+{
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%" PRId64 "\n", t);
+    int rc = ss_io_write_atomic(dir, LAST_TIME, text, (size_t)n);
+
+    if (rc < 0)
+        ss_diag_err(rc, "--state: cannot write '%s/%s'", dir, LAST_TIME);
+}
+
 static int
 start_input(struct live *lv, const struct ss_source_input *in,
             struct ss_recv **r)
@@ -428,7 +464,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         b->limited = 1; /* a full batch holds records back; no rate */
         b->budget = UINT64_MAX;
     }
-    ss_batcher_open(b, ss_batcher_align(ss_batcher_now_ms(), b->interval));
+    ss_batcher_open(b, first_time(cfg, b->interval));
     arm_timer(&lv);
     if (start_inputs(&lv) < 0) {
         lv.failed = 1;
@@ -438,6 +474,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     rc = lv.rc;
     if (rc == 0 && (lv.failed || lv.host.troubles > 0))
         rc = -1;
+    if (cfg->state != NULL && lv.ended)
+        save_last_time(cfg->state, b->time);
     free_recvs(&lv);
     uv_loop_close(lv.host.loop);
     free(lv.host.chunk);
