@@ -11,7 +11,8 @@
 
 static const char usage_line[] =
     "usage: sstream-map [-chV] [-F sep] [--join-type type] [--rejects file]\n"
-    "                   [--separator c] operation ...\n";
+    "                   [--separator c] [--stats] [--stats-file file]\n"
+    "                   operation ...\n";
 
 static const char help_text[] =
     "Apply transformations, in the order given, to every batch of a frame\n"
@@ -50,6 +51,9 @@ static const char help_text[] =
     "      --join-type TYPE       inner (default), left, right, full\n"
     "      --rejects FILE         keep records that cannot be processed\n"
     "      --separator C          joins groups (default ,)\n"
+    "      --stats                a line per batch on stderr, a summary at "
+    "exit\n"
+    "      --stats-file FILE      append a JSON object per batch to FILE\n"
     "  -h, --help                 show this help\n"
     "  -V, --version              show the version and frame format\n"
     "\n"
@@ -74,6 +78,8 @@ enum {
     OPT_REDUCE_BY_KEY,
     OPT_REJECTS,
     OPT_SEPARATOR,
+    OPT_STATS,
+    OPT_STATS_FILE,
     OPT_UNION,
     OPT_VALUE_FIELD,
     OPT_WHERE,
@@ -103,6 +109,8 @@ static const struct option longopts[] = {
     {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
     {"rejects", required_argument, NULL, OPT_REJECTS},
     {"separator", required_argument, NULL, OPT_SEPARATOR},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"union", required_argument, NULL, OPT_UNION},
     {"value-field", required_argument, NULL, OPT_VALUE_FIELD},
     {"version", no_argument, NULL, 'V'},
@@ -181,6 +189,16 @@ parse(struct ss_map_config *cfg, int argc, char **argv)
         case OPT_SEPARATOR:
             if (ss_opt_char("--separator", optarg, &cfg->sep) < 0)
                 return 2;
+            break;
+        case OPT_STATS:
+            cfg->stats.print = 1;
+            break;
+        case OPT_STATS_FILE:
+            if (*optarg == '\0') {
+                ss_diag("--stats-file: empty path");
+                return 2;
+            }
+            cfg->stats.file = optarg;
             break;
         case 'V':
             ss_stage_print_version(stdout);

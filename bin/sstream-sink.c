@@ -13,7 +13,8 @@ static const char usage_line[] =
     "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S]]\n"
     "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
-    "                    [--commit DIR]\n";
+    "                    [--commit DIR] [--progress] [--stats] "
+    "[--stats-file FILE]\n";
 
 static const char help_text[] =
     "Write a frame stream from stdin as text, files or commands.\n"
@@ -32,9 +33,15 @@ static const char help_text[] =
     "record\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
     "records\n"
+    "      --progress                   a live status line on a terminal\n"
     "      --retries N                  run a failing --foreach CMD again N "
     "times\n"
     "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
+    "      --stats                      a line per batch on stderr, a "
+    "summary at\n"
+    "                                   exit; warn when falling behind\n"
+    "      --stats-file FILE            append a JSON object per batch to "
+    "FILE\n"
     "      --suffix S                   the files' suffix\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
@@ -51,8 +58,11 @@ enum {
     OPT_FOREACH,
     OPT_LINES,
     OPT_PRINT,
+    OPT_PROGRESS,
     OPT_RETRIES,
     OPT_SAVE_AS,
+    OPT_STATS,
+    OPT_STATS_FILE,
     OPT_SUFFIX,
     OPT_TSV,
 };
@@ -65,8 +75,11 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, 'h'},
     {"lines", no_argument, NULL, OPT_LINES},
     {"print", optional_argument, NULL, OPT_PRINT},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"version", no_argument, NULL, 'V'},
@@ -126,6 +139,9 @@ main(int argc, char **argv)
                 cfg.print_n = (size_t)n;
             }
             break;
+        case OPT_PROGRESS:
+            cfg.stats.progress = 1;
+            break;
         case OPT_RETRIES:
             if (ss_opt_count("--retries", optarg, 0, 100, &n) < 0)
                 return 2;
@@ -138,6 +154,16 @@ main(int argc, char **argv)
                 return 2;
             }
             cfg.save_as = optarg;
+            break;
+        case OPT_STATS:
+            cfg.stats.print = 1;
+            break;
+        case OPT_STATS_FILE:
+            if (*optarg == '\0') {
+                ss_diag("--stats-file: empty path");
+                return 2;
+            }
+            cfg.stats.file = optarg;
             break;
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */

@@ -16,6 +16,8 @@ static const char usage_line[] =
     "[--max-record-bytes N]\n"
     "                      [--record-bytes N] [--rejects FILE] "
     "[--max-rate N]\n"
+    "                      [--max-batch-records N] [--max-batch-bytes N]\n"
+    "                      [--stats] [--stats-file FILE]\n"
     "                      [--connect HOST:PORT [--connect-once]] "
     "[--listen [HOST:]PORT]\n"
     "                      [--exec CMD [--exec-restart]] "
@@ -26,7 +28,8 @@ static const char usage_line[] =
     "       sstream-source [-hV] [-b DUR] [--delimiter C] "
     "[--max-record-bytes N]\n"
     "                      [--record-bytes N] [--rejects FILE] "
-    "--replay DIR [--start-time MS]\n"
+    "[--stats] [--stats-file FILE]\n"
+    "                      --replay DIR [--start-time MS]\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n";
 
@@ -41,6 +44,10 @@ static const char help_text[] =
     "      --exec CMD             read the stdout of 'sh -c CMD'\n"
     "      --exec-restart         run CMD again whenever it ends\n"
     "      --listen [HOST:]PORT   accept producers on a TCP port\n"
+    "      --max-batch-bytes N    a batch that holds N bytes of records "
+    "takes no more\n"
+    "      --max-batch-records N  a batch that holds N records takes no "
+    "more\n"
     "      --max-rate N           read at most N records per second\n"
     "      --max-record-bytes N   longer records are rejects (default 1M)\n"
     "      --max-uncommitted N    with --wal: send a batch only when the sink\n"
@@ -54,6 +61,9 @@ static const char help_text[] =
     "      --start-time MS        time before the first replay batch (0)\n"
     "      --state DIR            ledger of the watched files read, kept in "
     "DIR\n"
+    "      --stats                a line per batch on stderr, a summary at "
+    "exit\n"
+    "      --stats-file FILE      append a JSON object per batch to FILE\n"
     "      --wal DIR              write-ahead log: each batch synced to DIR\n"
     "                             before it is sent; replayed after a crash\n"
     "      --wal-segment N        bytes per log segment (default 16M)\n"
@@ -61,7 +71,9 @@ static const char help_text[] =
     "  -h, --help                 show this help\n"
     "  -V, --version              show the version and frame format\n"
     "\n"
-    "Frames go to stdout: pipe them into another stage or sstream-sink.\n";
+    "Frames go to stdout: pipe them into another stage or sstream-sink.\n"
+    "At a limit the source reads no further until the next batch: the\n"
+    "producer waits (a pipe, or TCP backpressure on a socket).\n";
 
 enum {
     OPT_CONNECT = 256,
@@ -70,6 +82,8 @@ enum {
     OPT_EXEC,
     OPT_EXEC_RESTART,
     OPT_LISTEN,
+    OPT_MAX_BATCH_BYTES,
+    OPT_MAX_BATCH_RECORDS,
     OPT_MAX_RATE,
     OPT_MAX_RECORD,
     OPT_MAX_UNCOMMITTED,
@@ -80,6 +94,8 @@ enum {
     OPT_SETTLE,
     OPT_START_TIME,
     OPT_STATE,
+    OPT_STATS,
+    OPT_STATS_FILE,
     OPT_WAL,
     OPT_WAL_SEGMENT,
     OPT_WATCH,
@@ -94,6 +110,8 @@ static const struct option longopts[] = {
     {"exec-restart", no_argument, NULL, OPT_EXEC_RESTART},
     {"help", no_argument, NULL, 'h'},
     {"listen", required_argument, NULL, OPT_LISTEN},
+    {"max-batch-bytes", required_argument, NULL, OPT_MAX_BATCH_BYTES},
+    {"max-batch-records", required_argument, NULL, OPT_MAX_BATCH_RECORDS},
     {"max-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-record-bytes", required_argument, NULL, OPT_MAX_RECORD},
     {"max-uncommitted", required_argument, NULL, OPT_MAX_UNCOMMITTED},
@@ -104,6 +122,8 @@ static const struct option longopts[] = {
     {"settle", required_argument, NULL, OPT_SETTLE},
     {"start-time", required_argument, NULL, OPT_START_TIME},
     {"state", required_argument, NULL, OPT_STATE},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"version", no_argument, NULL, 'V'},
     {"wal", required_argument, NULL, OPT_WAL},
     {"wal-segment", required_argument, NULL, OPT_WAL_SEGMENT},
@@ -149,6 +169,11 @@ check_combination(const struct ss_source_config *cfg, int watches,
         return ss_diag("--replay is the only input when given "
                        "(no --connect, --listen, --watch, --exec, "
                        "--max-rate)");
+    if (cfg->replay != NULL &&
+        (cfg->max_batch_records > 0 || cfg->max_batch_bytes > 0))
+        return ss_diag("--max-batch-%s: not with --replay (a replay batch "
+                       "is one whole file)",
+                       cfg->max_batch_records > 0 ? "records" : "bytes");
     if (cfg->connect_once && !has[SS_INPUT_CONNECT])
         return ss_diag("--connect-once: needs --connect");
     if (cfg->exec_restart && !has[SS_INPUT_EXEC])
@@ -177,7 +202,7 @@ main(int argc, char **argv)
 {
     struct ss_source_config cfg;
     int ch, watches = 0, settle_given = 0, wal_segment_given = 0;
-    size_t ninputs = 0;
+    size_t ninputs = 0, bytes;
     uint64_t n;
 
     ss_diag_init(argv[0]);
@@ -221,6 +246,16 @@ main(int argc, char **argv)
                           optarg) < 0)
                 return 2;
             break;
+        case OPT_MAX_BATCH_BYTES:
+            if (ss_opt_bytes("--max-batch-bytes", optarg, &bytes) < 0)
+                return 2;
+            cfg.max_batch_bytes = bytes;
+            break;
+        case OPT_MAX_BATCH_RECORDS:
+            if (ss_opt_count("--max-batch-records", optarg, 1, UINT32_MAX,
+                             &cfg.max_batch_records) < 0)
+                return 2;
+            break;
         case OPT_MAX_RATE:
             if (ss_opt_count("--max-rate", optarg, 1, 1000000000,
                              &cfg.max_rate) < 0)
@@ -260,6 +295,16 @@ main(int argc, char **argv)
             break;
         case OPT_STATE:
             cfg.state = optarg;
+            break;
+        case OPT_STATS:
+            cfg.stats.print = 1;
+            break;
+        case OPT_STATS_FILE:
+            if (*optarg == '\0') {
+                ss_diag("--stats-file: empty path");
+                return 2;
+            }
+            cfg.stats.file = optarg;
             break;
         case 'V':
             ss_stage_print_version(stdout);

@@ -18,6 +18,7 @@ static const char usage_line[] =
     "                     [--import FILE | --initial FILE] "
     "[--keep-outputs N]\n"
     "                     [--rejects FILE] [--separator C] [--timeout DUR]\n"
+    "                     [--stats] [--stats-file FILE]\n"
     "       sstream-state --dump DIR\n";
 
 static const char help_text[] =
@@ -41,6 +42,9 @@ static const char help_text[] =
     "      --no-checkpoint         keep the state in memory only\n"
     "      --rejects FILE          keep rejected records in FILE\n"
     "      --separator C           joins concat's values (,)\n"
+    "      --stats                 a line per batch on stderr, a summary at\n"
+    "                              exit\n"
+    "      --stats-file FILE       append a JSON object per batch to FILE\n"
     "      --timeout DUR           remove keys with no records for DUR\n"
     "      --update OP             sum, count, min, max, mean, first, last,\n"
     "                              concat\n"
@@ -58,6 +62,8 @@ enum {
     OPT_NO_CHECKPOINT,
     OPT_REJECTS,
     OPT_SEPARATOR,
+    OPT_STATS,
+    OPT_STATS_FILE,
     OPT_TIMEOUT,
     OPT_UPDATE,
 };
@@ -74,6 +80,8 @@ static const struct option longopts[] = {
     {"no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT},
     {"rejects", required_argument, NULL, OPT_REJECTS},
     {"separator", required_argument, NULL, OPT_SEPARATOR},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"update", required_argument, NULL, OPT_UPDATE},
     {"version", no_argument, NULL, 'V'},
@@ -170,6 +178,14 @@ main(int argc, char **argv)
         case OPT_SEPARATOR:
             if (ss_opt_char("--separator", optarg, &cfg.sep) < 0)
                 return 2;
+            break;
+        case OPT_STATS:
+            cfg.stats.print = 1;
+            break;
+        case OPT_STATS_FILE:
+            if (*optarg == '\0')
+                return usage("%s", "--stats-file: empty path");
+            cfg.stats.file = optarg;
             break;
         case OPT_TIMEOUT:
             if (ss_opt_duration("--timeout", optarg, &cfg.timeout_ms) < 0)

@@ -18,10 +18,12 @@ static const char usage_line[] =
     "                      [--checkpoint DIR [--keep-outputs N]] "
     "[--keep-empty-keys]\n"
     "                      [--no-inverse] [--rejects FILE] [--separator C]\n"
+    "                      [--stats] [--stats-file FILE]\n"
     "       sstream-window [-hV] --session-gap DUR (--count-by-value |\n"
     "                      --group-by-key | --reduce-by-key OP)\n"
     "                      [--checkpoint DIR [--keep-outputs N]] "
-    "[--rejects FILE] [--separator C]\n";
+    "[--rejects FILE] [--separator C]\n"
+    "                      [--stats] [--stats-file FILE]\n";
 
 static const char help_text[] =
     "Windows over a frame stream: one frame per slide, its time the "
@@ -46,6 +48,9 @@ static const char help_text[] =
     "      --session-gap DUR    per key, a session ends after DUR without "
     "records;\n"
     "                           emitted as key, start, end, aggregate\n"
+    "      --stats              a line per batch on stderr, a summary at "
+    "exit\n"
+    "      --stats-file FILE    append a JSON object per batch to FILE\n"
     "  -h, --help               show this help\n"
     "  -V, --version            show the version and frame format\n"
     "\n"
@@ -65,6 +70,8 @@ enum {
     OPT_REJECTS,
     OPT_SEPARATOR,
     OPT_SESSION_GAP,
+    OPT_STATS,
+    OPT_STATS_FILE,
 };
 
 static const struct option longopts[] = {
@@ -82,6 +89,8 @@ static const struct option longopts[] = {
     {"separator", required_argument, NULL, OPT_SEPARATOR},
     {"session-gap", required_argument, NULL, OPT_SESSION_GAP},
     {"slide", required_argument, NULL, 's'},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"version", no_argument, NULL, 'V'},
     {"window", required_argument, NULL, 'w'},
     {NULL, 0, NULL, 0},
@@ -197,6 +206,16 @@ main(int argc, char **argv)
         case OPT_SESSION_GAP:
             if (ss_opt_duration("--session-gap", optarg, &cfg.session_gap) < 0)
                 return 2;
+            break;
+        case OPT_STATS:
+            cfg.stats.print = 1;
+            break;
+        case OPT_STATS_FILE:
+            if (*optarg == '\0') {
+                ss_diag("--stats-file: empty path");
+                return 2;
+            }
+            cfg.stats.file = optarg;
             break;
         case 'V':
             ss_stage_print_version(stdout);

@@ -41,6 +41,7 @@ ss_batcher_open(struct ss_batcher *b, int64_t time)
     b->time = time;
     b->open = 1;
     b->batch_records = 0;
+    b->batch_bytes = 0;
     if (b->wal != NULL) {
         int fd = ss_wal_begin(b->wal);
 
@@ -50,10 +51,18 @@ ss_batcher_open(struct ss_batcher *b, int64_t time)
 }
 
 int
+ss_batcher_full(const struct ss_batcher *b)
+{
+    return (b->max_records > 0 && b->batch_records >= b->max_records) ||
+           (b->max_bytes > 0 && b->batch_bytes >= b->max_bytes);
+}
+
+int
 ss_batcher_add(struct ss_batcher *b, const char *p, size_t n)
 {
     b->records++;
     b->batch_records++;
+    b->batch_bytes += n;
     if (b->limited && b->budget > 0)
         b->budget--;
     return ss_frame_writer_add(&b->w, NULL, 0, p, n);
@@ -67,6 +76,11 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
     b->w.closed_ms = closed_ms;
     b->open = 0;
     b->batches++;
+    if (b->stats != NULL) {
+        ss_stats_source(b->stats, b->time, (uint32_t)b->interval, closed_ms,
+                        b->batch_records, b->batch_bytes);
+        ss_stats_stamp(b->stats);
+    }
     rc = ss_frame_writer_end(&b->w);
     if (b->wal != NULL && rc == 0 && b->wal_rc == 0 && b->logging != NULL)
         b->logging(b->logging_ctx, b->time);
@@ -74,6 +88,8 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
         rc = b->wal_rc < 0 ? b->wal_rc : ss_wal_end(b->wal, b->time, b->out_fd);
     else if (b->wal != NULL && b->wal_rc < 0)
         rc = b->wal_rc; /* already reported */
+    if (b->stats != NULL && rc == 0)
+        ss_stats_end(b->stats);
     if (b->rej != NULL && rc == 0)
         rc = ss_rejects_flush(b->rej);
     return rc;
@@ -132,11 +148,12 @@ reject_part(struct ss_splitter *s, const char *p, size_t n, int last)
     }
 }
 
-/* No budget left for another record under --max-rate. */
+/* No budget left for another record under --max-rate, or the batch is
+ * full (--max-batch-records, --max-batch-bytes). */
 static int
 spent(const struct ss_splitter *s)
 {
-    return s->b->limited && s->b->budget == 0;
+    return s->b->limited && (s->b->budget == 0 || ss_batcher_full(s->b));
 }
 
 static ssize_t

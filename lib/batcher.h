@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "frame.h"
 #include "rejects.h"
+#include "stats.h"
 
 struct ss_wal;
 
@@ -38,6 +39,12 @@ struct ss_batcher {
      * and before it is synced (the receivers' ledgers); NULL none. */
     void (*logging)(void *ctx, int64_t time);
     void *logging_ctx;
+    uint64_t batch_bytes; /* record bytes in the open batch */
+    /* --max-batch-records, --max-batch-bytes (0: none): a full batch
+     * takes no more records until the next one opens; in force while
+     * 'limited' is set, as the budget is. */
+    uint64_t max_records, max_bytes;
+    struct ss_stats *stats; /* --stats, or NULL */
 };
 
 void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
@@ -45,6 +52,8 @@ void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
 /* Open the batch at 'time' (the end of its interval). */
 void ss_batcher_open(struct ss_batcher *b, int64_t time);
 int ss_batcher_add(struct ss_batcher *b, const char *p, size_t n);
+/* The open batch holds --max-batch-records or --max-batch-bytes. */
+int ss_batcher_full(const struct ss_batcher *b);
 /* Send the open batch, stamped as closed at wall time closed_ms. */
 int ss_batcher_close(struct ss_batcher *b, int64_t closed_ms);
 /* Send end-of-stream, timed as the last batch. */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define XXH_STATIC_LINKING_ONLY
@@ -35,6 +36,7 @@ enum {
     OFF_PLEN = 32,
     OFF_SUM = 40,
     OFF_CLOSED = 48,
+    OFF_TRAIL = 56, /* uint8 count, 3 reserved, then the entries */
 };
 
 static void
@@ -68,14 +70,27 @@ checksum(const char *h, size_t hlen, const char *payload, size_t len)
     return XXH64_digest(&st);
 }
 
+size_t
+ss_frame_header_len(unsigned n)
+{
+    if (n == 0)
+        return SS_FRAME_HEADER_LEN;
+    return SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD +
+           (size_t)n * SS_FRAME_TRAIL_ENTRY;
+}
+
 void
 ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
                        size_t len)
 {
+    unsigned n =
+        f->ntrail < SS_FRAME_TRAIL_MAX ? f->ntrail : SS_FRAME_TRAIL_MAX;
+    size_t hlen = ss_frame_header_len(n);
+
     memcpy(h + OFF_MAGIC, SS_FRAME_MAGIC, 4);
     h[OFF_VERSION] = SS_FRAME_VERSION;
     h[OFF_KIND] = (char)f->kind;
-    put_le(h + OFF_HLEN, SS_FRAME_HEADER_LEN, 2);
+    put_le(h + OFF_HLEN, hlen, 2);
     put_le(h + OFF_TIME, (uint64_t)f->time, 8);
     put_le(h + OFF_INTERVAL, f->interval, 4);
     put_le(h + OFF_FLAGS, f->flags, 4);
@@ -83,7 +98,47 @@ ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
     put_le(h + OFF_RESERVED, 0, 4);
     put_le(h + OFF_PLEN, len, 8);
     put_le(h + OFF_CLOSED, (uint64_t)f->closed_ms, 8);
-    put_le(h + OFF_SUM, checksum(h, SS_FRAME_HEADER_LEN, payload, len), 8);
+    if (n > 0) {
+        put_le(h + OFF_TRAIL, n, 4); /* the count, and 3 reserved zeros */
+        memcpy(h + OFF_TRAIL + SS_FRAME_TRAIL_HEAD, f->trail,
+               (size_t)n * SS_FRAME_TRAIL_ENTRY);
+    }
+    put_le(h + OFF_SUM, checksum(h, hlen, payload, len), 8);
+}
+
+/* The trail, if the header is long enough to have one. Bytes after the
+ * trail are fields of later writers: skipped, as man/sstream.5 says. A
+ * count the header cannot hold is not ours to judge (the checksum has
+ * vouched for the bytes): the trail is ignored, never the frame. */
+static void
+parse_trail(const char *p, size_t hlen, struct ss_frame *f)
+{
+    unsigned n;
+
+    f->trail = NULL;
+    f->ntrail = 0;
+    if (hlen < SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD)
+        return;
+    n = (unsigned char)p[OFF_TRAIL];
+    if (n > SS_FRAME_TRAIL_MAX || ss_frame_header_len(n) > hlen)
+        return;
+    f->ntrail = n;
+    f->trail = p + OFF_TRAIL + SS_FRAME_TRAIL_HEAD;
+}
+
+void
+ss_frame_trail_get(const struct ss_frame *f, unsigned i,
+                   struct ss_frame_stage *st)
+{
+    const char *e = f->trail + (size_t)i * SS_FRAME_TRAIL_ENTRY;
+    size_t n = 0;
+
+    assert(i < f->ntrail);
+    while (n < SS_FRAME_TRAIL_NAME && e[n] != '\0')
+        n++;
+    memcpy(st->name, e, n);
+    st->name[n] = '\0';
+    st->ms = (uint32_t)get_le(e + SS_FRAME_TRAIL_NAME, 4);
 }
 
 /* Walk the payload once: the lengths must add up exactly and the record
@@ -152,8 +207,10 @@ ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
     f->closed_ms = (int64_t)get_le(p + OFF_CLOSED, 8);
     f->payload = p + hlen;
     f->payload_len = plen;
+    f->header_len = hlen;
     if (get_le(p + OFF_SUM, 8) != checksum(p, hlen, f->payload, plen))
         return *why = "checksum mismatch", -EBADMSG;
+    parse_trail(p, hlen, f);
     if (f->kind != SS_FRAME_BATCH && f->kind != SS_FRAME_END)
         return *why = "unknown frame kind", -EBADMSG;
     if (f->interval == 0)
@@ -265,6 +322,9 @@ widen_pipe(int fd)
 #endif
 }
 
+/* Header room at the front of a writer's buffer: the longest header. */
+#define ROOM SS_FRAME_HEADER_MAX
+
 void
 ss_frame_writer_init(struct ss_frame_writer *w, int fd)
 {
@@ -284,12 +344,27 @@ ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
     w->interval = interval;
     w->flags = flags & SS_FRAME_KEYED;
     w->count = 0;
+    w->ntrail = 0;
     ss_buf_reset(&w->out);
-    /* Room for the header now; it is filled in when the frame is sent. */
-    if (ss_buf_reserve(&w->out, SS_FRAME_HEADER_LEN) == 0)
-        ss_buf_commit(&w->out, SS_FRAME_HEADER_LEN);
+    /* Room for the longest header now; it is filled in when the frame is
+     * sent, flush against the payload (see send_frame()). */
+    if (ss_buf_reserve(&w->out, ROOM) == 0)
+        ss_buf_commit(&w->out, ROOM);
 }
 
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The header goes right before the payload, in the room begin() left,
+ * so that a frame with a trail, or without, is still one write. Only a
+ * batch's last frame carries the trail: that is when the stage's own
+ * entry is known. */
 static int
 send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
 {
@@ -300,15 +375,23 @@ send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
         .interval = w->interval,
         .count = w->count,
         .closed_ms = w->closed_ms,
+        .trail = w->trail,
+        .ntrail = (kind == SS_FRAME_BATCH && !(flags & SS_FRAME_MORE))
+                      ? w->ntrail
+                      : 0,
     };
-    size_t plen = w->out.len - SS_FRAME_HEADER_LEN;
+    size_t plen = w->out.len - ROOM;
+    size_t hlen = ss_frame_header_len(f.ntrail);
+    char *h = w->out.data + ROOM - hlen;
+    uint64_t t0;
     int rc;
 
-    ss_frame_encode_header(w->out.data, &f, w->out.data + SS_FRAME_HEADER_LEN,
-                           plen);
-    rc = ss_io_write_all(w->fd, w->out.data, w->out.len);
-    w->bytes += w->out.len;
-    w->out.len = SS_FRAME_HEADER_LEN;
+    ss_frame_encode_header(h, &f, w->out.data + ROOM, plen);
+    t0 = mono_ns();
+    rc = ss_io_write_all(w->fd, h, hlen + plen);
+    w->write_ns += mono_ns() - t0;
+    w->bytes += hlen + plen;
+    w->out.len = ROOM;
     w->count = 0;
     return rc;
 }
@@ -337,7 +420,7 @@ ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
     assert(w->open && (key != NULL) == ((w->flags & SS_FRAME_KEYED) != 0));
     if (w->out.len == 0) /* begin() could not reserve the header */
         return -ENOMEM;
-    if (w->out.len - SS_FRAME_HEADER_LEN >= w->part_bytes &&
+    if (w->out.len - ROOM >= w->part_bytes &&
         (rc = send_frame(w, SS_FRAME_BATCH, w->flags | SS_FRAME_MORE)) < 0)
         return rc;
     if (w->out.cap - w->out.len < 20 + klen + vlen &&
@@ -382,4 +465,30 @@ void
 ss_frame_writer_release(struct ss_frame_writer *w)
 {
     ss_buf_release(&w->out);
+}
+
+void
+ss_frame_writer_trail(struct ss_frame_writer *w, const struct ss_frame *in)
+{
+    w->ntrail =
+        in->ntrail < SS_FRAME_TRAIL_MAX ? in->ntrail : SS_FRAME_TRAIL_MAX;
+    if (w->ntrail > 0)
+        memcpy(w->trail, in->trail, (size_t)w->ntrail * SS_FRAME_TRAIL_ENTRY);
+}
+
+void
+ss_frame_writer_stage(struct ss_frame_writer *w, const char *name, uint32_t ms)
+{
+    char *e;
+    size_t n = strlen(name);
+
+    if (w->ntrail == SS_FRAME_TRAIL_MAX) {
+        memmove(w->trail, w->trail + SS_FRAME_TRAIL_ENTRY,
+                (SS_FRAME_TRAIL_MAX - 1) * SS_FRAME_TRAIL_ENTRY);
+        w->ntrail--;
+    }
+    e = w->trail + (size_t)w->ntrail++ * SS_FRAME_TRAIL_ENTRY;
+    memset(e, 0, SS_FRAME_TRAIL_NAME);
+    memcpy(e, name, n < SS_FRAME_TRAIL_NAME ? n : SS_FRAME_TRAIL_NAME);
+    put_le(e + SS_FRAME_TRAIL_NAME, ms, 4);
 }

@@ -24,6 +24,17 @@
 #define SS_FRAME_MAX_PAYLOAD ((uint64_t)1 << 31)
 #define SS_FRAME_PART_BYTES  ((size_t)1 << 20)
 
+/* The stage trail (man/sstream.5, "STAGE TRAIL"): after the 56 bytes, a
+ * count and up to SS_FRAME_TRAIL_MAX entries of a short stage name and
+ * the milliseconds that stage spent on the batch, oldest first. */
+#define SS_FRAME_TRAIL_MAX   8
+#define SS_FRAME_TRAIL_NAME  8  /* name bytes, NUL-padded */
+#define SS_FRAME_TRAIL_ENTRY 12 /* name + uint32 ms */
+#define SS_FRAME_TRAIL_HEAD  4  /* uint8 count, 3 bytes reserved */
+#define SS_FRAME_HEADER_MAX                                                    \
+    (SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD +                               \
+     SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY)
+
 enum ss_frame_kind {
     SS_FRAME_BATCH = 1,
     SS_FRAME_END = 2,
@@ -41,7 +52,16 @@ struct ss_frame {
     int64_t closed_ms;   /* wall clock when the source closed it; 0 unknown */
     const char *payload; /* view: valid until the next read */
     size_t payload_len;
-    uint64_t offset; /* byte offset of the frame in its stream */
+    uint64_t offset;   /* byte offset of the frame in its stream */
+    size_t header_len; /* bytes of header, trail included */
+    const char *trail; /* view: the first trail entry, or NULL */
+    unsigned ntrail;   /* trail entries */
+};
+
+/* One entry of a frame's stage trail. */
+struct ss_frame_stage {
+    char name[SS_FRAME_TRAIL_NAME + 1]; /* NUL-terminated */
+    uint32_t ms;                        /* processing time of the batch */
 };
 
 /* A record is a view into a frame's payload. key is NULL for a keyless
@@ -136,6 +156,9 @@ struct ss_frame_writer {
     int64_t closed_ms;
     size_t part_bytes;       /* payload size at which a part is sent */
     uint64_t records, bytes; /* totals written, for summaries */
+    uint64_t write_ns;       /* time spent in write(2), for lib/stats */
+    unsigned ntrail;         /* trail entries for the batch's last frame */
+    char trail[SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY];
 };
 
 void ss_frame_writer_init(struct ss_frame_writer *w, int fd);
@@ -154,8 +177,23 @@ int ss_frame_writer_eos(struct ss_frame_writer *w, int64_t time,
                         uint32_t interval);
 void ss_frame_writer_release(struct ss_frame_writer *w);
 
-/* Encode a whole frame header into h[SS_FRAME_HEADER_LEN] and checksum it
- * together with the payload. */
+/* Header bytes of a frame with n trail entries: 56 without a trail. */
+size_t ss_frame_header_len(unsigned n);
+/* Entry i (< f->ntrail) of a frame's stage trail. */
+void ss_frame_trail_get(const struct ss_frame *f, unsigned i,
+                        struct ss_frame_stage *st);
+/* Take over the trail of frame 'in' (read upstream) for the batch being
+ * written; ss_frame_writer_begin() empties it. */
+void ss_frame_writer_trail(struct ss_frame_writer *w,
+                           const struct ss_frame *in);
+/* Append this stage's entry (name cut to 8 bytes); a full trail drops
+ * its oldest entry. The trail goes out with the batch's last frame. */
+void ss_frame_writer_stage(struct ss_frame_writer *w, const char *name,
+                           uint32_t ms);
+
+/* Encode a whole frame header into h[ss_frame_header_len(f->ntrail)],
+ * with f->ntrail trail entries from f->trail, and checksum it together
+ * with the payload. */
 void ss_frame_encode_header(char *h, const struct ss_frame *f,
                             const char *payload, size_t len);
 

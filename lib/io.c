@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -58,5 +59,45 @@ ss_io_slurp(const char *path, struct ss_buf *out)
         ss_buf_commit(out, (size_t)r);
     }
     close(fd);
+    return rc;
+}
+
+static int
+fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC), rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+int
+ss_io_write_atomic(const char *dir, const char *name, const void *p, size_t n)
+{
+    char tmp[4096], path[4096];
+    int fd, rc;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
+            sizeof(tmp) ||
+        (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+            sizeof(path))
+        return -ENAMETOOLONG;
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
+        return -errno;
+    rc = ss_io_write_all(fd, p, n);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = fsync_path(dir, O_RDONLY | O_DIRECTORY);
+    if (rc < 0)
+        unlink(tmp);
     return rc;
 }

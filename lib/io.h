@@ -11,6 +11,11 @@
 int ss_io_write_all(int fd, const void *p, size_t n);
 /* One read(2); bytes read, 0 at EOF, or a negative errno code. */
 ssize_t ss_io_read(int fd, void *p, size_t n);
+/* Replace dir/name with p[0..n) so that a crash leaves the old file or
+ * the new one, never half: a temp file (dir/.name.tmp), fsync, rename,
+ * fsync of the folder. 0 or -errno. */
+int ss_io_write_atomic(const char *dir, const char *name, const void *p,
+                       size_t n);
 /* Read the whole file at 'path' into *out (appended); 0 or -errno. */
 struct ss_buf;
 int ss_io_slurp(const char *path, struct ss_buf *out);

@@ -243,6 +243,7 @@ struct map {
     struct ss_frame_writer w;
     struct ss_arena arena;
     struct ss_rejects rej;
+    struct ss_stats stats;
     int64_t time;
     uint64_t recno; /* record being pushed, from 1, for messages */
     int keyed_main; /* stdin's records have keys */
@@ -803,6 +804,7 @@ read_stream(struct map *m, size_t i, struct ss_join_side *to)
             return ss_diag("%s '%s': cannot unite %s records with %s ones",
                            op->opt, op->arg, keyed ? "key/value" : "keyless",
                            keyed ? "keyless" : "key/value");
+        ss_stats_in(&m->stats, &f);
         ss_frame_iter_init(&it, &f);
         while (ss_frame_iter_next(&it, &r)) {
             m->recno++;
@@ -1108,6 +1110,9 @@ read_main(struct map *m)
             return ss_diag("stdin: batch %" PRId64 " mixes key/value and "
                            "keyless frames",
                            m->time);
+        ss_stats_in(&m->stats, &f);
+        if (!(f.flags & SS_FRAME_MORE))
+            ss_frame_writer_trail(&m->w, &f);
         if (word_count_first(m)) {
             if ((rc = count_words_frame(m, &f)) < 0)
                 return rc;
@@ -1123,6 +1128,17 @@ read_main(struct map *m)
     return rc;
 }
 
+/* When the source closed this batch: the main input's stamp, or the
+ * first --union stream's that has one, passed on for delay figures. */
+static int64_t
+closed_at(const struct map *m)
+{
+    for (size_t i = 0; i < m->in.n; i++)
+        if (ss_multi_has(&m->in, i) && m->in.in[i].f.closed_ms != 0)
+            return m->in.in[i].f.closed_ms;
+    return 0;
+}
+
 static int
 batch(struct map *m)
 {
@@ -1135,12 +1151,15 @@ batch(struct map *m)
         return -1;
     ss_frame_writer_begin(&m->w, m->time, m->in.interval,
                           m->keyed_out ? SS_FRAME_KEYED : 0);
+    m->w.closed_ms = closed_at(m);
     if ((rc = read_main(m)) < 0)
         return rc;
     for (size_t i = 0; i < m->cfg->nops; i++)
         if ((rc = finish(m, i)) < 0)
             return rc;
+    ss_stats_stamp(&m->stats);
     rc = ss_frame_writer_end(&m->w);
+    ss_stats_end(&m->stats);
     ss_arena_reset(&m->arena);
     if (rc == 0 && ss_rejects_flush(&m->rej) < 0)
         rc = -1;
@@ -1153,16 +1172,23 @@ ss_map_run(const struct ss_map_config *cfg)
     struct map m;
     int rc;
 
-    if ((rc = setup(&m, cfg)) == 0) {
-        while ((rc = ss_multi_next(&m.in)) > 0)
+    if ((rc = setup(&m, cfg)) == 0 &&
+        (rc = ss_stats_open(&m.stats, "map", &cfg->stats)) == 0) {
+        m.stats.w = &m.w;
+        m.stats.rej = &m.rej;
+        while ((rc = ss_multi_next(&m.in)) > 0) {
+            ss_stats_begin(&m.stats);
             if ((rc = batch(&m)) < 0)
                 break;
+        }
         if (rc == 0)
             rc = ss_frame_writer_eos(&m.w, m.in.last, m.in.interval);
     }
     if (rc < -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     ss_rejects_report(&m.rej);
+    if (ss_stats_close(&m.stats) < 0 && rc == 0)
+        rc = -1;
     if (ss_rejects_close(&m.rej) < 0 && rc == 0)
         rc = -1;
     if (rc == 0 && ss_rejects_lost(&m.rej))

@@ -22,6 +22,7 @@
 #include "join.h"
 #include "num.h"
 #include "ops.h"
+#include "stats.h"
 
 enum ss_map_kind {
     /* one record at a time */
@@ -91,6 +92,9 @@ struct ss_map_config {
     char sep;               /* --separator of groups */
     enum ss_join_type join; /* --join-type */
     const char *rejects;    /* --rejects FILE */
+
+    /* --stats, --stats-file */
+    struct ss_stats_config stats;
 };
 
 void ss_map_config_init(struct ss_map_config *cfg);

@@ -237,50 +237,21 @@ ledger_load(struct rwatch *w)
     return 0;
 }
 
-static int
-fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    return rc;
-}
-
-/* Write the whole ledger to a temp file, make it durable, rename it over
- * the old one: a crash leaves the old ledger or the new one, never half. */
+/* Write the whole ledger anew: a crash leaves the old ledger or the new
+ * one, never half. */
 static int
 ledger_write(struct rwatch *w)
 {
-    char tmp[4096], path[4096];
     struct ss_buf b = {0};
-    int fd, rc = 0;
+    int rc = 0;
 
-    if (ledger_path(w, tmp, sizeof(tmp), ".ledger.tmp") < 0 ||
-        ledger_path(w, path, sizeof(path), "ledger") < 0)
-        return -ENAMETOOLONG;
     for (size_t i = 0; i < w->ledger.n && rc == 0; i++) {
         rc = ss_buf_append(&b, w->ledger.v[i], strlen(w->ledger.v[i]));
         if (rc == 0)
             rc = ss_buf_putc(&b, '\n');
     }
-    if (rc == 0 &&
-        (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
-        rc = -errno;
-    if (rc == 0) {
-        rc = ss_io_write_all(fd, b.data, b.len);
-        if (rc == 0 && fsync(fd) < 0)
-            rc = -errno;
-        if (close(fd) < 0 && rc == 0)
-            rc = -errno;
-        if (rc == 0 && rename(tmp, path) < 0)
-            rc = -errno;
-        if (rc == 0)
-            rc = fsync_dir(w->o.state);
-    }
+    if (rc == 0)
+        rc = ss_io_write_atomic(w->o.state, "ledger", b.data, b.len);
     ss_buf_release(&b);
     return rc;
 }

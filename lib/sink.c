@@ -30,6 +30,9 @@ struct sink {
     int tty;
     struct ss_out *outs; /* --save-as-text-files, --foreach, --connect */
     struct ss_wal_committer com; /* --commit */
+    struct ss_stats stats;
+    uint64_t written; /* bytes written to stdout, for --stats */
+    uint64_t counted; /* 'written' when the last batch ended */
 };
 
 void
@@ -45,6 +48,7 @@ flush_out(struct sink *s)
 {
     int rc = ss_io_write_all(STDOUT_FILENO, s->out.data, s->out.len);
 
+    s->written += s->out.len;
     ss_buf_reset(&s->out);
     return rc;
 }
@@ -149,6 +153,22 @@ escaped(struct ss_buf *b, const char *p, size_t n)
     ss_buf_putc(b, '"');
 }
 
+/* The stage trail, when there is one, on a line of its own. */
+static void
+dump_trail(struct sink *s, const struct ss_frame *f)
+{
+    struct ss_frame_stage e;
+
+    if (f->ntrail == 0)
+        return;
+    put(&s->out, "  trail:", 8);
+    for (unsigned i = 0; i < f->ntrail; i++) {
+        ss_frame_trail_get(f, i, &e);
+        ss_buf_printf(&s->out, " %s=%" PRIu32 "ms", e.name, e.ms);
+    }
+    ss_buf_putc(&s->out, '\n');
+}
+
 static void
 dump_frame(struct sink *s, const struct ss_frame *f)
 {
@@ -167,6 +187,7 @@ dump_frame(struct sink *s, const struct ss_frame *f)
                       ? ((f->flags & SS_FRAME_KEYED) ? ",more" : "more")
                       : "",
                   f->closed_ms);
+    dump_trail(s, f);
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
         ss_buf_printf(&s->out, "  %" PRIu64 ": ", ++i);
@@ -228,6 +249,23 @@ outputs_frame(struct sink *s, const struct ss_frame *f, int first)
     return rc;
 }
 
+/* --stats: a batch counts as out once its outputs are done with it
+ * (files renamed into place, the command run): that is when its
+ * end-to-end delay ends. */
+static void
+stats_frame(struct sink *s, const struct ss_frame *f, int first)
+{
+    if (first)
+        ss_stats_begin(&s->stats);
+    ss_stats_in(&s->stats, f);
+    ss_stats_out(&s->stats, f->count, 0);
+    if (!s->in_batch) {
+        ss_stats_out(&s->stats, 0, s->written - s->counted);
+        s->counted = s->written;
+        ss_stats_end(&s->stats);
+    }
+}
+
 static int
 on_frame(struct sink *s, const struct ss_frame *f)
 {
@@ -251,6 +289,8 @@ on_frame(struct sink *s, const struct ss_frame *f)
         rc = flush_out(s);
     if (rc == 0 && s->outs != NULL)
         rc = outputs_frame(s, f, first);
+    if (rc == 0)
+        stats_frame(s, f, first);
     return rc;
 }
 
@@ -282,6 +322,11 @@ ss_sink_run(const struct ss_sink_config *cfg)
     s.cfg = cfg;
     s.tty = isatty(STDOUT_FILENO);
     ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
+    if ((rc = ss_stats_open(&s.stats, "sink", &cfg->stats)) < 0) {
+        ss_frame_reader_release(&rd);
+        return rc;
+    }
+    s.stats.sink = 1;
     s.com.lockfd = -1;
     if (cfg->commit != NULL && ss_wal_committer_open(&s.com, cfg->commit) < 0)
         rc = -1;
@@ -298,6 +343,8 @@ ss_sink_run(const struct ss_sink_config *cfg)
         rc = ss_diag_err(rc, "stdout");
     close_outputs(&s);
     ss_wal_committer_close(&s.com);
+    if (ss_stats_close(&s.stats) < 0 && rc == 0)
+        rc = -1;
     ss_frame_reader_release(&rd);
     ss_buf_release(&s.out);
     return rc;

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "stats.h"
+
 enum ss_sink_mode {
     SS_SINK_PRINT, /* Spark's print(): header, first N records, "..." */
     SS_SINK_LINES, /* value, or key<TAB>value */
@@ -23,6 +25,9 @@ struct ss_sink_config {
     unsigned retries;    /* --retries N for --foreach */
     const char *connect; /* --connect HOST:PORT */
     const char *commit;  /* --commit DIR: the source's --wal folder */
+
+    /* --stats, --stats-file, --progress */
+    struct ss_stats_config stats;
 };
 
 void ss_sink_config_init(struct ss_sink_config *cfg);

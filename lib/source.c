@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -291,6 +292,19 @@ on_fatal(struct ss_recv_host *h, int rc)
 
 static void on_tick(uv_timer_t *t);
 
+/* --max-batch-records, --max-batch-bytes: a new batch has room again
+ * for the receivers that a full one stopped. */
+static void
+resume_full(struct live *lv)
+{
+    struct ss_batcher *b = lv->host.b;
+
+    if (b->max_records == 0 && b->max_bytes == 0)
+        return;
+    for (struct ss_recv *r = lv->recvs; r != NULL && b->budget > 0; r = r->next)
+        r->ops->resume(r);
+}
+
 /* Wake at the open batch's time, read off the wall clock each time so
  * that the batches do not drift from their aligned times. */
 static void
@@ -331,6 +345,7 @@ on_tick(uv_timer_t *t)
         return;
     }
     ss_batcher_open(b, next);
+    resume_full(lv);
     arm_timer(lv);
 }
 
@@ -379,6 +394,40 @@ on_refill(uv_timer_t *t)
         b->budget = lv->rate_cap;
     for (struct ss_recv *r = lv->recvs; r != NULL && b->budget > 0; r = r->next)
         r->ops->resume(r);
+}
+
+/* --state DIR2 also remembers the last batch time, so that the next run
+ * (cron) starts after it even within the same interval: a stateful stage
+ * downstream takes a batch time it has seen for a replay, and would not
+ * count the new files. */
+#define LAST_TIME "last-batch-time"
+
+static int64_t
+first_time(const struct ss_source_config *cfg, int64_t interval)
+{
+    int64_t t = ss_batcher_align(ss_batcher_now_ms(), interval), last;
+    struct ss_buf b = {0};
+    char path[4096];
+
+    if (cfg->state == NULL)
+        return t;
+    snprintf(path, sizeof(path), "%s/%s", cfg->state, LAST_TIME);
+    if (ss_io_slurp(path, &b) == 0 && ss_buf_putc(&b, '\0') == 0 &&
+        sscanf(b.data, "%" SCNd64, &last) == 1 && last + interval > t)
+        t = ss_batcher_align(last + interval, interval);
+    ss_buf_release(&b);
+    return t;
+}
+
+static void
+save_last_time(const char *dir, int64_t t)
+{
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%" PRId64 "\n", t);
+    int rc = ss_io_write_atomic(dir, LAST_TIME, text, (size_t)n);
+
+    if (rc < 0)
+        ss_diag_err(rc, "--state: cannot write '%s/%s'", dir, LAST_TIME);
 }
 
 static int
@@ -476,10 +525,13 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         lv.rate_last = ss_batcher_now_ms();
         uv_timer_start(&lv.refill, on_refill, 100, 100);
     }
+    if ((b->max_records > 0 || b->max_bytes > 0) && !b->limited) {
+        b->limited = 1; /* a full batch holds records back; no rate */
+        b->budget = UINT64_MAX;
+    }
     b->logging = batch_logging;
     b->logging_ctx = &lv;
-    ss_batcher_open(b, live_first_time(b, ss_batcher_align(ss_batcher_now_ms(),
-                                                           b->interval)));
+    ss_batcher_open(b, live_first_time(b, first_time(cfg, b->interval)));
     arm_timer(&lv);
     if (start_inputs(&lv) < 0) {
         lv.failed = 1;
@@ -489,6 +541,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     rc = lv.rc;
     if (rc == 0 && (lv.failed || lv.host.troubles > 0))
         rc = -1;
+    if (cfg->state != NULL && lv.ended)
+        save_last_time(cfg->state, b->time);
     free_recvs(&lv);
     uv_loop_close(lv.host.loop);
     free(lv.host.chunk);
@@ -523,12 +577,23 @@ ss_source_run(const struct ss_source_config *cfg)
     struct ss_rejects rej;
     struct ss_batcher b;
     struct ss_wal wal;
+    struct ss_stats st;
     int rc;
 
     if (ss_rejects_open(&rej, cfg->rejects) < 0)
         return -1;
+    if (ss_stats_open(&st, "source", &cfg->stats) < 0) {
+        ss_rejects_close(&rej);
+        return -1;
+    }
     rej.delim = cfg->delim;
     ss_batcher_init(&b, STDOUT_FILENO, cfg->interval, &rej);
+    b.max_records = cfg->max_batch_records;
+    b.max_bytes = cfg->max_batch_bytes;
+    b.stats = &st;
+    st.w = &b.w;
+    st.rej = &rej;
+    st.no_trail = 1;
     if (cfg->wal != NULL && (rc = start_wal(cfg, &wal, &b)) != 0)
         goto done;
     rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
@@ -540,6 +605,8 @@ done:
     if (rc != -EPIPE)
         ss_rejects_report(&rej);
     if (rc == 0 && ss_rejects_lost(&rej))
+        rc = -1;
+    if (ss_stats_close(&st) < 0 && rc == 0)
         rc = -1;
     ss_batcher_release(&b);
     if (cfg->wal != NULL)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stats.h"
+
 enum ss_source_input_kind {
     SS_INPUT_CONNECT, /* --connect HOST:PORT */
     SS_INPUT_LISTEN,  /* --listen [HOST:]PORT */
@@ -30,15 +32,18 @@ struct ss_source_config {
     /* Live inputs in argument order, their records unioned; none: stdin. */
     const struct ss_source_input *inputs;
     size_t ninputs;
-    int connect_once;   /* --connect-once: a closed connection ends it */
-    int exec_restart;   /* --exec-restart: a command that ends is rerun */
-    int once;           /* --once: read the watched folders, then end */
-    const char *state;  /* --state DIR: ledger of the files read */
-    int64_t settle;     /* --settle, ms: a watched file unchanged this long */
-    uint64_t max_rate;  /* --max-rate: records per second, 0 no limit */
-    const char *wal;    /* --wal DIR: the write-ahead log, or NULL */
-    size_t wal_segment; /* --wal-segment: bytes per log segment */
-    uint64_t max_uncommitted; /* --max-uncommitted N, 0 no limit */
+    int connect_once;  /* --connect-once: a closed connection ends it */
+    int exec_restart;  /* --exec-restart: a command that ends is rerun */
+    int once;          /* --once: read the watched folders, then end */
+    const char *state; /* --state DIR: ledger of the files read */
+    int64_t settle;    /* --settle, ms: a watched file unchanged this long */
+    uint64_t max_rate; /* --max-rate: records per second, 0 no limit */
+    uint64_t max_batch_records;   /* --max-batch-records, 0 no limit */
+    uint64_t max_batch_bytes;     /* --max-batch-bytes, 0 no limit */
+    struct ss_stats_config stats; /* --stats, --stats-file */
+    const char *wal;              /* --wal DIR: the write-ahead log, or NULL */
+    size_t wal_segment;           /* --wal-segment: bytes per log segment */
+    uint64_t max_uncommitted;     /* --max-uncommitted N, 0 no limit */
 };
 
 void ss_source_config_init(struct ss_source_config *cfg);

@@ -79,6 +79,8 @@ struct st {
     struct ss_acc tmp;
     struct ss_rejects rej;
     struct ss_frame_writer w;
+    struct ss_stats stats;
+    const struct ss_frame *last; /* the batch's last frame, for its trail */
     uint64_t replayed, lost;
     int64_t first_replay, last_replay;
 };
@@ -374,6 +376,8 @@ send(struct st *s, int64_t time)
     int rc;
 
     ss_frame_writer_begin(&s->w, time, s->interval, SS_FRAME_KEYED);
+    if (s->last != NULL)
+        ss_frame_writer_trail(&s->w, s->last);
     for (size_t i = 0; i < s->nouts; i++) {
         struct out *o = &s->outs[i];
 
@@ -381,7 +385,12 @@ send(struct st *s, int64_t time)
                                       s->sb.data + o->voff, o->vlen)) < 0)
             return rc;
     }
-    return ss_frame_writer_end(&s->w);
+    ss_stats_stamp(&s->stats);
+    if ((rc = ss_frame_writer_end(&s->w)) == 0) {
+        ss_stats_keys(&s->stats, ss_keytab_count(&s->t));
+        ss_stats_end(&s->stats);
+    }
+    return rc;
 }
 
 /* ---- a replayed batch: rebuild its output ---- */
@@ -421,6 +430,7 @@ reemit(struct st *s, int64_t time)
     int rc;
 
     s->replayed++;
+    ss_stats_skip(&s->stats);
     if (s->replayed == 1)
         s->first_replay = time;
     s->last_replay = time;
@@ -639,8 +649,13 @@ on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
     struct ss_rec r;
     int rc;
 
-    if (!*in_batch)
+    if (!*in_batch) {
         begin_batch(s, f);
+        ss_stats_begin(&s->stats);
+        s->w.closed_ms = f->closed_ms; /* passed on, for delays */
+    }
+    ss_stats_in(&s->stats, f);
+    s->last = f;
     *in_batch = (f->flags & SS_FRAME_MORE) != 0;
     if (!s->replay) {
         if (f->count > 0 && !(f->flags & SS_FRAME_KEYED))
@@ -757,11 +772,14 @@ ss_state_run(const struct ss_state_config *cfg)
         release(&s);
         return -1;
     }
-    if ((rc = open_state(&s)) < 0) {
+    if ((rc = open_state(&s)) < 0 ||
+        (rc = ss_stats_open(&s.stats, "state", &cfg->stats)) < 0) {
         ss_rejects_close(&s.rej);
         release(&s);
         return rc == -EINVAL ? rc : -1;
     }
+    s.stats.w = &s.w;
+    s.stats.rej = &s.rej;
     ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
     while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
         if ((rc = on_frame(&s, &f, &in_batch)) < 0)
@@ -773,6 +791,8 @@ ss_state_run(const struct ss_state_config *cfg)
     if (ss_rejects_close(&s.rej) < 0 && rc == 0)
         rc = -1;
     summary(&s);
+    if (ss_stats_close(&s.stats) < 0 && rc == 0)
+        rc = -1;
     if (rc == 0 && (ss_rejects_lost(&s.rej) || s.lost > 0))
         rc = 1;
     ss_frame_reader_release(&rd);

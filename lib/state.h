@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "stats.h"
 
 enum ss_state_emit {
     SS_STATE_EMIT_ALL,     /* every key, as updateStateByKey */
@@ -37,6 +38,9 @@ struct ss_state_config {
     const char *import;         /* --import FILE, or NULL */
     const char *rejects;        /* --rejects FILE, or NULL */
     unsigned long keep_outputs; /* batches whose output can be re-emitted */
+
+    /* --stats, --stats-file */
+    struct ss_stats_config stats;
 };
 
 void ss_state_config_init(struct ss_state_config *cfg);

@@ -101,7 +101,9 @@ struct win {
     struct ss_buf enc;
     uint64_t replayed, lost;
     int64_t first_replay, last_replay;
-    FILE *spool; /* --checkpoint: output held until the checkpoint is */
+    struct ss_stats stats;
+    const struct ss_frame *cur; /* the frame being read, for its trail */
+    FILE *spool; /* --checkpoint: output waits here for the save */
 };
 
 void
@@ -246,6 +248,8 @@ static void
 out_begin(struct win *x, int64_t time, uint32_t interval, uint32_t flags)
 {
     ss_frame_writer_begin(&x->w, time, interval, flags);
+    if (x->cur != NULL) /* a window goes on with its last batch's trail */
+        ss_frame_writer_trail(&x->w, x->cur);
     if (!x->has_ck || ss_buf_reserve(&x->out, OUT_HEAD) < 0)
         return;
     x->out_at = x->out.len;
@@ -283,6 +287,7 @@ out_end(struct win *x)
         put_le(x->out.data + x->out_at + 20, x->out.len - x->out_at - OUT_HEAD,
                8);
     }
+    ss_stats_stamp(&x->stats);
     return ss_frame_writer_end(&x->w);
 }
 
@@ -1315,6 +1320,7 @@ replay(struct win *x, int64_t time)
     size_t i;
 
     x->replayed++;
+    ss_stats_skip(&x->stats);
     if (x->replayed == 1)
         x->first_replay = time;
     x->last_replay = time;
@@ -1419,6 +1425,20 @@ batch_end(struct win *x)
     return rc;
 }
 
+/* --stats: the keys a keyed window holds (its state), after a batch. */
+static void
+stats_end(struct win *x)
+{
+    enum ss_window_mode m = x->cfg->mode;
+
+    if (x->cfg->session_gap > 0)
+        ss_stats_keys(&x->stats, ss_keytab_count(&x->sess));
+    else if (m == SS_WINDOW_REDUCE_BY_KEY || m == SS_WINDOW_COUNT_BY_VALUE ||
+             m == SS_WINDOW_GROUP_BY_KEY)
+        ss_stats_keys(&x->stats, ss_keytab_count(&x->run));
+    ss_stats_end(&x->stats);
+}
+
 /* --checkpoint: a batch's frames go to a spool file and reach stdout only
  * once the checkpoint that reflects the batch is durable. Sent before, a
  * crash in between would leave the sink's commit ahead of the checkpoint:
@@ -1469,7 +1489,10 @@ frame(struct win *x, const struct ss_frame *f)
 {
     int rc;
 
+    ss_stats_in(&x->stats, f);
+    x->cur = f;
     if (!x->in_batch) {
+        x->w.closed_ms = f->closed_ms; /* passed on, for delays */
         if ((rc = batch_begin(x, f)) < 0)
             return rc;
     } else if (f->time != x->batch_time) {
@@ -1479,12 +1502,13 @@ frame(struct win *x, const struct ss_frame *f)
     }
     if (!x->replaying && (rc = add_frame(x, f)) < 0)
         return rc;
-    if (!(f->flags & SS_FRAME_MORE)) {
-        if ((rc = batch_end(x)) == 0 && x->spool != NULL)
-            rc = spool_flush(x);
-        return rc;
-    }
-    return 0;
+    if (f->flags & SS_FRAME_MORE)
+        return 0;
+    if ((rc = batch_end(x)) == 0 && x->spool != NULL)
+        rc = spool_flush(x);
+    if (rc == 0)
+        stats_end(x);
+    return rc;
 }
 
 static void
@@ -1545,9 +1569,12 @@ run_loop(struct win *x)
                 rc = spool_flush(x);
             break;
         }
+        if (!x->in_batch)
+            ss_stats_begin(&x->stats);
         if ((rc = frame(x, &f)) < 0)
             break;
     }
+    x->cur = NULL; /* the end-of-stream frame has no trail */
     ss_frame_reader_release(&rd);
     return rc;
 }
@@ -1578,6 +1605,13 @@ ss_window_run(const struct ss_window_config *cfg)
     ss_frame_writer_init(&x.w, STDOUT_FILENO);
     if (ss_rejects_open(&x.rej, cfg->rejects) < 0)
         return -1;
+    if (ss_stats_open(&x.stats, "window", &cfg->stats) < 0) {
+        ss_rejects_close(&x.rej);
+        win_release(&x);
+        return -1;
+    }
+    x.stats.w = &x.w;
+    x.stats.rej = &x.rej;
     rc = 0;
     if (cfg->checkpoint != NULL)
         rc = open_checkpoint(&x);
@@ -1597,6 +1631,8 @@ ss_window_run(const struct ss_window_config *cfg)
     if (ss_rejects_close(&x.rej) < 0 && rc == 0)
         rc = -1;
     ss_rejects_report(&x.rej);
+    if (ss_stats_close(&x.stats) < 0 && rc == 0)
+        rc = -1;
     win_release(&x);
     if (rc == 0 && ss_rejects_lost(&x.rej))
         rc = 1;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "stats.h"
 
 enum ss_window_mode {
     SS_WINDOW_PLAIN,          /* window(): the records, in arrival order */
@@ -46,6 +47,9 @@ struct ss_window_config {
     const char *rejects;        /* --rejects FILE */
     const char *checkpoint;     /* --checkpoint DIR */
     unsigned long keep_outputs; /* --keep-outputs: batches a replay gets */
+
+    /* --stats, --stats-file */
+    struct ss_stats_config stats;
 };
 
 void ss_window_config_init(struct ss_window_config *cfg);

@@ -420,7 +420,8 @@ m() {
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: no operation given (try --flat-map words --count-by-value)" \
         "usage: sstream-map [-chV] [-F sep] [--join-type type] [--rejects file]" \
-        "                   [--separator c] operation ...")"
+        "                   [--separator c] [--stats] [--stats-file file]" \
+        "                   operation ...")"
     run --separate-stderr sstream-map --reduce-by-key total
     assert_failure 2
     assert_equal "$stderr" "sstream-map: --reduce-by-key: unknown operator 'total' (try sum, count, min, max, mean, first, last or concat)"

@@ -112,14 +112,16 @@ EOF2
 @test "window: frames are one per slide, time the window end, interval the slide" {
     batches "$T/d" x - - y
     run bash -c "sstream-source --replay '$T/d' | sstream-window -w 2s -s 2s |
-        sstream-sink --dump | sed 's/ closed=.*//'"
+        sstream-sink --dump | sed -e 's/ closed=.*//' -e 's/=[0-9]*ms/=Nms/'"
     assert_success
     assert_output - <<'EOF2'
 @0 batch time=2000 interval=2000 count=1 payload=2 flags=-
+  trail: window=Nms
   1: "x"
-@58 batch time=4000 interval=2000 count=1 payload=2 flags=-
+@74 batch time=4000 interval=2000 count=1 payload=2 flags=-
+  trail: window=Nms
   1: "y"
-@116 end time=4000 interval=2000 count=0 payload=0 flags=-
+@148 end time=4000 interval=2000 count=0 payload=0 flags=-
 EOF2
 }
 

@@ -119,10 +119,11 @@ def main():
         whole = []
         pos = 0
         while pos + HLEN <= len(data):  # complete frames only
+            hlen = struct.unpack_from("<H", data, pos + 6)[0]  # a trail too
             plen = struct.unpack_from("<Q", data, pos + 32)[0]
-            if pos + HLEN + plen > len(data):
+            if pos + hlen + plen > len(data):
                 break
-            pos += HLEN + plen
+            pos += hlen + plen
         for kind, t, _, _, recs in read_frames(data[:pos]):
             for k, v in recs if kind == BATCH else []:
                 parts = [str(t)] + ([k.decode()] if k is not None else [])
