@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "afile.h"
 #include "diag.h"
 #include "frame.h"
 #include "io.h"
@@ -31,6 +30,20 @@
  * long no sink may hold DIR/commit.lock before the source gives up. */
 #define WAIT_POLL_MS  5
 #define WAIT_ORPHAN_S 3
+
+/* fsync() the log's folder, so that a segment created or deleted stays
+ * so after a crash. */
+static int
+sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+    if (fd < 0)
+        return -errno;
+    rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
 
 static int
 seg_path(const struct ss_wal *w, uint64_t seq, char *buf, size_t n)
@@ -200,7 +213,7 @@ prune(struct ss_wal *w)
             errno != ENOENT && rc == 0)
             rc = ss_diag_err(-errno, "--wal: cannot delete '%s'", path);
     }
-    if (kept < w->nsegs && rc == 0 && (rc = ss_afile_sync_dir(w->dir)) < 0)
+    if (kept < w->nsegs && rc == 0 && (rc = sync_dir(w->dir)) < 0)
         rc = ss_diag_err(rc, "--wal: '%s'", w->dir);
     w->nsegs = kept;
     return rc;
@@ -315,7 +328,7 @@ open_seg(struct ss_wal *w)
         return ss_diag_err(-errno, "--wal: cannot create '%s'", path);
     w->size = 0;
     w->seg_last = SS_WAL_NO_TIME;
-    if ((rc = ss_afile_sync_dir(w->dir)) < 0)
+    if ((rc = sync_dir(w->dir)) < 0)
         return ss_diag_err(rc, "--wal: '%s'", w->dir);
     return 0;
 }
@@ -540,7 +553,7 @@ ss_wal_commit(struct ss_wal_committer *c, int64_t time)
     int n = snprintf(text, sizeof(text), "%" PRId64 "\n", time), rc;
 
     ss_wal_test_crash("wal-commit");
-    if ((rc = ss_afile_write(c->dir, "commit", text, (size_t)n)) < 0)
+    if ((rc = ss_io_write_atomic(c->dir, "commit", text, (size_t)n)) < 0)
         return ss_diag_err(rc, "--commit: cannot write '%s/commit'", c->dir);
     c->time = time;
     return 0;

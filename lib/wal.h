@@ -11,13 +11,13 @@
  * batch, and is then closed; a restart always opens a new segment.
  *
  * DIR/commit holds the time of the last batch whose output is durable,
- * as decimal text and a newline, replaced atomically (lib/afile) by the
- * sink. Closed segments whose batches are all at or before it are
- * deleted. On open, the log is checked: a torn or corrupt tail of the last
- * segment (a crash during an append) is cut off with a warning; damage
- * anywhere else is an error. DIR/lock is flock()ed by the source, and
- * DIR/commit.lock by the sink, so that two of either cannot share a log
- * and the source can tell whether a sink is still committing.
+ * as decimal text and a newline, replaced atomically by the sink
+ * (ss_io_write_atomic()). Closed segments whose batches are all at or
+ * before it are deleted. On open, the log is checked: a torn or corrupt
+ * tail of the last segment (a crash during an append) is cut off with a
+ * warning; damage anywhere else is an error. DIR/lock is flock()ed by the
+ * source, and DIR/commit.lock by the sink, so that two of either cannot
+ * share a log and the source can tell whether a sink is still committing.
  *
  * Owns: struct ss_wal belongs to the caller; the folder name copy, the
  * list of closed segments, the descriptors and the scratch buffer belong
