@@ -567,6 +567,11 @@ start_wal(const struct ss_source_config *cfg, struct ss_wal *wal,
     wal->max_uncommitted = cfg->max_uncommitted;
     if ((rc = ss_wal_replay(wal, STDOUT_FILENO)) < 0)
         return rc;
+    if (wal->replayed > 0)
+        ss_diag("--wal: %" PRIu64 " uncommitted batch%s (%" PRId64
+                " to %" PRId64 ") sent again from the log",
+                wal->replayed, wal->replayed == 1 ? "" : "es",
+                wal->replay_first, wal->replay_last);
     ss_batcher_use_wal(b, wal);
     return 0;
 }

@@ -303,8 +303,11 @@ ss_wal_replay(struct ss_wal *w, int out)
                 return ss_diag("--wal: '%s' changed under us", path);
             if (f.time > w->commit && from == w->io.len)
                 from = pos;
-            if (f.time > w->commit && !(f.flags & SS_FRAME_MORE))
-                w->replayed++;
+            if (f.time > w->commit && !(f.flags & SS_FRAME_MORE) &&
+                w->replayed++ == 0)
+                w->replay_first = f.time;
+            if (f.time > w->commit)
+                w->replay_last = f.time;
         }
         if ((rc = ss_io_write_all(out, w->io.data + from, w->io.len - from)) <
             0)

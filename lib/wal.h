@@ -58,9 +58,10 @@ struct ss_wal {
      * T - max_uncommitted * interval_ms is committed; 0 no limit. */
     uint64_t max_uncommitted;
     int64_t interval_ms;
-    uint64_t replayed;  /* batches sent again by ss_wal_replay() */
-    uint64_t truncated; /* bytes of torn tail cut off at open */
-    struct ss_buf io;   /* scratch: a segment read back, a batch copied */
+    uint64_t replayed; /* batches sent again by ss_wal_replay() */
+    int64_t replay_first, replay_last; /* their times */
+    uint64_t truncated;                /* bytes of torn tail cut off at open */
+    struct ss_buf io; /* scratch: a segment read back, a batch copied */
 };
 
 /* Open (creating it if missing) and check the log in 'dir': lock it, read

@@ -66,7 +66,7 @@ EOF
 4000	f
 5000	g
 EOF
-    assert_equal "$stderr" ""
+    assert_equal "$stderr" "sstream-source: --wal: 1 uncommitted batch (3000 to 3000) sent again from the log"
 }
 
 @test "wal: kill -9 of the sink before its commit: the batch is written again, the same" {
@@ -77,7 +77,7 @@ EOF
 p-2000: c "
     run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
     assert_success
-    assert_equal "$stderr" ""
+    assert_equal "$stderr" "sstream-source: --wal: 4 uncommitted batches (2000 to 5000) sent again from the log"
     assert_equal "$(saved)" "$ALL"
     assert_equal "$(cat "$T/w/commit")" 5000
 }
@@ -91,7 +91,7 @@ p-2000: c "
 4000	f
 5000	g
 EOF
-    assert_equal "$stderr" ""
+    assert_equal "$stderr" "sstream-source: --wal: 2 uncommitted batches (4000 to 5000) sent again from the log"
 }
 
 @test "wal: a torn record at the end of the log is cut off with a warning" {
@@ -282,7 +282,7 @@ a
 b
 c
 EOF
-    assert_equal "$stderr" ""
+    assert_equal "${stderr%% (*}" "sstream-source: --wal: 1 uncommitted batch"
     assert_equal "$(cut -f1 "$T/st/ledger" | tr '\n' ' ')" "f1 f2 "
 }
 
@@ -346,7 +346,8 @@ stateful() {
     assert_equal "$(cat "$T/run/w/commit")" 2000
     run --separate-stderr stateful "$T/run" "" "" "" ""
     assert_success
-    assert_equal "$stderr" "sstream-state: 1 replayed batch (3000 to 3000) not applied again, output re-emitted"
+    assert_equal "$stderr" "sstream-source: --wal: 3 uncommitted batches (3000 to 5000) sent again from the log
+sstream-state: 1 replayed batch (3000 to 3000) not applied again, output re-emitted"
     run diff -r "$T/ref/out" "$T/run/out"
     assert_success
     assert_equal "$(cat "$T/run/out/p-5000" | tr '\t\n' '= ')" "a=1 b=1 c=1 d=1 e=1 f=1 g=1 "
