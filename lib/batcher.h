@@ -30,6 +30,12 @@ struct ss_batcher {
     uint64_t batch_records; /* records in the open batch */
     int limited;            /* --max-rate: records wait for 'budget' */
     uint64_t budget;        /* records the splitters may still add */
+    uint64_t batch_bytes;   /* record bytes in the open batch */
+    /* --max-batch-records, --max-batch-bytes (0: none): a full batch
+     * takes no more records until the next one opens; in force while
+     * 'limited' is set, as the budget is. */
+    uint64_t max_records, max_bytes;
+    struct ss_stats *stats; /* --stats, or NULL */
     /* --wal: each batch is written to the log, synced, then copied to
      * out_fd (lib/wal.h); NULL: straight to the writer's fd. */
     struct ss_wal *wal;
@@ -39,12 +45,6 @@ struct ss_batcher {
      * and before it is synced (the receivers' ledgers); NULL none. */
     void (*logging)(void *ctx, int64_t time);
     void *logging_ctx;
-    uint64_t batch_bytes; /* record bytes in the open batch */
-    /* --max-batch-records, --max-batch-bytes (0: none): a full batch
-     * takes no more records until the next one opens; in force while
-     * 'limited' is set, as the budget is. */
-    uint64_t max_records, max_bytes;
-    struct ss_stats *stats; /* --stats, or NULL */
 };
 
 void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
