@@ -21,13 +21,12 @@
 #include "diag.h"
 #include "io.h"
 #include "out.h"
+#include "proc.h"
 
 #define FLUSH_BYTES  (256 * 1024)
 #define TIME_VAR     "SSTREAM_BATCH_TIME="
 #define FIRST_WAIT   100 /* ms before the first retry; doubles */
 #define MAX_WAIT_LOG 6   /* waits stop doubling at 6.4s */
-
-extern char **environ;
 
 struct oforeach {
     struct ss_out o;
@@ -35,11 +34,7 @@ struct oforeach {
     unsigned retries;
     int spool; /* the batch's lines; -1 before the first batch */
     struct ss_buf buf;
-    uv_loop_t loop;
-    char **env; /* environ without SSTREAM_BATCH_TIME, then ours, NULL */
-    char timevar[48];
-    int64_t status; /* of the last run */
-    int signal;
+    char timevar[48]; /* SSTREAM_BATCH_TIME=T for the command */
 };
 
 static int
@@ -86,65 +81,29 @@ foreach_frame(struct ss_out *o, const struct ss_frame *f, int first)
     return 0;
 }
 
-static void
-on_exit_cb(uv_process_t *p, int64_t status, int signal)
-{
-    struct oforeach *x = p->data;
-
-    x->status = status;
-    x->signal = signal;
-    uv_close((uv_handle_t *)p, NULL);
-}
-
-/* One run of CMD on the spooled batch; 0, or a libuv code if it could not
- * start. The outcome is in x->status and x->signal. */
+/* One run of CMD on the spooled batch, from its start; 0 with *st
+ * filled, or a libuv code if it could not start. */
 static int
-run_once(struct oforeach *x)
+run_once(struct oforeach *x, struct ss_proc_status *st)
 {
-    char *args[] = {"sh", "-c", (char *)x->cmd, NULL};
-    uv_stdio_container_t stdio[3];
-    uv_process_options_t opt;
-    uv_process_t proc;
-    int rc;
+    const char *env[] = {x->timevar, NULL};
+    struct ss_proc_opts po = {
+        .cmd = x->cmd,
+        .env = env,
+        .in_fd = x->spool,
+        .out = NULL,
+    };
 
     if (lseek(x->spool, 0, SEEK_SET) < 0)
         return -errno;
-    memset(&opt, 0, sizeof(opt));
-    opt.file = "/bin/sh";
-    opt.args = args;
-    opt.env = x->env;
-    opt.exit_cb = on_exit_cb;
-    opt.stdio = stdio;
-    opt.stdio_count = 3;
-    stdio[0].flags = UV_INHERIT_FD;
-    stdio[0].data.fd = x->spool;
-    stdio[1].flags = UV_INHERIT_FD;
-    stdio[1].data.fd = STDOUT_FILENO;
-    stdio[2].flags = UV_INHERIT_FD;
-    stdio[2].data.fd = STDERR_FILENO;
-    proc.data = x;
-    if ((rc = uv_spawn(&x->loop, &proc, &opt)) < 0) {
-        uv_close((uv_handle_t *)&proc, NULL);
-        uv_run(&x->loop, UV_RUN_DEFAULT);
-        return rc;
-    }
-    uv_run(&x->loop, UV_RUN_DEFAULT); /* until it exits and is closed */
-    return 0;
-}
-
-static void
-outcome(const struct oforeach *x, char *buf, size_t n)
-{
-    if (x->signal != 0)
-        snprintf(buf, n, "killed by signal %d", x->signal);
-    else
-        snprintf(buf, n, "exited with status %" PRId64, x->status);
+    return ss_proc_run(&po, st);
 }
 
 static int
 foreach_end(struct ss_out *o, int64_t time)
 {
     struct oforeach *x = (struct oforeach *)o;
+    struct ss_proc_status st;
     char how[64];
     int rc;
 
@@ -152,12 +111,12 @@ foreach_end(struct ss_out *o, int64_t time)
         return rc;
     snprintf(x->timevar, sizeof(x->timevar), TIME_VAR "%" PRId64, time);
     for (unsigned attempt = 0;; attempt++) {
-        if ((rc = run_once(x)) < 0)
+        if ((rc = run_once(x, &st)) < 0)
             return ss_diag("--foreach: batch %" PRId64 ": cannot run '%s': %s",
                            time, x->cmd, uv_strerror(rc));
-        if (x->status == 0 && x->signal == 0)
+        if (ss_proc_ok(&st))
             break;
-        outcome(x, how, sizeof(how));
+        ss_proc_describe(&st, how, sizeof(how));
         if (attempt == x->retries)
             return ss_diag("--foreach: batch %" PRId64 ": '%s' %s%s", time,
                            x->cmd, how, x->retries ? " (retries used up)" : "");
@@ -176,31 +135,12 @@ foreach_free(struct ss_out *o)
 
     if (x->spool >= 0)
         close(x->spool);
-    uv_loop_close(&x->loop);
     ss_buf_release(&x->buf);
-    free(x->env);
     free(x);
 }
 
 static const struct ss_out_ops foreach_ops = {foreach_frame, foreach_end,
                                               foreach_free};
-
-/* Our environment with SSTREAM_BATCH_TIME last, pointing at x->timevar. */
-static int
-make_env(struct oforeach *x)
-{
-    size_t n = 0, k = 0;
-
-    while (environ[n] != NULL)
-        n++;
-    if ((x->env = calloc(n + 2, sizeof(char *))) == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], TIME_VAR, strlen(TIME_VAR)) != 0)
-            x->env[k++] = environ[i];
-    x->env[k] = x->timevar;
-    return 0;
-}
 
 int
 ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out)
@@ -214,8 +154,5 @@ ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out)
     x->retries = retries;
     x->spool = -1;
     *out = &x->o;
-    uv_loop_init(&x->loop);
-    if (make_env(x) < 0)
-        return ss_diag_err(-ENOMEM, "--foreach");
     return spool_open(x);
 }

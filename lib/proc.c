@@ -130,8 +130,13 @@ start(uv_loop_t *loop, struct run *r, const struct ss_proc_opts *o)
     if (o->env != NULL && (env = make_env(o->env)) == NULL)
         return -ENOMEM;
     memset(&po, 0, sizeof(po));
-    io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
-    io[0].data.stream = (uv_stream_t *)&r->in;
+    if (o->in_fd != 0) {
+        io[0].flags = UV_INHERIT_FD;
+        io[0].data.fd = o->in_fd;
+    } else {
+        io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+        io[0].data.stream = (uv_stream_t *)&r->in;
+    }
     if (o->out != NULL) {
         io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
         io[1].data.stream = (uv_stream_t *)&r->out;
@@ -155,7 +160,7 @@ start(uv_loop_t *loop, struct run *r, const struct ss_proc_opts *o)
     if (o->out != NULL &&
         (rc = uv_read_start((uv_stream_t *)&r->out, on_alloc, on_read)) < 0)
         return rc;
-    if (o->inlen == 0) {
+    if (o->in_fd != 0 || o->inlen == 0) {
         uv_close((uv_handle_t *)&r->in, on_close);
         return 0;
     }
@@ -212,9 +217,8 @@ const char *
 ss_proc_describe(const struct ss_proc_status *st, char *buf, size_t n)
 {
     if (st->term_signal != 0)
-        snprintf(buf, n, "killed by signal %d (%s)", st->term_signal,
-                 strsignal(st->term_signal));
+        snprintf(buf, n, "killed by signal %d", st->term_signal);
     else
-        snprintf(buf, n, "exit status %lld", (long long)st->exit_status);
+        snprintf(buf, n, "exited with status %lld", (long long)st->exit_status);
     return buf;
 }

@@ -21,6 +21,8 @@ struct ss_proc_opts {
                                ours), NULL-terminated; or NULL */
     const char *in;         /* the command's stdin: in[0..inlen) */
     size_t inlen;
+    int in_fd;          /* not 0: the command's stdin is this descriptor instead
+                           (inherited, read from its offset); in is not used */
     struct ss_buf *out; /* its stdout is appended here; NULL: it writes
                            to our stdout */
 };
@@ -37,7 +39,7 @@ struct ss_proc_status {
 int ss_proc_run(const struct ss_proc_opts *o, struct ss_proc_status *st);
 /* 1 when st is a clean exit with status 0. */
 int ss_proc_ok(const struct ss_proc_status *st);
-/* "exit status 3" or "killed by signal 9 (Killed)" in buf[0..n); buf. */
+/* "exited with status 3" or "killed by signal 9" in buf[0..n); buf. */
 const char *ss_proc_describe(const struct ss_proc_status *st, char *buf,
                              size_t n);
 

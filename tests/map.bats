@@ -287,7 +287,7 @@ m() {
     assert_failure 1
     assert_output "$(printf '1000\ta')"
     assert_equal "$stderr" "$(printf '%s\n' \
-        "sstream-map: batch 2000: --exec 'test \"\$SSTREAM_BATCH_TIME\" = 1000 && cat || exit 3': exit status 3" \
+        "sstream-map: batch 2000: --exec 'test \"\$SSTREAM_BATCH_TIME\" = 1000 && cat || exit 3': exited with status 3" \
         "sstream-sink: stdin: upstream ended without end-of-stream")"
 }
 
