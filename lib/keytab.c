@@ -19,11 +19,11 @@
 /* Keys up to INLINE_KEY bytes live in the entry itself: a hit then costs
  * two cache lines (slot, entry), not three. */
 struct ent {
-    uint64_t hash;
-    size_t koff; /* longer keys: offset in t->keys */
+    uint32_t koff; /* longer keys: offset in t->keys */
     uint32_t klen;
     uint32_t live;
     char ikey[INLINE_KEY];
+    uint32_t pad;
     /* the value follows, at offset sizeof(struct ent) */
 };
 
@@ -83,8 +83,7 @@ probe(const struct ss_keytab *t, uint64_t h, const char *k, size_t klen,
         if ((s >> 32) != SLOT_TAG(h))
             continue;
         e = ent_at(t, SLOT_ENT(s) - 1);
-        if (e->hash == h && e->klen == klen &&
-            memcmp(key_of(t, e), k, klen) == 0) {
+        if (e->klen == klen && memcmp(key_of(t, e), k, klen) == 0) {
             *found = 1;
             return i;
         }
@@ -105,13 +104,16 @@ reindex(struct ss_keytab *t, size_t slots)
     t->used_slots = 0;
     for (size_t n = 0; n < t->nents; n++) {
         struct ent *e = ent_at(t, n);
-        size_t i = (size_t)e->hash & (slots - 1);
+        /* Rehashed here, at growth only: the hash kept out of the entry
+         * makes entries smaller and lookups miss the cache less. */
+        uint64_t h = XXH3_64bits(key_of(t, e), e->klen);
+        size_t i = (size_t)h & (slots - 1);
 
         if (!e->live)
             continue;
         while (idx[i] != 0)
             i = (i + 1) & (slots - 1);
-        idx[i] = slot_make(e->hash, n);
+        idx[i] = slot_make(h, n);
         t->used_slots++;
     }
     return 0;
@@ -191,7 +193,8 @@ ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
             return val_of(ent_at(t, SLOT_ENT(t->index[i]) - 1));
         }
     }
-    if (klen > UINT32_MAX || make_room(t) < 0 ||
+    if (klen > UINT32_MAX || t->keys.len + klen > UINT32_MAX ||
+        make_room(t) < 0 ||
         (klen > INLINE_KEY && ss_buf_reserve(&t->keys, klen) < 0))
         return NULL;
     i = probe(t, h, k, klen, &found);
@@ -199,14 +202,13 @@ ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
         t->used_slots++;
     t->index[i] = slot_make(h, t->nents);
     e = ent_at(t, t->nents++);
-    e->hash = h;
     e->klen = (uint32_t)klen;
     e->live = 1;
     if (klen <= INLINE_KEY) {
         e->koff = 0;
         memcpy(e->ikey, k, klen);
     } else {
-        e->koff = t->keys.len;
+        e->koff = (uint32_t)t->keys.len;
         ss_buf_append(&t->keys, k, klen);
     }
     memset(val_of(e), 0, t->vsize);
@@ -284,7 +286,7 @@ ss_keytab_compact(struct ss_keytab *t)
             continue;
         if (e->klen > INLINE_KEY) {
             memmove(t->keys.data + koff, t->keys.data + e->koff, e->klen);
-            e->koff = koff;
+            e->koff = (uint32_t)koff;
             koff += e->klen;
         }
         if (n != i)
