@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "bytes.h"
 #include "diag.h"
 #include "io.h"
 
@@ -46,64 +47,10 @@ enum {
 
 /* ---- little-endian fields and varints ---- */
 
-static void
-put_u64(char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (char)(v >> (8 * i));
-}
-
-static uint64_t
-get_u64_n(const char *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)(unsigned char)p[i] << (8 * i);
-    return v;
-}
-
-static void
-put_u32(char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (char)(v >> (8 * i));
-}
-
-static uint32_t
-get_u32(const char *p)
-{
-    return (uint32_t)get_u64_n(p, 4);
-}
-
-static uint64_t
-get_u64(const char *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)(unsigned char)p[i] << (8 * i);
-    return v;
-}
-
-static int
-put_varint(struct ss_buf *b, uint64_t v)
-{
-    char tmp[10];
-    size_t n = 0;
-
-    while (v >= 0x80) {
-        tmp[n++] = (char)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (char)v;
-    return ss_buf_append(b, tmp, n);
-}
-
 int
 ss_ckpt_put_bytes(struct ss_buf *b, const void *p, size_t n)
 {
-    int rc = put_varint(b, n);
+    int rc = ss_bytes_append_varint(b, n);
 
     return rc < 0 ? rc : ss_buf_append(b, p, n);
 }
@@ -111,18 +58,13 @@ ss_ckpt_put_bytes(struct ss_buf *b, const void *p, size_t n)
 static uint64_t
 get_varint(struct ss_ckpt_rd *r)
 {
-    uint64_t v = 0;
+    uint64_t v;
 
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end)
-            break;
-        unsigned char c = (unsigned char)*r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
+    if (ss_bytes_get_varint(&r->p, r->end, &v) < 0) {
+        r->bad = 1;
+        return 0;
     }
-    r->bad = 1;
-    return 0;
+    return v;
 }
 
 const char *
@@ -150,7 +92,7 @@ get_count(struct ss_ckpt_rd *r)
         r->bad = 1;
         return 0;
     }
-    v = get_u64(r->p);
+    v = ss_bytes_get_le(r->p, 8);
     r->p += 8;
     return v;
 }
@@ -271,10 +213,10 @@ make_header(char *h, int kind, uint64_t gen, int64_t time, uint64_t body)
     h[5] = 0;
     h[6] = (char)kind;
     h[7] = 0;
-    put_u64(h + 8, gen);
-    put_u64(h + 16, (uint64_t)time);
-    put_u64(h + 24, body);
-    put_u64(h + 32, 0);
+    ss_bytes_put_le(h + 8, (uint64_t)gen, 8);
+    ss_bytes_put_le(h + 16, (uint64_t)time, 8);
+    ss_bytes_put_le(h + 24, (uint64_t)body, 8);
+    ss_bytes_put_le(h + 32, (uint64_t)0, 8);
 }
 
 static uint64_t
@@ -316,13 +258,13 @@ check_file(const struct ss_ckpt *c, const char *name, const struct ss_buf *b,
         *why = "wrong file kind";
         return -EBADMSG;
     }
-    if (get_u64(b->data + 24) != b->len - SS_CKPT_HEADER_LEN &&
-        (kind == KIND_SNAP || get_u64(b->data + 24) != 0)) {
+    if (ss_bytes_get_le(b->data + 24, 8) != b->len - SS_CKPT_HEADER_LEN &&
+        (kind == KIND_SNAP || ss_bytes_get_le(b->data + 24, 8) != 0)) {
         *why = "truncated";
         return -EBADMSG;
     }
     if (sum_file(b->data, kind == KIND_SNAP ? b->len : SS_CKPT_HEADER_LEN) !=
-        get_u64(b->data + 32)) {
+        ss_bytes_get_le(b->data + 32, 8)) {
         *why = "checksum mismatch";
         return -EBADMSG;
     }
@@ -412,7 +354,7 @@ load_snap(struct ss_ckpt_rd *r, const struct ss_ckpt_loader *ld)
             r->bad = 1;
             break;
         }
-        t = (int64_t)get_u64(r->p);
+        t = (int64_t)ss_bytes_get_le(r->p, 8);
         r->p += 8;
         v = ss_ckpt_get_bytes(r, &vl);
         if (!r->bad)
@@ -476,7 +418,7 @@ load_log(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_loader *ld,
         ss_diag("warning: checkpoint '%s/%s': %s; ignored", c->dir, name, why);
         return 0;
     }
-    if ((int64_t)get_u64(b->data + 16) != c->time)
+    if ((int64_t)ss_bytes_get_le(b->data + 16, 8) != c->time)
         return 0;
     p = b->data + SS_CKPT_HEADER_LEN;
     end = b->data + b->len;
@@ -485,13 +427,15 @@ load_log(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_loader *ld,
         int64_t t;
 
         if (end - p < SS_CKPT_ENTRY_LEN ||
-            (blen = get_u32(p + 4)) > (size_t)(end - p) - SS_CKPT_ENTRY_LEN) {
+            (blen = (uint32_t)ss_bytes_get_le(p + 4, 4)) >
+                (size_t)(end - p) - SS_CKPT_ENTRY_LEN) {
             why = "torn entry (a crash while writing)";
             break;
         }
-        t = (int64_t)get_u64(p + 8);
+        t = (int64_t)ss_bytes_get_le(p + 8, 8);
         if (memcmp(p, SS_CKPT_LOG_MAGIC, 4) != 0 ||
-            XXH64(p, 16, XXH64(p + 24, blen, 0)) != get_u64(p + 16) ||
+            XXH64(p, 16, XXH64(p + 24, blen, 0)) !=
+                ss_bytes_get_le(p + 16, 8) ||
             t <= c->time) {
             why = "corrupt entry";
             break;
@@ -547,7 +491,7 @@ try_snap(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_opt *opts,
         ss_diag("checkpoint '%s/%s': malformed contents", c->dir, name);
     if (rc < 0)
         return rc;
-    c->time = (int64_t)get_u64(b->data + 16);
+    c->time = (int64_t)ss_bytes_get_le(b->data + 16, 8);
     c->snap_time = c->time;
     c->snap_bytes = b->len;
     return 1;
@@ -653,7 +597,7 @@ ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
     ss_buf_reset(&c->w);
     make_header(h, KIND_SNAP, 0, time, 0);
     if ((rc = ss_buf_append(&c->w, h, sizeof(h))) < 0 ||
-        (rc = put_varint(&c->w, nopts)) < 0)
+        (rc = ss_bytes_append_varint(&c->w, nopts)) < 0)
         return rc;
     for (size_t i = 0; i < nopts; i++)
         if ((rc = ss_ckpt_put_bytes(&c->w, opts[i].name,
@@ -699,7 +643,7 @@ ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
 
     if ((rc = blob_slot(c)) < 0)
         return rc;
-    put_u64(t, (uint64_t)time);
+    ss_bytes_put_le(t, (uint64_t)time, 8);
     if ((rc = ss_buf_append(&c->w, t, 8)) < 0 ||
         (rc = ss_ckpt_put_bytes(&c->w, p, n)) < 0)
         return rc;
@@ -763,16 +707,16 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
 {
     char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN + 8], h[SS_CKPT_HEADER_LEN];
     uint64_t gen = c->max_gen + 1;
-    int64_t time = (int64_t)get_u64(c->w.data + 16);
+    int64_t time = (int64_t)ss_bytes_get_le(c->w.data + 16, 8);
     int fd, rc;
 
     if ((rc = blob_slot(c)) < 0)
         return rc;
-    put_u64(c->w.data + c->count_at, c->nrec);
-    put_u64(c->w.data + c->blob_at, c->nblob);
+    ss_bytes_put_le(c->w.data + c->count_at, (uint64_t)c->nrec, 8);
+    ss_bytes_put_le(c->w.data + c->blob_at, (uint64_t)c->nblob, 8);
     make_header(h, KIND_SNAP, gen, time, c->w.len - SS_CKPT_HEADER_LEN);
     memcpy(c->w.data, h, sizeof(h));
-    put_u64(c->w.data + 32, sum_file(c->w.data, c->w.len));
+    ss_bytes_put_le(c->w.data + 32, (uint64_t)sum_file(c->w.data, c->w.len), 8);
     gen_name(name, gen, "snap");
     snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
     if ((rc = write_file(c, tmp, name)) < 0)
@@ -783,7 +727,7 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
 
     /* The log of this generation: a header, then entries appended. */
     make_header(h, KIND_LOG, gen, time, 0);
-    put_u64(h + 32, sum_file(h, sizeof(h)));
+    ss_bytes_put_le(h + 32, (uint64_t)sum_file(h, sizeof(h)), 8);
     ss_buf_reset(&c->w);
     ss_buf_append(&c->w, h, sizeof(h));
     gen_name(name, gen, "log");
@@ -813,7 +757,7 @@ ss_ckpt_delta_begin(struct ss_ckpt *c, int64_t time)
 
     ss_buf_reset(&c->w);
     memcpy(h, SS_CKPT_LOG_MAGIC, 4);
-    put_u64(h + 8, (uint64_t)time);
+    ss_bytes_put_le(h + 8, (uint64_t)time, 8);
     ss_buf_append(&c->w, h, sizeof(h));
 }
 
@@ -860,14 +804,14 @@ ss_ckpt_delta_commit(struct ss_ckpt *c)
         return ss_diag("checkpoint '%s': internal: delta without a log",
                        c->dir),
                -EINVAL;
-    put_u32(h + 4, (uint32_t)blen);
-    put_u64(h + 16, XXH64(h, 16, XXH64(h + 24, blen, 0)));
+    ss_bytes_put_le(h + 4, (uint32_t)blen, 4);
+    ss_bytes_put_le(h + 16, (uint64_t)XXH64(h, 16, XXH64(h + 24, blen, 0)), 8);
     rc = write_hooked(c->logfd, h, c->w.len);
     if (rc == 0 && fdatasync(c->logfd) < 0)
         rc = -errno;
     if (rc < 0)
         return ss_diag_err(rc, "checkpoint '%s': log", c->dir), rc;
-    c->time = (int64_t)get_u64(h + 8);
+    c->time = (int64_t)ss_bytes_get_le(h + 8, 8);
     c->log_bytes += c->w.len;
     c->written += c->w.len;
     return 0;

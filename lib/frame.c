@@ -19,6 +19,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "bytes.h"
 #include "diag.h"
 #include "io.h"
 
@@ -38,23 +39,6 @@ enum {
     OFF_CLOSED = 48,
     OFF_TRAIL = 56, /* uint8 count, 3 reserved, then the entries */
 };
-
-static void
-put_le(char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const char *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | (unsigned char)p[i];
-    return v;
-}
 
 static uint64_t
 checksum(const char *h, size_t hlen, const char *payload, size_t len)
@@ -90,20 +74,21 @@ ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
     memcpy(h + OFF_MAGIC, SS_FRAME_MAGIC, 4);
     h[OFF_VERSION] = SS_FRAME_VERSION;
     h[OFF_KIND] = (char)f->kind;
-    put_le(h + OFF_HLEN, hlen, 2);
-    put_le(h + OFF_TIME, (uint64_t)f->time, 8);
-    put_le(h + OFF_INTERVAL, f->interval, 4);
-    put_le(h + OFF_FLAGS, f->flags, 4);
-    put_le(h + OFF_COUNT, f->count, 4);
-    put_le(h + OFF_RESERVED, 0, 4);
-    put_le(h + OFF_PLEN, len, 8);
-    put_le(h + OFF_CLOSED, (uint64_t)f->closed_ms, 8);
+    ss_bytes_put_le(h + OFF_HLEN, hlen, 2);
+    ss_bytes_put_le(h + OFF_TIME, (uint64_t)f->time, 8);
+    ss_bytes_put_le(h + OFF_INTERVAL, f->interval, 4);
+    ss_bytes_put_le(h + OFF_FLAGS, f->flags, 4);
+    ss_bytes_put_le(h + OFF_COUNT, f->count, 4);
+    ss_bytes_put_le(h + OFF_RESERVED, 0, 4);
+    ss_bytes_put_le(h + OFF_PLEN, len, 8);
+    ss_bytes_put_le(h + OFF_CLOSED, (uint64_t)f->closed_ms, 8);
     if (n > 0) {
-        put_le(h + OFF_TRAIL, n, 4); /* the count, and 3 reserved zeros */
+        ss_bytes_put_le(h + OFF_TRAIL, n,
+                        4); /* the count, and 3 reserved zeros */
         memcpy(h + OFF_TRAIL + SS_FRAME_TRAIL_HEAD, f->trail,
                (size_t)n * SS_FRAME_TRAIL_ENTRY);
     }
-    put_le(h + OFF_SUM, checksum(h, hlen, payload, len), 8);
+    ss_bytes_put_le(h + OFF_SUM, checksum(h, hlen, payload, len), 8);
 }
 
 /* The trail, if the header is long enough to have one. Bytes after the
@@ -138,7 +123,7 @@ ss_frame_trail_get(const struct ss_frame *f, unsigned i,
         n++;
     memcpy(st->name, e, n);
     st->name[n] = '\0';
-    st->ms = (uint32_t)get_le(e + SS_FRAME_TRAIL_NAME, 4);
+    st->ms = (uint32_t)ss_bytes_get_le(e + SS_FRAME_TRAIL_NAME, 4);
 }
 
 /* Walk the payload once: the lengths must add up exactly and the record
@@ -146,25 +131,14 @@ ss_frame_trail_get(const struct ss_frame *f, unsigned i,
 static int
 records_valid(const struct ss_frame *f)
 {
-    const unsigned char *p = (const unsigned char *)f->payload;
-    const unsigned char *end = p + f->payload_len;
+    const char *p = f->payload, *end = p + f->payload_len;
     int fields = (f->flags & SS_FRAME_KEYED) ? 2 : 1;
-    uint64_t n = 0;
+    uint64_t n = 0, len;
 
     while (p < end) {
         for (int i = 0; i < fields; i++) {
-            uint64_t len = 0;
-            unsigned shift = 0;
-
-            for (;;) {
-                if (p >= end || shift > 56)
-                    return 0;
-                len |= (uint64_t)(*p & 0x7f) << shift;
-                shift += 7;
-                if (!(*p++ & 0x80))
-                    break;
-            }
-            if (len > (uint64_t)(end - p))
+            if (ss_bytes_get_varint(&p, end, &len) < 0 ||
+                len > (uint64_t)(end - p))
                 return 0;
             p += len;
         }
@@ -187,28 +161,28 @@ ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
         return *why = "bad magic (not an sstream frame)", -EBADMSG;
     if (p[OFF_VERSION] != SS_FRAME_VERSION)
         return *why = "unsupported frame format version", -EBADMSG;
-    hlen = get_le(p + OFF_HLEN, 2);
+    hlen = ss_bytes_get_le(p + OFF_HLEN, 2);
     if (hlen < SS_FRAME_HEADER_LEN)
         return *why = "header too short", -EBADMSG;
     *need = hlen;
     if (n < hlen)
         return 0;
-    plen = get_le(p + OFF_PLEN, 8);
+    plen = ss_bytes_get_le(p + OFF_PLEN, 8);
     if (plen > SS_FRAME_MAX_PAYLOAD)
         return *why = "payload length out of range", -EBADMSG;
     *need = hlen + plen;
     if (n < *need)
         return 0;
     f->kind = (unsigned char)p[OFF_KIND];
-    f->time = (int64_t)get_le(p + OFF_TIME, 8);
-    f->interval = (uint32_t)get_le(p + OFF_INTERVAL, 4);
-    f->flags = (uint32_t)get_le(p + OFF_FLAGS, 4);
-    f->count = (uint32_t)get_le(p + OFF_COUNT, 4);
-    f->closed_ms = (int64_t)get_le(p + OFF_CLOSED, 8);
+    f->time = (int64_t)ss_bytes_get_le(p + OFF_TIME, 8);
+    f->interval = (uint32_t)ss_bytes_get_le(p + OFF_INTERVAL, 4);
+    f->flags = (uint32_t)ss_bytes_get_le(p + OFF_FLAGS, 4);
+    f->count = (uint32_t)ss_bytes_get_le(p + OFF_COUNT, 4);
+    f->closed_ms = (int64_t)ss_bytes_get_le(p + OFF_CLOSED, 8);
     f->payload = p + hlen;
     f->payload_len = plen;
     f->header_len = hlen;
-    if (get_le(p + OFF_SUM, 8) != checksum(p, hlen, f->payload, plen))
+    if (ss_bytes_get_le(p + OFF_SUM, 8) != checksum(p, hlen, f->payload, plen))
         return *why = "checksum mismatch", -EBADMSG;
     parse_trail(p, hlen, f);
     if (f->kind != SS_FRAME_BATCH && f->kind != SS_FRAME_END)
@@ -396,19 +370,6 @@ send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
     return rc;
 }
 
-static size_t
-varint_put(char *p, size_t v)
-{
-    size_t n = 0;
-
-    while (v >= 0x80) {
-        p[n++] = (char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (char)v;
-    return n;
-}
-
 int
 ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
                     const char *val, size_t vlen)
@@ -428,11 +389,11 @@ ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
         return rc;
     p = w->out.data + w->out.len;
     if (key != NULL) {
-        n += varint_put(p, klen);
+        n += ss_bytes_put_varint(p, klen);
         memcpy(p + n, key, klen);
         n += klen;
     }
-    n += varint_put(p + n, vlen);
+    n += ss_bytes_put_varint(p + n, vlen);
     memcpy(p + n, val, vlen);
     n += vlen;
     w->out.len += n; /* within the room reserved above */
@@ -490,5 +451,5 @@ ss_frame_writer_stage(struct ss_frame_writer *w, const char *name, uint32_t ms)
     e = w->trail + (size_t)w->ntrail++ * SS_FRAME_TRAIL_ENTRY;
     memset(e, 0, SS_FRAME_TRAIL_NAME);
     memcpy(e, name, n < SS_FRAME_TRAIL_NAME ? n : SS_FRAME_TRAIL_NAME);
-    put_le(e + SS_FRAME_TRAIL_NAME, ms, 4);
+    ss_bytes_put_le(e + SS_FRAME_TRAIL_NAME, ms, 4);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+
 static const char *const names[] = {
     [SS_OP_SUM] = "sum",   [SS_OP_COUNT] = "count",   [SS_OP_MIN] = "min",
     [SS_OP_MAX] = "max",   [SS_OP_MEAN] = "mean",     [SS_OP_FIRST] = "first",
@@ -208,41 +210,17 @@ ss_acc_release(struct ss_acc *a)
     memset(a, 0, sizeof(*a));
 }
 
-static void
-put_u64(struct ss_buf *out, uint64_t v)
-{
-    char b[8];
-
-    for (int i = 0; i < 8; i++)
-        b[i] = (char)(v >> (8 * i));
-    ss_buf_append(out, b, 8);
-}
-
-static uint64_t
-get_u64(const char *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | (unsigned char)p[i];
-    return v;
-}
-
 /* n (8), kind (1: 1 integer, 0 double), value (8), slen (4), text. */
 int
 ss_acc_encode(const struct ss_acc *a, struct ss_buf *out)
 {
     uint64_t bits;
-    char kind = (char)a->v.is_int;
-    char len[4];
 
     memcpy(&bits, &a->v.d, 8);
-    put_u64(out, a->n);
-    ss_buf_append(out, &kind, 1);
-    put_u64(out, a->v.is_int ? (uint64_t)a->v.i : bits);
-    for (int i = 0; i < 4; i++)
-        len[i] = (char)(a->slen >> (8 * i));
-    ss_buf_append(out, len, 4);
+    ss_bytes_append_le(out, a->n, 8);
+    ss_bytes_append_le(out, (uint64_t)a->v.is_int, 1);
+    ss_bytes_append_le(out, a->v.is_int ? (uint64_t)a->v.i : bits, 8);
+    ss_bytes_append_le(out, a->slen, 4);
     return ss_buf_append(out, a->s, a->slen);
 }
 
@@ -250,13 +228,13 @@ int
 ss_acc_decode(struct ss_acc *a, const char *p, size_t n)
 {
     uint64_t bits;
-    uint32_t slen = 0;
+    uint32_t slen;
 
     if (n < 21)
         return -EBADMSG;
-    a->n = get_u64(p);
+    a->n = ss_bytes_get_le(p, 8);
     a->v.is_int = p[8] != 0;
-    bits = get_u64(p + 9);
+    bits = ss_bytes_get_le(p + 9, 8);
     if (a->v.is_int) {
         a->v.i = (int64_t)bits;
         a->v.d = (double)a->v.i;
@@ -264,8 +242,7 @@ ss_acc_decode(struct ss_acc *a, const char *p, size_t n)
         memcpy(&a->v.d, &bits, 8);
         a->v.i = 0;
     }
-    for (int i = 3; i >= 0; i--)
-        slen = (slen << 8) | (unsigned char)p[17 + i];
+    slen = (uint32_t)ss_bytes_get_le(p + 17, 4);
     if (slen > n - 21)
         return -EBADMSG;
     if (str_set(a, 0, p + 21, slen) < 0)

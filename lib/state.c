@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "bytes.h"
 #include "ckpt.h"
 #include "diag.h"
 #include "dur.h"
@@ -106,25 +107,18 @@ ss_state_config_init(struct ss_state_config *cfg)
 static int
 encode(struct ss_buf *b, const struct ent *e)
 {
-    char t[8];
-
-    for (int i = 0; i < 8; i++)
-        t[i] = (char)((uint64_t)e->last >> (8 * i));
-    ss_buf_append(b, t, 8);
+    ss_bytes_append_le(b, (uint64_t)e->last, 8);
     return ss_acc_encode(&e->acc, b);
 }
 
 static int
 decode(struct ent *e, const char *p, size_t n)
 {
-    uint64_t v = 0;
     int rc;
 
     if (n < 8)
         return -EBADMSG;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)(unsigned char)p[i] << (8 * i);
-    e->last = (int64_t)v;
+    e->last = (int64_t)ss_bytes_get_le(p, 8);
     if ((rc = ss_acc_decode(&e->acc, p + 8, n - 8)) < 0)
         return rc;
     return (size_t)rc == n - 8 ? 0 : -EBADMSG;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "bytes.h"
 #include "ckpt.h"
 #include "diag.h"
 #include "dur.h"
@@ -207,37 +208,6 @@ setup(struct win *x, int64_t interval)
 
 /* ---- output, and what a checkpoint keeps of it ---- */
 
-static void
-put_le(char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le(const char *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | (unsigned char)p[i];
-    return v;
-}
-
-static int
-put_varint(struct ss_buf *b, size_t v)
-{
-    char tmp[10];
-    size_t n = 0;
-
-    while (v >= 0x80) {
-        tmp[n++] = (char)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (char)v;
-    return ss_buf_append(b, tmp, n);
-}
-
 /* With --checkpoint, every frame written is also recorded in x->out as
  * time (8), interval (4), flags (4), count (4), payload length (8) and
  * the records as a frame payload holds them, so that a replayed batch can
@@ -254,9 +224,9 @@ out_begin(struct win *x, int64_t time, uint32_t interval, uint32_t flags)
         return;
     x->out_at = x->out.len;
     x->out_count = 0;
-    put_le(x->out.data + x->out.len, (uint64_t)time, 8);
-    put_le(x->out.data + x->out.len + 8, interval, 4);
-    put_le(x->out.data + x->out.len + 12, flags, 4);
+    ss_bytes_put_le(x->out.data + x->out.len, (uint64_t)time, 8);
+    ss_bytes_put_le(x->out.data + x->out.len + 8, interval, 4);
+    ss_bytes_put_le(x->out.data + x->out.len + 12, flags, 4);
     ss_buf_commit(&x->out, OUT_HEAD);
 }
 
@@ -266,10 +236,10 @@ out_add(struct win *x, const char *k, size_t klen, const char *v, size_t vlen)
     int rc;
 
     if (x->has_ck) {
-        if (k != NULL && ((rc = put_varint(&x->out, klen)) < 0 ||
+        if (k != NULL && ((rc = ss_bytes_append_varint(&x->out, klen)) < 0 ||
                           (rc = ss_buf_append(&x->out, k, klen)) < 0))
             return rc;
-        if ((rc = put_varint(&x->out, vlen)) < 0 ||
+        if ((rc = ss_bytes_append_varint(&x->out, vlen)) < 0 ||
             (rc = ss_buf_append(&x->out, v, vlen)) < 0)
             return rc;
         x->out_count++;
@@ -283,9 +253,9 @@ out_end(struct win *x)
     if (x->has_ck) {
         if (x->out.len < x->out_at + OUT_HEAD)
             return -ENOMEM; /* out_begin() could not reserve */
-        put_le(x->out.data + x->out_at + 16, x->out_count, 4);
-        put_le(x->out.data + x->out_at + 20, x->out.len - x->out_at - OUT_HEAD,
-               8);
+        ss_bytes_put_le(x->out.data + x->out_at + 16, x->out_count, 4);
+        ss_bytes_put_le(x->out.data + x->out_at + 20,
+                        x->out.len - x->out_at - OUT_HEAD, 8);
     }
     ss_stats_stamp(&x->stats);
     return ss_frame_writer_end(&x->w);
@@ -299,14 +269,14 @@ re_emit(struct win *x, const char *p, size_t n)
         struct ss_frame f = {.kind = SS_FRAME_BATCH};
         struct ss_rec_iter it;
         struct ss_rec r;
-        uint64_t len = get_le(p + 20, 8);
+        uint64_t len = ss_bytes_get_le(p + 20, 8);
         int rc;
 
         if (len > n - OUT_HEAD)
             return -EBADMSG;
-        f.time = (int64_t)get_le(p, 8);
-        f.interval = (uint32_t)get_le(p + 8, 4);
-        f.flags = (uint32_t)get_le(p + 12, 4);
+        f.time = (int64_t)ss_bytes_get_le(p, 8);
+        f.interval = (uint32_t)ss_bytes_get_le(p + 8, 4);
+        f.flags = (uint32_t)ss_bytes_get_le(p + 12, 4);
         f.payload = p + OUT_HEAD;
         f.payload_len = len;
         ss_frame_writer_begin(&x->w, f.time, f.interval, f.flags);
@@ -331,7 +301,7 @@ touch(struct win *x, struct ss_buf *list, const char *k, size_t klen)
 
     if (!x->has_ck)
         return;
-    put_le(n, klen, 4);
+    ss_bytes_put_le(n, klen, 4);
     ss_buf_append(list, n, 4);
     ss_buf_append(list, k, klen);
 }
@@ -391,7 +361,7 @@ flatten_into(struct pane *p, struct ss_buf *b)
     int rc = 0;
 
     while (rc == 0 && (a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL)
-        if ((rc = put_varint(b, klen)) == 0 &&
+        if ((rc = ss_bytes_append_varint(b, klen)) == 0 &&
             (rc = ss_buf_append(b, k, klen)) == 0)
             rc = ss_acc_encode(a, b);
     return rc;
@@ -422,17 +392,13 @@ flat_valid(const char *p, size_t n)
     int used = 0;
 
     while (p < end && used >= 0) {
-        size_t klen = 0;
-        unsigned shift = 0;
+        uint64_t klen;
 
-        do {
-            if (p >= end || shift > 56)
-                return 0;
-            klen |= (size_t)(*p & 0x7f) << shift;
-            shift += 7;
-        } while (*p++ & 0x80);
-        if (klen > (size_t)(end - p))
-            return 0;
+        if (ss_bytes_get_varint(&p, end, &klen) < 0 ||
+            klen > (uint64_t)(end - p)) {
+            used = -1; /* and release a's string below */
+            break;
+        }
         p += klen;
         if ((used = ss_acc_decode(&a, p, (size_t)(end - p))) >= 0)
             p += used;
@@ -646,7 +612,7 @@ start_pane(struct win *x, int64_t end)
         if (p->end != 0 && x->has_ck) {
             char e[8];
 
-            put_le(e, (uint64_t)p->end, 8);
+            ss_bytes_put_le(e, (uint64_t)p->end, 8);
             ss_buf_append(&x->dead, e, 8);
         }
         p->dirty = 1;
@@ -878,11 +844,11 @@ encode_meta(struct win *x, struct ss_buf *b)
 {
     char m[META_LEN];
 
-    put_le(m, (uint64_t)x->interval, 8);
-    put_le(m + 8, (uint64_t)x->open_end, 8);
-    put_le(m + 16, (uint64_t)x->last_time, 8);
-    put_le(m + 24, (uint64_t)x->last_out, 8);
-    put_le(m + 32, x->since_rebuild, 4);
+    ss_bytes_put_le(m, (uint64_t)x->interval, 8);
+    ss_bytes_put_le(m + 8, (uint64_t)x->open_end, 8);
+    ss_bytes_put_le(m + 16, (uint64_t)x->last_time, 8);
+    ss_bytes_put_le(m + 24, (uint64_t)x->last_out, 8);
+    ss_bytes_put_le(m + 32, x->since_rebuild, 4);
     m[36] = (char)x->keyed;
     m[37] = (char)x->keyed_hint;
     m[38] = (char)x->run_inexact;
@@ -899,14 +865,14 @@ decode_meta(struct win *x, const char *v, size_t n)
     if (n != META_LEN)
         return -EBADMSG;
     if (!x->started) {
-        if ((rc = setup(x, (int64_t)get_le(v, 8))) < 0)
+        if ((rc = setup(x, (int64_t)ss_bytes_get_le(v, 8))) < 0)
             return rc;
         x->started = 1;
     }
-    x->open_end = (int64_t)get_le(v + 8, 8);
-    x->last_time = (int64_t)get_le(v + 16, 8);
-    x->last_out = (int64_t)get_le(v + 24, 8);
-    x->since_rebuild = (unsigned)get_le(v + 32, 4);
+    x->open_end = (int64_t)ss_bytes_get_le(v + 8, 8);
+    x->last_time = (int64_t)ss_bytes_get_le(v + 16, 8);
+    x->last_out = (int64_t)ss_bytes_get_le(v + 24, 8);
+    x->since_rebuild = (unsigned)ss_bytes_get_le(v + 32, 4);
     x->keyed = (signed char)v[36];
     x->keyed_hint = v[37];
     x->run_inexact = v[38];
@@ -920,8 +886,8 @@ encode_pane(struct win *x, struct pane *p, struct ss_buf *b)
 {
     char h[14];
 
-    put_le(h, (uint64_t)p->end, 8);
-    put_le(h + 8, p->nrec, 4);
+    ss_bytes_put_le(h, (uint64_t)p->end, 8);
+    ss_bytes_put_le(h + 8, p->nrec, 4);
     h[12] = (char)p->in_run;
     h[13] = (char)p->inexact;
     ss_buf_reset(b);
@@ -939,11 +905,11 @@ decode_pane(struct win *x, const char *v, size_t n)
 
     if (n < 14)
         return -EBADMSG;
-    p = slot(x, (int64_t)get_le(v, 8));
+    p = slot(x, (int64_t)ss_bytes_get_le(v, 8));
     ss_keytab_clear(&p->tab);
     ss_buf_reset(&p->recs);
-    p->end = (int64_t)get_le(v, 8);
-    p->nrec = (uint32_t)get_le(v + 8, 4);
+    p->end = (int64_t)ss_bytes_get_le(v, 8);
+    p->nrec = (uint32_t)ss_bytes_get_le(v + 8, 4);
     p->in_run = v[12];
     p->inexact = v[13];
     p->flat = 0;
@@ -978,8 +944,8 @@ encode_session(const struct session *s, struct ss_buf *b)
 {
     char h[16];
 
-    put_le(h, (uint64_t)s->first, 8);
-    put_le(h + 8, (uint64_t)s->last, 8);
+    ss_bytes_put_le(h, (uint64_t)s->first, 8);
+    ss_bytes_put_le(h + 8, (uint64_t)s->last, 8);
     ss_buf_reset(b);
     ss_buf_append(b, h, sizeof(h));
     return ss_acc_encode(&s->acc, b);
@@ -1017,8 +983,8 @@ ld_put(void *ctx, const char *k, size_t klen, const char *v, size_t vlen)
         if (vlen < 16 ||
             (s = ss_keytab_get(&x->sess, k + 1, klen - 1, &created)) == NULL)
             return vlen < 16 ? -EBADMSG : -ENOMEM;
-        s->first = (int64_t)get_le(v, 8);
-        s->last = (int64_t)get_le(v + 8, 8);
+        s->first = (int64_t)ss_bytes_get_le(v, 8);
+        s->last = (int64_t)ss_bytes_get_le(v + 8, 8);
         rc = ss_acc_decode(&s->acc, v + 16, vlen - 16);
         return rc < 0 ? rc : 0;
     }
@@ -1038,8 +1004,8 @@ ld_del(void *ctx, const char *k, size_t klen)
     case 'p':
         if (klen != 9)
             return -EBADMSG;
-        p = slot(x, (int64_t)get_le(k + 1, 8));
-        if (p->end == (int64_t)get_le(k + 1, 8)) {
+        p = slot(x, (int64_t)ss_bytes_get_le(k + 1, 8));
+        if (p->end == (int64_t)ss_bytes_get_le(k + 1, 8)) {
             ss_keytab_clear(&p->tab);
             ss_buf_reset(&p->recs);
             p->end = 0;
@@ -1119,7 +1085,7 @@ save_pane(struct win *x, struct pane *p, int snap)
 
     if ((rc = encode_pane(x, p, &x->enc)) < 0)
         return rc;
-    put_le(e, (uint64_t)p->end, 8);
+    ss_bytes_put_le(e, (uint64_t)p->end, 8);
     p->dirty = 0;
     return put_key(x, 'p', e, 8, snap);
 }
@@ -1153,7 +1119,7 @@ save_touched(struct win *x, char tag, struct ss_buf *list)
     int rc;
 
     while (p < end) {
-        size_t klen = (size_t)get_le(p, 4);
+        size_t klen = (size_t)ss_bytes_get_le(p, 4);
 
         if ((rc = save_entry(x, tag, p + 4, klen, 0)) < 0)
             return rc;
