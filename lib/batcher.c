@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "diag.h"
+#include "dur.h"
 #include "wal.h"
 
 void
@@ -23,15 +24,6 @@ ss_batcher_align(int64_t now, int64_t interval)
     int64_t t = now - now % interval;
 
     return t == now ? t : t + interval;
-}
-
-int64_t
-ss_batcher_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

@@ -66,8 +66,6 @@ void ss_batcher_use_wal(struct ss_batcher *b, struct ss_wal *wal);
 /* The batch time that holds a record received at wall time 'now': the
  * first multiple of 'interval' at or after it, so (T - interval, T]. */
 int64_t ss_batcher_align(int64_t now, int64_t interval);
-/* Wall clock in ms since the epoch. */
-int64_t ss_batcher_now_ms(void);
 
 struct ss_splitter {
     struct ss_batcher *b;

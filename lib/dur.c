@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int
 ss_dur_parse_count(const char *s, uint64_t max, uint64_t *out)
@@ -64,4 +65,22 @@ ss_dur_format(int64_t ms, char *out, size_t n)
     else
         snprintf(out, n, "%" PRId64 "ms", ms);
     return out;
+}
+
+int64_t
+ss_dur_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+ss_dur_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

@@ -21,6 +21,7 @@
 
 #include "bytes.h"
 #include "diag.h"
+#include "dur.h"
 #include "io.h"
 
 /* Header field offsets (man/sstream.5, "HEADER"). */
@@ -326,15 +327,6 @@ ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
         ss_buf_commit(&w->out, ROOM);
 }
 
-static uint64_t
-mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The header goes right before the payload, in the room begin() left,
  * so that a frame with a trail, or without, is still one write. Only a
  * batch's last frame carries the trail: that is when the stage's own
@@ -361,9 +353,9 @@ send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
     int rc;
 
     ss_frame_encode_header(h, &f, w->out.data + ROOM, plen);
-    t0 = mono_ns();
+    t0 = ss_dur_mono_ns();
     rc = ss_io_write_all(w->fd, h, hlen + plen);
-    w->write_ns += mono_ns() - t0;
+    w->write_ns += ss_dur_mono_ns() - t0;
     w->bytes += hlen + plen;
     w->out.len = ROOM;
     w->count = 0;

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "dur.h"
 #include "io.h"
 #include "recv.h"
 
@@ -327,7 +328,7 @@ mtime_ms(const struct stat *st)
 static int
 scan(struct rwatch *w)
 {
-    int64_t now = ss_batcher_now_ms();
+    int64_t now = ss_dur_now_ms();
     int fresh = w->first && !w->o.once && w->o.state == NULL;
     char path[4096];
     struct dirent *e;

@@ -27,6 +27,7 @@
 
 #include "batcher.h"
 #include "diag.h"
+#include "dur.h"
 #include "io.h"
 #include "recv.h"
 #include "rejects.h"
@@ -247,7 +248,7 @@ end_stream(struct live *lv, int rc)
     for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
         r->ops->stop(r);
     if (lv->rc != -EPIPE) {
-        int r = ss_batcher_close(lv->host.b, ss_batcher_now_ms());
+        int r = ss_batcher_close(lv->host.b, ss_dur_now_ms());
 
         if (r == 0)
             r = ss_batcher_finish(lv->host.b);
@@ -310,7 +311,7 @@ resume_full(struct live *lv)
 static void
 arm_timer(struct live *lv)
 {
-    int64_t wait = lv->host.b->time - ss_batcher_now_ms();
+    int64_t wait = lv->host.b->time - ss_dur_now_ms();
 
     uv_timer_start(&lv->timer, on_tick, wait > 0 ? (uint64_t)wait : 0, 0);
 }
@@ -320,7 +321,7 @@ on_tick(uv_timer_t *t)
 {
     struct live *lv = t->data;
     struct ss_batcher *b = lv->host.b;
-    int64_t now = ss_batcher_now_ms(), next, sent = b->time;
+    int64_t now = ss_dur_now_ms(), next, sent = b->time;
     int rc;
 
     if (now < b->time) { /* woke early: the clocks disagree by a hair */
@@ -383,7 +384,7 @@ on_refill(uv_timer_t *t)
 {
     struct live *lv = t->data;
     struct ss_batcher *b = lv->host.b;
-    int64_t now = ss_batcher_now_ms();
+    int64_t now = ss_dur_now_ms();
 
     if (now > lv->rate_last)
         lv->rate_acc += lv->cfg->max_rate * (uint64_t)(now - lv->rate_last);
@@ -405,7 +406,7 @@ on_refill(uv_timer_t *t)
 static int64_t
 first_time(const struct ss_source_config *cfg, int64_t interval)
 {
-    int64_t t = ss_batcher_align(ss_batcher_now_ms(), interval), last;
+    int64_t t = ss_batcher_align(ss_dur_now_ms(), interval), last;
     struct ss_buf b = {0};
     char path[4096];
 
@@ -522,7 +523,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         b->limited = 1;
         lv.rate_cap = cfg->max_rate / 10 ? cfg->max_rate / 10 : 1;
         b->budget = lv.rate_cap;
-        lv.rate_last = ss_batcher_now_ms();
+        lv.rate_last = ss_dur_now_ms();
         uv_timer_start(&lv.refill, on_refill, 100, 100);
     }
     if ((b->max_records > 0 || b->max_bytes > 0) && !b->limited) {

@@ -17,27 +17,10 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "dur.h"
 #include "io.h"
 
 static struct ss_stats *usr1; /* the stats the SIGUSR1 handler reports */
-
-static uint64_t
-mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int64_t
-wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the summary: built without stdio, so that the signal handler can
  * build it too (snprintf is not async-signal-safe) ---- */
@@ -142,7 +125,7 @@ ss_stats_begin(struct ss_stats *st)
     struct ss_stats_batch *b = &st->b;
 
     memset(b, 0, sizeof(*b));
-    b->start_ns = mono_ns();
+    b->start_ns = ss_dur_mono_ns();
     b->sched_ms = b->proc_ms = b->keys = -1;
     if (st->first_ns == 0)
         st->first_ns = b->start_ns;
@@ -160,7 +143,7 @@ ss_stats_in(struct ss_stats *st, const struct ss_frame *f)
     }
     if (b->closed_ms == 0 && f->closed_ms != 0) {
         b->closed_ms = f->closed_ms;
-        b->sched_ms = wall_ms() - f->closed_ms;
+        b->sched_ms = ss_dur_now_ms() - f->closed_ms;
         if (b->sched_ms < 0)
             b->sched_ms = 0;
     }
@@ -197,7 +180,7 @@ void
 ss_stats_stamp(struct ss_stats *st)
 {
     struct ss_stats_batch *b = &st->b;
-    uint64_t busy = mono_ns() - b->start_ns;
+    uint64_t busy = ss_dur_mono_ns() - b->start_ns;
     uint64_t blocked = st->w != NULL ? st->w->write_ns - st->wns : 0;
 
     b->proc_ms = (int64_t)((busy > blocked ? busy - blocked : 0) / 1000000);
@@ -277,8 +260,8 @@ write_json(struct ss_stats *st, int64_t e2e)
                   "{\"stage\":\"%s\",\"time\":%" PRId64 ",\"wall_ms\":%" PRId64
                   ",\"records_in\":%" PRIu64 ",\"records_out\":%" PRIu64
                   ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64,
-                  st->stage, b->time, wall_ms(), b->records_in, b->records_out,
-                  b->bytes_in, b->bytes_out);
+                  st->stage, b->time, ss_dur_now_ms(), b->records_in,
+                  b->records_out, b->bytes_in, b->bytes_out);
     json_ms(l, "processing_ms", b->proc_ms);
     json_ms(l, "scheduling_delay_ms", b->sched_ms);
     if (st->sink)
@@ -330,7 +313,7 @@ check_behind(struct ss_stats *st)
 static void
 draw_progress(struct ss_stats *st, int64_t e2e)
 {
-    uint64_t now = mono_ns(), span = now - st->first_ns;
+    uint64_t now = ss_dur_mono_ns(), span = now - st->first_ns;
     char rate[32], delay[32], line[160];
     int n;
 
@@ -365,7 +348,7 @@ ss_stats_end(struct ss_stats *st)
         return;
     st->in_batch = 0;
     if (b->proc_ms < 0) {
-        uint64_t busy = mono_ns() - b->start_ns;
+        uint64_t busy = ss_dur_mono_ns() - b->start_ns;
 
         b->proc_ms = (int64_t)(busy / 1000000);
     }
@@ -376,7 +359,8 @@ ss_stats_end(struct ss_stats *st)
         st->wbytes = st->w->bytes;
         st->wns = st->w->write_ns;
     }
-    if (st->sink && b->closed_ms != 0 && (e2e = wall_ms() - b->closed_ms) < 0)
+    if (st->sink && b->closed_ms != 0 &&
+        (e2e = ss_dur_now_ms() - b->closed_ms) < 0)
         e2e = 0;
     st->batches++;
     st->records_in += b->records_in;
