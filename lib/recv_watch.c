@@ -404,18 +404,27 @@ watch_resume(struct ss_recv *r)
     ss_recv_file_resume(&((struct rwatch *)r)->file);
 }
 
+/* The files read for the batch at 'time' join the ledger, which is
+ * written anew; with 'tagged' each line carries that time (--wal, see
+ * ledger_entry()). */
 static void
-watch_sent(struct ss_recv *r, int64_t time)
+ledger_add_done(struct rwatch *w, int64_t time, int tagged)
 {
-    struct rwatch *w = (struct rwatch *)r;
+    char line[4096];
     int rc = 0;
 
-    (void)time;
     if (w->done.n == 0)
         return;
     if (w->o.state != NULL) {
-        for (size_t i = 0; i < w->done.n && rc == 0; i++)
-            rc = names_add(&w->ledger, w->done.v[i]);
+        for (size_t i = 0; i < w->done.n && rc == 0; i++) {
+            const char *name = w->done.v[i];
+
+            if (tagged) {
+                snprintf(line, sizeof(line), "%s\t%lld", name, (long long)time);
+                name = line;
+            }
+            rc = names_add(&w->ledger, name);
+        }
         if (rc == 0)
             rc = ledger_write(w);
         if (rc < 0) {
@@ -426,28 +435,18 @@ watch_sent(struct ss_recv *r, int64_t time)
     names_clear(&w->done);
 }
 
+static void
+watch_sent(struct ss_recv *r, int64_t time)
+{
+    ledger_add_done((struct rwatch *)r, time, 0);
+}
+
 /* --wal: the files of the batch at 'time' go into the ledger, tagged with
- * it, before the batch is synced to the log (see ledger_entry()). */
+ * it, before the batch is synced to the log. */
 static void
 watch_logging(struct ss_recv *r, int64_t time)
 {
-    struct rwatch *w = (struct rwatch *)r;
-    char line[4096];
-    int rc = 0;
-
-    if (w->done.n == 0 || w->o.state == NULL)
-        return;
-    for (size_t i = 0; i < w->done.n && rc == 0; i++) {
-        snprintf(line, sizeof(line), "%s\t%lld", w->done.v[i], (long long)time);
-        rc = names_add(&w->ledger, line);
-    }
-    if (rc == 0)
-        rc = ledger_write(w);
-    if (rc < 0) {
-        ss_diag_err(rc, "--state: cannot write '%s/ledger'", w->o.state);
-        w->r.host->troubles++;
-    }
-    names_clear(&w->done);
+    ledger_add_done((struct rwatch *)r, time, 1);
 }
 
 static void
