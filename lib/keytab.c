@@ -170,11 +170,9 @@ ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry)
     }
     s = t->index[h & (t->slots - 1)];
     if (s != 0 && SLOT_ENT(s) != TOMB && (s >> 32) == SLOT_TAG(h)) {
-        const struct ent *e = ent_at(t, SLOT_ENT(s) - 1);
-
-        __builtin_prefetch(e);
-        if (e->klen > INLINE_KEY)
-            __builtin_prefetch(t->keys.data + e->koff);
+        /* Only the entry: reading its klen to find a long key's bytes
+         * would wait for the very miss this hides. */
+        __builtin_prefetch(ent_at(t, SLOT_ENT(s) - 1));
     }
 }
 
