@@ -14,16 +14,16 @@
 #define TOMB        UINT32_MAX
 #define SLOT_ENT(s) ((uint32_t)(s))
 #define SLOT_TAG(h) ((h) >> 32)
-#define INLINE_KEY  16
+#define LINE        64
 
-/* Keys up to INLINE_KEY bytes live in the entry itself: a hit then costs
- * two cache lines (slot, entry), not three. */
+/* Short keys live in the entry itself, as ss_keytab_key's two words: a hit
+ * then costs two cache lines (slot, entry), not three, and no memcmp. The
+ * stride is rounded so that no entry of 64 bytes or less straddles a
+ * cache line. */
 struct ent {
-    uint32_t koff; /* longer keys: offset in t->keys */
+    uint64_t w[2]; /* a short key; a long one: w[0] = its offset in keys */
     uint32_t klen;
     uint32_t live;
-    char ikey[INLINE_KEY];
-    uint32_t pad;
     /* the value follows, at offset sizeof(struct ent) */
 };
 
@@ -42,7 +42,18 @@ val_of(struct ent *e)
 static const char *
 key_of(const struct ss_keytab *t, const struct ent *e)
 {
-    return e->klen <= INLINE_KEY ? e->ikey : t->keys.data + e->koff;
+    return e->klen <= SS_KEYTAB_SHORT ? (const char *)e->w
+                                      : t->keys.data + e->w[0];
+}
+
+static int
+ent_is(const struct ss_keytab *t, const struct ent *e,
+       const struct ss_keytab_key *k)
+{
+    if (k->n <= SS_KEYTAB_SHORT)
+        return ((e->klen ^ k->n) | (e->w[0] ^ k->w[0]) | (e->w[1] ^ k->w[1])) ==
+               0;
+    return e->klen == k->n && memcmp(t->keys.data + e->w[0], k->p, k->n) == 0;
 }
 
 static uint64_t
@@ -52,24 +63,48 @@ slot_make(uint64_t h, size_t ent)
 }
 
 void
+ss_keytab_key(struct ss_keytab_key *k, const char *p, size_t n)
+{
+    k->p = p;
+    k->n = n;
+    k->w[0] = k->w[1] = 0;
+    if (n <= SS_KEYTAB_SHORT) {
+        memcpy(k->w, p, n);
+        k->h = ss_keytab_hash_short(k->w[0], k->w[1], n);
+    } else {
+        k->h = XXH3_64bits(p, n);
+    }
+}
+
+static uint64_t
+ent_hash(const struct ss_keytab *t, const struct ent *e)
+{
+    if (e->klen <= SS_KEYTAB_SHORT)
+        return ss_keytab_hash_short(e->w[0], e->w[1], e->klen);
+    return XXH3_64bits(t->keys.data + e->w[0], e->klen);
+}
+
+void
 ss_keytab_init(struct ss_keytab *t, size_t vsize, void (*drop)(void *val))
 {
+    size_t stride = (sizeof(struct ent) + vsize + 7) & ~(size_t)7;
+
     memset(t, 0, sizeof(*t));
     t->vsize = vsize;
     t->drop = drop;
-    t->stride = (sizeof(struct ent) + vsize + 7) & ~(size_t)7;
+    while (stride <= LINE && (LINE % stride) != 0)
+        stride += 8;
+    t->stride = stride;
 }
 
 /* The slot holding k, or the empty slot where it would go (*found = 0). */
 static size_t
-probe(const struct ss_keytab *t, uint64_t h, const char *k, size_t klen,
-      int *found)
+probe(const struct ss_keytab *t, const struct ss_keytab_key *k, int *found)
 {
-    size_t mask = t->slots - 1, i = (size_t)h & mask, first_tomb = SIZE_MAX;
+    size_t mask = t->slots - 1, i = (size_t)k->h & mask, first_tomb = SIZE_MAX;
 
     for (;; i = (i + 1) & mask) {
         uint64_t s = t->index[i];
-        struct ent *e;
 
         if (s == 0) {
             *found = 0;
@@ -80,10 +115,8 @@ probe(const struct ss_keytab *t, uint64_t h, const char *k, size_t klen,
                 first_tomb = i;
             continue;
         }
-        if ((s >> 32) != SLOT_TAG(h))
-            continue;
-        e = ent_at(t, SLOT_ENT(s) - 1);
-        if (e->klen == klen && memcmp(key_of(t, e), k, klen) == 0) {
+        if ((s >> 32) == SLOT_TAG(k->h) &&
+            ent_is(t, ent_at(t, SLOT_ENT(s) - 1), k)) {
             *found = 1;
             return i;
         }
@@ -104,18 +137,37 @@ reindex(struct ss_keytab *t, size_t slots)
     t->used_slots = 0;
     for (size_t n = 0; n < t->nents; n++) {
         struct ent *e = ent_at(t, n);
-        /* Rehashed here, at growth only: the hash kept out of the entry
-         * makes entries smaller and lookups miss the cache less. */
-        uint64_t h = XXH3_64bits(key_of(t, e), e->klen);
-        size_t i = (size_t)h & (slots - 1);
+        uint64_t h;
+        size_t i;
 
         if (!e->live)
             continue;
-        while (idx[i] != 0)
-            i = (i + 1) & (slots - 1);
+        /* Rehashed here, at growth only: the hash kept out of the entry
+         * makes entries smaller and lookups miss the cache less. */
+        h = ent_hash(t, e);
+        for (i = (size_t)h & (slots - 1); idx[i] != 0;
+             i = (i + 1) & (slots - 1))
+            ;
         idx[i] = slot_make(h, n);
         t->used_slots++;
     }
+    return 0;
+}
+
+/* Entries on cache-line boundaries: realloc() does not align. */
+static int
+grow_ents(struct ss_keytab *t)
+{
+    size_t cap = t->cap_ents ? t->cap_ents * 2 : 32;
+    char *p;
+
+    if (cap >= TOMB || (p = aligned_alloc(LINE, cap * t->stride)) == NULL)
+        return -1;
+    if (t->ents != NULL)
+        memcpy(p, t->ents, t->nents * t->stride);
+    free(t->ents);
+    t->ents = p;
+    t->cap_ents = cap;
     return 0;
 }
 
@@ -129,15 +181,8 @@ make_room(struct ss_keytab *t)
     if (t->nents - t->live > t->live && t->nents >= 64)
         if (ss_keytab_compact(t) < 0)
             return -1;
-    if (t->nents == t->cap_ents) {
-        size_t cap = t->cap_ents ? t->cap_ents * 2 : 32;
-        char *p = realloc(t->ents, cap * t->stride);
-
-        if (p == NULL || cap >= TOMB)
-            return -1;
-        t->ents = p;
-        t->cap_ents = cap;
-    }
+    if (t->nents == t->cap_ents && grow_ents(t) < 0)
+        return -1;
     if (t->index != NULL && (t->used_slots + 1) * 2 <= t->slots)
         return 0;
     while ((t->live + 1) * 2 > slots)
@@ -148,66 +193,73 @@ make_room(struct ss_keytab *t)
 void *
 ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen, int *created)
 {
-    return ss_keytab_get_hashed(t, k, klen, XXH3_64bits(k, klen), created);
-}
+    struct ss_keytab_key key;
 
-uint64_t
-ss_keytab_hash(const char *k, size_t klen)
-{
-    return XXH3_64bits(k, klen);
+    ss_keytab_key(&key, k, klen);
+    return ss_keytab_get_key(t, &key, created);
 }
 
 void
 ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry)
 {
-    uint64_t s;
+    size_t mask = t->slots - 1, i = (size_t)h & mask;
 
     if (t->index == NULL)
         return;
     if (!entry) {
-        __builtin_prefetch(&t->index[h & (t->slots - 1)]);
+        __builtin_prefetch(&t->index[i]);
         return;
     }
-    s = t->index[h & (t->slots - 1)];
-    if (s != 0 && SLOT_ENT(s) != TOMB && (s >> 32) == SLOT_TAG(h)) {
-        /* Only the entry: reading its klen to find a long key's bytes
-         * would wait for the very miss this hides. */
-        __builtin_prefetch(ent_at(t, SLOT_ENT(s) - 1));
-    }
+    /* The first slot of the key's tag, as long as the probe stays in the
+     * cache line already fetched. */
+    do {
+        uint64_t s = t->index[i];
+
+        if (s == 0)
+            return;
+        if (SLOT_ENT(s) != TOMB && (s >> 32) == SLOT_TAG(h)) {
+            /* Only the entry: reading its length to find a long key's
+             * bytes would wait for the very miss this hides. */
+            __builtin_prefetch(ent_at(t, SLOT_ENT(s) - 1));
+            return;
+        }
+        i = (i + 1) & mask;
+    } while ((i * sizeof(*t->index)) % LINE != 0);
 }
 
 void *
-ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
-                     uint64_t h, int *created)
+ss_keytab_get_key(struct ss_keytab *t, const struct ss_keytab_key *k,
+                  int *created)
 {
     struct ent *e;
     size_t i;
     int found = 0;
 
     if (t->index != NULL) {
-        i = probe(t, h, k, klen, &found);
+        i = probe(t, k, &found);
         if (found) {
             *created = 0;
             return val_of(ent_at(t, SLOT_ENT(t->index[i]) - 1));
         }
     }
-    if (klen > UINT32_MAX || t->keys.len + klen > UINT32_MAX ||
+    if (k->n > UINT32_MAX || t->keys.len + k->n > UINT32_MAX ||
         make_room(t) < 0 ||
-        (klen > INLINE_KEY && ss_buf_reserve(&t->keys, klen) < 0))
+        (k->n > SS_KEYTAB_SHORT && ss_buf_reserve(&t->keys, k->n) < 0))
         return NULL;
-    i = probe(t, h, k, klen, &found);
+    i = probe(t, k, &found);
     if (t->index[i] == 0)
         t->used_slots++;
-    t->index[i] = slot_make(h, t->nents);
+    t->index[i] = slot_make(k->h, t->nents);
     e = ent_at(t, t->nents++);
-    e->klen = (uint32_t)klen;
+    e->klen = (uint32_t)k->n;
     e->live = 1;
-    if (klen <= INLINE_KEY) {
-        e->koff = 0;
-        memcpy(e->ikey, k, klen);
+    if (k->n <= SS_KEYTAB_SHORT) {
+        e->w[0] = k->w[0];
+        e->w[1] = k->w[1];
     } else {
-        e->koff = (uint32_t)t->keys.len;
-        ss_buf_append(&t->keys, k, klen);
+        e->w[0] = t->keys.len;
+        e->w[1] = 0;
+        ss_buf_append(&t->keys, k->p, k->n);
     }
     memset(val_of(e), 0, t->vsize);
     t->live++;
@@ -218,25 +270,29 @@ ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
 void *
 ss_keytab_find(const struct ss_keytab *t, const char *k, size_t klen)
 {
+    struct ss_keytab_key key;
     int found;
     size_t i;
 
     if (t->index == NULL)
         return NULL;
-    i = probe(t, XXH3_64bits(k, klen), k, klen, &found);
+    ss_keytab_key(&key, k, klen);
+    i = probe(t, &key, &found);
     return found ? val_of(ent_at(t, SLOT_ENT(t->index[i]) - 1)) : NULL;
 }
 
 int
 ss_keytab_del(struct ss_keytab *t, const char *k, size_t klen)
 {
+    struct ss_keytab_key key;
     struct ent *e;
     int found;
     size_t i;
 
     if (t->index == NULL)
         return 0;
-    i = probe(t, XXH3_64bits(k, klen), k, klen, &found);
+    ss_keytab_key(&key, k, klen);
+    i = probe(t, &key, &found);
     if (!found)
         return 0;
     e = ent_at(t, SLOT_ENT(t->index[i]) - 1);
@@ -245,7 +301,7 @@ ss_keytab_del(struct ss_keytab *t, const char *k, size_t klen)
     e->live = 0;
     t->index[i] = TOMB;
     t->live--;
-    if (e->klen > INLINE_KEY)
+    if (e->klen > SS_KEYTAB_SHORT)
         t->dead_bytes += e->klen;
     return 1;
 }
@@ -282,9 +338,9 @@ ss_keytab_compact(struct ss_keytab *t)
 
         if (!e->live)
             continue;
-        if (e->klen > INLINE_KEY) {
-            memmove(t->keys.data + koff, t->keys.data + e->koff, e->klen);
-            e->koff = (uint32_t)koff;
+        if (e->klen > SS_KEYTAB_SHORT) {
+            memmove(t->keys.data + koff, t->keys.data + e->w[0], e->klen);
+            e->w[0] = koff;
             koff += e->klen;
         }
         if (n != i)

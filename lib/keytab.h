@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -39,16 +40,81 @@ void ss_keytab_init(struct ss_keytab *t, size_t vsize, void (*drop)(void *val));
  * when memory runs out. */
 void *ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen,
                     int *created);
-/* The same with the key's hash from ss_keytab_hash() already known, so
- * that a caller can hash a group of keys and prefetch their slots before
- * it looks them up: on tables larger than the cache that hides most of
- * the memory latency of a lookup. */
-uint64_t ss_keytab_hash(const char *k, size_t klen);
-void *ss_keytab_get_hashed(struct ss_keytab *t, const char *k, size_t klen,
-                           uint64_t h, int *created);
+
+/* A key made ready for the table: keys of up to SS_KEYTAB_SHORT bytes are
+ * held as two zero-padded words, so that the table compares and hashes
+ * them with a few register operations, without a call or a branch on the
+ * length. A caller that looks up many keys makes them first, prefetches
+ * (below), then looks them up: on tables larger than the cache that hides
+ * most of the memory latency of a lookup. The key's bytes stay the
+ * caller's; they must stay put until the lookup. */
+#define SS_KEYTAB_SHORT 16
+
+struct ss_keytab_key {
+    const char *p;
+    size_t n;
+    uint64_t w[2]; /* short keys: the bytes, zero-padded; else 0 */
+    uint64_t h;
+};
+
+void ss_keytab_key(struct ss_keytab_key *k, const char *p, size_t n);
+
+/* The hash of a short key's words. */
+static inline uint64_t
+ss_keytab_hash_short(uint64_t w0, uint64_t w1, size_t n)
+{
+    uint64_t h = w0 * 0x9e3779b97f4a7c15u;
+
+    h ^= ((w1 ^ n) * 0xc2b2ae3d27d4eb4fu) >> 7;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93u;
+    return h ^ (h >> 29);
+}
+
+/* ss_keytab_key() for a short key (n <= SS_KEYTAB_SHORT) whose first 16
+ * bytes may all be read, whatever n is: two loads and two masks. */
+static inline void
+ss_keytab_key_short(struct ss_keytab_key *k, const char *p, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* masks[n]: the low n bytes of 16 */
+    static const uint64_t masks[SS_KEYTAB_SHORT + 1][2] = {
+        {0, 0},
+        {0xff, 0},
+        {0xffff, 0},
+        {0xffffff, 0},
+        {0xffffffff, 0},
+        {0xffffffffff, 0},
+        {0xffffffffffff, 0},
+        {0xffffffffffffff, 0},
+        {~(uint64_t)0, 0},
+        {~(uint64_t)0, 0xff},
+        {~(uint64_t)0, 0xffff},
+        {~(uint64_t)0, 0xffffff},
+        {~(uint64_t)0, 0xffffffff},
+        {~(uint64_t)0, 0xffffffffff},
+        {~(uint64_t)0, 0xffffffffffff},
+        {~(uint64_t)0, 0xffffffffffffff},
+        {~(uint64_t)0, ~(uint64_t)0},
+    };
+
+    memcpy(k->w, p, 16);
+    k->w[0] &= masks[n][0];
+    k->w[1] &= masks[n][1];
+#else
+    k->w[0] = k->w[1] = 0;
+    memcpy(k->w, p, n);
+#endif
+    k->p = p;
+    k->n = n;
+    k->h = ss_keytab_hash_short(k->w[0], k->w[1], n);
+}
+
+void *ss_keytab_get_key(struct ss_keytab *t, const struct ss_keytab_key *k,
+                        int *created);
 /* A hint that the key of hash h comes soon: 'entry' 0 fetches its index
- * slot into the cache; 1 (after that slot has arrived) its first entry
- * and key bytes. Never changes the table. */
+ * slot into the cache; 1 (after that slot has arrived) its entry. Never
+ * changes the table. */
 void ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry);
 void *ss_keytab_find(const struct ss_keytab *t, const char *k, size_t klen);
 /* Forget key k (its value dropped); 1 if it was there, else 0. */

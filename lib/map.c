@@ -33,14 +33,12 @@
 #include "proc.h"
 #include "regex.h"
 #include "rejects.h"
+#include "words.h"
 
 #define MAX_FIELD ((uint64_t)1 << 20)
 
-/* Blanks split words and fields: space, tab, CR, VT, FF (not newline,
- * which ends records). */
-static const unsigned char blank[256] = {
-    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\v'] = 1, ['\f'] = 1,
-};
+/* Blanks split words and fields (words.h). */
+#define blank ss_words_blank
 
 /* ---- configuration ---- */
 
@@ -429,19 +427,13 @@ flat_map(struct map *m, size_t i, const struct ss_rec *r)
         m->cfg->ops[i + 1].kind == SS_MAP_COUNT_BY_VALUE)
         return count_words(&m->st[i + 1], p, end);
     if (op->fn == SS_MAP_FN_WORDS) {
-        for (;;) {
-            while (p < end && blank[(unsigned char)*p])
-                p++;
-            if (p == end)
-                return 0;
-            for (q = p + 1; q < end && !blank[(unsigned char)*q]; q++)
-                ;
-            o.val = p;
-            o.vlen = (size_t)(q - p);
+        struct ss_words it;
+
+        ss_words_init(&it, p, end, end);
+        while (ss_words_next(&it, &o.val, &o.vlen))
             if ((rc = push(m, i + 1, o)) < 0)
                 return rc;
-            p = q;
-        }
+        return 0;
     }
     for (;;) {
         q = find(p, (size_t)(end - p), op->str, op->slen);
@@ -548,75 +540,65 @@ count_value(struct map *m, size_t i, const struct ss_rec *r)
     return 0;
 }
 
-/* Lookups in flight while counting the words of one value: a word's index
- * slot is prefetched when it is split off and looked up RING words
- * later, so that the cache misses of a big vocabulary overlap instead of
- * stalling one word at a time. */
+/* Lookups in flight while counting words: a word's index slot is
+ * prefetched when it is split off, its entry half a ring later, and it is
+ * looked up a whole ring later, so that the cache misses of a big
+ * vocabulary overlap instead of stalling one word at a time. */
 #define RING 32
 
-struct pending_word {
-    const char *w;
-    size_t n;
-    uint64_t h;
+struct word_ring {
+    struct ss_keytab_key k[RING];
+    size_t head, tail; /* words split off, words counted */
 };
 
 static int
-count_pending(struct step *st, const struct pending_word *p)
+count_key(struct step *st, const struct ss_keytab_key *k)
 {
     uint64_t *n;
     int created;
 
-    if ((n = ss_keytab_get_hashed(&st->tab, p->w, p->n, p->h, &created)) ==
-        NULL)
+    if ((n = ss_keytab_get_key(&st->tab, k, &created)) == NULL)
         return -ENOMEM;
     (*n)++;
     return 0;
 }
 
-struct word_ring {
-    struct pending_word w[RING];
-    size_t head, tail; /* words split off, words counted */
-};
-
-/* Split p[0..end) into words and queue them for counting; the bytes must
- * stay put until ring_drain(). */
+/* Queue the words of p[0..end) for counting; bytes up to limit may be
+ * read. The bytes must stay put until ring_drain(). */
 static int
 ring_add_words(struct step *st, struct word_ring *r, const char *p,
-               const char *end)
+               const char *end, const char *limit)
 {
-    const char *q;
+    struct ss_words it;
+    const char *w;
+    size_t n;
 
-    for (;;) {
-        struct pending_word *w;
+    ss_words_init(&it, p, end, limit);
+    while (ss_words_next(&it, &w, &n)) {
+        struct ss_keytab_key *k;
 
-        while (p < end && blank[(unsigned char)*p])
-            p++;
-        if (p == end)
-            return 0;
-        for (q = p + 1; q < end && !blank[(unsigned char)*q]; q++)
-            ;
         if (r->head - r->tail == RING &&
-            count_pending(st, &r->w[r->tail++ % RING]) < 0)
+            count_key(st, &r->k[r->tail++ % RING]) < 0)
             return -ENOMEM;
-        w = &r->w[r->head % RING];
-        w->w = p;
-        w->n = (size_t)(q - p);
-        w->h = ss_keytab_hash(p, w->n);
-        ss_keytab_prefetch(&st->tab, w->h, 0);
-        /* Half a ring later the slot has arrived: fetch its entry. */
+        k = &r->k[r->head % RING];
+        if (n <= SS_KEYTAB_SHORT && (size_t)(limit - w) >= SS_KEYTAB_SHORT)
+            ss_keytab_key_short(k, w, n);
+        else
+            ss_keytab_key(k, w, n);
+        ss_keytab_prefetch(&st->tab, k->h, 0);
         if (r->head - r->tail >= RING / 2)
-            ss_keytab_prefetch(&st->tab, r->w[(r->head - RING / 2) % RING].h,
+            ss_keytab_prefetch(&st->tab, r->k[(r->head - RING / 2) % RING].h,
                                1);
         r->head++;
-        p = q;
     }
+    return 0;
 }
 
 static int
 ring_drain(struct step *st, struct word_ring *r)
 {
     while (r->tail < r->head)
-        if (count_pending(st, &r->w[r->tail++ % RING]) < 0)
+        if (count_key(st, &r->k[r->tail++ % RING]) < 0)
             return -ENOMEM;
     return 0;
 }
@@ -629,24 +611,27 @@ count_words(struct step *st, const char *p, const char *end)
 {
     struct word_ring r = {.head = 0, .tail = 0};
 
-    if (ring_add_words(st, &r, p, end) < 0)
+    if (ring_add_words(st, &r, p, end, end) < 0)
         return -ENOMEM;
     return ring_drain(st, &r);
 }
 
 /* The same over a whole frame of stdin, when it is the first step: the
- * ring then spans lines, and the frame's bytes outlive it. */
+ * ring then spans lines, the frame's bytes outlive it, and every word but
+ * the last few can be loaded 16 bytes at a time. */
 static int
 count_words_frame(struct map *m, const struct ss_frame *f)
 {
     struct word_ring r = {.head = 0, .tail = 0};
+    const char *limit = f->payload + f->payload_len;
     struct ss_rec_iter it;
     struct ss_rec rec;
 
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &rec)) {
         m->recno++;
-        if (ring_add_words(&m->st[1], &r, rec.val, rec.val + rec.vlen) < 0)
+        if (ring_add_words(&m->st[1], &r, rec.val, rec.val + rec.vlen, limit) <
+            0)
             return -ENOMEM;
     }
     return ring_drain(&m->st[1], &r);

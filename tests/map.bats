@@ -515,3 +515,40 @@ for b in range(3):
     assert_output "$(awk '{ for (i = 1; i <= NF; i++) { if (!($i in c)) o[++n] = $i; c[$i]++ } } END { for (j = 1; j <= n; j++) print o[j] "\t" c[o[j]] }' "$BATS_TEST_TMPDIR/d/0001" | md5sum)"
     assert_equal "$(grep -c '^2000	' "$BATS_TEST_TMPDIR/fused")" 0
 }
+
+@test "map: words are found across 64-byte blocks, at any length, between any blanks" {
+    # The splitter reads 64 bytes at a time and loads short words 16 bytes
+    # at a time: words that cross a block edge, fill a block, run on for
+    # several, sit at the end of a frame, or are 16 or 17 bytes long must
+    # all come out whole, between every kind of blank.
+    mkdir -p "$T/d"
+    $PY - "$T" <<'EOF2'
+import random, re, sys
+t = sys.argv[1]
+r = random.Random(11)
+blanks = [" ", "\t", "\r", "\v", "\f", "  ", " \t "]
+lines = []
+for i in range(3000):
+    ws = []
+    for _ in range(r.randrange(0, 14)):
+        n = r.choice([1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 63, 64, 65, 130])
+        ws.append("".join(r.choice("abcdefgh") for _ in range(n)))
+    lead = r.choice(["", " ", "\t" * r.randrange(1, 70)])
+    lines.append(lead + "".join(w + r.choice(blanks) for w in ws)[: r.choice([10**6, 60, 64, 65])])
+lines.append("x" * 200)
+open(t + "/d/0001", "w").write("\n".join(lines) + "\n")
+words = [w for l in lines for w in re.split("[ \t\r\v\f]+", l) if w]
+open(t + "/words", "w").write("".join("1000\t%s\n" % w for w in words))
+seen = {}
+for w in words:
+    seen[w] = seen.get(w, 0) + 1
+open(t + "/counts", "w").write("".join("1000\t%s\t%d\n" % kv for kv in seen.items()))
+EOF2
+    run bash -c "sstream-source --replay '$T/d' | sstream-map --flat-map words | sstream-sink --tsv | cmp - '$T/words'"
+    assert_success
+    run bash -c "sstream-source --replay '$T/d' | sstream-map --flat-map words --count-by-value | sstream-sink --tsv | cmp - '$T/counts'"
+    assert_success
+    run bash -c "sstream-source --replay '$T/d' | sstream-map --map lower --flat-map words --count-by-value | sstream-sink --tsv | cmp - '$T/counts'"
+    assert_success
+    assert_equal "$(wc -l <"$T/counts")" 8547
+}

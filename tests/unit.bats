@@ -111,7 +111,9 @@ d = sys.argv[1]
 rng = random.Random(7)
 ref, script = {}, []
 for i in range(30000):
-    k = "k%d" % rng.randrange(3000)
+    x = rng.randrange(3000)
+    # lengths 2 to 28: short keys (two words in the entry) and long ones
+    k = "k%d" % x + "x" * (x % 23)
     r = rng.random()
     if r < 0.6:
         script.append("+" + k); ref[k] = ref.get(k, 0) + 1
