@@ -60,6 +60,21 @@ ss_batcher_add(struct ss_batcher *b, const char *p, size_t n)
     return ss_frame_writer_add(&b->w, NULL, 0, p, n);
 }
 
+ssize_t
+ss_batcher_add_lines(struct ss_batcher *b, const char *p, size_t n, char delim,
+                     size_t max)
+{
+    size_t k;
+    ssize_t used = ss_frame_writer_add_lines(&b->w, p, n, delim, max, &k);
+
+    if (used > 0) {
+        b->records += k;
+        b->batch_records += k;
+        b->batch_bytes += (size_t)used - k; /* less the delimiters */
+    }
+    return used;
+}
+
 int
 ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
 {
@@ -207,7 +222,19 @@ ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n)
 
     if (s->fixed > 0)
         return feed_fixed(s, p, n);
-    while ((nl = memchr(p, s->delim, (size_t)(end - p))) != NULL) {
+    for (;;) {
+        /* Runs of short records go in many at a time; the one that stops
+         * a run (long, cut by the chunk, over a limit) comes here. */
+        if (s->partial.len == 0 && !s->overlong && !s->b->limited) {
+            ssize_t used = ss_batcher_add_lines(s->b, p, (size_t)(end - p),
+                                                s->delim, s->max);
+
+            if (used < 0)
+                return used;
+            p += used;
+        }
+        if ((nl = memchr(p, s->delim, (size_t)(end - p))) == NULL)
+            break;
         if (spent(s))
             return p - start;
         if ((rc = finish_partial(s, p, (size_t)(nl - p))) < 0)

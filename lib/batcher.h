@@ -52,6 +52,11 @@ void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
 /* Open the batch at 'time' (the end of its interval). */
 void ss_batcher_open(struct ss_batcher *b, int64_t time);
 int ss_batcher_add(struct ss_batcher *b, const char *p, size_t n);
+/* Add the short records of p[0..n) that end with 'delim' many at a time
+ * (ss_frame_writer_add_lines): the bytes used, or a negative errno code.
+ * Not for a batcher that is 'limited'. */
+ssize_t ss_batcher_add_lines(struct ss_batcher *b, const char *p, size_t n,
+                             char delim, size_t max);
 /* The open batch holds --max-batch-records or --max-batch-bytes. */
 int ss_batcher_full(const struct ss_batcher *b);
 /* Send the open batch, stamped as closed at wall time closed_ms. */

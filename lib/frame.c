@@ -5,7 +5,6 @@
  * is XXH64 (seed 0) over the header, with its checksum field zero, followed
  * by the payload: a flipped bit anywhere in a frame is caught.
  */
-#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "frame.h"
 
 #include <assert.h>
@@ -23,6 +22,7 @@
 #include "diag.h"
 #include "dur.h"
 #include "io.h"
+#include "scan.h"
 
 /* Header field offsets (man/sstream.5, "HEADER"). */
 enum {
@@ -132,25 +132,44 @@ ss_frame_trail_get(const struct ss_frame *f, unsigned i,
 static int
 records_valid(const struct ss_frame *f)
 {
-    const char *p = f->payload, *end = p + f->payload_len;
+    const unsigned char *p = (const unsigned char *)f->payload;
+    size_t i = 0, n = f->payload_len;
     int fields = (f->flags & SS_FRAME_KEYED) ? 2 : 1;
-    uint64_t n = 0, len;
+    uint64_t count = 0, len;
 
-    while (p < end) {
-        for (int i = 0; i < fields; i++) {
-            if (ss_bytes_get_varint(&p, end, &len) < 0 ||
-                len > (uint64_t)(end - p))
+    while (i < n) {
+        for (int k = 0; k < fields; k++) {
+            if (i < n && p[i] < 0x80) { /* the usual one-byte length */
+                i += 1 + (size_t)p[i];
+                continue;
+            }
+            const char *q = (const char *)p + i, *end = (const char *)p + n;
+
+            if (ss_bytes_get_varint(&q, end, &len) < 0 ||
+                len > (uint64_t)(end - q))
                 return 0;
-            p += len;
+            i = (size_t)(q - (const char *)p) + len;
         }
-        n++;
+        count++;
     }
-    return n == f->count;
+    return i == n && count == f->count;
 }
+
+static int parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
+                 const char **why, int check_records);
 
 int
 ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
                const char **why)
+{
+    return parse(p, n, f, need, why, 1);
+}
+
+#define BAD_RECORDS "record lengths do not match the payload"
+
+static int
+parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
+      const char **why, int check_records)
 {
     size_t hlen;
     uint64_t plen;
@@ -190,8 +209,8 @@ ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
         return *why = "unknown frame kind", -EBADMSG;
     if (f->interval == 0)
         return *why = "batch interval is zero", -EBADMSG;
-    if (!records_valid(f))
-        return *why = "record lengths do not match the payload", -EBADMSG;
+    if (check_records && !records_valid(f))
+        return *why = BAD_RECORDS, -EBADMSG;
     return 1;
 }
 
@@ -201,6 +220,31 @@ ss_frame_iter_init(struct ss_rec_iter *it, const struct ss_frame *f)
     it->p = f->payload;
     it->end = f->payload + f->payload_len;
     it->keyed = (f->flags & SS_FRAME_KEYED) != 0;
+}
+
+int
+ss_frame_lines(const struct ss_frame *f, char *out)
+{
+    const unsigned char *p = (const unsigned char *)f->payload;
+    size_t i = 0, n = f->payload_len, k = 0;
+
+    if (f->flags & SS_FRAME_KEYED)
+        return -1;
+    if (n == 0)
+        return f->count == 0 ? 0 : -EBADMSG;
+    /* Each record's bytes move back one place, over its length byte, and
+     * the next length byte's place takes the newline. */
+    memcpy(out, p + 1, n - 1);
+    while (i < n) {
+        if (p[i] & 0x80)
+            return -1;
+        i += 1 + (size_t)p[i];
+        if (i > n)
+            return -EBADMSG;
+        out[i - 1] = '\n';
+        k++;
+    }
+    return k == f->count ? 0 : -EBADMSG;
 }
 
 /* Reads ask for at least this much room: a few frame parts' worth, so
@@ -254,10 +298,11 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
     for (;;) {
         size_t have = r->in.len - r->pos;
 
-        rc = ss_frame_parse(r->in.data + r->pos, have, f, &need, &why);
+        f->offset = r->offset;
+        rc =
+            parse(r->in.data + r->pos, have, f, &need, &why, !r->defer_records);
         if (rc < 0)
-            return ss_diag("%s: corrupt frame at byte offset %" PRIu64 ": %s",
-                           r->name, r->offset, why);
+            return ss_frame_reader_corrupt(r, f, why);
         if (rc > 0)
             break;
         if (r->eof || (rc = fill(r, need)) == 0) {
@@ -277,24 +322,26 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
     return f->kind == SS_FRAME_END ? 0 : 1;
 }
 
+int
+ss_frame_reader_corrupt(const struct ss_frame_reader *r,
+                        const struct ss_frame *f, const char *why)
+{
+    return ss_diag("%s: corrupt frame at byte offset %" PRIu64 ": %s", r->name,
+                   f->offset, why);
+}
+
+int
+ss_frame_reader_check(const struct ss_frame_reader *r, const struct ss_frame *f)
+{
+    if (!r->defer_records || records_valid(f))
+        return 0;
+    return ss_frame_reader_corrupt(r, f, BAD_RECORDS);
+}
+
 void
 ss_frame_reader_release(struct ss_frame_reader *r)
 {
     ss_buf_release(&r->in);
-}
-
-/* A frame part is 1 MiB; through Linux's default 64 KiB pipe it would
- * take sixteen wake-ups of each side. Ask for a pipe that holds a whole
- * part; where that is refused (not a pipe, over the limit) nothing
- * changes but speed. */
-static void
-widen_pipe(int fd)
-{
-#ifdef F_SETPIPE_SZ
-    (void)fcntl(fd, F_SETPIPE_SZ, (int)SS_FRAME_PART_BYTES);
-#else
-    (void)fd;
-#endif
 }
 
 /* Header room at the front of a writer's buffer: the longest header. */
@@ -306,7 +353,7 @@ ss_frame_writer_init(struct ss_frame_writer *w, int fd)
     memset(w, 0, sizeof(*w));
     w->fd = fd;
     w->part_bytes = SS_FRAME_PART_BYTES;
-    widen_pipe(fd);
+    ss_io_widen_pipe(fd, SS_FRAME_PIPE_BYTES);
 }
 
 void
@@ -392,6 +439,90 @@ ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
     w->count++;
     w->records++;
     return 0;
+}
+
+/* The records of in[0..room) that end with delim, encoded into out:
+ * each record's bytes one place on, its length byte where the delimiter
+ * before it was. out has room + 1 bytes; in is readable to in[avail).
+ * Stops at a record longer than cap (< 128). The bytes used. */
+static size_t
+encode_lines(char *out, const char *in, size_t room, size_t avail, char delim,
+             size_t cap, size_t *records)
+{
+    size_t start = 0, k = 0;
+
+    for (size_t blk = 0; blk < room; blk += SS_SCAN_BLOCK) {
+        size_t left = room - blk;
+        uint64_t m;
+
+        if (avail - blk >= SS_SCAN_BLOCK) {
+            m = ss_scan_byte(in + blk, delim);
+        } else {
+            char buf[SS_SCAN_BLOCK];
+
+            memset(buf, ~delim, sizeof(buf));
+            memcpy(buf, in + blk, avail - blk);
+            m = ss_scan_byte(buf, delim);
+        }
+        if (left < SS_SCAN_BLOCK) {
+            m &= ((uint64_t)1 << left) - 1;
+            memcpy(out + 1 + blk, in + blk, left);
+        } else {
+            memcpy(out + 1 + blk, in + blk, SS_SCAN_BLOCK);
+        }
+        for (; m != 0; m &= m - 1) {
+            size_t at = blk + (size_t)__builtin_ctzll(m);
+
+            if (at - start > cap)
+                goto done;
+            out[start] = (char)(at - start);
+            start = at + 1;
+            k++;
+        }
+        if (blk + SS_SCAN_BLOCK - start > cap) /* no shorter end to come */
+            break;
+    }
+done:
+    *records = k;
+    return start;
+}
+
+ssize_t
+ss_frame_writer_add_lines(struct ss_frame_writer *w, const char *p, size_t n,
+                          char delim, size_t max, size_t *records)
+{
+    size_t used = 0, cap = max < 127 ? max : 127;
+    int rc;
+
+    assert(w->open && !(w->flags & SS_FRAME_KEYED));
+    *records = 0;
+    if (w->out.len == 0) /* begin() could not reserve the header */
+        return -ENOMEM;
+    while (used < n) {
+        size_t plen = w->out.len - ROOM, room, got, k;
+
+        if (plen >= w->part_bytes) {
+            if ((rc = send_frame(w, SS_FRAME_BATCH, w->flags | SS_FRAME_MORE)) <
+                0)
+                return rc;
+            plen = 0;
+        }
+        room = w->part_bytes - plen;
+        if (room > n - used)
+            room = n - used;
+        if ((rc = ss_buf_reserve(&w->out, room + 1)) < 0)
+            return rc;
+        got = encode_lines(w->out.data + w->out.len, p + used, room, n - used,
+                           delim, cap, &k);
+        if (got == 0)
+            break;
+        w->out.len += got;
+        w->count += (uint32_t)k;
+        w->records += k;
+        *records += k;
+        used += got;
+    }
+    return (ssize_t)used;
 }
 
 int

@@ -1,4 +1,5 @@
 /* io.c - whole writes and reads on file descriptors, retried on EINTR. */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "io.h"
 
 #include <errno.h>
@@ -100,4 +101,15 @@ ss_io_write_atomic(const char *dir, const char *name, const void *p, size_t n)
     if (rc < 0)
         unlink(tmp);
     return rc;
+}
+
+void
+ss_io_widen_pipe(int fd, size_t n)
+{
+#ifdef F_SETPIPE_SZ
+    (void)fcntl(fd, F_SETPIPE_SZ, (int)n);
+#else
+    (void)fd;
+    (void)n;
+#endif
 }

@@ -37,8 +37,8 @@
 
 #define MAX_FIELD ((uint64_t)1 << 20)
 
-/* Blanks split words and fields (words.h). */
-#define blank ss_words_blank
+/* Blanks split words and fields (scan.h). */
+#define blank ss_scan_blank
 
 /* ---- configuration ---- */
 

@@ -8,6 +8,12 @@ ss_out_lines(struct ss_buf *b, const struct ss_frame *f)
     struct ss_rec r;
     int rc;
 
+    if ((rc = ss_buf_reserve(b, f->payload_len)) < 0)
+        return rc;
+    if (ss_frame_lines(f, b->data + b->len) == 0) {
+        ss_buf_commit(b, f->payload_len);
+        return 0;
+    }
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
         /* One reserve per record, then writes that cannot fail. */

@@ -24,6 +24,7 @@
 
 struct sink {
     const struct ss_sink_config *cfg;
+    const struct ss_frame_reader *rd;
     struct ss_buf out;
     int in_batch;   /* a frame with SS_FRAME_MORE came last */
     size_t printed; /* records of this batch shown by --print */
@@ -104,8 +105,17 @@ text_frame(struct sink *s, const struct ss_frame *f)
     struct ss_rec r;
     int rc;
 
-    if (s->cfg->mode != SS_SINK_TSV)
+    if (s->cfg->mode != SS_SINK_TSV) {
         tlen = 0;
+        if ((rc = ss_buf_reserve(&s->out, f->payload_len)) < 0)
+            return rc;
+        if (ss_frame_lines(f, s->out.data + s->out.len) == 0) {
+            ss_buf_commit(&s->out, f->payload_len);
+            return 0;
+        }
+    }
+    if ((rc = ss_frame_reader_check(s->rd, f)) < 0)
+        return rc;
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
         size_t n = (size_t)tlen + (r.key ? r.klen + 1 : 0) + r.vlen + 1;
@@ -320,6 +330,7 @@ ss_sink_run(const struct ss_sink_config *cfg)
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
+    s.rd = &rd;
     s.tty = isatty(STDOUT_FILENO);
     ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
     if ((rc = ss_stats_open(&s.stats, "sink", &cfg->stats)) < 0) {
@@ -331,6 +342,10 @@ ss_sink_run(const struct ss_sink_config *cfg)
     if (cfg->commit != NULL && ss_wal_committer_open(&s.com, cfg->commit) < 0)
         rc = -1;
     else if ((rc = open_outputs(&s)) == 0)
+        /* --lines alone walks each frame once: ss_frame_lines() checks
+         * the record lengths as it copies them out. */
+        rd.defer_records = cfg->mode == SS_SINK_LINES && s.outs == NULL;
+    if (rc == 0)
         while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
             if ((rc = cfg->commit ? committed_frame(&s, &f)
                                   : on_frame(&s, &f)) < 0)

@@ -2,9 +2,9 @@
  * bytes other than blanks (space, tab, CR, VT, FF; not newline, which
  * ends records).
  *
- * The iterator finds the blanks of 64 bytes at once (with SSE2 where the
- * machine has it) and walks the words of that block with bit operations,
- * so its loop branches once per word, not once per byte.
+ * The iterator finds the blanks of 64 bytes at once (scan.h) and walks the
+ * words of that block with bit operations, so its loop branches once per word,
+ * not once per byte.
  *
  * Owns nothing: words point into the caller's text, which must stay put
  * while they are used.
@@ -15,8 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 for a blank byte. */
-extern const unsigned char ss_words_blank[256];
+#include "scan.h"
 
 struct ss_words {
     const char *base; /* start of the block 'bits' describes */

@@ -113,8 +113,14 @@ EOF2
     run bash -c "sstream-source --replay '$T/big' | '$PY' '$T/upper.py' | sstream-sink --dump | grep '^@' | cut -d' ' -f2-3,5,7"
     assert_success
     assert_output - <<'EOF2'
-batch time=1000 count=165669 flags=more
-batch time=1000 count=134331 flags=-
+batch time=1000 count=45542 flags=more
+batch time=1000 count=43691 flags=more
+batch time=1000 count=38988 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=21979 flags=-
 batch time=2000 count=1 flags=-
 end time=2000 count=0 flags=-
 EOF2

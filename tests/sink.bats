@@ -91,8 +91,14 @@ EOF2
     printf 'last\n' >"$T/d/2"
     run bash -c "sstream-source --replay '$T/d' | sstream-sink --dump | grep '^@' | cut -d' ' -f2-3,5,7"
     assert_output - <<'EOF2'
-batch time=1000 count=165669 flags=more
-batch time=1000 count=134331 flags=-
+batch time=1000 count=45542 flags=more
+batch time=1000 count=43691 flags=more
+batch time=1000 count=38988 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=37450 flags=more
+batch time=1000 count=21979 flags=-
 batch time=2000 count=1 flags=-
 end time=2000 count=0 flags=-
 EOF2
@@ -148,4 +154,40 @@ EOF2
     run sstream-sink -h
     assert_success
     assert_line --index 0 "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]"
+}
+
+@test "sink: record lengths that do not add up are a corrupt frame, however it reads them" {
+    # --lines checks record lengths as it copies them out, other modes
+    # before: a frame whose checksum is right but whose lengths overrun
+    # the payload, or whose count is wrong, is refused either way, with
+    # its byte offset, after the good frame before it.
+    "$PY" - "$T" <<'PY'
+import struct, sys, xxhash
+t = sys.argv[1]
+def frame(time, count, payload, kind=1):
+    head = bytearray(56)
+    head[0:4] = b"SSTM"
+    head[4], head[5] = 1, kind
+    struct.pack_into("<HQIIIIQ", head, 6, 56, time, 1000, 0, count, 0, len(payload))
+    struct.pack_into("<Q", head, 40, xxhash.xxh64(bytes(head) + payload).intdigest())
+    return bytes(head) + payload
+good = frame(1000, 2, b"\x02ok\x03yes")
+long = b"\x81\x01" + b"x" * 129
+bad = {
+    "overrun": frame(2000, 2, b"\x01a\x05bc"),
+    "count": frame(2000, 3, b"\x01a\x02bc"),
+    "long-count": frame(2000, 3, b"\x01a" + long),
+}
+for name, f in bad.items():
+    open("%s/%s" % (t, name), "wb").write(good + f + frame(2000, 0, b"", kind=2))
+PY
+    for bad in overrun count long-count; do
+        for mode in --lines --tsv; do
+            run --separate-stderr sstream-sink $mode <"$T/$bad"
+            assert_failure 1
+            assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset 63: record lengths do not match the payload"
+        done
+        run --separate-stderr sstream-sink --lines <"$T/$bad"
+        assert_output "$(printf 'ok\nyes')"
+    done
 }
