@@ -27,6 +27,7 @@ struct ss_keytab {
     size_t slots;      /* a power of two */
     size_t used_slots; /* live + tombstones */
     char *ents;        /* entries, 'stride' bytes each, insertion order */
+    char *ents_mem;    /* the allocation; ents is its first line boundary */
     size_t stride, nents, cap_ents;
     size_t live;
     struct ss_buf keys;
