@@ -33,12 +33,10 @@
 #include "proc.h"
 #include "regex.h"
 #include "rejects.h"
+#include "scan.h"
 #include "words.h"
 
 #define MAX_FIELD ((uint64_t)1 << 20)
-
-/* Blanks split words and fields (scan.h). */
-#define blank ss_scan_blank
 
 /* ---- configuration ---- */
 
@@ -110,12 +108,12 @@ parse_where(struct ss_map_op *op, const char *arg)
     const char *p = arg, *end;
     size_t i;
 
-    while (blank[(unsigned char)*p])
+    while (ss_scan_blank[(unsigned char)*p])
         p++;
     if (strncmp(p, "value", 5) != 0)
         goto bad;
     p += 5;
-    while (blank[(unsigned char)*p])
+    while (ss_scan_blank[(unsigned char)*p])
         p++;
     for (i = 0; i < sizeof(cmps) / sizeof(cmps[0]); i++)
         if (strncmp(p, cmps[i].s, strlen(cmps[i].s)) == 0)
@@ -124,10 +122,10 @@ parse_where(struct ss_map_op *op, const char *arg)
         goto bad;
     op->cmp = cmps[i].c;
     p += strlen(cmps[i].s);
-    while (blank[(unsigned char)*p])
+    while (ss_scan_blank[(unsigned char)*p])
         p++;
     end = p + strlen(p);
-    while (end > p && blank[(unsigned char)end[-1]])
+    while (end > p && ss_scan_blank[(unsigned char)end[-1]])
         end--;
     if (ss_num_parse(p, (size_t)(end - p), &op->num) < 0)
         goto bad;
@@ -335,11 +333,11 @@ field(const char *p, size_t n, char fs, size_t k, struct ss_rec *r)
         return 1;
     }
     for (;;) {
-        while (p < end && blank[(unsigned char)*p])
+        while (p < end && ss_scan_blank[(unsigned char)*p])
             p++;
         if (p == end)
             return 0;
-        for (q = p; q < end && !blank[(unsigned char)*q]; q++)
+        for (q = p; q < end && !ss_scan_blank[(unsigned char)*q]; q++)
             ;
         if (--k == 0) {
             r->val = p;
@@ -362,9 +360,9 @@ map_fn(struct map *m, size_t i, struct ss_rec *r)
 
     switch (op->fn) {
     case SS_MAP_FN_TRIM:
-        while (r->vlen > 0 && blank[(unsigned char)r->val[0]])
+        while (r->vlen > 0 && ss_scan_blank[(unsigned char)r->val[0]])
             r->val++, r->vlen--;
-        while (r->vlen > 0 && blank[(unsigned char)r->val[r->vlen - 1]])
+        while (r->vlen > 0 && ss_scan_blank[(unsigned char)r->val[r->vlen - 1]])
             r->vlen--;
         return 1;
     case SS_MAP_FN_FIELD:
