@@ -35,6 +35,10 @@ struct ss_out {
 
 /* Append f's records to b as --lines prints them; 0 or -ENOMEM. */
 int ss_out_lines(struct ss_buf *b, const struct ss_frame *f);
+/* The same all at once (ss_frame_lines()) when the frame allows: 1 done,
+ * 0 when it must go record by record (nothing appended), -ENOMEM, or
+ * -EBADMSG when its record lengths do not add up. */
+int ss_out_lines_at_once(struct ss_buf *b, const struct ss_frame *f);
 
 /* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically. */
 int ss_out_files_new(const char *prefix, const char *suffix,

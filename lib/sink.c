@@ -107,12 +107,9 @@ text_frame(struct sink *s, const struct ss_frame *f)
 
     if (s->cfg->mode != SS_SINK_TSV) {
         tlen = 0;
-        if ((rc = ss_buf_reserve(&s->out, f->payload_len)) < 0)
-            return rc;
-        if (ss_frame_lines(f, s->out.data + s->out.len) == 0) {
-            ss_buf_commit(&s->out, f->payload_len);
-            return 0;
-        }
+        /* -EBADMSG falls through to the reader's check, which says so */
+        if ((rc = ss_out_lines_at_once(&s->out, f)) != 0 && rc != -EBADMSG)
+            return rc < 0 ? rc : 0;
     }
     if ((rc = ss_frame_reader_check(s->rd, f)) < 0)
         return rc;
