@@ -8,7 +8,8 @@
  *
  * --listen [HOST:]PORT takes producers: each connection has its own
  * splitter, so a record is never split between producers, and their
- * records are unioned in arrival order. A listener never ends by itself.
+ * records are unioned in arrival order. Without HOST it binds 127.0.0.1
+ * only. A listener never ends by itself.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -426,8 +427,10 @@ bind_listen(struct rlisten *l, const char *host, unsigned port)
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
     snprintf(ps, sizeof(ps), "%u", port);
-    /* Without a host, every IPv4 address, as 'nc -l PORT' does. */
-    if ((rc = getaddrinfo(host[0] ? host : "0.0.0.0", ps, &hints, &res)) != 0)
+    /* Without a host, loopback only: a producer elsewhere is a choice the
+     * user makes by naming an address (0.0.0.0 or [::] for every one),
+     * not a port opened to the network by default. */
+    if ((rc = getaddrinfo(host[0] ? host : "127.0.0.1", ps, &hints, &res)) != 0)
         return ss_diag("%s: cannot resolve '%s': %s", l->what, host,
                        gai_strerror(rc));
     rc = uv_tcp_bind(&l->server, res->ai_addr, 0);

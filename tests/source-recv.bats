@@ -187,6 +187,31 @@ EOF
     assert_equal "$(cat "$T/err")" ""
 }
 
+# bound_addr PORT: the local address of the socket listening on PORT.
+bound_addr() {
+    ss -Hltn "sport = :$1" | awk '{ print $4 }'
+}
+
+@test "recv: --listen PORT binds loopback only; an address given is used" {
+    port=$(free_port)
+    bg_source "$T/out" "$T/err" --listen "$port" -b 100ms
+    wait_port "$port"
+    assert_equal "$(bound_addr "$port")" "127.0.0.1:$port"
+    printf 'local\n' | nc -N 127.0.0.1 "$port"
+    wait_lines "$T/out" 1
+    stop_source
+    assert_equal "$SRC_STATUS" 0
+    assert_equal "$(cat "$T/out")" local
+    assert_equal "$(cat "$T/err")" ""
+
+    port=$(free_port)
+    bg_source "$T/out" "$T/err" --listen "0.0.0.0:$port" -b 100ms
+    wait_port "$port"
+    assert_equal "$(bound_addr "$port")" "0.0.0.0:$port"
+    stop_source
+    assert_equal "$SRC_STATUS" 0
+}
+
 @test "recv: --listen on a port in use fails with exit 1" {
     port=$(free_port)
     nc -l 127.0.0.1 "$port" </dev/null >/dev/null &
