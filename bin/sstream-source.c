@@ -12,11 +12,11 @@
 #include "stage.h"
 
 static const char usage_line[] =
-    "usage: sstream-source [-hV] [-b DUR] [--delimiter C] "
-    "[--max-record-bytes N]\n"
-    "                      [--record-bytes N] [--rejects FILE] "
-    "[--max-rate N]\n"
-    "                      [--max-batch-records N] [--max-batch-bytes N]\n"
+    "usage: sstream-source [-hV] [-b DUR] [--delimiter C] [--keep-cr]\n"
+    "                      [--max-record-bytes N] [--record-bytes N] "
+    "[--rejects FILE]\n"
+    "                      [--max-rate N] [--max-batch-records N] "
+    "[--max-batch-bytes N]\n"
     "                      [--stats] [--stats-file FILE]\n"
     "                      [--connect HOST:PORT [--connect-once]] "
     "[--listen [HOST:]PORT]\n"
@@ -25,11 +25,11 @@ static const char usage_line[] =
     "                      [--state DIR]] ...\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n"
-    "       sstream-source [-hV] [-b DUR] [--delimiter C] "
-    "[--max-record-bytes N]\n"
-    "                      [--record-bytes N] [--rejects FILE] "
-    "[--stats] [--stats-file FILE]\n"
-    "                      --replay DIR [--start-time MS]\n"
+    "       sstream-source [-hV] [-b DUR] [--delimiter C] [--keep-cr]\n"
+    "                      [--max-record-bytes N] [--record-bytes N] "
+    "[--rejects FILE]\n"
+    "                      [--stats] [--stats-file FILE] "
+    "--replay DIR [--start-time MS]\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n";
 
@@ -43,6 +43,8 @@ static const char help_text[] =
     "      --delimiter C          record delimiter (default \\n)\n"
     "      --exec CMD             read the stdout of 'sh -c CMD'\n"
     "      --exec-restart         run CMD again whenever it ends\n"
+    "      --keep-cr              keep the \\r of a \\r\\n line end in the "
+    "record\n"
     "      --listen [HOST:]PORT   accept producers on a TCP port, on "
     "127.0.0.1\n"
     "                             unless HOST is given (0.0.0.0: every one)\n"
@@ -83,6 +85,7 @@ enum {
     OPT_DELIMITER,
     OPT_EXEC,
     OPT_EXEC_RESTART,
+    OPT_KEEP_CR,
     OPT_LISTEN,
     OPT_MAX_BATCH_BYTES,
     OPT_MAX_BATCH_RECORDS,
@@ -111,6 +114,7 @@ static const struct option longopts[] = {
     {"exec", required_argument, NULL, OPT_EXEC},
     {"exec-restart", no_argument, NULL, OPT_EXEC_RESTART},
     {"help", no_argument, NULL, 'h'},
+    {"keep-cr", no_argument, NULL, OPT_KEEP_CR},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"max-batch-bytes", required_argument, NULL, OPT_MAX_BATCH_BYTES},
     {"max-batch-records", required_argument, NULL, OPT_MAX_BATCH_RECORDS},
@@ -176,6 +180,10 @@ check_combination(const struct ss_source_config *cfg, int watches,
         return ss_diag("--max-batch-%s: not with --replay (a replay batch "
                        "is one whole file)",
                        cfg->max_batch_records > 0 ? "records" : "bytes");
+    if (cfg->keep_cr && (cfg->delim != '\n' || cfg->record_bytes > 0))
+        return ss_diag("--keep-cr: only for lines that end with \\n (not "
+                       "with --%s)",
+                       cfg->record_bytes > 0 ? "record-bytes" : "delimiter");
     if (cfg->connect_once && !has[SS_INPUT_CONNECT])
         return ss_diag("--connect-once: needs --connect");
     if (cfg->exec_restart && !has[SS_INPUT_EXEC])
@@ -243,6 +251,9 @@ main(int argc, char **argv)
             fputs(usage_line, stdout);
             fputs(help_text, stdout);
             return 0;
+        case OPT_KEEP_CR:
+            cfg.keep_cr = 1;
+            break;
         case OPT_LISTEN:
             if (add_input(inputs, &ninputs, SS_INPUT_LISTEN, "--listen",
                           optarg) < 0)

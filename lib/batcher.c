@@ -62,15 +62,16 @@ ss_batcher_add(struct ss_batcher *b, const char *p, size_t n)
 
 ssize_t
 ss_batcher_add_lines(struct ss_batcher *b, const char *p, size_t n, char delim,
-                     size_t max)
+                     int crlf, size_t max)
 {
-    size_t k;
-    ssize_t used = ss_frame_writer_add_lines(&b->w, p, n, delim, max, &k);
+    size_t k, bytes;
+    ssize_t used =
+        ss_frame_writer_add_lines(&b->w, p, n, delim, crlf, max, &k, &bytes);
 
     if (used > 0) {
         b->records += k;
         b->batch_records += k;
-        b->batch_bytes += (size_t)used - k; /* less the delimiters */
+        b->batch_bytes += bytes;
     }
     return used;
 }
@@ -125,7 +126,7 @@ ss_batcher_release(struct ss_batcher *b)
 
 void
 ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b, const char *name,
-                 char delim, size_t max, size_t fixed)
+                 char delim, size_t max, size_t fixed, int keep_cr)
 {
     memset(s, 0, sizeof(*s));
     s->b = b;
@@ -133,6 +134,20 @@ ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b, const char *name,
     s->delim = delim;
     s->max = max;
     s->fixed = fixed;
+    s->crlf = delim == '\n' && fixed == 0 && !keep_cr;
+}
+
+/* With crlf, a record that ends in '\r' (the line ended with "\r\n", or
+ * the input ended after a '\r'): 1 when the record made of the partial
+ * and p[0..n) does. */
+static size_t
+ends_cr(const struct ss_splitter *s, const char *p, size_t n)
+{
+    if (!s->crlf)
+        return 0;
+    if (n > 0)
+        return p[n - 1] == '\r';
+    return s->partial.len > 0 && s->partial.data[s->partial.len - 1] == '\r';
 }
 
 /* An over-long record goes to the rejects as it arrives, so that memory
@@ -195,16 +210,23 @@ feed_fixed(struct ss_splitter *s, const char *p, size_t n)
     return p - start;
 }
 
-/* The record that started in an earlier chunk ends at p[n-1]. */
+/* The record that started in an earlier chunk ends at p[n-1]. A '\r'
+ * dropped (crlf) does not count against --max-record-bytes; a reject
+ * keeps it, as it keeps every byte it was sent. */
 static int
 finish_partial(struct ss_splitter *s, const char *p, size_t n)
 {
+    size_t cr = ends_cr(s, p, n);
     int rc;
 
-    if (s->overlong || s->partial.len + n > s->max) {
+    if (s->overlong || s->partial.len + n - cr > s->max) {
         reject_part(s, p, n, 1);
         return 0;
     }
+    if (cr && n > 0)
+        n--;
+    else if (cr)
+        s->partial.len--;
     if (s->partial.len == 0)
         return ss_batcher_add(s->b, p, n);
     if ((rc = ss_buf_append(&s->partial, p, n)) < 0)
@@ -227,7 +249,7 @@ ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n)
          * a run (long, cut by the chunk, over a limit) comes here. */
         if (s->partial.len == 0 && !s->overlong && !s->b->limited) {
             ssize_t used = ss_batcher_add_lines(s->b, p, (size_t)(end - p),
-                                                s->delim, s->max);
+                                                s->delim, s->crlf, s->max);
 
             if (used < 0)
                 return used;
@@ -243,7 +265,10 @@ ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n)
     }
     if (p == end)
         return p - start;
-    if (s->overlong || s->partial.len + (size_t)(end - p) > s->max) {
+    /* A '\r' at the end may be the line's end, not one byte too many. */
+    if (s->overlong ||
+        s->partial.len + (size_t)(end - p) - ends_cr(s, p, (size_t)(end - p)) >
+            s->max) {
         reject_part(s, p, (size_t)(end - p), 0);
         return end - start;
     }
@@ -274,7 +299,8 @@ ss_splitter_eof(struct ss_splitter *s)
         ss_rejects_put(s->b->rej, NULL, 0, s->partial.data, s->partial.len);
         s->b->batch_records++;
     } else if (s->partial.len > 0) {
-        rc = ss_batcher_add(s->b, s->partial.data, s->partial.len);
+        rc = ss_batcher_add(s->b, s->partial.data,
+                            s->partial.len - ends_cr(s, "", 0));
     }
     ss_buf_reset(&s->partial);
     return rc;

@@ -53,10 +53,11 @@ void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
 void ss_batcher_open(struct ss_batcher *b, int64_t time);
 int ss_batcher_add(struct ss_batcher *b, const char *p, size_t n);
 /* Add the short records of p[0..n) that end with 'delim' many at a time
- * (ss_frame_writer_add_lines): the bytes used, or a negative errno code.
- * Not for a batcher that is 'limited'. */
+ * (ss_frame_writer_add_lines; 'crlf' drops a '\r' before the delimiter):
+ * the bytes used, or a negative errno code. Not for a batcher that is
+ * 'limited'. */
 ssize_t ss_batcher_add_lines(struct ss_batcher *b, const char *p, size_t n,
-                             char delim, size_t max);
+                             char delim, int crlf, size_t max);
 /* The open batch holds --max-batch-records or --max-batch-bytes. */
 int ss_batcher_full(const struct ss_batcher *b);
 /* Send the open batch, stamped as closed at wall time closed_ms. */
@@ -76,14 +77,19 @@ struct ss_splitter {
     struct ss_batcher *b;
     struct ss_buf partial; /* the record cut by the end of the last chunk */
     char delim;
+    int crlf;         /* lines end at "\n" or "\r\n": a '\r' before the
+                         delimiter is not part of the record */
     size_t max;       /* longest record kept; longer ones are rejects */
     size_t fixed;     /* > 0: fixed-size records of this many bytes */
     int overlong;     /* streaming an over-long record to the rejects */
     const char *name; /* the input, for messages */
 };
 
+/* Lines (delim '\n', not fixed) end at "\n" or "\r\n" unless keep_cr:
+ * then a '\r' before the '\n' stays in the record. */
 void ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b,
-                      const char *name, char delim, size_t max, size_t fixed);
+                      const char *name, char delim, size_t max, size_t fixed,
+                      int keep_cr);
 /* Cut p[0..n) into records and add them to the open batch; 0 or -errno.
  * For batchers without a --max-rate budget (replay). */
 int ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n);

@@ -198,12 +198,13 @@ int ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
  * time: as many as come before the first one longer than 'max' bytes or
  * than 127 (whose length takes more than the one byte its delimiter
  * held) and before the unended rest. Those are the caller's, for
- * ss_frame_writer_add(). Keyless batches only. The bytes used (whole
- * records with their delimiters; the records in *records), or a negative
- * errno code. */
+ * ss_frame_writer_add(). With 'crlf', a '\r' just before the delimiter
+ * is dropped (lines ended by "\r\n"). Keyless batches only. The bytes
+ * used (whole records with their delimiters; the records in *records,
+ * the bytes of their values in *bytes), or a negative errno code. */
 ssize_t ss_frame_writer_add_lines(struct ss_frame_writer *w, const char *p,
-                                  size_t n, char delim, size_t max,
-                                  size_t *records);
+                                  size_t n, char delim, int crlf, size_t max,
+                                  size_t *records, size_t *bytes);
 /* Send the batch's last (or only) frame; 0 or a negative errno code
  * (-EPIPE when the reader went away). */
 int ss_frame_writer_end(struct ss_frame_writer *w);

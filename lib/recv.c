@@ -27,7 +27,7 @@ ss_recv_in_init(struct ss_recv_in *in, struct ss_recv_host *h, const char *name)
     memset(in, 0, sizeof(*in));
     in->host = h;
     ss_splitter_init(&in->sp, h->b, name, h->delim, h->max_record,
-                     h->record_bytes);
+                     h->record_bytes, h->keep_cr);
 }
 
 /* Feed what is pending; 1 when it all went in. */

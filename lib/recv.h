@@ -31,6 +31,7 @@ struct ss_recv_host {
     uv_loop_t *loop;
     struct ss_batcher *b;
     char delim;          /* --delimiter */
+    int keep_cr;         /* --keep-cr */
     size_t max_record;   /* --max-record-bytes */
     size_t record_bytes; /* --record-bytes */
     char *chunk;         /* SS_RECV_CHUNK bytes of read scratch */

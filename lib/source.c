@@ -171,7 +171,7 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
     if ((rc = list_files(cfg->replay, &names, &n)) < 0)
         return rc;
     ss_splitter_init(&sp, b, "--replay", cfg->delim, cfg->max_record,
-                     cfg->record_bytes);
+                     cfg->record_bytes, cfg->keep_cr);
     rc = ss_buf_reserve(&chunk, READ_CHUNK);
     b->time = cfg->start_time;
     catch_replay_signals();
@@ -505,6 +505,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     lv.host.loop = uv_default_loop();
     lv.host.b = b;
     lv.host.delim = cfg->delim;
+    lv.host.keep_cr = cfg->keep_cr;
     lv.host.max_record = cfg->max_record;
     lv.host.record_bytes = cfg->record_bytes;
     lv.host.ended = on_ended;

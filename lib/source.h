@@ -26,6 +26,7 @@ struct ss_source_config {
     const char *replay;  /* --replay DIR: one file per batch */
     int64_t start_time;  /* --start-time, ms */
     char delim;          /* --delimiter */
+    int keep_cr;         /* --keep-cr: a '\r' before the '\n' is data */
     size_t max_record;   /* --max-record-bytes */
     size_t record_bytes; /* --record-bytes: fixed-size records */
     const char *rejects; /* --rejects FILE */

@@ -127,18 +127,41 @@ stop_source() {
     assert_equal "$(grep -c . "$T/err")" $((3 + output))
 }
 
-@test "recv: --connect keeps binary garbage in lines byte for byte" {
+@test "recv: --connect keeps binary garbage in lines byte for byte; \r\n ends a line" {
     port=$(free_port)
-    printf 'ok\n\001\377\000bin\r\n\t\n' >"$T/f"
+    printf 'ok\r\n\001\377\000b\rin\r\n\t\n' >"$T/f"
     serve_file "$port" "$T/f"
     wait_port "$port"
     run --separate-stderr bash -c "sstream-source --connect 127.0.0.1:$port --connect-once | sstream-sink --dump | grep '^  '"
     assert_success
     assert_output - <<'EOF'
   1: "ok"
-  2: "\x01\xff\x00bin\x0d"
+  2: "\x01\xff\x00b\x0din"
   3: "\t"
 EOF
+    serve_file "$port" "$T/f"
+    wait_port "$port"
+    run --separate-stderr bash -c "sstream-source --connect 127.0.0.1:$port --connect-once --keep-cr | sstream-sink --dump | grep '^  '"
+    assert_success
+    assert_output - <<'EOF'
+  1: "ok\x0d"
+  2: "\x01\xff\x00b\x0din\x0d"
+  3: "\t"
+EOF
+}
+
+@test "recv: \r\n ends a line from --exec, --listen and --watch too" {
+    mkdir "$T/in"
+    printf 'w\r\nw\n' >"$T/in/f"
+    touch -d '-1 min' "$T/in/f"
+    port=$(free_port)
+    bg_source "$T/out" "$T/err" --exec "printf 'e\\r\\ne\\n'" --watch "$T/in" --listen "127.0.0.1:$port" -b 100ms --state "$T/state"
+    wait_port "$port"
+    printf 'l\r\nl\n' | nc -N 127.0.0.1 "$port"
+    wait_lines "$T/out" 6
+    stop_source
+    assert_equal "$SRC_STATUS" 0
+    assert_equal "$(sort "$T/out" | od -c)" "$(printf 'e\ne\nl\nl\nw\nw\n' | od -c)"
 }
 
 @test "recv: --connect-once to a port nobody listens on fails with exit 1" {

@@ -249,3 +249,77 @@ EOF2
     assert_success
     assert_equal "$(wc -l <"$T/all")" 60001
 }
+
+@test "source: lines end at \\n or \\r\\n, for every input and chunking; --keep-cr keeps the \\r" {
+    # Spark's receivers end a line at \n or \r\n: "x\r" and "x" are one
+    # key. A \r elsewhere stays; of "\r\r\n" one \r is dropped. Short
+    # records go many at a time, so the \r is dropped there too, and
+    # around every edge of that path (long records, reads, frame parts).
+    mkdir -p "$T/d"
+    $PY - "$T" <<'EOF2'
+import random, sys
+t = sys.argv[1]
+r = random.Random(5)
+recs, raw = [], []
+for i in range(60000):
+    n = r.choice([0, 1, 5, 62, 63, 64, 100, 126, 127, 128, 300])
+    x = "".join(r.choice("ab\r") for _ in range(n))
+    end = r.choice(["\n", "\r\n", "\r\n", "\r\r\n"])
+    raw.append(x + end)
+    x = (x + end)[:-1]
+    recs.append(x[:-1] if x.endswith("\r") else x)
+raw.append("tail\r")
+recs.append("tail")
+open(t + "/d/1", "w", newline="").write("".join(raw))
+open(t + "/all", "w", newline="").write("".join(x + "\n" for x in recs))
+open(t + "/raw", "w", newline="").write("".join(raw) + "\n")
+# few '\r's, each right before its '\n', some across 64-byte blocks
+raw, recs = [], []
+for i in range(20000):
+    x = "a" * r.randint(0, 130)
+    raw.append(x + r.choice(["\n", "\r\n"]))
+    recs.append(x)
+open(t + "/sparse", "w", newline="").write("".join(raw))
+open(t + "/sparse.out", "w", newline="").write("".join(x + "\n" for x in recs))
+EOF2
+    run bash -c "sstream-source < '$T/sparse' | sstream-sink --lines | cmp - '$T/sparse.out'"
+    assert_success
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --lines | cmp - '$T/all'"
+    assert_success
+    # through a pipe in small writes: records and "\r\n" cut across reads
+    run bash -c "$PY -c '
+import os, random, sys, time
+d = open(sys.argv[1], \"rb\").read(); r = random.Random(7); i = 0
+while i < len(d):
+    n = r.choice([1, 2, 3, 50, 4000]); os.write(1, d[i:i + n]); i += n
+    if r.random() < 0.01: time.sleep(0.001)
+' '$T/d/1' | sstream-source | sstream-sink --lines | cmp - '$T/all'"
+    assert_success
+    run bash -c "sstream-source --max-rate 1000000000 < '$T/d/1' | sstream-sink --lines | cmp - '$T/all'"
+    assert_success
+    run bash -c "sstream-source --replay '$T/d' --keep-cr | sstream-sink --lines | cmp - '$T/raw'"
+    assert_success
+    # a record of --max-record-bytes bytes is not too long for its \r
+    printf 'abcd\r\nabcde\r\nxy\r' >"$T/short"
+    run --separate-stderr bash -c "set -o pipefail; sstream-source --max-record-bytes 4 < '$T/short' | sstream-sink --lines"
+    assert_failure 1
+    assert_output "$(printf 'abcd\nxy')"
+    # the batch time is the clock's
+    [[ "$(head -1 <<<"$stderr")" =~ ^"sstream-source: batch "[0-9]+", record 2: stdin: record longer than --max-record-bytes (4)"$ ]]
+    assert_equal "$(tail -1 <<<"$stderr")" "sstream-source: 1 rejected record not kept (use --rejects FILE)"
+    # other delimiters keep every byte
+    run bash -c "printf 'a\r,b\r\n,' | sstream-source --delimiter , | sstream-sink --dump | grep '^  '"
+    assert_output - <<'EOF2'
+  1: "a\x0d"
+  2: "b\x0d\n"
+EOF2
+}
+
+@test "source: --keep-cr is for lines only" {
+    run --separate-stderr sstream-source --keep-cr --delimiter ,
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --keep-cr: only for lines that end with \\n (not with --delimiter)"
+    run --separate-stderr sstream-source --keep-cr --record-bytes 4
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --keep-cr: only for lines that end with \\n (not with --record-bytes)"
+}
