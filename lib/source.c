@@ -79,17 +79,6 @@ replay_logged(const struct ss_batcher *b, int64_t time)
            time <= b->wal->last;
 }
 
-/* --wal: live batch times go on after those in the log, even if the
- * clock went back across the restart. */
-static int64_t
-live_first_time(const struct ss_batcher *b, int64_t aligned)
-{
-    if (b->wal != NULL && b->wal->last != SS_WAL_NO_TIME &&
-        aligned <= b->wal->last)
-        return b->wal->last + b->interval;
-    return aligned;
-}
-
 /* ---- replay ---- */
 
 static int
@@ -397,27 +386,58 @@ on_refill(uv_timer_t *t)
         r->ops->resume(r);
 }
 
-/* --state DIR2 also remembers the last batch time, so that the next run
- * (cron) starts after it even within the same interval: a stateful stage
- * downstream takes a batch time it has seen for a replay, and would not
- * count the new files. */
+/* The live clock across runs. A stream that ends (Ctrl-C, the end of
+ * its input) sends its open batch at once, under the end of its
+ * interval, which is still to come; a run started before that time must
+ * not use it again, or a checkpointed stage downstream takes the new
+ * run's first batch for a replay of the old one's last, and a
+ * --save-as-text-files sink writes over its file.
+ *
+ * With a record of the last time sent (--wal: every batch is logged
+ * before it is sent; --state: written when the stream ends) the first
+ * batch comes after it. Without one, two rules, each needing the other:
+ * the first batch ends on the second interval boundary after the start,
+ * (start, B1 + interval] (B1 the first boundary after the start); and a
+ * run whose stream ends before B1 waits until B1 to exit, so that every
+ * run ends at or after the start of its last batch's interval, and a
+ * later run, whose first batch time is a boundary past its own start
+ * plus an interval, comes after it. Only runs shorter than an interval
+ * wait, at most one interval. */
 #define LAST_TIME "last-batch-time"
 
 static int64_t
-first_time(const struct ss_source_config *cfg, int64_t interval)
+saved_last_time(const char *dir)
 {
-    int64_t t = ss_batcher_align(ss_dur_now_ms(), interval), last;
+    int64_t last = SS_WAL_NO_TIME;
     struct ss_buf b = {0};
     char path[4096];
 
-    if (cfg->state == NULL)
-        return t;
-    snprintf(path, sizeof(path), "%s/%s", cfg->state, LAST_TIME);
-    if (ss_io_slurp(path, &b) == 0 && ss_buf_putc(&b, '\0') == 0 &&
-        sscanf(b.data, "%" SCNd64, &last) == 1 && last + interval > t)
-        t = ss_batcher_align(last + interval, interval);
+    snprintf(path, sizeof(path), "%s/%s", dir, LAST_TIME);
+    if (ss_io_slurp(path, &b) < 0 || ss_buf_putc(&b, '\0') < 0 ||
+        sscanf(b.data, "%" SCNd64, &last) != 1)
+        last = SS_WAL_NO_TIME;
     ss_buf_release(&b);
-    return t;
+    return last;
+}
+
+static int64_t
+first_time(const struct ss_source_config *cfg, const struct ss_batcher *b)
+{
+    int64_t now = ss_dur_now_ms(), iv = b->interval, t, last = SS_WAL_NO_TIME;
+
+    if (b->wal != NULL)
+        last = b->wal->last;
+    if (cfg->state != NULL) {
+        int64_t saved = saved_last_time(cfg->state);
+
+        if (saved > last)
+            last = saved;
+    }
+    if (last == SS_WAL_NO_TIME) /* no record: the second boundary */
+        return now - now % iv + 2 * iv;
+    t = ss_batcher_align(now, iv);
+    /* after the record, even if the clock went back across the restart */
+    return last + iv > t ? ss_batcher_align(last + iv, iv) : t;
 }
 
 static void
@@ -429,6 +449,62 @@ save_last_time(const char *dir, int64_t t)
 
     if (rc < 0)
         ss_diag_err(rc, "--state: cannot write '%s/%s'", dir, LAST_TIME);
+}
+
+/* ---- the wait of a short run without a record (see first_time()) ---- */
+
+struct hold {
+    uv_timer_t timer;
+    uv_signal_t sigint, sigterm;
+};
+
+static void
+hold_end(struct hold *h)
+{
+    uv_close((uv_handle_t *)&h->timer, NULL);
+    uv_close((uv_handle_t *)&h->sigint, NULL);
+    uv_close((uv_handle_t *)&h->sigterm, NULL);
+}
+
+static void
+on_hold_time(uv_timer_t *t)
+{
+    hold_end(t->data);
+}
+
+/* Ctrl-C again: the user would rather not wait; the stream is whole. */
+static void
+on_hold_signal(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    hold_end(s->data);
+}
+
+/* Wait until 'until' (ms since the epoch), at most 'most' ms; a SIGINT or
+ * SIGTERM ends the wait. A wait of a second or more is said. */
+static void
+hold_until(uv_loop_t *loop, int64_t until, int64_t most, int64_t batch)
+{
+    int64_t wait = until - ss_dur_now_ms();
+    struct hold h;
+
+    if (wait <= 0)
+        return;
+    if (wait > most)
+        wait = most;
+    if (wait >= 1000)
+        ss_diag("waiting %" PRId64 "s for the interval of batch %" PRId64
+                " to begin, so that a run started next cannot reuse its time "
+                "(Ctrl-C ends the wait)",
+                (wait + 999) / 1000, batch);
+    uv_timer_init(loop, &h.timer);
+    uv_signal_init(loop, &h.sigint);
+    uv_signal_init(loop, &h.sigterm);
+    h.timer.data = h.sigint.data = h.sigterm.data = &h;
+    uv_timer_start(&h.timer, on_hold_time, (uint64_t)wait, 0);
+    uv_signal_start(&h.sigint, on_hold_signal, SIGINT);
+    uv_signal_start(&h.sigterm, on_hold_signal, SIGTERM);
+    uv_run(loop, UV_RUN_DEFAULT);
 }
 
 static int
@@ -533,7 +609,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     }
     b->logging = batch_logging;
     b->logging_ctx = &lv;
-    ss_batcher_open(b, live_first_time(b, first_time(cfg, b->interval)));
+    ss_batcher_open(b, first_time(cfg, b));
     arm_timer(&lv);
     if (start_inputs(&lv) < 0) {
         lv.failed = 1;
@@ -545,6 +621,10 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         rc = -1;
     if (cfg->state != NULL && lv.ended)
         save_last_time(cfg->state, b->time);
+    /* The last batch went out whole, and no record tells the next run. */
+    if (cfg->wal == NULL && cfg->state == NULL && lv.rc == 0 && !b->open)
+        hold_until(lv.host.loop, b->time - b->interval, 2 * b->interval,
+                   b->time);
     free_recvs(&lv);
     uv_loop_close(lv.host.loop);
     free(lv.host.chunk);

@@ -247,7 +247,8 @@ print(sum(r["records_in"] for r in rows))' "$T/s.json"
 }
 
 @test "stats: --max-rate 100 over 1000 records takes about 10 intervals" {
-    # The clock is the feature: 100 records a second, 1s batches.
+    # The clock is the feature: 100 records a second, 1s batches; the
+    # first batch ends on the second boundary after the start (1 to 2 s).
     run bash -c "set -o pipefail
         seq 1 1000 | sstream-source -b 1s --max-rate 100 |
         sstream-sink --tsv | cut -f1 | uniq -c | awk '{print \$1}'"
@@ -256,10 +257,10 @@ print(sum(r["records_in"] for r in rows))' "$T/s.json"
     for c in $output; do
         n=$((n + 1))
         total=$((total + c))
-        [ "$c" -le 120 ]
+        [ "$c" -le $((n == 1 ? 220 : 120)) ]
     done
     assert_equal "$total" 1000
-    [ "$n" -ge 9 ] && [ "$n" -le 12 ]
+    [ "$n" -ge 8 ] && [ "$n" -le 12 ]
 }
 
 @test "stats: usage errors exit 2 with a message" {
