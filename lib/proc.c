@@ -1,9 +1,18 @@
-/* proc.c - one command per call, on a private libuv loop.
+/* proc.c - shell commands in sessions of their own.
  *
- * The loop lives on the stack of ss_proc_run() and ends with it: every
- * handle is closed before uv_loop_close(), which is the only way libuv
- * lets a loop go. Per batch, not per record, so the cost of setting up a
- * loop is lost in the cost of fork/exec.
+ * ss_proc_run(): one command per call, on a private libuv loop. The loop
+ * lives on the stack of ss_proc_run() and ends with it: every handle is
+ * closed before uv_loop_close(), which is the only way libuv lets a loop
+ * go. Per batch, not per record, so the cost of setting up a loop is lost
+ * in the cost of fork/exec.
+ *
+ * The session: UV_PROCESS_DETACHED makes the child call setsid(), so it
+ * leads a new session and process group (both its pid) with no
+ * controlling terminal. (A process group of its own in our session would
+ * do for Ctrl-C, but libuv offers none, and a command writing to our
+ * terminal from a background group stops under 'stty tostop'.) libuv also
+ * resets the child's signal dispositions, so SIGINT cannot simply be
+ * ignored for it.
  */
 #include "proc.h"
 
@@ -12,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 extern char **environ;
 
@@ -117,11 +125,59 @@ make_env(const char *const *extra)
     return env;
 }
 
+int
+ss_proc_spawn(uv_loop_t *loop, uv_process_t *p, const char *cmd, char **env,
+              uv_stdio_container_t *stdio, uv_exit_cb exit_cb)
+{
+    char *args[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+    uv_process_options_t po;
+
+    memset(&po, 0, sizeof(po));
+    po.file = args[0];
+    po.args = args;
+    po.env = env;
+    po.stdio = stdio;
+    po.stdio_count = 3;
+    po.exit_cb = exit_cb;
+    po.flags = UV_PROCESS_DETACHED;
+    return uv_spawn(loop, p, &po);
+}
+
+static void
+on_end_tick(uv_timer_t *t)
+{
+    struct ss_proc_end *e = t->data;
+
+    /* The group is gone when its last member has been reaped (the
+     * command by libuv, what it started by init once orphaned). */
+    if (kill(-e->pgid, 0) < 0 && errno == ESRCH) {
+        uv_close((uv_handle_t *)t, NULL);
+        return;
+    }
+    e->waited += 20;
+    if (e->waited >= SS_PROC_GRACE_MS) {
+        kill(-e->pgid, SIGKILL);
+        uv_close((uv_handle_t *)t, NULL);
+    }
+}
+
+void
+ss_proc_end(uv_loop_t *loop, struct ss_proc_end *e, int pid)
+{
+    e->pgid = pid;
+    e->waited = 0;
+    e->timer.data = e;
+    uv_timer_init(loop, &e->timer);
+    if (pid <= 0 || kill(-pid, SIGTERM) < 0) { /* nothing left to end */
+        uv_close((uv_handle_t *)&e->timer, NULL);
+        return;
+    }
+    uv_timer_start(&e->timer, on_end_tick, 0, 20);
+}
+
 static int
 start(uv_loop_t *loop, struct run *r, const struct ss_proc_opts *o)
 {
-    char *args[] = {"/bin/sh", "-c", (char *)o->cmd, NULL};
-    uv_process_options_t po;
     uv_stdio_container_t io[3];
     char **env = NULL;
     uv_buf_t b;
@@ -129,7 +185,6 @@ start(uv_loop_t *loop, struct run *r, const struct ss_proc_opts *o)
 
     if (o->env != NULL && (env = make_env(o->env)) == NULL)
         return -ENOMEM;
-    memset(&po, 0, sizeof(po));
     if (o->in_fd != 0) {
         io[0].flags = UV_INHERIT_FD;
         io[0].data.fd = o->in_fd;
@@ -146,14 +201,8 @@ start(uv_loop_t *loop, struct run *r, const struct ss_proc_opts *o)
     }
     io[2].flags = UV_INHERIT_FD;
     io[2].data.fd = 2;
-    po.file = args[0];
-    po.args = args;
-    po.env = env;
-    po.stdio = io;
-    po.stdio_count = 3;
-    po.exit_cb = on_exit_cb;
     r->proc_init = 1;
-    rc = uv_spawn(loop, &r->proc, &po);
+    rc = ss_proc_spawn(loop, &r->proc, o->cmd, env, io, on_exit_cb);
     free(env);
     if (rc < 0)
         return rc;
@@ -192,7 +241,7 @@ ss_proc_run(const struct ss_proc_opts *o, struct ss_proc_status *st)
         /* An active process handle is closed by on_exit_cb(); one whose
          * spawn failed is initialized but inactive, and closed here. */
         if (uv_is_active((uv_handle_t *)&r.proc))
-            uv_process_kill(&r.proc, SIGKILL);
+            kill(-r.proc.pid, SIGKILL); /* it, and what it started */
         else
             uv_close((uv_handle_t *)&r.proc, on_close);
     }

@@ -1,19 +1,23 @@
 /* recv_exec.c - --exec CMD: a custom receiver, the records of a command's
  * stdout ('tail -F log', 'kcat -C ...', 'mosquitto_sub ...').
  *
- * CMD runs under 'sh -c' with stdin from /dev/null and our stderr. It is
- * done when it has both exited and closed its stdout; a failure (non-zero
- * status, a signal) is reported. With --exec-restart it runs again after a
- * backoff, whatever its status; without, this input ends there. When the
- * stream ends first, CMD gets SIGTERM.
+ * CMD runs under 'sh -c' (lib/proc: a session of its own, so the
+ * terminal's Ctrl-C ends the stream through us, not CMD under us) with
+ * stdin from /dev/null and our stderr. It is done when it has both exited
+ * and closed its stdout; a failure (non-zero status, a signal) is
+ * reported. With --exec-restart it runs again after a backoff, whatever
+ * its status; without, this input ends there. When the stream ends
+ * first, CMD and everything it started get SIGTERM, and SIGKILL if they
+ * are still there after SS_PROC_GRACE_MS ('tail -F log | grep x' leaves no
+ * tail behind).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
+#include "proc.h"
 #include "recv.h"
 
 #define LONG_RUN_MS 10000 /* a run this long resets the backoff */
@@ -26,9 +30,11 @@ struct rexec {
     uv_process_t proc;
     struct ss_recv_conn conn; /* conn.u.pipe: CMD's stdout */
     uv_timer_t retry;
+    struct ss_proc_end end; /* the stream ended while CMD ran */
     struct ss_recv_backoff bo;
     uint64_t started; /* uv_now() at spawn */
     int proc_live;    /* the process handle is open */
+    int pgid;         /* CMD's process group (its pid), 0 before a spawn */
     int pipe_live;    /* the pipe handle is open */
     int exited, eof;
     int64_t status;
@@ -119,9 +125,7 @@ static void
 spawn_cmd(struct rexec *x)
 {
     uv_loop_t *loop = x->r.host->loop;
-    char *args[] = {"sh", "-c", (char *)x->cmd, NULL};
     uv_stdio_container_t stdio[3];
-    uv_process_options_t o;
     int rc;
 
     if (x->stopped)
@@ -130,12 +134,6 @@ spawn_cmd(struct rexec *x)
     uv_pipe_init(loop, &x->conn.u.pipe, 0);
     x->conn.u.handle.data = &x->conn;
     x->pipe_live = 1;
-    memset(&o, 0, sizeof(o));
-    o.file = "/bin/sh";
-    o.args = args;
-    o.exit_cb = on_proc_exit;
-    o.stdio = stdio;
-    o.stdio_count = 3;
     stdio[0].flags = UV_IGNORE;
     stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
     stdio[1].data.stream = &x->conn.u.stream;
@@ -143,13 +141,16 @@ spawn_cmd(struct rexec *x)
     stdio[2].data.fd = 2;
     x->proc.data = x;
     x->started = uv_now(loop);
-    if ((rc = uv_spawn(loop, &x->proc, &o)) < 0) {
+    if ((rc = ss_proc_spawn(loop, &x->proc, x->cmd, NULL, stdio,
+                            on_proc_exit)) < 0) {
         ss_diag("%s: cannot run: %s", x->what, uv_strerror(rc));
+        uv_close((uv_handle_t *)&x->proc, NULL);
         uv_close(&x->conn.u.handle, on_pipe_closed);
         ss_recv_end(&x->r, -1);
         return;
     }
     x->proc_live = 1;
+    x->pgid = x->proc.pid;
     ss_recv_in_release(&x->conn.in);
     if ((rc = ss_recv_conn_start(&x->conn, &x->r, x->what, conn_end)) < 0) {
         ss_diag("%s: %s", x->what, uv_strerror(rc));
@@ -180,10 +181,11 @@ exec_stop(struct ss_recv *r)
         ss_recv_conn_stop(&x->conn);
         uv_close(&x->conn.u.handle, on_pipe_closed);
     }
-    if (x->proc_live && !x->exited) {
-        uv_process_kill(&x->proc, SIGTERM);
-        uv_close((uv_handle_t *)&x->proc, on_proc_closed);
-    }
+    /* The process handle stays open until on_proc_exit(), so that libuv
+     * reaps CMD and its group can empty. A CMD that exited with its stdout
+     * still open left a process behind that holds it: end that too. */
+    if (x->pgid != 0 && (!x->exited || !x->eof))
+        ss_proc_end(x->r.host->loop, &x->end, x->pgid);
     uv_close((uv_handle_t *)&x->retry, NULL);
 }
 

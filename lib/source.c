@@ -190,7 +190,7 @@ struct live {
     struct ss_recv_host host; /* first: the receivers' callbacks cast back */
     const struct ss_source_config *cfg;
     uv_timer_t timer, refill;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     struct ss_recv *recvs;
     size_t running;    /* receivers whose input has not ended */
     int failed;        /* a receiver ended after reporting a failure */
@@ -206,7 +206,8 @@ close_all(struct live *lv)
 {
     uv_handle_t *hs[] = {(uv_handle_t *)&lv->timer, (uv_handle_t *)&lv->refill,
                          (uv_handle_t *)&lv->sigint,
-                         (uv_handle_t *)&lv->sigterm};
+                         (uv_handle_t *)&lv->sigterm,
+                         (uv_handle_t *)&lv->sighup};
 
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
@@ -593,9 +594,14 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     uv_timer_init(lv.host.loop, &lv.refill);
     uv_signal_init(lv.host.loop, &lv.sigint);
     uv_signal_init(lv.host.loop, &lv.sigterm);
-    lv.timer.data = lv.refill.data = lv.sigint.data = lv.sigterm.data = &lv;
+    uv_signal_init(lv.host.loop, &lv.sighup);
+    lv.timer.data = lv.refill.data = &lv;
+    lv.sigint.data = lv.sigterm.data = lv.sighup.data = &lv;
     uv_signal_start(&lv.sigint, on_signal, SIGINT);
     uv_signal_start(&lv.sigterm, on_signal, SIGTERM);
+    /* The terminal closed: end as on SIGTERM, so that --exec commands,
+     * which are not in the terminal's reach (lib/proc), end with us. */
+    uv_signal_start(&lv.sighup, on_signal, SIGHUP);
     if (cfg->max_rate > 0) {
         b->limited = 1;
         lv.rate_cap = cfg->max_rate / 10 ? cfg->max_rate / 10 : 1;
