@@ -20,8 +20,9 @@ static const char usage_line[] =
     "                      [--stats] [--stats-file FILE]\n"
     "                      [--connect HOST:PORT [--connect-once]] "
     "[--listen [HOST:]PORT]\n"
-    "                      [--exec CMD [--exec-restart]] "
-    "[--watch DIR [--once] [--settle DUR]\n"
+    "                      [--exec CMD [--exec-restart]]\n"
+    "                      [--watch DIR [--once [--max-wait DUR]] "
+    "[--settle DUR]\n"
     "                      [--state DIR]] ...\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n"
@@ -54,6 +55,9 @@ static const char help_text[] =
     "more\n"
     "      --max-rate N           read at most N records per second\n"
     "      --max-record-bytes N   longer records are rejects (default 1M)\n"
+    "      --max-wait DUR         with --once: give up on a file still "
+    "changing\n"
+    "                             after DUR (default 1m; 0: no limit)\n"
     "      --max-uncommitted N    with --wal: send a batch only when the sink\n"
     "                             has committed all but the last N\n"
     "      --once                 read the watched folders' files, then end\n"
@@ -92,6 +96,7 @@ enum {
     OPT_MAX_RATE,
     OPT_MAX_RECORD,
     OPT_MAX_UNCOMMITTED,
+    OPT_MAX_WAIT,
     OPT_ONCE,
     OPT_RECORD_BYTES,
     OPT_REJECTS,
@@ -121,6 +126,7 @@ static const struct option longopts[] = {
     {"max-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-record-bytes", required_argument, NULL, OPT_MAX_RECORD},
     {"max-uncommitted", required_argument, NULL, OPT_MAX_UNCOMMITTED},
+    {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
     {"once", no_argument, NULL, OPT_ONCE},
     {"record-bytes", required_argument, NULL, OPT_RECORD_BYTES},
     {"rejects", required_argument, NULL, OPT_REJECTS},
@@ -165,7 +171,7 @@ add_input(struct ss_source_input *in, size_t *n, enum ss_source_input_kind k,
 /* Options that only make sense together; 0 or -1 after saying why. */
 static int
 check_combination(const struct ss_source_config *cfg, int watches,
-                  int settle_given)
+                  int settle_given, int max_wait_given)
 {
     int has[4] = {0};
 
@@ -192,6 +198,8 @@ check_combination(const struct ss_source_config *cfg, int watches,
         return ss_diag("--%s: needs --watch", cfg->once    ? "once"
                                               : cfg->state ? "state"
                                                            : "settle");
+    if (max_wait_given && !cfg->once)
+        return ss_diag("--max-wait: needs --once");
     if (cfg->state != NULL && watches > 1)
         return ss_diag("--state: keeps the ledger of one --watch folder");
     return 0;
@@ -212,6 +220,7 @@ main(int argc, char **argv)
 {
     struct ss_source_config cfg;
     int ch, watches = 0, settle_given = 0, wal_segment_given = 0;
+    int max_wait_given = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -283,6 +292,14 @@ main(int argc, char **argv)
                              &cfg.max_uncommitted) < 0)
                 return 2;
             break;
+        case OPT_MAX_WAIT:
+            if (strcmp(optarg, "0") != 0 &&
+                ss_opt_duration("--max-wait", optarg, &cfg.max_wait) < 0)
+                return 2;
+            if (strcmp(optarg, "0") == 0)
+                cfg.max_wait = 0;
+            max_wait_given = 1;
+            break;
         case OPT_ONCE:
             cfg.once = 1;
             break;
@@ -348,7 +365,7 @@ main(int argc, char **argv)
     }
     cfg.inputs = inputs;
     cfg.ninputs = ninputs;
-    if (check_combination(&cfg, watches, settle_given) < 0 ||
+    if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
         check_wal(&cfg, wal_segment_given) < 0) {
         fputs(usage_line, stderr);
         return 2;

@@ -169,6 +169,7 @@ struct ss_recv_watch_opts {
     const char *state; /* --state DIR: the ledger of files read, or NULL */
     int once;          /* --once: read what is there, then end */
     int64_t settle;    /* ms a file must be unchanged to count as complete */
+    int64_t max_wait;  /* --once: ms to wait for a file to settle, 0 ever */
     /* --wal: each file is read into one batch, and ledger entries are
      * written tagged with that batch's time before it is logged; entries
      * tagged after 'logged' (the last batch time logged or committed;

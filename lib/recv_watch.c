@@ -25,7 +25,11 @@
  * atomically (temp file, fsync, rename, fsync of DIR2) after each batch
  * that completed a file has been written to stdout; names in the ledger
  * are never read again, across runs. --once scans, waits for young files
- * to settle, reads every file not in the ledger, and ends the input.
+ * to settle, reads every file not in the ledger, and ends the input. A
+ * file still changing after the settle time is named on stderr (once: a
+ * file written just now settles within it, silently), and one still
+ * changing after --max-wait (1m) is given up, named, counted as trouble
+ * (exit status 1) and left out of the ledger for the next run.
  *
  * An unreadable file is reported and counted (the exit status becomes 1)
  * and left out of the ledger; the other files go on.
@@ -50,6 +54,14 @@ struct names {
     size_t n, cap;
 };
 
+/* --once: a file not yet settled, and since when we wait for it. */
+struct waiting {
+    char *name;
+    int64_t since;
+    int told; /* named on stderr */
+    int seen; /* young at the last scan */
+};
+
 struct rwatch {
     struct ss_recv r;
     char what[300];
@@ -58,14 +70,16 @@ struct rwatch {
     uv_timer_t scan;
     uint64_t period; /* ms between scans */
     struct ss_recv_file file;
-    struct names seen;   /* read, failed, or there at start: never read */
-    struct names ledger; /* --state: names whose batches were sent */
-    struct names done;   /* read; in the ledger once their batch is sent */
-    struct names ready;  /* complete, waiting to be read, in name order */
-    char *reading;       /* the name being read, or NULL */
-    char path[4096];     /* DIR/reading, for messages */
-    int young;           /* the last scan saw files still settling */
-    int first;           /* the first scan is to come */
+    struct names seen;    /* read, failed, or there at start: never read */
+    struct names ledger;  /* --state: names whose batches were sent */
+    struct names done;    /* read; in the ledger once their batch is sent */
+    struct names ready;   /* complete, waiting to be read, in name order */
+    struct waiting *wait; /* --once: young files, nwait of them */
+    size_t nwait, capwait;
+    char *reading;   /* the name being read, or NULL */
+    char path[4096]; /* DIR/reading, for messages */
+    int young;       /* the last scan saw files still settling */
+    int first;       /* the first scan is to come */
     int stopped;
     int failed; /* the folder itself went wrong */
 };
@@ -324,6 +338,84 @@ mtime_ms(const struct stat *st)
     return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 }
 
+/* --once: 'name' is young at this scan (now). */
+static int
+wait_note(struct rwatch *w, const char *name, int64_t now)
+{
+    struct waiting *x;
+
+    for (size_t i = 0; i < w->nwait; i++)
+        if (strcmp(w->wait[i].name, name) == 0) {
+            w->wait[i].seen = 1;
+            return 0;
+        }
+    if (w->nwait == w->capwait) {
+        size_t cap = w->capwait ? w->capwait * 2 : 8;
+
+        if ((x = realloc(w->wait, cap * sizeof(*x))) == NULL)
+            return -ENOMEM;
+        w->wait = x;
+        w->capwait = cap;
+    }
+    x = &w->wait[w->nwait];
+    if ((x->name = strdup(name)) == NULL)
+        return -ENOMEM;
+    x->since = now;
+    x->told = 0;
+    x->seen = 1;
+    w->nwait++;
+    return 0;
+}
+
+static void
+wait_drop(struct rwatch *w, size_t i)
+{
+    free(w->wait[i].name);
+    w->wait[i] = w->wait[--w->nwait];
+}
+
+/* --once, after a scan: name the files that changed for longer than the
+ * settle time, once each; give up on those that changed for longer than
+ * --max-wait (into 'seen': not read in this run, not in the ledger). */
+static int
+wait_check(struct rwatch *w, int64_t now)
+{
+    char text[32];
+    size_t i = 0;
+
+    while (i < w->nwait) {
+        struct waiting *x = &w->wait[i];
+        int64_t waited = now - x->since;
+
+        if (!x->seen) { /* settled (and ready), or gone */
+            wait_drop(w, i);
+            continue;
+        }
+        x->seen = 0;
+        if (w->o.max_wait > 0 && waited >= w->o.max_wait) {
+            ss_diag(
+                "%s: '%s/%s' still changing after --max-wait %s: left "
+                "for the next run",
+                w->what, w->o.dir, x->name,
+                ss_recv_ms_text((uint64_t)w->o.max_wait, text, sizeof(text)));
+            w->r.host->troubles++;
+            if (names_add(&w->seen, x->name) < 0)
+                return -ENOMEM;
+            wait_drop(w, i);
+            continue;
+        }
+        if (!x->told && waited >= w->o.settle) {
+            x->told = 1;
+            ss_diag("%s: waiting for '%s/%s' to stop changing (--settle %s)",
+                    w->what, w->o.dir, x->name,
+                    ss_recv_ms_text((uint64_t)w->o.settle, text, sizeof(text)));
+        }
+        i++;
+    }
+    w->young = w->nwait > 0;
+    return 0;
+}
+
 /* One look at the folder: complete new files join 'ready'. */
 static int
 scan(struct rwatch *w)
@@ -357,13 +449,18 @@ scan(struct rwatch *w)
         snprintf(path, sizeof(path), "%s/%s", w->o.dir, e->d_name);
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
             continue; /* gone, or a folder, a fifo...: not a file to read */
-        if (now - mtime_ms(&st) < w->o.settle)
-            w->young = 1; /* still being written, perhaps: look again */
-        else
+        if (now - mtime_ms(&st) >= w->o.settle) {
             rc = names_add(&w->ready, e->d_name);
+        } else { /* still being written, perhaps: look again */
+            w->young = 1;
+            if (w->o.once)
+                rc = wait_note(w, e->d_name, now);
+        }
     }
     closedir(d);
     w->first = 0;
+    if (rc == 0 && w->o.once)
+        rc = wait_check(w, now);
     return rc < 0 ? ss_diag_err(rc, "%s", w->what) : 0;
 }
 
@@ -479,6 +576,9 @@ watch_free(struct ss_recv *r)
     names_free(&w->ledger);
     names_free(&w->done);
     names_free(&w->ready);
+    while (w->nwait > 0)
+        wait_drop(w, 0);
+    free(w->wait);
     free(w->reading);
     free(w);
 }

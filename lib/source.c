@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -43,6 +44,7 @@ ss_source_config_init(struct ss_source_config *cfg)
     cfg->delim = '\n';
     cfg->max_record = 1 << 20;
     cfg->settle = 1000;
+    cfg->max_wait = 60000;
     cfg->wal_segment = SS_WAL_SEGMENT_BYTES;
 }
 
@@ -441,6 +443,49 @@ first_time(const struct ss_source_config *cfg, const struct ss_batcher *b)
     return last + iv > t ? ss_batcher_align(last + iv, iv) : t;
 }
 
+/* --state: one run at a time. Two runs over the folder at once (cron
+ * starting one before the last has ended) would both read every file not
+ * yet in the ledger. The second says so and ends at once, exit 1: the
+ * next cron run reads what it would have read, and waiting instead would
+ * pile runs up behind a stuck one. The lock file holds the pid of the run
+ * that has it, for that message; the lock goes with the descriptor, when
+ * the run ends or dies. */
+static int
+lock_state(const char *dir, int *fd)
+{
+    char path[4096], text[32];
+    struct ss_buf b = {0};
+    long pid = 0;
+    int n;
+
+    *fd = -1;
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+        return ss_diag_err(-errno, "--state: cannot create '%s'", dir);
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+        return ss_diag_err(-errno, "--state: cannot open '%s'", path);
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) {
+        n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+        if (ftruncate(*fd, 0) < 0 || pwrite(*fd, text, (size_t)n, 0) < 0)
+            return ss_diag_err(-errno, "--state: cannot write '%s'", path);
+        return 0;
+    }
+    if (errno != EWOULDBLOCK)
+        return ss_diag_err(-errno, "--state: cannot lock '%s'", path);
+    close(*fd);
+    *fd = -1;
+    if (ss_io_slurp(path, &b) == 0 && ss_buf_putc(&b, '\0') == 0)
+        sscanf(b.data, "%ld", &pid);
+    ss_buf_release(&b);
+    if (pid > 0)
+        return ss_diag("--state: '%s' is in use by another sstream-source "
+                       "(pid %ld): this run reads nothing and ends",
+                       dir, pid);
+    return ss_diag("--state: '%s' is in use by another sstream-source: this "
+                   "run reads nothing and ends",
+                   dir);
+}
+
 static void
 save_last_time(const char *dir, int64_t t)
 {
@@ -525,6 +570,7 @@ start_input(struct live *lv, const struct ss_source_input *in,
         wo.state = cfg->state;
         wo.once = cfg->once;
         wo.settle = cfg->settle;
+        wo.max_wait = cfg->max_wait;
         wo.wal = lv->host.b->wal != NULL;
         wo.logged = wo.wal ? lv->host.b->wal->last : SS_WAL_NO_TIME;
         return ss_recv_watch_start(&lv->host, &wo, r);
@@ -575,7 +621,7 @@ static int
 run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
 {
     struct live lv;
-    int rc;
+    int rc, lockfd = -1, locked = 0;
 
     memset(&lv, 0, sizeof(lv));
     lv.cfg = cfg;
@@ -615,9 +661,13 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     }
     b->logging = batch_logging;
     b->logging_ctx = &lv;
+    /* the lock before the last time is read: the run holding it writes
+     * that time when it ends */
+    if (cfg->state != NULL)
+        locked = lock_state(cfg->state, &lockfd) == 0 ? 1 : -1;
     ss_batcher_open(b, first_time(cfg, b));
     arm_timer(&lv);
-    if (start_inputs(&lv) < 0) {
+    if (locked < 0 || start_inputs(&lv) < 0) {
         lv.failed = 1;
         end_stream(&lv, 0);
     }
@@ -625,13 +675,15 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     rc = lv.rc;
     if (rc == 0 && (lv.failed || lv.host.troubles > 0))
         rc = -1;
-    if (cfg->state != NULL && lv.ended)
+    if (locked > 0 && lv.ended)
         save_last_time(cfg->state, b->time);
     /* The last batch went out whole, and no record tells the next run. */
     if (cfg->wal == NULL && cfg->state == NULL && lv.rc == 0 && !b->open)
         hold_until(lv.host.loop, b->time - b->interval, 2 * b->interval,
                    b->time);
     free_recvs(&lv);
+    if (lockfd >= 0)
+        close(lockfd); /* the ledger and the last time are written */
     uv_loop_close(lv.host.loop);
     free(lv.host.chunk);
     return rc;

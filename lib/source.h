@@ -38,6 +38,7 @@ struct ss_source_config {
     int once;          /* --once: read the watched folders, then end */
     const char *state; /* --state DIR: ledger of the files read */
     int64_t settle;    /* --settle, ms: a watched file unchanged this long */
+    int64_t max_wait;  /* --max-wait, ms: --once gives a file up; 0 never */
     uint64_t max_rate; /* --max-rate: records per second, 0 no limit */
     uint64_t max_batch_records;   /* --max-batch-records, 0 no limit */
     uint64_t max_batch_bytes;     /* --max-batch-bytes, 0 no limit */

@@ -344,11 +344,58 @@ bound_addr() {
     assert_success
     assert_output "$(printf 'pear\napple')"
     assert_equal "$(cat "$T/state/ledger")" "$(printf 'day1-a\nday1-b\nday2\nday3')"
-    assert_equal "$(ls -A "$T/state" | tr "\n" " ")" "last-batch-time ledger "
+    assert_equal "$(ls -A "$T/state" | tr "\n" " ")" "last-batch-time ledger lock "
 
     run --separate-stderr cron # nothing new
     assert_success
     assert_output ""
+}
+
+@test "recv: cron mode: a run over a --state folder in use exits 1 at once; no file is read twice" {
+    mkdir "$T/in"
+    printf 'a\n' >"$T/in/old"
+    touch -d '-1 min' "$T/in/old"
+    printf 'b\n' >"$T/in/new" # written just now: the first run waits 2 s
+    mkfifo "$T/frames"
+    sstream-source --watch "$T/in" --once --state "$T/state" -b 100ms --settle 2s >"$T/frames" 2>"$T/err1" &
+    first=$!
+    PIDS+=($first)
+    sstream-sink --lines <"$T/frames" >"$T/out1" &
+    sink=$!
+    for _ in $(seq 50); do [ -s "$T/state/lock" ] && break; sleep 0.1; done
+    run --separate-stderr bash -c "set -o pipefail; sstream-source --watch '$T/in' --once --state '$T/state' -b 100ms | sstream-sink --lines"
+    assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "sstream-source: --state: '$T/state' is in use by another sstream-source (pid $first): this run reads nothing and ends"
+    wait "$first" "$sink"
+    assert_equal "$(cat "$T/out1")" "$(printf 'a\nb')"
+    assert_equal "$(cat "$T/err1")" ""
+    assert_equal "$(cat "$T/state/ledger")" "$(printf 'new\nold')"
+}
+
+@test "recv: --once names a file that keeps changing, and gives it up after --max-wait" {
+    mkdir "$T/in"
+    printf 'a\n' >"$T/in/done"
+    touch -d '-1 min' "$T/in/done"
+    # a writer that appends every 0.1 s for up to 20 s, until told to stop
+    (for _ in $(seq 200); do [ -e "$T/stop" ] && break; echo x >>"$T/in/growing"; sleep 0.1; done) &
+    writer=$!
+    PIDS+=($writer)
+    run --separate-stderr bash -c "set -o pipefail; sstream-source --watch '$T/in' --once --state '$T/state' -b 100ms --settle 300ms --max-wait 1500ms | sstream-sink --lines"
+    touch "$T/stop"
+    wait "$writer"
+    assert_failure 1
+    assert_output a
+    assert_equal "$stderr" "$(printf '%s\n' \
+        "sstream-source: --watch $T/in: waiting for '$T/in/growing' to stop changing (--settle 300ms)" \
+        "sstream-source: --watch $T/in: '$T/in/growing' still changing after --max-wait 1500ms: left for the next run")"
+    assert_equal "$(cat "$T/state/ledger")" done
+    # once it is whole, the next run reads it
+    touch -d '-1 min' "$T/in/growing"
+    run --separate-stderr bash -c "set -o pipefail; sstream-source --watch '$T/in' --once --state '$T/state' -b 100ms | sstream-sink --lines | sort -u"
+    assert_success
+    assert_output x
+    assert_equal "$stderr" ""
 }
 
 # ---- --exec ----
@@ -437,4 +484,10 @@ bound_addr() {
     run --separate-stderr sstream-source --watch . --settle 1x
     assert_failure 2
     assert_equal "$stderr" "sstream-source: --settle: '1x' is not a duration (try 500ms or 2s)"
+    run --separate-stderr sstream-source --watch . --max-wait 1m
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --max-wait: needs --once"
+    run --separate-stderr sstream-source --watch . --once --max-wait 1x
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --max-wait: '1x' is not a duration (try 500ms or 2s)"
 }
