@@ -246,6 +246,49 @@ bound_addr() {
     assert_equal "$stderr" "sstream-source: --listen 127.0.0.1:$port: address already in use"
 }
 
+@test "recv: the live examples of the README and the man pages run as written" {
+    # NetworkWordCount: 'nc -lk PORT' in one terminal (its input a fifo
+    # here, for the keyboard), the word count as its client in another
+    port=$(free_port)
+    mkfifo "$T/typed" "$T/frames"
+    nc -lk 127.0.0.1 "$port" <"$T/typed" &
+    PIDS+=($!)
+    exec 8>"$T/typed"
+    wait_port "$port"
+    sstream-source --connect "localhost:$port" -b 1s >"$T/frames" 2>"$T/err" &
+    SRC=$!
+    PIDS+=($SRC)
+    sstream-map --flat-map words --count-by-value <"$T/frames" |
+        sstream-sink --print >"$T/out" &
+    SINK=$!
+    PIDS+=($SINK)
+    for _ in $(seq 100); do
+        [ -n "$(ss -Htn state established "( sport = :$port )")" ] && break
+        sleep 0.05
+    done
+    printf 'to be or not to be\n' >&8
+    for _ in $(seq 100); do grep -q '(to,2)' "$T/out" && break; sleep 0.1; done
+    stop_source
+    exec 8>&-
+    assert_equal "$SRC_STATUS" 0
+    assert_equal "$SINK_STATUS" 0
+    assert_equal "$(grep '^(' "$T/out")" "$(printf '(to,2)\n(be,2)\n(or,1)\n(not,1)')"
+    assert_equal "$(grep -v '^sstream-source: --connect localhost:[0-9]*: connection refused; retrying in ' "$T/err")" ""
+
+    # producers push: 'sstream-source --listen PORT | sstream-sink --lines'
+    # in one terminal, 'nc -N localhost PORT < file' from others
+    port=$(free_port)
+    printf 'GET /\nGET /a\n' >"$T/access.log"
+    bg_source "$T/out2" "$T/err2" --listen "$port"
+    wait_port "$port"
+    nc -N localhost "$port" <"$T/access.log"
+    nc -N localhost "$port" <"$T/access.log"
+    wait_lines "$T/out2" 4
+    stop_source
+    assert_equal "$SRC_STATUS" 0
+    assert_equal "$(cat "$T/out2")" "$(cat "$T/access.log" "$T/access.log")"
+}
+
 # ---- --watch ----
 
 @test "recv: --watch reads files moved in and written slowly; ignores hidden, temp and old ones" {
