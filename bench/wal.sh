@@ -5,7 +5,8 @@
 # run three ways, best of 3 each:
 #   plain    no log
 #   wal      sstream-source --wal: each batch appended and fdatasync()ed
-#            before it is sent
+#            before it is sent (--max-uncommitted N: no sink commits, and
+#            the default bound of 10 would stop the source)
 #   commit   and sstream-sink --commit: each batch's time written to a
 #            temp file, fsync()ed, renamed, the folder fsync()ed
 # Per batch: (run - plain) / batches. The cost is the disk's sync latency,
@@ -43,7 +44,7 @@ best() { # best of 3 wall times, in ms, of the shell command $1
 
 in=$data/in w=$data/w
 plain=$(best "sstream-source --replay $in | sstream-sink --lines")
-wal=$(best "sstream-source --replay $in --wal $w | sstream-sink --lines")
+wal=$(best "sstream-source --replay $in --wal $w --max-uncommitted $N | sstream-sink --lines")
 commit=$(best "sstream-source --replay $in --wal $w | sstream-sink --lines --commit $w")
 rm -rf "$w"
 printf '%-8s %8s %14s\n' mode ms "us/batch more"

@@ -55,11 +55,11 @@ static const char help_text[] =
     "more\n"
     "      --max-rate N           read at most N records per second\n"
     "      --max-record-bytes N   longer records are rejects (default 1M)\n"
+    "      --max-uncommitted N    with --wal: send a batch only when the sink\n"
+    "                             has committed all but the last N (10)\n"
     "      --max-wait DUR         with --once: give up on a file still "
     "changing\n"
     "                             after DUR (default 1m; 0: no limit)\n"
-    "      --max-uncommitted N    with --wal: send a batch only when the sink\n"
-    "                             has committed all but the last N\n"
     "      --once                 read the watched folders' files, then end\n"
     "      --record-bytes N       fixed-size binary records of N bytes\n"
     "      --rejects FILE         append rejected records to FILE\n"
@@ -205,13 +205,20 @@ check_combination(const struct ss_source_config *cfg, int watches,
     return 0;
 }
 
-/* The log's options need the log. */
+/* The log's options need the log, and the log needs a bound. */
 static int
-check_wal(const struct ss_source_config *cfg, int wal_segment_given)
+check_wal(const struct ss_source_config *cfg, int wal_segment_given,
+          int max_uncommitted_given)
 {
-    if (cfg->wal == NULL && (wal_segment_given || cfg->max_uncommitted > 0))
+    if (cfg->wal == NULL && (wal_segment_given || max_uncommitted_given))
         return ss_diag("--%s: needs --wal",
                        wal_segment_given ? "wal-segment" : "max-uncommitted");
+    if (cfg->wal != NULL && cfg->max_uncommitted == 0)
+        return ss_diag("--max-uncommitted: 0 (no limit) is refused with "
+                       "--wal: a restart could send again more batches than "
+                       "the stateful stages keep (--keep-outputs, 10); give "
+                       "N of 1 or more (default %d)",
+                       SS_SOURCE_MAX_UNCOMMITTED);
     return 0;
 }
 
@@ -220,7 +227,7 @@ main(int argc, char **argv)
 {
     struct ss_source_config cfg;
     int ch, watches = 0, settle_given = 0, wal_segment_given = 0;
-    int max_wait_given = 0;
+    int max_wait_given = 0, max_uncommitted_given = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -288,9 +295,13 @@ main(int argc, char **argv)
                 return 2;
             break;
         case OPT_MAX_UNCOMMITTED:
-            if (ss_opt_count("--max-uncommitted", optarg, 1, 1000000,
-                             &cfg.max_uncommitted) < 0)
+            /* 0 parses, to be refused with its reason (check_wal()) */
+            if (strcmp(optarg, "0") == 0)
+                cfg.max_uncommitted = 0;
+            else if (ss_opt_count("--max-uncommitted", optarg, 1, 1000000,
+                                  &cfg.max_uncommitted) < 0)
                 return 2;
+            max_uncommitted_given = 1;
             break;
         case OPT_MAX_WAIT:
             if (strcmp(optarg, "0") != 0 &&
@@ -366,7 +377,7 @@ main(int argc, char **argv)
     cfg.inputs = inputs;
     cfg.ninputs = ninputs;
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
-        check_wal(&cfg, wal_segment_given) < 0) {
+        check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }

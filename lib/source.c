@@ -46,6 +46,7 @@ ss_source_config_init(struct ss_source_config *cfg)
     cfg->settle = 1000;
     cfg->max_wait = 60000;
     cfg->wal_segment = SS_WAL_SEGMENT_BYTES;
+    cfg->max_uncommitted = SS_SOURCE_MAX_UNCOMMITTED;
 }
 
 /* SIGINT/SIGTERM during replay: end the stream after the batch being

@@ -45,8 +45,13 @@ struct ss_source_config {
     struct ss_stats_config stats; /* --stats, --stats-file */
     const char *wal;              /* --wal DIR: the write-ahead log, or NULL */
     size_t wal_segment;           /* --wal-segment: bytes per log segment */
-    uint64_t max_uncommitted;     /* --max-uncommitted N, 0 no limit */
+    uint64_t max_uncommitted;     /* --max-uncommitted N (--wal only) */
 };
+
+/* --max-uncommitted under --wal: the stateful stages' --keep-outputs
+ * default, so that a restart never asks them for a batch they no longer
+ * keep. A log without a bound is refused. */
+#define SS_SOURCE_MAX_UNCOMMITTED 10
 
 void ss_source_config_init(struct ss_source_config *cfg);
 /* Run to the end of the input or a SIGINT/SIGTERM; 0, -1 after reporting,

@@ -232,6 +232,23 @@ EOF
 sstream-sink: stdin: upstream ended without end-of-stream"
 }
 
+@test "wal: without --max-uncommitted the log holds 10 uncommitted batches, no more" {
+    # 12 batches, a sink that does not commit: the first 10 go out, the
+    # 11th waits for a commit that never comes, and the source gives up
+    batches "$T/in12" 1 2 3 4 5 6 7 8 9 10 11 12
+    run --separate-stderr bash -c "sstream-source --replay '$T/in12' --wal '$T/w' | sstream-sink --lines"
+    assert_failure 1
+    assert_output "$(seq 1 10)"
+    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink --commit '$T/w' is running
+sstream-sink: stdin: upstream ended without end-of-stream"
+    # with a sink that commits, all of them
+    rm -rf "$T/w"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in12' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
+    assert_success
+    assert_equal "$(cat "$T/out"/p-* | sort -n | tr '\n' ' ')" "1 2 3 4 5 6 7 8 9 10 11 12 "
+    assert_equal "$(cat "$T/w/commit")" 12000
+}
+
 @test "wal: usage errors exit 2" {
     run --separate-stderr sstream-source --replay "$T/in" --wal-segment 1k
     assert_failure 2
@@ -241,7 +258,10 @@ sstream-sink: stdin: upstream ended without end-of-stream"
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-uncommitted: needs --wal"
     run --separate-stderr sstream-source --replay "$T/in" --wal "$T/w" --max-uncommitted 0
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-uncommitted: '0' is not a whole number from 1 to 1000000"
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-uncommitted: 0 (no limit) is refused with --wal: a restart could send again more batches than the stateful stages keep (--keep-outputs, 10); give N of 1 or more (default 10)"
+    run --separate-stderr sstream-source --replay "$T/in" --wal "$T/w" --max-uncommitted 1000001
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-uncommitted: '1000001' is not a whole number from 1 to 1000000"
     run --separate-stderr sstream-source --replay "$T/in" --wal "$T/w" --wal-segment 1x
     assert_failure 2
     run --separate-stderr sstream-sink --commit ''
