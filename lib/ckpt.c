@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -496,8 +495,7 @@ ss_ckpt_open(struct ss_ckpt *c, const char *dir, const struct ss_ckpt_opt *opts,
     c->readonly = readonly;
     if ((c->dir = strdup(dir)) == NULL)
         return ss_diag_err(-ENOMEM, "checkpoint '%s'", dir);
-    if ((!readonly && mkdir(dir, 0777) < 0 && errno != EEXIST &&
-         (rc = -errno) < 0) ||
+    if ((!readonly && (rc = ss_io_mkdirs(dir)) < 0) ||
         (rc = c->dirfd = ss_io_dir_open(dir)) < 0)
         return ss_diag_err(rc, "checkpoint '%s'", dir);
     rc = 0;

@@ -87,8 +87,8 @@ struct ss_ckpt {
     uint64_t written;         /* bytes written, for benchmarks */
 };
 
-/* Open checkpoint directory 'dir' (created if missing, unless 'readonly')
- * and load its newest valid state through 'ld'. With opts !=
+/* Open checkpoint directory 'dir' (created with its parents if missing,
+ * unless 'readonly') and load its newest valid state through 'ld'. With opts !=
  * NULL, the stored options must equal these (names and values), else the
  * mismatch is reported and -EINVAL returned with nothing written. Returns 1
  * when state was loaded, 0 when there was none, -EINVAL for a checkpoint this

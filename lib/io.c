@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -102,6 +103,53 @@ ss_io_path(char *out, size_t n, const char *dir, const char *name)
         return -ENAMETOOLONG;
     }
     return 0;
+}
+
+/* Whether 'path' is a folder (a link to one counts), keeping errno. */
+static int
+is_dir(const char *path)
+{
+    struct stat st;
+    int saved = errno;
+    int yes = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+
+    errno = saved;
+    return yes;
+}
+
+/* Each prefix of the path that ends a name, then the whole: mkdir(2), and
+ * a failure counts only when no folder is there (mkdir of an existing
+ * folder on a read-only or forbidden parent may say EROFS or EACCES). */
+int
+ss_io_mkdirs(const char *path)
+{
+    char *p = strdup(path), *s;
+    int rc = 0;
+
+    if (p == NULL)
+        return -ENOMEM;
+    if (*p == '\0') {
+        free(p);
+        return -ENOENT;
+    }
+    for (s = p + 1;; s++) {
+        char c = *s;
+
+        if (c != '/' && c != '\0')
+            continue;
+        if (s[-1] != '/') {
+            *s = '\0';
+            if (mkdir(p, 0777) < 0 && !is_dir(p)) {
+                rc = errno == EEXIST ? -ENOTDIR : -errno;
+                break;
+            }
+            *s = c;
+        }
+        if (c == '\0')
+            break;
+    }
+    free(p);
+    return rc;
 }
 
 int

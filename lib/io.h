@@ -31,6 +31,9 @@ int ss_io_slurp_fd(int fd, struct ss_buf *out);
 /* "dir/name" into out[n]: 0, or -ENAMETOOLONG when it does not fit (no
  * path is ever cut short; the caller reports, naming dir and name). */
 int ss_io_path(char *out, size_t n, const char *dir, const char *name);
+/* Create folder 'path' with its parents, as mkdir -p does; one that is
+ * there already is fine. 0 or -errno (-ENOTDIR: a part is no folder). */
+int ss_io_mkdirs(const char *path);
 /* Open folder 'path' for the *at() calls and ss_io_dir_sync(): the
  * descriptor, or -errno. */
 int ss_io_dir_open(const char *path);

@@ -2,7 +2,8 @@
  * saveAsTextFiles, one file per batch, empty batches included, named
  * PREFIX-TIME.S (PREFIX-TIME without a suffix), TIME the batch time in ms.
  *
- * Each file is a durable file of
+ * PREFIX's folder is created with its parents when the sink starts, as
+ * --checkpoint and --wal folders are. Each file is a durable file of
  * lib/io: written under a hidden temporary name beside it (which
  * sstream-source --watch ignores), fsync()ed and renamed into place, and
  * the folder fsync()ed: a reader sees the whole file or none, and a batch
@@ -146,17 +147,21 @@ is_ours(const char *final, size_t n, const void *ctx)
            memcmp(final + i + 1, f->suffix, n - i - 1) == 0;
 }
 
-/* Remove the temporary files a crash left in PREFIX's folder for this
- * PREFIX. A folder that is not there has none; writing a batch says so. */
+/* Create PREFIX's folder, and remove the temporary files a crash left
+ * there for this PREFIX. */
 static int
 prepare_dir(struct ofiles *f)
 {
-    int dirfd;
+    int rc, dirfd;
 
-    if ((dirfd = ss_io_dir_open(f->dir)) >= 0) {
-        ss_io_tmp_clean(dirfd, is_ours, f);
-        close(dirfd);
-    }
+    if ((rc = ss_io_mkdirs(f->dir)) < 0)
+        return ss_diag_err(rc, "--save-as-text-files: cannot create '%s'",
+                           f->dir);
+    if ((dirfd = ss_io_dir_open(f->dir)) < 0)
+        return ss_diag_err(dirfd, "--save-as-text-files: cannot open '%s'",
+                           f->dir);
+    ss_io_tmp_clean(dirfd, is_ours, f);
+    close(dirfd);
     return 0;
 }
 

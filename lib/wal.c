@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -233,8 +232,10 @@ static int
 open_dir(const char *opt, const char *dir, const char *name, int *dirfd,
          int *lockfd)
 {
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return ss_diag_err(-errno, "%s: cannot create '%s'", opt, dir);
+    int rc;
+
+    if ((rc = ss_io_mkdirs(dir)) < 0)
+        return ss_diag_err(rc, "%s: cannot create '%s'", opt, dir);
     if ((*dirfd = ss_io_dir_open(dir)) < 0)
         return ss_diag_err(*dirfd, "%s: cannot open '%s'", opt, dir);
     *lockfd =
@@ -399,9 +400,10 @@ wait_commit(struct ss_wal *w, int64_t time, int out)
             return ss_diag_err(rc, "--wal: '%s/commit.lock'", w->dir);
         orphan = rc ? 0 : orphan + 1;
         if (orphan * WAIT_POLL_MS >= WAIT_ORPHAN_S * 1000)
-            return ss_diag("--max-uncommitted: no sstream-sink --commit '%s' "
-                           "is running",
-                           w->dir);
+            return ss_diag("--max-uncommitted: no sstream-sink is committing "
+                           "to '%s' (it has ended, or none was started with "
+                           "--commit '%s')",
+                           w->dir, w->dir);
     }
     return 0;
 }

@@ -100,8 +100,9 @@ struct ss_wal_committer {
     int64_t time; /* last committed batch time, SS_WAL_NO_TIME none */
 };
 
-/* Create 'dir' if missing, take dir/commit.lock (waiting up to a second
- * for a source probing it) and read the commit.
+/* Create 'dir' with its parents if missing (the source may not have made
+ * it yet: a pipeline's stages start together), take dir/commit.lock
+ * (waiting up to a second for a source probing it) and read the commit.
  * 0, or -1 after reporting (another sink commits there, I/O). */
 int ss_wal_committer_open(struct ss_wal_committer *c, const char *dir);
 /* Record 'time' as committed, atomically and durably; 0 or -1 after

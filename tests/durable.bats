@@ -147,6 +147,62 @@ EOF
     assert_equal "$(ls -A "$T/c")" ""
 }
 
+# ---- folders are created ----
+
+@test "durable: the README's exactly-once pipeline runs as written in a fresh folder" {
+    cd "$T"
+    run --separate-stderr bash -c '
+        sstream-source --replay in -b 1s --wal wal --max-uncommitted 8 |
+            sstream-map --flat-map words --pair 1 |
+            sstream-window -w 4s -s 2s --reduce-by-key sum --checkpoint win |
+            sstream-state --update sum --checkpoint state |
+            sstream-sink --save-as-text-files out/counts --commit wal'
+    assert_success
+    assert_output ""
+    assert_equal "$stderr" ""
+    assert_equal "$(listing out)" "counts-2000: a=2 b=2 
+counts-4000: a=5 b=4 c=1 "
+    assert_equal "$(cat wal/commit)" 4000
+}
+
+@test "durable: the sink creates its PREFIX's folder and the --commit folder, parents included" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/a/b/w' --commit '$T/c/d'"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(ls "$T/a/b" | tr '\n' ' ')" "w-1000 w-2000 w-3000 w-4000 "
+    assert_equal "$(cat "$T/c/d/commit")" 4000
+    cd "$T/a"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files w"
+    assert_success
+    assert_equal "$(ls | tr '\n' ' ')" "b w-1000 w-2000 w-3000 w-4000 "
+}
+
+@test "durable: checkpoint and WAL folders are created with their parents" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/p/w' | sstream-map --flat-map words --pair 1 | sstream-state --update sum --checkpoint '$T/q/r/ck' | sstream-window -w 2s --reduce-by-key sum --checkpoint '$T/s/t/ck' | sstream-sink --lines --commit '$T/p/w'"
+    assert_success
+    assert_equal "$stderr" ""
+    [ -f "$T/p/w/commit" ] && [ -f "$T/q/r/ck/000000000001.snap" ] && [ -f "$T/s/t/ck/000000000001.snap" ]
+}
+
+@test "durable: a folder that cannot be created is named, exit 1" {
+    touch "$T/file"
+    run --separate-stderr bash -c "sstream-sink --save-as-text-files '$T/file/sub/w' </dev/null"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --save-as-text-files: cannot create '$T/file/sub': Not a directory"
+    run --separate-stderr bash -c "sstream-sink --lines --commit '$T/file/w' </dev/null"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --commit: cannot create '$T/file/w': Not a directory"
+    run --separate-stderr sstream-source --replay "$T/in" --wal "$T/file/w"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-source: --wal: cannot create '$T/file/w': Not a directory"
+    run --separate-stderr bash -c "sstream-state --update sum --checkpoint '$T/file/ck' </dev/null"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/file/ck': Not a directory"
+    run --separate-stderr bash -c "sstream-window -w 2s --count --checkpoint '$T/file/ck' </dev/null"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-window: checkpoint '$T/file/ck': Not a directory"
+}
+
 # ---- a full or read-only folder names the file, once ----
 
 # Run the script $1 in a mount namespace of its own (root, or a user

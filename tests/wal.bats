@@ -228,7 +228,7 @@ a
 b
 c
 EOF
-    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink --commit '$T/w' is running
+    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink is committing to '$T/w' (it has ended, or none was started with --commit '$T/w')
 sstream-sink: stdin: upstream ended without end-of-stream"
 }
 
