@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,11 +140,12 @@ static int
 replay_file(struct ss_splitter *sp, const char *dir, const char *name,
             struct ss_buf *chunk)
 {
-    char path[4096];
+    char path[PATH_MAX];
     int fd, rc = 0;
     ssize_t r;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((rc = ss_io_path(path, sizeof(path), dir, name)) < 0)
+        return ss_diag_err(rc, "--replay: cannot open '%s/%s'", dir, name);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return ss_diag_err(-errno, "--replay: cannot open '%s'", path);
     sp->name = path;
@@ -425,11 +427,11 @@ first_time(const struct ss_source_config *cfg, int64_t interval)
 {
     int64_t t = ss_batcher_align(ss_dur_now_ms(), interval), last;
     struct ss_buf b = {0};
-    char path[4096];
+    char path[PATH_MAX];
 
-    if (cfg->state == NULL)
-        return t;
-    snprintf(path, sizeof(path), "%s/%s", cfg->state, LAST_TIME);
+    if (cfg->state == NULL ||
+        ss_io_path(path, sizeof(path), cfg->state, LAST_TIME) < 0)
+        return t; /* a --state folder name that long fails loudly later */
     if (ss_io_slurp(path, &b) == 0 && ss_buf_putc(&b, '\0') == 0 &&
         sscanf(b.data, "%" SCNd64, &last) == 1 && last + interval > t)
         t = ss_batcher_align(last + interval, interval);

@@ -551,7 +551,7 @@ save(struct st *s)
 
     if (!s->has_ck)
         return 0;
-    ss_ckpt_test_crash("save");
+    ss_io_test_crash(SS_IO_CRASH_STATE_SAVE);
     if (ss_ckpt_want_snapshot(c, s->cur)) {
         if ((rc = ss_ckpt_snap_begin(c, s->cur, s->opts, s->nopts)) < 0)
             return rc;
@@ -616,7 +616,7 @@ end_batch(struct st *s)
 {
     int rc;
 
-    ss_ckpt_test_crash("batch");
+    ss_io_test_crash(SS_IO_CRASH_STATE_BATCH);
     if (s->replay)
         return reemit(s, s->cur);
     /* The batch's undo list joins the kept ones before saving, so that a
@@ -630,7 +630,7 @@ end_batch(struct st *s)
         return rc;
     if (ss_keytab_count(&s->t) * 2 < s->t.nents && s->t.nents > 1024)
         ss_keytab_compact(&s->t);
-    ss_ckpt_test_crash("emit");
+    ss_io_test_crash(SS_IO_CRASH_STATE_EMIT);
     if ((rc = ss_rejects_flush(&s->rej)) < 0)
         return rc;
     return send(s, s->cur);

@@ -1271,7 +1271,7 @@ open_checkpoint(struct win *x)
     x->has_ck = 1;
     if (rc == -EINVAL)
         return -EDOM; /* another run's options: a usage error, reported */
-    if (rc == -EBADMSG || rc == -EDOM)
+    if (rc == -1 || rc == -EBADMSG || rc == -EDOM)
         return -1; /* reported */
     if (rc < 0)
         return ss_diag_err(rc, "checkpoint '%s'", x->cfg->checkpoint);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # sstream-source --wal and sstream-sink --commit: the write-ahead log, its
 # commits, and restarts after kill -9. Crashes are made at fixed points
-# with SSTREAM_TEST_CRASH_AT=POINT:N (lib/wal.h), so that every test
+# with SSTREAM_TEST_CRASH_AT=POINT:N (lib/io.h), so that every test
 # knows what was durable when the process died. Input is replayed, -b 1s:
 # batches 1000 .. 5000.
 
@@ -228,7 +228,7 @@ a
 b
 c
 EOF
-    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink --commit '$T/w' is running
+    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink is committing to '$T/w' (it has ended, or none was started with --commit '$T/w')
 sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
