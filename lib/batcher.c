@@ -1,6 +1,7 @@
 /* batcher.c - records into timed batches. */
 #include "batcher.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +43,18 @@ ss_batcher_open(struct ss_batcher *b, int64_t time)
     }
 }
 
+/* Writing the open batch failed: under --wal its frames go to the log,
+ * whose segment is the file to name (stdout only gets them from there). */
+static int
+write_failed(struct ss_batcher *b, int rc)
+{
+    if (b->wal == NULL || rc == -ENOMEM || rc == -1)
+        return rc;
+    if (b->wal_rc < 0)
+        return -1; /* no segment to write to: reported */
+    return ss_wal_write_failed(b->wal, rc);
+}
+
 int
 ss_batcher_full(const struct ss_batcher *b)
 {
@@ -52,12 +65,15 @@ ss_batcher_full(const struct ss_batcher *b)
 int
 ss_batcher_add(struct ss_batcher *b, const char *p, size_t n)
 {
+    int rc;
+
     b->records++;
     b->batch_records++;
     b->batch_bytes += n;
     if (b->limited && b->budget > 0)
         b->budget--;
-    return ss_frame_writer_add(&b->w, NULL, 0, p, n);
+    rc = ss_frame_writer_add(&b->w, NULL, 0, p, n);
+    return rc < 0 ? write_failed(b, rc) : 0;
 }
 
 ssize_t
@@ -73,7 +89,7 @@ ss_batcher_add_lines(struct ss_batcher *b, const char *p, size_t n, char delim,
         b->batch_records += k;
         b->batch_bytes += bytes;
     }
-    return used;
+    return used < 0 ? write_failed(b, (int)used) : used;
 }
 
 int
@@ -89,13 +105,14 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
                         b->batch_records, b->batch_bytes);
         ss_stats_stamp(b->stats);
     }
-    rc = ss_frame_writer_end(&b->w);
+    if ((rc = ss_frame_writer_end(&b->w)) < 0)
+        rc = write_failed(b, rc);
     if (b->wal != NULL && rc == 0 && b->wal_rc == 0 && b->logging != NULL)
         b->logging(b->logging_ctx, b->time);
     if (b->wal != NULL && rc == 0)
         rc = b->wal_rc < 0 ? b->wal_rc : ss_wal_end(b->wal, b->time, b->out_fd);
     else if (b->wal != NULL && b->wal_rc < 0)
-        rc = b->wal_rc; /* already reported */
+        rc = -1; /* already reported */
     if (b->stats != NULL && rc == 0)
         ss_stats_end(b->stats);
     if (b->rej != NULL && rc == 0)
@@ -115,7 +132,23 @@ ss_batcher_finish(struct ss_batcher *b)
 {
     if (b->wal != NULL)
         b->w.fd = b->out_fd; /* end-of-stream is not logged */
+    b->ended = 1;
     return ss_frame_writer_eos(&b->w, b->time, (uint32_t)b->interval);
+}
+
+int
+ss_batcher_abort(struct ss_batcher *b)
+{
+    if (b->ended)
+        return 0;
+    b->ended = 1;
+    if (b->wal != NULL) {
+        if (b->open)
+            ss_wal_drop(b->wal);
+        b->w.fd = b->out_fd;
+    }
+    b->open = 0;
+    return ss_frame_writer_abort(&b->w);
 }
 
 void

@@ -20,11 +20,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -97,22 +95,6 @@ get_count(struct ss_ckpt_rd *r)
     return v;
 }
 
-/* ---- test-only crash points ---- */
-
-void
-ss_ckpt_test_crash(const char *point)
-{
-    static unsigned long hits;
-    const char *env = getenv("SSTREAM_TEST_CRASH_AT"), *colon;
-    size_t plen = strlen(point);
-
-    if (env == NULL || (colon = strchr(env, ':')) == NULL ||
-        (size_t)(colon - env) != plen || memcmp(env, point, plen) != 0)
-        return;
-    if (++hits == strtoul(colon + 1, NULL, 10))
-        raise(SIGKILL);
-}
-
 /* ---- file names ---- */
 
 static void
@@ -147,9 +129,8 @@ cmp_gen(const void *a, const void *b)
 }
 
 /* The generations of the snapshots in the directory, ascending, into
- * *gens (malloc'd); the count, or a negative errno code. Also removes
- * leftover temporary files unless read-only, and notes the highest
- * generation of any file in c->max_gen. */
+ * *gens (malloc'd); the count, or a negative errno code. Also notes the
+ * highest generation of any file in c->max_gen. */
 static ssize_t
 list_snaps(struct ss_ckpt *c, uint64_t **gens)
 {
@@ -168,8 +149,6 @@ list_snaps(struct ss_ckpt *c, uint64_t **gens)
     while ((e = readdir(d)) != NULL) {
         if ((g = parse_name(e->d_name, "log")) > c->max_gen)
             c->max_gen = g;
-        if (!c->readonly && strncmp(e->d_name, ".tmp-", 5) == 0)
-            unlinkat(c->dirfd, e->d_name, 0);
         if ((g = parse_name(e->d_name, "snap")) == 0)
             continue;
         if (g > c->max_gen)
@@ -197,10 +176,13 @@ list_snaps(struct ss_ckpt *c, uint64_t **gens)
 static int
 slurp_at(struct ss_ckpt *c, const char *name, struct ss_buf *out)
 {
-    char path[4096];
+    int fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC), rc;
 
-    snprintf(path, sizeof(path), "%s/%s", c->dir, name);
-    return ss_io_slurp(path, out);
+    if (fd < 0)
+        return -errno;
+    rc = ss_io_slurp_fd(fd, out);
+    close(fd);
+    return rc;
 }
 
 /* ---- headers ---- */
@@ -512,21 +494,17 @@ ss_ckpt_open(struct ss_ckpt *c, const char *dir, const struct ss_ckpt_opt *opts,
     c->snap_time = SS_CKPT_NO_TIME;
     c->readonly = readonly;
     if ((c->dir = strdup(dir)) == NULL)
-        return -ENOMEM;
-    if (!readonly && mkdir(dir, 0777) < 0 && errno != EEXIST) {
-        rc = -errno;
-        ss_diag_err(rc, "checkpoint '%s'", dir);
-        return rc;
-    }
-    if ((c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        rc = -errno;
-        ss_diag_err(rc, "checkpoint '%s'", dir);
-        return rc;
-    }
-    if ((n = list_snaps(c, &gens)) < 0) {
-        ss_diag_err((int)n, "checkpoint '%s'", dir);
-        return (int)n;
-    }
+        return ss_diag_err(-ENOMEM, "checkpoint '%s'", dir);
+    if ((!readonly && (rc = ss_io_mkdirs(dir)) < 0) ||
+        (rc = c->dirfd = ss_io_dir_open(dir)) < 0)
+        return ss_diag_err(rc, "checkpoint '%s'", dir);
+    rc = 0;
+    /* A crash between writing a file and renaming it leaves its
+     * temporary file; the folder is the stage's own. */
+    if (!readonly)
+        ss_io_tmp_clean(c->dirfd, NULL, NULL);
+    if ((n = list_snaps(c, &gens)) < 0)
+        return ss_diag_err((int)n, "checkpoint '%s'", dir);
     if (n == 0 && c->max_gen > 0)
         ss_diag("warning: checkpoint '%s' has logs but no snapshot; "
                 "starting empty",
@@ -581,7 +559,7 @@ write_hooked(int fd, const char *p, size_t n)
     int rc = ss_io_write_all(fd, p, n / 2);
 
     if (rc == 0) {
-        ss_ckpt_test_crash("ckpt-write");
+        ss_io_test_crash(SS_IO_CRASH_CKPT_WRITE);
         rc = ss_io_write_all(fd, p + n / 2, n - n / 2);
     }
     return rc;
@@ -651,12 +629,6 @@ ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
     return 0;
 }
 
-static int
-sync_dir(struct ss_ckpt *c)
-{
-    return fsync(c->dirfd) < 0 ? -errno : 0;
-}
-
 static void
 prune(struct ss_ckpt *c)
 {
@@ -679,33 +651,36 @@ prune(struct ss_ckpt *c)
     free(gens);
 }
 
+/* Write c->w as file 'name' (snapshot or log) through a temporary file;
+ * 0, or -1 after reporting. With 'keep', *fd gets the file, open for
+ * appending to. */
 static int
-write_file(struct ss_ckpt *c, const char *tmp, const char *name)
+write_file(struct ss_ckpt *c, const char *name, int *keep)
 {
-    int fd, rc;
+    struct ss_io_tmp t;
+    int rc;
 
-    fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return -errno;
-    rc = write_hooked(fd, c->w.data, c->w.len);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0) {
-        ss_ckpt_test_crash("ckpt-rename");
-        if (renameat(c->dirfd, tmp, c->dirfd, name) < 0)
-            rc = -errno;
+    if ((rc = ss_io_tmp_open(&t, c->dirfd, name)) == 0 &&
+        (rc = write_hooked(t.fd, c->w.data, c->w.len)) == 0 &&
+        (rc = ss_io_tmp_sync(&t)) == 0) {
+        ss_io_test_crash(SS_IO_CRASH_CKPT_RENAME);
+        rc = ss_io_tmp_commit(&t, name);
     }
+    if (rc == 0 && keep != NULL) {
+        *keep = t.fd;
+        t.fd = -1;
+    }
+    ss_io_tmp_close(&t);
     if (rc < 0)
-        unlinkat(c->dirfd, tmp, 0);
-    return rc;
+        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
+    c->written += c->w.len;
+    return 0;
 }
 
 int
 ss_ckpt_snap_commit(struct ss_ckpt *c)
 {
-    char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN + 8], h[SS_CKPT_HEADER_LEN];
+    char name[NAME_MAX_LEN], h[SS_CKPT_HEADER_LEN];
     uint64_t gen = c->max_gen + 1;
     int64_t time = (int64_t)ss_bytes_get_le(c->w.data + 16, 8);
     int fd, rc;
@@ -718,28 +693,20 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
     memcpy(c->w.data, h, sizeof(h));
     ss_bytes_put_le(c->w.data + 32, (uint64_t)sum_file(c->w.data, c->w.len), 8);
     gen_name(name, gen, "snap");
-    snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
-    if ((rc = write_file(c, tmp, name)) < 0)
-        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name), rc;
-    c->written += c->w.len;
+    if (write_file(c, name, NULL) < 0)
+        return -1;
     c->snap_bytes = c->w.len;
     c->snap_time = time;
 
-    /* The log of this generation: a header, then entries appended. */
+    /* The log of this generation: a header, then entries appended to the
+     * file just written, never to whatever a name might lead to. */
     make_header(h, KIND_LOG, gen, time, 0);
     ss_bytes_put_le(h + 32, (uint64_t)sum_file(h, sizeof(h)), 8);
     ss_buf_reset(&c->w);
     ss_buf_append(&c->w, h, sizeof(h));
     gen_name(name, gen, "log");
-    snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
-    if ((rc = write_file(c, tmp, name)) < 0 || (rc = sync_dir(c)) < 0)
-        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name), rc;
-    c->written += sizeof(h);
-    if ((fd = openat(c->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
-        rc = -errno;
-        ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
-        return rc;
-    }
+    if (write_file(c, name, &fd) < 0)
+        return -1;
     if (c->logfd >= 0)
         close(c->logfd);
     c->logfd = fd;
@@ -802,15 +769,18 @@ ss_ckpt_delta_commit(struct ss_ckpt *c)
 
     if (c->logfd < 0 || blen > UINT32_MAX)
         return ss_diag("checkpoint '%s': internal: delta without a log",
-                       c->dir),
-               -EINVAL;
+                       c->dir);
     ss_bytes_put_le(h + 4, (uint32_t)blen, 4);
     ss_bytes_put_le(h + 16, (uint64_t)XXH64(h, 16, XXH64(h + 24, blen, 0)), 8);
     rc = write_hooked(c->logfd, h, c->w.len);
     if (rc == 0 && fdatasync(c->logfd) < 0)
         rc = -errno;
-    if (rc < 0)
-        return ss_diag_err(rc, "checkpoint '%s': log", c->dir), rc;
+    if (rc < 0) {
+        char name[NAME_MAX_LEN];
+
+        gen_name(name, c->gen, "log");
+        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
+    }
     c->time = (int64_t)ss_bytes_get_le(h + 8, 8);
     c->log_bytes += c->w.len;
     c->written += c->w.len;

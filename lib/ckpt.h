@@ -11,10 +11,12 @@
  * engine writes a new snapshot, which starts generation G + 1. The newest
  * SS_CKPT_KEEP generations are kept, older ones removed.
  *
- * Atomicity: a snapshot is written to a temporary name, fsync()ed, renamed
- * into place and the directory fsync()ed; a log entry is appended whole and
- * fdatasync()ed, and carries its own checksum, so a torn last entry (a
- * crash during the write) is recognised and ignored. Loading takes the
+ * Atomicity: a snapshot, and a log's header, are written as durable files
+ * (lib/io: a temporary file made exclusively, fsync()ed, renamed into place,
+ * the directory fsync()ed); a log entry is appended whole to the log file
+ * so written, never reopened by name, and fdatasync()ed, and carries its
+ * own checksum, so a torn last entry (a crash during the write) is
+ * recognised and ignored. Loading takes the
  * newest snapshot whose checksum holds (a corrupt one is reported and the
  * one before it used), then applies the logs from that generation on, entry
  * by entry, as long as each entry is whole and continues the time line.
@@ -85,13 +87,14 @@ struct ss_ckpt {
     uint64_t written;         /* bytes written, for benchmarks */
 };
 
-/* Open checkpoint directory 'dir' (created if missing, unless 'readonly')
- * and load its newest valid state through 'ld'. With opts != NULL, the
- * stored options must equal these (names and values), else the mismatch
- * is reported and -EINVAL returned with nothing written. Returns 1 when
- * state was loaded, 0 when there was none, -EINVAL for a checkpoint this
+/* Open checkpoint directory 'dir' (created with its parents if missing,
+ * unless 'readonly') and load its newest valid state through 'ld'. With opts !=
+ * NULL, the stored options must equal these (names and values), else the
+ * mismatch is reported and -EINVAL returned with nothing written. Returns 1
+ * when state was loaded, 0 when there was none, -EINVAL for a checkpoint this
  * run cannot use (other options, unknown format version: a usage error),
- * or another negative errno code, all reported. 'readonly' (for dumps)
+ * -1 when the folder failed (reported), or another negative errno code: a
+ * loader callback's, -EBADMSG reported. 'readonly' (for dumps)
  * creates, removes and writes nothing; ss_ckpt_close() either way. */
 int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
                  const struct ss_ckpt_opt *opts, size_t nopts,
@@ -108,8 +111,8 @@ int ss_ckpt_want_snapshot(const struct ss_ckpt *c, int64_t time);
 /* A snapshot: begin, put every key (in the order they should load back),
  * then (after the last put) add the blobs to keep, commit. It starts a new
  * generation and its log; older generations past SS_CKPT_KEEP go. The options
- * given to ss_ckpt_open() are stored in it. commit: 0 or a negative errno code,
- * reported. */
+ * given to ss_ckpt_open() are stored in it. commit: 0, or -1 after reporting
+ * the file that failed. */
 int ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
                        const struct ss_ckpt_opt *opts, size_t nopts);
 int ss_ckpt_snap_put(struct ss_ckpt *c, const char *k, size_t klen,
@@ -118,7 +121,8 @@ int ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n);
 int ss_ckpt_snap_commit(struct ss_ckpt *c);
 
 /* A delta for the batch at 'time' (after the last one): the keys it
- * changed, the keys it deleted, its blobs; commit appends it durably. */
+ * changed, the keys it deleted, its blobs; commit appends it durably: 0,
+ * or -1 after reporting the file that failed. */
 void ss_ckpt_delta_begin(struct ss_ckpt *c, int64_t time);
 int ss_ckpt_delta_put(struct ss_ckpt *c, const char *k, size_t klen,
                       const char *v, size_t vlen);
@@ -139,12 +143,5 @@ struct ss_ckpt_rd {
 
 int ss_ckpt_put_bytes(struct ss_buf *b, const void *p, size_t n);
 const char *ss_ckpt_get_bytes(struct ss_ckpt_rd *r, size_t *n);
-
-/* Test-only crash hook: when the environment has
- * SSTREAM_TEST_CRASH_AT=POINT:N, the N-th call with that POINT kills the
- * process with SIGKILL, as kill -9 would. Points used by ckpt itself:
- * "ckpt-write" (halfway through writing any checkpoint file or entry) and
- * "ckpt-rename" (a snapshot written and synced, not yet renamed). */
-void ss_ckpt_test_crash(const char *point);
 
 #endif

@@ -2,14 +2,18 @@
  * saveAsTextFiles, one file per batch, empty batches included, named
  * PREFIX-TIME.S (PREFIX-TIME without a suffix), TIME the batch time in ms.
  *
- * Each file is written as a hidden temp file beside it (.NAME.tmp, which
+ * PREFIX's folder is created with its parents when the sink starts, as
+ * --checkpoint and --wal folders are. Each file is a durable file of
+ * lib/io: written under a hidden temporary name beside it (which
  * sstream-source --watch ignores), fsync()ed and renamed into place, and
  * the folder fsync()ed: a reader sees the whole file or none, and a batch
  * written again (a replay after a crash) replaces it with the same bytes.
+ * The folder is opened afresh for each batch, so that a folder removed
+ * while the sink runs is an error rather than files written nowhere.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,49 +28,51 @@
 struct ofiles {
     struct ss_out o;
     const char *prefix, *suffix;
-    int fd;
-    char path[4096], tmp[4096], dir[4096];
+    const char *base;        /* PREFIX after its last '/' */
+    char *dir;               /* PREFIX up to its last '/', or "." */
+    int dirfd;               /* the folder, while a batch is written */
+    int64_t time;            /* of the batch being written */
+    char name[NAME_MAX + 1]; /* its file's name in the folder */
+    struct ss_io_tmp tmp;
     struct ss_buf buf;
 };
 
-/* path = PREFIX-TIME[.S]; tmp = DIR/.BASE.tmp; dir = DIR. */
+/* f->name = BASE-TIME[.S]; 0 or -ENAMETOOLONG. */
 static int
-names(struct ofiles *f, int64_t time)
+make_name(struct ofiles *f, int64_t time)
 {
-    const char *slash;
-    size_t n = sizeof(f->path);
+    size_t n = sizeof(f->name);
 
-    if ((size_t)snprintf(f->path, n, "%s-%" PRId64 "%s%s", f->prefix, time,
+    if ((size_t)snprintf(f->name, n, "%s-%" PRId64 "%s%s", f->base, time,
                          f->suffix ? "." : "", f->suffix ? f->suffix : "") >= n)
         return -ENAMETOOLONG;
-    if ((slash = strrchr(f->path, '/')) == NULL) {
-        strcpy(f->dir, ".");
-        if ((size_t)snprintf(f->tmp, n, ".%s.tmp", f->path) >= n)
-            return -ENAMETOOLONG;
-    } else {
-        snprintf(f->dir, n, "%.*s", (int)(slash - f->path + 1), f->path);
-        if ((size_t)snprintf(f->tmp, n, "%s.%s.tmp", f->dir, slash + 1) >= n)
-            return -ENAMETOOLONG;
-    }
     return 0;
+}
+
+/* Leave no file open, no temporary file and no folder descriptor. */
+static void
+drop(struct ofiles *f)
+{
+    ss_io_tmp_close(&f->tmp);
+    if (f->dirfd >= 0)
+        close(f->dirfd);
+    f->dirfd = -1;
+    ss_buf_reset(&f->buf);
 }
 
 static int
 fail(struct ofiles *f, int err)
 {
-    if (f->fd >= 0) {
-        close(f->fd);
-        unlink(f->tmp);
-        f->fd = -1;
-    }
-    ss_buf_reset(&f->buf);
-    return ss_diag_err(err, "--save-as-text-files: cannot write '%s'", f->path);
+    drop(f);
+    return ss_diag_err(
+        err, "--save-as-text-files: cannot write '%s-%" PRId64 "%s%s'",
+        f->prefix, f->time, f->suffix ? "." : "", f->suffix ? f->suffix : "");
 }
 
 static int
 flush(struct ofiles *f)
 {
-    int rc = ss_io_write_all(f->fd, f->buf.data, f->buf.len);
+    int rc = ss_io_write_all(f->tmp.fd, f->buf.data, f->buf.len);
 
     ss_buf_reset(&f->buf);
     return rc;
@@ -79,11 +85,11 @@ files_frame(struct ss_out *o, const struct ss_frame *fr, int first)
     int rc;
 
     if (first) {
-        if ((rc = names(f, fr->time)) < 0)
+        f->time = fr->time;
+        if ((rc = make_name(f, fr->time)) < 0 ||
+            (rc = f->dirfd = ss_io_dir_open(f->dir)) < 0 ||
+            (rc = ss_io_tmp_open(&f->tmp, f->dirfd, f->name)) < 0)
             return fail(f, rc);
-        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (f->fd < 0)
-            return fail(f, -errno);
     }
     if ((rc = ss_out_lines(&f->buf, fr)) < 0)
         return fail(f, rc);
@@ -96,28 +102,13 @@ static int
 files_end(struct ss_out *o, int64_t time)
 {
     struct ofiles *f = (struct ofiles *)o;
-    int rc, dfd;
+    int rc;
 
     (void)time;
-    if ((rc = flush(f)) < 0)
+    if ((rc = flush(f)) < 0 || (rc = ss_io_tmp_commit(&f->tmp, f->name)) < 0)
         return fail(f, rc);
-    if (fsync(f->fd) < 0)
-        return fail(f, -errno);
-    rc = close(f->fd);
-    f->fd = -1;
-    if (rc < 0)
-        return fail(f, -errno);
-    if (rename(f->tmp, f->path) < 0) {
-        rc = -errno;
-        unlink(f->tmp);
-        return fail(f, rc);
-    }
-    /* The rename is durable once the folder is. */
-    if ((dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return fail(f, -errno);
-    rc = fsync(dfd) < 0 ? -errno : 0;
-    close(dfd);
-    return rc < 0 ? fail(f, rc) : 0;
+    drop(f);
+    return 0;
 }
 
 static void
@@ -125,27 +116,80 @@ files_free(struct ss_out *o)
 {
     struct ofiles *f = (struct ofiles *)o;
 
-    if (f->fd >= 0) { /* the stream broke mid-batch: leave no temp file */
-        close(f->fd);
-        unlink(f->tmp);
-    }
+    drop(f); /* the stream broke mid-batch: leave no temp file */
     ss_buf_release(&f->buf);
+    free(f->dir);
     free(f);
 }
 
 static const struct ss_out_ops files_ops = {files_frame, files_end, files_free};
 
+/* Whether 'final' (n bytes) is a name of ours, BASE-TIME[.S], so that a
+ * temporary file a crash left for it can go. */
+static int
+is_ours(const char *final, size_t n, const void *ctx)
+{
+    const struct ofiles *f = ctx;
+    size_t b = strlen(f->base), i, digits;
+
+    if (n <= b + 1 || memcmp(final, f->base, b) != 0 || final[b] != '-')
+        return 0;
+    i = b + 1;
+    if (final[i] == '-') /* a batch time before the epoch */
+        i++;
+    for (digits = 0; i < n && final[i] >= '0' && final[i] <= '9'; i++)
+        digits++;
+    if (digits == 0)
+        return 0;
+    if (f->suffix == NULL)
+        return i == n;
+    return n - i == strlen(f->suffix) + 1 && final[i] == '.' &&
+           memcmp(final + i + 1, f->suffix, n - i - 1) == 0;
+}
+
+/* Create PREFIX's folder, and remove the temporary files a crash left
+ * there for this PREFIX. */
+static int
+prepare_dir(struct ofiles *f)
+{
+    int rc, dirfd;
+
+    if ((rc = ss_io_mkdirs(f->dir)) < 0)
+        return ss_diag_err(rc, "--save-as-text-files: cannot create '%s'",
+                           f->dir);
+    if ((dirfd = ss_io_dir_open(f->dir)) < 0)
+        return ss_diag_err(dirfd, "--save-as-text-files: cannot open '%s'",
+                           f->dir);
+    ss_io_tmp_clean(dirfd, is_ours, f);
+    close(dirfd);
+    return 0;
+}
+
 int
 ss_out_files_new(const char *prefix, const char *suffix, struct ss_out **out)
 {
     struct ofiles *f = calloc(1, sizeof(*f));
+    const char *slash = strrchr(prefix, '/');
 
     if (f == NULL)
         return ss_diag_err(-ENOMEM, "--save-as-text-files");
     f->o.ops = &files_ops;
     f->prefix = prefix;
     f->suffix = suffix;
-    f->fd = -1;
+    f->dirfd = f->tmp.fd = -1;
+    f->base = slash ? slash + 1 : prefix;
+    if (slash == NULL)
+        f->dir = strdup(".");
+    else if (slash == prefix)
+        f->dir = strdup("/");
+    else
+        f->dir = strndup(prefix, (size_t)(slash - prefix));
+    if (f->dir == NULL || prepare_dir(f) < 0) {
+        if (f->dir == NULL)
+            ss_diag_err(-ENOMEM, "--save-as-text-files");
+        files_free(&f->o);
+        return -1;
+    }
     *out = &f->o;
     return 0;
 }

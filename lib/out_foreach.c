@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +42,17 @@ static int
 spool_open(struct oforeach *x)
 {
     const char *dir = getenv("TMPDIR");
-    char path[4096];
+    char path[PATH_MAX];
+    int rc;
 
     if (dir == NULL || *dir == '\0')
         dir = "/tmp";
-    snprintf(path, sizeof(path), "%s/sstream-foreach.XXXXXX", dir);
-    if ((x->spool = mkstemp(path)) < 0)
-        return ss_diag_err(-errno,
+    if ((rc = ss_io_path(path, sizeof(path), dir, "sstream-foreach.XXXXXX")) ==
+            0 &&
+        (x->spool = mkstemp(path)) < 0)
+        rc = -errno;
+    if (rc < 0)
+        return ss_diag_err(rc,
                            "--foreach: cannot create a temp file in "
                            "'%s'",
                            dir);

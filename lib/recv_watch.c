@@ -37,6 +37,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +77,10 @@ struct rwatch {
     struct names ready;   /* complete, waiting to be read, in name order */
     struct waiting *wait; /* --once: young files, nwait of them */
     size_t nwait, capwait;
-    char *reading;   /* the name being read, or NULL */
-    char path[4096]; /* DIR/reading, for messages */
-    int young;       /* the last scan saw files still settling */
-    int first;       /* the first scan is to come */
+    char *reading;       /* the name being read, or NULL */
+    char path[PATH_MAX]; /* DIR/reading, for messages */
+    int young;           /* the last scan saw files still settling */
+    int first;           /* the first scan is to come */
     int stopped;
     int failed; /* the folder itself went wrong */
 };
@@ -190,9 +191,7 @@ ignored(const char *name)
 static int
 ledger_path(const struct rwatch *w, char *buf, size_t n, const char *name)
 {
-    if ((size_t)snprintf(buf, n, "%s/%s", w->o.state, name) >= n)
-        return -ENAMETOOLONG;
-    return 0;
+    return ss_io_path(buf, n, w->o.state, name);
 }
 
 /* A ledger line is a name, or with --wal a name, a tab and the time of
@@ -226,7 +225,7 @@ static int
 ledger_load(struct rwatch *w)
 {
     struct ss_buf b = {0};
-    char path[4096];
+    char path[PATH_MAX];
     char *p, *end, *nl;
     int rc;
 
@@ -301,7 +300,7 @@ file_end(struct ss_recv_file *f, int status)
 static void
 read_next(struct rwatch *w)
 {
-    int fd;
+    int fd, rc;
 
     while (w->reading == NULL && w->ready.n > 0) {
         w->reading = w->ready.v[0];
@@ -310,13 +309,15 @@ read_next(struct rwatch *w)
             w->r.host->fatal(w->r.host, -ENOMEM);
             return;
         }
-        snprintf(w->path, sizeof(w->path), "%s/%s", w->o.dir, w->reading);
-        if ((fd = open(w->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        if ((rc = ss_io_path(w->path, sizeof(w->path), w->o.dir, w->reading)) ==
+                0 &&
+            (fd = open(w->path, O_RDONLY | O_CLOEXEC)) >= 0) {
             ss_recv_file_read(&w->file, fd, w->path);
             return;
         }
-        if (errno != ENOENT) { /* gone before we came: nothing was lost */
-            ss_diag_err(-errno, "%s: cannot open '%s'", w->what, w->path);
+        if (rc < 0 || errno != ENOENT) { /* ENOENT: gone, nothing lost */
+            ss_diag_err(rc < 0 ? rc : -errno, "%s: cannot open '%s/%s'",
+                        w->what, w->o.dir, w->reading);
             w->r.host->troubles++;
         }
         free(w->reading);
@@ -422,7 +423,6 @@ scan(struct rwatch *w)
 {
     int64_t now = ss_dur_now_ms();
     int fresh = w->first && !w->o.once && w->o.state == NULL;
-    char path[4096];
     struct dirent *e;
     struct stat st;
     DIR *d;
@@ -446,8 +446,7 @@ scan(struct rwatch *w)
             rc = names_add(&w->seen, e->d_name);
             continue;
         }
-        snprintf(path, sizeof(path), "%s/%s", w->o.dir, e->d_name);
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
             continue; /* gone, or a folder, a fifo...: not a file to read */
         if (now - mtime_ms(&st) >= w->o.settle) {
             rc = names_add(&w->ready, e->d_name);

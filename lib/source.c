@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,11 +132,12 @@ static int
 replay_file(struct ss_splitter *sp, const char *dir, const char *name,
             struct ss_buf *chunk)
 {
-    char path[4096];
+    char path[PATH_MAX];
     int fd, rc = 0;
     ssize_t r;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((rc = ss_io_path(path, sizeof(path), dir, name)) < 0)
+        return ss_diag_err(rc, "--replay: cannot open '%s/%s'", dir, name);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return ss_diag_err(-errno, "--replay: cannot open '%s'", path);
     sp->name = path;
@@ -226,11 +228,17 @@ batch_sent(struct live *lv, int64_t time)
 }
 
 /* Stop the receivers (what they received goes in), close the open batch,
- * send end-of-stream and wind the loop down. */
+ * send end-of-stream and wind the loop down. A stream whose input failed
+ * (a receiver that could not start, or ended in an error) drops the open
+ * batch instead and ends aborted, so that no stage after it writes that
+ * batch or exits 0; one that only lived through troubles (reported, its
+ * exit status 1) sends every batch, then ends aborted for the same
+ * reason. */
 static void
 end_stream(struct live *lv, int rc)
 {
-    int64_t time = lv->host.b->time;
+    struct ss_batcher *b = lv->host.b;
+    int64_t time = b->time;
 
     if (lv->ended)
         return;
@@ -240,11 +248,19 @@ end_stream(struct live *lv, int rc)
         lv->rc = rc;
     for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
         r->ops->stop(r);
-    if (lv->rc != -EPIPE) {
-        int r = ss_batcher_close(lv->host.b, ss_dur_now_ms());
+    if (lv->rc == -EPIPE) {
+        close_all(lv);
+        return;
+    }
+    if (lv->failed) {
+        ss_batcher_abort(b);
+    } else {
+        int r = ss_batcher_close(b, ss_dur_now_ms());
 
-        if (r == 0)
-            r = ss_batcher_finish(lv->host.b);
+        if (r == 0 && lv->host.troubles > 0)
+            ss_batcher_abort(b);
+        else if (r == 0)
+            r = ss_batcher_finish(b);
         if (r == 0)
             batch_sent(lv, time);
         if (lv->rc == 0)
@@ -253,7 +269,8 @@ end_stream(struct live *lv, int rc)
     close_all(lv);
 }
 
-/* stdout is gone (or memory): nothing more can be sent, so stop at once. */
+/* Nothing more can be sent (stdout gone, the log failed, memory): stop at
+ * once, ending the stream as aborted where stdout still takes it. */
 static void
 fail_stream(struct live *lv, int rc)
 {
@@ -264,6 +281,8 @@ fail_stream(struct live *lv, int rc)
     lv->host.stopping = lv->host.broken = 1;
     for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
         r->ops->stop(r);
+    if (rc != -EPIPE)
+        ss_batcher_abort(lv->host.b);
     close_all(lv);
 }
 
@@ -414,9 +433,10 @@ saved_last_time(const char *dir)
 {
     int64_t last = SS_WAL_NO_TIME;
     struct ss_buf b = {0};
-    char path[4096];
+    char path[PATH_MAX];
 
-    snprintf(path, sizeof(path), "%s/%s", dir, LAST_TIME);
+    if (ss_io_path(path, sizeof(path), dir, LAST_TIME) < 0)
+        return last; /* a --state folder name that long fails loudly later */
     if (ss_io_slurp(path, &b) < 0 || ss_buf_putc(&b, '\0') < 0 ||
         sscanf(b.data, "%" SCNd64, &last) != 1)
         last = SS_WAL_NO_TIME;
@@ -454,7 +474,7 @@ first_time(const struct ss_source_config *cfg, const struct ss_batcher *b)
 static int
 lock_state(const char *dir, int *fd)
 {
-    char path[4096], text[32];
+    char path[PATH_MAX], text[32];
     struct ss_buf b = {0};
     long pid = 0;
     int n;
@@ -462,7 +482,8 @@ lock_state(const char *dir, int *fd)
     *fd = -1;
     if (mkdir(dir, 0777) < 0 && errno != EEXIST)
         return ss_diag_err(-errno, "--state: cannot create '%s'", dir);
-    snprintf(path, sizeof(path), "%s/lock", dir);
+    if (ss_io_path(path, sizeof(path), dir, "lock") < 0)
+        return ss_diag("--state: '%s': name too long", dir);
     if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
         return ss_diag_err(-errno, "--state: cannot open '%s'", path);
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0) {
@@ -678,8 +699,10 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         rc = -1;
     if (locked > 0 && lv.ended)
         save_last_time(cfg->state, b->time);
-    /* The last batch went out whole, and no record tells the next run. */
-    if (cfg->wal == NULL && cfg->state == NULL && lv.rc == 0 && !b->open)
+    /* The open batch went out whole at the end (end_stream() closes it
+     * unless the stream failed), and no record tells the next run. */
+    if (cfg->wal == NULL && cfg->state == NULL && lv.ended && !lv.failed &&
+        lv.rc == 0)
         hold_until(lv.host.loop, b->time - b->interval, 2 * b->interval,
                    b->time);
     free_recvs(&lv);
@@ -688,6 +711,19 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     uv_loop_close(lv.host.loop);
     free(lv.host.chunk);
     return rc;
+}
+
+/* How far back in batch time a restart may send batches again, for the
+ * frames' replay_ms (man/sstream.5): --max-uncommitted batches; with no
+ * bound, or one past what the field holds, UINT32_MAX. */
+static uint32_t
+replay_span(const struct ss_source_config *cfg)
+{
+    uint64_t n = cfg->max_uncommitted;
+
+    if (n == 0 || n > UINT32_MAX / (uint64_t)cfg->interval)
+        return UINT32_MAX;
+    return (uint32_t)(n * (uint64_t)cfg->interval);
 }
 
 /* --wal: check the log, send again what the sink has not committed, and
@@ -706,6 +742,7 @@ start_wal(const struct ss_source_config *cfg, struct ss_wal *wal,
                        cfg->wal, wal->interval, cfg->interval);
     wal->interval_ms = cfg->interval;
     wal->max_uncommitted = cfg->max_uncommitted;
+    b->w.replay_ms = replay_span(cfg);
     if ((rc = ss_wal_replay(wal, STDOUT_FILENO)) < 0)
         return rc;
     if (wal->replayed > 0)
@@ -746,6 +783,8 @@ ss_source_run(const struct ss_source_config *cfg)
 done:
     if (rc < 0 && rc != -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
+    if (rc < 0 && rc != -EPIPE)
+        ss_batcher_abort(&b);
     if (ss_rejects_close(&rej) < 0 && rc == 0)
         rc = -1;
     if (rc != -EPIPE)

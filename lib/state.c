@@ -551,7 +551,7 @@ save(struct st *s)
 
     if (!s->has_ck)
         return 0;
-    ss_ckpt_test_crash("save");
+    ss_io_test_crash(SS_IO_CRASH_STATE_SAVE);
     if (ss_ckpt_want_snapshot(c, s->cur)) {
         if ((rc = ss_ckpt_snap_begin(c, s->cur, s->opts, s->nopts)) < 0)
             return rc;
@@ -616,7 +616,7 @@ end_batch(struct st *s)
 {
     int rc;
 
-    ss_ckpt_test_crash("batch");
+    ss_io_test_crash(SS_IO_CRASH_STATE_BATCH);
     if (s->replay)
         return reemit(s, s->cur);
     /* The batch's undo list joins the kept ones before saving, so that a
@@ -630,7 +630,7 @@ end_batch(struct st *s)
         return rc;
     if (ss_keytab_count(&s->t) * 2 < s->t.nents && s->t.nents > 1024)
         ss_keytab_compact(&s->t);
-    ss_ckpt_test_crash("emit");
+    ss_io_test_crash(SS_IO_CRASH_STATE_EMIT);
     if ((rc = ss_rejects_flush(&s->rej)) < 0)
         return rc;
     return send(s, s->cur);
@@ -647,6 +647,7 @@ on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
         begin_batch(s, f);
         ss_stats_begin(&s->stats);
         s->w.closed_ms = f->closed_ms; /* passed on, for delays */
+        s->w.replay_ms = f->replay_ms;
     }
     ss_stats_in(&s->stats, f);
     s->last = f;
@@ -759,16 +760,19 @@ ss_state_run(const struct ss_state_config *cfg)
     ss_frame_writer_init(&s.w, STDOUT_FILENO);
     if (cfg->keep_outputs > 0 &&
         (s.kept = calloc(cfg->keep_outputs, sizeof(*s.kept))) == NULL) {
+        ss_frame_writer_abort(&s.w);
         release(&s);
         return ss_diag_err(-ENOMEM, "--keep-outputs");
     }
     if (ss_rejects_open(&s.rej, cfg->rejects) < 0) {
+        ss_frame_writer_abort(&s.w);
         release(&s);
         return -1;
     }
     if ((rc = open_state(&s)) < 0 ||
         (rc = ss_stats_open(&s.stats, "state", &cfg->stats)) < 0) {
         ss_rejects_close(&s.rej);
+        ss_frame_writer_abort(&s.w);
         release(&s);
         return rc == -EINVAL ? rc : -1;
     }
@@ -782,6 +786,8 @@ ss_state_run(const struct ss_state_config *cfg)
         rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
     if (rc < -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
+    if (rc < 0 && rc != -EPIPE)
+        ss_frame_writer_abort(&s.w);
     if (ss_rejects_close(&s.rej) < 0 && rc == 0)
         rc = -1;
     summary(&s);

@@ -11,13 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -31,27 +31,13 @@
 #define WAIT_POLL_MS  5
 #define WAIT_ORPHAN_S 3
 
-/* fsync() the log's folder, so that a segment created or deleted stays
- * so after a crash. */
-static int
-sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-    if (fd < 0)
-        return -errno;
-    rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
 static int
 seg_path(const struct ss_wal *w, uint64_t seq, char *buf, size_t n)
 {
-    if ((size_t)snprintf(buf, n, "%s/%0*" PRIu64 ".wal", w->dir, SEG_DIGITS,
-                         seq) >= n)
-        return -ENAMETOOLONG;
-    return 0;
+    char name[SEG_DIGITS + 8];
+
+    snprintf(name, sizeof(name), "%0*" PRIu64 ".wal", SEG_DIGITS, seq);
+    return ss_io_path(buf, n, w->dir, name);
 }
 
 /* A segment's sequence number from its name; 0 when it is not one. */
@@ -166,25 +152,33 @@ static int
 check_seg(struct ss_wal *w, size_t i)
 {
     struct ss_wal_seg *seg = &w->segs[i];
-    char path[4096];
+    char path[PATH_MAX];
     const char *why = NULL;
-    size_t good, bad;
-    int rc;
+    size_t good = 0, bad = 0;
+    int fd, rc;
 
     if ((rc = seg_path(w, seg->seq, path, sizeof(path))) < 0)
         return ss_diag_err(rc, "--wal: '%s'", w->dir);
+    /* Opened for writing now, and never through a link: a torn tail is
+     * cut off this very file, not whatever its name might lead to. */
+    if ((fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return ss_diag_err(-errno, "--wal: cannot open '%s'", path);
     ss_buf_reset(&w->io);
-    if ((rc = ss_io_slurp(path, &w->io)) < 0)
-        return ss_diag_err(rc, "--wal: cannot read '%s'", path);
-    if (scan_seg(w, seg, w->io.data, w->io.len, &good, &bad, &why) == 0)
-        return 0;
-    if (i + 1 < w->nsegs)
-        return ss_diag("--wal: '%s': corrupt record at byte offset %zu: %s",
-                       path, bad, why);
+    rc = ss_io_slurp_fd(fd, &w->io);
+    if (rc == 0 && scan_seg(w, seg, w->io.data, w->io.len, &good, &bad, &why))
+        rc = 1;
+    if (rc < 0)
+        rc = ss_diag_err(rc, "--wal: cannot read '%s'", path);
+    else if (rc > 0 && i + 1 < w->nsegs)
+        rc = ss_diag("--wal: '%s': corrupt record at byte offset %zu: %s", path,
+                     bad, why);
     /* The last segment: a crash during an append leaves a torn batch at
      * its end, never sent downstream (a batch is sent once synced). */
-    if (truncate(path, (off_t)good) < 0)
-        return ss_diag_err(-errno, "--wal: cannot truncate '%s'", path);
+    else if (rc > 0 && ftruncate(fd, (off_t)good) < 0)
+        rc = ss_diag_err(-errno, "--wal: cannot truncate '%s'", path);
+    close(fd);
+    if (rc <= 0)
+        return rc;
     w->truncated = w->io.len - good;
     ss_diag("--wal: '%s': torn record at byte offset %zu (%s): %zu bytes "
             "cut off",
@@ -197,7 +191,7 @@ check_seg(struct ss_wal *w, size_t i)
 static int
 prune(struct ss_wal *w)
 {
-    char path[4096];
+    char path[PATH_MAX];
     size_t i, kept = 0;
     int rc = 0;
 
@@ -213,7 +207,7 @@ prune(struct ss_wal *w)
             errno != ENOENT && rc == 0)
             rc = ss_diag_err(-errno, "--wal: cannot delete '%s'", path);
     }
-    if (kept < w->nsegs && rc == 0 && (rc = sync_dir(w->dir)) < 0)
+    if (kept < w->nsegs && rc == 0 && (rc = ss_io_dir_sync(w->dirfd)) < 0)
         rc = ss_diag_err(rc, "--wal: '%s'", w->dir);
     w->nsegs = kept;
     return rc;
@@ -223,7 +217,7 @@ static int
 read_commit(struct ss_wal *w)
 {
     int64_t t;
-    int rc = ss_wal_commit_read(w->dir, &t);
+    int rc = ss_wal_commit_read(w->dirfd, &t);
 
     if (rc < 0)
         return ss_diag_err(rc, "--wal: cannot read '%s/commit'", w->dir);
@@ -232,20 +226,33 @@ read_commit(struct ss_wal *w)
     return 0;
 }
 
+/* Create and open the folder 'dir' (the log's, or the commit's) and
+ * open its lock file 'name'; 0, or -1 after reporting as 'opt'. */
+static int
+open_dir(const char *opt, const char *dir, const char *name, int *dirfd,
+         int *lockfd)
+{
+    int rc;
+
+    if ((rc = ss_io_mkdirs(dir)) < 0)
+        return ss_diag_err(rc, "%s: cannot create '%s'", opt, dir);
+    if ((*dirfd = ss_io_dir_open(dir)) < 0)
+        return ss_diag_err(*dirfd, "%s: cannot open '%s'", opt, dir);
+    *lockfd =
+        openat(*dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (*lockfd < 0)
+        return ss_diag_err(-errno, "%s: cannot open '%s/%s'", opt, dir, name);
+    return 0;
+}
+
 static int
 lock_dir(struct ss_wal *w)
 {
-    char path[4096];
-
-    if (mkdir(w->dir, 0777) < 0 && errno != EEXIST)
-        return ss_diag_err(-errno, "--wal: cannot create '%s'", w->dir);
-    snprintf(path, sizeof(path), "%s/lock", w->dir);
-    w->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (w->lockfd < 0)
-        return ss_diag_err(-errno, "--wal: cannot open '%s'", path);
+    if (open_dir("--wal", w->dir, "lock", &w->dirfd, &w->lockfd) < 0)
+        return -1;
     if (flock(w->lockfd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK)
-            return ss_diag_err(-errno, "--wal: cannot lock '%s'", path);
+            return ss_diag_err(-errno, "--wal: cannot lock '%s/lock'", w->dir);
         return ss_diag("--wal: '%s' is in use by another sstream-source",
                        w->dir);
     }
@@ -258,7 +265,7 @@ ss_wal_open(struct ss_wal *w, const char *dir, size_t max_bytes)
     int rc;
 
     memset(w, 0, sizeof(*w));
-    w->fd = w->lockfd = -1;
+    w->fd = w->lockfd = w->dirfd = -1;
     w->max_bytes = max_bytes ? max_bytes : SS_WAL_SEGMENT_BYTES;
     w->last = w->commit = w->seg_last = w->first = SS_WAL_NO_TIME;
     if ((w->dir = strdup(dir)) == NULL)
@@ -282,7 +289,7 @@ ss_wal_open(struct ss_wal *w, const char *dir, size_t max_bytes)
 int
 ss_wal_replay(struct ss_wal *w, int out)
 {
-    char path[4096];
+    char path[PATH_MAX];
     struct ss_frame f;
     const char *why;
     size_t pos, from, need;
@@ -291,7 +298,8 @@ ss_wal_replay(struct ss_wal *w, int out)
     for (size_t i = 0; i < w->nsegs; i++) {
         if (w->segs[i].last <= w->commit)
             continue;
-        seg_path(w, w->segs[i].seq, path, sizeof(path));
+        if ((rc = seg_path(w, w->segs[i].seq, path, sizeof(path))) < 0)
+            return ss_diag_err(rc, "--wal: '%s'", w->dir);
         ss_buf_reset(&w->io);
         if ((rc = ss_io_slurp(path, &w->io)) < 0)
             return ss_diag_err(rc, "--wal: cannot read '%s'", path);
@@ -320,18 +328,21 @@ ss_wal_replay(struct ss_wal *w, int out)
 static int
 open_seg(struct ss_wal *w)
 {
-    char path[4096];
+    char path[PATH_MAX];
     int rc;
 
     w->seq++;
     if ((rc = seg_path(w, w->seq, path, sizeof(path))) < 0)
         return ss_diag_err(rc, "--wal: '%s'", w->dir);
-    w->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
+    /* A new file, never one already there, nor a link's target. */
+    w->fd = open(path,
+                 O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
+                 0666);
     if (w->fd < 0)
         return ss_diag_err(-errno, "--wal: cannot create '%s'", path);
     w->size = 0;
     w->seg_last = SS_WAL_NO_TIME;
-    if ((rc = sync_dir(w->dir)) < 0)
+    if ((rc = ss_io_dir_sync(w->dirfd)) < 0)
         return ss_diag_err(rc, "--wal: '%s'", w->dir);
     return 0;
 }
@@ -351,11 +362,10 @@ ss_wal_begin(struct ss_wal *w)
 static int
 committer_alive(const struct ss_wal *w)
 {
-    char path[4096];
     int fd, rc;
 
-    snprintf(path, sizeof(path), "%s/commit.lock", w->dir);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    if ((fd = openat(w->dirfd, "commit.lock",
+                     O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return errno == ENOENT ? 0 : -errno;
     rc = flock(fd, LOCK_SH | LOCK_NB) < 0 ? (errno == EWOULDBLOCK ? 1 : -errno)
                                           : 0;
@@ -390,9 +400,10 @@ wait_commit(struct ss_wal *w, int64_t time, int out)
             return ss_diag_err(rc, "--wal: '%s/commit.lock'", w->dir);
         orphan = rc ? 0 : orphan + 1;
         if (orphan * WAIT_POLL_MS >= WAIT_ORPHAN_S * 1000)
-            return ss_diag("--max-uncommitted: no sstream-sink --commit '%s' "
-                           "is running",
-                           w->dir);
+            return ss_diag("--max-uncommitted: no sstream-sink is committing "
+                           "to '%s' (it has ended, or none was started with "
+                           "--commit '%s')",
+                           w->dir, w->dir);
     }
     return 0;
 }
@@ -420,24 +431,22 @@ copy_batch(struct ss_wal *w, int out)
     return 0;
 }
 
-/* Whether the test crash at 'point' is due now (see wal.h). */
-static int
-crash_due(const char *point)
+int
+ss_wal_write_failed(const struct ss_wal *w, int err)
 {
-    static unsigned long calls;
-    const char *at = getenv("SSTREAM_TEST_CRASH_AT");
-    size_t n = strlen(point);
+    char path[PATH_MAX];
 
-    if (at == NULL || strncmp(at, point, n) != 0 || at[n] != ':')
-        return 0;
-    return ++calls == strtoul(at + n + 1, NULL, 10);
+    if (seg_path(w, w->seq, path, sizeof(path)) < 0)
+        return ss_diag_err(err, "--wal: cannot write to '%s'", w->dir);
+    return ss_diag_err(err, "--wal: cannot write '%s'", path);
 }
 
 void
-ss_wal_test_crash(const char *point)
+ss_wal_drop(struct ss_wal *w)
 {
-    if (crash_due(point))
-        kill(getpid(), SIGKILL);
+    /* A failed cut leaves a torn tail, which the next open cuts. */
+    if (w->fd >= 0 && ftruncate(w->fd, (off_t)w->batch_at) == 0)
+        w->size = w->batch_at;
 }
 
 int
@@ -447,16 +456,16 @@ ss_wal_end(struct ss_wal *w, int64_t time, int out)
     int rc;
 
     if (end < 0)
-        return ss_diag_err(-errno, "--wal: cannot write to '%s'", w->dir);
-    if (crash_due("wal-write")) {
+        return ss_wal_write_failed(w, -errno);
+    if (ss_io_test_crash_due(SS_IO_CRASH_WAL_WRITE)) {
         /* A crash halfway through the append: half the batch on disk. */
         if (ftruncate(w->fd,
                       (off_t)w->batch_at + (end - (off_t)w->batch_at) / 2) == 0)
-            kill(getpid(), SIGKILL);
+            raise(SIGKILL);
     }
     if (fdatasync(w->fd) < 0)
-        return ss_diag_err(-errno, "--wal: cannot write to '%s'", w->dir);
-    ss_wal_test_crash("wal-synced");
+        return ss_wal_write_failed(w, -errno);
+    ss_io_test_crash(SS_IO_CRASH_WAL_SYNCED);
     w->size = (uint64_t)end;
     w->seg_last = w->last = time;
     if (w->first == SS_WAL_NO_TIME)
@@ -485,27 +494,27 @@ ss_wal_close(struct ss_wal *w)
         close(w->fd);
     if (w->lockfd >= 0)
         close(w->lockfd);
+    if (w->dirfd >= 0)
+        close(w->dirfd);
     free(w->dir);
     free(w->segs);
     ss_buf_release(&w->io);
     memset(w, 0, sizeof(*w));
-    w->fd = w->lockfd = -1;
+    w->fd = w->lockfd = w->dirfd = -1;
 }
 
 /* ---- the commit record ---- */
 
 int
-ss_wal_commit_read(const char *dir, int64_t *time)
+ss_wal_commit_read(int dirfd, int64_t *time)
 {
-    char path[4096], text[32], *end;
+    char text[32], *end;
     ssize_t n;
     int fd;
     long long v;
 
     *time = SS_WAL_NO_TIME;
-    if ((size_t)snprintf(path, sizeof(path), "%s/commit", dir) >= sizeof(path))
-        return -ENAMETOOLONG;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    if ((fd = openat(dirfd, "commit", O_RDONLY | O_CLOEXEC)) < 0)
         return errno == ENOENT ? 0 : -errno;
     n = ss_io_read(fd, text, sizeof(text) - 1);
     close(fd);
@@ -520,31 +529,39 @@ ss_wal_commit_read(const char *dir, int64_t *time)
     return 1;
 }
 
+/* The commit record's own temporary files, and nothing else of the
+ * folder (the source writes its segments there). */
+static int
+is_commit(const char *final, size_t n, const void *ctx)
+{
+    (void)ctx;
+    return n == 6 && memcmp(final, "commit", 6) == 0;
+}
+
 int
 ss_wal_committer_open(struct ss_wal_committer *c, const char *dir)
 {
-    char path[4096];
     int rc;
 
     c->dir = dir;
     c->time = SS_WAL_NO_TIME;
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return ss_diag_err(-errno, "--commit: cannot create '%s'", dir);
-    snprintf(path, sizeof(path), "%s/commit.lock", dir);
-    if ((c->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
-        return ss_diag_err(-errno, "--commit: cannot open '%s'", path);
+    c->dirfd = c->lockfd = -1;
+    if (open_dir("--commit", dir, "commit.lock", &c->dirfd, &c->lockfd) < 0)
+        return -1;
     /* A source waiting under --max-uncommitted takes the lock for a
      * moment to see whether we are alive: try again for a second. */
     for (int i = 0; flock(c->lockfd, LOCK_EX | LOCK_NB) < 0; i++) {
         if (errno != EWOULDBLOCK)
-            return ss_diag_err(-errno, "--commit: cannot lock '%s'", path);
+            return ss_diag_err(-errno, "--commit: cannot lock '%s/commit.lock'",
+                               dir);
         if (i == 200) {
             return ss_diag("--commit: '%s' is in use by another sstream-sink",
                            dir);
         }
         poll(NULL, 0, 5);
     }
-    if ((rc = ss_wal_commit_read(dir, &c->time)) < 0)
+    ss_io_tmp_clean(c->dirfd, is_commit, NULL); /* ours: we hold the lock */
+    if ((rc = ss_wal_commit_read(c->dirfd, &c->time)) < 0)
         return ss_diag_err(rc, "--commit: cannot read '%s/commit'", dir);
     return 0;
 }
@@ -555,8 +572,8 @@ ss_wal_commit(struct ss_wal_committer *c, int64_t time)
     char text[32];
     int n = snprintf(text, sizeof(text), "%" PRId64 "\n", time), rc;
 
-    ss_wal_test_crash("wal-commit");
-    if ((rc = ss_io_write_atomic(c->dir, "commit", text, (size_t)n)) < 0)
+    ss_io_test_crash(SS_IO_CRASH_WAL_COMMIT);
+    if ((rc = ss_io_write_atomic_at(c->dirfd, "commit", text, (size_t)n)) < 0)
         return ss_diag_err(rc, "--commit: cannot write '%s/commit'", c->dir);
     c->time = time;
     return 0;
@@ -565,7 +582,11 @@ ss_wal_commit(struct ss_wal_committer *c, int64_t time)
 void
 ss_wal_committer_close(struct ss_wal_committer *c)
 {
+    if (c->dir == NULL) /* never opened */
+        return;
     if (c->lockfd >= 0)
         close(c->lockfd);
-    c->lockfd = -1;
+    if (c->dirfd >= 0)
+        close(c->dirfd);
+    c->lockfd = c->dirfd = -1;
 }

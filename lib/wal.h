@@ -11,12 +11,13 @@
  * batch, and is then closed; a restart always opens a new segment.
  *
  * DIR/commit holds the time of the last batch whose output is durable,
- * as decimal text and a newline, replaced atomically by the sink
- * (ss_io_write_atomic()). Closed segments whose batches are all at or
- * before it are deleted. On open, the log is checked: a torn or corrupt
- * tail of the last segment (a crash during an append) is cut off with a
- * warning; damage anywhere else is an error. DIR/lock is flock()ed by the
- * source, and DIR/commit.lock by the sink, so that two of either cannot
+ * as decimal text and a newline, replaced atomically by the sink (a
+ * durable file of lib/io). A segment is created exclusively, and opened
+ * again only to cut a torn tail, never through a link. Closed segments whose
+ * batches are all at or before it are deleted. On open, the log is checked: a
+ * torn or corrupt tail of the last segment (a crash during an append) is cut
+ * off with a warning; damage anywhere else is an error. DIR/lock is flock()ed
+ * by the source, and DIR/commit.lock by the sink, so that two of either cannot
  * share a log and the source can tell whether a sink is still committing.
  *
  * Owns: struct ss_wal belongs to the caller; the folder name copy, the
@@ -41,6 +42,7 @@ struct ss_wal_seg {
 
 struct ss_wal {
     char *dir;
+    int dirfd; /* the folder, for its fsync() and the commit */
     int lockfd;
     int fd;                  /* segment being appended to, -1 none yet */
     uint64_t seq;            /* its number; the highest in use */
@@ -75,39 +77,40 @@ int ss_wal_replay(struct ss_wal *w, int out);
 /* A batch begins: the descriptor its frames are to be written to (the
  * segment, opened when there is none), or -1 after reporting. */
 int ss_wal_begin(struct ss_wal *w);
+/* Writing the open batch to its segment failed with 'err': report it,
+ * naming the segment; -1. */
+int ss_wal_write_failed(const struct ss_wal *w, int err);
 /* The batch at 'time' is written: make it durable, wait for the commit
  * under --max-uncommitted, then copy it to 'out'. A full segment is
  * closed, and the committed ones deleted. */
 int ss_wal_end(struct ss_wal *w, int64_t time, int out);
+/* The batch begun is not to be logged (the source failed): cut what it
+ * wrote to the segment, so that the next start finds no torn tail. */
+void ss_wal_drop(struct ss_wal *w);
 void ss_wal_close(struct ss_wal *w);
 
 /* ---- the commit record ---- */
 
-/* Read dir/commit into *time: 1, 0 when there is none yet (*time is
- * SS_WAL_NO_TIME), or a negative errno code (-EBADMSG: not a time). */
-int ss_wal_commit_read(const char *dir, int64_t *time);
+/* Read the commit of the folder open at dirfd into *time: 1, 0 when there
+ * is none yet (*time is SS_WAL_NO_TIME), or a negative errno code
+ * (-EBADMSG: not a time). */
+int ss_wal_commit_read(int dirfd, int64_t *time);
 
 struct ss_wal_committer {
-    const char *dir; /* the caller's string */
+    const char *dir; /* the caller's string; NULL: not opened */
+    int dirfd;
     int lockfd;
     int64_t time; /* last committed batch time, SS_WAL_NO_TIME none */
 };
 
-/* Take dir/commit.lock (waiting up to a second for a source probing it)
- * and read the commit. 0, or -1 after reporting (another sink commits
- * there, I/O). */
+/* Create 'dir' with its parents if missing (the source may not have made
+ * it yet: a pipeline's stages start together), take dir/commit.lock
+ * (waiting up to a second for a source probing it) and read the commit.
+ * 0, or -1 after reporting (another sink commits there, I/O). */
 int ss_wal_committer_open(struct ss_wal_committer *c, const char *dir);
 /* Record 'time' as committed, atomically and durably; 0 or -1 after
  * reporting. */
 int ss_wal_commit(struct ss_wal_committer *c, int64_t time);
 void ss_wal_committer_close(struct ss_wal_committer *c);
-
-/* Test-only crash hook: when the environment has
- * SSTREAM_TEST_CRASH_AT=POINT:N, the N-th call with that POINT kills the
- * process with SIGKILL, as kill -9 would (the form lib/ckpt uses). Points:
- * "wal-write" (a batch half appended: a torn record), "wal-synced" (a
- * batch synced, not yet sent), "wal-commit" (a batch's output durable in
- * the sink, not yet committed). Returns when the point is not due. */
-void ss_wal_test_crash(const char *point);
 
 #endif

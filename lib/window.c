@@ -1271,7 +1271,7 @@ open_checkpoint(struct win *x)
     x->has_ck = 1;
     if (rc == -EINVAL)
         return -EDOM; /* another run's options: a usage error, reported */
-    if (rc == -EBADMSG || rc == -EDOM)
+    if (rc == -1 || rc == -EBADMSG || rc == -EDOM)
         return -1; /* reported */
     if (rc < 0)
         return ss_diag_err(rc, "checkpoint '%s'", x->cfg->checkpoint);
@@ -1305,6 +1305,30 @@ replay(struct win *x, int64_t time)
 
 /* ---- batches ---- */
 
+/* A batch far after the last one would have the stage send an empty
+ * window for every slide in between: bounded by --max-gap, past which it
+ * stops rather than write for hours. */
+static int
+check_gap(struct win *x, int64_t time)
+{
+    int64_t gap, max = x->cfg->max_gap;
+    char a[32], b[32];
+
+    if (max == 0)
+        max = x->slide > INT64_MAX / SS_WINDOW_MAX_GAP_SLIDES
+                  ? INT64_MAX
+                  : x->slide * SS_WINDOW_MAX_GAP_SLIDES;
+    if (__builtin_sub_overflow(time, x->last_time, &gap))
+        gap = INT64_MAX;
+    if (gap <= max)
+        return 0;
+    return ss_diag("batch %" PRId64 " comes %s after batch %" PRId64
+                   ": more than --max-gap %s of empty windows to send (if "
+                   "the stream really paused that long, give --max-gap %s)",
+                   time, ss_dur_format(gap, a, sizeof(a)), x->last_time,
+                   ss_dur_format(max, b, sizeof(b)), a);
+}
+
 static int
 batch_begin(struct win *x, const struct ss_frame *f)
 {
@@ -1332,6 +1356,9 @@ batch_begin(struct win *x, const struct ss_frame *f)
                        " (batch times must increase)",
                        f->time, x->last_time);
     }
+    if (x->cfg->session_gap == 0 && x->last_time != 0 &&
+        (rc = check_gap(x, f->time)) < 0)
+        return rc;
     x->in_batch = 1;
     x->batch_time = f->time;
     x->last_time = f->time;
@@ -1459,6 +1486,7 @@ frame(struct win *x, const struct ss_frame *f)
     x->cur = f;
     if (!x->in_batch) {
         x->w.closed_ms = f->closed_ms; /* passed on, for delays */
+        x->w.replay_ms = f->replay_ms;
         if ((rc = batch_begin(x, f)) < 0)
             return rc;
     } else if (f->time != x->batch_time) {
@@ -1569,10 +1597,14 @@ ss_window_run(const struct ss_window_config *cfg)
     ss_keytab_init(&x.run, sizeof(struct ss_acc), acc_drop);
     ss_keytab_init(&x.sess, sizeof(struct session), NULL);
     ss_frame_writer_init(&x.w, STDOUT_FILENO);
-    if (ss_rejects_open(&x.rej, cfg->rejects) < 0)
+    if (ss_rejects_open(&x.rej, cfg->rejects) < 0) {
+        ss_frame_writer_abort(&x.w);
+        win_release(&x);
         return -1;
+    }
     if (ss_stats_open(&x.stats, "window", &cfg->stats) < 0) {
         ss_rejects_close(&x.rej);
+        ss_frame_writer_abort(&x.w);
         win_release(&x);
         return -1;
     }
@@ -1594,6 +1626,11 @@ ss_window_run(const struct ss_window_config *cfg)
         ss_diag_err(rc, "window");
     else if (rc < -1 && rc != -EPIPE && rc != -EDOM)
         ss_diag_err(rc, "write");
+    if (rc < 0 && rc != -EPIPE) {
+        /* Past the spool: what it holds is the unfinished batch's. */
+        x.w.fd = STDOUT_FILENO;
+        ss_frame_writer_abort(&x.w);
+    }
     if (ss_rejects_close(&x.rej) < 0 && rc == 0)
         rc = -1;
     ss_rejects_report(&x.rej);

@@ -223,7 +223,7 @@ EOF
         assert_success
         assert_line --index 0 "$want"
         run ls -a "$BATS_TEST_TMPDIR/c"
-        refute_output --partial ".tmp-"
+        refute_output --partial ".tmp"
     done
 }
 

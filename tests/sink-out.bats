@@ -65,10 +65,28 @@ wait_port() {
     assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "w-1000.txt w-2000.txt w-3000.txt "
 }
 
-@test "out: --save-as-text-files into a missing folder fails with exit 1" {
+@test "out: --save-as-text-files into a missing folder creates it" {
     run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/nope/w'"
-    assert_failure 1
-    assert_equal "$stderr" "sstream-sink: --save-as-text-files: cannot write '$T/nope/w-1000': No such file or directory"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(ls -A "$T/nope" | tr '\n' ' ')" "w-1000 w-2000 w-3000 "
+}
+
+@test "out: a folder removed while the sink runs is an error, not files written nowhere" {
+    sstream-source --replay "$T/in" >"$T/frames"
+    at=$(sstream-sink --dump <"$T/frames" | sed -n 's/^@\([0-9]*\) batch time=2000 .*/\1/p')
+    mkfifo "$T/fifo"
+    sstream-sink --save-as-text-files "$T/gone/w" <"$T/fifo" 2>"$T/err" &
+    exec 4>"$T/fifo"
+    head -c "$at" "$T/frames" >&4
+    for i in $(seq 1 100); do [ -e "$T/gone/w-1000" ] && break; sleep 0.05; done
+    rm -r "$T/gone"
+    tail -c +$((at + 1)) "$T/frames" >&4
+    exec 4>&-
+    st=0
+    wait $! || st=$?
+    assert_equal "$(cat "$T/err")" "sstream-sink: --save-as-text-files: cannot write '$T/gone/w-2000': No such file or directory"
+    assert_equal "$st" 1
 }
 
 @test "out: --foreach runs once per batch with its lines on stdin and the time in the environment" {

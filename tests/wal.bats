@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # sstream-source --wal and sstream-sink --commit: the write-ahead log, its
 # commits, and restarts after kill -9. Crashes are made at fixed points
-# with SSTREAM_TEST_CRASH_AT=POINT:N (lib/wal.h), so that every test
+# with SSTREAM_TEST_CRASH_AT=POINT:N (lib/io.h), so that every test
 # knows what was durable when the process died. Input is replayed, -b 1s:
 # batches 1000 .. 5000.
 
@@ -121,7 +121,7 @@ EOF
     assert_failure 1
     assert_output ""
     assert_equal "$stderr" "sstream-source: --wal: '$T/w/0000000000000002.wal': corrupt record at byte offset 0: checksum mismatch
-sstream-sink: stdin: upstream ended without end-of-stream"
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "wal: segments wholly committed are deleted, the others replayed" {
@@ -157,7 +157,7 @@ EOF
     run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' -b 2s | sstream-sink --tsv"
     assert_failure 1
     assert_equal "$stderr" "sstream-source: --wal: '$T/w' holds batches of 1000ms, not --batch 2000ms
-sstream-sink: stdin: upstream ended without end-of-stream"
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "wal: two sources cannot share a log" {
@@ -228,8 +228,8 @@ a
 b
 c
 EOF
-    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink --commit '$T/w' is running
-sstream-sink: stdin: upstream ended without end-of-stream"
+    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink is committing to '$T/w' (it has ended, or none was started with --commit '$T/w')
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "wal: without --max-uncommitted the log holds 10 uncommitted batches, no more" {
@@ -278,7 +278,7 @@ sstream-sink: stdin: upstream ended without end-of-stream"
     run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv"
     assert_failure 1
     assert_equal "$stderr" "sstream-source: --wal: cannot read '$T/w/commit': Bad message
-sstream-sink: stdin: upstream ended without end-of-stream"
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 # A watched folder whose files are settled; -b 1h puts them all in the
