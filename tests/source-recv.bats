@@ -415,7 +415,8 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     run --separate-stderr bash -c "set -o pipefail; sstream-source --watch '$T/in' --once --state '$T/state' -b 100ms | sstream-sink --lines"
     assert_failure 1
     assert_output ""
-    assert_equal "$stderr" "sstream-source: --state: '$T/state' is in use by another sstream-source (pid $first): this run reads nothing and ends"
+    assert_equal "$stderr" "sstream-source: --state: '$T/state' is in use by another sstream-source (pid $first): this run reads nothing and ends
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
     wait "$first" "$sink"
     assert_equal "$(cat "$T/out1")" "$(printf 'a\nb')"
     assert_equal "$(cat "$T/err1")" ""
@@ -437,7 +438,8 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     assert_output a
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-source: --watch $T/in: waiting for '$T/in/growing' to stop changing (--settle 300ms)" \
-        "sstream-source: --watch $T/in: '$T/in/growing' still changing after --max-wait 1500ms: left for the next run")"
+        "sstream-source: --watch $T/in: '$T/in/growing' still changing after --max-wait 1500ms: left for the next run" \
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
     assert_equal "$(cat "$T/state/ledger")" done
     # once it is whole, the next run reads it
     touch -d '-1 min' "$T/in/growing"

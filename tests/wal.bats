@@ -239,8 +239,8 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     run --separate-stderr bash -c "sstream-source --replay '$T/in12' --wal '$T/w' | sstream-sink --lines"
     assert_failure 1
     assert_output "$(seq 1 10)"
-    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink --commit '$T/w' is running
-sstream-sink: stdin: upstream ended without end-of-stream"
+    assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink is committing to '$T/w' (it has ended, or none was started with --commit '$T/w')
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
     # with a sink that commits, all of them
     rm -rf "$T/w"
     run --separate-stderr bash -c "sstream-source --replay '$T/in12' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --commit '$T/w'"
