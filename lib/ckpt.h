@@ -19,6 +19,18 @@
  * one before it used), then applies the logs from that generation on, entry
  * by entry, as long as each entry is whole and continues the time line.
  *
+ * Falling back is exact: the log of generation G + 1 begins with the delta
+ * of the batch its snapshot was taken at, and its header holds the time
+ * before that batch, where generation G's log ends. So a corrupt G+1.snap
+ * costs nothing: G.snap, G.log, then all of G+1.log give the same state.
+ * What cannot be rebuilt (a corrupt log entry, a corrupt snapshot whose
+ * log is gone too) leaves the state older than the directory held: 'behind'
+ * is set, and ss_ckpt_check_resume() lets the engine go on only when the
+ * input brings the lost batches again. A torn last entry is no loss (the
+ * batch's output was never sent: engines save before they emit) and is not
+ * 'behind'; a complete entry that fails its checksum, or a bad one with
+ * valid entries after it, is corruption.
+ *
  * ckpt knows nothing of what the bytes mean: keys and values are opaque,
  * and so are blobs (sstream-state keeps there what it needs to re-emit a
  * replayed batch's output exactly).
@@ -83,6 +95,14 @@ struct ss_ckpt {
     size_t nrec, nblob;       /* counts in the snapshot being built */
     size_t count_at, blob_at; /* where the snapshot's counts go */
     uint64_t written;         /* bytes written, for benchmarks */
+    struct ss_buf d;          /* the delta entry being built */
+    /* Set by ss_ckpt_open() when a corrupt file made it restore an older
+     * state than the directory held: 'damaged' names the first such file
+     * met (malloc'd), 'cut_at' is, for a log, the length of its valid
+     * part (0 for a snapshot). */
+    int behind;
+    char *damaged;
+    uint64_t cut_at;
 };
 
 /* Open checkpoint directory 'dir' (created if missing, unless 'readonly')
@@ -96,6 +116,13 @@ struct ss_ckpt {
 int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
                  const struct ss_ckpt_opt *opts, size_t nopts,
                  const struct ss_ckpt_loader *ld, int readonly);
+/* The input resumes at batch 'time' of 'interval' ms, after ss_ckpt_open()
+ * restored the state to c->time. 0 when that loses nothing (c->behind is
+ * clear, or the batches after c->time come again: time <= c->time +
+ * interval); else -1 after saying what was lost and what to do. Engines
+ * call it on their first batch. */
+int ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time,
+                         int64_t interval);
 /* The i-th stored option of the loaded checkpoint, or NULL past the end. */
 const char *ss_ckpt_opt_name(const struct ss_ckpt *c, size_t i,
                              const char **value);
@@ -109,7 +136,9 @@ int ss_ckpt_want_snapshot(const struct ss_ckpt *c, int64_t time);
  * then (after the last put) add the blobs to keep, commit. It starts a new
  * generation and its log; older generations past SS_CKPT_KEEP go. The options
  * given to ss_ckpt_open() are stored in it. commit: 0 or a negative errno code,
- * reported. */
+ * reported. Build the batch's delta first (delta_begin ... delta_blob, no
+ * delta_commit): the new log starts with it, so that the generation before
+ * reaches this batch too (see the top of this file). */
 int ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
                        const struct ss_ckpt_opt *opts, size_t nopts);
 int ss_ckpt_snap_put(struct ss_ckpt *c, const char *k, size_t klen,
@@ -118,7 +147,8 @@ int ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n);
 int ss_ckpt_snap_commit(struct ss_ckpt *c);
 
 /* A delta for the batch at 'time' (after the last one): the keys it
- * changed, the keys it deleted, its blobs; commit appends it durably. */
+ * changed, the keys it deleted, its blobs; commit appends it durably, or
+ * a snapshot of the same batch takes it into its new log. */
 void ss_ckpt_delta_begin(struct ss_ckpt *c, int64_t time);
 int ss_ckpt_delta_put(struct ss_ckpt *c, const char *k, size_t klen,
                       const char *v, size_t vlen);

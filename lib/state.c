@@ -66,6 +66,7 @@ struct st {
     int64_t cur;       /* the batch being read */
     uint32_t interval; /* of the batch being read */
     int replay;        /* the batch being read is a replay */
+    int seen;          /* a batch has been read */
     int fix_initial;   /* initial keys wait for the first batch's time */
     uint64_t recno;
     struct ss_buf undo; /* this batch's undo list */
@@ -552,22 +553,8 @@ save(struct st *s)
     if (!s->has_ck)
         return 0;
     ss_ckpt_test_crash("save");
-    if (ss_ckpt_want_snapshot(c, s->cur)) {
-        if ((rc = ss_ckpt_snap_begin(c, s->cur, s->opts, s->nopts)) < 0)
-            return rc;
-        while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL) {
-            ss_buf_reset(&s->enc);
-            if ((rc = encode(&s->enc, e)) < 0 ||
-                (rc = ss_ckpt_snap_put(c, k, kl, s->enc.data, s->enc.len)) < 0)
-                return rc;
-        }
-        for (size_t i = 0; i < s->nkept; i++)
-            if ((rc =
-                     ss_ckpt_snap_blob(c, s->kept[i].time, s->kept[i].undo.data,
-                                       s->kept[i].undo.len)) < 0)
-                return rc;
-        return ss_ckpt_snap_commit(c);
-    }
+    /* The delta even when a snapshot follows: the new log begins with it
+     * (lib/ckpt.h), and it costs what the batch changed. */
     ss_ckpt_delta_begin(c, s->cur);
     while (r.p < r.end) {
         size_t vl;
@@ -587,7 +574,21 @@ save(struct st *s)
     }
     if ((rc = ss_ckpt_delta_blob(c, s->undo.data, s->undo.len)) < 0)
         return rc;
-    return ss_ckpt_delta_commit(c);
+    if (!ss_ckpt_want_snapshot(c, s->cur))
+        return ss_ckpt_delta_commit(c);
+    if ((rc = ss_ckpt_snap_begin(c, s->cur, s->opts, s->nopts)) < 0)
+        return rc;
+    while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL) {
+        ss_buf_reset(&s->enc);
+        if ((rc = encode(&s->enc, e)) < 0 ||
+            (rc = ss_ckpt_snap_put(c, k, kl, s->enc.data, s->enc.len)) < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < s->nkept; i++)
+        if ((rc = ss_ckpt_snap_blob(c, s->kept[i].time, s->kept[i].undo.data,
+                                    s->kept[i].undo.len)) < 0)
+            return rc;
+    return ss_ckpt_snap_commit(c);
 }
 
 static void
@@ -636,6 +637,16 @@ end_batch(struct st *s)
     return send(s, s->cur);
 }
 
+/* Checks that wait for the input's first batch. */
+static int
+first_batch(struct st *s, const struct ss_frame *f)
+{
+    s->seen = 1;
+    if (s->has_ck)
+        return ss_ckpt_check_resume(&s->ck, f->time, f->interval);
+    return 0;
+}
+
 static int
 on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
 {
@@ -644,6 +655,8 @@ on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
     int rc;
 
     if (!*in_batch) {
+        if (!s->seen && (rc = first_batch(s, f)) < 0)
+            return rc;
         begin_batch(s, f);
         ss_stats_begin(&s->stats);
         s->w.closed_ms = f->closed_ms; /* passed on, for delays */

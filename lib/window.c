@@ -72,6 +72,7 @@ struct win {
     unsigned since_rebuild;
     struct ss_keytab sess; /* --session-gap: key -> struct session */
     int started;
+    int seen;         /* a batch has been read */
     int keyed;        /* plain window: -1 unknown, else the input's keyedness */
     int keyed_hint;   /* plain window: the latest frame's, until records */
     int64_t open_end; /* end of the pane taking records */
@@ -1178,9 +1179,7 @@ save_delta(struct win *x)
     if ((rc = save_touched(x, 'r', &x->t_run)) < 0 ||
         (rc = save_touched(x, 's', &x->t_sess)) < 0)
         return rc;
-    if ((rc = ss_ckpt_delta_blob(&x->ck, x->out.data, x->out.len)) < 0)
-        return rc;
-    return ss_ckpt_delta_commit(&x->ck);
+    return ss_ckpt_delta_blob(&x->ck, x->out.data, x->out.len);
 }
 
 /* The options that shape the state, as the user spells them: a
@@ -1240,10 +1239,12 @@ save(struct win *x)
 
     if ((rc = keep(x, x->last_time, x->out.data, x->out.len)) < 0)
         return rc;
-    if (ss_ckpt_want_snapshot(&x->ck, x->last_time))
-        rc = save_snapshot(x, t.o, n);
-    else
-        rc = save_delta(x);
+    /* The delta even when a snapshot follows: the new log begins with it
+     * (lib/ckpt.h). */
+    if ((rc = save_delta(x)) == 0)
+        rc = ss_ckpt_want_snapshot(&x->ck, x->last_time)
+                 ? save_snapshot(x, t.o, n)
+                 : ss_ckpt_delta_commit(&x->ck);
     for (size_t i = 0; i < x->nslots; i++)
         x->panes[i].dirty = 0;
     ss_buf_reset(&x->dead);
@@ -1450,6 +1451,16 @@ spool_flush(struct win *x)
     return 0;
 }
 
+/* Checks that wait for the input's first batch. */
+static int
+first_batch(struct win *x, const struct ss_frame *f)
+{
+    x->seen = 1;
+    if (x->has_ck)
+        return ss_ckpt_check_resume(&x->ck, f->time, f->interval);
+    return 0;
+}
+
 static int
 frame(struct win *x, const struct ss_frame *f)
 {
@@ -1459,6 +1470,8 @@ frame(struct win *x, const struct ss_frame *f)
     x->cur = f;
     if (!x->in_batch) {
         x->w.closed_ms = f->closed_ms; /* passed on, for delays */
+        if (!x->seen && (rc = first_batch(x, f)) < 0)
+            return rc;
         if ((rc = batch_begin(x, f)) < 0)
             return rc;
     } else if (f->time != x->batch_time) {

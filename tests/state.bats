@@ -209,7 +209,7 @@ crash_case() {
     done
 }
 
-@test "state: a corrupt newest checkpoint is reported, the one before used" {
+@test "state: a corrupt newest checkpoint is reported, the one before used: exact" {
     args=(--update sum --emit updated --checkpoint-interval 2s)
     st 1 5 --update sum --emit updated --no-checkpoint >"$T/want"
     for how in flip truncate; do
@@ -229,8 +229,91 @@ open(sys.argv[1], "wb").write(b)' "$T/c/$newest"
         assert_success
         assert_output "$(cat "$T/want")"
         assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/$newest': $why; using the one before it
-sstream-state: 4 replayed batches (1000 to 4000) not applied again, output re-emitted"
+sstream-state: 5 replayed batches (1000 to 5000) not applied again, output re-emitted"
     done
+}
+
+# ---- a corrupt newest checkpoint ----
+#
+# Batches 1-5 with --checkpoint-interval 3s: 1.snap at 1000 and its log
+# (1000, 2000, 3000); 2.snap at 4000 and its log: a header (40 bytes),
+# the entry of 4000 (40-131: the snapshot's batch, so that 1.snap and the
+# logs reach 4000 too), the entry of 5000 (132-259).
+
+# ck5 DIR: that checkpoint; want6: batches 1-6 uninterrupted
+ck5() {
+    batches "$T/w6" "a b a" "b c" - "a" "d b" "c a"
+    feed "$T/w6" 1 5 | sstream-state "${ckargs[@]}" --checkpoint "$1" \
+        >/dev/null
+    feed "$T/w6" | sstream-state --update sum --emit updated \
+        --no-checkpoint | sstream-sink --tsv >"$T/want6"
+}
+ckargs=(--update sum --emit updated --checkpoint-interval 3s)
+
+# flip FILE AT: one bit of FILE's byte AT
+flip() {
+    "$PY" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[int(sys.argv[2])] ^= 4
+open(sys.argv[1], "wb").write(b)' "$@"
+}
+
+# st6 FIRST DIR: batches FIRST..6 of w6 through the state on DIR
+st6() {
+    set -o pipefail
+    feed "$T/w6" "$1" 6 | sstream-state "${ckargs[@]}" --checkpoint "$2" |
+        sstream-sink --tsv
+}
+
+@test "state: a corrupt newest snapshot costs nothing: the input may go on" {
+    ck5 "$T/c"
+    flip "$T/c/000000000002.snap" 100
+    run --separate-stderr st6 6 "$T/c"
+    assert_success
+    assert_output "$(grep ^6000 "$T/want6")"
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.snap': checksum mismatch; using the one before it"
+}
+
+@test "state: a corrupt entry in the newest log: exact when its batches come again" {
+    for at in 60:40 200:132; do
+        rm -rf "$T/c"
+        ck5 "$T/c"
+        flip "$T/c/000000000002.log" "${at%:*}"
+        run --separate-stderr st6 5 "$T/c"
+        assert_success
+        assert_output "$(grep -E '^[56]000' "$T/want6")"
+        assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': corrupt entry at byte ${at#*:}; state restored to batch time 4000"
+    done
+}
+
+@test "state: a corrupt entry in the newest log: exit 1 when its batches do not come again" {
+    ck5 "$T/c"
+    flip "$T/c/000000000002.log" 200
+    feed "$T/w6" 6 6 >"$T/in"
+    run --separate-stderr bash -c 'o=$1; shift; sstream-state "$@" <"$0" >"$o"' \
+        "$T/in" "$T/out" "${ckargs[@]}" --checkpoint "$T/c"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': corrupt entry at byte 132; state restored to batch time 4000
+sstream-state: checkpoint '$T/c/000000000002.log' is corrupt: the state goes back to batch time 4000, but the input resumes at batch time 6000, so the batches in between would be missing
+sstream-state: restore '$T/c' from a backup, or send the input again from batch time 5000 (a --wal that still holds it), or cut '$T/c/000000000002.log' to 132 bytes (truncate -s 132) to go on without those batches"
+    # no batch went out
+    run --separate-stderr sstream-sink --tsv <"$T/out"
+    assert_output ""
+    # cut as told: the loss of batch 5000 is accepted, and 6000 goes on
+    truncate -s 132 "$T/c/000000000002.log"
+    run --separate-stderr st6 6 "$T/c"
+    assert_success
+    assert_output "6000	a	4
+6000	c	2"
+    assert_equal "$stderr" ""
+}
+
+@test "state: a torn last log entry is a crash: no loss, no stop" {
+    ck5 "$T/c"
+    truncate -s -3 "$T/c/000000000002.log"
+    run --separate-stderr st6 5 "$T/c"
+    assert_success
+    assert_output "$(grep -E '^[56]000' "$T/want6")"
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': torn entry (a crash while writing) at byte 132; state restored to batch time 4000"
 }
 
 @test "state: another operator or format version is refused, exit 2, nothing touched" {

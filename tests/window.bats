@@ -819,3 +819,75 @@ EOF2
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --keep-outputs needs --checkpoint DIR"
 }
+
+# ---- a corrupt newest checkpoint ----
+#
+# nine through -w 3 --reduce-by-key sum leaves three generations; the
+# newest: 3.snap at 7000 and its log, a header (40 bytes), the entry of
+# 7000 (40-265, the snapshot's batch), 8000 (266-468), 9000 (469-720).
+# ten: nine and one more batch, 10000.
+
+ten() {
+    frames --keyed "$@" "a:1 b:2" "a:3" "c:4 a:1" - "b:5" "a:2 c:1" "b:1" - \
+        "a:9" "b:3"
+}
+
+# ck9: that checkpoint in $T/ck, and $T/full the uninterrupted ten
+ck9() {
+    nine >"$T/all"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" \
+        <"$T/all" >/dev/null
+    ten >"$T/all10"
+    sstream-window -w 3 --reduce-by-key sum <"$T/all10" >"$T/full"
+}
+
+# resume SKIP: ten from batch SKIP + 1 on, through the window on $T/ck,
+# into $T/out
+resume() {
+    ten --skip "$1" >"$T/rest"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" \
+        <"$T/rest" >"$T/out"
+}
+
+wflip() {
+    "$PY" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[int(sys.argv[2])] ^= 4
+open(sys.argv[1], "wb").write(b)' "$@"
+}
+
+@test "window: a corrupt newest snapshot costs nothing: the input may go on" {
+    ck9
+    wflip "$T/ck/000000000003.snap" 100
+    run --separate-stderr resume 9
+    assert_success
+    assert_equal "$(show "$T/out")" "$(show "$T/full" | grep ^10000)"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.snap': checksum mismatch; using the one before it"
+}
+
+@test "window: a corrupt entry in the newest log: exact when its batches come again, else exit 1" {
+    ck9
+    cp -r "$T/ck" "$T/ck0"
+    wflip "$T/ck/000000000003.log" 600
+    run --separate-stderr resume 8
+    assert_success
+    assert_equal "$(show "$T/out")" "$(show "$T/full" | grep -E '^(9|10)000')"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': corrupt entry at byte 469; state restored to batch time 8000"
+    rm -rf "$T/ck"
+    mv "$T/ck0" "$T/ck"
+    wflip "$T/ck/000000000003.log" 100
+    run --separate-stderr resume 9
+    assert_failure 1
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': corrupt entry at byte 40; state restored to batch time 7000
+sstream-window: checkpoint '$T/ck/000000000003.log' is corrupt: the state goes back to batch time 7000, but the input resumes at batch time 10000, so the batches in between would be missing
+sstream-window: restore '$T/ck' from a backup, or send the input again from batch time 8000 (a --wal that still holds it), or cut '$T/ck/000000000003.log' to 40 bytes (truncate -s 40) to go on without those batches"
+    assert_equal "$(show "$T/out")" ""
+}
+
+@test "window: a torn last log entry is a crash: no loss, no stop" {
+    ck9
+    truncate -s -3 "$T/ck/000000000003.log"
+    run --separate-stderr resume 8
+    assert_success
+    assert_equal "$(show "$T/out")" "$(show "$T/full" | grep -E '^(9|10)000')"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': torn entry (a crash while writing) at byte 469; state restored to batch time 8000"
+}
