@@ -760,8 +760,23 @@ blob_slot(struct ss_ckpt *c)
     return ss_buf_append(&c->w, "\0\0\0\0\0\0\0\0", 8);
 }
 
+/* A string of two parts, h then p, as one. */
+static int
+put_bytes2(struct ss_buf *b, const void *h, size_t hn, const void *p, size_t n)
+{
+    int rc;
+
+    if (n > SIZE_MAX - hn)
+        return -EOVERFLOW;
+    if ((rc = ss_bytes_append_varint(b, hn + n)) < 0 ||
+        (rc = ss_buf_append(b, h, hn)) < 0)
+        return rc;
+    return ss_buf_append(b, p, n);
+}
+
 int
-ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
+ss_ckpt_snap_blob2(struct ss_ckpt *c, int64_t time, const void *h, size_t hn,
+                   const void *p, size_t n)
 {
     char t[8];
     int rc;
@@ -770,10 +785,16 @@ ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
         return rc;
     ss_bytes_put_le(t, (uint64_t)time, 8);
     if ((rc = ss_buf_append(&c->w, t, 8)) < 0 ||
-        (rc = ss_ckpt_put_bytes(&c->w, p, n)) < 0)
+        (rc = put_bytes2(&c->w, h, hn, p, n)) < 0)
         return rc;
     c->nblob++;
     return 0;
+}
+
+int
+ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
+{
+    return ss_ckpt_snap_blob2(c, time, NULL, 0, p, n);
 }
 
 static int
@@ -935,13 +956,34 @@ ss_ckpt_delta_del(struct ss_ckpt *c, const char *k, size_t klen)
 }
 
 int
-ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n)
+ss_ckpt_delta_blob2(struct ss_ckpt *c, const void *h, size_t hn, const void *p,
+                    size_t n)
 {
     int rc;
 
     if ((rc = ss_buf_putc(&c->d, OP_BLOB)) < 0)
         return rc;
-    return ss_ckpt_put_bytes(&c->d, p, n);
+    return put_bytes2(&c->d, h, hn, p, n);
+}
+
+int
+ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n)
+{
+    return ss_ckpt_delta_blob2(c, NULL, 0, p, n);
+}
+
+int
+ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
+                     uint64_t digest)
+{
+    if (kept == digest)
+        return 0;
+    return ss_diag("batch %" PRId64 " was already used for other records "
+                   "(checkpoint '%s' is at %" PRId64 "): give a new stream "
+                   "a new --checkpoint DIR, and sstream-source --wal DIR "
+                   "(or --state DIR) so that a rerun does not reuse batch "
+                   "times",
+                   time, c->dir, c->time);
 }
 
 int

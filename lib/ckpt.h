@@ -51,7 +51,7 @@
 
 #define SS_CKPT_MAGIC      "SSCK"
 #define SS_CKPT_LOG_MAGIC  "SSCD"
-#define SS_CKPT_VERSION    1
+#define SS_CKPT_VERSION    2
 #define SS_CKPT_KEEP       3 /* generations kept */
 #define SS_CKPT_HEADER_LEN 40
 #define SS_CKPT_ENTRY_LEN  24 /* a log entry's header */
@@ -123,6 +123,14 @@ int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
  * call it on their first batch. */
 int ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time,
                          int64_t interval);
+/* A batch at 'time', at or before c->time, is a replay only if it carries
+ * the records it carried the first time: engines keep, with each kept
+ * output, a digest of the input batch (XXH64 of its payloads in order,
+ * whatever frames they came in), and compare it with the replay's. 0 when
+ * 'kept' and 'digest' agree; else -1 after saying that the batch time was
+ * already used for other records, and what to do. */
+int ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
+                         uint64_t digest);
 /* The i-th stored option of the loaded checkpoint, or NULL past the end. */
 const char *ss_ckpt_opt_name(const struct ss_ckpt *c, size_t i,
                              const char **value);
@@ -144,6 +152,10 @@ int ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
 int ss_ckpt_snap_put(struct ss_ckpt *c, const char *k, size_t klen,
                      const char *v, size_t vlen);
 int ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n);
+/* A blob of two parts, h[0..hn) then p[0..n), stored as one (an engine's
+ * fixed header and its bytes, without the copy joining them would take). */
+int ss_ckpt_snap_blob2(struct ss_ckpt *c, int64_t time, const void *h,
+                       size_t hn, const void *p, size_t n);
 int ss_ckpt_snap_commit(struct ss_ckpt *c);
 
 /* A delta for the batch at 'time' (after the last one): the keys it
@@ -154,6 +166,8 @@ int ss_ckpt_delta_put(struct ss_ckpt *c, const char *k, size_t klen,
                       const char *v, size_t vlen);
 int ss_ckpt_delta_del(struct ss_ckpt *c, const char *k, size_t klen);
 int ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n);
+int ss_ckpt_delta_blob2(struct ss_ckpt *c, const void *h, size_t hn,
+                        const void *p, size_t n);
 int ss_ckpt_delta_commit(struct ss_ckpt *c);
 
 void ss_ckpt_close(struct ss_ckpt *c);

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t in struct st */
+#include <xxhash.h>
 
 #include "buf.h"
 #include "bytes.h"
@@ -45,6 +47,7 @@ struct out {
 
 struct kept {
     int64_t time;
+    uint64_t digest; /* of the input batch: a replay must match it */
     struct ss_buf undo;
 };
 
@@ -67,6 +70,7 @@ struct st {
     uint32_t interval; /* of the batch being read */
     int replay;        /* the batch being read is a replay */
     int seen;          /* a batch has been read */
+    XXH64_state_t xh;  /* digest of the batch's payloads so far */
     int fix_initial;   /* initial keys wait for the first batch's time */
     uint64_t recno;
     struct ss_buf undo; /* this batch's undo list */
@@ -148,7 +152,7 @@ ld_del(void *ctx, const char *k, size_t kl)
 }
 
 static int
-keep_undo(struct st *s, int64_t time, const char *p, size_t n)
+keep_undo(struct st *s, int64_t time, uint64_t digest, const char *p, size_t n)
 {
     struct kept k;
 
@@ -163,14 +167,18 @@ keep_undo(struct st *s, int64_t time, const char *p, size_t n)
         memset(&k, 0, sizeof(k));
     }
     k.time = time;
+    k.digest = digest;
     s->kept[s->nkept++] = k;
     return ss_buf_append(&s->kept[s->nkept - 1].undo, p, n);
 }
 
+/* A blob: the input batch's digest (u64), then the undo list. */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
-    return keep_undo(ctx, time, p, n);
+    if (n < 8)
+        return -EBADMSG;
+    return keep_undo(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
 }
 
 /* ---- initial state from key<TAB>value text ---- */
@@ -419,7 +427,7 @@ overlay(struct st *s, const struct kept *kp)
 }
 
 static int
-reemit(struct st *s, int64_t time)
+reemit(struct st *s, int64_t time, uint64_t digest)
 {
     size_t i;
     int rc;
@@ -440,6 +448,9 @@ reemit(struct st *s, int64_t time)
         s->nouts = 0;
         return send(s, time);
     }
+    if (s->has_ck && (rc = ss_ckpt_check_replay(
+                          &s->ck, time, s->kept[i - 1].digest, digest)) < 0)
+        return rc;
     ss_keytab_clear(&s->ov);
     ss_buf_reset(&s->ovbuf);
     for (size_t j = s->nkept; j > i; j--)
@@ -541,13 +552,14 @@ expire(struct st *s)
 }
 
 static int
-save(struct st *s)
+save(struct st *s, uint64_t digest)
 {
     struct ss_ckpt *c = &s->ck;
     struct ss_ckpt_rd r = {s->undo.data, s->undo.data + s->undo.len, 0};
     size_t cur = 0, kl;
     const char *k;
     struct ent *e;
+    char d[8];
     int rc;
 
     if (!s->has_ck)
@@ -572,7 +584,8 @@ save(struct st *s)
         if (rc < 0)
             return rc;
     }
-    if ((rc = ss_ckpt_delta_blob(c, s->undo.data, s->undo.len)) < 0)
+    ss_bytes_put_le(d, digest, 8);
+    if ((rc = ss_ckpt_delta_blob2(c, d, 8, s->undo.data, s->undo.len)) < 0)
         return rc;
     if (!ss_ckpt_want_snapshot(c, s->cur))
         return ss_ckpt_delta_commit(c);
@@ -584,10 +597,13 @@ save(struct st *s)
             (rc = ss_ckpt_snap_put(c, k, kl, s->enc.data, s->enc.len)) < 0)
             return rc;
     }
-    for (size_t i = 0; i < s->nkept; i++)
-        if ((rc = ss_ckpt_snap_blob(c, s->kept[i].time, s->kept[i].undo.data,
-                                    s->kept[i].undo.len)) < 0)
+    for (size_t i = 0; i < s->nkept; i++) {
+        ss_bytes_put_le(d, s->kept[i].digest, 8);
+        if ((rc = ss_ckpt_snap_blob2(c, s->kept[i].time, d, 8,
+                                     s->kept[i].undo.data,
+                                     s->kept[i].undo.len)) < 0)
             return rc;
+    }
     return ss_ckpt_snap_commit(c);
 }
 
@@ -599,6 +615,7 @@ begin_batch(struct st *s, const struct ss_frame *f)
     s->recno = 0;
     s->replay = s->time != NO_TIME && f->time <= s->time;
     ss_buf_reset(&s->undo);
+    XXH64_reset(&s->xh, 0);
     if (!s->replay && s->fix_initial) {
         size_t cur = 0, kl;
         const char *k;
@@ -615,16 +632,17 @@ begin_batch(struct st *s, const struct ss_frame *f)
 static int
 end_batch(struct st *s)
 {
+    uint64_t digest = XXH64_digest(&s->xh);
     int rc;
 
     ss_ckpt_test_crash("batch");
     if (s->replay)
-        return reemit(s, s->cur);
+        return reemit(s, s->cur, digest);
     /* The batch's undo list joins the kept ones before saving, so that a
      * snapshot written now holds it too. */
     if ((rc = expire(s)) < 0 ||
-        (rc = keep_undo(s, s->cur, s->undo.data, s->undo.len)) < 0 ||
-        (rc = save(s)) < 0)
+        (rc = keep_undo(s, s->cur, digest, s->undo.data, s->undo.len)) < 0 ||
+        (rc = save(s, digest)) < 0)
         return rc;
     s->time = s->cur;
     if ((rc = build(s, s->undo.data, s->undo.len)) < 0)
@@ -662,6 +680,7 @@ on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
         s->w.closed_ms = f->closed_ms; /* passed on, for delays */
     }
     ss_stats_in(&s->stats, f);
+    XXH64_update(&s->xh, f->payload, f->payload_len);
     s->last = f;
     *in_batch = (f->flags & SS_FRAME_MORE) != 0;
     if (!s->replay) {

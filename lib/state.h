@@ -6,7 +6,8 @@
  * is a replay: it is not applied again, and its output is rebuilt from the
  * checkpoint (the per-batch blobs hold each batch's undo records: the
  * keys it changed with their values before it) and emitted again, for the
- * last keep_outputs batches.
+ * last keep_outputs batches. A blob also holds the digest of the batch's
+ * input: a replay with other records is refused (ss_ckpt_check_replay()).
  *
  * Owns: the config belongs to the caller and is only read.
  */

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t in struct win */
+#include <xxhash.h>
 
 #include "buf.h"
 #include "bytes.h"
@@ -51,6 +53,7 @@ struct session {
 
 struct kept { /* a batch's output, for a replay of that batch */
     int64_t time;
+    uint64_t digest;   /* of the input batch: a replay must match it */
     struct ss_buf out; /* frames as out_begin() records them */
 };
 
@@ -73,6 +76,7 @@ struct win {
     struct ss_keytab sess; /* --session-gap: key -> struct session */
     int started;
     int seen;         /* a batch has been read */
+    XXH64_state_t xh; /* digest of the batch's payloads so far */
     int keyed;        /* plain window: -1 unknown, else the input's keyedness */
     int keyed_hint;   /* plain window: the latest frame's, until records */
     int64_t open_end; /* end of the pane taking records */
@@ -836,7 +840,8 @@ add_frame(struct win *x, const struct ss_frame *f)
  * The window's state is stored as ckpt keys: "m" the scalars, "p" + end
  * (8 bytes) each pane, "r" + key the running aggregate of a key, "s" +
  * key a session. A batch's delta holds the panes it changed, the run and
- * session keys it changed, and its output, kept for a replay. */
+ * session keys it changed, and its blob, kept for a replay: the digest of
+ * the input batch (a replay must match it), then the output frames. */
 
 #define META_LEN 44
 
@@ -1027,7 +1032,7 @@ ld_del(void *ctx, const char *k, size_t klen)
 
 /* Keep a batch's output; the oldest goes when keep_outputs are kept. */
 static int
-keep(struct win *x, int64_t time, const char *p, size_t n)
+keep(struct win *x, int64_t time, uint64_t digest, const char *p, size_t n)
 {
     struct kept k;
 
@@ -1042,14 +1047,18 @@ keep(struct win *x, int64_t time, const char *p, size_t n)
         memset(&k, 0, sizeof(k));
     }
     k.time = time;
+    k.digest = digest;
     x->kept[x->nkept++] = k;
     return ss_buf_append(&x->kept[x->nkept - 1].out, p, n);
 }
 
+/* A blob: the input batch's digest (u64), then its output frames. */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
-    return keep(ctx, time, p, n);
+    if (n < 8)
+        return -EBADMSG;
+    return keep(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
 }
 
 static int
@@ -1152,17 +1161,22 @@ save_snapshot(struct win *x, const struct ss_ckpt_opt *opts, size_t nopts)
     while (ss_keytab_next(&x->sess, &cur, &k, &klen) != NULL)
         if ((rc = save_entry(x, 's', k, klen, 1)) < 0)
             return rc;
-    for (size_t i = 0; i < x->nkept; i++)
-        if ((rc = ss_ckpt_snap_blob(&x->ck, x->kept[i].time,
-                                    x->kept[i].out.data, x->kept[i].out.len)) <
+    for (size_t i = 0; i < x->nkept; i++) {
+        char d[8];
+
+        ss_bytes_put_le(d, x->kept[i].digest, 8);
+        if ((rc = ss_ckpt_snap_blob2(&x->ck, x->kept[i].time, d, 8,
+                                     x->kept[i].out.data, x->kept[i].out.len)) <
             0)
             return rc;
+    }
     return ss_ckpt_snap_commit(&x->ck);
 }
 
 static int
-save_delta(struct win *x)
+save_delta(struct win *x, uint64_t digest)
 {
+    char d[8];
     int rc;
 
     ss_ckpt_delta_begin(&x->ck, x->last_time);
@@ -1179,7 +1193,8 @@ save_delta(struct win *x)
     if ((rc = save_touched(x, 'r', &x->t_run)) < 0 ||
         (rc = save_touched(x, 's', &x->t_sess)) < 0)
         return rc;
-    return ss_ckpt_delta_blob(&x->ck, x->out.data, x->out.len);
+    ss_bytes_put_le(d, digest, 8);
+    return ss_ckpt_delta_blob2(&x->ck, d, 8, x->out.data, x->out.len);
 }
 
 /* The options that shape the state, as the user spells them: a
@@ -1231,17 +1246,17 @@ ck_opts(const struct ss_window_config *cfg, struct opt_text *t)
 }
 
 static int
-save(struct win *x)
+save(struct win *x, uint64_t digest)
 {
     struct opt_text t;
     size_t n = ck_opts(x->cfg, &t);
     int rc;
 
-    if ((rc = keep(x, x->last_time, x->out.data, x->out.len)) < 0)
+    if ((rc = keep(x, x->last_time, digest, x->out.data, x->out.len)) < 0)
         return rc;
     /* The delta even when a snapshot follows: the new log begins with it
      * (lib/ckpt.h). */
-    if ((rc = save_delta(x)) == 0)
+    if ((rc = save_delta(x, digest)) == 0)
         rc = ss_ckpt_want_snapshot(&x->ck, x->last_time)
                  ? save_snapshot(x, t.o, n)
                  : ss_ckpt_delta_commit(&x->ck);
@@ -1282,9 +1297,10 @@ open_checkpoint(struct win *x)
 /* A batch at or before the checkpoint's time has been applied already:
  * send what it produced then, and change nothing. */
 static int
-replay(struct win *x, int64_t time)
+replay(struct win *x, int64_t time, uint64_t digest)
 {
     size_t i;
+    int rc;
 
     x->replayed++;
     ss_stats_skip(&x->stats);
@@ -1301,6 +1317,9 @@ replay(struct win *x, int64_t time)
                 time, x->ck.time, x->cfg->keep_outputs);
         return 0;
     }
+    if ((rc = ss_ckpt_check_replay(&x->ck, time, x->kept[i - 1].digest,
+                                   digest)) < 0)
+        return rc;
     return re_emit(x, x->kept[i - 1].out.data, x->kept[i - 1].out.len);
 }
 
@@ -1371,12 +1390,13 @@ close_sessions(struct win *x)
 static int
 batch_end(struct win *x)
 {
+    uint64_t digest = XXH64_digest(&x->xh);
     int rc;
 
     x->in_batch = 0;
     if (x->replaying) {
         x->replaying = 0;
-        return replay(x, x->batch_time);
+        return replay(x, x->batch_time, digest);
     }
     if ((rc = ss_rejects_flush(&x->rej)) < 0)
         return rc;
@@ -1388,7 +1408,7 @@ batch_end(struct win *x)
     else if (x->batch_time == x->open_end)
         rc = advance_to(x, x->open_end + x->gran);
     if (rc == 0 && x->has_ck)
-        rc = save(x);
+        rc = save(x, digest);
     return rc;
 }
 
@@ -1472,6 +1492,7 @@ frame(struct win *x, const struct ss_frame *f)
         x->w.closed_ms = f->closed_ms; /* passed on, for delays */
         if (!x->seen && (rc = first_batch(x, f)) < 0)
             return rc;
+        XXH64_reset(&x->xh, 0);
         if ((rc = batch_begin(x, f)) < 0)
             return rc;
     } else if (f->time != x->batch_time) {
@@ -1479,6 +1500,7 @@ frame(struct win *x, const struct ss_frame *f)
                        " is missing its last frame",
                        f->time, x->batch_time);
     }
+    XXH64_update(&x->xh, f->payload, f->payload_len);
     if (!x->replaying && (rc = add_frame(x, f)) < 0)
         return rc;
     if (f->flags & SS_FRAME_MORE)

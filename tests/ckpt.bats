@@ -141,7 +141,7 @@ e'
     run --separate-stderr cli "$BATS_TEST_TMPDIR/c" update=sum timeout=none <<<'b 6000
 e'
     assert_failure 2
-    assert_equal "$stderr" "ckpt-cli: checkpoint '$BATS_TEST_TMPDIR/c/000000000003.snap' has format version 0; this sstream reads version 1 (start with a new --checkpoint DIR)"
+    assert_equal "$stderr" "ckpt-cli: checkpoint '$BATS_TEST_TMPDIR/c/000000000003.snap' has format version 3; this sstream reads version 2 (start with a new --checkpoint DIR)"
     run diff -r "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/c"
     assert_success
 }

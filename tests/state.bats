@@ -237,8 +237,8 @@ sstream-state: 5 replayed batches (1000 to 5000) not applied again, output re-em
 #
 # Batches 1-5 with --checkpoint-interval 3s: 1.snap at 1000 and its log
 # (1000, 2000, 3000); 2.snap at 4000 and its log: a header (40 bytes),
-# the entry of 4000 (40-131: the snapshot's batch, so that 1.snap and the
-# logs reach 4000 too), the entry of 5000 (132-259).
+# the entry of 4000 (40-139: the snapshot's batch, so that 1.snap and the
+# logs reach 4000 too), the entry of 5000 (140-275).
 
 # ck5 DIR: that checkpoint; want6: batches 1-6 uninterrupted
 ck5() {
@@ -274,7 +274,7 @@ st6() {
 }
 
 @test "state: a corrupt entry in the newest log: exact when its batches come again" {
-    for at in 60:40 200:132; do
+    for at in 60:40 200:140; do
         rm -rf "$T/c"
         ck5 "$T/c"
         flip "$T/c/000000000002.log" "${at%:*}"
@@ -292,14 +292,14 @@ st6() {
     run --separate-stderr bash -c 'o=$1; shift; sstream-state "$@" <"$0" >"$o"' \
         "$T/in" "$T/out" "${ckargs[@]}" --checkpoint "$T/c"
     assert_failure 1
-    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': corrupt entry at byte 132; state restored to batch time 4000
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': corrupt entry at byte 140; state restored to batch time 4000
 sstream-state: checkpoint '$T/c/000000000002.log' is corrupt: the state goes back to batch time 4000, but the input resumes at batch time 6000, so the batches in between would be missing
-sstream-state: restore '$T/c' from a backup, or send the input again from batch time 5000 (a --wal that still holds it), or cut '$T/c/000000000002.log' to 132 bytes (truncate -s 132) to go on without those batches"
+sstream-state: restore '$T/c' from a backup, or send the input again from batch time 5000 (a --wal that still holds it), or cut '$T/c/000000000002.log' to 140 bytes (truncate -s 140) to go on without those batches"
     # no batch went out
     run --separate-stderr sstream-sink --tsv <"$T/out"
     assert_output ""
     # cut as told: the loss of batch 5000 is accepted, and 6000 goes on
-    truncate -s 132 "$T/c/000000000002.log"
+    truncate -s 140 "$T/c/000000000002.log"
     run --separate-stderr st6 6 "$T/c"
     assert_success
     assert_output "6000	a	4
@@ -313,7 +313,7 @@ sstream-state: restore '$T/c' from a backup, or send the input again from batch 
     run --separate-stderr st6 5 "$T/c"
     assert_success
     assert_output "$(grep -E '^[56]000' "$T/want6")"
-    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': torn entry (a crash while writing) at byte 132; state restored to batch time 4000"
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': torn entry (a crash while writing) at byte 140; state restored to batch time 4000"
 }
 
 @test "state: another operator or format version is refused, exit 2, nothing touched" {
@@ -330,11 +330,11 @@ sstream-state: restore '$T/c' from a backup, or send the input again from batch 
     run diff -r "$T/before" "$T/c"
     assert_success
     newest=$(ls "$T/c" | grep snap | tail -n 1)
-    printf '\002' | dd of="$T/c/$newest" bs=1 seek=4 conv=notrunc 2>/dev/null
+    printf '\003' | dd of="$T/c/$newest" bs=1 seek=4 conv=notrunc 2>/dev/null
     cp -a "$T/c" "$T/before2"
     run --separate-stderr sstream-state --update sum --checkpoint "$T/c" <"$T/in"
     assert_failure 2
-    assert_equal "$stderr" "sstream-state: checkpoint '$T/c/$newest' has format version 2; this sstream reads version 1 (start with a new --checkpoint DIR)"
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/c/$newest' has format version 3; this sstream reads version 2 (start with a new --checkpoint DIR)"
     run diff -r "$T/before2" "$T/c"
     assert_success
 }
@@ -513,4 +513,41 @@ sstream-state: 1 replayed batch sent empty: output no longer kept"
     assert_equal "$stderr" "sstream-state: 2 replayed batches (1000 to 2000) not applied again, output re-emitted"
     run diff <(grep -E '^[12]000' "$T/want") "$T/got"
     assert_success
+}
+
+# ---- a batch time is never reused for different data ----
+
+@test "state: a replay is checked against the records of the batch first applied" {
+    # the same batches cut into other frames (one record each): a replay
+    fr() {
+        "$PY" "$TESTS_DIR/helpers/frames.py" --keyed "$@" "a:1 b:2 a:3" "b:4"
+    }
+    fr >"$T/in1"
+    fr --parts 1 >"$T/in2"
+    sstream-state --update sum --checkpoint "$T/c" <"$T/in1" >"$T/out1"
+    run --separate-stderr bash -c "sstream-state --update sum --checkpoint '$T/c' <'$T/in2' >'$T/out2'"
+    assert_success
+    assert_equal "$stderr" "sstream-state: 2 replayed batches (1000 to 2000) not applied again, output re-emitted"
+    assert_equal "$(sstream-sink --tsv <"$T/out2")" "$(sstream-sink --tsv <"$T/out1")"
+}
+
+@test "state: two replay folders into one checkpoint: the second is refused" {
+    batches "$T/day1" "a b" "c"
+    batches "$T/day2" "d" "e e"
+    wc() {
+        set -o pipefail
+        sstream-source --replay "$1" -b 1s | sstream-map --flat-map words \
+            --count-by-value | sstream-state --update sum --checkpoint "$T/c" |
+            sstream-sink --tsv
+    }
+    wc "$T/day1" >/dev/null
+    run --separate-stderr wc "$T/day2"
+    assert_failure 1
+    assert_output ""
+    assert_equal "${stderr%%$'\n'*}" "sstream-state: batch 1000 was already used for other records (checkpoint '$T/c' is at 2000): give a new stream a new --checkpoint DIR, and sstream-source --wal DIR (or --state DIR) so that a rerun does not reuse batch times"
+    # the state is untouched: day 1's counts
+    run --separate-stderr sstream-state --dump "$T/c"
+    assert_output "a	1
+b	1
+c	1"
 }

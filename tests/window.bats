@@ -824,7 +824,7 @@ EOF2
 #
 # nine through -w 3 --reduce-by-key sum leaves three generations; the
 # newest: 3.snap at 7000 and its log, a header (40 bytes), the entry of
-# 7000 (40-265, the snapshot's batch), 8000 (266-468), 9000 (469-720).
+# 7000 (40-273, the snapshot's batch), 8000 (274-484), 9000 (485-744).
 # ten: nine and one more batch, 10000.
 
 ten() {
@@ -871,7 +871,7 @@ open(sys.argv[1], "wb").write(b)' "$@"
     run --separate-stderr resume 8
     assert_success
     assert_equal "$(show "$T/out")" "$(show "$T/full" | grep -E '^(9|10)000')"
-    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': corrupt entry at byte 469; state restored to batch time 8000"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': corrupt entry at byte 485; state restored to batch time 8000"
     rm -rf "$T/ck"
     mv "$T/ck0" "$T/ck"
     wflip "$T/ck/000000000003.log" 100
@@ -889,5 +889,28 @@ sstream-window: restore '$T/ck' from a backup, or send the input again from batc
     run --separate-stderr resume 8
     assert_success
     assert_equal "$(show "$T/out")" "$(show "$T/full" | grep -E '^(9|10)000')"
-    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': torn entry (a crash while writing) at byte 469; state restored to batch time 8000"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': torn entry (a crash while writing) at byte 485; state restored to batch time 8000"
+}
+
+# ---- a batch time is never reused for different data ----
+
+@test "window: a replay is checked against the records of the batch first applied" {
+    nine >"$T/all"
+    nine --parts 1 >"$T/parts"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" <"$T/all" \
+        >"$T/out1"
+    # the same batches cut into other frames: replays
+    run --separate-stderr bash -c "sstream-window -w 3 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/parts' >'$T/out2'"
+    assert_success
+    assert_equal "$stderr" "sstream-window: 9 replayed batches (1000 to 9000) not applied again, output re-emitted"
+    assert_equal "$(show "$T/out2")" "$(show "$T/out1")"
+    # other records under the same times: refused at the first
+    frames --keyed "a:1 b:2" "a:4" >"$T/other"
+    run --separate-stderr bash -c "sstream-window -w 3 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/other' >'$T/out3'"
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 2000 was already used for other records (checkpoint '$T/ck' is at 9000): give a new stream a new --checkpoint DIR, and sstream-source --wal DIR (or --state DIR) so that a rerun does not reuse batch times"
+    assert_equal "$(show "$T/out3")" "1000 a 1
+1000 b 2"
 }
