@@ -234,9 +234,9 @@ main(int argc, char **argv)
         ss_map_config_release(&cfg);
         return rc;
     }
-    if (ss_stage_check_frames_out() < 0) {
+    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0) {
         ss_map_config_release(&cfg);
-        return 1;
+        return 2;
     }
     ss_stage_signals(SS_STAGE_MIDDLE);
     rc = ss_map_run(&cfg);

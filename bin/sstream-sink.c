@@ -204,6 +204,8 @@ main(int argc, char **argv)
     if (modes == 0 &&
         (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL))
         cfg.mode = SS_SINK_NONE;
+    if (ss_stage_check_pipes(SS_STAGE_SINK) < 0)
+        return 2;
     ss_stage_signals(SS_STAGE_SINK);
     return ss_stage_exit(ss_sink_run(&cfg));
 }

@@ -340,7 +340,7 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
-    if (ss_stage_check_frames_out() < 0)
+    if (ss_stage_check_pipes(SS_STAGE_SOURCE) < 0)
         return 2;
     ss_stage_signals(SS_STAGE_SOURCE);
     return ss_stage_exit(ss_source_run(&cfg));

@@ -212,7 +212,7 @@ main(int argc, char **argv)
         return rc;
     if (dump != NULL)
         return ss_state_dump(dump) == 0 ? 0 : 1;
-    if (ss_stage_check_frames_out() < 0)
+    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0)
         return 2;
     ss_stage_signals(SS_STAGE_MIDDLE);
     rc = ss_state_run(&cfg);

@@ -17,7 +17,8 @@ static const char usage_line[] =
     "                      --group-by-key | --reduce OP | --reduce-by-key OP]\n"
     "                      [--checkpoint DIR [--keep-outputs N]] "
     "[--keep-empty-keys]\n"
-    "                      [--no-inverse] [--rejects FILE] [--separator C]\n"
+    "                      [--max-gap DUR] [--no-inverse] [--rejects FILE]\n"
+    "                      [--separator C]\n"
     "                      [--stats] [--stats-file FILE]\n"
     "       sstream-window [-hV] --session-gap DUR (--count-by-value |\n"
     "                      --group-by-key | --reduce-by-key OP)\n"
@@ -40,6 +41,8 @@ static const char help_text[] =
     "                           inverse reduce does (sum, count, mean)\n"
     "      --keep-outputs N     batches whose output a replay gets again "
     "(10)\n"
+    "      --max-gap DUR        longest jump in batch time filled with empty\n"
+    "                           windows (default: 100000 slides)\n"
     "      --no-inverse         recompute each window from its panes\n"
     "      --reduce OP          one value: OP over the window's values\n"
     "      --reduce-by-key OP   (key, OP over the key's values)\n"
@@ -64,6 +67,7 @@ enum {
     OPT_GROUP_BY_KEY,
     OPT_KEEP_EMPTY,
     OPT_KEEP_OUTPUTS,
+    OPT_MAX_GAP,
     OPT_NO_INVERSE,
     OPT_REDUCE,
     OPT_REDUCE_BY_KEY,
@@ -82,6 +86,7 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, 'h'},
     {"keep-empty-keys", no_argument, NULL, OPT_KEEP_EMPTY},
     {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
+    {"max-gap", required_argument, NULL, OPT_MAX_GAP},
     {"no-inverse", no_argument, NULL, OPT_NO_INVERSE},
     {"reduce", required_argument, NULL, OPT_REDUCE},
     {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
@@ -123,8 +128,9 @@ check(const struct ss_window_config *cfg, int modes)
         if (!keyed)
             return ss_diag("--session-gap needs --count-by-value, "
                            "--group-by-key or --reduce-by-key OP");
-        if (cfg->keep_empty)
-            return ss_diag("--keep-empty-keys is for sliding windows");
+        if (cfg->keep_empty || cfg->max_gap > 0)
+            return ss_diag("--%s is for sliding windows",
+                           cfg->keep_empty ? "keep-empty-keys" : "max-gap");
         return 0;
     }
     if (cfg->window == 0)
@@ -176,6 +182,10 @@ main(int argc, char **argv)
                 return 2;
             cfg.keep_outputs = (unsigned long)n;
             keep_outputs = 1;
+            break;
+        case OPT_MAX_GAP:
+            if (ss_opt_duration("--max-gap", optarg, &cfg.max_gap) < 0)
+                return 2;
             break;
         case OPT_NO_INVERSE:
             cfg.no_inverse = 1;
@@ -243,7 +253,7 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
-    if (ss_stage_check_frames_out() < 0)
+    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0)
         return 2;
     ss_stage_signals(SS_STAGE_MIDDLE);
     switch (ch = ss_window_run(&cfg)) {

@@ -114,7 +114,23 @@ ss_batcher_finish(struct ss_batcher *b)
 {
     if (b->wal != NULL)
         b->w.fd = b->out_fd; /* end-of-stream is not logged */
+    b->ended = 1;
     return ss_frame_writer_eos(&b->w, b->time, (uint32_t)b->interval);
+}
+
+int
+ss_batcher_abort(struct ss_batcher *b)
+{
+    if (b->ended)
+        return 0;
+    b->ended = 1;
+    if (b->wal != NULL) {
+        if (b->open)
+            ss_wal_drop(b->wal);
+        b->w.fd = b->out_fd;
+    }
+    b->open = 0;
+    return ss_frame_writer_abort(&b->w);
 }
 
 void

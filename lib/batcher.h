@@ -26,6 +26,7 @@ struct ss_batcher {
     int64_t interval;
     int64_t time; /* time of the open batch */
     int open;
+    int ended; /* end-of-stream sent, clean or aborted */
     uint64_t batches, records;
     uint64_t batch_records; /* records in the open batch */
     int limited;            /* --max-rate: records wait for 'budget' */
@@ -63,6 +64,10 @@ int ss_batcher_full(const struct ss_batcher *b);
 int ss_batcher_close(struct ss_batcher *b, int64_t closed_ms);
 /* Send end-of-stream, timed as the last batch. */
 int ss_batcher_finish(struct ss_batcher *b);
+/* The source failed: drop the open batch (from the log too) and end the
+ * stream as aborted (ss_frame_writer_abort()), so that the stages after
+ * it fail and write nothing of it. Nothing when the stream has ended. */
+int ss_batcher_abort(struct ss_batcher *b);
 void ss_batcher_release(struct ss_batcher *b);
 /* Send every batch through the write-ahead log 'wal' (opened, replayed)
  * before it goes to the writer's fd. */

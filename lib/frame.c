@@ -34,7 +34,7 @@ enum {
     OFF_INTERVAL = 16,
     OFF_FLAGS = 20,
     OFF_COUNT = 24,
-    OFF_RESERVED = 28,
+    OFF_REPLAY = 28,
     OFF_PLEN = 32,
     OFF_SUM = 40,
     OFF_CLOSED = 48,
@@ -80,7 +80,7 @@ ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
     ss_bytes_put_le(h + OFF_INTERVAL, f->interval, 4);
     ss_bytes_put_le(h + OFF_FLAGS, f->flags, 4);
     ss_bytes_put_le(h + OFF_COUNT, f->count, 4);
-    ss_bytes_put_le(h + OFF_RESERVED, 0, 4);
+    ss_bytes_put_le(h + OFF_REPLAY, f->replay_ms, 4);
     ss_bytes_put_le(h + OFF_PLEN, len, 8);
     ss_bytes_put_le(h + OFF_CLOSED, (uint64_t)f->closed_ms, 8);
     if (n > 0) {
@@ -198,6 +198,7 @@ parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
     f->interval = (uint32_t)ss_bytes_get_le(p + OFF_INTERVAL, 4);
     f->flags = (uint32_t)ss_bytes_get_le(p + OFF_FLAGS, 4);
     f->count = (uint32_t)ss_bytes_get_le(p + OFF_COUNT, 4);
+    f->replay_ms = (uint32_t)ss_bytes_get_le(p + OFF_REPLAY, 4);
     f->closed_ms = (int64_t)ss_bytes_get_le(p + OFF_CLOSED, 8);
     f->payload = p + hlen;
     f->payload_len = plen;
@@ -288,6 +289,24 @@ fill(struct ss_frame_reader *r, size_t need)
     return 1;
 }
 
+/* Whether the first n bytes of a stream could begin a frame: the magic,
+ * or as much of it as has come. */
+static int
+starts_as_frames(const char *p, size_t n)
+{
+    return n == 0 || memcmp(p, SS_FRAME_MAGIC, n < 4 ? n : 4) == 0;
+}
+
+/* Text piped into a stage is the likeliest mistake of all: say so, and
+ * what goes first, rather than report a corrupt frame at offset 0. */
+static int
+not_frames(const struct ss_frame_reader *r)
+{
+    return ss_diag("%s: the input is not sstream frames (a pipeline starts "
+                   "with sstream-source, e.g. 'sstream-source < FILE | %s')",
+                   r->name, ss_diag_prog());
+}
+
 int
 ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
 {
@@ -299,6 +318,8 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
         size_t have = r->in.len - r->pos;
 
         f->offset = r->offset;
+        if (r->offset == 0 && !starts_as_frames(r->in.data + r->pos, have))
+            return not_frames(r);
         rc =
             parse(r->in.data + r->pos, have, f, &need, &why, !r->defer_records);
         if (rc < 0)
@@ -319,7 +340,13 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
     f->offset = r->offset;
     r->pos += need;
     r->offset += need;
-    return f->kind == SS_FRAME_END ? 0 : 1;
+    if (f->kind == SS_FRAME_BATCH)
+        return 1;
+    if (f->flags & SS_FRAME_ABORTED)
+        return ss_diag("%s: the stream was aborted: a stage before this one "
+                       "failed (see its message)",
+                       r->name);
+    return 0;
 }
 
 int
@@ -387,6 +414,7 @@ send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
         .time = w->time,
         .interval = w->interval,
         .count = w->count,
+        .replay_ms = w->replay_ms,
         .closed_ms = w->closed_ms,
         .trail = w->trail,
         .ntrail = (kind == SS_FRAME_BATCH && !(flags & SS_FRAME_MORE))
@@ -543,6 +571,21 @@ ss_frame_writer_eos(struct ss_frame_writer *w, int64_t time, uint32_t interval)
     if (w->out.len == 0)
         return -ENOMEM;
     return send_frame(w, SS_FRAME_END, 0);
+}
+
+int
+ss_frame_writer_abort(struct ss_frame_writer *w)
+{
+    int64_t time = w->interval != 0 ? w->time : 0;
+    uint32_t interval = w->interval != 0 ? w->interval : 1;
+
+    /* begin() takes over an open batch: its records are never sent. */
+    w->open = 0;
+    ss_frame_writer_begin(w, time, interval, 0);
+    w->open = 0;
+    if (w->out.len == 0)
+        return -ENOMEM;
+    return send_frame(w, SS_FRAME_END, SS_FRAME_ABORTED);
 }
 
 void

@@ -47,8 +47,9 @@ enum ss_frame_kind {
     SS_FRAME_END = 2,
 };
 
-#define SS_FRAME_KEYED 0x1u /* records are key/value pairs */
-#define SS_FRAME_MORE  0x2u /* more frames of this batch follow */
+#define SS_FRAME_KEYED   0x1u /* records are key/value pairs */
+#define SS_FRAME_MORE    0x2u /* more frames of this batch follow */
+#define SS_FRAME_ABORTED 0x4u /* end of stream: a stage before failed */
 
 struct ss_frame {
     int kind;            /* SS_FRAME_BATCH or SS_FRAME_END */
@@ -56,6 +57,7 @@ struct ss_frame {
     int64_t time;        /* batch time, ms since the epoch */
     uint32_t interval;   /* batch interval, ms */
     uint32_t count;      /* records in this frame */
+    uint32_t replay_ms;  /* how far back a restart may send batches again */
     int64_t closed_ms;   /* wall clock when the source closed it; 0 unknown */
     const char *payload; /* view: valid until the next read */
     size_t payload_len;
@@ -150,8 +152,9 @@ struct ss_frame_reader {
 void ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name);
 /* Read the next frame into *f. Returns 1 for a batch frame, 0 for the
  * end-of-stream frame, or -1 after reporting what is wrong (a torn or
- * corrupt frame with its byte offset, an upstream that ended without
- * end-of-stream, a read error). */
+ * corrupt frame with its byte offset, input that is not frames at all,
+ * an upstream that ended without end-of-stream or with an aborted one,
+ * a read error). */
 int ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f);
 /* For a reader with defer_records: 0 when frame f (just read) has
  * record lengths that add up; else -1, reported as a corrupt frame. */
@@ -179,6 +182,9 @@ struct ss_frame_writer {
     uint32_t flags;
     uint32_t count;
     int64_t closed_ms;
+    /* Goes out in every frame: a stage copies its input's (a source
+     * sets its own, see man/sstream.5 "replay_ms"). */
+    uint32_t replay_ms;
     size_t part_bytes;       /* payload size at which a part is sent */
     uint64_t records, bytes; /* totals written, for summaries */
     uint64_t write_ns;       /* time spent in write(2), for lib/stats */
@@ -210,6 +216,12 @@ int ss_frame_writer_end(struct ss_frame_writer *w);
 /* Send an end-of-stream frame. */
 int ss_frame_writer_eos(struct ss_frame_writer *w, int64_t time,
                         uint32_t interval);
+/* The stage failed: drop the batch being built, if any, and send an
+ * aborted end-of-stream, so that every later stage fails too and none
+ * writes the unfinished batch. Timed as the last batch begun (0 and 1ms
+ * when there was none). 0 or a negative errno code (ignored by callers
+ * that are failing anyway). */
+int ss_frame_writer_abort(struct ss_frame_writer *w);
 void ss_frame_writer_release(struct ss_frame_writer *w);
 
 /* Header bytes of a frame with n trail entries: 56 without a trail. */

@@ -1122,6 +1122,19 @@ closed_at(const struct map *m)
     return 0;
 }
 
+/* The longest replay span of the inputs: a restart may send any of
+ * them again that far back (man/sstream.5, replay_ms). */
+static uint32_t
+replay_of(const struct map *m)
+{
+    uint32_t ms = 0;
+
+    for (size_t i = 0; i < m->in.n; i++)
+        if (m->in.in[i].f.replay_ms > ms)
+            ms = m->in.in[i].f.replay_ms;
+    return ms;
+}
+
 static int
 batch(struct map *m)
 {
@@ -1135,6 +1148,7 @@ batch(struct map *m)
     ss_frame_writer_begin(&m->w, m->time, m->in.interval,
                           m->keyed_out ? SS_FRAME_KEYED : 0);
     m->w.closed_ms = closed_at(m);
+    m->w.replay_ms = replay_of(m);
     if ((rc = read_main(m)) < 0)
         return rc;
     for (size_t i = 0; i < m->cfg->nops; i++)
@@ -1169,6 +1183,8 @@ ss_map_run(const struct ss_map_config *cfg)
     }
     if (rc < -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
+    if (rc < 0 && rc != -EPIPE)
+        ss_frame_writer_abort(&m.w);
     ss_rejects_report(&m.rej);
     if (ss_stats_close(&m.stats) < 0 && rc == 0)
         rc = -1;

@@ -233,11 +233,17 @@ batch_sent(struct live *lv, int64_t time)
 }
 
 /* Stop the receivers (what they received goes in), close the open batch,
- * send end-of-stream and wind the loop down. */
+ * send end-of-stream and wind the loop down. A stream whose input failed
+ * (a receiver that could not start, or ended in an error) drops the open
+ * batch instead and ends aborted, so that no stage after it writes that
+ * batch or exits 0; one that only lived through troubles (reported, its
+ * exit status 1) sends every batch, then ends aborted for the same
+ * reason. */
 static void
 end_stream(struct live *lv, int rc)
 {
-    int64_t time = lv->host.b->time;
+    struct ss_batcher *b = lv->host.b;
+    int64_t time = b->time;
 
     if (lv->ended)
         return;
@@ -247,11 +253,19 @@ end_stream(struct live *lv, int rc)
         lv->rc = rc;
     for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
         r->ops->stop(r);
-    if (lv->rc != -EPIPE) {
-        int r = ss_batcher_close(lv->host.b, ss_dur_now_ms());
+    if (lv->rc == -EPIPE) {
+        close_all(lv);
+        return;
+    }
+    if (lv->failed) {
+        ss_batcher_abort(b);
+    } else {
+        int r = ss_batcher_close(b, ss_dur_now_ms());
 
-        if (r == 0)
-            r = ss_batcher_finish(lv->host.b);
+        if (r == 0 && lv->host.troubles > 0)
+            ss_batcher_abort(b);
+        else if (r == 0)
+            r = ss_batcher_finish(b);
         if (r == 0)
             batch_sent(lv, time);
         if (lv->rc == 0)
@@ -260,7 +274,8 @@ end_stream(struct live *lv, int rc)
     close_all(lv);
 }
 
-/* stdout is gone (or memory): nothing more can be sent, so stop at once. */
+/* Nothing more can be sent (stdout gone, the log failed, memory): stop at
+ * once, ending the stream as aborted where stdout still takes it. */
 static void
 fail_stream(struct live *lv, int rc)
 {
@@ -271,6 +286,8 @@ fail_stream(struct live *lv, int rc)
     lv->host.stopping = lv->host.broken = 1;
     for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
         r->ops->stop(r);
+    if (rc != -EPIPE)
+        ss_batcher_abort(lv->host.b);
     close_all(lv);
 }
 
@@ -550,6 +567,19 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     return rc;
 }
 
+/* How far back in batch time a restart may send batches again, for the
+ * frames' replay_ms (man/sstream.5): --max-uncommitted batches; with no
+ * bound, or one past what the field holds, UINT32_MAX. */
+static uint32_t
+replay_span(const struct ss_source_config *cfg)
+{
+    uint64_t n = cfg->max_uncommitted;
+
+    if (n == 0 || n > UINT32_MAX / (uint64_t)cfg->interval)
+        return UINT32_MAX;
+    return (uint32_t)(n * (uint64_t)cfg->interval);
+}
+
 /* --wal: check the log, send again what the sink has not committed, and
  * route every new batch through the log. */
 static int
@@ -566,6 +596,7 @@ start_wal(const struct ss_source_config *cfg, struct ss_wal *wal,
                        cfg->wal, wal->interval, cfg->interval);
     wal->interval_ms = cfg->interval;
     wal->max_uncommitted = cfg->max_uncommitted;
+    b->w.replay_ms = replay_span(cfg);
     if ((rc = ss_wal_replay(wal, STDOUT_FILENO)) < 0)
         return rc;
     if (wal->replayed > 0)
@@ -606,6 +637,8 @@ ss_source_run(const struct ss_source_config *cfg)
 done:
     if (rc < 0 && rc != -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
+    if (rc < 0 && rc != -EPIPE)
+        ss_batcher_abort(&b);
     if (ss_rejects_close(&rej) < 0 && rc == 0)
         rc = -1;
     if (rc != -EPIPE)

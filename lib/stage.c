@@ -17,9 +17,14 @@ ss_stage_signals(enum ss_stage_role role)
 }
 
 int
-ss_stage_check_frames_out(void)
+ss_stage_check_pipes(enum ss_stage_role role)
 {
-    if (isatty(STDOUT_FILENO))
+    if (role != SS_STAGE_SOURCE && isatty(STDIN_FILENO))
+        return ss_diag("stdin is a terminal, and %s reads frames: pipe "
+                       "sstream-source into it (e.g. 'sstream-source < FILE "
+                       "| %s')",
+                       ss_diag_prog(), ss_diag_prog());
+    if (role != SS_STAGE_SINK && isatty(STDOUT_FILENO))
         return ss_diag("frames are not written to a terminal; pipe into "
                        "sstream-sink (e.g. '| sstream-sink --print')");
     return 0;

@@ -20,8 +20,10 @@ enum ss_stage_role {
  * is not a terminal, because Ctrl-C reaches the whole pipeline and the
  * source answers it with end-of-stream, which they must live to see. */
 void ss_stage_signals(enum ss_stage_role role);
-/* 0, or -1 after saying to pipe into sstream-sink when stdout is a tty. */
-int ss_stage_check_frames_out(void);
+/* Frames never come from, or go to, a terminal: 0, or -1 after saying
+ * what to pipe in (stdin, for stages that read frames) or into (stdout,
+ * for stages that write them). A usage error: exit 2. */
+int ss_stage_check_pipes(enum ss_stage_role role);
 /* Exit status for a lib/ result: 0 -> 0, -EPIPE -> die of SIGPIPE as
  * other filters do when their reader goes away, anything else -> 1. */
 int ss_stage_exit(int rc);

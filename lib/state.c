@@ -678,6 +678,7 @@ on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
         begin_batch(s, f);
         ss_stats_begin(&s->stats);
         s->w.closed_ms = f->closed_ms; /* passed on, for delays */
+        s->w.replay_ms = f->replay_ms;
     }
     ss_stats_in(&s->stats, f);
     XXH64_update(&s->xh, f->payload, f->payload_len);
@@ -791,16 +792,19 @@ ss_state_run(const struct ss_state_config *cfg)
     ss_frame_writer_init(&s.w, STDOUT_FILENO);
     if (cfg->keep_outputs > 0 &&
         (s.kept = calloc(cfg->keep_outputs, sizeof(*s.kept))) == NULL) {
+        ss_frame_writer_abort(&s.w);
         release(&s);
         return ss_diag_err(-ENOMEM, "--keep-outputs");
     }
     if (ss_rejects_open(&s.rej, cfg->rejects) < 0) {
+        ss_frame_writer_abort(&s.w);
         release(&s);
         return -1;
     }
     if ((rc = open_state(&s)) < 0 ||
         (rc = ss_stats_open(&s.stats, "state", &cfg->stats)) < 0) {
         ss_rejects_close(&s.rej);
+        ss_frame_writer_abort(&s.w);
         release(&s);
         return rc == -EINVAL ? rc : -1;
     }
@@ -814,6 +818,8 @@ ss_state_run(const struct ss_state_config *cfg)
         rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
     if (rc < -1 && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
+    if (rc < 0 && rc != -EPIPE)
+        ss_frame_writer_abort(&s.w);
     if (ss_rejects_close(&s.rej) < 0 && rc == 0)
         rc = -1;
     summary(&s);

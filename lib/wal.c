@@ -440,6 +440,14 @@ ss_wal_test_crash(const char *point)
         kill(getpid(), SIGKILL);
 }
 
+void
+ss_wal_drop(struct ss_wal *w)
+{
+    /* A failed cut leaves a torn tail, which the next open cuts. */
+    if (w->fd >= 0 && ftruncate(w->fd, (off_t)w->batch_at) == 0)
+        w->size = w->batch_at;
+}
+
 int
 ss_wal_end(struct ss_wal *w, int64_t time, int out)
 {

@@ -79,6 +79,9 @@ int ss_wal_begin(struct ss_wal *w);
  * under --max-uncommitted, then copy it to 'out'. A full segment is
  * closed, and the committed ones deleted. */
 int ss_wal_end(struct ss_wal *w, int64_t time, int out);
+/* The batch begun is not to be logged (the source failed): cut what it
+ * wrote to the segment, so that the next start finds no torn tail. */
+void ss_wal_drop(struct ss_wal *w);
 void ss_wal_close(struct ss_wal *w);
 
 /* ---- the commit record ---- */

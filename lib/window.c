@@ -1325,6 +1325,30 @@ replay(struct win *x, int64_t time, uint64_t digest)
 
 /* ---- batches ---- */
 
+/* A batch far after the last one would have the stage send an empty
+ * window for every slide in between: bounded by --max-gap, past which it
+ * stops rather than write for hours. */
+static int
+check_gap(struct win *x, int64_t time)
+{
+    int64_t gap, max = x->cfg->max_gap;
+    char a[32], b[32];
+
+    if (max == 0)
+        max = x->slide > INT64_MAX / SS_WINDOW_MAX_GAP_SLIDES
+                  ? INT64_MAX
+                  : x->slide * SS_WINDOW_MAX_GAP_SLIDES;
+    if (__builtin_sub_overflow(time, x->last_time, &gap))
+        gap = INT64_MAX;
+    if (gap <= max)
+        return 0;
+    return ss_diag("batch %" PRId64 " comes %s after batch %" PRId64
+                   ": more than --max-gap %s of empty windows to send (if "
+                   "the stream really paused that long, give --max-gap %s)",
+                   time, ss_dur_format(gap, a, sizeof(a)), x->last_time,
+                   ss_dur_format(max, b, sizeof(b)), a);
+}
+
 static int
 batch_begin(struct win *x, const struct ss_frame *f)
 {
@@ -1352,6 +1376,9 @@ batch_begin(struct win *x, const struct ss_frame *f)
                        " (batch times must increase)",
                        f->time, x->last_time);
     }
+    if (x->cfg->session_gap == 0 && x->last_time != 0 &&
+        (rc = check_gap(x, f->time)) < 0)
+        return rc;
     x->in_batch = 1;
     x->batch_time = f->time;
     x->last_time = f->time;
@@ -1490,6 +1517,7 @@ frame(struct win *x, const struct ss_frame *f)
     x->cur = f;
     if (!x->in_batch) {
         x->w.closed_ms = f->closed_ms; /* passed on, for delays */
+        x->w.replay_ms = f->replay_ms;
         if (!x->seen && (rc = first_batch(x, f)) < 0)
             return rc;
         XXH64_reset(&x->xh, 0);
@@ -1604,10 +1632,14 @@ ss_window_run(const struct ss_window_config *cfg)
     ss_keytab_init(&x.run, sizeof(struct ss_acc), acc_drop);
     ss_keytab_init(&x.sess, sizeof(struct session), NULL);
     ss_frame_writer_init(&x.w, STDOUT_FILENO);
-    if (ss_rejects_open(&x.rej, cfg->rejects) < 0)
+    if (ss_rejects_open(&x.rej, cfg->rejects) < 0) {
+        ss_frame_writer_abort(&x.w);
+        win_release(&x);
         return -1;
+    }
     if (ss_stats_open(&x.stats, "window", &cfg->stats) < 0) {
         ss_rejects_close(&x.rej);
+        ss_frame_writer_abort(&x.w);
         win_release(&x);
         return -1;
     }
@@ -1629,6 +1661,11 @@ ss_window_run(const struct ss_window_config *cfg)
         ss_diag_err(rc, "window");
     else if (rc < -1 && rc != -EPIPE && rc != -EDOM)
         ss_diag_err(rc, "write");
+    if (rc < 0 && rc != -EPIPE) {
+        /* Past the spool: what it holds is the unfinished batch's. */
+        x.w.fd = STDOUT_FILENO;
+        ss_frame_writer_abort(&x.w);
+    }
     if (ss_rejects_close(&x.rej) < 0 && rc == 0)
         rc = -1;
     ss_rejects_report(&x.rej);

@@ -33,6 +33,10 @@ enum ss_window_mode {
  * double (integer sums are exact and never need one). */
 #define SS_WINDOW_REBUILD_EVERY 64
 #define SS_WINDOW_KEEP_OUTPUTS  10 /* default --keep-outputs */
+/* Default --max-gap, in slides: a jump in batch time costs one frame per
+ * slide it spans, so an unbounded one (a crafted or clock-broken time)
+ * could write without end. 100000 empty frames are about 6 MB. */
+#define SS_WINDOW_MAX_GAP_SLIDES 100000
 
 struct ss_window_config {
     enum ss_window_mode mode;
@@ -47,6 +51,7 @@ struct ss_window_config {
     const char *rejects;        /* --rejects FILE */
     const char *checkpoint;     /* --checkpoint DIR */
     unsigned long keep_outputs; /* --keep-outputs: batches a replay gets */
+    int64_t max_gap;            /* --max-gap, ms; 0: the default slides */
 
     /* --stats, --stats-file */
     struct ss_stats_config stats;

@@ -90,8 +90,8 @@ EOF2
 import runpy, sys
 m = runpy.run_path(sys.argv[1])
 recs = [(b"k1", b"apple"), (b"", b"pear"), (b"k\tx", b""), (b"b", b"\x00z")]
-sys.stdout.buffer.write(m["frame"](1, 5000, 5000, 1, 0, recs))
-sys.stdout.buffer.write(m["frame"](2, 5000, 5000, 0, 0, []))
+sys.stdout.buffer.write(m["frame"](1, 5000, 5000, 1, 0, 0, recs))
+sys.stdout.buffer.write(m["frame"](2, 5000, 5000, 0, 0, 0, []))
 PY
     run --separate-stderr bash -c "'$PY' '$T/pure.py' '$T/upper.py' <'$T/keyed' | sstream-sink --dump"
     assert_success
@@ -116,6 +116,38 @@ EOF2
     assert_output "$(cat "$FIXTURES/parts-seq300000.txt")"
     run bash -c "sstream-source --replay '$T/big' | '$PY' '$T/upper.py' | sstream-sink --lines | sha1sum"
     assert_output "$( { seq 1 300000; echo LAST; } | sha1sum)"
+}
+
+@test "frame: an aborted stream goes through the Python stage and fails every stage after it" {
+    run --separate-stderr sh -c "sstream-source --watch '$T/nope' | '$PY' '$T/upper.py' | sstream-sink --lines"
+    assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "$(printf '%s\n%s\n%s' \
+        "sstream-source: --watch: cannot open '$T/nope': No such file or directory" \
+        "upper.py: the stream was aborted: a stage before this one failed" \
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
+}
+
+@test "frame: replay_ms goes from the source through every stage, the Python one too" {
+    mkdir "$T/c"
+    sstream-source --replay "$T/d" --wal "$T/w" --max-uncommitted 3 |
+        sstream-map --flat-map words --pair 1 | "$PY" "$T/upper.py" |
+        sstream-window -w 2 --reduce-by-key sum |
+        sstream-state --update sum --no-checkpoint >"$T/out"
+    # offset 28 of every frame: 3 batches of 1000 ms
+    run "$PY" -c "
+import struct, sys
+data, pos, seen = open(sys.argv[1], 'rb').read(), 0, set()
+while pos < len(data):
+    hlen, = struct.unpack_from('<H', data, pos + 6)
+    replay, = struct.unpack_from('<I', data, pos + 28)
+    plen, = struct.unpack_from('<Q', data, pos + 32)
+    seen.add(replay)
+    pos += hlen + plen
+print(sorted(seen))" "$T/out"
+    assert_output "[3000]"
+    run bash -c "sstream-source --replay '$T/d' | sstream-map --count | head -c 32 | tail -c 4 | od -An -tu4"
+    assert_output "          0"
 }
 
 @test "frame: the Python stage refuses torn and corrupt input, exit 1" {

@@ -84,7 +84,7 @@ m() {
     assert_failure 1
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: --map-values needs key/value records (make them with --pair, --key-field or --count-by-value)" \
-        "sstream-sink: stdin: upstream ended without end-of-stream")"
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
 }
 
 @test "map: --filter and --filter-out take PCRE2 patterns" {
@@ -212,13 +212,13 @@ m() {
     assert_output ""
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: batch 1000, record 3: --reduce-by-key sum: the sum for key 'k' leaves the 64-bit integer range" \
-        "sstream-sink: stdin: upstream ended without end-of-stream")"
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
     batches "$T/e" "9223372036854775807 1"
     run --separate-stderr pipeline "$T/e" sstream-map --reduce sum
     assert_failure 1
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: batch 1000, record 2: --reduce sum: the sum leaves the 64-bit integer range" \
-        "sstream-sink: stdin: upstream ended without end-of-stream")"
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
 }
 
 @test "map: --group-by-key joins values in arrival order" {
@@ -288,7 +288,7 @@ m() {
     assert_output "$(printf '1000\ta')"
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: batch 2000: --exec 'test \"\$SSTREAM_BATCH_TIME\" = 1000 && cat || exit 3': exited with status 3" \
-        "sstream-sink: stdin: upstream ended without end-of-stream")"
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
 }
 
 @test "map: --exec with a command that reads nothing, on a big batch" {
@@ -321,7 +321,7 @@ m() {
     assert_failure 1
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: --join: '$T/tab' line 2: no tab between key and value" \
-        "sstream-sink: stdin: upstream ended without end-of-stream")"
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
 }
 
 @test "map: --union adds another stream's records after the main ones" {
@@ -347,7 +347,7 @@ m() {
     assert_failure 1
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: --union '/dev/fd/63' has batch interval 2s, but stdin has 1s: streams combined on batch time need the same interval" \
-        "sstream-sink: stdin: upstream ended without end-of-stream")"
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
 }
 
 @test "map: --union of keyless with key/value records is an error" {
@@ -357,7 +357,7 @@ m() {
     assert_failure 1
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: --union '/dev/fd/63': cannot unite key/value records with keyless ones" \
-        "sstream-sink: stdin: upstream ended without end-of-stream")"
+        "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
 }
 
 @test "map: --join-stream joins two streams batch by batch, outer sides empty" {
@@ -470,8 +470,19 @@ m() {
 @test "map: frames are not written to a terminal" {
     command -v script >/dev/null || skip "script(1) is not installed"
     run script -qec "sstream-map --count </dev/null" /dev/null
-    assert_failure 1
-    assert_output --partial "frames are not written to a terminal"
+    assert_failure 2
+    assert_output "sstream-map: frames are not written to a terminal; pipe into sstream-sink (e.g. '| sstream-sink --print')"$'\r'
+}
+
+@test "map, window, state, sink: frames are not read from a terminal (exit 2)" {
+    command -v script >/dev/null || skip "script(1) is not installed"
+    for stage in "sstream-map --count" "sstream-window -w 2s --count" \
+        "sstream-state --update sum --no-checkpoint" "sstream-sink --lines"; do
+        name=${stage%% *}
+        run script -qec "$stage >/dev/null" /dev/null
+        assert_failure 2
+        assert_output "$name: stdin is a terminal, and $name reads frames: pipe sstream-source into it (e.g. 'sstream-source < FILE | $name')"$'\r'
+    done
 }
 
 @test "map: every option of --help is in the man page and both completions" {

@@ -125,7 +125,17 @@ EOF2
 @test "sink: text that is not frames is refused at offset 0" {
     run --separate-stderr bash -c "echo hello world, this is not a frame | sstream-sink"
     assert_failure 1
-    assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset 0: bad magic (not an sstream frame)"
+    assert_equal "$stderr" "sstream-sink: stdin: the input is not sstream frames (a pipeline starts with sstream-source, e.g. 'sstream-source < FILE | sstream-sink')"
+    run --separate-stderr bash -c "printf 'hi' | sstream-map --count"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-map: stdin: the input is not sstream frames (a pipeline starts with sstream-source, e.g. 'sstream-source < FILE | sstream-map')"
+    # a stream that starts as frames and goes wrong later is a corrupt frame
+    mkdir "$T/d"
+    echo a >"$T/d/1"
+    run --separate-stderr bash -c "{ sstream-source --replay '$T/d' | head -c 58; echo this is not a frame; } | sstream-sink --lines"
+    assert_failure 1
+    assert_output "a"
+    assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset 58: bad magic (not an sstream frame)"
 }
 
 @test "sink: usage errors exit 2; --help and --version exit 0" {

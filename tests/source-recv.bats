@@ -143,10 +143,12 @@ EOF
 
 @test "recv: --connect-once to a port nobody listens on fails with exit 1" {
     port=$(free_port)
-    run --separate-stderr bash -c "sstream-source --connect 127.0.0.1:$port --connect-once | sstream-sink --lines; exit \${PIPESTATUS[0]}"
+    # sh without pipefail, as cron runs it: the sink's status is the one seen
+    run --separate-stderr sh -c "sstream-source --connect 127.0.0.1:$port --connect-once | sstream-sink --lines"
     assert_failure 1
     assert_output ""
-    assert_equal "$stderr" "sstream-source: --connect 127.0.0.1:$port: connection refused"
+    assert_equal "$stderr" "sstream-source: --connect 127.0.0.1:$port: connection refused
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "recv: --connect without --connect-once retries an unreachable server" {
@@ -192,10 +194,11 @@ EOF
     nc -l 127.0.0.1 "$port" </dev/null >/dev/null &
     PIDS+=($!)
     wait_port "$port" || true
-    run --separate-stderr bash -c "sstream-source --listen 127.0.0.1:$port | sstream-sink --lines; exit \${PIPESTATUS[0]}"
+    run --separate-stderr sh -c "sstream-source --listen 127.0.0.1:$port | sstream-sink --lines"
     assert_failure 1
     assert_output ""
-    assert_equal "$stderr" "sstream-source: --listen 127.0.0.1:$port: address already in use"
+    assert_equal "$stderr" "sstream-source: --listen 127.0.0.1:$port: address already in use
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 # ---- --watch ----
@@ -258,14 +261,17 @@ EOF
     fi
     assert_failure 1
     assert_output "$(printf 'a\nb')"
-    assert_equal "$stderr" "sstream-source: --watch $T/in: cannot open '$T/in/2-locked': Permission denied"
+    assert_equal "$stderr" "sstream-source: --watch $T/in: cannot open '$T/in/2-locked': Permission denied
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "recv: --watch on a missing folder fails with exit 1" {
-    run --separate-stderr bash -c "sstream-source --watch '$T/nope' | sstream-sink --lines; exit \${PIPESTATUS[0]}"
+    run --separate-stderr sh -c "sstream-source --watch '$T/nope' | sstream-sink --save-as-text-files '$T/out/b'"
     assert_failure 1
     assert_output ""
-    assert_equal "$stderr" "sstream-source: --watch: cannot open '$T/nope': No such file or directory"
+    assert_equal "$stderr" "sstream-source: --watch: cannot open '$T/nope': No such file or directory
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    assert_equal "$(ls -A "$T/out" 2>/dev/null)" ""
 }
 
 @test "recv: cron mode: three --once runs, each file read exactly once" {
@@ -305,11 +311,15 @@ EOF
 
 # ---- --exec ----
 
-@test "recv: --exec reads a command's stdout; its failure is reported, exit 1" {
+@test "recv: --exec reads a command's stdout; its failure drops the open batch, exit 1" {
     run --separate-stderr bash -c "sstream-source --exec 'printf \"x\\ny\"; exit 3' | sstream-sink --lines; exit \${PIPESTATUS[0]}"
     assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "sstream-source: --exec 'printf \"x\\ny\"; exit 3': exited with status 3
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    run --separate-stderr bash -c "sstream-source --exec 'printf \"x\\ny\"' | sstream-sink --lines"
+    assert_success
     assert_output "$(printf 'x\ny')"
-    assert_equal "$stderr" "sstream-source: --exec 'printf \"x\\ny\"; exit 3': exited with status 3"
 }
 
 @test "recv: --exec-restart runs the command again, with backoff" {

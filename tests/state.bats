@@ -320,11 +320,15 @@ sstream-state: restore '$T/c' from a backup, or send the input again from batch 
     st 1 3 --update sum --checkpoint "$T/c" >/dev/null
     cp -a "$T/c" "$T/before"
     feed "$T/w" 4 5 >"$T/in"
-    run --separate-stderr sstream-state --update count --checkpoint "$T/c" <"$T/in"
-    assert_failure 2
+    run --separate-stderr sh -c "sstream-state --update count --checkpoint '$T/c' <'$T/in' | sstream-sink --lines"
+    assert_failure 1
     assert_output ""
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/c' was made with --update sum, not --update count (use another --checkpoint DIR, or --dump it and --import)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    run --separate-stderr bash -c "sstream-state --update count --checkpoint '$T/c' <'$T/in' >/dev/null"
+    assert_failure 2
     assert_equal "$stderr" "sstream-state: checkpoint '$T/c' was made with --update sum, not --update count (use another --checkpoint DIR, or --dump it and --import)"
-    run --separate-stderr sstream-state --update sum --timeout 5s --checkpoint "$T/c" <"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum --timeout 5s --checkpoint '$T/c' <'$T/in' >/dev/null"
     assert_failure 2
     assert_equal "$stderr" "sstream-state: checkpoint '$T/c' was made with --timeout none, not --timeout 5s (use another --checkpoint DIR, or --dump it and --import)"
     run diff -r "$T/before" "$T/c"
@@ -332,7 +336,7 @@ sstream-state: restore '$T/c' from a backup, or send the input again from batch 
     newest=$(ls "$T/c" | grep snap | tail -n 1)
     printf '\003' | dd of="$T/c/$newest" bs=1 seek=4 conv=notrunc 2>/dev/null
     cp -a "$T/c" "$T/before2"
-    run --separate-stderr sstream-state --update sum --checkpoint "$T/c" <"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum --checkpoint '$T/c' <'$T/in' >/dev/null"
     assert_failure 2
     assert_equal "$stderr" "sstream-state: checkpoint '$T/c/$newest' has format version 3; this sstream reads version 2 (start with a new --checkpoint DIR)"
     run diff -r "$T/before2" "$T/c"

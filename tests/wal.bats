@@ -121,7 +121,7 @@ EOF
     assert_failure 1
     assert_output ""
     assert_equal "$stderr" "sstream-source: --wal: '$T/w/0000000000000002.wal': corrupt record at byte offset 0: checksum mismatch
-sstream-sink: stdin: upstream ended without end-of-stream"
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "wal: segments wholly committed are deleted, the others replayed" {
@@ -157,7 +157,7 @@ EOF
     run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' -b 2s | sstream-sink --tsv"
     assert_failure 1
     assert_equal "$stderr" "sstream-source: --wal: '$T/w' holds batches of 1000ms, not --batch 2000ms
-sstream-sink: stdin: upstream ended without end-of-stream"
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "wal: two sources cannot share a log" {
@@ -229,7 +229,7 @@ b
 c
 EOF
     assert_equal "$stderr" "sstream-source: --max-uncommitted: no sstream-sink --commit '$T/w' is running
-sstream-sink: stdin: upstream ended without end-of-stream"
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "wal: usage errors exit 2" {
@@ -258,7 +258,7 @@ sstream-sink: stdin: upstream ended without end-of-stream"
     run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --tsv"
     assert_failure 1
     assert_equal "$stderr" "sstream-source: --wal: cannot read '$T/w/commit': Bad message
-sstream-sink: stdin: upstream ended without end-of-stream"
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 # A watched folder whose files are settled; -b 1h puts them all in the

@@ -653,6 +653,22 @@ sstream-window: 2 rejected records kept in '$T/rej'"
     assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 1000 comes after batch 2000 (batch times must increase)"
 }
 
+@test "window: a far-future batch time stops at --max-gap, not after hours of empty windows" {
+    { frames 1 | head -c 58; frames --start 999999999000 2; } >"$T/far"
+    run --separate-stderr win "$T/far" -w 1 --count
+    assert_failure 1
+    assert_output "1000 1"
+    assert_equal "$stderr" "sstream-window: batch 1000000000000 comes 999999999s after batch 1000: more than --max-gap 100000s of empty windows to send (if the stream really paused that long, give --max-gap 999999999s)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    { frames 1 | head -c 58; frames --start 5000 2; } >"$T/gap"
+    run --separate-stderr win "$T/gap" -w 1 --count --max-gap 3s
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 6000 comes 5s after batch 1000: more than --max-gap 3s of empty windows to send (if the stream really paused that long, give --max-gap 5s)"
+    run --separate-stderr win "$T/gap" -w 2 --count --max-gap 5s
+    assert_success
+    assert_output "$(printf '1000 1\n2000 1\n3000 0\n4000 0\n5000 0\n6000 1')"
+}
+
 @test "window: usage errors exit 2 with a message" {
     run --separate-stderr sstream-window --count
     assert_failure 2
@@ -675,6 +691,9 @@ sstream-window: 2 rejected records kept in '$T/rej'"
     run --separate-stderr sstream-window -w 2 --session-gap 2 --group-by-key
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --session-gap excludes --window and --slide"
+    run --separate-stderr sstream-window --session-gap 2 --count-by-value --max-gap 1h
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: --max-gap is for sliding windows"
     run --separate-stderr sstream-window --session-gap 2 --count
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --session-gap needs --count-by-value, --group-by-key or --reduce-by-key OP"
