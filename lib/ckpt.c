@@ -30,6 +30,7 @@
 
 #include "bytes.h"
 #include "diag.h"
+#include "dur.h"
 #include "io.h"
 
 enum {
@@ -670,6 +671,59 @@ ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time, int64_t interval)
                    "batch time %" PRId64 " (a --wal that still holds it), or "
                    "%s to go on without those batches",
                    c->dir, c->time + interval, accept);
+}
+
+long
+ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
+                     uint32_t replay_ms, uint32_t interval)
+{
+    char a[32], b[32];
+    uint64_t need;
+
+    if (replay_ms == 0)
+        return (long)(given == SS_CKPT_KEEP_AUTO ? dflt : given);
+    if (replay_ms == UINT32_MAX)
+        return ss_diag("a restart may send again any number of batches "
+                       "(sstream-source --wal without --max-uncommitted), "
+                       "more than this stage can keep the output of; give "
+                       "sstream-source --max-uncommitted N"),
+               -EDOM;
+    need = interval > 0 ? ((uint64_t)replay_ms + interval - 1) / interval
+                        : UINT64_MAX;
+    ss_dur_format(replay_ms, a, sizeof(a));
+    ss_dur_format(interval, b, sizeof(b));
+    if (given != SS_CKPT_KEEP_AUTO && need > given)
+        return ss_diag("--keep-outputs %lu keeps fewer batches than a "
+                       "restart may send again (sstream-source "
+                       "--max-uncommitted reaches back %s: %" PRIu64
+                       " batches of %s); give --keep-outputs %" PRIu64
+                       " or more, or leave it out",
+                       given, a, need, b, need),
+               -EDOM;
+    if (given != SS_CKPT_KEEP_AUTO)
+        return (long)given;
+    if (need > SS_CKPT_KEEP_MAX)
+        return ss_diag("a restart may send again %" PRIu64 " batches of %s "
+                       "(sstream-source --max-uncommitted reaches back %s), "
+                       "more than the %d whose output this stage keeps "
+                       "unasked; give sstream-source a smaller "
+                       "--max-uncommitted, or this stage --keep-outputs "
+                       "%" PRIu64,
+                       need, b, a, SS_CKPT_KEEP_MAX, need),
+               -EDOM;
+    return (long)(need > dflt ? need : dflt);
+}
+
+int
+ss_ckpt_replay_lost(const struct ss_ckpt *c, int64_t time, unsigned long kept)
+{
+    return ss_diag("batch %" PRId64 " is a replay (checkpoint '%s' is at "
+                   "%" PRId64 ") older than the %lu batches whose output is "
+                   "kept, and cannot be sent again: restart from "
+                   "sstream-source --wal DIR with sstream-sink --commit DIR, "
+                   "which send again only what is not committed, or give a "
+                   "new stream a new --checkpoint DIR",
+                   time, c->dir, c->time, kept);
 }
 
 const char *

@@ -78,8 +78,9 @@ struct st {
     struct ss_buf sb;   /* output keys and values */
     struct out *outs;
     size_t nouts, capouts;
-    struct kept *kept; /* ring of keep_outputs undo lists, oldest first */
-    size_t nkept;
+    struct kept *kept; /* the last 'keep' undo lists, oldest first */
+    size_t nkept, capkept;
+    size_t keep; /* set on the first batch (ss_ckpt_keep_outputs()) */
     struct ss_keytab ov;
     struct ss_buf ovbuf;
     struct ss_acc tmp;
@@ -87,7 +88,7 @@ struct st {
     struct ss_frame_writer w;
     struct ss_stats stats;
     const struct ss_frame *last; /* the batch's last frame, for its trail */
-    uint64_t replayed, lost;
+    uint64_t replayed;
     int64_t first_replay, last_replay;
 };
 
@@ -104,7 +105,7 @@ ss_state_config_init(struct ss_state_config *cfg)
     cfg->op = SS_OP_SUM;
     cfg->sep = ',';
     cfg->emit = SS_STATE_EMIT_ALL;
-    cfg->keep_outputs = SS_STATE_KEEP_OUTPUTS;
+    cfg->keep_outputs = SS_CKPT_KEEP_AUTO;
 }
 
 /* ---- values: i64 last-record time, then the accumulator ---- */
@@ -156,14 +157,23 @@ keep_undo(struct st *s, int64_t time, uint64_t digest, const char *p, size_t n)
 {
     struct kept k;
 
-    if (s->cfg->keep_outputs == 0)
+    if (s->keep == 0)
         return 0;
-    if (s->nkept == s->cfg->keep_outputs) {
+    if (s->nkept >= s->keep) {
         k = s->kept[0];
         memmove(s->kept, s->kept + 1, (s->nkept - 1) * sizeof(*s->kept));
         s->nkept--;
         ss_buf_reset(&k.undo);
     } else {
+        if (s->nkept == s->capkept) {
+            size_t cap = s->capkept ? s->capkept * 2 : 16;
+            struct kept *v = realloc(s->kept, cap * sizeof(*v));
+
+            if (v == NULL)
+                return -ENOMEM;
+            s->kept = v;
+            s->capkept = cap;
+        }
         memset(&k, 0, sizeof(k));
     }
     k.time = time;
@@ -432,25 +442,23 @@ reemit(struct st *s, int64_t time, uint64_t digest)
     size_t i;
     int rc;
 
+    for (i = s->nkept; i > 0 && s->kept[i - 1].time > time; i--)
+        ;
+    /* Never an empty batch for a lost output: a sink would commit it. */
+    if ((i == 0 || s->kept[i - 1].time != time) && !s->has_ck)
+        return ss_diag("batch %" PRId64 " comes after batch %" PRId64
+                       " (batch times must increase)",
+                       time, s->time);
+    if (i == 0 || s->kept[i - 1].time != time)
+        return ss_ckpt_replay_lost(&s->ck, time, s->keep);
+    if (s->has_ck && (rc = ss_ckpt_check_replay(
+                          &s->ck, time, s->kept[i - 1].digest, digest)) < 0)
+        return rc;
     s->replayed++;
     ss_stats_skip(&s->stats);
     if (s->replayed == 1)
         s->first_replay = time;
     s->last_replay = time;
-    for (i = s->nkept; i > 0 && s->kept[i - 1].time > time; i--)
-        ;
-    if (i == 0 || s->kept[i - 1].time != time) {
-        s->lost++;
-        ss_diag("warning: batch %" PRId64 " is a replay (the checkpoint is "
-                "at %" PRId64 ") older than the %lu batches whose output is "
-                "kept (--keep-outputs); sent empty",
-                time, s->time, s->cfg->keep_outputs);
-        s->nouts = 0;
-        return send(s, time);
-    }
-    if (s->has_ck && (rc = ss_ckpt_check_replay(
-                          &s->ck, time, s->kept[i - 1].digest, digest)) < 0)
-        return rc;
     ss_keytab_clear(&s->ov);
     ss_buf_reset(&s->ovbuf);
     for (size_t j = s->nkept; j > i; j--)
@@ -655,11 +663,36 @@ end_batch(struct st *s)
     return send(s, s->cur);
 }
 
-/* Checks that wait for the input's first batch. */
+/* Keep only the newest s->keep outputs. */
+static void
+trim_kept(struct st *s)
+{
+    size_t drop = s->nkept > s->keep ? s->nkept - s->keep : 0;
+
+    if (drop == 0)
+        return;
+    for (size_t i = 0; i < drop; i++)
+        ss_buf_release(&s->kept[i].undo);
+    memmove(s->kept, s->kept + drop, (s->nkept - drop) * sizeof(*s->kept));
+    s->nkept -= drop;
+}
+
+/* What waits for the input's first batch: how many outputs to keep, so
+ * that every batch a restart may send again is replayed from them (the
+ * frames say how far back: replay_ms), and whether the checkpoint lost
+ * batches that do not come again. */
 static int
 first_batch(struct st *s, const struct ss_frame *f)
 {
+    long keep;
+
     s->seen = 1;
+    keep = ss_ckpt_keep_outputs(s->cfg->keep_outputs, SS_STATE_KEEP_OUTPUTS,
+                                s->has_ck ? f->replay_ms : 0, f->interval);
+    if (keep < 0)
+        return -EINVAL; /* reported: a usage error */
+    s->keep = (size_t)keep;
+    trim_kept(s);
     if (s->has_ck)
         return ss_ckpt_check_resume(&s->ck, f->time, f->interval);
     return 0;
@@ -749,7 +782,7 @@ release(struct st *s)
         ss_ckpt_close(&s->ck);
     ss_keytab_release(&s->t);
     ss_keytab_release(&s->ov);
-    for (size_t i = 0; i < s->cfg->keep_outputs && s->kept; i++)
+    for (size_t i = 0; i < s->nkept; i++)
         ss_buf_release(&s->kept[i].undo);
     free(s->kept);
     free(s->outs);
@@ -769,10 +802,6 @@ summary(struct st *s)
                 ") not applied again, output re-emitted",
                 s->replayed, s->replayed == 1 ? "" : "es", s->first_replay,
                 s->last_replay);
-    if (s->lost > 0)
-        ss_diag("%" PRIu64 " replayed batch%s sent empty: output no longer "
-                "kept",
-                s->lost, s->lost == 1 ? "" : "es");
     ss_rejects_report(&s->rej);
 }
 
@@ -790,12 +819,9 @@ ss_state_run(const struct ss_state_config *cfg)
     ss_keytab_init(&s.t, sizeof(struct ent), drop_ent);
     ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
     ss_frame_writer_init(&s.w, STDOUT_FILENO);
-    if (cfg->keep_outputs > 0 &&
-        (s.kept = calloc(cfg->keep_outputs, sizeof(*s.kept))) == NULL) {
-        ss_frame_writer_abort(&s.w);
-        release(&s);
-        return ss_diag_err(-ENOMEM, "--keep-outputs");
-    }
+    /* Until the first batch says how many to keep, keep what loads. */
+    s.keep = cfg->keep_outputs == SS_CKPT_KEEP_AUTO ? SS_CKPT_KEEP_MAX
+                                                    : cfg->keep_outputs;
     if (ss_rejects_open(&s.rej, cfg->rejects) < 0) {
         ss_frame_writer_abort(&s.w);
         release(&s);
@@ -816,7 +842,7 @@ ss_state_run(const struct ss_state_config *cfg)
             break;
     if (rc == 0)
         rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
-    if (rc < -1 && rc != -EPIPE)
+    if (rc < -1 && rc != -EPIPE && rc != -EINVAL)
         rc = ss_diag_err(rc, "stdout");
     if (rc < 0 && rc != -EPIPE)
         ss_frame_writer_abort(&s.w);
@@ -825,7 +851,7 @@ ss_state_run(const struct ss_state_config *cfg)
     summary(&s);
     if (ss_stats_close(&s.stats) < 0 && rc == 0)
         rc = -1;
-    if (rc == 0 && (ss_rejects_lost(&s.rej) || s.lost > 0))
+    if (rc == 0 && ss_rejects_lost(&s.rej))
         rc = 1;
     ss_frame_reader_release(&rd);
     release(&s);

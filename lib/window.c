@@ -99,13 +99,14 @@ struct win {
     struct ss_buf out;  /* this batch's output frames, to keep */
     size_t out_at;      /* where the open output frame's header is */
     uint32_t out_count; /* records in it */
-    struct kept *kept;  /* the last keep_outputs batches, oldest first */
-    size_t nkept;
+    struct kept *kept;  /* the last 'keep' batches, oldest first */
+    size_t nkept, capkept;
+    size_t keep;          /* set on the first batch (ss_ckpt_keep_outputs()) */
     struct ss_buf dead;   /* pane ends dropped since the last save */
     struct ss_buf t_run;  /* run keys changed since the last save */
     struct ss_buf t_sess; /* session keys changed since the last save */
     struct ss_buf enc;
-    uint64_t replayed, lost;
+    uint64_t replayed;
     int64_t first_replay, last_replay;
     struct ss_stats stats;
     const struct ss_frame *cur; /* the frame being read, for its trail */
@@ -120,7 +121,7 @@ ss_window_config_init(struct ss_window_config *cfg)
     cfg->op = SS_OP_SUM;
     cfg->sep = ',';
     cfg->rebuild_every = SS_WINDOW_REBUILD_EVERY;
-    cfg->keep_outputs = SS_WINDOW_KEEP_OUTPUTS;
+    cfg->keep_outputs = SS_CKPT_KEEP_AUTO;
 }
 
 static void
@@ -1030,20 +1031,29 @@ ld_del(void *ctx, const char *k, size_t klen)
     return -EBADMSG;
 }
 
-/* Keep a batch's output; the oldest goes when keep_outputs are kept. */
+/* Keep a batch's output; the oldest goes when x->keep are kept. */
 static int
 keep(struct win *x, int64_t time, uint64_t digest, const char *p, size_t n)
 {
     struct kept k;
 
-    if (x->cfg->keep_outputs == 0)
+    if (x->keep == 0)
         return 0;
-    if (x->nkept == x->cfg->keep_outputs) {
+    if (x->nkept >= x->keep) {
         k = x->kept[0];
         memmove(x->kept, x->kept + 1, (x->nkept - 1) * sizeof(*x->kept));
         x->nkept--;
         ss_buf_reset(&k.out);
     } else {
+        if (x->nkept == x->capkept) {
+            size_t cap = x->capkept ? x->capkept * 2 : 16;
+            struct kept *v = realloc(x->kept, cap * sizeof(*v));
+
+            if (v == NULL)
+                return -ENOMEM;
+            x->kept = v;
+            x->capkept = cap;
+        }
         memset(&k, 0, sizeof(k));
     }
     k.time = time;
@@ -1279,9 +1289,9 @@ open_checkpoint(struct win *x)
     size_t n = ck_opts(x->cfg, &t);
     int rc;
 
-    if (x->cfg->keep_outputs > 0 &&
-        (x->kept = calloc(x->cfg->keep_outputs, sizeof(*x->kept))) == NULL)
-        return -ENOMEM;
+    /* Until the first batch says how many to keep, keep what loads. */
+    x->keep = x->cfg->keep_outputs == SS_CKPT_KEEP_AUTO ? SS_CKPT_KEEP_MAX
+                                                        : x->cfg->keep_outputs;
     ld.ctx = x;
     rc = ss_ckpt_open(&x->ck, x->cfg->checkpoint, t.o, n, &ld, 0);
     x->has_ck = 1;
@@ -1302,24 +1312,19 @@ replay(struct win *x, int64_t time, uint64_t digest)
     size_t i;
     int rc;
 
+    for (i = x->nkept; i > 0 && x->kept[i - 1].time > time; i--)
+        ;
+    /* Never nothing for a lost output: its windows would be missing. */
+    if (i == 0 || x->kept[i - 1].time != time)
+        return ss_ckpt_replay_lost(&x->ck, time, x->keep);
+    if ((rc = ss_ckpt_check_replay(&x->ck, time, x->kept[i - 1].digest,
+                                   digest)) < 0)
+        return rc;
     x->replayed++;
     ss_stats_skip(&x->stats);
     if (x->replayed == 1)
         x->first_replay = time;
     x->last_replay = time;
-    for (i = x->nkept; i > 0 && x->kept[i - 1].time > time; i--)
-        ;
-    if (i == 0 || x->kept[i - 1].time != time) {
-        x->lost++;
-        ss_diag("warning: batch %" PRId64 " is a replay (the checkpoint is "
-                "at %" PRId64 ") older than the %lu batches whose output is "
-                "kept (--keep-outputs); not sent again",
-                time, x->ck.time, x->cfg->keep_outputs);
-        return 0;
-    }
-    if ((rc = ss_ckpt_check_replay(&x->ck, time, x->kept[i - 1].digest,
-                                   digest)) < 0)
-        return rc;
     return re_emit(x, x->kept[i - 1].out.data, x->kept[i - 1].out.len);
 }
 
@@ -1498,14 +1503,63 @@ spool_flush(struct win *x)
     return 0;
 }
 
-/* Checks that wait for the input's first batch. */
+/* Keep only the newest x->keep outputs. */
+static void
+trim_kept(struct win *x)
+{
+    size_t drop = x->nkept > x->keep ? x->nkept - x->keep : 0;
+
+    if (drop == 0)
+        return;
+    for (size_t i = 0; i < drop; i++)
+        ss_buf_release(&x->kept[i].out);
+    memmove(x->kept, x->kept + drop, (x->nkept - drop) * sizeof(*x->kept));
+    x->nkept -= drop;
+}
+
+/* The sink commits once a slide, when its window comes out; a source
+ * that waits for the commit of every batch older than replay_ms would
+ * wait for ever within a longer slide. */
+static int
+check_slide(const struct win *x, const struct ss_frame *f)
+{
+    int64_t slide = x->cfg->slide > 0 ? x->cfg->slide : f->interval;
+    char a[32], b[32], c[32];
+
+    if (f->replay_ms == 0 || x->cfg->session_gap > 0 || slide <= f->replay_ms)
+        return 0;
+    ss_diag("--slide %s is longer than the %s a restart may send again "
+            "(sstream-source --max-uncommitted times its batch interval): "
+            "the source would wait for a commit that comes only when a "
+            "slide ends; give sstream-source a --max-uncommitted that "
+            "reaches back %s or more (%" PRId64 " batches of %s)",
+            ss_dur_format(slide, a, sizeof(a)),
+            ss_dur_format(f->replay_ms, b, sizeof(b)), a,
+            f->interval > 0 ? (slide + f->interval - 1) / f->interval : 0,
+            ss_dur_format(f->interval, c, sizeof(c)));
+    return -EDOM;
+}
+
+/* What waits for the input's first batch: whether the slide fits what a
+ * restart may send again, how many outputs to keep so that every such
+ * batch is replayed from them, and whether the checkpoint lost batches
+ * that do not come again. */
 static int
 first_batch(struct win *x, const struct ss_frame *f)
 {
+    long keep;
+    int rc;
+
     x->seen = 1;
-    if (x->has_ck)
-        return ss_ckpt_check_resume(&x->ck, f->time, f->interval);
-    return 0;
+    if ((rc = check_slide(x, f)) < 0 || !x->has_ck)
+        return rc;
+    keep = ss_ckpt_keep_outputs(x->cfg->keep_outputs, SS_WINDOW_KEEP_OUTPUTS,
+                                f->replay_ms, f->interval);
+    if (keep < 0)
+        return -EDOM; /* reported: a usage error */
+    x->keep = (size_t)keep;
+    trim_kept(x);
+    return ss_ckpt_check_resume(&x->ck, f->time, f->interval);
 }
 
 static int
@@ -1565,7 +1619,7 @@ win_release(struct win *x)
     free(x->ents);
     if (x->has_ck)
         ss_ckpt_close(&x->ck);
-    for (size_t i = 0; i < x->cfg->keep_outputs && x->kept; i++)
+    for (size_t i = 0; i < x->nkept; i++)
         ss_buf_release(&x->kept[i].out);
     free(x->kept);
     ss_buf_release(&x->out);

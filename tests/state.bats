@@ -426,18 +426,71 @@ EOF2
     assert_equal "$stderr" "sstream-state: --import: checkpoint '$T/c3' already holds state (import into a new --checkpoint DIR)"
 }
 
-@test "state: a replay older than --keep-outputs is sent empty, with a warning" {
+@test "state: a replay older than the kept outputs stops the stage, never an empty batch" {
     st 1 5 --update sum --emit updated --keep-outputs 2 --checkpoint "$T/c" >/dev/null
-    run --separate-stderr st 3 5 --update sum --emit updated --keep-outputs 2 --checkpoint "$T/c"
+    feed "$T/w" 3 5 >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum --emit updated \
+        --keep-outputs 2 --checkpoint '$T/c' <'$T/in' >'$T/out'"
     assert_failure 1
-    assert_output - <<'EOF2'
-4000	a	3
-5000	b	3
-5000	d	1
-EOF2
-    assert_equal "$stderr" "sstream-state: warning: batch 3000 is a replay (the checkpoint is at 5000) older than the 2 batches whose output is kept (--keep-outputs); sent empty
-sstream-state: 3 replayed batches (3000 to 5000) not applied again, output re-emitted
-sstream-state: 1 replayed batch sent empty: output no longer kept"
+    assert_equal "$stderr" "sstream-state: batch 3000 is a replay (checkpoint '$T/c' is at 5000) older than the 2 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
+    run --separate-stderr sstream-sink --tsv <"$T/out"
+    assert_output ""
+}
+
+# kf ARGS...: keyed frames (tests/helpers/frames.py --keyed)
+kf() {
+    "$PY" "$TESTS_DIR/helpers/frames.py" --keyed "$@"
+}
+
+@test "state: --keep-outputs too small for what a restart may send again: exit 2 at the first batch" {
+    kf --replay-ms 3000 "a:1" "a:2" >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum --keep-outputs 2 \
+        --checkpoint '$T/c' <'$T/in' >'$T/out'"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: --keep-outputs 2 keeps fewer batches than a restart may send again (sstream-source --max-uncommitted reaches back 3s: 3 batches of 1s); give --keep-outputs 3 or more, or leave it out"
+    run ls -A "$T/c"
+    assert_output ""
+    run --separate-stderr bash -c "sstream-state --update sum --keep-outputs 3 \
+        --checkpoint '$T/c' <'$T/in' | sstream-sink --tsv"
+    assert_success
+    assert_output "1000	a	1
+2000	a	3"
+}
+
+@test "state: without --keep-outputs, what a restart may send again is kept" {
+    for i in $(seq 15); do echo "k:$i"; done >"$T/recs"
+    mapfile -t recs <"$T/recs"
+    kf --replay-ms 12000 "${recs[@]}" >"$T/all"
+    sstream-state --update sum --checkpoint "$T/c" <"$T/all" >/dev/null
+    # the 12 batches a restart may send again (4000 to 15000): replays
+    kf --replay-ms 12000 --skip 3 "${recs[@]}" >"$T/last12"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/last12' >/dev/null"
+    assert_success
+    assert_equal "$stderr" "sstream-state: 12 replayed batches (4000 to 15000) not applied again, output re-emitted"
+    kf --replay-ms 12000 --skip 2 "${recs[@]}" >"$T/last13"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/last13' >/dev/null"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: batch 3000 is a replay (checkpoint '$T/c' is at 15000) older than the 12 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
+}
+
+@test "state: a restart that may send again too much, or without bound, is refused (exit 2)" {
+    kf --replay-ms 10001000 "a:1" >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/in' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: a restart may send again 10001 batches of 1s (sstream-source --max-uncommitted reaches back 10001s), more than the 10000 whose output this stage keeps unasked; give sstream-source a smaller --max-uncommitted, or this stage --keep-outputs 10001"
+    kf --replay-ms 4294967295 "a:1" >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/in' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: a restart may send again any number of batches (sstream-source --wal without --max-uncommitted), more than this stage can keep the output of; give sstream-source --max-uncommitted N"
+    # without a checkpoint there is nothing to replay from
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --no-checkpoint <'$T/in' | sstream-sink --tsv"
+    assert_success
+    assert_output "1000	a	1"
 }
 
 @test "state: --help and --version go to stdout with exit 0" {

@@ -482,3 +482,30 @@ $name: restore '$ck' from a backup, or send the input again from batch time 5000
 @test "wal: a corrupt entry in sstream-window's checkpoint: exact from the log, else exit 1" {
     corrupt_case sstream-window sstream-window -w 2s --reduce-by-key sum
 }
+
+# ---- what a restart may send again: --max-uncommitted and the stages ----
+
+@test "wal: kill -9 of the sink 12 batches behind: the stages keep what comes again, exact" {
+    rm -r "$T/in"
+    for i in $(seq 15); do
+        mkdir -p "$T/in"
+        echo "w$((i % 4)) x" >"$T/in/$(printf %04d "$i")"
+    done
+    deep() {
+        local d=$1
+        mkdir -p "$d/out"
+        sstream-source --replay "$T/in" --wal "$d/w" --max-uncommitted 12 |
+            sstream-map -f words --pair 1 |
+            sstream-window -w 2s --reduce-by-key sum --checkpoint "$d/win" |
+            sstream-state --update sum --checkpoint "$d/st" |
+            env $2 sstream-sink --save-as-text-files "$d/out/p" --commit "$d/w"
+    }
+    deep "$T/ref" "" 2>/dev/null
+    run --separate-stderr deep "$T/run" "SSTREAM_TEST_CRASH_AT=wal-commit:2"
+    assert_failure
+    assert_equal "$(cat "$T/run/w/commit")" 1000
+    run --separate-stderr deep "$T/run" ""
+    assert_success
+    run diff -r "$T/ref/out" "$T/run/out"
+    assert_success
+}

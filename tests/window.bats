@@ -824,19 +824,55 @@ EOF2
     assert_equal "$stderr" "sstream-window: checkpoint '$T/ck' was made with --reduce-by-key sum, not --reduce-by-key (unset) (use another --checkpoint DIR, or --dump it and --import)"
 }
 
-@test "window: a replay older than --keep-outputs is reported and not sent" {
+@test "window: a replay older than the kept outputs stops the stage, exit 1" {
     nine >"$T/all"
     nine --skip 1 >"$T/rest"
     sstream-window -w 3 --count-by-value --checkpoint "$T/ck" \
         --keep-outputs 2 <"$T/all" >/dev/null
     run --separate-stderr bash -c "sstream-window -w 3 --count-by-value \
         --checkpoint '$T/ck' --keep-outputs 2 <'$T/rest' >'$T/out'"
-    assert_success
-    assert_equal "$(show "$T/out" | cut -d' ' -f1 | uniq | tr '\n' ' ')" "8000 9000 "
-    assert_equal "${stderr%%$'\n'*}" "sstream-window: warning: batch 2000 is a replay (the checkpoint is at 9000) older than the 2 batches whose output is kept (--keep-outputs); not sent again"
+    assert_failure 1
+    assert_equal "$(show "$T/out")" ""
+    assert_equal "$stderr" "sstream-window: batch 2000 is a replay (checkpoint '$T/ck' is at 9000) older than the 2 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
     run --separate-stderr sstream-window -w 3 --keep-outputs 2
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --keep-outputs needs --checkpoint DIR"
+}
+
+@test "window: a slide longer than what a restart may send again is refused (exit 2)" {
+    frames --keyed --replay-ms 2000 "a:1" "a:2" >"$T/in"
+    run --separate-stderr bash -c "sstream-window -w 4s -s 4s --reduce-by-key sum <'$T/in' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-window: --slide 4s is longer than the 2s a restart may send again (sstream-source --max-uncommitted times its batch interval): the source would wait for a commit that comes only when a slide ends; give sstream-source a --max-uncommitted that reaches back 4s or more (4 batches of 1s)"
+    frames --keyed --replay-ms 4000 "a:1" "a:2" >"$T/in"
+    run --separate-stderr bash -c "sstream-window -w 4s -s 4s --reduce-by-key sum <'$T/in' >/dev/null"
+    assert_success
+}
+
+@test "window: --keep-outputs too small for what a restart may send again: exit 2" {
+    nine --replay-ms 3000 >"$T/all"
+    run --separate-stderr bash -c "sstream-window -w 3 --reduce-by-key sum \
+        --checkpoint '$T/ck' --keep-outputs 2 <'$T/all' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-window: --keep-outputs 2 keeps fewer batches than a restart may send again (sstream-source --max-uncommitted reaches back 3s: 3 batches of 1s); give --keep-outputs 3 or more, or leave it out"
+}
+
+@test "window: without --keep-outputs, what a restart may send again is kept" {
+    mapfile -t recs < <(for i in $(seq 15); do echo "k:$i"; done)
+    frames --keyed --replay-ms 12000 "${recs[@]}" >"$T/all"
+    sstream-window -w 2 --reduce-by-key sum --checkpoint "$T/ck" <"$T/all" \
+        >"$T/out1"
+    frames --keyed --replay-ms 12000 --skip 3 "${recs[@]}" >"$T/last12"
+    run --separate-stderr bash -c "sstream-window -w 2 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/last12' >'$T/out2'"
+    assert_success
+    assert_equal "$stderr" "sstream-window: 12 replayed batches (4000 to 15000) not applied again, output re-emitted"
+    assert_equal "$(show "$T/out2")" "$(show "$T/out1" | awk '$1 >= 4000')"
+    frames --keyed --replay-ms 12000 --skip 2 "${recs[@]}" >"$T/last13"
+    run --separate-stderr bash -c "sstream-window -w 2 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/last13' >/dev/null"
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 3000 is a replay (checkpoint '$T/ck' is at 15000) older than the 12 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
 }
 
 # ---- a corrupt newest checkpoint ----
