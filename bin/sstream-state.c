@@ -38,7 +38,7 @@ static const char help_text[] =
     "      --initial FILE          initial state (key<TAB>value) when the\n"
     "                              checkpoint is empty\n"
     "      --keep-outputs N        batches whose output a replay can get\n"
-    "                              again (10)\n"
+    "                              again (what a restart may send, >= 10)\n"
     "      --no-checkpoint         keep the state in memory only\n"
     "      --rejects FILE          keep rejected records in FILE\n"
     "      --separator C           joins concat's values (,)\n"

@@ -28,6 +28,7 @@
 
 #include "bytes.h"
 #include "diag.h"
+#include "dur.h"
 #include "io.h"
 
 enum {
@@ -377,15 +378,91 @@ apply_entry(const char *body, size_t n, int64_t t,
     return rc;
 }
 
-/* Apply log 'gen' if it continues from c->time: 1 applied (wholly or up
- * to a torn or corrupt entry, reported), 0 no such log or not continuing,
- * or a negative errno code. */
+/* Remember a corrupt file for ss_ckpt_check_resume(): the first corrupt
+ * snapshot met, unless a log is cut short later (logs are met oldest
+ * first): the last cut is where the state ends, the file to name. */
+static void
+note_damage(struct ss_ckpt *c, const char *name, int log, uint64_t cut_at)
+{
+    char path[4096];
+
+    if (c->damaged != NULL && !log)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+    free(c->damaged);
+    c->damaged = strdup(path); /* NULL: reported without the name */
+    c->cut_at = cut_at;
+}
+
+/* Whether p[0..end) starts with a whole log entry, checksum right and
+ * time after 'prev': 1 and its body length and time, or 0. */
 static int
-load_log(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_loader *ld,
-         struct ss_buf *b)
+entry_ok(const char *p, const char *end, int64_t prev, uint32_t *blen,
+         int64_t *t)
+{
+    if (end - p < SS_CKPT_ENTRY_LEN ||
+        (*blen = (uint32_t)ss_bytes_get_le(p + 4, 4)) >
+            (size_t)(end - p) - SS_CKPT_ENTRY_LEN)
+        return 0;
+    *t = (int64_t)ss_bytes_get_le(p + 8, 8);
+    return memcmp(p, SS_CKPT_LOG_MAGIC, 4) == 0 &&
+           XXH64(p, 16, XXH64(p + SS_CKPT_ENTRY_LEN, *blen, 0)) ==
+               ss_bytes_get_le(p + 16, 8) &&
+           *t > prev;
+}
+
+/* Whether the bad bytes p[0..end) that end a log are a torn write (a
+ * crash while appending the last entry), not corruption: a prefix of
+ * one entry, shorter than its length field says, with no whole entry
+ * after it; or zeros (a file system that grew the file before the data
+ * reached it). One flipped bit in the last entry's length field also
+ * makes it look longer than the bytes there: that entry checks out with
+ * the length it really has, and is corruption. */
+static int
+torn(const char *p, const char *end)
+{
+    size_t n = (size_t)(end - p);
+    const char *q;
+    uint32_t blen;
+    int64_t t;
+    char h[16];
+
+    for (q = p; q < end && *q == 0; q++)
+        ;
+    if (q == end)
+        return 1;
+    if (n >= SS_CKPT_ENTRY_LEN) {
+        if (ss_bytes_get_le(p + 4, 4) <= n - SS_CKPT_ENTRY_LEN)
+            return 0; /* whole, yet bad */
+        memcpy(h, p, sizeof(h));
+        ss_bytes_put_le(h + 4, n - SS_CKPT_ENTRY_LEN, 4);
+        if (n - SS_CKPT_ENTRY_LEN <= UINT32_MAX &&
+            XXH64(h, 16,
+                  XXH64(p + SS_CKPT_ENTRY_LEN, n - SS_CKPT_ENTRY_LEN, 0)) ==
+                ss_bytes_get_le(p + 16, 8))
+            return 0;
+    }
+    for (q = p + 1; (q = memchr(q, SS_CKPT_LOG_MAGIC[0], (size_t)(end - q)));
+         q++)
+        if (entry_ok(q, end, INT64_MIN, &blen, &t))
+            return 0;
+    return 1;
+}
+
+/* Apply log 'gen' if it continues the state at c->time. The log of the
+ * snapshot just loaded ('own') begins at or before it (its first entry,
+ * the snapshot's own batch, is in the snapshot already); a later
+ * generation's log must begin exactly there. 1 applied to its end (a torn
+ * last entry is ignored), 2 cut short by corruption (reported, noted), 0
+ * no such log or not continuing, or a negative errno code. */
+static int
+load_log(struct ss_ckpt *c, uint64_t gen, int own,
+         const struct ss_ckpt_loader *ld, struct ss_buf *b)
 {
     char name[NAME_MAX_LEN];
     const char *why = NULL, *p, *end;
+    int64_t h, prev, t;
+    uint32_t blen;
     int rc;
 
     gen_name(name, gen, "log");
@@ -398,43 +475,61 @@ load_log(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_loader *ld,
         return rc;
     if (rc < 0) {
         ss_diag("warning: checkpoint '%s/%s': %s; ignored", c->dir, name, why);
-        return 0;
+        note_damage(c, name, 1, 0);
+        return 2;
     }
-    if ((int64_t)ss_bytes_get_le(b->data + 16, 8) != c->time)
+    h = (int64_t)ss_bytes_get_le(b->data + 16, 8);
+    if (own ? h > c->time : h != c->time)
         return 0;
     p = b->data + SS_CKPT_HEADER_LEN;
     end = b->data + b->len;
-    while (p < end) {
-        uint32_t blen;
-        int64_t t;
-
-        if (end - p < SS_CKPT_ENTRY_LEN ||
-            (blen = (uint32_t)ss_bytes_get_le(p + 4, 4)) >
-                (size_t)(end - p) - SS_CKPT_ENTRY_LEN) {
-            why = "torn entry (a crash while writing)";
-            break;
-        }
-        t = (int64_t)ss_bytes_get_le(p + 8, 8);
-        if (memcmp(p, SS_CKPT_LOG_MAGIC, 4) != 0 ||
-            XXH64(p, 16, XXH64(p + 24, blen, 0)) !=
-                ss_bytes_get_le(p + 16, 8) ||
-            t <= c->time) {
-            why = "corrupt entry";
-            break;
-        }
-        if ((rc = apply_entry(p + SS_CKPT_ENTRY_LEN, blen, t, ld)) < 0) {
+    for (prev = h; p < end && entry_ok(p, end, prev, &blen, &t); prev = t) {
+        if (t > c->time) {
+            rc = apply_entry(p + SS_CKPT_ENTRY_LEN, blen, t, ld);
             if (rc == -EBADMSG)
                 ss_diag("checkpoint '%s/%s': malformed entry at byte %zu",
                         c->dir, name, (size_t)(p - b->data));
-            return rc;
+            if (rc < 0)
+                return rc;
+            c->time = t;
         }
-        c->time = t;
         p += SS_CKPT_ENTRY_LEN + blen;
     }
-    if (why != NULL)
-        ss_diag("warning: checkpoint '%s/%s': %s at byte %zu; state "
-                "restored to batch time %" PRId64,
-                c->dir, name, why, (size_t)(p - b->data), c->time);
+    if (p == end)
+        return 1;
+    why = torn(p, end) ? "torn entry (a crash while writing)" : "corrupt entry";
+    ss_diag("warning: checkpoint '%s/%s': %s at byte %zu; state restored "
+            "to batch time %" PRId64,
+            c->dir, name, why, (size_t)(p - b->data), c->time);
+    if (why[0] == 't')
+        return 1;
+    note_damage(c, name, 1, (uint64_t)(p - b->data));
+    return 2;
+}
+
+/* After snapshot 'gen' loaded: apply the logs from its generation on,
+ * each one that continues the state, and say whether a corrupt file left
+ * the state older than the newest the directory held (c->behind). Walks
+ * up to the newest generation, over at most a few missing ones (a stray
+ * file name must not make it walk for ever). 1, or a negative code. */
+static int
+load_logs(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_loader *ld,
+          struct ss_buf *b)
+{
+    uint64_t end_gen = gen, missing = 0;
+    int clean = 1, rc;
+
+    for (uint64_t g = gen; g <= c->max_gen && missing <= 2 * SS_CKPT_KEEP;
+         g++) {
+        if ((rc = load_log(c, g, g == gen, ld, b)) < 0)
+            return rc;
+        if (rc > 0) {
+            end_gen = g;
+            clean = rc == 1;
+        }
+        missing = rc > 0 ? 0 : missing + 1;
+    }
+    c->behind = c->damaged != NULL && (end_gen < c->max_gen || !clean);
     return 1;
 }
 
@@ -458,6 +553,7 @@ try_snap(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_opt *opts,
     if (rc < 0) {
         ss_diag("warning: checkpoint '%s/%s': %s; using the one before it",
                 c->dir, name, why);
+        note_damage(c, name, 0, 0);
         return 0;
     }
     /* Options first, before anything reaches the loader: a refused
@@ -511,18 +607,102 @@ ss_ckpt_open(struct ss_ckpt *c, const char *dir, const struct ss_ckpt_opt *opts,
                 dir);
     for (ssize_t i = n - 1; i >= 0 && rc == 0; i--)
         if ((rc = try_snap(c, gens[i], opts, nopts, ld, &b)) == 1)
-            for (uint64_t g = gens[i]; rc >= 0; g++)
-                if ((rc = load_log(c, g, ld, &b)) == 0) {
-                    rc = 1;
-                    break;
-                }
-    if (rc == 0 && n > 0)
+            rc = load_logs(c, gens[i], ld, &b);
+    if (rc == 0 && n > 0) {
         ss_diag("warning: checkpoint '%s': no valid snapshot; starting "
                 "empty",
                 dir);
+        c->behind = 1;
+    }
     free(gens);
     ss_buf_release(&b);
     return rc;
+}
+
+int
+ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time, int64_t interval)
+{
+    const char *file = c->damaged != NULL ? c->damaged : c->dir;
+    char accept[4200];
+
+    if (!c->behind)
+        return 0;
+    if (c->time == SS_CKPT_NO_TIME) {
+        ss_diag("checkpoint '%s' is corrupt and no older state is left", file);
+        return ss_diag("restore '%s' from a backup, or move '%s' away to "
+                       "start with an empty state",
+                       c->dir, file);
+    }
+    if (time <= c->time + interval)
+        return 0; /* the batches after c->time come again: exact */
+    if (c->cut_at > 0)
+        snprintf(accept, sizeof(accept),
+                 "cut '%s' to %" PRIu64 " bytes (truncate -s %" PRIu64 ")",
+                 file, c->cut_at, c->cut_at);
+    else
+        snprintf(accept, sizeof(accept), "move '%s' away", file);
+    ss_diag("checkpoint '%s' is corrupt: the state goes back to batch time "
+            "%" PRId64 ", but the input resumes at batch time %" PRId64
+            ", so the batches in between would be missing",
+            file, c->time, time);
+    return ss_diag("restore '%s' from a backup, or send the input again from "
+                   "batch time %" PRId64 " (a --wal that still holds it), or "
+                   "%s to go on without those batches",
+                   c->dir, c->time + interval, accept);
+}
+
+long
+ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
+                     uint32_t replay_ms, uint32_t interval)
+{
+    char a[32], b[32];
+    uint64_t need;
+
+    if (replay_ms == 0)
+        return (long)(given == SS_CKPT_KEEP_AUTO ? dflt : given);
+    if (replay_ms == UINT32_MAX)
+        return ss_diag("a restart may send again any number of batches "
+                       "(the frames set no bound: sstream-source "
+                       "--max-uncommitted times -b past 49 days, or another "
+                       "producer), more than this stage can keep the output "
+                       "of; give sstream-source a smaller --max-uncommitted"),
+               -EDOM;
+    need = interval > 0 ? ((uint64_t)replay_ms + interval - 1) / interval
+                        : UINT64_MAX;
+    ss_dur_format(replay_ms, a, sizeof(a));
+    ss_dur_format(interval, b, sizeof(b));
+    if (given != SS_CKPT_KEEP_AUTO && need > given)
+        return ss_diag("--keep-outputs %lu keeps fewer batches than a "
+                       "restart may send again (sstream-source "
+                       "--max-uncommitted reaches back %s: %" PRIu64
+                       " batches of %s); give --keep-outputs %" PRIu64
+                       " or more, or leave it out",
+                       given, a, need, b, need),
+               -EDOM;
+    if (given != SS_CKPT_KEEP_AUTO)
+        return (long)given;
+    if (need > SS_CKPT_KEEP_MAX)
+        return ss_diag("a restart may send again %" PRIu64 " batches of %s "
+                       "(sstream-source --max-uncommitted reaches back %s), "
+                       "more than the %d whose output this stage keeps "
+                       "unasked; give sstream-source a smaller "
+                       "--max-uncommitted, or this stage --keep-outputs "
+                       "%" PRIu64,
+                       need, b, a, SS_CKPT_KEEP_MAX, need),
+               -EDOM;
+    return (long)(need > dflt ? need : dflt);
+}
+
+int
+ss_ckpt_replay_lost(const struct ss_ckpt *c, int64_t time, unsigned long kept)
+{
+    return ss_diag("batch %" PRId64 " is a replay (checkpoint '%s' is at "
+                   "%" PRId64 ") older than the %lu batches whose output is "
+                   "kept, and cannot be sent again: restart from "
+                   "sstream-source --wal DIR with sstream-sink --commit DIR, "
+                   "which send again only what is not committed, or give a "
+                   "new stream a new --checkpoint DIR",
+                   time, c->dir, c->time, kept);
 }
 
 const char *
@@ -613,8 +793,23 @@ blob_slot(struct ss_ckpt *c)
     return ss_buf_append(&c->w, "\0\0\0\0\0\0\0\0", 8);
 }
 
+/* A string of two parts, h then p, as one. */
+static int
+put_bytes2(struct ss_buf *b, const void *h, size_t hn, const void *p, size_t n)
+{
+    int rc;
+
+    if (n > SIZE_MAX - hn)
+        return -EOVERFLOW;
+    if ((rc = ss_bytes_append_varint(b, hn + n)) < 0 ||
+        (rc = ss_buf_append(b, h, hn)) < 0)
+        return rc;
+    return ss_buf_append(b, p, n);
+}
+
 int
-ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
+ss_ckpt_snap_blob2(struct ss_ckpt *c, int64_t time, const void *h, size_t hn,
+                   const void *p, size_t n)
 {
     char t[8];
     int rc;
@@ -623,10 +818,16 @@ ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
         return rc;
     ss_bytes_put_le(t, (uint64_t)time, 8);
     if ((rc = ss_buf_append(&c->w, t, 8)) < 0 ||
-        (rc = ss_ckpt_put_bytes(&c->w, p, n)) < 0)
+        (rc = put_bytes2(&c->w, h, hn, p, n)) < 0)
         return rc;
     c->nblob++;
     return 0;
+}
+
+int
+ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n)
+{
+    return ss_ckpt_snap_blob2(c, time, NULL, 0, p, n);
 }
 
 static void
@@ -677,13 +878,29 @@ write_file(struct ss_ckpt *c, const char *name, int *keep)
     return 0;
 }
 
+/* Fill in the length and checksum of the delta entry in c->d: 0, or
+ * -1 when there is none (or it is too large), reported. */
+static int
+seal_delta(struct ss_ckpt *c)
+{
+    char *h = c->d.data;
+    size_t blen;
+
+    if (c->d.len < SS_CKPT_ENTRY_LEN ||
+        (blen = c->d.len - SS_CKPT_ENTRY_LEN) > UINT32_MAX)
+        return ss_diag("checkpoint '%s': internal: no delta to write", c->dir);
+    ss_bytes_put_le(h + 4, (uint32_t)blen, 4);
+    ss_bytes_put_le(h + 16, (uint64_t)XXH64(h, 16, XXH64(h + 24, blen, 0)), 8);
+    return 0;
+}
+
 int
 ss_ckpt_snap_commit(struct ss_ckpt *c)
 {
     char name[NAME_MAX_LEN], h[SS_CKPT_HEADER_LEN];
     uint64_t gen = c->max_gen + 1;
     int64_t time = (int64_t)ss_bytes_get_le(c->w.data + 16, 8);
-    int fd, rc;
+    int fd, rc, lead;
 
     if ((rc = blob_slot(c)) < 0)
         return rc;
@@ -698,12 +915,20 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
     c->snap_bytes = c->w.len;
     c->snap_time = time;
 
-    /* The log of this generation: a header, then entries appended to the
-     * file just written, never to whatever a name might lead to. */
-    make_header(h, KIND_LOG, gen, time, 0);
+    /* The log of this generation: a header, then this batch's delta, then
+     * entries appended. Led by the delta, the log begins where the one
+     * before ends (c->time), so that if this snapshot turns out corrupt,
+     * the one before it and the logs give this state exactly. */
+    lead = c->d.len >= SS_CKPT_ENTRY_LEN &&
+           (int64_t)ss_bytes_get_le(c->d.data + 8, 8) == time &&
+           seal_delta(c) == 0;
+    make_header(h, KIND_LOG, gen, lead ? c->time : time, 0);
     ss_bytes_put_le(h + 32, (uint64_t)sum_file(h, sizeof(h)), 8);
     ss_buf_reset(&c->w);
     ss_buf_append(&c->w, h, sizeof(h));
+    if (lead && (rc = ss_buf_append(&c->w, c->d.data, c->d.len)) < 0)
+        return rc;
+    ss_buf_reset(&c->d);
     gen_name(name, gen, "log");
     if (write_file(c, name, &fd) < 0)
         return -1;
@@ -711,7 +936,7 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
         close(c->logfd);
     c->logfd = fd;
     c->gen = c->max_gen = gen;
-    c->log_bytes = sizeof(h);
+    c->log_bytes = sizeof(h); /* the lead delta is in the snapshot too */
     c->time = time;
     prune(c);
     return 0;
@@ -720,12 +945,12 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
 void
 ss_ckpt_delta_begin(struct ss_ckpt *c, int64_t time)
 {
-    char h[SS_CKPT_ENTRY_LEN];
+    char h[SS_CKPT_ENTRY_LEN] = {0};
 
-    ss_buf_reset(&c->w);
+    ss_buf_reset(&c->d);
     memcpy(h, SS_CKPT_LOG_MAGIC, 4);
     ss_bytes_put_le(h + 8, (uint64_t)time, 8);
-    ss_buf_append(&c->w, h, sizeof(h));
+    ss_buf_append(&c->d, h, sizeof(h));
 }
 
 int
@@ -734,10 +959,10 @@ ss_ckpt_delta_put(struct ss_ckpt *c, const char *k, size_t klen, const char *v,
 {
     int rc;
 
-    if ((rc = ss_buf_putc(&c->w, OP_PUT)) < 0 ||
-        (rc = ss_ckpt_put_bytes(&c->w, k, klen)) < 0)
+    if ((rc = ss_buf_putc(&c->d, OP_PUT)) < 0 ||
+        (rc = ss_ckpt_put_bytes(&c->d, k, klen)) < 0)
         return rc;
-    return ss_ckpt_put_bytes(&c->w, v, vlen);
+    return ss_ckpt_put_bytes(&c->d, v, vlen);
 }
 
 int
@@ -745,34 +970,53 @@ ss_ckpt_delta_del(struct ss_ckpt *c, const char *k, size_t klen)
 {
     int rc;
 
-    if ((rc = ss_buf_putc(&c->w, OP_DEL)) < 0)
+    if ((rc = ss_buf_putc(&c->d, OP_DEL)) < 0)
         return rc;
-    return ss_ckpt_put_bytes(&c->w, k, klen);
+    return ss_ckpt_put_bytes(&c->d, k, klen);
+}
+
+int
+ss_ckpt_delta_blob2(struct ss_ckpt *c, const void *h, size_t hn, const void *p,
+                    size_t n)
+{
+    int rc;
+
+    if ((rc = ss_buf_putc(&c->d, OP_BLOB)) < 0)
+        return rc;
+    return put_bytes2(&c->d, h, hn, p, n);
 }
 
 int
 ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n)
 {
-    int rc;
+    return ss_ckpt_delta_blob2(c, NULL, 0, p, n);
+}
 
-    if ((rc = ss_buf_putc(&c->w, OP_BLOB)) < 0)
-        return rc;
-    return ss_ckpt_put_bytes(&c->w, p, n);
+int
+ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
+                     uint64_t digest)
+{
+    if (kept == digest)
+        return 0;
+    return ss_diag("batch %" PRId64 " was already used for other records "
+                   "(checkpoint '%s' is at %" PRId64 "): give a new stream "
+                   "a new --checkpoint DIR, and sstream-source --wal DIR "
+                   "(or --state DIR) so that a rerun does not reuse batch "
+                   "times",
+                   time, c->dir, c->time);
 }
 
 int
 ss_ckpt_delta_commit(struct ss_ckpt *c)
 {
-    size_t blen = c->w.len - SS_CKPT_ENTRY_LEN;
-    char *h = c->w.data;
     int rc;
 
-    if (c->logfd < 0 || blen > UINT32_MAX)
+    if (c->logfd < 0)
         return ss_diag("checkpoint '%s': internal: delta without a log",
                        c->dir);
-    ss_bytes_put_le(h + 4, (uint32_t)blen, 4);
-    ss_bytes_put_le(h + 16, (uint64_t)XXH64(h, 16, XXH64(h + 24, blen, 0)), 8);
-    rc = write_hooked(c->logfd, h, c->w.len);
+    if ((rc = seal_delta(c)) < 0)
+        return rc;
+    rc = write_hooked(c->logfd, c->d.data, c->d.len);
     if (rc == 0 && fdatasync(c->logfd) < 0)
         rc = -errno;
     if (rc < 0) {
@@ -781,9 +1025,10 @@ ss_ckpt_delta_commit(struct ss_ckpt *c)
         gen_name(name, c->gen, "log");
         return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
     }
-    c->time = (int64_t)ss_bytes_get_le(h + 8, 8);
-    c->log_bytes += c->w.len;
-    c->written += c->w.len;
+    c->time = (int64_t)ss_bytes_get_le(c->d.data + 8, 8);
+    c->log_bytes += c->d.len;
+    c->written += c->d.len;
+    ss_buf_reset(&c->d);
     return 0;
 }
 
@@ -795,8 +1040,10 @@ ss_ckpt_close(struct ss_ckpt *c)
     if (c->dirfd > 0)
         close(c->dirfd);
     free(c->dir);
+    free(c->damaged);
     ss_buf_release(&c->opts);
     ss_buf_release(&c->w);
+    ss_buf_release(&c->d);
     memset(c, 0, sizeof(*c));
     c->logfd = -1;
 }

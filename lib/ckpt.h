@@ -21,6 +21,18 @@
  * one before it used), then applies the logs from that generation on, entry
  * by entry, as long as each entry is whole and continues the time line.
  *
+ * Falling back is exact: the log of generation G + 1 begins with the delta
+ * of the batch its snapshot was taken at, and its header holds the time
+ * before that batch, where generation G's log ends. So a corrupt G+1.snap
+ * costs nothing: G.snap, G.log, then all of G+1.log give the same state.
+ * What cannot be rebuilt (a corrupt log entry, a corrupt snapshot whose
+ * log is gone too) leaves the state older than the directory held: 'behind'
+ * is set, and ss_ckpt_check_resume() lets the engine go on only when the
+ * input brings the lost batches again. A torn last entry is no loss (the
+ * batch's output was never sent: engines save before they emit) and is not
+ * 'behind'; a complete entry that fails its checksum, or a bad one with
+ * valid entries after it, is corruption.
+ *
  * ckpt knows nothing of what the bytes mean: keys and values are opaque,
  * and so are blobs (sstream-state keeps there what it needs to re-emit a
  * replayed batch's output exactly).
@@ -41,7 +53,7 @@
 
 #define SS_CKPT_MAGIC      "SSCK"
 #define SS_CKPT_LOG_MAGIC  "SSCD"
-#define SS_CKPT_VERSION    1
+#define SS_CKPT_VERSION    2
 #define SS_CKPT_KEEP       3 /* generations kept */
 #define SS_CKPT_HEADER_LEN 40
 #define SS_CKPT_ENTRY_LEN  24 /* a log entry's header */
@@ -85,6 +97,14 @@ struct ss_ckpt {
     size_t nrec, nblob;       /* counts in the snapshot being built */
     size_t count_at, blob_at; /* where the snapshot's counts go */
     uint64_t written;         /* bytes written, for benchmarks */
+    struct ss_buf d;          /* the delta entry being built */
+    /* Set by ss_ckpt_open() when a corrupt file made it restore an older
+     * state than the directory held: 'damaged' names the first such file
+     * met (malloc'd), 'cut_at' is, for a log, the length of its valid
+     * part (0 for a snapshot). */
+    int behind;
+    char *damaged;
+    uint64_t cut_at;
 };
 
 /* Open checkpoint directory 'dir' (created with its parents if missing,
@@ -99,6 +119,39 @@ struct ss_ckpt {
 int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
                  const struct ss_ckpt_opt *opts, size_t nopts,
                  const struct ss_ckpt_loader *ld, int readonly);
+/* The input resumes at batch 'time' of 'interval' ms, after ss_ckpt_open()
+ * restored the state to c->time. 0 when that loses nothing (c->behind is
+ * clear, or the batches after c->time come again: time <= c->time +
+ * interval); else -1 after saying what was lost and what to do. Engines
+ * call it on their first batch. */
+int ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time,
+                         int64_t interval);
+/* A batch at 'time', at or before c->time, is a replay only if it carries
+ * the records it carried the first time: engines keep, with each kept
+ * output, a digest of the input batch (XXH64 of its payloads in order,
+ * whatever frames they came in), and compare it with the replay's. 0 when
+ * 'kept' and 'digest' agree; else -1 after saying that the batch time was
+ * already used for other records, and what to do. */
+int ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
+                         uint64_t digest);
+/* How many batches' outputs a stage keeps for replays, decided on its
+ * first batch: a restart may send batches again as far back as the
+ * frames' replay_ms (the source's --max-uncommitted times its interval),
+ * ceil(replay_ms / interval) batches of this stage's input. 'given' is
+ * the --keep-outputs the user gave, or SS_CKPT_KEEP_AUTO: then the
+ * default 'dflt', or more to cover the bound, up to SS_CKPT_KEEP_MAX.
+ * The count, or -EDOM after reporting a given count too small for the
+ * bound, or a bound past SS_CKPT_KEEP_MAX or none (replay_ms UINT32_MAX:
+ * a --wal without --max-uncommitted) (usage errors: exit 2). */
+#define SS_CKPT_KEEP_AUTO ((unsigned long)-1)
+#define SS_CKPT_KEEP_MAX  10000
+long ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
+                          uint32_t replay_ms, uint32_t interval);
+/* A replay at 'time' older than the 'kept' batches whose output is kept:
+ * it cannot be sent again, and an empty batch would be committed as if it
+ * were its output. -1 after saying so and what to do. */
+int ss_ckpt_replay_lost(const struct ss_ckpt *c, int64_t time,
+                        unsigned long kept);
 /* The i-th stored option of the loaded checkpoint, or NULL past the end. */
 const char *ss_ckpt_opt_name(const struct ss_ckpt *c, size_t i,
                              const char **value);
@@ -112,22 +165,31 @@ int ss_ckpt_want_snapshot(const struct ss_ckpt *c, int64_t time);
  * then (after the last put) add the blobs to keep, commit. It starts a new
  * generation and its log; older generations past SS_CKPT_KEEP go. The options
  * given to ss_ckpt_open() are stored in it. commit: 0, or -1 after reporting
- * the file that failed. */
+ * the file that failed. Build the batch's delta first (delta_begin ...
+ * delta_blob, no delta_commit): the new log starts with it, so that the
+ * generation before reaches this batch too (see the top of lib/ckpt.c). */
 int ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
                        const struct ss_ckpt_opt *opts, size_t nopts);
 int ss_ckpt_snap_put(struct ss_ckpt *c, const char *k, size_t klen,
                      const char *v, size_t vlen);
 int ss_ckpt_snap_blob(struct ss_ckpt *c, int64_t time, const void *p, size_t n);
+/* A blob of two parts, h[0..hn) then p[0..n), stored as one (an engine's
+ * fixed header and its bytes, without the copy joining them would take). */
+int ss_ckpt_snap_blob2(struct ss_ckpt *c, int64_t time, const void *h,
+                       size_t hn, const void *p, size_t n);
 int ss_ckpt_snap_commit(struct ss_ckpt *c);
 
 /* A delta for the batch at 'time' (after the last one): the keys it
- * changed, the keys it deleted, its blobs; commit appends it durably: 0,
- * or -1 after reporting the file that failed. */
+ * changed, the keys it deleted, its blobs; commit appends it durably (0, or
+ * -1 after reporting the file that failed), or a snapshot of the same batch
+ * takes it into its new log. */
 void ss_ckpt_delta_begin(struct ss_ckpt *c, int64_t time);
 int ss_ckpt_delta_put(struct ss_ckpt *c, const char *k, size_t klen,
                       const char *v, size_t vlen);
 int ss_ckpt_delta_del(struct ss_ckpt *c, const char *k, size_t klen);
 int ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n);
+int ss_ckpt_delta_blob2(struct ss_ckpt *c, const void *h, size_t hn,
+                        const void *p, size_t n);
 int ss_ckpt_delta_commit(struct ss_ckpt *c);
 
 void ss_ckpt_close(struct ss_ckpt *c);

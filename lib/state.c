@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t in struct st */
+#include <xxhash.h>
 
 #include "buf.h"
 #include "bytes.h"
@@ -45,6 +47,7 @@ struct out {
 
 struct kept {
     int64_t time;
+    uint64_t digest; /* of the input batch: a replay must match it */
     struct ss_buf undo;
 };
 
@@ -66,6 +69,8 @@ struct st {
     int64_t cur;       /* the batch being read */
     uint32_t interval; /* of the batch being read */
     int replay;        /* the batch being read is a replay */
+    int seen;          /* a batch has been read */
+    XXH64_state_t xh;  /* digest of the batch's payloads so far */
     int fix_initial;   /* initial keys wait for the first batch's time */
     uint64_t recno;
     struct ss_buf undo; /* this batch's undo list */
@@ -73,8 +78,9 @@ struct st {
     struct ss_buf sb;   /* output keys and values */
     struct out *outs;
     size_t nouts, capouts;
-    struct kept *kept; /* ring of keep_outputs undo lists, oldest first */
-    size_t nkept;
+    struct kept *kept; /* the last 'keep' undo lists, oldest first */
+    size_t nkept, capkept;
+    size_t keep; /* set on the first batch (ss_ckpt_keep_outputs()) */
     struct ss_keytab ov;
     struct ss_buf ovbuf;
     struct ss_acc tmp;
@@ -82,7 +88,7 @@ struct st {
     struct ss_frame_writer w;
     struct ss_stats stats;
     const struct ss_frame *last; /* the batch's last frame, for its trail */
-    uint64_t replayed, lost;
+    uint64_t replayed;
     int64_t first_replay, last_replay;
 };
 
@@ -99,7 +105,7 @@ ss_state_config_init(struct ss_state_config *cfg)
     cfg->op = SS_OP_SUM;
     cfg->sep = ',';
     cfg->emit = SS_STATE_EMIT_ALL;
-    cfg->keep_outputs = SS_STATE_KEEP_OUTPUTS;
+    cfg->keep_outputs = SS_CKPT_KEEP_AUTO;
 }
 
 /* ---- values: i64 last-record time, then the accumulator ---- */
@@ -147,29 +153,42 @@ ld_del(void *ctx, const char *k, size_t kl)
 }
 
 static int
-keep_undo(struct st *s, int64_t time, const char *p, size_t n)
+keep_undo(struct st *s, int64_t time, uint64_t digest, const char *p, size_t n)
 {
     struct kept k;
 
-    if (s->cfg->keep_outputs == 0)
+    if (s->keep == 0)
         return 0;
-    if (s->nkept == s->cfg->keep_outputs) {
+    if (s->nkept >= s->keep) {
         k = s->kept[0];
         memmove(s->kept, s->kept + 1, (s->nkept - 1) * sizeof(*s->kept));
         s->nkept--;
         ss_buf_reset(&k.undo);
     } else {
+        if (s->nkept == s->capkept) {
+            size_t cap = s->capkept ? s->capkept * 2 : 16;
+            struct kept *v = realloc(s->kept, cap * sizeof(*v));
+
+            if (v == NULL)
+                return -ENOMEM;
+            s->kept = v;
+            s->capkept = cap;
+        }
         memset(&k, 0, sizeof(k));
     }
     k.time = time;
+    k.digest = digest;
     s->kept[s->nkept++] = k;
     return ss_buf_append(&s->kept[s->nkept - 1].undo, p, n);
 }
 
+/* A blob: the input batch's digest (u64), then the undo list. */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
-    return keep_undo(ctx, time, p, n);
+    if (n < 8)
+        return -EBADMSG;
+    return keep_undo(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
 }
 
 /* ---- initial state from key<TAB>value text ---- */
@@ -418,27 +437,28 @@ overlay(struct st *s, const struct kept *kp)
 }
 
 static int
-reemit(struct st *s, int64_t time)
+reemit(struct st *s, int64_t time, uint64_t digest)
 {
     size_t i;
     int rc;
 
+    for (i = s->nkept; i > 0 && s->kept[i - 1].time > time; i--)
+        ;
+    /* Never an empty batch for a lost output: a sink would commit it. */
+    if ((i == 0 || s->kept[i - 1].time != time) && !s->has_ck)
+        return ss_diag("batch %" PRId64 " comes after batch %" PRId64
+                       " (batch times must increase)",
+                       time, s->time);
+    if (i == 0 || s->kept[i - 1].time != time)
+        return ss_ckpt_replay_lost(&s->ck, time, s->keep);
+    if (s->has_ck && (rc = ss_ckpt_check_replay(
+                          &s->ck, time, s->kept[i - 1].digest, digest)) < 0)
+        return rc;
     s->replayed++;
     ss_stats_skip(&s->stats);
     if (s->replayed == 1)
         s->first_replay = time;
     s->last_replay = time;
-    for (i = s->nkept; i > 0 && s->kept[i - 1].time > time; i--)
-        ;
-    if (i == 0 || s->kept[i - 1].time != time) {
-        s->lost++;
-        ss_diag("warning: batch %" PRId64 " is a replay (the checkpoint is "
-                "at %" PRId64 ") older than the %lu batches whose output is "
-                "kept (--keep-outputs); sent empty",
-                time, s->time, s->cfg->keep_outputs);
-        s->nouts = 0;
-        return send(s, time);
-    }
     ss_keytab_clear(&s->ov);
     ss_buf_reset(&s->ovbuf);
     for (size_t j = s->nkept; j > i; j--)
@@ -540,34 +560,21 @@ expire(struct st *s)
 }
 
 static int
-save(struct st *s)
+save(struct st *s, uint64_t digest)
 {
     struct ss_ckpt *c = &s->ck;
     struct ss_ckpt_rd r = {s->undo.data, s->undo.data + s->undo.len, 0};
     size_t cur = 0, kl;
     const char *k;
     struct ent *e;
+    char d[8];
     int rc;
 
     if (!s->has_ck)
         return 0;
     ss_io_test_crash(SS_IO_CRASH_STATE_SAVE);
-    if (ss_ckpt_want_snapshot(c, s->cur)) {
-        if ((rc = ss_ckpt_snap_begin(c, s->cur, s->opts, s->nopts)) < 0)
-            return rc;
-        while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL) {
-            ss_buf_reset(&s->enc);
-            if ((rc = encode(&s->enc, e)) < 0 ||
-                (rc = ss_ckpt_snap_put(c, k, kl, s->enc.data, s->enc.len)) < 0)
-                return rc;
-        }
-        for (size_t i = 0; i < s->nkept; i++)
-            if ((rc =
-                     ss_ckpt_snap_blob(c, s->kept[i].time, s->kept[i].undo.data,
-                                       s->kept[i].undo.len)) < 0)
-                return rc;
-        return ss_ckpt_snap_commit(c);
-    }
+    /* The delta even when a snapshot follows: the new log begins with it
+     * (lib/ckpt.h), and it costs what the batch changed. */
     ss_ckpt_delta_begin(c, s->cur);
     while (r.p < r.end) {
         size_t vl;
@@ -585,9 +592,27 @@ save(struct st *s)
         if (rc < 0)
             return rc;
     }
-    if ((rc = ss_ckpt_delta_blob(c, s->undo.data, s->undo.len)) < 0)
+    ss_bytes_put_le(d, digest, 8);
+    if ((rc = ss_ckpt_delta_blob2(c, d, 8, s->undo.data, s->undo.len)) < 0)
         return rc;
-    return ss_ckpt_delta_commit(c);
+    if (!ss_ckpt_want_snapshot(c, s->cur))
+        return ss_ckpt_delta_commit(c);
+    if ((rc = ss_ckpt_snap_begin(c, s->cur, s->opts, s->nopts)) < 0)
+        return rc;
+    while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL) {
+        ss_buf_reset(&s->enc);
+        if ((rc = encode(&s->enc, e)) < 0 ||
+            (rc = ss_ckpt_snap_put(c, k, kl, s->enc.data, s->enc.len)) < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < s->nkept; i++) {
+        ss_bytes_put_le(d, s->kept[i].digest, 8);
+        if ((rc = ss_ckpt_snap_blob2(c, s->kept[i].time, d, 8,
+                                     s->kept[i].undo.data,
+                                     s->kept[i].undo.len)) < 0)
+            return rc;
+    }
+    return ss_ckpt_snap_commit(c);
 }
 
 static void
@@ -598,6 +623,7 @@ begin_batch(struct st *s, const struct ss_frame *f)
     s->recno = 0;
     s->replay = s->time != NO_TIME && f->time <= s->time;
     ss_buf_reset(&s->undo);
+    XXH64_reset(&s->xh, 0);
     if (!s->replay && s->fix_initial) {
         size_t cur = 0, kl;
         const char *k;
@@ -614,16 +640,17 @@ begin_batch(struct st *s, const struct ss_frame *f)
 static int
 end_batch(struct st *s)
 {
+    uint64_t digest = XXH64_digest(&s->xh);
     int rc;
 
     ss_io_test_crash(SS_IO_CRASH_STATE_BATCH);
     if (s->replay)
-        return reemit(s, s->cur);
+        return reemit(s, s->cur, digest);
     /* The batch's undo list joins the kept ones before saving, so that a
      * snapshot written now holds it too. */
     if ((rc = expire(s)) < 0 ||
-        (rc = keep_undo(s, s->cur, s->undo.data, s->undo.len)) < 0 ||
-        (rc = save(s)) < 0)
+        (rc = keep_undo(s, s->cur, digest, s->undo.data, s->undo.len)) < 0 ||
+        (rc = save(s, digest)) < 0)
         return rc;
     s->time = s->cur;
     if ((rc = build(s, s->undo.data, s->undo.len)) < 0)
@@ -636,6 +663,41 @@ end_batch(struct st *s)
     return send(s, s->cur);
 }
 
+/* Keep only the newest s->keep outputs. */
+static void
+trim_kept(struct st *s)
+{
+    size_t drop = s->nkept > s->keep ? s->nkept - s->keep : 0;
+
+    if (drop == 0)
+        return;
+    for (size_t i = 0; i < drop; i++)
+        ss_buf_release(&s->kept[i].undo);
+    memmove(s->kept, s->kept + drop, (s->nkept - drop) * sizeof(*s->kept));
+    s->nkept -= drop;
+}
+
+/* What waits for the input's first batch: how many outputs to keep, so
+ * that every batch a restart may send again is replayed from them (the
+ * frames say how far back: replay_ms), and whether the checkpoint lost
+ * batches that do not come again. */
+static int
+first_batch(struct st *s, const struct ss_frame *f)
+{
+    long keep;
+
+    s->seen = 1;
+    keep = ss_ckpt_keep_outputs(s->cfg->keep_outputs, SS_STATE_KEEP_OUTPUTS,
+                                s->has_ck ? f->replay_ms : 0, f->interval);
+    if (keep < 0)
+        return -EINVAL; /* reported: a usage error */
+    s->keep = (size_t)keep;
+    trim_kept(s);
+    if (s->has_ck)
+        return ss_ckpt_check_resume(&s->ck, f->time, f->interval);
+    return 0;
+}
+
 static int
 on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
 {
@@ -644,12 +706,15 @@ on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
     int rc;
 
     if (!*in_batch) {
+        if (!s->seen && (rc = first_batch(s, f)) < 0)
+            return rc;
         begin_batch(s, f);
         ss_stats_begin(&s->stats);
         s->w.closed_ms = f->closed_ms; /* passed on, for delays */
         s->w.replay_ms = f->replay_ms;
     }
     ss_stats_in(&s->stats, f);
+    XXH64_update(&s->xh, f->payload, f->payload_len);
     s->last = f;
     *in_batch = (f->flags & SS_FRAME_MORE) != 0;
     if (!s->replay) {
@@ -717,7 +782,7 @@ release(struct st *s)
         ss_ckpt_close(&s->ck);
     ss_keytab_release(&s->t);
     ss_keytab_release(&s->ov);
-    for (size_t i = 0; i < s->cfg->keep_outputs && s->kept; i++)
+    for (size_t i = 0; i < s->nkept; i++)
         ss_buf_release(&s->kept[i].undo);
     free(s->kept);
     free(s->outs);
@@ -737,10 +802,6 @@ summary(struct st *s)
                 ") not applied again, output re-emitted",
                 s->replayed, s->replayed == 1 ? "" : "es", s->first_replay,
                 s->last_replay);
-    if (s->lost > 0)
-        ss_diag("%" PRIu64 " replayed batch%s sent empty: output no longer "
-                "kept",
-                s->lost, s->lost == 1 ? "" : "es");
     ss_rejects_report(&s->rej);
 }
 
@@ -758,12 +819,9 @@ ss_state_run(const struct ss_state_config *cfg)
     ss_keytab_init(&s.t, sizeof(struct ent), drop_ent);
     ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
     ss_frame_writer_init(&s.w, STDOUT_FILENO);
-    if (cfg->keep_outputs > 0 &&
-        (s.kept = calloc(cfg->keep_outputs, sizeof(*s.kept))) == NULL) {
-        ss_frame_writer_abort(&s.w);
-        release(&s);
-        return ss_diag_err(-ENOMEM, "--keep-outputs");
-    }
+    /* Until the first batch says how many to keep, keep what loads. */
+    s.keep = cfg->keep_outputs == SS_CKPT_KEEP_AUTO ? SS_CKPT_KEEP_MAX
+                                                    : cfg->keep_outputs;
     if (ss_rejects_open(&s.rej, cfg->rejects) < 0) {
         ss_frame_writer_abort(&s.w);
         release(&s);
@@ -784,7 +842,7 @@ ss_state_run(const struct ss_state_config *cfg)
             break;
     if (rc == 0)
         rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
-    if (rc < -1 && rc != -EPIPE)
+    if (rc < -1 && rc != -EPIPE && rc != -EINVAL)
         rc = ss_diag_err(rc, "stdout");
     if (rc < 0 && rc != -EPIPE)
         ss_frame_writer_abort(&s.w);
@@ -793,7 +851,7 @@ ss_state_run(const struct ss_state_config *cfg)
     summary(&s);
     if (ss_stats_close(&s.stats) < 0 && rc == 0)
         rc = -1;
-    if (rc == 0 && (ss_rejects_lost(&s.rej) || s.lost > 0))
+    if (rc == 0 && ss_rejects_lost(&s.rej))
         rc = 1;
     ss_frame_reader_release(&rd);
     release(&s);

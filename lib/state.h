@@ -6,7 +6,8 @@
  * is a replay: it is not applied again, and its output is rebuilt from the
  * checkpoint (the per-batch blobs hold each batch's undo records: the
  * keys it changed with their values before it) and emitted again, for the
- * last keep_outputs batches.
+ * last keep_outputs batches. A blob also holds the digest of the batch's
+ * input: a replay with other records is refused (ss_ckpt_check_replay()).
  *
  * Owns: the config belongs to the caller and is only read.
  */
@@ -25,7 +26,7 @@ enum ss_state_emit {
     SS_STATE_EMIT_EXPIRED, /* updated keys and, marked, the timed out ones */
 };
 
-#define SS_STATE_KEEP_OUTPUTS 10 /* default --keep-outputs */
+#define SS_STATE_KEEP_OUTPUTS 10 /* --keep-outputs, at least, unless given */
 
 struct ss_state_config {
     enum ss_op op;
@@ -37,7 +38,9 @@ struct ss_state_config {
     const char *initial;        /* --initial FILE, or NULL */
     const char *import;         /* --import FILE, or NULL */
     const char *rejects;        /* --rejects FILE, or NULL */
-    unsigned long keep_outputs; /* batches whose output can be re-emitted */
+    unsigned long keep_outputs; /* batches whose output can be re-emitted;
+                                   SS_CKPT_KEEP_AUTO: as many as a restart
+                                   may send again, at least the default */
 
     /* --stats, --stats-file */
     struct ss_stats_config stats;
@@ -45,10 +48,10 @@ struct ss_state_config {
 
 void ss_state_config_init(struct ss_state_config *cfg);
 /* Read frames from stdin to end-of-stream, write the state's frames to
- * stdout. 0; 1 when rejects or outputs were lost (reported); -EINVAL when
- * the checkpoint cannot be used with these options (a usage error,
- * reported); -EPIPE when the reader went away; another negative code
- * after reporting. */
+ * stdout. 0; 1 when rejects were lost (reported); -EINVAL when the
+ * checkpoint cannot be used with these options, or --keep-outputs cannot
+ * cover what a restart may send again (a usage error, reported); -EPIPE when
+ * the reader went away; another negative code after reporting. */
 int ss_state_run(const struct ss_state_config *cfg);
 /* Print checkpoint 'dir' as key<TAB>value lines on stdout; 0 or -1. */
 int ss_state_dump(const char *dir);

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t in struct win */
+#include <xxhash.h>
 
 #include "buf.h"
 #include "bytes.h"
@@ -51,6 +53,7 @@ struct session {
 
 struct kept { /* a batch's output, for a replay of that batch */
     int64_t time;
+    uint64_t digest;   /* of the input batch: a replay must match it */
     struct ss_buf out; /* frames as out_begin() records them */
 };
 
@@ -72,6 +75,8 @@ struct win {
     unsigned since_rebuild;
     struct ss_keytab sess; /* --session-gap: key -> struct session */
     int started;
+    int seen;         /* a batch has been read */
+    XXH64_state_t xh; /* digest of the batch's payloads so far */
     int keyed;        /* plain window: -1 unknown, else the input's keyedness */
     int keyed_hint;   /* plain window: the latest frame's, until records */
     int64_t open_end; /* end of the pane taking records */
@@ -94,13 +99,14 @@ struct win {
     struct ss_buf out;  /* this batch's output frames, to keep */
     size_t out_at;      /* where the open output frame's header is */
     uint32_t out_count; /* records in it */
-    struct kept *kept;  /* the last keep_outputs batches, oldest first */
-    size_t nkept;
+    struct kept *kept;  /* the last 'keep' batches, oldest first */
+    size_t nkept, capkept;
+    size_t keep;          /* set on the first batch (ss_ckpt_keep_outputs()) */
     struct ss_buf dead;   /* pane ends dropped since the last save */
     struct ss_buf t_run;  /* run keys changed since the last save */
     struct ss_buf t_sess; /* session keys changed since the last save */
     struct ss_buf enc;
-    uint64_t replayed, lost;
+    uint64_t replayed;
     int64_t first_replay, last_replay;
     struct ss_stats stats;
     const struct ss_frame *cur; /* the frame being read, for its trail */
@@ -115,7 +121,7 @@ ss_window_config_init(struct ss_window_config *cfg)
     cfg->op = SS_OP_SUM;
     cfg->sep = ',';
     cfg->rebuild_every = SS_WINDOW_REBUILD_EVERY;
-    cfg->keep_outputs = SS_WINDOW_KEEP_OUTPUTS;
+    cfg->keep_outputs = SS_CKPT_KEEP_AUTO;
 }
 
 static void
@@ -835,7 +841,8 @@ add_frame(struct win *x, const struct ss_frame *f)
  * The window's state is stored as ckpt keys: "m" the scalars, "p" + end
  * (8 bytes) each pane, "r" + key the running aggregate of a key, "s" +
  * key a session. A batch's delta holds the panes it changed, the run and
- * session keys it changed, and its output, kept for a replay. */
+ * session keys it changed, and its blob, kept for a replay: the digest of
+ * the input batch (a replay must match it), then the output frames. */
 
 #define META_LEN 44
 
@@ -1024,31 +1031,44 @@ ld_del(void *ctx, const char *k, size_t klen)
     return -EBADMSG;
 }
 
-/* Keep a batch's output; the oldest goes when keep_outputs are kept. */
+/* Keep a batch's output; the oldest goes when x->keep are kept. */
 static int
-keep(struct win *x, int64_t time, const char *p, size_t n)
+keep(struct win *x, int64_t time, uint64_t digest, const char *p, size_t n)
 {
     struct kept k;
 
-    if (x->cfg->keep_outputs == 0)
+    if (x->keep == 0)
         return 0;
-    if (x->nkept == x->cfg->keep_outputs) {
+    if (x->nkept >= x->keep) {
         k = x->kept[0];
         memmove(x->kept, x->kept + 1, (x->nkept - 1) * sizeof(*x->kept));
         x->nkept--;
         ss_buf_reset(&k.out);
     } else {
+        if (x->nkept == x->capkept) {
+            size_t cap = x->capkept ? x->capkept * 2 : 16;
+            struct kept *v = realloc(x->kept, cap * sizeof(*v));
+
+            if (v == NULL)
+                return -ENOMEM;
+            x->kept = v;
+            x->capkept = cap;
+        }
         memset(&k, 0, sizeof(k));
     }
     k.time = time;
+    k.digest = digest;
     x->kept[x->nkept++] = k;
     return ss_buf_append(&x->kept[x->nkept - 1].out, p, n);
 }
 
+/* A blob: the input batch's digest (u64), then its output frames. */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
-    return keep(ctx, time, p, n);
+    if (n < 8)
+        return -EBADMSG;
+    return keep(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
 }
 
 static int
@@ -1151,17 +1171,22 @@ save_snapshot(struct win *x, const struct ss_ckpt_opt *opts, size_t nopts)
     while (ss_keytab_next(&x->sess, &cur, &k, &klen) != NULL)
         if ((rc = save_entry(x, 's', k, klen, 1)) < 0)
             return rc;
-    for (size_t i = 0; i < x->nkept; i++)
-        if ((rc = ss_ckpt_snap_blob(&x->ck, x->kept[i].time,
-                                    x->kept[i].out.data, x->kept[i].out.len)) <
+    for (size_t i = 0; i < x->nkept; i++) {
+        char d[8];
+
+        ss_bytes_put_le(d, x->kept[i].digest, 8);
+        if ((rc = ss_ckpt_snap_blob2(&x->ck, x->kept[i].time, d, 8,
+                                     x->kept[i].out.data, x->kept[i].out.len)) <
             0)
             return rc;
+    }
     return ss_ckpt_snap_commit(&x->ck);
 }
 
 static int
-save_delta(struct win *x)
+save_delta(struct win *x, uint64_t digest)
 {
+    char d[8];
     int rc;
 
     ss_ckpt_delta_begin(&x->ck, x->last_time);
@@ -1178,9 +1203,8 @@ save_delta(struct win *x)
     if ((rc = save_touched(x, 'r', &x->t_run)) < 0 ||
         (rc = save_touched(x, 's', &x->t_sess)) < 0)
         return rc;
-    if ((rc = ss_ckpt_delta_blob(&x->ck, x->out.data, x->out.len)) < 0)
-        return rc;
-    return ss_ckpt_delta_commit(&x->ck);
+    ss_bytes_put_le(d, digest, 8);
+    return ss_ckpt_delta_blob2(&x->ck, d, 8, x->out.data, x->out.len);
 }
 
 /* The options that shape the state, as the user spells them: a
@@ -1232,18 +1256,20 @@ ck_opts(const struct ss_window_config *cfg, struct opt_text *t)
 }
 
 static int
-save(struct win *x)
+save(struct win *x, uint64_t digest)
 {
     struct opt_text t;
     size_t n = ck_opts(x->cfg, &t);
     int rc;
 
-    if ((rc = keep(x, x->last_time, x->out.data, x->out.len)) < 0)
+    if ((rc = keep(x, x->last_time, digest, x->out.data, x->out.len)) < 0)
         return rc;
-    if (ss_ckpt_want_snapshot(&x->ck, x->last_time))
-        rc = save_snapshot(x, t.o, n);
-    else
-        rc = save_delta(x);
+    /* The delta even when a snapshot follows: the new log begins with it
+     * (lib/ckpt.h). */
+    if ((rc = save_delta(x, digest)) == 0)
+        rc = ss_ckpt_want_snapshot(&x->ck, x->last_time)
+                 ? save_snapshot(x, t.o, n)
+                 : ss_ckpt_delta_commit(&x->ck);
     for (size_t i = 0; i < x->nslots; i++)
         x->panes[i].dirty = 0;
     ss_buf_reset(&x->dead);
@@ -1263,9 +1289,9 @@ open_checkpoint(struct win *x)
     size_t n = ck_opts(x->cfg, &t);
     int rc;
 
-    if (x->cfg->keep_outputs > 0 &&
-        (x->kept = calloc(x->cfg->keep_outputs, sizeof(*x->kept))) == NULL)
-        return -ENOMEM;
+    /* Until the first batch says how many to keep, keep what loads. */
+    x->keep = x->cfg->keep_outputs == SS_CKPT_KEEP_AUTO ? SS_CKPT_KEEP_MAX
+                                                        : x->cfg->keep_outputs;
     ld.ctx = x;
     rc = ss_ckpt_open(&x->ck, x->cfg->checkpoint, t.o, n, &ld, 0);
     x->has_ck = 1;
@@ -1281,25 +1307,24 @@ open_checkpoint(struct win *x)
 /* A batch at or before the checkpoint's time has been applied already:
  * send what it produced then, and change nothing. */
 static int
-replay(struct win *x, int64_t time)
+replay(struct win *x, int64_t time, uint64_t digest)
 {
     size_t i;
+    int rc;
 
+    for (i = x->nkept; i > 0 && x->kept[i - 1].time > time; i--)
+        ;
+    /* Never nothing for a lost output: its windows would be missing. */
+    if (i == 0 || x->kept[i - 1].time != time)
+        return ss_ckpt_replay_lost(&x->ck, time, x->keep);
+    if ((rc = ss_ckpt_check_replay(&x->ck, time, x->kept[i - 1].digest,
+                                   digest)) < 0)
+        return rc;
     x->replayed++;
     ss_stats_skip(&x->stats);
     if (x->replayed == 1)
         x->first_replay = time;
     x->last_replay = time;
-    for (i = x->nkept; i > 0 && x->kept[i - 1].time > time; i--)
-        ;
-    if (i == 0 || x->kept[i - 1].time != time) {
-        x->lost++;
-        ss_diag("warning: batch %" PRId64 " is a replay (the checkpoint is "
-                "at %" PRId64 ") older than the %lu batches whose output is "
-                "kept (--keep-outputs); not sent again",
-                time, x->ck.time, x->cfg->keep_outputs);
-        return 0;
-    }
     return re_emit(x, x->kept[i - 1].out.data, x->kept[i - 1].out.len);
 }
 
@@ -1397,12 +1422,13 @@ close_sessions(struct win *x)
 static int
 batch_end(struct win *x)
 {
+    uint64_t digest = XXH64_digest(&x->xh);
     int rc;
 
     x->in_batch = 0;
     if (x->replaying) {
         x->replaying = 0;
-        return replay(x, x->batch_time);
+        return replay(x, x->batch_time, digest);
     }
     if ((rc = ss_rejects_flush(&x->rej)) < 0)
         return rc;
@@ -1414,7 +1440,7 @@ batch_end(struct win *x)
     else if (x->batch_time == x->open_end)
         rc = advance_to(x, x->open_end + x->gran);
     if (rc == 0 && x->has_ck)
-        rc = save(x);
+        rc = save(x, digest);
     return rc;
 }
 
@@ -1477,6 +1503,65 @@ spool_flush(struct win *x)
     return 0;
 }
 
+/* Keep only the newest x->keep outputs. */
+static void
+trim_kept(struct win *x)
+{
+    size_t drop = x->nkept > x->keep ? x->nkept - x->keep : 0;
+
+    if (drop == 0)
+        return;
+    for (size_t i = 0; i < drop; i++)
+        ss_buf_release(&x->kept[i].out);
+    memmove(x->kept, x->kept + drop, (x->nkept - drop) * sizeof(*x->kept));
+    x->nkept -= drop;
+}
+
+/* The sink commits once a slide, when its window comes out; a source
+ * that waits for the commit of every batch older than replay_ms would
+ * wait for ever within a longer slide. */
+static int
+check_slide(const struct win *x, const struct ss_frame *f)
+{
+    int64_t slide = x->cfg->slide > 0 ? x->cfg->slide : f->interval;
+    char a[32], b[32], c[32];
+
+    if (f->replay_ms == 0 || x->cfg->session_gap > 0 || slide <= f->replay_ms)
+        return 0;
+    ss_diag("--slide %s is longer than the %s a restart may send again "
+            "(sstream-source --max-uncommitted times its batch interval): "
+            "the source would wait for a commit that comes only when a "
+            "slide ends; give sstream-source a --max-uncommitted that "
+            "reaches back %s or more (%" PRId64 " batches of %s)",
+            ss_dur_format(slide, a, sizeof(a)),
+            ss_dur_format(f->replay_ms, b, sizeof(b)), a,
+            f->interval > 0 ? (slide + f->interval - 1) / f->interval : 0,
+            ss_dur_format(f->interval, c, sizeof(c)));
+    return -EDOM;
+}
+
+/* What waits for the input's first batch: whether the slide fits what a
+ * restart may send again, how many outputs to keep so that every such
+ * batch is replayed from them, and whether the checkpoint lost batches
+ * that do not come again. */
+static int
+first_batch(struct win *x, const struct ss_frame *f)
+{
+    long keep;
+    int rc;
+
+    x->seen = 1;
+    if ((rc = check_slide(x, f)) < 0 || !x->has_ck)
+        return rc;
+    keep = ss_ckpt_keep_outputs(x->cfg->keep_outputs, SS_WINDOW_KEEP_OUTPUTS,
+                                f->replay_ms, f->interval);
+    if (keep < 0)
+        return -EDOM; /* reported: a usage error */
+    x->keep = (size_t)keep;
+    trim_kept(x);
+    return ss_ckpt_check_resume(&x->ck, f->time, f->interval);
+}
+
 static int
 frame(struct win *x, const struct ss_frame *f)
 {
@@ -1487,6 +1572,9 @@ frame(struct win *x, const struct ss_frame *f)
     if (!x->in_batch) {
         x->w.closed_ms = f->closed_ms; /* passed on, for delays */
         x->w.replay_ms = f->replay_ms;
+        if (!x->seen && (rc = first_batch(x, f)) < 0)
+            return rc;
+        XXH64_reset(&x->xh, 0);
         if ((rc = batch_begin(x, f)) < 0)
             return rc;
     } else if (f->time != x->batch_time) {
@@ -1494,6 +1582,7 @@ frame(struct win *x, const struct ss_frame *f)
                        " is missing its last frame",
                        f->time, x->batch_time);
     }
+    XXH64_update(&x->xh, f->payload, f->payload_len);
     if (!x->replaying && (rc = add_frame(x, f)) < 0)
         return rc;
     if (f->flags & SS_FRAME_MORE)
@@ -1530,7 +1619,7 @@ win_release(struct win *x)
     free(x->ents);
     if (x->has_ck)
         ss_ckpt_close(&x->ck);
-    for (size_t i = 0; i < x->cfg->keep_outputs && x->kept; i++)
+    for (size_t i = 0; i < x->nkept; i++)
         ss_buf_release(&x->kept[i].out);
     free(x->kept);
     ss_buf_release(&x->out);

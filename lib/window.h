@@ -32,7 +32,7 @@ enum ss_window_mode {
 /* Slides between recomputations of a running aggregate that holds a
  * double (integer sums are exact and never need one). */
 #define SS_WINDOW_REBUILD_EVERY 64
-#define SS_WINDOW_KEEP_OUTPUTS  10 /* default --keep-outputs */
+#define SS_WINDOW_KEEP_OUTPUTS  10 /* --keep-outputs, at least, unless given */
 /* Default --max-gap, in slides: a jump in batch time costs one frame per
  * slide it spans, so an unbounded one (a crafted or clock-broken time)
  * could write without end. 100000 empty frames are about 6 MB. */
@@ -50,7 +50,9 @@ struct ss_window_config {
     unsigned rebuild_every;     /* SS_WINDOW_REBUILD_EVERY */
     const char *rejects;        /* --rejects FILE */
     const char *checkpoint;     /* --checkpoint DIR */
-    unsigned long keep_outputs; /* --keep-outputs: batches a replay gets */
+    unsigned long keep_outputs; /* --keep-outputs: batches a replay gets;
+                                   SS_CKPT_KEEP_AUTO: as many as a restart
+                                   may send again, at least the default */
     int64_t max_gap;            /* --max-gap, ms; 0: the default slides */
 
     /* --stats, --stats-file */
@@ -60,7 +62,8 @@ struct ss_window_config {
 void ss_window_config_init(struct ss_window_config *cfg);
 /* Read frames from stdin to end-of-stream, write windows to stdout.
  * 0; -EDOM after reporting that the window, slide or gap does not fit the
- * input's batch interval (a usage error: exit 2); -EPIPE when the reader
+ * input's batch interval, or the slide or --keep-outputs what a restart
+ * may send again (usage errors: exit 2); -EPIPE when the reader
  * of stdout went away; -1 after reporting anything else; 1 when records
  * were rejected and only reported. */
 int ss_window_run(const struct ss_window_config *cfg);

@@ -65,10 +65,13 @@ EOF
     mkdir "$T/ck"
     ln -s "$T/outside" "$T/ck/000000000001.snap"
     run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-map --flat-map words --pair 1 | sstream-state --update sum --checkpoint '$T/ck' | sstream-sink --tsv"
-    assert_success
-    assert_equal "$(tail -n 1 <<<"$output")" "4000	c	1"
+    assert_failure 1
+    assert_output ""
     assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/ck/000000000001.snap': truncated; using the one before it
-sstream-state: warning: checkpoint '$T/ck': no valid snapshot; starting empty"
+sstream-state: warning: checkpoint '$T/ck': no valid snapshot; starting empty
+sstream-state: checkpoint '$T/ck/000000000001.snap' is corrupt and no older state is left
+sstream-state: restore '$T/ck' from a backup, or move '$T/ck/000000000001.snap' away to start with an empty state
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
     untouched
 }
 

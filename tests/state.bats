@@ -209,7 +209,7 @@ crash_case() {
     done
 }
 
-@test "state: a corrupt newest checkpoint is reported, the one before used" {
+@test "state: a corrupt newest checkpoint is reported, the one before used: exact" {
     args=(--update sum --emit updated --checkpoint-interval 2s)
     st 1 5 --update sum --emit updated --no-checkpoint >"$T/want"
     for how in flip truncate; do
@@ -229,8 +229,91 @@ open(sys.argv[1], "wb").write(b)' "$T/c/$newest"
         assert_success
         assert_output "$(cat "$T/want")"
         assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/$newest': $why; using the one before it
-sstream-state: 4 replayed batches (1000 to 4000) not applied again, output re-emitted"
+sstream-state: 5 replayed batches (1000 to 5000) not applied again, output re-emitted"
     done
+}
+
+# ---- a corrupt newest checkpoint ----
+#
+# Batches 1-5 with --checkpoint-interval 3s: 1.snap at 1000 and its log
+# (1000, 2000, 3000); 2.snap at 4000 and its log: a header (40 bytes),
+# the entry of 4000 (40-139: the snapshot's batch, so that 1.snap and the
+# logs reach 4000 too), the entry of 5000 (140-275).
+
+# ck5 DIR: that checkpoint; want6: batches 1-6 uninterrupted
+ck5() {
+    batches "$T/w6" "a b a" "b c" - "a" "d b" "c a"
+    feed "$T/w6" 1 5 | sstream-state "${ckargs[@]}" --checkpoint "$1" \
+        >/dev/null
+    feed "$T/w6" | sstream-state --update sum --emit updated \
+        --no-checkpoint | sstream-sink --tsv >"$T/want6"
+}
+ckargs=(--update sum --emit updated --checkpoint-interval 3s)
+
+# flip FILE AT: one bit of FILE's byte AT
+flip() {
+    "$PY" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[int(sys.argv[2])] ^= 4
+open(sys.argv[1], "wb").write(b)' "$@"
+}
+
+# st6 FIRST DIR: batches FIRST..6 of w6 through the state on DIR
+st6() {
+    set -o pipefail
+    feed "$T/w6" "$1" 6 | sstream-state "${ckargs[@]}" --checkpoint "$2" |
+        sstream-sink --tsv
+}
+
+@test "state: a corrupt newest snapshot costs nothing: the input may go on" {
+    ck5 "$T/c"
+    flip "$T/c/000000000002.snap" 100
+    run --separate-stderr st6 6 "$T/c"
+    assert_success
+    assert_output "$(grep ^6000 "$T/want6")"
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.snap': checksum mismatch; using the one before it"
+}
+
+@test "state: a corrupt entry in the newest log: exact when its batches come again" {
+    for at in 60:40 200:140; do
+        rm -rf "$T/c"
+        ck5 "$T/c"
+        flip "$T/c/000000000002.log" "${at%:*}"
+        run --separate-stderr st6 5 "$T/c"
+        assert_success
+        assert_output "$(grep -E '^[56]000' "$T/want6")"
+        assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': corrupt entry at byte ${at#*:}; state restored to batch time 4000"
+    done
+}
+
+@test "state: a corrupt entry in the newest log: exit 1 when its batches do not come again" {
+    ck5 "$T/c"
+    flip "$T/c/000000000002.log" 200
+    feed "$T/w6" 6 6 >"$T/in"
+    run --separate-stderr bash -c 'o=$1; shift; sstream-state "$@" <"$0" >"$o"' \
+        "$T/in" "$T/out" "${ckargs[@]}" --checkpoint "$T/c"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': corrupt entry at byte 140; state restored to batch time 4000
+sstream-state: checkpoint '$T/c/000000000002.log' is corrupt: the state goes back to batch time 4000, but the input resumes at batch time 6000, so the batches in between would be missing
+sstream-state: restore '$T/c' from a backup, or send the input again from batch time 5000 (a --wal that still holds it), or cut '$T/c/000000000002.log' to 140 bytes (truncate -s 140) to go on without those batches"
+    # no batch went out
+    run --separate-stderr sstream-sink --tsv <"$T/out"
+    assert_output ""
+    # cut as told: the loss of batch 5000 is accepted, and 6000 goes on
+    truncate -s 140 "$T/c/000000000002.log"
+    run --separate-stderr st6 6 "$T/c"
+    assert_success
+    assert_output "6000	a	4
+6000	c	2"
+    assert_equal "$stderr" ""
+}
+
+@test "state: a torn last log entry is a crash: no loss, no stop" {
+    ck5 "$T/c"
+    truncate -s -3 "$T/c/000000000002.log"
+    run --separate-stderr st6 5 "$T/c"
+    assert_success
+    assert_output "$(grep -E '^[56]000' "$T/want6")"
+    assert_equal "$stderr" "sstream-state: warning: checkpoint '$T/c/000000000002.log': torn entry (a crash while writing) at byte 140; state restored to batch time 4000"
 }
 
 @test "state: another operator or format version is refused, exit 2, nothing touched" {
@@ -251,11 +334,11 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     run diff -r "$T/before" "$T/c"
     assert_success
     newest=$(ls "$T/c" | grep snap | tail -n 1)
-    printf '\002' | dd of="$T/c/$newest" bs=1 seek=4 conv=notrunc 2>/dev/null
+    printf '\003' | dd of="$T/c/$newest" bs=1 seek=4 conv=notrunc 2>/dev/null
     cp -a "$T/c" "$T/before2"
     run --separate-stderr bash -c "sstream-state --update sum --checkpoint '$T/c' <'$T/in' >/dev/null"
     assert_failure 2
-    assert_equal "$stderr" "sstream-state: checkpoint '$T/c/$newest' has format version 2; this sstream reads version 1 (start with a new --checkpoint DIR)"
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/c/$newest' has format version 3; this sstream reads version 2 (start with a new --checkpoint DIR)"
     run diff -r "$T/before2" "$T/c"
     assert_success
 }
@@ -343,18 +426,71 @@ EOF2
     assert_equal "$stderr" "sstream-state: --import: checkpoint '$T/c3' already holds state (import into a new --checkpoint DIR)"
 }
 
-@test "state: a replay older than --keep-outputs is sent empty, with a warning" {
+@test "state: a replay older than the kept outputs stops the stage, never an empty batch" {
     st 1 5 --update sum --emit updated --keep-outputs 2 --checkpoint "$T/c" >/dev/null
-    run --separate-stderr st 3 5 --update sum --emit updated --keep-outputs 2 --checkpoint "$T/c"
+    feed "$T/w" 3 5 >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum --emit updated \
+        --keep-outputs 2 --checkpoint '$T/c' <'$T/in' >'$T/out'"
     assert_failure 1
-    assert_output - <<'EOF2'
-4000	a	3
-5000	b	3
-5000	d	1
-EOF2
-    assert_equal "$stderr" "sstream-state: warning: batch 3000 is a replay (the checkpoint is at 5000) older than the 2 batches whose output is kept (--keep-outputs); sent empty
-sstream-state: 3 replayed batches (3000 to 5000) not applied again, output re-emitted
-sstream-state: 1 replayed batch sent empty: output no longer kept"
+    assert_equal "$stderr" "sstream-state: batch 3000 is a replay (checkpoint '$T/c' is at 5000) older than the 2 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
+    run --separate-stderr sstream-sink --tsv <"$T/out"
+    assert_output ""
+}
+
+# kf ARGS...: keyed frames (tests/helpers/frames.py --keyed)
+kf() {
+    "$PY" "$TESTS_DIR/helpers/frames.py" --keyed "$@"
+}
+
+@test "state: --keep-outputs too small for what a restart may send again: exit 2 at the first batch" {
+    kf --replay-ms 3000 "a:1" "a:2" >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum --keep-outputs 2 \
+        --checkpoint '$T/c' <'$T/in' >'$T/out'"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: --keep-outputs 2 keeps fewer batches than a restart may send again (sstream-source --max-uncommitted reaches back 3s: 3 batches of 1s); give --keep-outputs 3 or more, or leave it out"
+    run ls -A "$T/c"
+    assert_output ""
+    run --separate-stderr bash -c "sstream-state --update sum --keep-outputs 3 \
+        --checkpoint '$T/c' <'$T/in' | sstream-sink --tsv"
+    assert_success
+    assert_output "1000	a	1
+2000	a	3"
+}
+
+@test "state: without --keep-outputs, what a restart may send again is kept" {
+    for i in $(seq 15); do echo "k:$i"; done >"$T/recs"
+    mapfile -t recs <"$T/recs"
+    kf --replay-ms 12000 "${recs[@]}" >"$T/all"
+    sstream-state --update sum --checkpoint "$T/c" <"$T/all" >/dev/null
+    # the 12 batches a restart may send again (4000 to 15000): replays
+    kf --replay-ms 12000 --skip 3 "${recs[@]}" >"$T/last12"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/last12' >/dev/null"
+    assert_success
+    assert_equal "$stderr" "sstream-state: 12 replayed batches (4000 to 15000) not applied again, output re-emitted"
+    kf --replay-ms 12000 --skip 2 "${recs[@]}" >"$T/last13"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/last13' >/dev/null"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: batch 3000 is a replay (checkpoint '$T/c' is at 15000) older than the 12 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
+}
+
+@test "state: a restart that may send again too much, or without bound, is refused (exit 2)" {
+    kf --replay-ms 10001000 "a:1" >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/in' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: a restart may send again 10001 batches of 1s (sstream-source --max-uncommitted reaches back 10001s), more than the 10000 whose output this stage keeps unasked; give sstream-source a smaller --max-uncommitted, or this stage --keep-outputs 10001"
+    kf --replay-ms 4294967295 "a:1" >"$T/in"
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --checkpoint '$T/c' <'$T/in' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: a restart may send again any number of batches (the frames set no bound: sstream-source --max-uncommitted times -b past 49 days, or another producer), more than this stage can keep the output of; give sstream-source a smaller --max-uncommitted"
+    # without a checkpoint there is nothing to replay from
+    run --separate-stderr bash -c "sstream-state --update sum \
+        --no-checkpoint <'$T/in' | sstream-sink --tsv"
+    assert_success
+    assert_output "1000	a	1"
 }
 
 @test "state: --help and --version go to stdout with exit 0" {
@@ -434,4 +570,41 @@ sstream-state: 1 replayed batch sent empty: output no longer kept"
     assert_equal "$stderr" "sstream-state: 2 replayed batches (1000 to 2000) not applied again, output re-emitted"
     run diff <(grep -E '^[12]000' "$T/want") "$T/got"
     assert_success
+}
+
+# ---- a batch time is never reused for different data ----
+
+@test "state: a replay is checked against the records of the batch first applied" {
+    # the same batches cut into other frames (one record each): a replay
+    fr() {
+        "$PY" "$TESTS_DIR/helpers/frames.py" --keyed "$@" "a:1 b:2 a:3" "b:4"
+    }
+    fr >"$T/in1"
+    fr --parts 1 >"$T/in2"
+    sstream-state --update sum --checkpoint "$T/c" <"$T/in1" >"$T/out1"
+    run --separate-stderr bash -c "sstream-state --update sum --checkpoint '$T/c' <'$T/in2' >'$T/out2'"
+    assert_success
+    assert_equal "$stderr" "sstream-state: 2 replayed batches (1000 to 2000) not applied again, output re-emitted"
+    assert_equal "$(sstream-sink --tsv <"$T/out2")" "$(sstream-sink --tsv <"$T/out1")"
+}
+
+@test "state: two replay folders into one checkpoint: the second is refused" {
+    batches "$T/day1" "a b" "c"
+    batches "$T/day2" "d" "e e"
+    wc() {
+        set -o pipefail
+        sstream-source --replay "$1" -b 1s | sstream-map --flat-map words \
+            --count-by-value | sstream-state --update sum --checkpoint "$T/c" |
+            sstream-sink --tsv
+    }
+    wc "$T/day1" >/dev/null
+    run --separate-stderr wc "$T/day2"
+    assert_failure 1
+    assert_output ""
+    assert_equal "${stderr%%$'\n'*}" "sstream-state: batch 1000 was already used for other records (checkpoint '$T/c' is at 2000): give a new stream a new --checkpoint DIR, and sstream-source --wal DIR (or --state DIR) so that a rerun does not reuse batch times"
+    # the state is untouched: day 1's counts
+    run --separate-stderr sstream-state --dump "$T/c"
+    assert_output "a	1
+b	1
+c	1"
 }

@@ -432,3 +432,100 @@ windowed() {
     assert_success
     assert_equal "$(cat "$T/run/out/p-4000" | tr '\t\n' '= ')" "d=1 e=1 f=1 "
 }
+
+# ---- a corrupt checkpoint of a stateful stage ----
+
+# thru D CMD...: the word count of 'in' through the stateful stage CMD
+# --checkpoint D/ck, source --wal | map | CMD | sink --commit, in folder D;
+# $SINK_ENV goes
+# before the sink. --max-uncommitted 1: the sink's crash at its commit
+# of 3000 leaves the stage at 3000 exactly.
+thru() {
+    local d=$1
+    shift
+    mkdir -p "$d/out"
+    sstream-source --replay "$T/in" --wal "$d/w" --max-uncommitted 1 |
+        sstream-map -f words --pair 1 | "$@" --checkpoint "$d/ck" |
+        env $SINK_ENV sstream-sink --save-as-text-files "$d/out/p" --commit "$d/w"
+}
+
+# spoil LOG TIME: flip a bit in the body of LOG's entry of batch TIME,
+# and print where that entry begins
+spoil() {
+    "$PY" -c 'import struct, sys
+p, want = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read()); at = 40
+while at < len(b):
+    n, t = struct.unpack("<Iq", b[at + 4:at + 16])
+    if t == want:
+        b[at + 24 + n // 2] ^= 4; open(p, "wb").write(b); print(at); break
+    at += 24 + n' "$@"
+}
+
+# corrupt_case NAME CMD...: a pipeline through CMD loses the entry of
+# 3000 in its checkpoint while
+# the sink had not committed it: the log sends it again, the files are
+# exact. Then the entry of 5000, after everything was committed: the
+# input resumes at 6000, and the stage stops, exit 1, saying what to do.
+corrupt_case() {
+    local name=$1 ck=$T/run/ck at
+    shift
+    thru "$T/ref" "$@" 2>/dev/null
+    SINK_ENV=SSTREAM_TEST_CRASH_AT=wal-commit:3 thru "$T/run" "$@" 2>/dev/null &&
+        return 1
+    assert_equal "$(cat "$T/run/w/commit")" 2000
+    at=$(spoil "$ck/000000000001.log" 3000)
+    run --separate-stderr thru "$T/run" "$@"
+    assert_success
+    # (the source had logged 4000 while it waited for the commit of 3000)
+    assert_equal "$(grep ^sstream-source <<<"$stderr")" "sstream-source: --wal: 2 uncommitted batches (3000 to 4000) sent again from the log"
+    assert_equal "$(grep -v ^sstream-source <<<"$stderr")" "$name: warning: checkpoint '$ck/000000000001.log': corrupt entry at byte $at; state restored to batch time 2000"
+    run diff -r "$T/ref/out" "$T/run/out"
+    assert_success
+
+    newest=$(ls "$ck" | grep log | tail -n 1)
+    at=$(spoil "$ck/$newest" 5000)
+    echo h >"$T/in/0006"
+    run --separate-stderr thru "$T/run" "$@"
+    assert_failure
+    assert_equal "$(grep "^$name" <<<"$stderr")" "$name: warning: checkpoint '$ck/$newest': corrupt entry at byte $at; state restored to batch time 4000
+$name: checkpoint '$ck/$newest' is corrupt: the state goes back to batch time 4000, but the input resumes at batch time 6000, so the batches in between would be missing
+$name: restore '$ck' from a backup, or send the input again from batch time 5000 (a --wal that still holds it), or cut '$ck/$newest' to $at bytes (truncate -s $at) to go on without those batches"
+    [ ! -e "$T/run/out/p-6000" ]
+}
+
+@test "wal: a corrupt entry in sstream-state's checkpoint: exact from the log, else exit 1" {
+    corrupt_case sstream-state sstream-state --update sum \
+        --checkpoint-interval 3s
+}
+
+@test "wal: a corrupt entry in sstream-window's checkpoint: exact from the log, else exit 1" {
+    corrupt_case sstream-window sstream-window -w 2s --reduce-by-key sum
+}
+
+# ---- what a restart may send again: --max-uncommitted and the stages ----
+
+@test "wal: kill -9 of the sink 12 batches behind: the stages keep what comes again, exact" {
+    rm -r "$T/in"
+    for i in $(seq 15); do
+        mkdir -p "$T/in"
+        echo "w$((i % 4)) x" >"$T/in/$(printf %04d "$i")"
+    done
+    deep() {
+        local d=$1
+        mkdir -p "$d/out"
+        sstream-source --replay "$T/in" --wal "$d/w" --max-uncommitted 12 |
+            sstream-map -f words --pair 1 |
+            sstream-window -w 2s --reduce-by-key sum --checkpoint "$d/win" |
+            sstream-state --update sum --checkpoint "$d/st" |
+            env $2 sstream-sink --save-as-text-files "$d/out/p" --commit "$d/w"
+    }
+    deep "$T/ref" "" 2>/dev/null
+    run --separate-stderr deep "$T/run" "SSTREAM_TEST_CRASH_AT=wal-commit:2"
+    assert_failure
+    assert_equal "$(cat "$T/run/w/commit")" 1000
+    run --separate-stderr deep "$T/run" ""
+    assert_success
+    run diff -r "$T/ref/out" "$T/run/out"
+    assert_success
+}

@@ -824,17 +824,148 @@ EOF2
     assert_equal "$stderr" "sstream-window: checkpoint '$T/ck' was made with --reduce-by-key sum, not --reduce-by-key (unset) (use another --checkpoint DIR, or --dump it and --import)"
 }
 
-@test "window: a replay older than --keep-outputs is reported and not sent" {
+@test "window: a replay older than the kept outputs stops the stage, exit 1" {
     nine >"$T/all"
     nine --skip 1 >"$T/rest"
     sstream-window -w 3 --count-by-value --checkpoint "$T/ck" \
         --keep-outputs 2 <"$T/all" >/dev/null
     run --separate-stderr bash -c "sstream-window -w 3 --count-by-value \
         --checkpoint '$T/ck' --keep-outputs 2 <'$T/rest' >'$T/out'"
-    assert_success
-    assert_equal "$(show "$T/out" | cut -d' ' -f1 | uniq | tr '\n' ' ')" "8000 9000 "
-    assert_equal "${stderr%%$'\n'*}" "sstream-window: warning: batch 2000 is a replay (the checkpoint is at 9000) older than the 2 batches whose output is kept (--keep-outputs); not sent again"
+    assert_failure 1
+    assert_equal "$(show "$T/out")" ""
+    assert_equal "$stderr" "sstream-window: batch 2000 is a replay (checkpoint '$T/ck' is at 9000) older than the 2 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
     run --separate-stderr sstream-window -w 3 --keep-outputs 2
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --keep-outputs needs --checkpoint DIR"
+}
+
+@test "window: a slide longer than what a restart may send again is refused (exit 2)" {
+    frames --keyed --replay-ms 2000 "a:1" "a:2" >"$T/in"
+    run --separate-stderr bash -c "sstream-window -w 4s -s 4s --reduce-by-key sum <'$T/in' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-window: --slide 4s is longer than the 2s a restart may send again (sstream-source --max-uncommitted times its batch interval): the source would wait for a commit that comes only when a slide ends; give sstream-source a --max-uncommitted that reaches back 4s or more (4 batches of 1s)"
+    frames --keyed --replay-ms 4000 "a:1" "a:2" >"$T/in"
+    run --separate-stderr bash -c "sstream-window -w 4s -s 4s --reduce-by-key sum <'$T/in' >/dev/null"
+    assert_success
+}
+
+@test "window: --keep-outputs too small for what a restart may send again: exit 2" {
+    nine --replay-ms 3000 >"$T/all"
+    run --separate-stderr bash -c "sstream-window -w 3 --reduce-by-key sum \
+        --checkpoint '$T/ck' --keep-outputs 2 <'$T/all' >/dev/null"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-window: --keep-outputs 2 keeps fewer batches than a restart may send again (sstream-source --max-uncommitted reaches back 3s: 3 batches of 1s); give --keep-outputs 3 or more, or leave it out"
+}
+
+@test "window: without --keep-outputs, what a restart may send again is kept" {
+    mapfile -t recs < <(for i in $(seq 15); do echo "k:$i"; done)
+    frames --keyed --replay-ms 12000 "${recs[@]}" >"$T/all"
+    sstream-window -w 2 --reduce-by-key sum --checkpoint "$T/ck" <"$T/all" \
+        >"$T/out1"
+    frames --keyed --replay-ms 12000 --skip 3 "${recs[@]}" >"$T/last12"
+    run --separate-stderr bash -c "sstream-window -w 2 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/last12' >'$T/out2'"
+    assert_success
+    assert_equal "$stderr" "sstream-window: 12 replayed batches (4000 to 15000) not applied again, output re-emitted"
+    assert_equal "$(show "$T/out2")" "$(show "$T/out1" | awk '$1 >= 4000')"
+    frames --keyed --replay-ms 12000 --skip 2 "${recs[@]}" >"$T/last13"
+    run --separate-stderr bash -c "sstream-window -w 2 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/last13' >/dev/null"
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 3000 is a replay (checkpoint '$T/ck' is at 15000) older than the 12 batches whose output is kept, and cannot be sent again: restart from sstream-source --wal DIR with sstream-sink --commit DIR, which send again only what is not committed, or give a new stream a new --checkpoint DIR"
+}
+
+# ---- a corrupt newest checkpoint ----
+#
+# nine through -w 3 --reduce-by-key sum leaves three generations; the
+# newest: 3.snap at 7000 and its log, a header (40 bytes), the entry of
+# 7000 (40-273, the snapshot's batch), 8000 (274-484), 9000 (485-744).
+# ten: nine and one more batch, 10000.
+
+ten() {
+    frames --keyed "$@" "a:1 b:2" "a:3" "c:4 a:1" - "b:5" "a:2 c:1" "b:1" - \
+        "a:9" "b:3"
+}
+
+# ck9: that checkpoint in $T/ck, and $T/full the uninterrupted ten
+ck9() {
+    nine >"$T/all"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" \
+        <"$T/all" >/dev/null
+    ten >"$T/all10"
+    sstream-window -w 3 --reduce-by-key sum <"$T/all10" >"$T/full"
+}
+
+# resume SKIP: ten from batch SKIP + 1 on, through the window on $T/ck,
+# into $T/out
+resume() {
+    ten --skip "$1" >"$T/rest"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" \
+        <"$T/rest" >"$T/out"
+}
+
+wflip() {
+    "$PY" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[int(sys.argv[2])] ^= 4
+open(sys.argv[1], "wb").write(b)' "$@"
+}
+
+@test "window: a corrupt newest snapshot costs nothing: the input may go on" {
+    ck9
+    wflip "$T/ck/000000000003.snap" 100
+    run --separate-stderr resume 9
+    assert_success
+    assert_equal "$(show "$T/out")" "$(show "$T/full" | grep ^10000)"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.snap': checksum mismatch; using the one before it"
+}
+
+@test "window: a corrupt entry in the newest log: exact when its batches come again, else exit 1" {
+    ck9
+    cp -r "$T/ck" "$T/ck0"
+    wflip "$T/ck/000000000003.log" 600
+    run --separate-stderr resume 8
+    assert_success
+    assert_equal "$(show "$T/out")" "$(show "$T/full" | grep -E '^(9|10)000')"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': corrupt entry at byte 485; state restored to batch time 8000"
+    rm -rf "$T/ck"
+    mv "$T/ck0" "$T/ck"
+    wflip "$T/ck/000000000003.log" 100
+    run --separate-stderr resume 9
+    assert_failure 1
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': corrupt entry at byte 40; state restored to batch time 7000
+sstream-window: checkpoint '$T/ck/000000000003.log' is corrupt: the state goes back to batch time 7000, but the input resumes at batch time 10000, so the batches in between would be missing
+sstream-window: restore '$T/ck' from a backup, or send the input again from batch time 8000 (a --wal that still holds it), or cut '$T/ck/000000000003.log' to 40 bytes (truncate -s 40) to go on without those batches"
+    assert_equal "$(show "$T/out")" ""
+}
+
+@test "window: a torn last log entry is a crash: no loss, no stop" {
+    ck9
+    truncate -s -3 "$T/ck/000000000003.log"
+    run --separate-stderr resume 8
+    assert_success
+    assert_equal "$(show "$T/out")" "$(show "$T/full" | grep -E '^(9|10)000')"
+    assert_equal "$stderr" "sstream-window: warning: checkpoint '$T/ck/000000000003.log': torn entry (a crash while writing) at byte 485; state restored to batch time 8000"
+}
+
+# ---- a batch time is never reused for different data ----
+
+@test "window: a replay is checked against the records of the batch first applied" {
+    nine >"$T/all"
+    nine --parts 1 >"$T/parts"
+    sstream-window -w 3 --reduce-by-key sum --checkpoint "$T/ck" <"$T/all" \
+        >"$T/out1"
+    # the same batches cut into other frames: replays
+    run --separate-stderr bash -c "sstream-window -w 3 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/parts' >'$T/out2'"
+    assert_success
+    assert_equal "$stderr" "sstream-window: 9 replayed batches (1000 to 9000) not applied again, output re-emitted"
+    assert_equal "$(show "$T/out2")" "$(show "$T/out1")"
+    # other records under the same times: refused at the first
+    frames --keyed "a:1 b:2" "a:4" >"$T/other"
+    run --separate-stderr bash -c "sstream-window -w 3 --reduce-by-key sum \
+        --checkpoint '$T/ck' <'$T/other' >'$T/out3'"
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 2000 was already used for other records (checkpoint '$T/ck' is at 9000): give a new stream a new --checkpoint DIR, and sstream-source --wal DIR (or --state DIR) so that a rerun does not reuse batch times"
+    assert_equal "$(show "$T/out3")" "1000 a 1
+1000 b 2"
 }

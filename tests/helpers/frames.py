@@ -9,8 +9,9 @@ empty batch. With --keyed a record is KEY:VALUE (split at the first ':').
 Batch i (from 0) has time START + (i + 1) * MS, as sstream-source --replay
 gives. --parts N sends each batch as frames of at most N records, all but
 the last flagged MORE. --skip N leaves out the first N batches (their
-times still count: a restart's input). The stream ends with an
-end-of-stream frame, unless --no-end.
+times still count: a restart's input). --replay-ms MS sets the frames'
+replay_ms (how far back a restart may send batches again; 0 by default).
+The stream ends with an end-of-stream frame, unless --no-end.
 """
 import argparse
 import struct
@@ -22,6 +23,7 @@ MAGIC = b"SSTM"
 HLEN = 56
 BATCH, END = 1, 2
 KEYED, MORE = 0x1, 0x2
+REPLAY_MS = 0  # --replay-ms
 
 
 def varint(n):
@@ -41,7 +43,7 @@ def frame(kind, time, interval, flags, records):
             payload += varint(len(k)) + k
         payload += varint(len(v)) + v
     head = struct.pack("<4sBBHqIIIIQQq", MAGIC, 1, kind, HLEN, time, interval,
-                       flags, len(records), 0, len(payload), 0, 0)
+                       flags, len(records), REPLAY_MS, len(payload), 0, 0)
     h = xxhash.xxh64(head + bytes(payload), seed=0).intdigest()
     head = head[:40] + struct.pack("<Q", h) + head[48:]
     return head + bytes(payload)
@@ -110,6 +112,7 @@ def main():
     p.add_argument("--parts", type=int, default=0)
     p.add_argument("--skip", type=int, default=0)
     p.add_argument("--no-end", action="store_true")
+    p.add_argument("--replay-ms", type=int, default=0)
     p.add_argument("--show", metavar="FILE",
                    help="print FILE's whole batch frames as time key value")
     p.add_argument("batch", nargs="*")
@@ -129,6 +132,8 @@ def main():
                 parts = [str(t)] + ([k.decode()] if k is not None else [])
                 print(" ".join(parts + [v.decode()]))
         return
+    global REPLAY_MS
+    REPLAY_MS = a.replay_ms
     batches = []
     for arg in a.batch:
         words = [] if arg == "-" else arg.split(" ")

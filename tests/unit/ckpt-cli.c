@@ -3,12 +3,14 @@
  *   ckpt-cli DIR [NAME=VALUE...] < script
  *
  * Opens DIR with the options given (exit 2 when the checkpoint refuses
- * them), prints what loaded ("time T", "k=v" per key in order, "blob T
- * text" per blob), then runs the script, one command per line:
+ * them), prints what loaded ("time T", "behind FILE BYTES" when a corrupt
+ * file left the state behind, "k=v" per key in order, "blob T text" per
+ * blob), then runs the script, one command per line:
  *   b T      begin the batch at time T
  *   p K V    set key K to V          d K   delete key K
  *   x TEXT   attach a blob           S     make the next save a snapshot
  *   e        save the batch: prints "snap T" or "delta T"
+ *   r T I    may the input resume at T (interval I)? "resume T" or exit 1
  * The last three blobs are kept, as an engine keeps its last outputs.
  */
 #include <errno.h>
@@ -101,6 +103,9 @@ show(struct model *m, const struct ss_ckpt *c)
         printf("time none\n");
     else
         printf("time %lld\n", (long long)c->time);
+    if (c->behind)
+        printf("behind %s %llu\n", c->damaged ? c->damaged : "?",
+               (unsigned long long)c->cut_at);
     while ((v = ss_keytab_next(&m->t, &cur, &k, &kl)) != NULL)
         printf("%.*s=%.*s\n", (int)kl, k, (int)v->n, v->p);
     for (size_t i = 0; i < m->nblobs; i++)
@@ -185,6 +190,12 @@ main(int argc, char **argv)
             break;
         case 'S':
             force = 1;
+            break;
+        case 'r':
+            t = atoll(a);
+            sp = strchr(a, ' ');
+            if ((rc = ss_ckpt_check_resume(&c, t, sp ? atoll(sp) : 1000)) == 0)
+                printf("resume %lld\n", t);
             break;
         case 'e':
             if (force || ss_ckpt_want_snapshot(&c, t)) {
