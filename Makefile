@@ -1,8 +1,8 @@
 # sstream - Spark Streaming's DStream model as Unix filters.
 #
 #   make                 build/sstream-* (optimised)
-#   make check           the bats suite, then again under ASan+UBSan, and
-#                        the clang-format check
+#   make check           the clang-format check, the bats suite, then again
+#                        under ASan+UBSan built by gcc and by clang
 #   make bench           benchmarks, printed as ratios against references
 #   make chaos           kill -9 trials of a whole pipeline (not in CI)
 #   make install PREFIX=/usr/local [DESTDIR=...]
@@ -25,8 +25,12 @@ HDRS    := $(wildcard lib/*.h)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+CLANG   ?= clang
 
-.PHONY: all check test test-asan format format-check install bench chaos clean
+.PHONY: all check test test-asan test-asan-clang format format-check install \
+        bench chaos clean
 
 all: $(BINS) $(UNITS)
 
@@ -50,11 +54,14 @@ test: all
 
 test-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" all
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	SSTREAM_BIN=$(CURDIR)/build-asan SSTREAM_ASAN=1 tests/run
+	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan SSTREAM_ASAN=1 tests/run
 
-check: format-check test test-asan
+# clang's UBSan checks what gcc's does not (NULL + 0, for one).
+test-asan-clang:
+	$(MAKE) BUILD=build-asan-clang CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
+	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan-clang SSTREAM_ASAN=1 tests/run
+
+check: format-check test test-asan test-asan-clang
 
 format:
 	clang-format -i lib/*.[ch] bin/*.c tests/unit/*.c
@@ -83,4 +90,4 @@ chaos: all
 	tests/chaos/run --kills 100
 
 clean:
-	rm -rf build build-asan bench/data
+	rm -rf build build-asan build-asan-clang bench/data

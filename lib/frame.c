@@ -299,8 +299,11 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
         size_t have = r->in.len - r->pos;
 
         f->offset = r->offset;
-        rc =
-            parse(r->in.data + r->pos, have, f, &need, &why, !r->defer_records);
+        /* Nothing read yet: in.data may be NULL, and NULL + 0 is
+         * undefined (clang's UBSan says so). */
+        rc = have == 0 ? (need = SS_FRAME_HEADER_LEN, 0)
+                       : parse(r->in.data + r->pos, have, f, &need, &why,
+                               !r->defer_records);
         if (rc < 0)
             return ss_frame_reader_corrupt(r, f, why);
         if (rc > 0)

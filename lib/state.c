@@ -314,7 +314,7 @@ lookup(struct st *s, const char *k, size_t kl)
 static int
 build(struct st *s, const char *undo, size_t n)
 {
-    struct ss_ckpt_rd r = {undo, undo + n, 0};
+    struct ss_ckpt_rd r = {undo, n > 0 ? undo + n : undo, 0}; /* NULL + 0 */
     const struct ss_acc *a;
     const char *k;
     size_t kl, cur = 0;
@@ -392,7 +392,7 @@ send(struct st *s, int64_t time)
 static int
 overlay(struct st *s, const struct kept *kp)
 {
-    struct ss_ckpt_rd r = {kp->undo.data, kp->undo.data + kp->undo.len, 0};
+    struct ss_ckpt_rd r = {kp->undo.data, ss_buf_end(&kp->undo), 0};
 
     while (r.p < r.end) {
         const char *k, *v = NULL;
@@ -543,7 +543,7 @@ static int
 save(struct st *s)
 {
     struct ss_ckpt *c = &s->ck;
-    struct ss_ckpt_rd r = {s->undo.data, s->undo.data + s->undo.len, 0};
+    struct ss_ckpt_rd r = {s->undo.data, ss_buf_end(&s->undo), 0};
     size_t cur = 0, kl;
     const char *k;
     struct ent *e;

@@ -1115,7 +1115,7 @@ save_entry(struct win *x, char tag, const char *k, size_t klen, int snap)
 static int
 save_touched(struct win *x, char tag, struct ss_buf *list)
 {
-    const char *p = list->data, *end = list->data + list->len;
+    const char *p = list->data, *end = ss_buf_end(list);
     int rc;
 
     while (p < end) {
