@@ -30,6 +30,7 @@
 
 #include "bytes.h"
 #include "diag.h"
+#include "frame.h"
 #include "io.h"
 
 enum {
@@ -268,6 +269,12 @@ check_file(const struct ss_ckpt *c, const char *name, const struct ss_buf *b,
         *why = "checksum mismatch";
         return -EBADMSG;
     }
+    /* Times are batch times: within the range frames allow, so that the
+     * engines' arithmetic on them cannot overflow. */
+    if (!ss_frame_time_valid((int64_t)ss_bytes_get_le(b->data + 16, 8))) {
+        *why = "batch time out of range";
+        return -EBADMSG;
+    }
     return 0;
 }
 
@@ -357,6 +364,8 @@ load_snap(struct ss_ckpt_rd *r, const struct ss_ckpt_loader *ld)
         t = (int64_t)ss_bytes_get_le(r->p, 8);
         r->p += 8;
         v = ss_ckpt_get_bytes(r, &vl);
+        if (!ss_frame_time_valid(t))
+            r->bad = 1;
         if (!r->bad)
             rc = ld->blob(ld->ctx, t, v, vl);
     }
@@ -436,7 +445,7 @@ load_log(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_loader *ld,
         if (memcmp(p, SS_CKPT_LOG_MAGIC, 4) != 0 ||
             XXH64(p, 16, XXH64(p + 24, blen, 0)) !=
                 ss_bytes_get_le(p + 16, 8) ||
-            t <= c->time) {
+            t <= c->time || !ss_frame_time_valid(t)) {
             why = "corrupt entry";
             break;
         }
