@@ -1,8 +1,12 @@
 # sstream - Spark Streaming's DStream model as Unix filters.
 #
 #   make                 build/sstream-* (optimised)
-#   make check           the bats suite, then again under ASan+UBSan, and
-#                        the clang-format check
+#   make check           the clang-format check, the bats suite, then again
+#                        under ASan+UBSan built by gcc and by clang, and the
+#                        fuzz corpora replayed under both sanitizer builds
+#   make fuzz            libFuzzer on each target of tests/fuzz/ for
+#                        FUZZ_SECONDS (600) each; FUZZ_TARGETS to choose,
+#                        FUZZ_JOBS to run several at once
 #   make bench           benchmarks, printed as ratios against references
 #   make chaos           kill -9 trials of a whole pipeline (not in CI)
 #   make install PREFIX=/usr/local [DESTDIR=...]
@@ -25,8 +29,23 @@ HDRS    := $(wildcard lib/*.h)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+CLANG   ?= clang
 
-.PHONY: all check test test-asan format format-check install bench chaos clean
+# Fuzz targets (tests/fuzz/TARGET.c): linked with FUZZ_MAIN, driver.c (a
+# main that feeds files to the target) or clang's -fsanitize=fuzzer.
+FUZZ_TARGETS ?= frame wal state window
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 1
+FUZZ_MAIN ?= tests/fuzz/driver.c
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+FUZZ_MAKE := $(MAKE) BUILD=build-fuzz CC=$(CLANG) \
+             CFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link" \
+             FUZZ_MAIN=-fsanitize=fuzzer
+
+.PHONY: all check test test-asan test-asan-clang fuzz fuzz-bins fuzz-replay \
+        format format-check install bench chaos clean
 
 all: $(BINS) $(UNITS)
 
@@ -45,22 +64,47 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsstream.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsstream.a $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/common.c tests/fuzz/fuzz.h \
+                 tests/fuzz/driver.c $(BUILD)/libsstream.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/common.c $(FUZZ_MAIN) \
+	    $(BUILD)/libsstream.a $(LDFLAGS) $(LDLIBS)
+
 test: all
 	SSTREAM_BIN=$(CURDIR)/$(BUILD) tests/run
 
 test-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" all
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	SSTREAM_BIN=$(CURDIR)/build-asan SSTREAM_ASAN=1 tests/run
+	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan SSTREAM_ASAN=1 tests/run
 
-check: format-check test test-asan
+# clang's UBSan checks what gcc's does not (NULL + 0, for one).
+test-asan-clang:
+	$(MAKE) BUILD=build-asan-clang CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
+	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan-clang SSTREAM_ASAN=1 tests/run
+
+fuzz-bins: $(FUZZ_BINS)
+
+# Every corpus and regression input once, under gcc's and clang's
+# sanitizers.
+fuzz-replay:
+	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" fuzz-bins
+	$(FUZZ_MAKE) fuzz-bins
+	$(SAN_ENV) tests/fuzz/run --replay $(FUZZ_TARGETS)
+
+fuzz:
+	$(FUZZ_MAKE) fuzz-bins
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	    tests/fuzz/run $(FUZZ_TARGETS)
+
+check: format-check test test-asan test-asan-clang fuzz-replay
+
+FORMAT_SRC = lib/*.[ch] bin/*.c tests/unit/*.c tests/fuzz/*.[ch]
 
 format:
-	clang-format -i lib/*.[ch] bin/*.c tests/unit/*.c
+	clang-format -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run -Werror lib/*.[ch] bin/*.c tests/unit/*.c
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -85,4 +129,4 @@ chaos: all
 	tests/chaos/run --kills 50 --readme --corrupt
 
 clean:
-	rm -rf build build-asan bench/data
+	rm -rf build build-asan build-asan-clang build-fuzz bench/data

@@ -14,7 +14,9 @@ ss_buf_reserve(struct ss_buf *b, size_t extra)
     size_t want, cap;
     char *p;
 
-    if (b->cap - b->len >= extra)
+    /* data + len must be a pointer even for extra == 0: NULL + 0 is
+     * undefined (clang's UBSan stops there). */
+    if (b->cap - b->len >= extra && b->data != NULL)
         return 0;
     if (extra > (size_t)-1 / 2 - b->len)
         return -ENOMEM;

@@ -15,11 +15,21 @@ struct ss_buf { /* all zero is an empty buffer: struct ss_buf b = {0}; */
     size_t cap; /* bytes allocated */
 };
 
-/* Room for 'extra' more bytes at data + len; 0, or -ENOMEM and untouched. */
+/* Room for 'extra' more bytes at data + len (a valid pointer even when
+ * extra is 0); 0, or -ENOMEM and untouched. */
 int ss_buf_reserve(struct ss_buf *b, size_t extra);
 /* Count 'n' bytes written in place after ss_buf_reserve() as data. */
 void ss_buf_commit(struct ss_buf *b, size_t n);
 int ss_buf_append(struct ss_buf *b, const void *p, size_t n);
+
+/* data + len, for walking the bytes in use: NULL for a buffer that never
+ * held any, since NULL + 0 is undefined in C (clang's UBSan stops there). */
+static inline char *
+ss_buf_end(const struct ss_buf *b)
+{
+    return b->data != NULL ? b->data + b->len : NULL;
+}
+
 int ss_buf_putc(struct ss_buf *b, char c);
 /* printf onto the end; 0 or -ENOMEM. */
 int ss_buf_printf(struct ss_buf *b, const char *fmt, ...)

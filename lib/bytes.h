@@ -47,7 +47,9 @@ ss_bytes_put_varint(char *p, uint64_t v)
 }
 
 /* Read a varint from *p, not past end, and advance *p: 0, or -1 when the
- * bytes run out or the varint is longer than 64 bits can hold. */
+ * bytes run out or the varint is longer than 64 bits can hold (more than
+ * 10 bytes, or a 10th byte over 1: man/sstream.5), so that a varint that
+ * passed here never makes ss_frame_varint_get() shift past 63 bits. */
 static inline int
 ss_bytes_get_varint(const char **p, const char *end, uint64_t *v)
 {
@@ -55,7 +57,7 @@ ss_bytes_get_varint(const char **p, const char *end, uint64_t *v)
 
     *v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (q >= (const unsigned char *)end)
+        if (q >= (const unsigned char *)end || (shift == 63 && *q > 1))
             return -1;
         *v |= (uint64_t)(*q & 0x7f) << shift;
         if (!(*q++ & 0x80)) {

@@ -29,6 +29,7 @@
 #include "bytes.h"
 #include "diag.h"
 #include "dur.h"
+#include "frame.h"
 #include "io.h"
 
 enum {
@@ -225,6 +226,7 @@ check_file(const struct ss_ckpt *c, const char *name, const struct ss_buf *b,
            int kind, const char **why)
 {
     unsigned version;
+    int64_t t;
 
     if (b->len < SS_CKPT_HEADER_LEN || memcmp(b->data, SS_CKPT_MAGIC, 4)) {
         *why = b->len < SS_CKPT_HEADER_LEN ? "truncated" : "not a checkpoint";
@@ -249,6 +251,15 @@ check_file(const struct ss_ckpt *c, const char *name, const struct ss_buf *b,
     if (sum_file(b->data, kind == KIND_SNAP ? b->len : SS_CKPT_HEADER_LEN) !=
         ss_bytes_get_le(b->data + 32, 8)) {
         *why = "checksum mismatch";
+        return -EBADMSG;
+    }
+    /* Times are batch times: within the range frames allow, so that the
+     * engines' arithmetic on them cannot overflow. The first log begins
+     * before any batch (its lead delta follows the empty state). */
+    t = (int64_t)ss_bytes_get_le(b->data + 16, 8);
+    if (!ss_frame_time_valid(t) &&
+        !(kind == KIND_LOG && t == SS_CKPT_NO_TIME)) {
+        *why = "batch time out of range";
         return -EBADMSG;
     }
     return 0;
@@ -340,6 +351,8 @@ load_snap(struct ss_ckpt_rd *r, const struct ss_ckpt_loader *ld)
         t = (int64_t)ss_bytes_get_le(r->p, 8);
         r->p += 8;
         v = ss_ckpt_get_bytes(r, &vl);
+        if (!ss_frame_time_valid(t))
+            r->bad = 1;
         if (!r->bad)
             rc = ld->blob(ld->ctx, t, v, vl);
     }
@@ -408,7 +421,7 @@ entry_ok(const char *p, const char *end, int64_t prev, uint32_t *blen,
     return memcmp(p, SS_CKPT_LOG_MAGIC, 4) == 0 &&
            XXH64(p, 16, XXH64(p + SS_CKPT_ENTRY_LEN, *blen, 0)) ==
                ss_bytes_get_le(p + 16, 8) &&
-           *t > prev;
+           *t > prev && ss_frame_time_valid(*t);
 }
 
 /* Whether the bad bytes p[0..end) that end a log are a torn write (a

@@ -155,6 +155,12 @@ records_valid(const struct ss_frame *f)
     return i == n && count == f->count;
 }
 
+int
+ss_frame_check_records(const struct ss_frame *f)
+{
+    return records_valid(f) ? 0 : -EBADMSG;
+}
+
 static int parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
                  const char **why, int check_records);
 
@@ -210,6 +216,8 @@ parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
         return *why = "unknown frame kind", -EBADMSG;
     if (f->interval == 0)
         return *why = "batch interval is zero", -EBADMSG;
+    if (!ss_frame_time_valid(f->time) || !ss_frame_time_valid(f->closed_ms))
+        return *why = "time out of range", -EBADMSG;
     if (check_records && !records_valid(f))
         return *why = BAD_RECORDS, -EBADMSG;
     return 1;
@@ -249,8 +257,10 @@ ss_frame_lines(const struct ss_frame *f, char *out)
 }
 
 /* Reads ask for at least this much room: a few frame parts' worth, so
- * that the tail rarely has to move (see fill()). */
-#define READ_MIN ((size_t)4 << 20)
+ * that the tail rarely has to move (see fill()); less at the start of a
+ * stream, which may be a few frames in all. */
+#define READ_MIN   ((size_t)4 << 20)
+#define READ_FIRST ((size_t)64 << 10)
 
 void
 ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name)
@@ -260,18 +270,26 @@ ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name)
     r->name = name;
 }
 
-/* Read more bytes so that at least 'need' are unconsumed, eventually.
- * The unread tail moves to the front only when the room behind it is too
- * small, so that most frames are parsed where they were read, without a
- * copy; the buffer grows only for a frame larger than itself. */
+/* Read more bytes towards 'need' unconsumed ones. The unread tail moves
+ * to the front only when the room behind it is too small, so that most
+ * frames are parsed where they were read, without a copy. The room asked
+ * for grows with the bytes that have arrived, never with what a header
+ * only announces: a header that claims 2 GiB and then ends costs a
+ * READ_FIRST buffer, not 2 GiB; a large frame that does arrive doubles
+ * its room read after read. */
 static int
 fill(struct ss_frame_reader *r, size_t need)
 {
     size_t have = r->in.len - r->pos;
-    size_t want = (need > have ? need - have : 0) + READ_MIN;
+    size_t rest = need > have ? need - have : 0;
+    uint64_t seen = r->offset + have;
+    size_t want = seen < READ_FIRST ? READ_FIRST
+                  : seen < READ_MIN ? (size_t)seen
+                                    : READ_MIN;
     ssize_t n;
     int rc;
 
+    want += rest < have ? rest : have;
     if (r->pos > 0 && r->in.cap - r->in.len < want) {
         ss_buf_consume(&r->in, r->pos);
         r->pos = 0;
@@ -318,10 +336,18 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
         size_t have = r->in.len - r->pos;
 
         f->offset = r->offset;
-        if (r->offset == 0 && !starts_as_frames(r->in.data + r->pos, have))
+        /* Nothing read yet: in.data may be NULL, and NULL + 0 is
+         * undefined (clang's UBSan says so). */
+        if (have == 0) {
+            need = SS_FRAME_HEADER_LEN;
+            rc = 0;
+        } else if (r->offset == 0 &&
+                   !starts_as_frames(r->in.data + r->pos, have)) {
             return not_frames(r);
-        rc =
-            parse(r->in.data + r->pos, have, f, &need, &why, !r->defer_records);
+        } else {
+            rc = parse(r->in.data + r->pos, have, f, &need, &why,
+                       !r->defer_records);
+        }
         if (rc < 0)
             return ss_frame_reader_corrupt(r, f, why);
         if (rc > 0)

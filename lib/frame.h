@@ -23,6 +23,16 @@
 #define SS_FRAME_VERSION     1
 #define SS_FRAME_HEADER_LEN  56
 #define SS_FRAME_MAX_PAYLOAD ((uint64_t)1 << 31)
+/* Times (batch time, closed_ms) lie within +-SS_FRAME_TIME_MAX ms, so
+ * that adding or subtracting an interval or a window cannot overflow. */
+#define SS_FRAME_TIME_MAX ((int64_t)1 << 62)
+
+static inline int
+ss_frame_time_valid(int64_t t)
+{
+    return t >= -SS_FRAME_TIME_MAX && t <= SS_FRAME_TIME_MAX;
+}
+
 /* A batch's payload goes out in parts of about this size, and pipes are
  * widened to hold several: the writer then fills one part while the
  * reader still works on the last, where with one part per pipe the two
@@ -106,6 +116,11 @@ ss_frame_varint_get(const char **pp)
 }
 
 void ss_frame_iter_init(struct ss_rec_iter *it, const struct ss_frame *f);
+/* 0 when the records of f (payload, payload_len, flags, count) have
+ * lengths that add up to its payload and count, as the reader checks a
+ * frame before ss_frame_iter_next() may walk it; else -EBADMSG. For
+ * records kept elsewhere in frame form (checkpoints). */
+int ss_frame_check_records(const struct ss_frame *f);
 
 /* The records of keyless frame f, each followed by a newline, into
  * out[f->payload_len], all at once, checking the record lengths as it

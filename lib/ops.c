@@ -230,7 +230,13 @@ ss_acc_decode(struct ss_acc *a, const char *p, size_t n)
     uint64_t bits;
     uint32_t slen;
 
-    if (n < 21)
+    /* The bytes come from a file: every field is checked against what
+     * ss_acc_encode() can write and the bytes there are, and the count of
+     * bytes used must fit the int returned. */
+    if (n < 21 || (unsigned char)p[8] > 1)
+        return -EBADMSG;
+    slen = (uint32_t)ss_bytes_get_le(p + 17, 4);
+    if (slen > n - 21 || slen > INT32_MAX - 21)
         return -EBADMSG;
     a->n = ss_bytes_get_le(p, 8);
     a->v.is_int = p[8] != 0;
@@ -242,9 +248,6 @@ ss_acc_decode(struct ss_acc *a, const char *p, size_t n)
         memcpy(&a->v.d, &bits, 8);
         a->v.i = 0;
     }
-    slen = (uint32_t)ss_bytes_get_le(p + 17, 4);
-    if (slen > n - 21)
-        return -EBADMSG;
     if (str_set(a, 0, p + 21, slen) < 0)
         return -ENOMEM;
     return (int)(21 + slen);

@@ -238,7 +238,7 @@ ledger_load(struct rwatch *w)
         return ss_diag_err(rc, "--state: cannot read '%s'", path);
     }
     rc = 0; /* no ledger yet: nothing read so far */
-    for (p = b.data, end = b.data + b.len; p != NULL && p < end; p = nl + 1) {
+    for (p = b.data, end = ss_buf_end(&b); p != NULL && p < end; p = nl + 1) {
         if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
             break; /* a torn last line cannot be: the file is renamed in */
         *nl = '\0';

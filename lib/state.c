@@ -125,6 +125,8 @@ decode(struct ent *e, const char *p, size_t n)
     if (n < 8)
         return -EBADMSG;
     e->last = (int64_t)ss_bytes_get_le(p, 8);
+    if (e->last != NO_TIME && !ss_frame_time_valid(e->last))
+        return -EBADMSG; /* --timeout subtracts it from batch times */
     if ((rc = ss_acc_decode(&e->acc, p + 8, n - 8)) < 0)
         return rc;
     return (size_t)rc == n - 8 ? 0 : -EBADMSG;
@@ -182,11 +184,42 @@ keep_undo(struct st *s, int64_t time, uint64_t digest, const char *p, size_t n)
     return ss_buf_append(&s->kept[s->nkept - 1].undo, p, n);
 }
 
-/* A blob: the input batch's digest (u64), then the undo list. */
+/* Whether p[0..n) is an undo list as save_undo() writes them: key, a
+ * byte 0 (absent) or 1 (present), and a present key's value, whole. */
+static int
+undo_valid(const char *p, size_t n)
+{
+    struct ss_ckpt_rd r = {p, n > 0 ? p + n : p, 0};
+    struct ent e = {0};
+    int rc = 0;
+
+    while (rc == 0 && r.p < r.end) {
+        const char *v;
+        size_t kl, vl;
+        char had;
+
+        ss_ckpt_get_bytes(&r, &kl);
+        had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
+        if (r.bad || (had != 0 && had != 1))
+            rc = -EBADMSG;
+        else if (had && ((v = ss_ckpt_get_bytes(&r, &vl)) == NULL ||
+                         decode(&e, v, vl) < 0))
+            rc = -EBADMSG;
+    }
+    ss_acc_release(&e.acc);
+    return rc;
+}
+
+/* A blob: the input batch's digest (u64), then the undo list, checked
+ * whole, since a replay walks it without checks; blobs come in time
+ * order, as reemit() looks them up. */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
-    if (n < 8)
+    struct st *s = ctx;
+
+    if (n < 8 || undo_valid(p + 8, n - 8) < 0 ||
+        (s->nkept > 0 && time <= s->kept[s->nkept - 1].time))
         return -EBADMSG;
     return keep_undo(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
 }
@@ -333,7 +366,7 @@ lookup(struct st *s, const char *k, size_t kl)
 static int
 build(struct st *s, const char *undo, size_t n)
 {
-    struct ss_ckpt_rd r = {undo, undo + n, 0};
+    struct ss_ckpt_rd r = {undo, n > 0 ? undo + n : undo, 0}; /* NULL + 0 */
     const struct ss_acc *a;
     const char *k;
     size_t kl, cur = 0;
@@ -350,8 +383,9 @@ build(struct st *s, const char *undo, size_t n)
                 rc = out_add(s, k, kl, a, 0);
         cur = 0;
         while (rc == 0 && (o = ss_keytab_next(&s->ov, &cur, &k, &kl)))
-            if (o->present && ss_keytab_find(&s->t, k, kl) == NULL)
-                rc = out_add(s, k, kl, lookup(s, k, kl), 0);
+            if (o->present && ss_keytab_find(&s->t, k, kl) == NULL &&
+                (a = lookup(s, k, kl)) != NULL)
+                rc = out_add(s, k, kl, a, 0);
     } else {
         while (rc == 0 && r.p < r.end) {
             const char *v = NULL;
@@ -411,7 +445,7 @@ send(struct st *s, int64_t time)
 static int
 overlay(struct st *s, const struct kept *kp)
 {
-    struct ss_ckpt_rd r = {kp->undo.data, kp->undo.data + kp->undo.len, 0};
+    struct ss_ckpt_rd r = {kp->undo.data, ss_buf_end(&kp->undo), 0};
 
     while (r.p < r.end) {
         const char *k, *v = NULL;
@@ -563,7 +597,7 @@ static int
 save(struct st *s, uint64_t digest)
 {
     struct ss_ckpt *c = &s->ck;
-    struct ss_ckpt_rd r = {s->undo.data, s->undo.data + s->undo.len, 0};
+    struct ss_ckpt_rd r = {s->undo.data, ss_buf_end(&s->undo), 0};
     size_t cur = 0, kl;
     const char *k;
     struct ent *e;

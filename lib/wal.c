@@ -523,7 +523,8 @@ ss_wal_commit_read(int dirfd, int64_t *time)
     text[n] = '\0';
     errno = 0;
     v = strtoll(text, &end, 10);
-    if (n == 0 || errno != 0 || end == text || strcmp(end, "\n") != 0)
+    if (n == 0 || errno != 0 || end == text || strcmp(end, "\n") != 0 ||
+        !ss_frame_time_valid((int64_t)v))
         return -EBADMSG;
     *time = (int64_t)v;
     return 1;

@@ -864,15 +864,51 @@ encode_meta(struct win *x, struct ss_buf *b)
     ss_buf_append(b, m, sizeof(m));
 }
 
+/* The bytes of a checkpoint are checked against what this run's options
+ * and the stage's own invariants allow before anything uses them: the
+ * interval divides the window and slide (else a division by zero or
+ * panes that do not tile), the times are frame times, the open pane ends
+ * where the last batch left it, flags are flags. */
+static int
+meta_valid(const struct win *x, const char *v, int64_t interval)
+{
+    const struct ss_window_config *cfg = x->cfg;
+    int64_t open_end = (int64_t)ss_bytes_get_le(v + 8, 8);
+    int64_t last_time = (int64_t)ss_bytes_get_le(v + 16, 8);
+    int64_t last_out = (int64_t)ss_bytes_get_le(v + 24, 8);
+    int64_t slide, gran, at;
+    int keyed = (signed char)v[36];
+
+    if (interval <= 0 || interval > UINT32_MAX ||
+        (x->started && interval != x->interval))
+        return 0;
+    if (!ss_frame_time_valid(last_time) || !ss_frame_time_valid(last_out) ||
+        keyed < -1 || keyed > 1 || (x->keyed >= 0 && keyed != x->keyed) ||
+        (unsigned char)v[37] > 1 || (unsigned char)v[38] > 1)
+        return 0;
+    if (cfg->session_gap > 0)
+        return cfg->session_gap % interval == 0;
+    slide = cfg->slide > 0 ? cfg->slide : interval;
+    if (cfg->window % interval != 0 || slide % interval != 0)
+        return 0;
+    gran = gcd(cfg->window, slide);
+    at = ceil_to(last_time, gran);
+    return open_end == at || open_end == at + gran;
+}
+
 static int
 decode_meta(struct win *x, const char *v, size_t n)
 {
+    int64_t interval;
     int rc;
 
     if (n != META_LEN)
         return -EBADMSG;
+    interval = (int64_t)ss_bytes_get_le(v, 8);
+    if (!meta_valid(x, v, interval))
+        return -EBADMSG;
     if (!x->started) {
-        if ((rc = setup(x, (int64_t)ss_bytes_get_le(v, 8))) < 0)
+        if ((rc = setup(x, interval)) < 0)
             return rc;
         x->started = 1;
     }
@@ -904,39 +940,36 @@ encode_pane(struct win *x, struct pane *p, struct ss_buf *b)
     return flatten_into(p, b);
 }
 
+/* A plain window's pane: its records as a payload holds them, in the
+ * keyedness the stream has had since its first record (none before). */
 static int
-decode_pane(struct win *x, const char *v, size_t n)
+plain_valid(const struct win *x, const struct pane *p)
 {
-    struct pane *p;
-    const char *end = v + n;
+    struct ss_frame f = {
+        .flags = x->keyed == 1 ? SS_FRAME_KEYED : 0,
+        .count = p->nrec,
+        .payload = p->recs.data,
+        .payload_len = p->recs.len,
+    };
 
-    if (n < 14)
-        return -EBADMSG;
-    p = slot(x, (int64_t)ss_bytes_get_le(v, 8));
-    ss_keytab_clear(&p->tab);
-    ss_buf_reset(&p->recs);
-    p->end = (int64_t)ss_bytes_get_le(v, 8);
-    p->nrec = (uint32_t)ss_bytes_get_le(v + 8, 4);
-    p->in_run = v[12];
-    p->inexact = v[13];
-    p->flat = 0;
-    v += 14;
-    if (!keyed_mode(x))
-        return ss_buf_append(&p->recs, v, (size_t)(end - v));
-    if (p->end < x->open_end) { /* closed: kept flat, as it was */
-        if (!flat_valid(v, (size_t)(end - v)))
-            return -EBADMSG;
-        p->flat = 1;
-        return ss_buf_append(&p->recs, v, (size_t)(end - v));
-    }
+    if (x->keyed < 0)
+        return p->nrec == 0 && p->recs.len == 0;
+    return ss_frame_check_records(&f) == 0;
+}
+
+/* An open pane's entries into its table; 0 or -EBADMSG (-ENOMEM). */
+static int
+decode_entries(struct pane *p, const char *v, const char *end)
+{
     while (v < end) {
-        size_t klen = ss_frame_varint_get(&v);
+        uint64_t klen;
         struct ss_acc *a;
         int created, used;
 
-        if (klen > (size_t)(end - v))
+        if (ss_bytes_get_varint(&v, end, &klen) < 0 ||
+            klen > (uint64_t)(end - v))
             return -EBADMSG;
-        if ((a = ss_keytab_get(&p->tab, v, klen, &created)) == NULL)
+        if ((a = ss_keytab_get(&p->tab, v, (size_t)klen, &created)) == NULL)
             return -ENOMEM;
         v += klen;
         if ((used = ss_acc_decode(a, v, (size_t)(end - v))) < 0)
@@ -944,6 +977,45 @@ decode_pane(struct win *x, const char *v, size_t n)
         v += used;
     }
     return 0;
+}
+
+static int
+decode_pane(struct win *x, const char *v, size_t n)
+{
+    struct pane *p;
+    const char *end = v + n;
+    int64_t e;
+
+    /* A pane ends on a multiple of the pane length, in the ring's reach
+     * of the open pane (no later). */
+    if (n < 14 || x->cfg->session_gap > 0)
+        return -EBADMSG;
+    e = (int64_t)ss_bytes_get_le(v, 8);
+    if (!ss_frame_time_valid(e) || e % x->gran != 0 || e > x->open_end ||
+        e <= x->open_end - (int64_t)x->nslots * x->gran ||
+        (unsigned char)v[12] > 1 || (unsigned char)v[13] > 1)
+        return -EBADMSG;
+    p = slot(x, e);
+    ss_keytab_clear(&p->tab);
+    ss_buf_reset(&p->recs);
+    p->end = e;
+    p->nrec = (uint32_t)ss_bytes_get_le(v + 8, 4);
+    p->in_run = v[12];
+    p->inexact = v[13];
+    p->flat = 0;
+    v += 14;
+    if (!keyed_mode(x)) {
+        if (ss_buf_append(&p->recs, v, (size_t)(end - v)) < 0)
+            return -ENOMEM;
+        return plain_valid(x, p) ? 0 : -EBADMSG;
+    }
+    if (p->end < x->open_end) { /* closed: kept flat, as it was */
+        if (!flat_valid(v, (size_t)(end - v)))
+            return -EBADMSG;
+        p->flat = 1;
+        return ss_buf_append(&p->recs, v, (size_t)(end - v));
+    }
+    return decode_entries(p, v, end);
 }
 
 static int
@@ -979,21 +1051,24 @@ ld_put(void *ctx, const char *k, size_t klen, const char *v, size_t vlen)
         if ((a = ss_keytab_get(&x->run, k + 1, klen - 1, &created)) == NULL)
             return -ENOMEM;
         rc = ss_acc_decode(a, v, vlen);
-        return rc < 0 ? rc : 0;
+        return rc < 0 ? rc : (size_t)rc == vlen ? 0 : -EBADMSG;
     case 's':
+        if (x->cfg->session_gap == 0 || vlen < 16 ||
+            !ss_frame_time_valid((int64_t)ss_bytes_get_le(v, 8)) ||
+            !ss_frame_time_valid((int64_t)ss_bytes_get_le(v + 8, 8)))
+            return -EBADMSG;
         /* A session written again moved to the end: insertion order is
          * the order of the latest records, which closing relies on. */
         if ((s = ss_keytab_find(&x->sess, k + 1, klen - 1)) != NULL) {
             ss_acc_release(&s->acc);
             ss_keytab_del(&x->sess, k + 1, klen - 1);
         }
-        if (vlen < 16 ||
-            (s = ss_keytab_get(&x->sess, k + 1, klen - 1, &created)) == NULL)
-            return vlen < 16 ? -EBADMSG : -ENOMEM;
+        if ((s = ss_keytab_get(&x->sess, k + 1, klen - 1, &created)) == NULL)
+            return -ENOMEM;
         s->first = (int64_t)ss_bytes_get_le(v, 8);
         s->last = (int64_t)ss_bytes_get_le(v + 8, 8);
         rc = ss_acc_decode(&s->acc, v + 16, vlen - 16);
-        return rc < 0 ? rc : 0;
+        return rc < 0 ? rc : (size_t)rc == vlen - 16 ? 0 : -EBADMSG;
     }
     return -EBADMSG;
 }
@@ -1009,7 +1084,7 @@ ld_del(void *ctx, const char *k, size_t klen)
         return -EBADMSG;
     switch (k[0]) {
     case 'p':
-        if (klen != 9)
+        if (klen != 9 || x->cfg->session_gap > 0) /* no panes to drop */
             return -EBADMSG;
         p = slot(x, (int64_t)ss_bytes_get_le(k + 1, 8));
         if (p->end == (int64_t)ss_bytes_get_le(k + 1, 8)) {
@@ -1062,11 +1137,41 @@ keep(struct win *x, int64_t time, uint64_t digest, const char *p, size_t n)
     return ss_buf_append(&x->kept[x->nkept - 1].out, p, n);
 }
 
-/* A blob: the input batch's digest (u64), then its output frames. */
+/* Whether p[0..n) holds output frames as out_begin() and out_end()
+ * record them, whole: re_emit() sends them on without checks. */
+static int
+outputs_valid(const char *p, size_t n)
+{
+    while (n > 0) {
+        struct ss_frame f = {.kind = SS_FRAME_BATCH};
+        uint64_t len;
+
+        if (n < OUT_HEAD || (len = ss_bytes_get_le(p + 20, 8)) > n - OUT_HEAD)
+            return 0;
+        f.time = (int64_t)ss_bytes_get_le(p, 8);
+        f.interval = (uint32_t)ss_bytes_get_le(p + 8, 4);
+        f.flags = (uint32_t)ss_bytes_get_le(p + 12, 4);
+        f.count = (uint32_t)ss_bytes_get_le(p + 16, 4);
+        f.payload = p + OUT_HEAD;
+        f.payload_len = (size_t)len;
+        if (!ss_frame_time_valid(f.time) || f.interval == 0 ||
+            (f.flags & ~SS_FRAME_KEYED) != 0 || ss_frame_check_records(&f) < 0)
+            return 0;
+        p += OUT_HEAD + len;
+        n -= OUT_HEAD + len;
+    }
+    return 1;
+}
+
+/* A blob: the input batch's digest (u64), then its output frames,
+ * checked whole; blobs come in time order, as replay() looks them up. */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
-    if (n < 8)
+    struct win *x = ctx;
+
+    if (n < 8 || !outputs_valid(p + 8, n - 8) ||
+        (x->nkept > 0 && time <= x->kept[x->nkept - 1].time))
         return -EBADMSG;
     return keep(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
 }
@@ -1135,7 +1240,7 @@ save_entry(struct win *x, char tag, const char *k, size_t klen, int snap)
 static int
 save_touched(struct win *x, char tag, struct ss_buf *list)
 {
-    const char *p = list->data, *end = list->data + list->len;
+    const char *p = list->data, *end = ss_buf_end(list);
     int rc;
 
     while (p < end) {
