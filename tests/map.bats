@@ -498,6 +498,21 @@ m() {
     assert_equal "$missing" ""
 }
 
+@test "map: every short option of --help is in both completions" {
+    # The operations' letters come from lib/map.c's table, not from an
+    # optstring that tests/completions.bats can read in bin/sstream-map.c.
+    opts=$(sstream-map --help | grep -oE '^  -[a-zA-Z],' | tr -d ' ,')
+    assert_equal "$(echo $opts)" "-f -c -r -F -h -V"
+    missing=
+    for o in $opts; do
+        for f in bash/sstream-map zsh/_sstream-map; do
+            grep -qE -- "(^|[^a-z0-9-])$o([^a-zA-Z0-9-]|\$)" "$REPO/completions/$f" ||
+                missing+=" $f:$o"
+        done
+    done
+    assert_equal "$missing" ""
+}
+
 @test "map: the fused word count equals the step-by-step one, across frame parts" {
     # --flat-map words --count-by-value first on the command line takes a
     # fused path over whole frames; after --map it is fused per record;
