@@ -51,7 +51,7 @@ struct step {
     int keyed_in;          /* records reaching this step have keys */
     struct ss_buf scratch; /* a changed value, a key text, exec input */
     struct ss_buf out;     /* exec output, formatted results */
-    struct ss_keytab tab;  /* count-by-value, reduce-by-key, group-by-key */
+    struct ss_keytab tab;  /* count-by-value, the -by-key ones, distinct */
     struct ss_acc acc;     /* reduce */
     uint64_t count;        /* count; glom: values so far */
     char num[24];          /* a count as text */
@@ -479,6 +479,40 @@ where(struct map *m, size_t i, struct ss_rec *r)
     default:
         return c != 0;
     }
+}
+
+/* --distinct: a record goes on the first time the batch shows it; a
+ * key/value record is the pair, its key's length first in the table's
+ * key, so that (a<TAB>b, c) and (a, b<TAB>c) stay two records. */
+static int
+distinct(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct step *st = &m->st[i];
+    const char *k = r->val;
+    size_t klen = r->vlen;
+    int created;
+
+    if (st->keyed_in) {
+        ss_buf_reset(&st->scratch);
+        if (ss_buf_reserve(&st->scratch, sizeof(r->klen) + r->klen + r->vlen) <
+            0)
+            return -ENOMEM;
+        ss_buf_append(&st->scratch, &r->klen, sizeof(r->klen));
+        ss_buf_append(&st->scratch, r->key, r->klen);
+        ss_buf_append(&st->scratch, r->val, r->vlen);
+        k = st->scratch.data;
+        klen = st->scratch.len;
+    }
+    if (ss_keytab_get(&st->tab, k, klen, &created) == NULL)
+        return -ENOMEM;
+    return created;
+}
+
+static int
+forget_seen(struct map *m, size_t i)
+{
+    ss_keytab_clear(&m->st[i].tab);
+    return 0;
 }
 
 /* --union: the batch's records go on as they are; the other stream's
@@ -1023,6 +1057,14 @@ setup_counts(struct map *m, size_t i)
     return 0;
 }
 
+/* --distinct: the records seen, as keys without values. */
+static int
+setup_seen(struct map *m, size_t i)
+{
+    ss_keytab_init(&m->st[i].tab, 0, NULL);
+    return 0;
+}
+
 static void
 drop_acc(void *v)
 {
@@ -1170,6 +1212,14 @@ static const struct kind kinds[] = {
                     "keep values that compare true (> >= < <= == !=)"},
             .parse = parse_where,
             .record = where,
+        },
+    [SS_MAP_DISTINCT] =
+        {
+            .opt = {"--distinct", 0, NULL,
+                    "drop records already seen in the batch"},
+            .setup = setup_seen,
+            .record = distinct,
+            .finish = forget_seen,
         },
     [SS_MAP_UNION] =
         {

@@ -40,6 +40,7 @@ enum ss_map_kind {
     SS_MAP_FILTER,
     SS_MAP_FILTER_OUT,
     SS_MAP_WHERE,
+    SS_MAP_DISTINCT,
     SS_MAP_UNION, /* passes records on, then the other stream's */
     /* the whole batch */
     SS_MAP_COUNT,
