@@ -81,6 +81,8 @@ bench: all
 
 chaos: all
 	tests/chaos/run --kills 100
+	tests/chaos/run --kills 50 --readme
+	tests/chaos/run --kills 50 --readme --corrupt
 
 clean:
 	rm -rf build build-asan bench/data

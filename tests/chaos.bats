@@ -17,8 +17,16 @@ load helpers/common
     [ "$trials" -ge 6 ]
 }
 
+@test "chaos: the README's exactly-once pipeline, as written, survives 5 kills" {
+    run --separate-stderr "$REPO/tests/chaos/run" --seed 11 --kills 5 --readme
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --index 0 "chaos: seed 11, 60 batches, the README's pipeline"
+    assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 5, mismatches 0$'
+}
+
 @test "chaos: usage errors exit 2" {
     run --separate-stderr "$REPO/tests/chaos/run" --kills x
     assert_failure 2
-    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR]"
+    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR] [--readme] [--corrupt]"
 }
