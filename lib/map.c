@@ -9,11 +9,16 @@
  * record in order, because a step only ever receives records from the
  * steps before it.
  *
+ * Every operation is one row of kinds[] (near the end): its option, what
+ * it needs and makes, and its functions; the engine dispatches through
+ * the rows only, so a new operation is a row and its functions.
+ *
  * Memory: one arena per batch, reset when the batch is written; key tables
  * and buffers are kept across batches. Nothing is allocated per record.
  */
 #include "map.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -38,58 +43,103 @@
 
 #define MAX_FIELD ((uint64_t)1 << 20)
 
-/* ---- configuration ---- */
+struct map;
 
-void
-ss_map_config_init(struct ss_map_config *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->sep = ',';
-    cfg->join = SS_JOIN_INNER;
-}
+struct step {
+    /* its row's record function, at hand for push() */
+    int (*record)(struct map *m, size_t i, struct ss_rec *r);
+    int keyed_in;          /* records reaching this step have keys */
+    struct ss_buf scratch; /* a changed value, a key text, exec input */
+    struct ss_buf out;     /* exec output, formatted results */
+    struct ss_keytab tab;  /* count-by-value, the -by-key ones, distinct */
+    struct ss_acc acc;     /* reduce */
+    uint64_t count;        /* count; glom: values so far */
+    char num[24];          /* a count as text */
+    int fused; /* flat-map words: counts its words in step i + 1's table */
+    struct ss_join_side left, right;
+    struct ss_buf file; /* --join FILE: the table's bytes */
+};
 
-void
-ss_map_config_release(struct ss_map_config *cfg)
-{
-    for (size_t i = 0; i < cfg->nops; i++)
-        ss_regex_free(cfg->ops[i].re);
-    free(cfg->ops);
-    memset(cfg, 0, sizeof(*cfg));
-}
+struct map {
+    const struct ss_map_config *cfg;
+    struct step *st;
+    struct ss_multi in;
+    struct ss_frame_writer w;
+    struct ss_arena arena;
+    struct ss_rejects rej;
+    struct ss_stats stats;
+    int64_t time;
+    uint64_t recno; /* record being pushed, from 1, for messages */
+    int keyed_main; /* stdin's records have keys */
+    int keyed_out;  /* what this batch writes */
+};
+
+static int push(struct map *m, size_t i, struct ss_rec r);
+static int count_words(struct step *st, const char *p, const char *end);
+
+/* ---- arguments ---- */
 
 static int
-parse_fn(struct ss_map_op *op, const char *arg, int flat)
+parse_flat_fn(struct ss_map_op *op, const char *arg)
 {
-    uint64_t n;
-
-    if (flat && strcmp(arg, "words") == 0) {
+    if (strcmp(arg, "words") == 0)
         op->fn = SS_MAP_FN_WORDS;
-        return 0;
-    }
-    if (flat && strncmp(arg, "split:", 6) == 0 && arg[6] != '\0') {
+    else if (strncmp(arg, "split:", 6) == 0 && arg[6] != '\0') {
         op->fn = SS_MAP_FN_SPLIT;
         op->str = arg + 6;
         op->slen = strlen(op->str);
-        return 0;
-    }
-    if (!flat && strcmp(arg, "lower") == 0)
-        op->fn = SS_MAP_FN_LOWER;
-    else if (!flat && strcmp(arg, "upper") == 0)
-        op->fn = SS_MAP_FN_UPPER;
-    else if (!flat && strcmp(arg, "trim") == 0)
-        op->fn = SS_MAP_FN_TRIM;
-    else if (!flat && strncmp(arg, "field:", 6) == 0) {
-        if (ss_opt_count(op->opt, arg + 6, 1, MAX_FIELD, &n) < 0)
-            return -1;
-        op->fn = SS_MAP_FN_FIELD;
-        op->n = (size_t)n;
-    } else if (flat)
+    } else
         return ss_diag("%s: unknown function '%s' (try words or split:DELIM)",
                        op->opt, arg);
-    else
+    return 0;
+}
+
+static int
+parse_field(struct ss_map_op *op, const char *arg)
+{
+    uint64_t n;
+
+    if (ss_opt_count(op->opt, arg, 1, MAX_FIELD, &n) < 0)
+        return -1;
+    op->n = (size_t)n;
+    return 0;
+}
+
+static int
+parse_map_fn(struct ss_map_op *op, const char *arg)
+{
+    if (strcmp(arg, "lower") == 0)
+        op->fn = SS_MAP_FN_LOWER;
+    else if (strcmp(arg, "upper") == 0)
+        op->fn = SS_MAP_FN_UPPER;
+    else if (strcmp(arg, "trim") == 0)
+        op->fn = SS_MAP_FN_TRIM;
+    else if (strncmp(arg, "field:", 6) == 0) {
+        op->fn = SS_MAP_FN_FIELD;
+        return parse_field(op, arg + 6);
+    } else
         return ss_diag("%s: unknown function '%s' (try lower, upper, trim or "
                        "field:N)",
                        op->opt, arg);
+    return 0;
+}
+
+static int
+parse_text(struct ss_map_op *op, const char *arg)
+{
+    op->str = arg;
+    op->slen = strlen(arg);
+    return 0;
+}
+
+static int
+parse_pattern(struct ss_map_op *op, const char *arg)
+{
+    char why[256];
+
+    if ((op->re = ss_regex_compile(arg, why, sizeof(why))) == NULL)
+        return ss_diag("%s: '%s' is not a valid pattern: %s", op->opt, arg,
+                       why);
     return 0;
 }
 
@@ -137,164 +187,34 @@ bad:
 }
 
 static int
-parse_arg(struct ss_map_config *cfg, struct ss_map_op *op, const char *arg)
+parse_operator(struct ss_map_op *op, const char *arg)
 {
-    char why[256];
-    uint64_t n;
-
-    switch (op->kind) {
-    case SS_MAP_FLAT_MAP:
-    case SS_MAP_FLAT_MAP_VALUES:
-        return parse_fn(op, arg, 1);
-    case SS_MAP_MAP:
-    case SS_MAP_MAP_VALUES:
-        return parse_fn(op, arg, 0);
-    case SS_MAP_KEY_FIELD:
-    case SS_MAP_VALUE_FIELD:
-        if (ss_opt_count(op->opt, arg, 1, MAX_FIELD, &n) < 0)
-            return -1;
-        op->n = (size_t)n;
-        return 0;
-    case SS_MAP_PAIR:
-        op->str = arg;
-        op->slen = strlen(arg);
-        return 0;
-    case SS_MAP_FILTER:
-    case SS_MAP_FILTER_OUT:
-        if ((op->re = ss_regex_compile(arg, why, sizeof(why))) == NULL)
-            return ss_diag("%s: '%s' is not a valid pattern: %s", op->opt, arg,
-                           why);
-        return 0;
-    case SS_MAP_WHERE:
-        return parse_where(op, arg);
-    case SS_MAP_REDUCE:
-    case SS_MAP_REDUCE_BY_KEY:
-        if (ss_op_lookup(arg, &op->op) < 0)
-            return ss_diag("%s: unknown operator '%s' (try sum, count, min, "
-                           "max, mean, first, last or concat)",
-                           op->opt, arg);
-        return 0;
-    case SS_MAP_GROUP_BY_KEY:
-        op->op = SS_OP_CONCAT;
-        return 0;
-    case SS_MAP_UNION:
-    case SS_MAP_JOIN_STREAM:
-    case SS_MAP_COGROUP:
-        op->input = ++cfg->nstreams;
-        /* FALLTHROUGH */
-    case SS_MAP_JOIN:
-    case SS_MAP_EXEC:
-        if (arg[0] == '\0')
-            return ss_diag("%s: empty argument", op->opt);
-        return 0;
-    default:
-        return 0;
-    }
-}
-
-int
-ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind kind,
-                  const char *opt, const char *arg)
-{
-    struct ss_map_op *op;
-
-    if (cfg->nops == cfg->cap) {
-        size_t cap = cfg->cap ? cfg->cap * 2 : 8;
-
-        if ((op = realloc(cfg->ops, cap * sizeof(*op))) == NULL)
-            return ss_diag_err(-ENOMEM, "%s", opt);
-        cfg->ops = op;
-        cfg->cap = cap;
-    }
-    op = &cfg->ops[cfg->nops];
-    memset(op, 0, sizeof(*op));
-    op->kind = kind;
-    op->opt = opt;
-    op->arg = arg;
-    if (parse_arg(cfg, op, arg) < 0) {
-        ss_regex_free(op->re);
-        return -1;
-    }
-    cfg->nops++;
+    if (ss_op_lookup(arg, &op->op) < 0)
+        return ss_diag("%s: unknown operator '%s' (try sum, count, min, "
+                       "max, mean, first, last or concat)",
+                       op->opt, arg);
     return 0;
 }
 
-/* ---- running ---- */
-
-struct step {
-    int keyed_in;          /* records reaching this step have keys */
-    struct ss_buf scratch; /* a changed value, a key text, exec input */
-    struct ss_buf out;     /* exec output, formatted results */
-    struct ss_keytab tab;  /* count-by-value, reduce-by-key, group-by-key */
-    struct ss_acc acc;     /* reduce */
-    uint64_t count;        /* count; glom: values so far */
-    struct ss_join_side left, right;
-    struct ss_buf file; /* --join FILE: the table's bytes */
-};
-
-struct map {
-    const struct ss_map_config *cfg;
-    struct step *st;
-    struct ss_multi in;
-    struct ss_frame_writer w;
-    struct ss_arena arena;
-    struct ss_rejects rej;
-    struct ss_stats stats;
-    int64_t time;
-    uint64_t recno; /* record being pushed, from 1, for messages */
-    int keyed_main; /* stdin's records have keys */
-    int keyed_out;  /* what this batch writes */
-};
-
-static int push(struct map *m, size_t i, struct ss_rec r);
-static int count_words(struct step *st, const char *p, const char *end);
-
+/* --group-by-key is --reduce-by-key concat: no argument to parse. */
 static int
-needs_keys(enum ss_map_kind k)
+set_concat(struct ss_map_op *op, const char *arg)
 {
-    return k == SS_MAP_FLAT_MAP_VALUES || k == SS_MAP_MAP_VALUES ||
-           k == SS_MAP_REDUCE_BY_KEY || k == SS_MAP_GROUP_BY_KEY ||
-           k == SS_MAP_JOIN || k == SS_MAP_JOIN_STREAM || k == SS_MAP_COGROUP;
-}
-
-static int
-keyed_after(enum ss_map_kind k, int keyed)
-{
-    switch (k) {
-    case SS_MAP_FLAT_MAP:
-    case SS_MAP_GLOM:
-    case SS_MAP_COUNT:
-    case SS_MAP_REDUCE:
-        return 0;
-    case SS_MAP_KEY_FIELD:
-    case SS_MAP_PAIR:
-    case SS_MAP_COUNT_BY_VALUE:
-        return 1;
-    default:
-        return keyed;
-    }
-}
-
-/* Which steps see keys this batch, from whether stdin's records have
- * them; -1 when a step that needs keys would get none. */
-static int
-plan(struct map *m)
-{
-    int keyed = m->keyed_main;
-
-    for (size_t i = 0; i < m->cfg->nops; i++) {
-        const struct ss_map_op *op = &m->cfg->ops[i];
-
-        if (needs_keys(op->kind) && !keyed)
-            return ss_diag("%s needs key/value records (make them with "
-                           "--pair, --key-field or --count-by-value)",
-                           op->opt);
-        m->st[i].keyed_in = keyed;
-        keyed = keyed_after(op->kind, keyed);
-    }
-    m->keyed_out = keyed;
+    (void)arg;
+    op->op = SS_OP_CONCAT;
     return 0;
 }
+
+/* A path or a command. */
+static int
+parse_nonempty(struct ss_map_op *op, const char *arg)
+{
+    if (arg[0] == '\0')
+        return ss_diag("%s: empty argument", op->opt);
+    return 0;
+}
+
+/* ---- one record at a time ---- */
 
 /* A record that a step cannot take: said, counted, kept if asked. */
 static int reject(struct map *m, const struct ss_rec *r, const char *fmt, ...)
@@ -348,14 +268,29 @@ field(const char *p, size_t n, char fs, size_t k, struct ss_rec *r)
     }
 }
 
-/* A map function on r's value: 1 changed in place, 0 rejected. The new
- * bytes, if any, live in the step's scratch until the next record. */
+/* Field op->n of r's value into f: 1, or 0 when r was rejected. */
 static int
-map_fn(struct map *m, size_t i, struct ss_rec *r)
+take_field(struct map *m, size_t i, const struct ss_rec *r, struct ss_rec *f)
+{
+    const struct ss_map_op *op = &m->cfg->ops[i];
+
+    if (field(r->val, r->vlen, m->cfg->fs, op->n, f))
+        return 1;
+    return reject(m, r, "%s: '%.*s' has no field %zu", op->opt, (int)r->vlen,
+                  r->val, op->n);
+}
+
+/* --map, --map-values: 1 changed in place, 0 rejected. The new bytes, if
+ * any, live in the step's scratch until the next record. */
+static int
+map_value(struct map *m, size_t i, struct ss_rec *r)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
     struct step *st = &m->st[i];
     struct ss_rec f;
+    const char *p;
+    char *d;
+    size_t n;
     int up;
 
     switch (op->fn) {
@@ -366,9 +301,8 @@ map_fn(struct map *m, size_t i, struct ss_rec *r)
             r->vlen--;
         return 1;
     case SS_MAP_FN_FIELD:
-        if (!field(r->val, r->vlen, m->cfg->fs, op->n, &f))
-            return reject(m, r, "%s: '%.*s' has no field %zu", op->opt,
-                          (int)r->vlen, r->val, op->n);
+        if (!take_field(m, i, r, &f))
+            return 0;
         r->val = f.val;
         r->vlen = f.vlen;
         return 1;
@@ -379,17 +313,21 @@ map_fn(struct map *m, size_t i, struct ss_rec *r)
     ss_buf_reset(&st->scratch);
     if (ss_buf_reserve(&st->scratch, r->vlen + 1) < 0)
         return -ENOMEM;
-    for (size_t j = 0; j < r->vlen; j++) {
-        unsigned char c = (unsigned char)r->val[j];
+    /* in locals: the bytes written could alias *r for the compiler */
+    p = r->val;
+    n = r->vlen;
+    d = st->scratch.data;
+    for (size_t j = 0; j < n; j++) {
+        unsigned char c = (unsigned char)p[j];
 
         if (up && c >= 'a' && c <= 'z')
             c -= 'a' - 'A';
         else if (!up && c >= 'A' && c <= 'Z')
             c += 'a' - 'A';
-        st->scratch.data[j] = (char)c;
+        d[j] = (char)c;
     }
-    ss_buf_commit(&st->scratch, r->vlen);
-    r->val = st->scratch.data;
+    ss_buf_commit(&st->scratch, n);
+    r->val = d;
     return 1;
 }
 
@@ -408,22 +346,16 @@ find(const char *p, size_t n, const char *s, size_t slen)
     return NULL;
 }
 
-/* Split r's value and push each piece on: words (runs of blanks, empty
- * pieces never made) or a delimiter (every piece, empty ones too, as
- * Spark's split keeps inner empties). */
+/* Split r's value and push each piece on, with r's key: words (runs of
+ * blanks, empty pieces never made) or a delimiter (every piece, empty
+ * ones too, as Spark's split keeps inner empties). */
 static int
-flat_map(struct map *m, size_t i, const struct ss_rec *r)
+split(struct map *m, size_t i, struct ss_rec o)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
-    const char *p = r->val, *end = r->val + r->vlen, *q;
-    struct ss_rec o = *r;
+    const char *p = o.val, *end = o.val + o.vlen, *q;
     int rc;
 
-    if (op->kind == SS_MAP_FLAT_MAP)
-        o.key = NULL, o.klen = 0;
-    if (op->fn == SS_MAP_FN_WORDS && o.key == NULL && i + 1 < m->cfg->nops &&
-        m->cfg->ops[i + 1].kind == SS_MAP_COUNT_BY_VALUE)
-        return count_words(&m->st[i + 1], p, end);
     if (op->fn == SS_MAP_FN_WORDS) {
         struct ss_words it;
 
@@ -446,7 +378,85 @@ flat_map(struct map *m, size_t i, const struct ss_rec *r)
 }
 
 static int
-where(struct map *m, size_t i, const struct ss_rec *r)
+flat_map(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct ss_rec o = {NULL, 0, r->val, r->vlen};
+
+    if (m->st[i].fused)
+        return count_words(&m->st[i + 1], r->val, r->val + r->vlen);
+    return split(m, i, o);
+}
+
+static int
+flat_map_values(struct map *m, size_t i, struct ss_rec *r)
+{
+    return split(m, i, *r);
+}
+
+static int
+key_field(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct ss_rec f;
+
+    if (!take_field(m, i, r, &f))
+        return 0;
+    r->key = f.val;
+    r->klen = f.vlen;
+    return 1;
+}
+
+static int
+value_field(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct ss_rec f;
+
+    if (!take_field(m, i, r, &f))
+        return 0;
+    r->val = f.val;
+    r->vlen = f.vlen;
+    return 1;
+}
+
+static int
+pair(struct map *m, size_t i, struct ss_rec *r)
+{
+    const struct ss_map_op *op = &m->cfg->ops[i];
+
+    r->key = r->val;
+    r->klen = r->vlen;
+    r->val = op->str;
+    r->vlen = op->slen;
+    return 1;
+}
+
+/* 1 when r's value matches as 'keep' says (1: --filter, 0: --filter-out),
+ * else 0; a value that cannot be matched is rejected. */
+static int
+filter(struct map *m, size_t i, const struct ss_rec *r, int keep)
+{
+    const struct ss_map_op *op = &m->cfg->ops[i];
+    int rc;
+
+    if ((rc = ss_regex_match(op->re, r->val, r->vlen)) < 0)
+        return reject(m, r, "%s: cannot match '%.*s' (PCRE2 error %d)", op->opt,
+                      (int)r->vlen, r->val, rc);
+    return rc == keep;
+}
+
+static int
+keep_matches(struct map *m, size_t i, struct ss_rec *r)
+{
+    return filter(m, i, r, 1);
+}
+
+static int
+drop_matches(struct map *m, size_t i, struct ss_rec *r)
+{
+    return filter(m, i, r, 0);
+}
+
+static int
+where(struct map *m, size_t i, struct ss_rec *r)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
     struct ss_num x;
@@ -471,12 +481,57 @@ where(struct map *m, size_t i, const struct ss_rec *r)
     }
 }
 
+/* --distinct: a record goes on the first time the batch shows it; a
+ * key/value record is the pair, its key's length first in the table's
+ * key, so that (a<TAB>b, c) and (a, b<TAB>c) stay two records. */
 static int
-overflow(struct map *m, size_t i, const struct ss_rec *r)
+distinct(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct step *st = &m->st[i];
+    const char *k = r->val;
+    size_t klen = r->vlen;
+    int created;
+
+    if (st->keyed_in) {
+        ss_buf_reset(&st->scratch);
+        if (ss_buf_reserve(&st->scratch, sizeof(r->klen) + r->klen + r->vlen) <
+            0)
+            return -ENOMEM;
+        ss_buf_append(&st->scratch, &r->klen, sizeof(r->klen));
+        ss_buf_append(&st->scratch, r->key, r->klen);
+        ss_buf_append(&st->scratch, r->val, r->vlen);
+        k = st->scratch.data;
+        klen = st->scratch.len;
+    }
+    if (ss_keytab_get(&st->tab, k, klen, &created) == NULL)
+        return -ENOMEM;
+    return created;
+}
+
+static int
+forget_seen(struct map *m, size_t i)
+{
+    ss_keytab_clear(&m->st[i].tab);
+    return 0;
+}
+
+/* --union: the batch's records go on as they are; the other stream's
+ * follow when the batch is complete (unite()). */
+static int
+pass(struct map *m, size_t i, struct ss_rec *r)
+{
+    (void)m, (void)i, (void)r;
+    return 1;
+}
+
+/* ---- the whole batch: taking records ---- */
+
+static int
+overflow(struct map *m, size_t i, const struct ss_rec *r, int per_key)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
 
-    if (op->kind == SS_MAP_REDUCE)
+    if (!per_key)
         return ss_diag_rec(m->time, m->recno,
                            "%s %s: the sum leaves the 64-bit integer range",
                            op->opt, ss_op_name(op->op));
@@ -486,17 +541,36 @@ overflow(struct map *m, size_t i, const struct ss_rec *r)
                        op->opt, ss_op_name(op->op), (int)r->klen, r->key);
 }
 
-/* Fold r's value into acc; 0 (folded or rejected) or < 0 to stop. */
+/* Fold r's value into acc (the key's when per_key); 0 (folded or
+ * rejected) or < 0 to stop. */
 static int
-fold(struct map *m, size_t i, struct ss_acc *acc, const struct ss_rec *r)
+fold(struct map *m, size_t i, struct ss_acc *acc, const struct ss_rec *r,
+     int per_key)
 {
     int rc = ss_acc_add(acc, m->cfg->ops[i].op, r->val, r->vlen, m->cfg->sep);
 
     if (rc == -EINVAL)
         return reject(m, r, "'%.*s' is not a number", (int)r->vlen, r->val);
     if (rc == -ERANGE)
-        return overflow(m, i, r);
+        return overflow(m, i, r, per_key);
     return rc;
+}
+
+static int
+reduce_take(struct map *m, size_t i, struct ss_rec *r)
+{
+    return fold(m, i, &m->st[i].acc, r, 0);
+}
+
+static int
+group_take(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct ss_acc *acc;
+    int created;
+
+    if ((acc = ss_keytab_get(&m->st[i].tab, r->key, r->klen, &created)) == NULL)
+        return -ENOMEM;
+    return fold(m, i, acc, r, 1);
 }
 
 /* key<TAB>value (or the value) as one line, for --exec and for counting
@@ -514,10 +588,38 @@ as_line(struct ss_buf *b, const struct ss_rec *r)
     return 0;
 }
 
+static int
+exec_take(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct step *st = &m->st[i];
+
+    if (as_line(&st->scratch, r) < 0 || ss_buf_putc(&st->scratch, '\n'))
+        return -ENOMEM;
+    return 0;
+}
+
+static int
+glom_take(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct step *st = &m->st[i];
+
+    if (st->count++ > 0 && ss_buf_putc(&st->scratch, m->cfg->sep) < 0)
+        return -ENOMEM;
+    return ss_buf_append(&st->scratch, r->val, r->vlen);
+}
+
+static int
+count_take(struct map *m, size_t i, struct ss_rec *r)
+{
+    (void)r;
+    m->st[i].count++;
+    return 0;
+}
+
 /* Count one value (a key/value record counts as its key<TAB>value line,
  * built in scratch: the record's bytes may live anywhere). */
 static int
-count_value(struct map *m, size_t i, const struct ss_rec *r)
+count_value(struct map *m, size_t i, struct ss_rec *r)
 {
     struct step *st = &m->st[i];
     const char *k = r->val;
@@ -635,8 +737,9 @@ count_words_frame(struct map *m, const struct ss_frame *f)
     return ring_drain(&m->st[1], &r);
 }
 
+/* --join, --join-stream, --cogroup: the batch is the left side. */
 static int
-keep_for_join(struct map *m, size_t i, const struct ss_rec *r)
+keep_for_join(struct map *m, size_t i, struct ss_rec *r)
 {
     struct ss_rec c;
 
@@ -649,104 +752,7 @@ keep_for_join(struct map *m, size_t i, const struct ss_rec *r)
     return ss_join_side_add(&m->st[i].left, &c);
 }
 
-/* The step of a batch-wide operation takes one record. */
-static int
-collect(struct map *m, size_t i, const struct ss_rec *r)
-{
-    const struct ss_map_op *op = &m->cfg->ops[i];
-    struct step *st = &m->st[i];
-    struct ss_acc *acc;
-    int created;
-
-    switch (op->kind) {
-    case SS_MAP_EXEC:
-        if (as_line(&st->scratch, r) < 0 || ss_buf_putc(&st->scratch, '\n'))
-            return -ENOMEM;
-        return 0;
-    case SS_MAP_GLOM:
-        if (st->count++ > 0 && ss_buf_putc(&st->scratch, m->cfg->sep) < 0)
-            return -ENOMEM;
-        return ss_buf_append(&st->scratch, r->val, r->vlen);
-    case SS_MAP_COUNT:
-        st->count++;
-        return 0;
-    case SS_MAP_COUNT_BY_VALUE:
-        return count_value(m, i, r);
-    case SS_MAP_REDUCE:
-        return fold(m, i, &st->acc, r);
-    case SS_MAP_REDUCE_BY_KEY:
-    case SS_MAP_GROUP_BY_KEY:
-        if ((acc = ss_keytab_get(&st->tab, r->key, r->klen, &created)) == NULL)
-            return -ENOMEM;
-        return fold(m, i, acc, r);
-    default: /* joins and cogroup */
-        return keep_for_join(m, i, r);
-    }
-}
-
-/* Push r into step i and on through the steps after it. 0, or < 0 to
- * stop the run (-1 reported, or an errno code). */
-static int
-push(struct map *m, size_t i, struct ss_rec r)
-{
-    const struct ss_map_config *cfg = m->cfg;
-    int rc;
-
-    for (; i < cfg->nops; i++) {
-        const struct ss_map_op *op = &cfg->ops[i];
-
-        switch (op->kind) {
-        case SS_MAP_FLAT_MAP:
-        case SS_MAP_FLAT_MAP_VALUES:
-            return flat_map(m, i, &r);
-        case SS_MAP_MAP:
-        case SS_MAP_MAP_VALUES:
-            if ((rc = map_fn(m, i, &r)) <= 0)
-                return rc;
-            break;
-        case SS_MAP_KEY_FIELD:
-        case SS_MAP_VALUE_FIELD: {
-            struct ss_rec f;
-
-            if (!field(r.val, r.vlen, cfg->fs, op->n, &f))
-                return reject(m, &r, "%s: '%.*s' has no field %zu", op->opt,
-                              (int)r.vlen, r.val, op->n);
-            if (op->kind == SS_MAP_KEY_FIELD)
-                r.key = f.val, r.klen = f.vlen;
-            else
-                r.val = f.val, r.vlen = f.vlen;
-            break;
-        }
-        case SS_MAP_PAIR:
-            r.key = r.val;
-            r.klen = r.vlen;
-            r.val = op->str;
-            r.vlen = op->slen;
-            break;
-        case SS_MAP_FILTER:
-        case SS_MAP_FILTER_OUT:
-            if ((rc = ss_regex_match(op->re, r.val, r.vlen)) < 0)
-                return reject(m, &r,
-                              "%s: cannot match '%.*s' (PCRE2 error "
-                              "%d)",
-                              op->opt, (int)r.vlen, r.val, rc);
-            if (rc == (op->kind == SS_MAP_FILTER_OUT))
-                return 0;
-            break;
-        case SS_MAP_WHERE:
-            if ((rc = where(m, i, &r)) <= 0)
-                return rc;
-            break;
-        case SS_MAP_UNION:
-            break;
-        default:
-            return collect(m, i, &r);
-        }
-    }
-    return ss_frame_writer_add(&m->w, r.key, r.klen, r.val, r.vlen);
-}
-
-/* ---- finishing a batch ---- */
+/* ---- the whole batch: passing results on ---- */
 
 static int
 push_text(struct map *m, size_t i, const char *k, size_t klen, const char *v,
@@ -808,27 +814,56 @@ read_stream(struct map *m, size_t i, struct ss_join_side *to)
 }
 
 static int
-join(struct map *m, size_t i)
+unite(struct map *m, size_t i)
 {
-    const struct ss_map_op *op = &m->cfg->ops[i];
+    return read_stream(m, i, NULL);
+}
+
+/* The batch (left) joined with the step's right side. */
+static int
+join_with(struct map *m, size_t i, enum ss_join_type type)
+{
     struct step *st = &m->st[i];
-    enum ss_join_type type = m->cfg->join;
     void *arg[2] = {m, &(size_t){i + 1}};
     int rc;
 
-    if (op->kind != SS_MAP_JOIN) {
-        if ((rc = read_stream(m, i, &st->right)) < 0)
-            return rc;
-        if (op->kind == SS_MAP_COGROUP)
-            type = SS_JOIN_COGROUP;
-    }
     m->recno = 0;
     rc = ss_join_run(&st->left, &st->right, type, m->cfg->sep, &st->out,
                      emit_join, arg);
     ss_join_side_clear(&st->left);
-    if (op->kind != SS_MAP_JOIN)
-        ss_join_side_clear(&st->right);
     return rc;
+}
+
+/* --join FILE: the right side is the table, loaded once. */
+static int
+join_table(struct map *m, size_t i)
+{
+    return join_with(m, i, m->cfg->join);
+}
+
+/* The right side is the other stream's batch. */
+static int
+join_batch(struct map *m, size_t i, enum ss_join_type type)
+{
+    int rc;
+
+    if ((rc = read_stream(m, i, &m->st[i].right)) < 0)
+        return rc;
+    rc = join_with(m, i, type);
+    ss_join_side_clear(&m->st[i].right);
+    return rc;
+}
+
+static int
+join_stream(struct map *m, size_t i)
+{
+    return join_batch(m, i, m->cfg->join);
+}
+
+static int
+cogroup(struct map *m, size_t i)
+{
+    return join_batch(m, i, SS_JOIN_COGROUP);
 }
 
 /* The command's output lines become the batch: split back into key and
@@ -897,85 +932,138 @@ exec(struct map *m, size_t i)
     return exec_lines(m, i);
 }
 
-/* Results of a keyed aggregation, keys in order of first appearance. */
+/* A value of a keyed aggregation as text in r->val: 1, or 0 when the
+ * key has none (it is left out), or < 0. */
 static int
-emit_table(struct map *m, size_t i)
+format_count(struct step *st, const struct ss_map_op *op, void *v,
+             struct ss_rec *r)
+{
+    (void)op;
+    r->vlen =
+        (size_t)snprintf(st->num, sizeof(st->num), "%" PRIu64, *(uint64_t *)v);
+    r->val = st->num;
+    return 1;
+}
+
+static int
+format_acc(struct step *st, const struct ss_map_op *op, void *v,
+           struct ss_rec *r)
+{
+    int rc;
+
+    if (((struct ss_acc *)v)->n == 0)
+        return 0; /* every value of the key was rejected */
+    ss_buf_reset(&st->out);
+    if ((rc = ss_acc_format(v, op->op, &st->out)) < 0)
+        return rc;
+    r->val = st->out.data;
+    r->vlen = st->out.len;
+    return 1;
+}
+
+/* Results of a keyed aggregation, keys in order of first appearance.
+ * Inline: each caller's format() is then a direct call. */
+static inline int
+emit_table(struct map *m, size_t i,
+           int (*format)(struct step *, const struct ss_map_op *, void *,
+                         struct ss_rec *))
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
     struct step *st = &m->st[i];
-    char num[24];
-    const char *k;
-    size_t klen, cur = 0;
+    struct ss_rec r;
+    size_t cur = 0;
     void *v;
     int rc = 0;
 
     m->recno = 0;
-    while (rc == 0 && (v = ss_keytab_next(&st->tab, &cur, &k, &klen))) {
-        if (op->kind == SS_MAP_COUNT_BY_VALUE) {
-            int n = snprintf(num, sizeof(num), "%" PRIu64, *(uint64_t *)v);
-
-            rc = push_text(m, i + 1, k, klen, num, (size_t)n);
-            continue;
-        }
-        if (((struct ss_acc *)v)->n == 0)
-            continue; /* every value of the key was rejected */
-        ss_buf_reset(&st->out);
-        if ((rc = ss_acc_format(v, op->op, &st->out)) < 0)
-            break;
-        rc = push_text(m, i + 1, k, klen, st->out.data, st->out.len);
-    }
+    while (rc == 0 && (v = ss_keytab_next(&st->tab, &cur, &r.key, &r.klen)))
+        if ((rc = format(st, op, v, &r)) > 0)
+            rc = push_text(m, i + 1, r.key, r.klen, r.val, r.vlen);
     ss_keytab_clear(&st->tab);
     return rc;
 }
 
 static int
-finish(struct map *m, size_t i)
+emit_counts(struct map *m, size_t i)
+{
+    return emit_table(m, i, format_count);
+}
+
+static int
+emit_groups(struct map *m, size_t i)
+{
+    return emit_table(m, i, format_acc);
+}
+
+static int
+glom(struct map *m, size_t i)
+{
+    struct step *st = &m->st[i];
+    int rc = 0;
+
+    if (st->count > 0)
+        rc = push_text(m, i + 1, NULL, 0, st->scratch.data, st->scratch.len);
+    ss_buf_reset(&st->scratch);
+    st->count = 0;
+    return rc;
+}
+
+/* An empty batch counts 0, as Spark's count() says. */
+static int
+count(struct map *m, size_t i)
+{
+    struct step *st = &m->st[i];
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRIu64, st->count);
+
+    st->count = 0;
+    return push_text(m, i + 1, NULL, 0, num, (size_t)n);
+}
+
+static int
+reduce(struct map *m, size_t i)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
     struct step *st = &m->st[i];
-    char num[24];
-    int n, rc = 0;
+    int rc = 0;
 
-    m->recno = 0;
-    switch (op->kind) {
-    case SS_MAP_UNION:
-        return read_stream(m, i, NULL);
-    case SS_MAP_EXEC:
-        return exec(m, i);
-    case SS_MAP_GLOM:
-        if (st->count > 0)
-            rc =
-                push_text(m, i + 1, NULL, 0, st->scratch.data, st->scratch.len);
-        ss_buf_reset(&st->scratch);
-        st->count = 0;
-        return rc;
-    case SS_MAP_COUNT:
-        /* An empty batch counts 0, as Spark's count() says. */
-        n = snprintf(num, sizeof(num), "%" PRIu64, st->count);
-        st->count = 0;
-        return push_text(m, i + 1, NULL, 0, num, (size_t)n);
-    case SS_MAP_REDUCE:
-        if (st->acc.n > 0) {
-            ss_buf_reset(&st->out);
-            if ((rc = ss_acc_format(&st->acc, op->op, &st->out)) == 0)
-                rc = push_text(m, i + 1, NULL, 0, st->out.data, st->out.len);
-        }
-        ss_acc_reset(&st->acc);
-        return rc;
-    case SS_MAP_COUNT_BY_VALUE:
-    case SS_MAP_REDUCE_BY_KEY:
-    case SS_MAP_GROUP_BY_KEY:
-        return emit_table(m, i);
-    case SS_MAP_JOIN:
-    case SS_MAP_JOIN_STREAM:
-    case SS_MAP_COGROUP:
-        return join(m, i);
-    default:
-        return 0;
+    if (st->acc.n > 0) {
+        ss_buf_reset(&st->out);
+        if ((rc = ss_acc_format(&st->acc, op->op, &st->out)) == 0)
+            rc = push_text(m, i + 1, NULL, 0, st->out.data, st->out.len);
     }
+    ss_acc_reset(&st->acc);
+    return rc;
 }
 
-/* ---- the run ---- */
+/* ---- setting a step up, before the first batch ---- */
+
+/* --flat-map words straight into --count-by-value: the word count's inner
+ * loop, without a trip through push() per word. */
+static int
+setup_flat_map(struct map *m, size_t i)
+{
+    const struct ss_map_config *cfg = m->cfg;
+
+    m->st[i].fused = cfg->ops[i].fn == SS_MAP_FN_WORDS && i + 1 < cfg->nops &&
+                     cfg->ops[i + 1].kind == SS_MAP_COUNT_BY_VALUE;
+    return 0;
+}
+
+static int
+setup_counts(struct map *m, size_t i)
+{
+    ss_keytab_init(&m->st[i].tab, sizeof(uint64_t), NULL);
+    return 0;
+}
+
+/* --distinct: the records seen, as keys without values. */
+static int
+setup_seen(struct map *m, size_t i)
+{
+    ss_keytab_init(&m->st[i].tab, 0, NULL);
+    return 0;
+}
 
 static void
 drop_acc(void *v)
@@ -983,11 +1071,19 @@ drop_acc(void *v)
     ss_acc_release(v);
 }
 
+static int
+setup_groups(struct map *m, size_t i)
+{
+    ss_keytab_init(&m->st[i].tab, sizeof(struct ss_acc), drop_acc);
+    return 0;
+}
+
 /* --join FILE: key<TAB>value lines, loaded once as the right side. */
 static int
-load_table(struct step *st, const char *path)
+setup_table(struct map *m, size_t i)
 {
-    const char *p, *end, *nl, *tab;
+    struct step *st = &m->st[i];
+    const char *path = m->cfg->ops[i].arg, *p, *end, *nl, *tab;
     unsigned long line = 0;
     struct ss_rec r;
     int rc;
@@ -1014,6 +1110,339 @@ load_table(struct step *st, const char *path)
     return 0;
 }
 
+/* ---- the operations ---- */
+
+/* What a row says about its operation. */
+enum {
+    NEEDS_KEYS = 1, /* its records must be key/value records */
+    MAKES_KEYS = 2, /* the records after it have keys */
+    DROPS_KEYS = 4, /* the records after it have none (neither: as before) */
+    STREAM = 8,     /* it reads a frame stream of its own (op->input) */
+};
+
+struct kind {
+    struct ss_map_option opt;
+    unsigned flags;
+    /* The argument into op (NULL: nothing to parse); 0, or -1 said. */
+    int (*parse)(struct ss_map_op *op, const char *arg);
+    /* Once before the first batch (NULL: nothing); 0, or -1 said. */
+    int (*setup)(struct map *m, size_t i);
+    /* Step i takes r: 1 to pass r (changed in place) on to step i + 1;
+     * 0 when it dropped r, kept it for the end of the batch, or pushed
+     * what it made on itself; < 0 to stop the run (-1 said, or an errno
+     * code). */
+    int (*record)(struct map *m, size_t i, struct ss_rec *r);
+    /* The batch is complete (NULL: nothing to do): push the results on
+     * to step i + 1 and forget the batch. 0, or < 0 as above. */
+    int (*finish)(struct map *m, size_t i);
+};
+
+#define BATCH SS_MAP_PER_BATCH
+
+/* .opt is {option, letter, argument, help line, section}. */
+static const struct kind kinds[] = {
+    [SS_MAP_FLAT_MAP] =
+        {
+            .opt = {"--flat-map", 'f', "FUNC",
+                    "split values: words, split:DELIM"},
+            .flags = DROPS_KEYS,
+            .parse = parse_flat_fn,
+            .setup = setup_flat_map,
+            .record = flat_map,
+        },
+    [SS_MAP_FLAT_MAP_VALUES] =
+        {
+            .opt = {"--flat-map-values", 0, "FUNC",
+                    "the same, keeping each record's key"},
+            .flags = NEEDS_KEYS,
+            .parse = parse_flat_fn,
+            .record = flat_map_values,
+        },
+    [SS_MAP_MAP] =
+        {
+            .opt = {"--map", 0, "FUNC",
+                    "change values: lower, upper, trim, field:N"},
+            .parse = parse_map_fn,
+            .record = map_value,
+        },
+    [SS_MAP_MAP_VALUES] =
+        {
+            .opt = {"--map-values", 0, "FUNC",
+                    "the same, for key/value records only"},
+            .flags = NEEDS_KEYS,
+            .parse = parse_map_fn,
+            .record = map_value,
+        },
+    [SS_MAP_KEY_FIELD] =
+        {
+            .opt = {"--key-field", 0, "N", "key = field N of the value"},
+            .flags = MAKES_KEYS,
+            .parse = parse_field,
+            .record = key_field,
+        },
+    [SS_MAP_VALUE_FIELD] =
+        {
+            .opt = {"--value-field", 0, "N", "value = field N of the value"},
+            .parse = parse_field,
+            .record = value_field,
+        },
+    [SS_MAP_PAIR] =
+        {
+            .opt = {"--pair", 0, "V",
+                    "key = the value, value = V (Spark's (w, 1))"},
+            .flags = MAKES_KEYS,
+            .parse = parse_text,
+            .record = pair,
+        },
+    [SS_MAP_FILTER] =
+        {
+            .opt = {"--filter", 0, "REGEX", "keep values that match (PCRE2)"},
+            .parse = parse_pattern,
+            .record = keep_matches,
+        },
+    [SS_MAP_FILTER_OUT] =
+        {
+            .opt = {"--filter-out", 0, "REGEX", "drop values that match"},
+            .parse = parse_pattern,
+            .record = drop_matches,
+        },
+    [SS_MAP_WHERE] =
+        {
+            .opt = {"--where", 0, "'value OP N'",
+                    "keep values that compare true (> >= < <= == !=)"},
+            .parse = parse_where,
+            .record = where,
+        },
+    [SS_MAP_DISTINCT] =
+        {
+            .opt = {"--distinct", 0, NULL,
+                    "drop records already seen in the batch"},
+            .setup = setup_seen,
+            .record = distinct,
+            .finish = forget_seen,
+        },
+    [SS_MAP_UNION] =
+        {
+            .opt = {"--union", 0, "PATH",
+                    "add the records of another frame stream"},
+            .flags = STREAM,
+            .parse = parse_nonempty,
+            .record = pass,
+            .finish = unite,
+        },
+    [SS_MAP_COUNT] =
+        {
+            .opt = {"--count", 'c', NULL, "the number of records", BATCH},
+            .flags = DROPS_KEYS,
+            .record = count_take,
+            .finish = count,
+        },
+    [SS_MAP_COUNT_BY_VALUE] =
+        {
+            .opt = {"--count-by-value", 0, NULL,
+                    "(value, count) per distinct value", BATCH},
+            .flags = MAKES_KEYS,
+            .setup = setup_counts,
+            .record = count_value,
+            .finish = emit_counts,
+        },
+    [SS_MAP_REDUCE] =
+        {
+            .opt = {"--reduce", 'r', "OP", "OP over all values", BATCH},
+            .flags = DROPS_KEYS,
+            .parse = parse_operator,
+            .record = reduce_take,
+            .finish = reduce,
+        },
+    [SS_MAP_REDUCE_BY_KEY] =
+        {
+            .opt = {"--reduce-by-key", 0, "OP",
+                    "(key, OP over its values) per key", BATCH},
+            .flags = NEEDS_KEYS,
+            .parse = parse_operator,
+            .setup = setup_groups,
+            .record = group_take,
+            .finish = emit_groups,
+        },
+    [SS_MAP_GROUP_BY_KEY] =
+        {
+            .opt = {"--group-by-key", 0, NULL,
+                    "(key, its values joined by the separator)", BATCH},
+            .flags = NEEDS_KEYS,
+            .parse = set_concat,
+            .setup = setup_groups,
+            .record = group_take,
+            .finish = emit_groups,
+        },
+    [SS_MAP_GLOM] =
+        {
+            .opt = {"--glom", 0, NULL, "all values joined by the separator",
+                    BATCH},
+            .flags = DROPS_KEYS,
+            .record = glom_take,
+            .finish = glom,
+        },
+    [SS_MAP_JOIN] =
+        {
+            .opt = {"--join", 0, "FILE", "join with a key<TAB>value table",
+                    BATCH},
+            .flags = NEEDS_KEYS,
+            .parse = parse_nonempty,
+            .setup = setup_table,
+            .record = keep_for_join,
+            .finish = join_table,
+        },
+    [SS_MAP_JOIN_STREAM] =
+        {
+            .opt = {"--join-stream", 0,
+                    "PATH", "join with another frame stream", BATCH},
+            .flags = NEEDS_KEYS | STREAM,
+            .parse = parse_nonempty,
+            .record = keep_for_join,
+            .finish = join_stream,
+        },
+    [SS_MAP_COGROUP] =
+        {
+            .opt = {"--cogroup", 0, "PATH", "cogroup with another frame stream",
+                    BATCH},
+            .flags = NEEDS_KEYS | STREAM,
+            .parse = parse_nonempty,
+            .record = keep_for_join,
+            .finish = cogroup,
+        },
+    [SS_MAP_EXEC] =
+        {
+            .opt = {"--exec", 0, "CMD",
+                    "pipe the batch through a shell command", BATCH},
+            .parse = parse_nonempty,
+            .record = exec_take,
+            .finish = exec,
+        },
+};
+
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == SS_MAP_NKINDS,
+               "an operation of enum ss_map_kind has no row in kinds[]");
+
+/* The row of kind k. A row left out in the middle of kinds[] is all
+ * zero: caught here, at every start (sstream-map lists every option). */
+static const struct kind *
+kind_of(enum ss_map_kind k)
+{
+    assert(k < SS_MAP_NKINDS && kinds[k].opt.name != NULL &&
+           kinds[k].record != NULL);
+    return &kinds[k];
+}
+
+/* ---- configuration ---- */
+
+const struct ss_map_option *
+ss_map_option(enum ss_map_kind k)
+{
+    return &kind_of(k)->opt;
+}
+
+void
+ss_map_config_init(struct ss_map_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->sep = ',';
+    cfg->join = SS_JOIN_INNER;
+}
+
+void
+ss_map_config_release(struct ss_map_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nops; i++)
+        ss_regex_free(cfg->ops[i].re);
+    free(cfg->ops);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind k,
+                  const char *arg)
+{
+    const struct kind *kind = kind_of(k);
+    struct ss_map_op *op;
+
+    if (cfg->nops == cfg->cap) {
+        size_t cap = cfg->cap ? cfg->cap * 2 : 8;
+
+        if ((op = realloc(cfg->ops, cap * sizeof(*op))) == NULL)
+            return ss_diag_err(-ENOMEM, "%s", kind->opt.name);
+        cfg->ops = op;
+        cfg->cap = cap;
+    }
+    op = &cfg->ops[cfg->nops];
+    memset(op, 0, sizeof(*op));
+    op->kind = k;
+    op->opt = kind->opt.name;
+    op->arg = arg;
+    if (kind->parse != NULL && kind->parse(op, arg) < 0) {
+        ss_regex_free(op->re);
+        return -1;
+    }
+    if (kind->flags & STREAM)
+        op->input = ++cfg->nstreams;
+    cfg->nops++;
+    return 0;
+}
+
+/* ---- running ---- */
+
+/* Which steps see keys this batch, from whether stdin's records have
+ * them; -1 when a step that needs keys would get none. */
+static int
+plan(struct map *m)
+{
+    int keyed = m->keyed_main;
+
+    for (size_t i = 0; i < m->cfg->nops; i++) {
+        const struct ss_map_op *op = &m->cfg->ops[i];
+        const struct kind *kind = &kinds[op->kind];
+
+        if ((kind->flags & NEEDS_KEYS) && !keyed)
+            return ss_diag("%s needs key/value records (make them with "
+                           "--pair, --key-field or --count-by-value)",
+                           op->opt);
+        m->st[i].keyed_in = keyed;
+        if (kind->flags & (MAKES_KEYS | DROPS_KEYS))
+            keyed = (kind->flags & MAKES_KEYS) != 0;
+    }
+    m->keyed_out = keyed;
+    return 0;
+}
+
+/* Push r into step i and on through the steps after it. 0, or < 0 to
+ * stop the run (-1 reported, or an errno code). */
+static int
+push(struct map *m, size_t i, struct ss_rec r)
+{
+    const struct ss_map_config *cfg = m->cfg;
+    int rc;
+
+    for (; i < cfg->nops; i++)
+        if ((rc = m->st[i].record(m, i, &r)) <= 0)
+            return rc;
+    return ss_frame_writer_add(&m->w, r.key, r.klen, r.val, r.vlen);
+}
+
+/* Every step's results, in step order. */
+static int
+finish(struct map *m)
+{
+    int rc;
+
+    for (size_t i = 0; i < m->cfg->nops; i++) {
+        int (*fn)(struct map *, size_t) = kinds[m->cfg->ops[i].kind].finish;
+
+        m->recno = 0;
+        if (fn != NULL && (rc = fn(m, i)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int
 setup(struct map *m, const struct ss_map_config *cfg)
 {
@@ -1027,16 +1456,12 @@ setup(struct map *m, const struct ss_map_config *cfg)
         return ss_diag_err(-ENOMEM, "setting up");
     for (size_t i = 0; i < cfg->nops; i++) {
         const struct ss_map_op *op = &cfg->ops[i];
-        struct step *st = &m->st[i];
+        const struct kind *kind = &kinds[op->kind];
 
-        ss_keytab_init(&st->tab,
-                       op->kind == SS_MAP_COUNT_BY_VALUE
-                           ? sizeof(uint64_t)
-                           : sizeof(struct ss_acc),
-                       op->kind == SS_MAP_COUNT_BY_VALUE ? NULL : drop_acc);
-        ss_join_side_init(&st->left);
-        ss_join_side_init(&st->right);
-        if (op->kind == SS_MAP_JOIN && load_table(st, op->arg) < 0)
+        m->st[i].record = kind->record;
+        ss_join_side_init(&m->st[i].left);
+        ss_join_side_init(&m->st[i].right);
+        if (kind->setup != NULL && kind->setup(m, i) < 0)
             return -1;
         if (op->input > 0 &&
             ss_multi_open(&m->in, op->input, op->opt, op->arg) < 0)
@@ -1151,9 +1576,8 @@ batch(struct map *m)
     m->w.replay_ms = replay_of(m);
     if ((rc = read_main(m)) < 0)
         return rc;
-    for (size_t i = 0; i < m->cfg->nops; i++)
-        if ((rc = finish(m, i)) < 0)
-            return rc;
+    if ((rc = finish(m)) < 0)
+        return rc;
     ss_stats_stamp(&m->stats);
     rc = ss_frame_writer_end(&m->w);
     ss_stats_end(&m->stats);

@@ -24,6 +24,10 @@
 #include "ops.h"
 #include "stats.h"
 
+/* The operations, in the order --help lists them. Each has one row in
+ * lib/map.c's table (its option, flags and functions); a kind without a
+ * row fails a static assertion there when it is the last, and an
+ * assertion at every start otherwise. */
 enum ss_map_kind {
     /* one record at a time */
     SS_MAP_FLAT_MAP,
@@ -36,18 +40,36 @@ enum ss_map_kind {
     SS_MAP_FILTER,
     SS_MAP_FILTER_OUT,
     SS_MAP_WHERE,
+    SS_MAP_DISTINCT,
     SS_MAP_UNION, /* passes records on, then the other stream's */
     /* the whole batch */
-    SS_MAP_EXEC,
-    SS_MAP_GLOM,
     SS_MAP_COUNT,
     SS_MAP_COUNT_BY_VALUE,
     SS_MAP_REDUCE,
     SS_MAP_REDUCE_BY_KEY,
     SS_MAP_GROUP_BY_KEY,
+    SS_MAP_GLOM,
     SS_MAP_JOIN,
     SS_MAP_JOIN_STREAM,
     SS_MAP_COGROUP,
+    SS_MAP_EXEC,
+    SS_MAP_NKINDS /* not an operation: how many there are */
+};
+
+/* Where --help lists an operation. */
+enum ss_map_section {
+    SS_MAP_PER_RECORD, /* "One record at a time" */
+    SS_MAP_PER_BATCH   /* "Whole batch" */
+};
+
+/* An operation as the command line knows it: its option, for getopt and
+ * --help. Static; never freed. */
+struct ss_map_option {
+    const char *name;    /* "--flat-map" */
+    char letter;         /* its short form ('f'), or 0 */
+    const char *argname; /* "FUNC" in --help; NULL: takes no argument */
+    const char *help;    /* what it does, one line of --help */
+    enum ss_map_section section;
 };
 
 /* Functions of --flat-map, --map and their -values forms. */
@@ -98,11 +120,13 @@ struct ss_map_config {
 };
 
 void ss_map_config_init(struct ss_map_config *cfg);
-/* Append the operation of option 'opt' (its argument 'arg', or NULL) as
- * the next step. 0, or -1 after saying what is wrong with the argument
- * (the caller exits 2). */
-int ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind kind,
-                      const char *opt, const char *arg);
+/* The option of operation k (k < SS_MAP_NKINDS). */
+const struct ss_map_option *ss_map_option(enum ss_map_kind k);
+/* Append operation k (with its option's argument 'arg', or NULL) as the
+ * next step. 0, or -1 after saying what is wrong with the argument (the
+ * caller exits 2). */
+int ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind k,
+                      const char *arg);
 void ss_map_config_release(struct ss_map_config *cfg);
 
 /* Read frames from stdin (and the other streams) to end-of-stream and

@@ -236,6 +236,58 @@ m() {
     assert_output "$(printf '1000\ta,b,c\n3000\td')"
 }
 
+@test "map: --distinct keeps each value once per batch, in order of first appearance" {
+    batches "$T/d" "b a b c a b" "-" "a a"
+    run --separate-stderr m --distinct
+    assert_success
+    assert_output "$(printf '1000\tb\n1000\ta\n1000\tc\n3000\ta')"
+    assert_equal "$stderr" ""
+    run --separate-stderr sstream-map --distinct=x
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-map: option '--distinct' doesn't allow an argument"
+}
+
+@test "map: --distinct on key/value records keeps distinct pairs, not keys" {
+    mkdir -p "$T/d"
+    # (a<TAB>b, c) and (a, b<TAB>c) are two pairs, though one line as text
+    printf 'k:1\nk:2\nk:1\nj:1\na\tb:c\na:b\tc\nk:2\n' >"$T/d/1"
+    run m -F : --key-field 1 --value-field 2 --distinct
+    assert_output "$(printf '1000\tk\t1\n1000\tk\t2\n1000\tj\t1\n1000\ta\tb\tc\n1000\ta\tb\tc')"
+}
+
+@test "map: --flat-map words --distinct --count: distinct words per batch" {
+    mkdir -p "$T/d"
+    printf 'the cat the\ndog the cat\n' >"$T/d/1"
+    printf 'cat\n' >"$T/d/2"
+    run m --flat-map words --distinct --count
+    assert_output "$(printf '1000\t3\n2000\t1')"
+    run m --flat-map words --map upper --distinct --pair 1
+    assert_output "$(printf '1000\tTHE\t1\n1000\tCAT\t1\n1000\tDOG\t1\n2000\tCAT\t1')"
+}
+
+@test "map: --distinct spans the frames of a batch" {
+    mkdir -p "$T/d"
+    # 600002 records of 3 bytes or so: seven 256 KiB parts; the last two
+    # records are in the last part, and the first of them in the first.
+    awk 'BEGIN { for (i = 0; i < 600000; i++) print "w" (i % 3); print "w0"; print "end" }' >"$T/d/1"
+    printf 'w2\nw2\n' >"$T/d/2"
+    run bash -c "sstream-source --replay '$T/d' | sstream-map --distinct | sstream-sink --tsv"
+    assert_output "$(printf '1000\tw0\n1000\tw1\n1000\tw2\n1000\tend\n2000\tw2')"
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --dump | grep -c '^@.*flags=more'"
+    assert_output 6
+}
+
+@test "map: --distinct after --union covers both streams; before it, stdin's only" {
+    batches "$T/d" "a b a" "c"
+    batches "$T/u" "b c c" "c"
+    run bash -c "set -o pipefail; sstream-source --replay '$T/d' | sstream-map --union <(sstream-source --replay '$T/u') --distinct | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '1000\ta\n1000\tb\n1000\tc\n2000\tc')"
+    run bash -c "set -o pipefail; sstream-source --replay '$T/d' | sstream-map --distinct --union <(sstream-source --replay '$T/u') | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '1000\ta\n1000\tb\n1000\tb\n1000\tc\n1000\tc\n2000\tc\n2000\tc')"
+}
+
 @test "map: operations apply in command-line order" {
     batches "$T/d" "Aa aA b"
     run m --map lower --count-by-value
@@ -494,6 +546,21 @@ m() {
         grep -qF -- "$o" "$REPO/completions/bash/sstream-map" || missing+=" bash:$o"
         grep -qF -- "$o" "$REPO/completions/zsh/_sstream-map" || missing+=" zsh:$o"
         grep -qF -- "$o" <<<"$man" || missing+=" man:$o"
+    done
+    assert_equal "$missing" ""
+}
+
+@test "map: every short option of --help is in both completions" {
+    # The operations' letters come from lib/map.c's table, not from an
+    # optstring that tests/completions.bats can read in bin/sstream-map.c.
+    opts=$(sstream-map --help | grep -oE '^  -[a-zA-Z],' | tr -d ' ,')
+    assert_equal "$(echo $opts)" "-f -c -r -F -h -V"
+    missing=
+    for o in $opts; do
+        for f in bash/sstream-map zsh/_sstream-map; do
+            grep -qE -- "(^|[^a-z0-9-])$o([^a-zA-Z0-9-]|\$)" "$REPO/completions/$f" ||
+                missing+=" $f:$o"
+        done
     done
     assert_equal "$missing" ""
 }
