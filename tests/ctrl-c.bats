@@ -51,7 +51,16 @@ sstream-source -b 200ms --exec "i=0; while :; do i=\\\$((i + 1)); echo \\\$i; sl
     sstream-sink --foreach "sleep 0.1; cat >>'$T/seen' # $T" >"$T/out" 2>"$T/err"
 echo \$? >"$T/status"
 EOF2
-    { sleep 1.5; printf '\003'; sleep 0.5; while [ ! -s "$T/status" ]; do sleep 0.1; done; } |
+    # The ^C goes once every stage is running (a batch came through):
+    # a fixed delay raced the start of the pipeline on a loaded machine,
+    # and a SIGINT before a stage sets its handler ends it with 130.
+    {
+        for _ in $(seq 300); do [ -s "$T/seen" ] && break; sleep 0.1; done
+        sleep 0.3
+        printf '\003'
+        sleep 0.5
+        while [ ! -s "$T/status" ]; do sleep 0.1; done
+    } |
         script -qec "bash '$T/pipeline'" /dev/null >/dev/null
     assert_equal "$(cat "$T/status")" 0
     assert_equal "$(cat "$T/err")" ""
