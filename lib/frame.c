@@ -483,11 +483,13 @@ ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
     p = w->out.data + w->out.len;
     if (key != NULL) {
         n += ss_bytes_put_varint(p, klen);
-        memcpy(p + n, key, klen);
+        if (klen > 0) /* an empty key or value may come as NULL */
+            memcpy(p + n, key, klen);
         n += klen;
     }
     n += ss_bytes_put_varint(p + n, vlen);
-    memcpy(p + n, val, vlen);
+    if (vlen > 0)
+        memcpy(p + n, val, vlen);
     n += vlen;
     w->out.len += n; /* within the room reserved above */
     w->count++;

@@ -211,7 +211,8 @@ void ss_frame_writer_init(struct ss_frame_writer *w, int fd);
 /* Start the batch at 'time'; flags is 0 or SS_FRAME_KEYED. */
 void ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
                            uint32_t interval, uint32_t flags);
-/* Append a record (key NULL for keyless batches). May write a part frame
+/* Append a record (key NULL for keyless batches; an empty key or value
+ * may be NULL). May write a part frame
  * when the batch outgrows part_bytes. 0, or a negative errno code. */
 int ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
                         const char *val, size_t vlen);
