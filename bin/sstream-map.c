@@ -236,6 +236,7 @@ int
 main(int argc, char **argv)
 {
     struct ss_map_config cfg;
+    struct ss_stage sg = {0};
     int rc;
 
     ss_diag_init(argv[0]);
@@ -244,12 +245,10 @@ main(int argc, char **argv)
         ss_map_config_release(&cfg);
         return rc;
     }
-    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0) {
-        ss_map_config_release(&cfg);
-        return 2;
+    if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
+        ss_stage_signals(SS_STAGE_MIDDLE);
+        rc = ss_map_run(&cfg, &sg);
     }
-    ss_stage_signals(SS_STAGE_MIDDLE);
-    rc = ss_map_run(&cfg);
     ss_map_config_release(&cfg);
-    return ss_stage_exit(rc);
+    return ss_stage_end(&sg, rc);
 }

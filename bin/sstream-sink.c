@@ -90,7 +90,8 @@ int
 main(int argc, char **argv)
 {
     struct ss_sink_config cfg;
-    int ch, modes = 0, retries_given = 0;
+    struct ss_stage sg = {0};
+    int ch, modes = 0, retries_given = 0, rc;
     uint64_t n;
 
     ss_diag_init(argv[0]);
@@ -204,8 +205,9 @@ main(int argc, char **argv)
     if (modes == 0 &&
         (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL))
         cfg.mode = SS_SINK_NONE;
-    if (ss_stage_check_pipes(SS_STAGE_SINK) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_SINK);
-    return ss_stage_exit(ss_sink_run(&cfg));
+    if ((rc = ss_stage_check_pipes(SS_STAGE_SINK)) == 0) {
+        ss_stage_signals(SS_STAGE_SINK);
+        rc = ss_sink_run(&cfg, &sg);
+    }
+    return ss_stage_end(&sg, rc);
 }

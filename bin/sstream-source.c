@@ -226,7 +226,8 @@ int
 main(int argc, char **argv)
 {
     struct ss_source_config cfg;
-    int ch, watches = 0, settle_given = 0, wal_segment_given = 0;
+    struct ss_stage sg = {0};
+    int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
@@ -381,8 +382,9 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
-    if (ss_stage_check_pipes(SS_STAGE_SOURCE) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_SOURCE);
-    return ss_stage_exit(ss_source_run(&cfg));
+    if ((rc = ss_stage_check_pipes(SS_STAGE_SOURCE)) == 0) {
+        ss_stage_signals(SS_STAGE_SOURCE);
+        rc = ss_source_run(&cfg, &sg);
+    }
+    return ss_stage_end(&sg, rc);
 }

@@ -1,6 +1,5 @@
 /* sstream-state - keyed state across batches (updateStateByKey,
  * mapWithState), with durable checkpoints. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +122,7 @@ int
 main(int argc, char **argv)
 {
     struct ss_state_config cfg;
+    struct ss_stage sg = {0};
     const char *dump = NULL;
     int ch, no_ckpt = 0, have_op = 0, others = 0, rc;
     uint64_t n;
@@ -211,12 +211,10 @@ main(int argc, char **argv)
     if ((rc = check(&cfg, no_ckpt, have_op, dump, others)) != 0)
         return rc;
     if (dump != NULL)
-        return ss_state_dump(dump) == 0 ? 0 : 1;
-    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_MIDDLE);
-    rc = ss_state_run(&cfg);
-    if (rc == -EINVAL)
-        return 2;
-    return rc > 0 ? 1 : ss_stage_exit(rc);
+        rc = ss_state_dump(dump);
+    else if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
+        ss_stage_signals(SS_STAGE_MIDDLE);
+        rc = ss_state_run(&cfg, &sg);
+    }
+    return ss_stage_end(&sg, rc);
 }

@@ -1,6 +1,5 @@
 /* sstream-window - Spark's window operations: frames in, one frame per
  * slide out (or, with --session-gap, the sessions each batch closes). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,7 +148,8 @@ int
 main(int argc, char **argv)
 {
     struct ss_window_config cfg;
-    int ch, modes = 0, keep_outputs = 0;
+    struct ss_stage sg = {0};
+    int ch, modes = 0, keep_outputs = 0, rc;
     uint64_t n;
 
     ss_diag_init(argv[0]);
@@ -254,15 +254,9 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
-    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_MIDDLE);
-    switch (ch = ss_window_run(&cfg)) {
-    case -EDOM:
-        return 2;
-    case 1:
-        return 1;
-    default:
-        return ss_stage_exit(ch);
+    if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
+        ss_stage_signals(SS_STAGE_MIDDLE);
+        rc = ss_window_run(&cfg, &sg);
     }
+    return ss_stage_end(&sg, rc);
 }

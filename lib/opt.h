@@ -1,6 +1,6 @@
 /* opt.h - option values checked once, with the message every binary gives:
  * "sstream-source: --batch: '1x' is not a duration (try 500ms or 2s)".
- * Each returns 0, or -1 after the message (the caller exits 2).
+ * Each returns 0, or SS_REPORTED after the message (the caller exits 2).
  */
 #ifndef SS_OPT_H
 #define SS_OPT_H

@@ -65,7 +65,7 @@ trouble(struct rconnect *c, const char *what, int reconnect)
     if (c->once) {
         if (!reconnect)
             ss_diag("%s: %s", c->what, what);
-        ss_recv_end(&c->r, reconnect ? 0 : -1);
+        ss_recv_end(&c->r, reconnect ? 0 : SS_REPORTED);
         return;
     }
     ms = ss_recv_backoff_next(&c->bo);
