@@ -189,11 +189,7 @@ bad:
 static int
 parse_operator(struct ss_map_op *op, const char *arg)
 {
-    if (ss_op_lookup(arg, &op->op) < 0)
-        return ss_diag("%s: unknown operator '%s' (try sum, count, min, "
-                       "max, mean, first, last or concat)",
-                       op->opt, arg);
-    return 0;
+    return ss_opt_operator(op->opt, arg, &op->op);
 }
 
 /* --group-by-key is --reduce-by-key concat: no argument to parse. */

@@ -189,9 +189,4 @@ int ss_recv_watch_start(struct ss_recv_host *h,
 int ss_recv_exec_start(struct ss_recv_host *h, const char *cmd, int restart,
                        struct ss_recv **out);
 
-/* Split "[HOST:]PORT" (HOST may be [v6]); 0, or -EINVAL for a bad port.
- * 'host' gets "" when absent. */
-int ss_recv_hostport(const char *arg, char *host, size_t hostsz,
-                     unsigned *port);
-
 #endif

@@ -7,8 +7,33 @@ load helpers/common
 
 setup() {
     T=$BATS_TEST_TMPDIR
+    PIDS=()
     mkdir -p "$T/d"
     printf 'k 9223372036854775807\nk 1\nj 1\n' >"$T/d/1"
+}
+
+teardown() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+}
+
+# free_port6: a TCP port on ::1 that nobody listens on now; fails when the
+# machine has no IPv6 loopback.
+free_port6() {
+    "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); print(s.getsockname()[1])' 2>/dev/null
+}
+
+# wait_port PORT: until something listens on PORT (asked of the kernel:
+# a test connection would use up a one-connection server).
+wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
+        sleep 0.05
+    done
+    return 1
 }
 
 # keyed STAGE...: the fixture keyed by its first field, through STAGE.
@@ -83,4 +108,48 @@ lost="1 rejected record not kept (use --rejects FILE)"
         assert_output "$(printf '%s: frames are not written to a terminal; pipe into sstream-sink (e.g. '\''| sstream-sink --print'\'')\r\nstatus=2\r' \
             "${c%% *}")"
     done
+}
+
+@test "contract: source --connect takes [::1]:PORT" {
+    port=$(free_port6) || skip "no IPv6 loopback"
+    printf 'a\nb\n' >"$T/in"
+    socat -u "FILE:$T/in" "TCP6-LISTEN:$port,bind=[::1],reuseaddr" &
+    PIDS+=($!)
+    wait_port "$port"
+    run --separate-stderr bash -c "set -o pipefail
+        sstream-source --connect '[::1]:$port' --connect-once -b 100ms |
+        sstream-sink --lines"
+    assert_success
+    assert_output "$(printf 'a\nb')"
+    assert_equal "$stderr" ""
+}
+
+@test "contract: sink --connect takes [::1]:PORT" {
+    port=$(free_port6) || skip "no IPv6 loopback"
+    socat -u "TCP6-LISTEN:$port,bind=[::1],reuseaddr" "CREATE:$T/got" &
+    server=$!
+    PIDS+=($server)
+    wait_port "$port"
+    run --separate-stderr bash -c "set -o pipefail
+        sstream-source --replay '$T/d' | sstream-sink --connect '[::1]:$port'"
+    assert_success
+    assert_equal "$stderr" ""
+    wait "$server"
+    assert_equal "$(cat "$T/got")" "$(cat "$T/d/1")"
+}
+
+@test "contract: a HOST:PORT that is not one is the same usage error everywhere" {
+    local arg
+    for arg in localhost:notaport localhost: :9 localhost:0 localhost:65536 \
+        ::1:9 nowhere; do
+        run --separate-stderr sstream-source --connect "$arg"
+        assert_failure 2
+        assert_equal "$stderr" "sstream-source: --connect: '$arg' is not HOST:PORT"
+        run --separate-stderr sstream-sink --connect "$arg"
+        assert_failure 2
+        assert_equal "$stderr" "sstream-sink: --connect: '$arg' is not HOST:PORT"
+    done
+    run --separate-stderr sstream-source --listen localhost:notaport
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --listen: 'localhost:notaport' is not [HOST:]PORT"
 }

@@ -515,7 +515,7 @@ kf() {
     check --update sum
     msg="sstream-state: --update OP is required"
     check --no-checkpoint
-    msg="sstream-state: --update: unknown operator 'avg' (sum, count, min, max, mean, first, last, concat)"
+    msg="sstream-state: --update: unknown operator 'avg' (try sum, count, min, max, mean, first, last or concat)"
     check --update avg --no-checkpoint
     msg="sstream-state: --emit: 'some' is not all, updated or expired"
     check --update sum --emit some --no-checkpoint
