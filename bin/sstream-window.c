@@ -97,7 +97,7 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Options that only make sense together; -1 after saying why not. */
+/* Options that only make sense together; SS_REPORTED after saying why not. */
 static int
 check(const struct ss_window_config *cfg, int modes)
 {

@@ -326,10 +326,11 @@ ss_splitter_eof(struct ss_splitter *s)
     if (s->overlong) {
         reject_part(s, "", 0, 1);
     } else if (s->partial.len > 0 && s->fixed > 0) {
-        ss_diag_rec(s->b->time, s->b->batch_records + 1,
-                    "%s: %zu trailing bytes, short of --record-bytes %zu",
-                    s->name, s->partial.len, s->fixed);
-        ss_rejects_put(s->b->rej, NULL, 0, s->partial.data, s->partial.len);
+        struct ss_rec r = {NULL, 0, s->partial.data, s->partial.len};
+
+        ss_rejects_record(s->b->rej, s->b->time, s->b->batch_records + 1, &r,
+                          "%s: %zu trailing bytes, short of --record-bytes %zu",
+                          s->name, s->partial.len, s->fixed);
         s->b->batch_records++;
     } else if (s->partial.len > 0) {
         rc = ss_batcher_add(s->b, s->partial.data,
