@@ -13,27 +13,13 @@ setup() {
 }
 
 teardown() {
-    local p
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
+    kill_bg
 }
 
 # free_port6: a TCP port on ::1 that nobody listens on now; fails when the
 # machine has no IPv6 loopback.
 free_port6() {
     "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); print(s.getsockname()[1])' 2>/dev/null
-}
-
-# wait_port PORT: until something listens on PORT (asked of the kernel:
-# a test connection would use up a one-connection server).
-wait_port() {
-    local i
-    for i in $(seq 1 100); do
-        [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
-        sleep 0.05
-    done
-    return 1
 }
 
 # keyed STAGE...: the fixture keyed by its first field, through STAGE.
