@@ -11,9 +11,10 @@
 #include <stdint.h>
 
 /* lib/ returns 0 (or a count), a negated errno value (libuv's codes are
- * the same numbers on Unix), or one of these. Both lie below -4095, out of
- * reach of any errno (Linux's MAX_ERRNO is 4095) and of libuv's own codes
- * (UV_EOF is -4095), so that "already said" is never taken for -EPERM.
+ * the same numbers on Unix), or one of these. Both lie far below -4096,
+ * out of reach of any errno (Linux's MAX_ERRNO is 4095) and of libuv's
+ * own codes (UV_EOF -4095, UV_ERRNO_MAX -4096; checked in lib/stage.c),
+ * so that "already said" is never taken for -EPERM.
  *   SS_REPORTED  a failure that has been reported: the stage exits 1;
  *   SS_USAGE     a usage error that only the input could show (a window
  *                that is not a multiple of the batch interval), reported:

@@ -5,9 +5,13 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "diag.h"
 #include "frame.h"
+
+_Static_assert(SS_REPORTED < UV_ERRNO_MAX && SS_USAGE < UV_ERRNO_MAX,
+               "SS_REPORTED and SS_USAGE must not be libuv or errno codes");
 
 void
 ss_stage_signals(enum ss_stage_role role)
