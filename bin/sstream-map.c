@@ -56,6 +56,9 @@ cli_init(struct cli *c)
 {
     size_t n = NSETTINGS, len = sizeof(optstring) - 1;
 
+    /* Zeroed first: the optstring grows in place, and strchr() below
+     * must find its end at every step, not what the stack held. */
+    memset(c, 0, sizeof(*c));
     memcpy(c->longopts, longopts, sizeof(longopts));
     memcpy(c->optstring, optstring, sizeof(optstring));
     for (enum ss_map_kind k = 0; k < SS_MAP_NKINDS; k++) {
