@@ -1,4 +1,5 @@
-/* opt.c - checked option values for the binaries' getopt loops. */
+/* opt.c - the options the binaries share, and checked option values,
+ * for their getopt loops. */
 #include "opt.h"
 
 #include <errno.h>
@@ -6,7 +7,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
