@@ -17,10 +17,6 @@
  * letter in the usage line: the table, getopt and the help agree. */
 enum {
     OPT_JOIN_TYPE = 256,
-    OPT_REJECTS,
-    OPT_SEPARATOR,
-    OPT_STATS,
-    OPT_STATS_FILE,
     OPT_KIND, /* OPT_KIND + k: operation k without a letter */
 };
 
@@ -28,10 +24,10 @@ static const struct option longopts[] = {
     {"field-separator", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"join-type", required_argument, NULL, OPT_JOIN_TYPE},
-    {"rejects", required_argument, NULL, OPT_REJECTS},
-    {"separator", required_argument, NULL, OPT_SEPARATOR},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
+    {"rejects", required_argument, NULL, SS_OPT_REJECTS},
+    {"separator", required_argument, NULL, SS_OPT_SEPARATOR},
+    {"stats", no_argument, NULL, SS_OPT_STATS},
+    {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
@@ -40,10 +36,12 @@ static const char optstring[] = "F:hV";
 
 #define NSETTINGS (sizeof(longopts) / sizeof(longopts[0]) - 1)
 
-/* getopt's tables: the settings, then an option per operation. */
+/* getopt's tables: the settings, then an option per operation; and the
+ * usage lines, whose flags come from the same table. */
 struct cli {
     struct option longopts[NSETTINGS + SS_MAP_NKINDS + 1];
     char optstring[sizeof(optstring) + 2 * SS_MAP_NKINDS];
+    char usage[512];
 };
 
 static int
@@ -58,6 +56,9 @@ cli_init(struct cli *c)
 {
     size_t n = NSETTINGS, len = sizeof(optstring) - 1;
 
+    /* Zeroed first: the optstring grows in place, and strchr() below
+     * must find its end at every step, not what the stack held. */
+    memset(c, 0, sizeof(*c));
     memcpy(c->longopts, longopts, sizeof(longopts));
     memcpy(c->optstring, optstring, sizeof(optstring));
     for (enum ss_map_kind k = 0; k < SS_MAP_NKINDS; k++) {
@@ -96,7 +97,7 @@ kind_of(int ch)
 /* The letters of the options without an argument go in the usage line,
  * sorted as ls(1) sorts them: case-blind, the capital first. */
 static void
-usage(FILE *f, const struct cli *c)
+usage_init(struct cli *c)
 {
     static const char abc[] =
         "AaBbCcDdEeFfGgHhIiJjKkLlMmNnOoPpQqRrSsTtUuVvWwXxYyZz";
@@ -109,12 +110,13 @@ usage(FILE *f, const struct cli *c)
         if (o != NULL && o[1] != ':')
             flags[n++] = *l;
     }
-    fprintf(f,
-            "usage: sstream-map [-%.*s] [-F sep] [--join-type type] "
-            "[--rejects file]\n"
-            "                   [--separator c] [--stats] [--stats-file file]\n"
-            "                   operation ...\n",
-            (int)n, flags);
+    snprintf(
+        c->usage, sizeof(c->usage),
+        "usage: sstream-map [-%.*s] [-F sep] [--join-type type] "
+        "[--rejects file]\n"
+        "                   [--separator c] [--stats] [--stats-file file]\n"
+        "                   operation ...\n",
+        (int)n, flags);
 }
 
 static void
@@ -137,7 +139,7 @@ help_section(const char *title, enum ss_map_section s)
 static void
 help(const struct cli *c)
 {
-    usage(stdout, c);
+    fputs(c->usage, stdout);
     fputs("Apply transformations, in the order given, to every batch of a "
           "frame\n"
           "stream from stdin; write the result as frames to stdout.\n"
@@ -167,10 +169,14 @@ help(const struct cli *c)
 static int
 parse(struct ss_map_config *cfg, int argc, char **argv)
 {
+    struct ss_opt_common com = {NULL, NULL, &cfg->rejects, &cfg->sep,
+                                &cfg->stats};
     struct cli c;
-    int ch, k;
+    int ch, k, rc;
 
     cli_init(&c);
+    usage_init(&c);
+    com.usage = c.usage;
     while ((ch = getopt_long(argc, argv, c.optstring, c.longopts, NULL)) !=
            -1) {
         switch (ch) {
@@ -189,67 +195,40 @@ parse(struct ss_map_config *cfg, int argc, char **argv)
                 return 2;
             }
             break;
-        case OPT_REJECTS:
-            cfg->rejects = optarg;
-            break;
-        case OPT_SEPARATOR:
-            if (ss_opt_char("--separator", optarg, &cfg->sep) < 0)
-                return 2;
-            break;
-        case OPT_STATS:
-            cfg->stats.print = 1;
-            break;
-        case OPT_STATS_FILE:
-            if (*optarg == '\0') {
-                ss_diag("--stats-file: empty path");
-                return 2;
-            }
-            cfg->stats.file = optarg;
-            break;
-        case 'V':
-            ss_stage_print_version(stdout);
-            return 0;
-        default:
+        default: /* an operation; -V, and the options every stage takes */
             if ((k = kind_of(ch)) < 0) {
-                usage(stderr, &c); /* getopt_long() has said what */
-                return 2;
-            }
-            if (ss_map_config_add(cfg, (enum ss_map_kind)k, optarg) < 0)
+                if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)
+                    return rc;
+            } else if (ss_map_config_add(cfg, (enum ss_map_kind)k, optarg) < 0)
                 return 2;
             break;
         }
     }
-    if (optind < argc) {
-        ss_diag("unexpected argument '%s'", argv[optind]);
-        usage(stderr, &c);
-        return 2;
-    }
-    if (cfg->nops == 0) {
-        ss_diag("no operation given (try --flat-map words --count-by-value)");
-        usage(stderr, &c);
-        return 2;
-    }
-    return -1;
+    if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
+        return rc;
+    if (cfg->nops == 0)
+        return ss_opt_usage(&com, "no operation given (try --flat-map words "
+                                  "--count-by-value)");
+    return SS_OPT_GO_ON;
 }
 
 int
 main(int argc, char **argv)
 {
     struct ss_map_config cfg;
+    struct ss_stage sg = {0};
     int rc;
 
     ss_diag_init(argv[0]);
     ss_map_config_init(&cfg);
-    if ((rc = parse(&cfg, argc, argv)) >= 0) {
+    if ((rc = parse(&cfg, argc, argv)) != SS_OPT_GO_ON) {
         ss_map_config_release(&cfg);
         return rc;
     }
-    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0) {
-        ss_map_config_release(&cfg);
-        return 2;
+    if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
+        ss_stage_signals(SS_STAGE_MIDDLE);
+        rc = ss_map_run(&cfg, &sg);
     }
-    ss_stage_signals(SS_STAGE_MIDDLE);
-    rc = ss_map_run(&cfg);
     ss_map_config_release(&cfg);
-    return ss_stage_exit(rc);
+    return ss_stage_end(&sg, rc);
 }

@@ -61,8 +61,6 @@ enum {
     OPT_PROGRESS,
     OPT_RETRIES,
     OPT_SAVE_AS,
-    OPT_STATS,
-    OPT_STATS_FILE,
     OPT_SUFFIX,
     OPT_TSV,
 };
@@ -78,8 +76,8 @@ static const struct option longopts[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
+    {"stats", no_argument, NULL, SS_OPT_STATS},
+    {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"version", no_argument, NULL, 'V'},
@@ -90,11 +88,14 @@ int
 main(int argc, char **argv)
 {
     struct ss_sink_config cfg;
-    int ch, modes = 0, retries_given = 0;
+    struct ss_opt_common com;
+    struct ss_stage sg = {0};
+    int ch, modes = 0, retries_given = 0, rc;
     uint64_t n;
 
     ss_diag_init(argv[0]);
     ss_sink_config_init(&cfg);
+    com = (struct ss_opt_common){usage_line, help_text, NULL, NULL, &cfg.stats};
     while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_COMMIT:
@@ -105,10 +106,8 @@ main(int argc, char **argv)
             cfg.commit = optarg;
             break;
         case OPT_CONNECT:
-            if (strchr(optarg, ':') == NULL || *optarg == ':') {
-                ss_diag("--connect: '%s' is not HOST:PORT", optarg);
+            if (ss_opt_hostport("--connect", optarg, 1) < 0)
                 return 2;
-            }
             cfg.connect = optarg;
             break;
         case OPT_DUMP:
@@ -122,10 +121,6 @@ main(int argc, char **argv)
             }
             cfg.foreach = optarg;
             break;
-        case 'h':
-            fputs(usage_line, stdout);
-            fputs(help_text, stdout);
-            return 0;
         case OPT_LINES:
             cfg.mode = SS_SINK_LINES;
             modes++;
@@ -155,16 +150,6 @@ main(int argc, char **argv)
             }
             cfg.save_as = optarg;
             break;
-        case OPT_STATS:
-            cfg.stats.print = 1;
-            break;
-        case OPT_STATS_FILE:
-            if (*optarg == '\0') {
-                ss_diag("--stats-file: empty path");
-                return 2;
-            }
-            cfg.stats.file = optarg;
-            break;
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
             break;
@@ -172,40 +157,27 @@ main(int argc, char **argv)
             cfg.mode = SS_SINK_TSV;
             modes++;
             break;
-        case 'V':
-            ss_stage_print_version(stdout);
-            return 0;
-        default: /* getopt_long() has already said what was wrong */
-            fputs(usage_line, stderr);
-            return 2;
+        default: /* -h, -V, and the options every stage takes */
+            if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)
+                return rc;
         }
     }
-    if (optind < argc) {
-        ss_diag("unexpected argument '%s'", argv[optind]);
-        fputs(usage_line, stderr);
-        return 2;
-    }
-    if (modes > 1) {
-        ss_diag("--dump, --lines, --print and --tsv exclude each other");
-        fputs(usage_line, stderr);
-        return 2;
-    }
-    if (cfg.suffix != NULL && cfg.save_as == NULL) {
-        ss_diag("--suffix: needs --save-as-text-files");
-        fputs(usage_line, stderr);
-        return 2;
-    }
-    if (retries_given && cfg.foreach == NULL) {
-        ss_diag("--retries: needs --foreach");
-        fputs(usage_line, stderr);
-        return 2;
-    }
+    if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
+        return rc;
+    if (modes > 1)
+        return ss_opt_usage(&com, "--dump, --lines, --print and --tsv "
+                                  "exclude each other");
+    if (cfg.suffix != NULL && cfg.save_as == NULL)
+        return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
+    if (retries_given && cfg.foreach == NULL)
+        return ss_opt_usage(&com, "--retries: needs --foreach");
     /* With an output operation, stdout has text only when asked. */
     if (modes == 0 &&
         (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL))
         cfg.mode = SS_SINK_NONE;
-    if (ss_stage_check_pipes(SS_STAGE_SINK) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_SINK);
-    return ss_stage_exit(ss_sink_run(&cfg));
+    if ((rc = ss_stage_check_pipes(SS_STAGE_SINK)) == 0) {
+        ss_stage_signals(SS_STAGE_SINK);
+        rc = ss_sink_run(&cfg, &sg);
+    }
+    return ss_stage_end(&sg, rc);
 }

@@ -99,13 +99,10 @@ enum {
     OPT_MAX_WAIT,
     OPT_ONCE,
     OPT_RECORD_BYTES,
-    OPT_REJECTS,
     OPT_REPLAY,
     OPT_SETTLE,
     OPT_START_TIME,
     OPT_STATE,
-    OPT_STATS,
-    OPT_STATS_FILE,
     OPT_WAL,
     OPT_WAL_SEGMENT,
     OPT_WATCH,
@@ -129,13 +126,13 @@ static const struct option longopts[] = {
     {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
     {"once", no_argument, NULL, OPT_ONCE},
     {"record-bytes", required_argument, NULL, OPT_RECORD_BYTES},
-    {"rejects", required_argument, NULL, OPT_REJECTS},
+    {"rejects", required_argument, NULL, SS_OPT_REJECTS},
     {"replay", required_argument, NULL, OPT_REPLAY},
     {"settle", required_argument, NULL, OPT_SETTLE},
     {"start-time", required_argument, NULL, OPT_START_TIME},
     {"state", required_argument, NULL, OPT_STATE},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
+    {"stats", no_argument, NULL, SS_OPT_STATS},
+    {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"version", no_argument, NULL, 'V'},
     {"wal", required_argument, NULL, OPT_WAL},
     {"wal-segment", required_argument, NULL, OPT_WAL_SEGMENT},
@@ -152,14 +149,9 @@ static int
 add_input(struct ss_source_input *in, size_t *n, enum ss_source_input_kind k,
           const char *opt, const char *arg)
 {
-    char host[256];
-    unsigned port;
-
     if ((k == SS_INPUT_CONNECT || k == SS_INPUT_LISTEN) &&
-        (ss_recv_hostport(arg, host, sizeof(host), &port) < 0 ||
-         (k == SS_INPUT_CONNECT && host[0] == '\0')))
-        return ss_diag("%s: '%s' is not %s", opt, arg,
-                       k == SS_INPUT_CONNECT ? "HOST:PORT" : "[HOST:]PORT");
+        ss_opt_hostport(opt, arg, k == SS_INPUT_CONNECT) < 0)
+        return SS_REPORTED;
     if (k == SS_INPUT_EXEC && arg[0] == '\0')
         return ss_diag("%s: empty command", opt);
     in[*n].kind = k;
@@ -168,15 +160,22 @@ add_input(struct ss_source_input *in, size_t *n, enum ss_source_input_kind k,
     return 0;
 }
 
-/* Options that only make sense together; 0 or -1 after saying why. */
+/* Whether an input of kind k was given. */
+static int
+has_input(const struct ss_source_config *cfg, enum ss_source_input_kind k)
+{
+    for (size_t i = 0; i < cfg->ninputs; i++)
+        if (cfg->inputs[i].kind == k)
+            return 1;
+    return 0;
+}
+
+/* Options that only make sense together; 0 or SS_REPORTED after saying
+ * why. */
 static int
 check_combination(const struct ss_source_config *cfg, int watches,
                   int settle_given, int max_wait_given)
 {
-    int has[4] = {0};
-
-    for (size_t i = 0; i < cfg->ninputs; i++)
-        has[cfg->inputs[i].kind] = 1;
     if (cfg->replay != NULL && (cfg->ninputs > 0 || cfg->max_rate > 0))
         return ss_diag("--replay is the only input when given "
                        "(no --connect, --listen, --watch, --exec, "
@@ -190,9 +189,9 @@ check_combination(const struct ss_source_config *cfg, int watches,
         return ss_diag("--keep-cr: only for lines that end with \\n (not "
                        "with --%s)",
                        cfg->record_bytes > 0 ? "record-bytes" : "delimiter");
-    if (cfg->connect_once && !has[SS_INPUT_CONNECT])
+    if (cfg->connect_once && !has_input(cfg, SS_INPUT_CONNECT))
         return ss_diag("--connect-once: needs --connect");
-    if (cfg->exec_restart && !has[SS_INPUT_EXEC])
+    if (cfg->exec_restart && !has_input(cfg, SS_INPUT_EXEC))
         return ss_diag("--exec-restart: needs --exec");
     if ((cfg->once || cfg->state != NULL || settle_given) && watches == 0)
         return ss_diag("--%s: needs --watch", cfg->once    ? "once"
@@ -226,13 +225,17 @@ int
 main(int argc, char **argv)
 {
     struct ss_source_config cfg;
-    int ch, watches = 0, settle_given = 0, wal_segment_given = 0;
+    struct ss_opt_common com;
+    struct ss_stage sg = {0};
+    int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
     ss_diag_init(argv[0]);
     ss_source_config_init(&cfg);
+    com = (struct ss_opt_common){usage_line, help_text, &cfg.rejects, NULL,
+                                 &cfg.stats};
     if ((inputs = calloc((size_t)argc, sizeof(*inputs))) == NULL) {
         ss_diag("out of memory");
         return 1;
@@ -263,10 +266,6 @@ main(int argc, char **argv)
         case OPT_EXEC_RESTART:
             cfg.exec_restart = 1;
             break;
-        case 'h':
-            fputs(usage_line, stdout);
-            fputs(help_text, stdout);
-            return 0;
         case OPT_KEEP_CR:
             cfg.keep_cr = 1;
             break;
@@ -318,9 +317,6 @@ main(int argc, char **argv)
             if (ss_opt_bytes("--record-bytes", optarg, &cfg.record_bytes) < 0)
                 return 2;
             break;
-        case OPT_REJECTS:
-            cfg.rejects = optarg;
-            break;
         case OPT_REPLAY:
             cfg.replay = optarg;
             break;
@@ -337,19 +333,6 @@ main(int argc, char **argv)
         case OPT_STATE:
             cfg.state = optarg;
             break;
-        case OPT_STATS:
-            cfg.stats.print = 1;
-            break;
-        case OPT_STATS_FILE:
-            if (*optarg == '\0') {
-                ss_diag("--stats-file: empty path");
-                return 2;
-            }
-            cfg.stats.file = optarg;
-            break;
-        case 'V':
-            ss_stage_print_version(stdout);
-            return 0;
         case OPT_WAL:
             cfg.wal = optarg;
             break;
@@ -364,16 +347,13 @@ main(int argc, char **argv)
                 return 2;
             watches++;
             break;
-        default: /* getopt_long() has already said what was wrong */
-            fputs(usage_line, stderr);
-            return 2;
+        default: /* -h, -V, and the options every stage takes */
+            if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)
+                return rc;
         }
     }
-    if (optind < argc) {
-        ss_diag("unexpected argument '%s'", argv[optind]);
-        fputs(usage_line, stderr);
-        return 2;
-    }
+    if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
+        return rc;
     cfg.inputs = inputs;
     cfg.ninputs = ninputs;
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
@@ -381,8 +361,9 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
-    if (ss_stage_check_pipes(SS_STAGE_SOURCE) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_SOURCE);
-    return ss_stage_exit(ss_source_run(&cfg));
+    if ((rc = ss_stage_check_pipes(SS_STAGE_SOURCE)) == 0) {
+        ss_stage_signals(SS_STAGE_SOURCE);
+        rc = ss_source_run(&cfg, &sg);
+    }
+    return ss_stage_end(&sg, rc);
 }

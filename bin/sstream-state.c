@@ -1,6 +1,5 @@
 /* sstream-state - keyed state across batches (updateStateByKey,
  * mapWithState), with durable checkpoints. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,10 +59,6 @@ enum {
     OPT_INITIAL,
     OPT_KEEP_OUTPUTS,
     OPT_NO_CHECKPOINT,
-    OPT_REJECTS,
-    OPT_SEPARATOR,
-    OPT_STATS,
-    OPT_STATS_FILE,
     OPT_TIMEOUT,
     OPT_UPDATE,
 };
@@ -78,44 +73,37 @@ static const struct option longopts[] = {
     {"initial", required_argument, NULL, OPT_INITIAL},
     {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
     {"no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT},
-    {"rejects", required_argument, NULL, OPT_REJECTS},
-    {"separator", required_argument, NULL, OPT_SEPARATOR},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
+    {"rejects", required_argument, NULL, SS_OPT_REJECTS},
+    {"separator", required_argument, NULL, SS_OPT_SEPARATOR},
+    {"stats", no_argument, NULL, SS_OPT_STATS},
+    {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"update", required_argument, NULL, OPT_UPDATE},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
-static int
-usage(const char *fmt, const char *arg)
-{
-    ss_diag(fmt, arg);
-    fputs(usage_line, stderr);
-    return 2;
-}
-
 /* Options that only make sense with a state to run, for --dump's check. */
 static int
-check(const struct ss_state_config *cfg, int no_ckpt, int have_op,
-      const char *dump, int others)
+check(const struct ss_opt_common *com, const struct ss_state_config *cfg,
+      int no_ckpt, int have_op, const char *dump, int others)
 {
     if (dump != NULL)
-        return others ? usage("--dump takes no other options%s", "") : 0;
+        return others ? ss_opt_usage(com, "--dump takes no other options") : 0;
     if (!have_op)
-        return usage("--update OP is required%s", "");
+        return ss_opt_usage(com, "--update OP is required");
     if (cfg->checkpoint != NULL && no_ckpt)
-        return usage("--checkpoint and --no-checkpoint exclude each other%s",
-                     "");
+        return ss_opt_usage(
+            com, "--checkpoint and --no-checkpoint exclude each other");
     if (cfg->checkpoint == NULL && !no_ckpt)
-        return usage("--checkpoint DIR is required for state, as in Spark "
-                     "(--no-checkpoint for state that may be lost)%s",
-                     "");
+        return ss_opt_usage(
+            com, "--checkpoint DIR is required for state, as in Spark "
+                 "(--no-checkpoint for state that may be lost)");
     if (cfg->import != NULL && cfg->initial != NULL)
-        return usage("--import and --initial exclude each other%s", "");
+        return ss_opt_usage(com, "--import and --initial exclude each other");
     if (cfg->ckpt_interval_ms > 0 && no_ckpt)
-        return usage("--checkpoint-interval needs --checkpoint DIR%s", "");
+        return ss_opt_usage(com,
+                            "--checkpoint-interval needs --checkpoint DIR");
     return 0;
 }
 
@@ -123,12 +111,16 @@ int
 main(int argc, char **argv)
 {
     struct ss_state_config cfg;
+    struct ss_opt_common com;
+    struct ss_stage sg = {0};
     const char *dump = NULL;
     int ch, no_ckpt = 0, have_op = 0, others = 0, rc;
     uint64_t n;
 
     ss_diag_init(argv[0]);
     ss_state_config_init(&cfg);
+    com = (struct ss_opt_common){usage_line, help_text, &cfg.rejects, &cfg.sep,
+                                 &cfg.stats};
     while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         others += ch != OPT_DUMP;
         switch (ch) {
@@ -151,13 +143,11 @@ main(int argc, char **argv)
             else if (strcmp(optarg, "expired") == 0)
                 cfg.emit = SS_STATE_EMIT_EXPIRED;
             else
-                return usage("--emit: '%s' is not all, updated or expired",
-                             optarg);
+                return ss_opt_usage(&com,
+                                    "--emit: '%s' is not all, updated "
+                                    "or expired",
+                                    optarg);
             break;
-        case 'h':
-            fputs(usage_line, stdout);
-            fputs(help_text, stdout);
-            return 0;
         case OPT_IMPORT:
             cfg.import = optarg;
             break;
@@ -172,51 +162,29 @@ main(int argc, char **argv)
         case OPT_NO_CHECKPOINT:
             no_ckpt = 1;
             break;
-        case OPT_REJECTS:
-            cfg.rejects = optarg;
-            break;
-        case OPT_SEPARATOR:
-            if (ss_opt_char("--separator", optarg, &cfg.sep) < 0)
-                return 2;
-            break;
-        case OPT_STATS:
-            cfg.stats.print = 1;
-            break;
-        case OPT_STATS_FILE:
-            if (*optarg == '\0')
-                return usage("%s", "--stats-file: empty path");
-            cfg.stats.file = optarg;
-            break;
         case OPT_TIMEOUT:
             if (ss_opt_duration("--timeout", optarg, &cfg.timeout_ms) < 0)
                 return 2;
             break;
         case OPT_UPDATE:
-            if (ss_op_lookup(optarg, &cfg.op) < 0)
-                return usage("--update: unknown operator '%s' (sum, count, "
-                             "min, max, mean, first, last, concat)",
-                             optarg);
+            if (ss_opt_operator("--update", optarg, &cfg.op) < 0)
+                return 2;
             have_op = 1;
             break;
-        case 'V':
-            ss_stage_print_version(stdout);
-            return 0;
-        default: /* getopt_long() has already said what was wrong */
-            fputs(usage_line, stderr);
-            return 2;
+        default: /* -h, -V, and the options every stage takes */
+            if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)
+                return rc;
         }
     }
-    if (optind < argc)
-        return usage("unexpected argument '%s'", argv[optind]);
-    if ((rc = check(&cfg, no_ckpt, have_op, dump, others)) != 0)
+    if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
+        return rc;
+    if ((rc = check(&com, &cfg, no_ckpt, have_op, dump, others)) != 0)
         return rc;
     if (dump != NULL)
-        return ss_state_dump(dump) == 0 ? 0 : 1;
-    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_MIDDLE);
-    rc = ss_state_run(&cfg);
-    if (rc == -EINVAL)
-        return 2;
-    return rc > 0 ? 1 : ss_stage_exit(rc);
+        rc = ss_state_dump(dump);
+    else if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
+        ss_stage_signals(SS_STAGE_MIDDLE);
+        rc = ss_state_run(&cfg, &sg);
+    }
+    return ss_stage_end(&sg, rc);
 }

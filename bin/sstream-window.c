@@ -1,6 +1,5 @@
 /* sstream-window - Spark's window operations: frames in, one frame per
  * slide out (or, with --session-gap, the sessions each batch closes). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,11 +71,7 @@ enum {
     OPT_NO_INVERSE,
     OPT_REDUCE,
     OPT_REDUCE_BY_KEY,
-    OPT_REJECTS,
-    OPT_SEPARATOR,
     OPT_SESSION_GAP,
-    OPT_STATS,
-    OPT_STATS_FILE,
 };
 
 static const struct option longopts[] = {
@@ -91,28 +86,18 @@ static const struct option longopts[] = {
     {"no-inverse", no_argument, NULL, OPT_NO_INVERSE},
     {"reduce", required_argument, NULL, OPT_REDUCE},
     {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
-    {"rejects", required_argument, NULL, OPT_REJECTS},
-    {"separator", required_argument, NULL, OPT_SEPARATOR},
+    {"rejects", required_argument, NULL, SS_OPT_REJECTS},
+    {"separator", required_argument, NULL, SS_OPT_SEPARATOR},
     {"session-gap", required_argument, NULL, OPT_SESSION_GAP},
     {"slide", required_argument, NULL, 's'},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
+    {"stats", no_argument, NULL, SS_OPT_STATS},
+    {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"version", no_argument, NULL, 'V'},
     {"window", required_argument, NULL, 'w'},
     {NULL, 0, NULL, 0},
 };
 
-static int
-operator(const char *opt, const char *arg, enum ss_op *op)
-{
-    if (ss_op_lookup(arg, op) == 0)
-        return 0;
-    return ss_diag("%s: unknown operator '%s' (try sum, count, min, max, "
-                   "mean, first, last, concat)",
-                   opt, arg);
-}
-
-/* Options that only make sense together; -1 after saying why not. */
+/* Options that only make sense together; SS_REPORTED after saying why not. */
 static int
 check(const struct ss_window_config *cfg, int modes)
 {
@@ -149,11 +134,15 @@ int
 main(int argc, char **argv)
 {
     struct ss_window_config cfg;
-    int ch, modes = 0, keep_outputs = 0;
+    struct ss_opt_common com;
+    struct ss_stage sg = {0};
+    int ch, modes = 0, keep_outputs = 0, rc;
     uint64_t n;
 
     ss_diag_init(argv[0]);
     ss_window_config_init(&cfg);
+    com = (struct ss_opt_common){usage_line, help_text, &cfg.rejects, &cfg.sep,
+                                 &cfg.stats};
     while ((ch = getopt_long(argc, argv, "hs:Vw:", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_CHECKPOINT:
@@ -171,10 +160,6 @@ main(int argc, char **argv)
             cfg.mode = SS_WINDOW_GROUP_BY_KEY;
             modes++;
             break;
-        case 'h':
-            fputs(usage_line, stdout);
-            fputs(help_text, stdout);
-            return 0;
         case OPT_KEEP_EMPTY:
             cfg.keep_empty = 1;
             break;
@@ -192,77 +177,45 @@ main(int argc, char **argv)
             cfg.no_inverse = 1;
             break;
         case OPT_REDUCE:
-            if (operator("--reduce", optarg, &cfg.op) < 0)
+            if (ss_opt_operator("--reduce", optarg, &cfg.op) < 0)
                 return 2;
             cfg.mode = SS_WINDOW_REDUCE;
             modes++;
             break;
         case OPT_REDUCE_BY_KEY:
-            if (operator("--reduce-by-key", optarg, &cfg.op) < 0)
+            if (ss_opt_operator("--reduce-by-key", optarg, &cfg.op) < 0)
                 return 2;
             cfg.mode = SS_WINDOW_REDUCE_BY_KEY;
             modes++;
             break;
-        case OPT_REJECTS:
-            cfg.rejects = optarg;
-            break;
         case 's':
             if (ss_opt_duration("--slide", optarg, &cfg.slide) < 0)
-                return 2;
-            break;
-        case OPT_SEPARATOR:
-            if (ss_opt_char("--separator", optarg, &cfg.sep) < 0)
                 return 2;
             break;
         case OPT_SESSION_GAP:
             if (ss_opt_duration("--session-gap", optarg, &cfg.session_gap) < 0)
                 return 2;
             break;
-        case OPT_STATS:
-            cfg.stats.print = 1;
-            break;
-        case OPT_STATS_FILE:
-            if (*optarg == '\0') {
-                ss_diag("--stats-file: empty path");
-                return 2;
-            }
-            cfg.stats.file = optarg;
-            break;
-        case 'V':
-            ss_stage_print_version(stdout);
-            return 0;
         case 'w':
             if (ss_opt_duration("--window", optarg, &cfg.window) < 0)
                 return 2;
             break;
-        default: /* getopt_long() has already said what was wrong */
-            fputs(usage_line, stderr);
-            return 2;
+        default: /* -h, -V, and the options every stage takes */
+            if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)
+                return rc;
         }
     }
-    if (optind < argc) {
-        ss_diag("unexpected argument '%s'", argv[optind]);
-        fputs(usage_line, stderr);
-        return 2;
-    }
-    if (keep_outputs && cfg.checkpoint == NULL) {
-        ss_diag("--keep-outputs needs --checkpoint DIR");
-        fputs(usage_line, stderr);
-        return 2;
-    }
+    if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
+        return rc;
+    if (keep_outputs && cfg.checkpoint == NULL)
+        return ss_opt_usage(&com, "--keep-outputs needs --checkpoint DIR");
     if (check(&cfg, modes) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }
-    if (ss_stage_check_pipes(SS_STAGE_MIDDLE) < 0)
-        return 2;
-    ss_stage_signals(SS_STAGE_MIDDLE);
-    switch (ch = ss_window_run(&cfg)) {
-    case -EDOM:
-        return 2;
-    case 1:
-        return 1;
-    default:
-        return ss_stage_exit(ch);
+    if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
+        ss_stage_signals(SS_STAGE_MIDDLE);
+        rc = ss_window_run(&cfg, &sg);
     }
+    return ss_stage_end(&sg, rc);
 }

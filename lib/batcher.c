@@ -48,10 +48,10 @@ ss_batcher_open(struct ss_batcher *b, int64_t time)
 static int
 write_failed(struct ss_batcher *b, int rc)
 {
-    if (b->wal == NULL || rc == -ENOMEM || rc == -1)
+    if (b->wal == NULL || rc == -ENOMEM || rc == SS_REPORTED)
         return rc;
     if (b->wal_rc < 0)
-        return -1; /* no segment to write to: reported */
+        return SS_REPORTED; /* no segment to write to */
     return ss_wal_write_failed(b->wal, rc);
 }
 
@@ -112,7 +112,7 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
     if (b->wal != NULL && rc == 0)
         rc = b->wal_rc < 0 ? b->wal_rc : ss_wal_end(b->wal, b->time, b->out_fd);
     else if (b->wal != NULL && b->wal_rc < 0)
-        rc = -1; /* already reported */
+        rc = SS_REPORTED;
     if (b->stats != NULL && rc == 0)
         ss_stats_end(b->stats);
     if (b->rej != NULL && rc == 0)
@@ -326,10 +326,11 @@ ss_splitter_eof(struct ss_splitter *s)
     if (s->overlong) {
         reject_part(s, "", 0, 1);
     } else if (s->partial.len > 0 && s->fixed > 0) {
-        ss_diag_rec(s->b->time, s->b->batch_records + 1,
-                    "%s: %zu trailing bytes, short of --record-bytes %zu",
-                    s->name, s->partial.len, s->fixed);
-        ss_rejects_put(s->b->rej, NULL, 0, s->partial.data, s->partial.len);
+        struct ss_rec r = {NULL, 0, s->partial.data, s->partial.len};
+
+        ss_rejects_record(s->b->rej, s->b->time, s->b->batch_records + 1, &r,
+                          "%s: %zu trailing bytes, short of --record-bytes %zu",
+                          s->name, s->partial.len, s->fixed);
         s->b->batch_records++;
     } else if (s->partial.len > 0) {
         rc = ss_batcher_add(s->b, s->partial.data,

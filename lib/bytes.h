@@ -7,6 +7,7 @@
 #ifndef SS_BYTES_H
 #define SS_BYTES_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,7 +47,7 @@ ss_bytes_put_varint(char *p, uint64_t v)
     return n;
 }
 
-/* Read a varint from *p, not past end, and advance *p: 0, or -1 when the
+/* Read a varint from *p, not past end, and advance *p: 0, or -EBADMSG when the
  * bytes run out or the varint is longer than 64 bits can hold (more than
  * 10 bytes, or a 10th byte over 1: man/sstream.5), so that a varint that
  * passed here never makes ss_frame_varint_get() shift past 63 bits. */
@@ -58,14 +59,14 @@ ss_bytes_get_varint(const char **p, const char *end, uint64_t *v)
     *v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (q >= (const unsigned char *)end || (shift == 63 && *q > 1))
-            return -1;
+            return -EBADMSG;
         *v |= (uint64_t)(*q & 0x7f) << shift;
         if (!(*q++ & 0x80)) {
             *p = (const char *)q;
             return 0;
         }
     }
-    return -1;
+    return -EBADMSG;
 }
 
 /* v as a varint on the end of b; 0 or -ENOMEM. */

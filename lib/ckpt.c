@@ -219,7 +219,7 @@ sum_file(const char *p, size_t n)
     return h;
 }
 
-/* Check a file's header and checksum: 0, -EINVAL (format version this
+/* Check a file's header and checksum: 0, SS_USAGE (format version this
  * build does not read: reported), or -EBADMSG with *why set. */
 static int
 check_file(const struct ss_ckpt *c, const char *name, const struct ss_buf *b,
@@ -237,7 +237,7 @@ check_file(const struct ss_ckpt *c, const char *name, const struct ss_buf *b,
         ss_diag("checkpoint '%s/%s' has format version %u; this sstream "
                 "reads version %d (start with a new --checkpoint DIR)",
                 c->dir, name, version, SS_CKPT_VERSION);
-        return -EINVAL;
+        return SS_USAGE;
     }
     if (b->data[6] != kind) {
         *why = "wrong file kind";
@@ -283,7 +283,7 @@ check_opts(struct ss_ckpt *c, const struct ss_ckpt_opt *opts, size_t nopts)
                     "(use another --checkpoint DIR, or --dump it and "
                     "--import)",
                     c->dir, name, old, name, now ? now : "(unset)");
-            return -EINVAL;
+            return SS_USAGE;
         }
     }
     for (size_t j = 0; j < nopts; j++) {
@@ -296,7 +296,7 @@ check_opts(struct ss_ckpt *c, const struct ss_ckpt_opt *opts, size_t nopts)
             ss_diag("checkpoint '%s' was made without --%s (use another "
                     "--checkpoint DIR, or --dump it and --import)",
                     c->dir, opts[j].name);
-            return -EINVAL;
+            return SS_USAGE;
         }
     }
     return 0;
@@ -483,8 +483,8 @@ load_log(struct ss_ckpt *c, uint64_t gen, int own,
     if ((rc = slurp_at(c, name, b)) == -ENOENT)
         return 0;
     if (rc < 0)
-        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name), rc;
-    if ((rc = check_file(c, name, b, KIND_LOG, &why)) == -EINVAL)
+        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
+    if ((rc = check_file(c, name, b, KIND_LOG, &why)) == SS_USAGE)
         return rc;
     if (rc < 0) {
         ss_diag("warning: checkpoint '%s/%s': %s; ignored", c->dir, name, why);
@@ -500,8 +500,8 @@ load_log(struct ss_ckpt *c, uint64_t gen, int own,
         if (t > c->time) {
             rc = apply_entry(p + SS_CKPT_ENTRY_LEN, blen, t, ld);
             if (rc == -EBADMSG)
-                ss_diag("checkpoint '%s/%s': malformed entry at byte %zu",
-                        c->dir, name, (size_t)(p - b->data));
+                rc = ss_diag("checkpoint '%s/%s': malformed entry at byte %zu",
+                             c->dir, name, (size_t)(p - b->data));
             if (rc < 0)
                 return rc;
             c->time = t;
@@ -560,8 +560,8 @@ try_snap(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_opt *opts,
     gen_name(name, gen, "snap");
     ss_buf_reset(b);
     if ((rc = slurp_at(c, name, b)) < 0)
-        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name), rc;
-    if ((rc = check_file(c, name, b, KIND_SNAP, &why)) == -EINVAL)
+        return ss_diag_err(rc, "checkpoint '%s/%s'", c->dir, name);
+    if ((rc = check_file(c, name, b, KIND_SNAP, &why)) == SS_USAGE)
         return rc;
     if (rc < 0) {
         ss_diag("warning: checkpoint '%s/%s': %s; using the one before it",
@@ -579,7 +579,7 @@ try_snap(struct ss_ckpt *c, uint64_t gen, const struct ss_ckpt_opt *opts,
     if (rc == 0)
         rc = load_snap(&r, ld);
     if (rc == -EBADMSG)
-        ss_diag("checkpoint '%s/%s': malformed contents", c->dir, name);
+        rc = ss_diag("checkpoint '%s/%s': malformed contents", c->dir, name);
     if (rc < 0)
         return rc;
     c->time = (int64_t)ss_bytes_get_le(b->data + 16, 8);
@@ -679,7 +679,7 @@ ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
                        "--max-uncommitted times -b past 49 days, or another "
                        "producer), more than this stage can keep the output "
                        "of; give sstream-source a smaller --max-uncommitted"),
-               -EDOM;
+               SS_USAGE;
     need = interval > 0 ? ((uint64_t)replay_ms + interval - 1) / interval
                         : UINT64_MAX;
     ss_dur_format(replay_ms, a, sizeof(a));
@@ -691,7 +691,7 @@ ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
                        " batches of %s); give --keep-outputs %" PRIu64
                        " or more, or leave it out",
                        given, a, need, b, need),
-               -EDOM;
+               SS_USAGE;
     if (given != SS_CKPT_KEEP_AUTO)
         return (long)given;
     if (need > SS_CKPT_KEEP_MAX)
@@ -702,7 +702,8 @@ ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
                        "--max-uncommitted, or this stage --keep-outputs "
                        "%" PRIu64,
                        need, b, a, SS_CKPT_KEEP_MAX, need),
-               -EDOM;
+               SS_USAGE;
+
     return (long)(need > dflt ? need : dflt);
 }
 
@@ -866,7 +867,7 @@ prune(struct ss_ckpt *c)
 }
 
 /* Write c->w as file 'name' (snapshot or log) through a temporary file;
- * 0, or -1 after reporting. With 'keep', *fd gets the file, open for
+ * 0, or SS_REPORTED after reporting. With 'keep', *fd gets the file, open for
  * appending to. */
 static int
 write_file(struct ss_ckpt *c, const char *name, int *keep)
@@ -892,7 +893,7 @@ write_file(struct ss_ckpt *c, const char *name, int *keep)
 }
 
 /* Fill in the length and checksum of the delta entry in c->d: 0, or
- * -1 when there is none (or it is too large), reported. */
+ * SS_REPORTED when there is none (or it is too large). */
 static int
 seal_delta(struct ss_ckpt *c)
 {
@@ -924,7 +925,7 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
     ss_bytes_put_le(c->w.data + 32, (uint64_t)sum_file(c->w.data, c->w.len), 8);
     gen_name(name, gen, "snap");
     if (write_file(c, name, NULL) < 0)
-        return -1;
+        return SS_REPORTED;
     c->snap_bytes = c->w.len;
     c->snap_time = time;
 
@@ -944,7 +945,7 @@ ss_ckpt_snap_commit(struct ss_ckpt *c)
     ss_buf_reset(&c->d);
     gen_name(name, gen, "log");
     if (write_file(c, name, &fd) < 0)
-        return -1;
+        return SS_REPORTED;
     if (c->logfd >= 0)
         close(c->logfd);
     c->logfd = fd;

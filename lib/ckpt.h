@@ -110,11 +110,11 @@ struct ss_ckpt {
 /* Open checkpoint directory 'dir' (created with its parents if missing,
  * unless 'readonly') and load its newest valid state through 'ld'. With opts !=
  * NULL, the stored options must equal these (names and values), else the
- * mismatch is reported and -EINVAL returned with nothing written. Returns 1
- * when state was loaded, 0 when there was none, -EINVAL for a checkpoint this
- * run cannot use (other options, unknown format version: a usage error),
- * -1 when the folder failed (reported), or another negative errno code: a
- * loader callback's, -EBADMSG reported. 'readonly' (for dumps)
+ * mismatch is reported and SS_USAGE returned with nothing written. Returns
+ * 1 when state was loaded, 0 when there was none, SS_USAGE for a checkpoint
+ * this run cannot use (other options, unknown format version: reported),
+ * SS_REPORTED when the folder or a file failed, or a loader callback's
+ * negative errno code, unreported. 'readonly' (for dumps)
  * creates, removes and writes nothing; ss_ckpt_close() either way. */
 int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
                  const struct ss_ckpt_opt *opts, size_t nopts,
@@ -122,16 +122,16 @@ int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
 /* The input resumes at batch 'time' of 'interval' ms, after ss_ckpt_open()
  * restored the state to c->time. 0 when that loses nothing (c->behind is
  * clear, or the batches after c->time come again: time <= c->time +
- * interval); else -1 after saying what was lost and what to do. Engines
- * call it on their first batch. */
+ * interval); else SS_REPORTED after saying what was lost and what to do.
+ * Engines call it on their first batch. */
 int ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time,
                          int64_t interval);
 /* A batch at 'time', at or before c->time, is a replay only if it carries
  * the records it carried the first time: engines keep, with each kept
  * output, a digest of the input batch (XXH64 of its payloads in order,
  * whatever frames they came in), and compare it with the replay's. 0 when
- * 'kept' and 'digest' agree; else -1 after saying that the batch time was
- * already used for other records, and what to do. */
+ * 'kept' and 'digest' agree; else SS_REPORTED after saying that the batch time
+ * was already used for other records, and what to do. */
 int ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
                          uint64_t digest);
 /* How many batches' outputs a stage keeps for replays, decided on its
@@ -140,16 +140,16 @@ int ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
  * ceil(replay_ms / interval) batches of this stage's input. 'given' is
  * the --keep-outputs the user gave, or SS_CKPT_KEEP_AUTO: then the
  * default 'dflt', or more to cover the bound, up to SS_CKPT_KEEP_MAX.
- * The count, or -EDOM after reporting a given count too small for the
+ * The count, or SS_USAGE after reporting a given count too small for the
  * bound, or a bound past SS_CKPT_KEEP_MAX or none (replay_ms UINT32_MAX:
- * a --wal without --max-uncommitted) (usage errors: exit 2). */
+ * a --wal without --max-uncommitted). */
 #define SS_CKPT_KEEP_AUTO ((unsigned long)-1)
 #define SS_CKPT_KEEP_MAX  10000
 long ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
                           uint32_t replay_ms, uint32_t interval);
 /* A replay at 'time' older than the 'kept' batches whose output is kept:
  * it cannot be sent again, and an empty batch would be committed as if it
- * were its output. -1 after saying so and what to do. */
+ * were its output. SS_REPORTED after saying so and what to do. */
 int ss_ckpt_replay_lost(const struct ss_ckpt *c, int64_t time,
                         unsigned long kept);
 /* The i-th stored option of the loaded checkpoint, or NULL past the end. */
@@ -164,9 +164,9 @@ int ss_ckpt_want_snapshot(const struct ss_ckpt *c, int64_t time);
 /* A snapshot: begin, put every key (in the order they should load back),
  * then (after the last put) add the blobs to keep, commit. It starts a new
  * generation and its log; older generations past SS_CKPT_KEEP go. The options
- * given to ss_ckpt_open() are stored in it. commit: 0, or -1 after reporting
- * the file that failed. Build the batch's delta first (delta_begin ...
- * delta_blob, no delta_commit): the new log starts with it, so that the
+ * given to ss_ckpt_open() are stored in it. commit: 0, or SS_REPORTED after
+ * reporting the file that failed. Build the batch's delta first (delta_begin
+ * ... delta_blob, no delta_commit): the new log starts with it, so that the
  * generation before reaches this batch too (see the top of lib/ckpt.c). */
 int ss_ckpt_snap_begin(struct ss_ckpt *c, int64_t time,
                        const struct ss_ckpt_opt *opts, size_t nopts);
@@ -181,8 +181,8 @@ int ss_ckpt_snap_commit(struct ss_ckpt *c);
 
 /* A delta for the batch at 'time' (after the last one): the keys it
  * changed, the keys it deleted, its blobs; commit appends it durably (0, or
- * -1 after reporting the file that failed), or a snapshot of the same batch
- * takes it into its new log. */
+ * SS_REPORTED after reporting the file that failed), or a snapshot of the same
+ * batch takes it into its new log. */
 void ss_ckpt_delta_begin(struct ss_ckpt *c, int64_t time);
 int ss_ckpt_delta_put(struct ss_ckpt *c, const char *k, size_t klen,
                       const char *v, size_t vlen);

@@ -59,7 +59,7 @@ ss_diag(const char *fmt, ...)
     va_start(ap, fmt);
     emit("", fmt, ap);
     va_end(ap);
-    return -1;
+    return SS_REPORTED;
 }
 
 int
@@ -72,7 +72,7 @@ ss_diag_line(unsigned long line, const char *fmt, ...)
     va_start(ap, fmt);
     emit(where, fmt, ap);
     va_end(ap);
-    return -1;
+    return SS_REPORTED;
 }
 
 int
@@ -86,7 +86,7 @@ ss_diag_rec(int64_t batch, uint64_t rec, const char *fmt, ...)
     va_start(ap, fmt);
     emit(where, fmt, ap);
     va_end(ap);
-    return -1;
+    return SS_REPORTED;
 }
 
 int
@@ -95,6 +95,8 @@ ss_diag_err(int err, const char *fmt, ...)
     char msg[768];
     va_list ap;
 
+    if (err <= SS_REPORTED)
+        return err; /* said already, by the layer that knew more */
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);

@@ -166,7 +166,7 @@ struct ss_frame_reader {
 
 void ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name);
 /* Read the next frame into *f. Returns 1 for a batch frame, 0 for the
- * end-of-stream frame, or -1 after reporting what is wrong (a torn or
+ * end-of-stream frame, or SS_REPORTED after reporting what is wrong (a torn or
  * corrupt frame with its byte offset, input that is not frames at all,
  * an upstream that ended without end-of-stream or with an aborted one,
  * a read error). */
@@ -175,7 +175,7 @@ int ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f);
  * record lengths that add up; else -1, reported as a corrupt frame. */
 int ss_frame_reader_check(const struct ss_frame_reader *r,
                           const struct ss_frame *f);
-/* Report frame f of r as corrupt, for 'why'; -1. */
+/* Report frame f of r as corrupt, for 'why'; SS_REPORTED. */
 int ss_frame_reader_corrupt(const struct ss_frame_reader *r,
                             const struct ss_frame *f, const char *why);
 void ss_frame_reader_release(struct ss_frame_reader *r);

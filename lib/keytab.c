@@ -1,6 +1,7 @@
 /* keytab.c - open addressing over dense, insertion-ordered entries. */
 #include "keytab.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 /* Inlined: most keys are a few bytes, and a call into the shared
@@ -130,7 +131,7 @@ reindex(struct ss_keytab *t, size_t slots)
     uint64_t *idx = calloc(slots, sizeof(*idx));
 
     if (idx == NULL)
-        return -1;
+        return -ENOMEM;
     free(t->index);
     t->index = idx;
     t->slots = slots;
@@ -167,7 +168,7 @@ grow_ents(struct ss_keytab *t)
 
     if (cap >= TOMB ||
         (p = realloc(t->ents_mem, cap * t->stride + LINE)) == NULL)
-        return -1;
+        return -ENOMEM;
     to = (LINE - (uintptr_t)p % LINE) % LINE;
     if (to != off)
         memmove(p + to, p + off, t->nents * t->stride);
@@ -186,9 +187,9 @@ make_room(struct ss_keytab *t)
 
     if (t->nents - t->live > t->live && t->nents >= 64)
         if (ss_keytab_compact(t) < 0)
-            return -1;
+            return -ENOMEM;
     if (t->nents == t->cap_ents && grow_ents(t) < 0)
-        return -1;
+        return -ENOMEM;
     if (t->index != NULL && (t->used_slots + 1) * 2 <= t->slots)
         return 0;
     while ((t->live + 1) * 2 > slots)

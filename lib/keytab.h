@@ -125,7 +125,8 @@ size_t ss_keytab_count(const struct ss_keytab *t);
  * live value and its key, or NULL at the end. */
 void *ss_keytab_next(const struct ss_keytab *t, size_t *cursor, const char **k,
                      size_t *klen);
-/* Squeeze out deleted entries and their key bytes (order kept). */
+/* Squeeze out deleted entries and their key bytes (order kept); 0 or
+ * -ENOMEM (the table unchanged). */
 int ss_keytab_compact(struct ss_keytab *t);
 void ss_keytab_clear(struct ss_keytab *t);
 void ss_keytab_release(struct ss_keytab *t);

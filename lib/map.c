@@ -66,8 +66,8 @@ struct map {
     struct ss_multi in;
     struct ss_frame_writer w;
     struct ss_arena arena;
-    struct ss_rejects rej;
-    struct ss_stats stats;
+    struct ss_rejects *rej; /* the stage's (lib/stage) */
+    struct ss_stats *stats;
     int64_t time;
     uint64_t recno; /* record being pushed, from 1, for messages */
     int keyed_main; /* stdin's records have keys */
@@ -100,7 +100,7 @@ parse_field(struct ss_map_op *op, const char *arg)
     uint64_t n;
 
     if (ss_opt_count(op->opt, arg, 1, MAX_FIELD, &n) < 0)
-        return -1;
+        return SS_REPORTED;
     op->n = (size_t)n;
     return 0;
 }
@@ -189,11 +189,7 @@ bad:
 static int
 parse_operator(struct ss_map_op *op, const char *arg)
 {
-    if (ss_op_lookup(arg, &op->op) < 0)
-        return ss_diag("%s: unknown operator '%s' (try sum, count, min, "
-                       "max, mean, first, last or concat)",
-                       op->opt, arg);
-    return 0;
+    return ss_opt_operator(op->opt, arg, &op->op);
 }
 
 /* --group-by-key is --reduce-by-key concat: no argument to parse. */
@@ -229,8 +225,7 @@ reject(struct map *m, const struct ss_rec *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ss_diag_rec(m->time, m->recno, "%s", msg);
-    ss_rejects_put(&m->rej, r->key, r->klen, r->val, r->vlen);
+    ss_rejects_record(m->rej, m->time, m->recno, r, "%s", msg);
     return 0;
 }
 
@@ -526,40 +521,23 @@ pass(struct map *m, size_t i, struct ss_rec *r)
 
 /* ---- the whole batch: taking records ---- */
 
+/* Fold r's value into acc; 0 (folded or rejected) or < 0 to stop. */
 static int
-overflow(struct map *m, size_t i, const struct ss_rec *r, int per_key)
-{
-    const struct ss_map_op *op = &m->cfg->ops[i];
-
-    if (!per_key)
-        return ss_diag_rec(m->time, m->recno,
-                           "%s %s: the sum leaves the 64-bit integer range",
-                           op->opt, ss_op_name(op->op));
-    return ss_diag_rec(m->time, m->recno,
-                       "%s %s: the sum for key '%.*s' leaves the 64-bit "
-                       "integer range",
-                       op->opt, ss_op_name(op->op), (int)r->klen, r->key);
-}
-
-/* Fold r's value into acc (the key's when per_key); 0 (folded or
- * rejected) or < 0 to stop. */
-static int
-fold(struct map *m, size_t i, struct ss_acc *acc, const struct ss_rec *r,
-     int per_key)
+fold(struct map *m, size_t i, struct ss_acc *acc, const struct ss_rec *r)
 {
     int rc = ss_acc_add(acc, m->cfg->ops[i].op, r->val, r->vlen, m->cfg->sep);
 
-    if (rc == -EINVAL)
-        return reject(m, r, "'%.*s' is not a number", (int)r->vlen, r->val);
-    if (rc == -ERANGE)
-        return overflow(m, i, r, per_key);
+    if (rc == -EINVAL || rc == -ERANGE) {
+        ss_rejects_value(m->rej, m->time, m->recno, r, rc);
+        return 0;
+    }
     return rc;
 }
 
 static int
 reduce_take(struct map *m, size_t i, struct ss_rec *r)
 {
-    return fold(m, i, &m->st[i].acc, r, 0);
+    return fold(m, i, &m->st[i].acc, r);
 }
 
 static int
@@ -570,7 +548,7 @@ group_take(struct map *m, size_t i, struct ss_rec *r)
 
     if ((acc = ss_keytab_get(&m->st[i].tab, r->key, r->klen, &created)) == NULL)
         return -ENOMEM;
-    return fold(m, i, acc, r, 1);
+    return fold(m, i, acc, r);
 }
 
 /* key<TAB>value (or the value) as one line, for --exec and for counting
@@ -793,7 +771,7 @@ read_stream(struct map *m, size_t i, struct ss_join_side *to)
             return ss_diag("%s '%s': cannot unite %s records with %s ones",
                            op->opt, op->arg, keyed ? "key/value" : "keyless",
                            keyed ? "keyless" : "key/value");
-        ss_stats_in(&m->stats, &f);
+        ss_stats_in(m->stats, &f);
         ss_frame_iter_init(&it, &f);
         while (ss_frame_iter_next(&it, &r)) {
             m->recno++;
@@ -1123,13 +1101,13 @@ enum {
 struct kind {
     struct ss_map_option opt;
     unsigned flags;
-    /* The argument into op (NULL: nothing to parse); 0, or -1 said. */
+    /* The argument into op (NULL: nothing to parse); 0, or SS_REPORTED. */
     int (*parse)(struct ss_map_op *op, const char *arg);
-    /* Once before the first batch (NULL: nothing); 0, or -1 said. */
+    /* Once before the first batch (NULL: nothing); 0, or SS_REPORTED. */
     int (*setup)(struct map *m, size_t i);
     /* Step i takes r: 1 to pass r (changed in place) on to step i + 1;
      * 0 when it dropped r, kept it for the end of the batch, or pushed
-     * what it made on itself; < 0 to stop the run (-1 said, or an errno
+     * what it made on itself; < 0 to stop the run (SS_REPORTED, or an errno
      * code). */
     int (*record)(struct map *m, size_t i, struct ss_rec *r);
     /* The batch is complete (NULL: nothing to do): push the results on
@@ -1385,7 +1363,7 @@ ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind k,
     op->arg = arg;
     if (kind->parse != NULL && kind->parse(op, arg) < 0) {
         ss_regex_free(op->re);
-        return -1;
+        return SS_REPORTED;
     }
     if (kind->flags & STREAM)
         op->input = ++cfg->nstreams;
@@ -1396,7 +1374,7 @@ ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind k,
 /* ---- running ---- */
 
 /* Which steps see keys this batch, from whether stdin's records have
- * them; -1 when a step that needs keys would get none. */
+ * them; SS_REPORTED when a step that needs keys would get none. */
 static int
 plan(struct map *m)
 {
@@ -1419,7 +1397,7 @@ plan(struct map *m)
 }
 
 /* Push r into step i and on through the steps after it. 0, or < 0 to
- * stop the run (-1 reported, or an errno code). */
+ * stop the run (SS_REPORTED, or an errno code). */
 static int
 push(struct map *m, size_t i, struct ss_rec r)
 {
@@ -1449,13 +1427,15 @@ finish(struct map *m)
 }
 
 static int
-setup(struct map *m, const struct ss_map_config *cfg)
+setup(struct map *m, const struct ss_map_config *cfg, struct ss_stage *sg)
 {
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
+    m->rej = &sg->rej;
+    m->stats = &sg->stats;
     ss_frame_writer_init(&m->w, STDOUT_FILENO);
-    if (ss_rejects_open(&m->rej, cfg->rejects) < 0)
-        return -1;
+    if (ss_stage_open(sg, "map", cfg->rejects, &cfg->stats) < 0)
+        return SS_REPORTED;
     if ((m->st = calloc(cfg->nops + 1, sizeof(*m->st))) == NULL ||
         ss_multi_init(&m->in, cfg->nstreams + 1) < 0)
         return ss_diag_err(-ENOMEM, "setting up");
@@ -1467,10 +1447,10 @@ setup(struct map *m, const struct ss_map_config *cfg)
         ss_join_side_init(&m->st[i].left);
         ss_join_side_init(&m->st[i].right);
         if (kind->setup != NULL && kind->setup(m, i) < 0)
-            return -1;
+            return SS_REPORTED;
         if (op->input > 0 &&
             ss_multi_open(&m->in, op->input, op->opt, op->arg) < 0)
-            return -1;
+            return SS_REPORTED;
     }
     return 0;
 }
@@ -1523,7 +1503,7 @@ read_main(struct map *m)
             return ss_diag("stdin: batch %" PRId64 " mixes key/value and "
                            "keyless frames",
                            m->time);
-        ss_stats_in(&m->stats, &f);
+        ss_stats_in(m->stats, &f);
         if (!(f.flags & SS_FRAME_MORE))
             ss_frame_writer_trail(&m->w, &f);
         if (word_count_first(m)) {
@@ -1574,7 +1554,7 @@ batch(struct map *m)
     if (ss_multi_has(&m->in, 0))
         m->keyed_main = (m->in.in[0].f.flags & SS_FRAME_KEYED) != 0;
     if (plan(m) < 0)
-        return -1;
+        return SS_REPORTED;
     ss_frame_writer_begin(&m->w, m->time, m->in.interval,
                           m->keyed_out ? SS_FRAME_KEYED : 0);
     m->w.closed_ms = closed_at(m);
@@ -1583,44 +1563,35 @@ batch(struct map *m)
         return rc;
     if ((rc = finish(m)) < 0)
         return rc;
-    ss_stats_stamp(&m->stats);
+    ss_stats_stamp(m->stats);
     rc = ss_frame_writer_end(&m->w);
-    ss_stats_end(&m->stats);
+    ss_stats_end(m->stats);
     ss_arena_reset(&m->arena);
-    if (rc == 0 && ss_rejects_flush(&m->rej) < 0)
-        rc = -1;
+    if (rc == 0 && ss_rejects_flush(m->rej) < 0)
+        rc = SS_REPORTED;
     return rc;
 }
 
 int
-ss_map_run(const struct ss_map_config *cfg)
+ss_map_run(const struct ss_map_config *cfg, struct ss_stage *sg)
 {
     struct map m;
     int rc;
 
-    if ((rc = setup(&m, cfg)) == 0 &&
-        (rc = ss_stats_open(&m.stats, "map", &cfg->stats)) == 0) {
-        m.stats.w = &m.w;
-        m.stats.rej = &m.rej;
+    if ((rc = setup(&m, cfg, sg)) == 0) {
+        m.stats->w = &m.w;
         while ((rc = ss_multi_next(&m.in)) > 0) {
-            ss_stats_begin(&m.stats);
+            ss_stats_begin(m.stats);
             if ((rc = batch(&m)) < 0)
                 break;
         }
         if (rc == 0)
             rc = ss_frame_writer_eos(&m.w, m.in.last, m.in.interval);
     }
-    if (rc < -1 && rc != -EPIPE)
+    if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     if (rc < 0 && rc != -EPIPE)
         ss_frame_writer_abort(&m.w);
-    ss_rejects_report(&m.rej);
-    if (ss_stats_close(&m.stats) < 0 && rc == 0)
-        rc = -1;
-    if (ss_rejects_close(&m.rej) < 0 && rc == 0)
-        rc = -1;
-    if (rc == 0 && ss_rejects_lost(&m.rej))
-        rc = -1;
     teardown(&m);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "join.h"
 #include "num.h"
 #include "ops.h"
+#include "stage.h"
 #include "stats.h"
 
 /* The operations, in the order --help lists them. Each has one row in
@@ -123,15 +124,16 @@ void ss_map_config_init(struct ss_map_config *cfg);
 /* The option of operation k (k < SS_MAP_NKINDS). */
 const struct ss_map_option *ss_map_option(enum ss_map_kind k);
 /* Append operation k (with its option's argument 'arg', or NULL) as the
- * next step. 0, or -1 after saying what is wrong with the argument (the
- * caller exits 2). */
+ * next step. 0, or SS_REPORTED after saying what is wrong with the argument
+ * (the caller exits 2). */
 int ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind k,
                       const char *arg);
 void ss_map_config_release(struct ss_map_config *cfg);
 
 /* Read frames from stdin (and the other streams) to end-of-stream and
- * write the transformed frames to stdout. 0; -1 after reporting (or when
- * rejects were only reported); -EPIPE when the reader went away. */
-int ss_map_run(const struct ss_map_config *cfg);
+ * write the transformed frames to stdout, opening 'sg' (its rejects and
+ * stats) first; the caller ends it with ss_stage_end(). 0; SS_REPORTED;
+ * -EPIPE when the reader went away. */
+int ss_map_run(const struct ss_map_config *cfg, struct ss_stage *sg);
 
 #endif

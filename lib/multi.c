@@ -68,7 +68,7 @@ check_interval(struct ss_multi *m, size_t i)
                    ss_dur_format(m->interval, b, 32));
 }
 
-/* Read input i's next frame ahead: 1 pending, 0 ended, -1 reported. */
+/* Read input i's next frame ahead: 1 pending, 0 ended, SS_REPORTED. */
 static int
 read_ahead(struct ss_multi *m, size_t i)
 {
@@ -80,7 +80,7 @@ read_ahead(struct ss_multi *m, size_t i)
     if (in->pending)
         return 1;
     if ((rc = ss_frame_reader_next(&in->rd, &in->f)) < 0)
-        return -1;
+        return SS_REPORTED;
     if (rc == 0) {
         in->ended = 1;
         if (m->interval == 0) /* a stream with no batch at all */
@@ -90,7 +90,7 @@ read_ahead(struct ss_multi *m, size_t i)
         return 0;
     }
     in->pending = 1;
-    return check_interval(m, i) < 0 ? -1 : 1;
+    return check_interval(m, i) < 0 ? SS_REPORTED : 1;
 }
 
 int
@@ -104,10 +104,10 @@ ss_multi_next(struct ss_multi *m)
             struct ss_frame f;
 
             if (ss_multi_part(m, i, &f) < 0)
-                return -1;
+                return SS_REPORTED;
         }
         if ((rc = read_ahead(m, i)) < 0)
-            return -1;
+            return SS_REPORTED;
         if (rc == 0)
             continue;
         if (!found || m->in[i].f.time < m->time)
@@ -141,12 +141,12 @@ ss_multi_part(struct ss_multi *m, size_t i, struct ss_frame *f)
     }
     /* The previous part carried SS_FRAME_MORE: the batch goes on. */
     if ((rc = ss_frame_reader_next(&in->rd, &in->f)) < 0)
-        return -1;
+        return SS_REPORTED;
     if (rc == 0 || in->f.time != m->time)
         return ss_diag("%s: batch %" PRId64 " ends without its last part",
                        in->name, m->time);
     if (check_interval(m, i) < 0)
-        return -1;
+        return SS_REPORTED;
     in->in_batch = (in->f.flags & SS_FRAME_MORE) != 0;
     *f = in->f;
     return 1;

@@ -46,17 +46,17 @@ struct ss_multi {
 
 /* Room for n inputs; input 0 is stdin. 0 or -ENOMEM. */
 int ss_multi_init(struct ss_multi *m, size_t n);
-/* Open input i (>= 1) from 'path', named in messages after 'opt'. 0, or -1
- * after reporting. */
+/* Open input i (>= 1) from 'path', named in messages after 'opt'. 0, or
+ * SS_REPORTED. */
 int ss_multi_open(struct ss_multi *m, size_t i, const char *opt,
                   const char *path);
 /* Advance to the next batch time, in m->time: 1, 0 when every input has
- * ended, -1 after reporting (torn stream, interval mismatch). */
+ * ended, SS_REPORTED after reporting (torn stream, interval mismatch). */
 int ss_multi_next(struct ss_multi *m);
 /* Input i has a batch at m->time. */
 int ss_multi_has(const struct ss_multi *m, size_t i);
 /* Next frame of input i's batch at m->time: 1 and *f, 0 when its batch is
- * done (or it has none), -1 after reporting. */
+ * done (or it has none), SS_REPORTED after reporting. */
 int ss_multi_part(struct ss_multi *m, size_t i, struct ss_frame *f);
 void ss_multi_release(struct ss_multi *m);
 

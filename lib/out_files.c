@@ -188,7 +188,7 @@ ss_out_files_new(const char *prefix, const char *suffix, struct ss_out **out)
         if (f->dir == NULL)
             ss_diag_err(-ENOMEM, "--save-as-text-files");
         files_free(&f->o);
-        return -1;
+        return SS_REPORTED;
     }
     *out = &f->o;
     return 0;

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "diag.h"
+#include "opt.h"
 #include "out.h"
 
 #define FLUSH_BYTES (256 * 1024)
@@ -146,10 +147,8 @@ int
 ss_out_tcp_new(const char *hostport, struct ss_out **out)
 {
     struct otcp *t = calloc(1, sizeof(*t));
-    const char *colon = strrchr(hostport, ':');
     char host[256];
-    unsigned long port;
-    char *end;
+    unsigned port;
 
     if (t == NULL)
         return ss_diag_err(-ENOMEM, "--connect");
@@ -157,12 +156,7 @@ ss_out_tcp_new(const char *hostport, struct ss_out **out)
     snprintf(t->what, sizeof(t->what), "--connect %s", hostport);
     uv_loop_init(&t->loop);
     *out = &t->o;
-    if (colon == NULL || colon == hostport ||
-        (size_t)(colon - hostport) >= sizeof(host))
+    if (ss_opt_hostport_split(hostport, 1, host, sizeof(host), &port) < 0)
         return ss_diag("--connect: '%s' is not HOST:PORT", hostport);
-    port = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || colon[1] == '\0' || port == 0 || port > 65535)
-        return ss_diag("--connect: '%s' is not HOST:PORT", hostport);
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
-    return connect_to(t, host, (unsigned)port);
+    return connect_to(t, host, port);
 }

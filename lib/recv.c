@@ -337,29 +337,3 @@ ss_recv_ms_text(uint64_t ms, char *buf, size_t n)
         snprintf(buf, n, "%llums", (unsigned long long)ms);
     return buf;
 }
-
-int
-ss_recv_hostport(const char *arg, char *host, size_t hostsz, unsigned *port)
-{
-    const char *colon = strrchr(arg, ':'), *p;
-    const char *h = arg;
-    size_t hlen = colon ? (size_t)(colon - arg) : 0;
-    char *end;
-    unsigned long v;
-
-    p = colon ? colon + 1 : arg;
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen >= hostsz || *p < '0' || *p > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtoul(p, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0 || v > 65535)
-        return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (unsigned)v;
-    return 0;
-}

@@ -38,7 +38,7 @@ struct ss_recv_host {
     uint64_t troubles;   /* reported problems the stream lived through */
     int stopping; /* the stream is ending: add everything, read no more */
     int broken;   /* stdout failed: add nothing more, just close */
-    /* A receiver's input ended for good: rc 0 at its end, -1 after a
+    /* A receiver's input ended for good: rc 0 at its end, SS_REPORTED after a
      * reported failure. Called once per receiver. */
     void (*ended)(struct ss_recv_host *h, struct ss_recv *r, int rc);
     /* A stream stopped reading because the --max-rate budget is spent;
@@ -188,10 +188,5 @@ int ss_recv_watch_start(struct ss_recv_host *h,
                         struct ss_recv **out);
 int ss_recv_exec_start(struct ss_recv_host *h, const char *cmd, int restart,
                        struct ss_recv **out);
-
-/* Split "[HOST:]PORT" (HOST may be [v6]); 0, or -EINVAL for a bad port.
- * 'host' gets "" when absent. */
-int ss_recv_hostport(const char *arg, char *host, size_t hostsz,
-                     unsigned *port);
 
 #endif

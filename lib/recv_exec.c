@@ -82,7 +82,7 @@ done(struct rexec *x)
     if (!x->restart) {
         if (failed)
             ss_diag("%s: %s", x->what, how);
-        ss_recv_end(&x->r, failed ? -1 : 0);
+        ss_recv_end(&x->r, failed ? SS_REPORTED : 0);
         return;
     }
     if (uv_now(x->r.host->loop) - x->started >= LONG_RUN_MS)
@@ -146,7 +146,7 @@ spawn_cmd(struct rexec *x)
         ss_diag("%s: cannot run: %s", x->what, uv_strerror(rc));
         uv_close((uv_handle_t *)&x->proc, NULL);
         uv_close(&x->conn.u.handle, on_pipe_closed);
-        ss_recv_end(&x->r, -1);
+        ss_recv_end(&x->r, SS_REPORTED);
         return;
     }
     x->proc_live = 1;

@@ -29,7 +29,7 @@ conn_end(struct ss_recv_conn *c, int status)
         ss_diag("stdin: %s", uv_strerror(status));
     if (!uv_is_closing(&c->u.handle))
         uv_close(&c->u.handle, NULL);
-    ss_recv_end(&s->r, status < 0 ? -1 : 0);
+    ss_recv_end(&s->r, status < 0 ? SS_REPORTED : 0);
 }
 
 static void
@@ -42,7 +42,7 @@ file_end(struct ss_recv_file *f, int status)
     f->fd = -1;
     if (!uv_is_closing((uv_handle_t *)&f->idle))
         uv_close((uv_handle_t *)&f->idle, NULL);
-    ss_recv_end(&s->r, status < 0 ? -1 : 0);
+    ss_recv_end(&s->r, status < 0 ? SS_REPORTED : 0);
 }
 
 static void

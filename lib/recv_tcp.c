@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "opt.h"
 #include "recv.h"
 
 /* ---- --connect ---- */
@@ -65,7 +66,7 @@ trouble(struct rconnect *c, const char *what, int reconnect)
     if (c->once) {
         if (!reconnect)
             ss_diag("%s: %s", c->what, what);
-        ss_recv_end(&c->r, reconnect ? 0 : -1);
+        ss_recv_end(&c->r, reconnect ? 0 : SS_REPORTED);
         return;
     }
     ms = ss_recv_backoff_next(&c->bo);
@@ -256,8 +257,8 @@ ss_recv_connect_start(struct ss_recv_host *h, const char *hostport, int once,
     *out = &c->r;
     uv_timer_init(h->loop, &c->retry);
     c->retry.data = c;
-    if (ss_recv_hostport(hostport, c->host, sizeof(c->host), &port) < 0 ||
-        c->host[0] == '\0') {
+    if (ss_opt_hostport_split(hostport, 1, c->host, sizeof(c->host), &port) <
+        0) {
         c->stopped = 1;
         uv_close((uv_handle_t *)&c->retry, NULL);
         return ss_diag("--connect: '%s' is not HOST:PORT", hostport);
@@ -459,7 +460,7 @@ ss_recv_listen_start(struct ss_recv_host *h, const char *hostport,
     *out = &l->r;
     uv_tcp_init(h->loop, &l->server);
     l->server.data = l;
-    if (ss_recv_hostport(hostport, host, sizeof(host), &port) < 0)
+    if (ss_opt_hostport_split(hostport, 0, host, sizeof(host), &port) < 0)
         return ss_diag("--listen: '%s' is not [HOST:]PORT", hostport);
     return bind_listen(l, host, port);
 }

@@ -473,7 +473,7 @@ on_scan(uv_timer_t *t)
     if (scan(w) < 0) {
         w->failed = 1;
         uv_timer_stop(&w->scan);
-        ss_recv_end(&w->r, -1);
+        ss_recv_end(&w->r, SS_REPORTED);
         return;
     }
     read_next(w);
@@ -615,7 +615,7 @@ ss_recv_watch_start(struct ss_recv_host *h, const struct ss_recv_watch_opts *o,
     if (!S_ISDIR(st.st_mode))
         return ss_diag("--watch: '%s' is not a folder", o->dir);
     if (o->state != NULL && ledger_load(w) < 0)
-        return -1;
+        return SS_REPORTED;
     if ((rc = uv_fs_event_start(&w->ev, on_event, o->dir, 0)) < 0)
         return ss_diag("--watch: cannot watch '%s': %s", o->dir,
                        uv_strerror(rc));

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,6 +42,32 @@ ss_rejects_put(struct ss_rejects *r, const char *key, size_t klen,
     r->kept++;
     if (r->out.len >= (1 << 16))
         ss_rejects_flush(r);
+}
+
+void
+ss_rejects_record(struct ss_rejects *r, int64_t batch, uint64_t recno,
+                  const struct ss_rec *rec, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    ss_diag_rec(batch, recno, "%s", why);
+    ss_rejects_put(r, rec->key, rec->klen, rec->val, rec->vlen);
+}
+
+void
+ss_rejects_value(struct ss_rejects *r, int64_t batch, uint64_t recno,
+                 const struct ss_rec *rec, int err)
+{
+    const char *why = err == -ERANGE
+                          ? "takes the sum out of the 64-bit integer range"
+                          : "is not a number";
+
+    ss_rejects_record(r, batch, recno, rec, "'%.*s' %s", (int)rec->vlen,
+                      rec->val, why);
 }
 
 void

@@ -31,9 +31,9 @@ struct sink {
     int tty;
     struct ss_out *outs; /* --save-as-text-files, --foreach, --connect */
     struct ss_wal_committer com; /* --commit */
-    struct ss_stats stats;
-    uint64_t written; /* bytes written to stdout, for --stats */
-    uint64_t counted; /* 'written' when the last batch ended */
+    struct ss_stats *stats;      /* the stage's (lib/stage) */
+    uint64_t written;            /* bytes written to stdout, for --stats */
+    uint64_t counted;            /* 'written' when the last batch ended */
 };
 
 void
@@ -263,13 +263,13 @@ static void
 stats_frame(struct sink *s, const struct ss_frame *f, int first)
 {
     if (first)
-        ss_stats_begin(&s->stats);
-    ss_stats_in(&s->stats, f);
-    ss_stats_out(&s->stats, f->count, 0);
+        ss_stats_begin(s->stats);
+    ss_stats_in(s->stats, f);
+    ss_stats_out(s->stats, f->count, 0);
     if (!s->in_batch) {
-        ss_stats_out(&s->stats, 0, s->written - s->counted);
+        ss_stats_out(s->stats, 0, s->written - s->counted);
         s->counted = s->written;
-        ss_stats_end(&s->stats);
+        ss_stats_end(s->stats);
     }
 }
 
@@ -318,7 +318,7 @@ committed_frame(struct sink *s, const struct ss_frame *f)
 }
 
 int
-ss_sink_run(const struct ss_sink_config *cfg)
+ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
 {
     struct ss_frame_reader rd;
     struct ss_frame f;
@@ -329,15 +329,14 @@ ss_sink_run(const struct ss_sink_config *cfg)
     s.cfg = cfg;
     s.rd = &rd;
     s.tty = isatty(STDOUT_FILENO);
-    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
-    if ((rc = ss_stats_open(&s.stats, "sink", &cfg->stats)) < 0) {
-        ss_frame_reader_release(&rd);
+    s.stats = &sg->stats;
+    if ((rc = ss_stage_open(sg, "sink", NULL, &cfg->stats)) < 0)
         return rc;
-    }
-    s.stats.sink = 1;
+    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
+    s.stats->sink = 1;
     s.com.lockfd = -1;
     if (cfg->commit != NULL && ss_wal_committer_open(&s.com, cfg->commit) < 0)
-        rc = -1;
+        rc = SS_REPORTED;
     else if ((rc = open_outputs(&s)) == 0)
         /* --lines alone walks each frame once: ss_frame_lines() checks
          * the record lengths as it copies them out. */
@@ -351,12 +350,10 @@ ss_sink_run(const struct ss_sink_config *cfg)
         dump_frame(&s, &f);
         rc = flush_out(&s);
     }
-    if (rc < -1 && rc != -EPIPE)
+    if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     close_outputs(&s);
     ss_wal_committer_close(&s.com);
-    if (ss_stats_close(&s.stats) < 0 && rc == 0)
-        rc = -1;
     ss_frame_reader_release(&rd);
     ss_buf_release(&s.out);
     return rc;

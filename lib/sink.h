@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "stage.h"
 #include "stats.h"
 
 enum ss_sink_mode {
@@ -31,8 +32,9 @@ struct ss_sink_config {
 };
 
 void ss_sink_config_init(struct ss_sink_config *cfg);
-/* Read frames from stdin to end-of-stream; 0, -1 after reporting, or
- * -EPIPE when the reader of stdout went away. */
-int ss_sink_run(const struct ss_sink_config *cfg);
+/* Read frames from stdin to end-of-stream, opening 'sg' (its stats) first;
+ * the caller ends it with ss_stage_end(). 0, SS_REPORTED, or -EPIPE when
+ * the reader of stdout went away. */
+int ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg);
 
 #endif

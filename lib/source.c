@@ -599,7 +599,7 @@ start_input(struct live *lv, const struct ss_source_input *in,
     case SS_INPUT_EXEC:
         return ss_recv_exec_start(&lv->host, in->arg, cfg->exec_restart, r);
     }
-    return -1;
+    return SS_REPORTED;
 }
 
 /* Start every input; a receiver that cannot start has said why, and the
@@ -623,7 +623,7 @@ start_inputs(struct live *lv)
             lv->running++;
         }
         if (rc < 0)
-            return -1;
+            return SS_REPORTED;
     }
     return 0;
 }
@@ -696,7 +696,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     uv_run(lv.host.loop, UV_RUN_DEFAULT);
     rc = lv.rc;
     if (rc == 0 && (lv.failed || lv.host.troubles > 0))
-        rc = -1;
+        rc = SS_REPORTED;
     if (locked > 0 && lv.ended)
         save_last_time(cfg->state, b->time);
     /* The open batch went out whole at the end (end_stream() closes it
@@ -755,44 +755,29 @@ start_wal(const struct ss_source_config *cfg, struct ss_wal *wal,
 }
 
 int
-ss_source_run(const struct ss_source_config *cfg)
+ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
 {
-    struct ss_rejects rej;
     struct ss_batcher b;
     struct ss_wal wal;
-    struct ss_stats st;
     int rc;
 
-    if (ss_rejects_open(&rej, cfg->rejects) < 0)
-        return -1;
-    if (ss_stats_open(&st, "source", &cfg->stats) < 0) {
-        ss_rejects_close(&rej);
-        return -1;
-    }
-    rej.delim = cfg->delim;
-    ss_batcher_init(&b, STDOUT_FILENO, cfg->interval, &rej);
+    if (ss_stage_open(sg, "source", cfg->rejects, &cfg->stats) < 0)
+        return SS_REPORTED;
+    sg->rej.delim = cfg->delim;
+    ss_batcher_init(&b, STDOUT_FILENO, cfg->interval, &sg->rej);
     b.max_records = cfg->max_batch_records;
     b.max_bytes = cfg->max_batch_bytes;
-    b.stats = &st;
-    st.w = &b.w;
-    st.rej = &rej;
-    st.no_trail = 1;
+    b.stats = &sg->stats;
+    sg->stats.w = &b.w;
+    sg->stats.no_trail = 1;
     if (cfg->wal != NULL && (rc = start_wal(cfg, &wal, &b)) != 0)
         goto done;
     rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
 done:
-    if (rc < 0 && rc != -1 && rc != -EPIPE)
+    if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     if (rc < 0 && rc != -EPIPE)
         ss_batcher_abort(&b);
-    if (ss_rejects_close(&rej) < 0 && rc == 0)
-        rc = -1;
-    if (rc != -EPIPE)
-        ss_rejects_report(&rej);
-    if (rc == 0 && ss_rejects_lost(&rej))
-        rc = -1;
-    if (ss_stats_close(&st) < 0 && rc == 0)
-        rc = -1;
     ss_batcher_release(&b);
     if (cfg->wal != NULL)
         ss_wal_close(&wal);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stage.h"
 #include "stats.h"
 
 enum ss_source_input_kind {
@@ -54,8 +55,9 @@ struct ss_source_config {
 #define SS_SOURCE_MAX_UNCOMMITTED 10
 
 void ss_source_config_init(struct ss_source_config *cfg);
-/* Run to the end of the input or a SIGINT/SIGTERM; 0, -1 after reporting,
+/* Run to the end of the input or a SIGINT/SIGTERM, opening 'sg' (rejects,
+ * stats) first; the caller ends it with ss_stage_end(). 0, SS_REPORTED,
  * or -EPIPE when the reader went away. */
-int ss_source_run(const struct ss_source_config *cfg);
+int ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg);
 
 #endif

@@ -84,9 +84,9 @@ struct st {
     struct ss_keytab ov;
     struct ss_buf ovbuf;
     struct ss_acc tmp;
-    struct ss_rejects rej;
+    struct ss_rejects *rej; /* the stage's (lib/stage) */
     struct ss_frame_writer w;
-    struct ss_stats stats;
+    struct ss_stats *stats;
     const struct ss_frame *last; /* the batch's last frame, for its trail */
     uint64_t replayed;
     int64_t first_replay, last_replay;
@@ -262,7 +262,7 @@ load_text(struct st *s, const char *opt, const char *path)
         if ((tab = memchr(p, '\t', (size_t)(nl - p))) == NULL) {
             ss_diag("%s: '%s': line %lu: no tab between key and value", opt,
                     path, line);
-            ss_rejects_put(&s->rej, NULL, 0, p, (size_t)(nl - p));
+            ss_rejects_put(s->rej, NULL, 0, p, (size_t)(nl - p));
             continue;
         }
         if ((e = ss_keytab_get(&s->t, p, (size_t)(tab - p), &created)) ==
@@ -275,7 +275,7 @@ load_text(struct st *s, const char *opt, const char *path)
             ss_diag("%s: '%s': line %lu: '%.*s' is not a %s", opt, path, line,
                     (int)(nl - tab - 1), tab + 1,
                     s->cfg->op == SS_OP_COUNT ? "count" : "number");
-            ss_rejects_put(&s->rej, p, (size_t)(tab - p), tab + 1,
+            ss_rejects_put(s->rej, p, (size_t)(tab - p), tab + 1,
                            (size_t)(nl - tab - 1));
             *e = saved;
             if (created)
@@ -289,7 +289,7 @@ load_text(struct st *s, const char *opt, const char *path)
     s->fix_initial = 1;
     if (rc < 0)
         return ss_diag_err(rc, "%s", opt);
-    return ss_rejects_flush(&s->rej);
+    return ss_rejects_flush(s->rej);
 }
 
 /* ---- output ---- */
@@ -432,10 +432,10 @@ send(struct st *s, int64_t time)
                                       s->sb.data + o->voff, o->vlen)) < 0)
             return rc;
     }
-    ss_stats_stamp(&s->stats);
+    ss_stats_stamp(s->stats);
     if ((rc = ss_frame_writer_end(&s->w)) == 0) {
-        ss_stats_keys(&s->stats, ss_keytab_count(&s->t));
-        ss_stats_end(&s->stats);
+        ss_stats_keys(s->stats, ss_keytab_count(&s->t));
+        ss_stats_end(s->stats);
     }
     return rc;
 }
@@ -489,7 +489,7 @@ reemit(struct st *s, int64_t time, uint64_t digest)
                           &s->ck, time, s->kept[i - 1].digest, digest)) < 0)
         return rc;
     s->replayed++;
-    ss_stats_skip(&s->stats);
+    ss_stats_skip(s->stats);
     if (s->replayed == 1)
         s->first_replay = time;
     s->last_replay = time;
@@ -521,13 +521,6 @@ save_undo(struct st *s, const char *k, size_t kl, const struct ent *e)
     return ss_ckpt_put_bytes(&s->undo, s->enc.data, s->enc.len);
 }
 
-static void
-reject(struct st *s, const struct ss_rec *r, const char *why)
-{
-    ss_diag_rec(s->cur, s->recno, "'%.*s' %s", (int)r->vlen, r->val, why);
-    ss_rejects_put(&s->rej, r->key, r->klen, r->val, r->vlen);
-}
-
 static int
 apply(struct st *s, const struct ss_rec *r)
 {
@@ -544,9 +537,7 @@ apply(struct st *s, const struct ss_rec *r)
         if ((rc = ss_acc_add(&tmp, op, r->val, r->vlen, s->cfg->sep)) < 0) {
             if (rc == -ENOMEM)
                 return rc;
-            reject(s, r,
-                   rc == -EINVAL ? "is not a number"
-                                 : "makes the sum overflow 64 bits");
+            ss_rejects_value(s->rej, s->cur, s->recno, r, rc);
             return 0;
         }
     }
@@ -692,7 +683,7 @@ end_batch(struct st *s)
     if (ss_keytab_count(&s->t) * 2 < s->t.nents && s->t.nents > 1024)
         ss_keytab_compact(&s->t);
     ss_io_test_crash(SS_IO_CRASH_STATE_EMIT);
-    if ((rc = ss_rejects_flush(&s->rej)) < 0)
+    if ((rc = ss_rejects_flush(s->rej)) < 0)
         return rc;
     return send(s, s->cur);
 }
@@ -724,7 +715,7 @@ first_batch(struct st *s, const struct ss_frame *f)
     keep = ss_ckpt_keep_outputs(s->cfg->keep_outputs, SS_STATE_KEEP_OUTPUTS,
                                 s->has_ck ? f->replay_ms : 0, f->interval);
     if (keep < 0)
-        return -EINVAL; /* reported: a usage error */
+        return SS_USAGE;
     s->keep = (size_t)keep;
     trim_kept(s);
     if (s->has_ck)
@@ -743,11 +734,11 @@ on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
         if (!s->seen && (rc = first_batch(s, f)) < 0)
             return rc;
         begin_batch(s, f);
-        ss_stats_begin(&s->stats);
+        ss_stats_begin(s->stats);
         s->w.closed_ms = f->closed_ms; /* passed on, for delays */
         s->w.replay_ms = f->replay_ms;
     }
-    ss_stats_in(&s->stats, f);
+    ss_stats_in(s->stats, f);
     XXH64_update(&s->xh, f->payload, f->payload_len);
     s->last = f;
     *in_batch = (f->flags & SS_FRAME_MORE) != 0;
@@ -801,7 +792,7 @@ open_state(struct st *s)
         return ss_diag("--import: checkpoint '%s' already holds state "
                        "(import into a new --checkpoint DIR)",
                        cfg->checkpoint),
-               -EINVAL;
+               SS_USAGE;
     if (cfg->import != NULL)
         return load_text(s, "--import", cfg->import);
     if (rc == 0 && cfg->initial != NULL)
@@ -836,11 +827,10 @@ summary(struct st *s)
                 ") not applied again, output re-emitted",
                 s->replayed, s->replayed == 1 ? "" : "es", s->first_replay,
                 s->last_replay);
-    ss_rejects_report(&s->rej);
 }
 
 int
-ss_state_run(const struct ss_state_config *cfg)
+ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
 {
     struct ss_frame_reader rd;
     struct ss_frame f;
@@ -850,43 +840,32 @@ ss_state_run(const struct ss_state_config *cfg)
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
     s.time = NO_TIME;
+    s.rej = &sg->rej;
+    s.stats = &sg->stats;
     ss_keytab_init(&s.t, sizeof(struct ent), drop_ent);
     ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
     ss_frame_writer_init(&s.w, STDOUT_FILENO);
     /* Until the first batch says how many to keep, keep what loads. */
     s.keep = cfg->keep_outputs == SS_CKPT_KEEP_AUTO ? SS_CKPT_KEEP_MAX
                                                     : cfg->keep_outputs;
-    if (ss_rejects_open(&s.rej, cfg->rejects) < 0) {
+    if ((rc = ss_stage_open(sg, "state", cfg->rejects, &cfg->stats)) < 0 ||
+        (rc = open_state(&s)) < 0) {
         ss_frame_writer_abort(&s.w);
         release(&s);
-        return -1;
+        return rc;
     }
-    if ((rc = open_state(&s)) < 0 ||
-        (rc = ss_stats_open(&s.stats, "state", &cfg->stats)) < 0) {
-        ss_rejects_close(&s.rej);
-        ss_frame_writer_abort(&s.w);
-        release(&s);
-        return rc == -EINVAL ? rc : -1;
-    }
-    s.stats.w = &s.w;
-    s.stats.rej = &s.rej;
+    s.stats->w = &s.w;
     ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
     while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
         if ((rc = on_frame(&s, &f, &in_batch)) < 0)
             break;
     if (rc == 0)
         rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
-    if (rc < -1 && rc != -EPIPE && rc != -EINVAL)
+    if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     if (rc < 0 && rc != -EPIPE)
         ss_frame_writer_abort(&s.w);
-    if (ss_rejects_close(&s.rej) < 0 && rc == 0)
-        rc = -1;
     summary(&s);
-    if (ss_stats_close(&s.stats) < 0 && rc == 0)
-        rc = -1;
-    if (rc == 0 && ss_rejects_lost(&s.rej))
-        rc = 1;
     ss_frame_reader_release(&rd);
     release(&s);
     return rc;

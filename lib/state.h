@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "stage.h"
 #include "stats.h"
 
 enum ss_state_emit {
@@ -48,12 +49,13 @@ struct ss_state_config {
 
 void ss_state_config_init(struct ss_state_config *cfg);
 /* Read frames from stdin to end-of-stream, write the state's frames to
- * stdout. 0; 1 when rejects were lost (reported); -EINVAL when the
- * checkpoint cannot be used with these options, or --keep-outputs cannot
- * cover what a restart may send again (a usage error, reported); -EPIPE when
- * the reader went away; another negative code after reporting. */
-int ss_state_run(const struct ss_state_config *cfg);
-/* Print checkpoint 'dir' as key<TAB>value lines on stdout; 0 or -1. */
+ * stdout, opening 'sg' (rejects, stats) first; the caller ends it with
+ * ss_stage_end(). 0; SS_USAGE when the checkpoint cannot be used with
+ * these options, or --keep-outputs cannot cover what a restart may send
+ * again (reported); -EPIPE when the reader went away; SS_REPORTED. */
+int ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg);
+/* Print checkpoint 'dir' as key<TAB>value lines on stdout; 0, -EPIPE or
+ * SS_REPORTED. */
 int ss_state_dump(const char *dir);
 
 #endif

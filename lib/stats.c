@@ -383,7 +383,7 @@ int
 ss_stats_close(struct ss_stats *st)
 {
     char line[256];
-    int rc = st->failed ? -1 : 0;
+    int rc = st->failed ? SS_REPORTED : 0;
 
     if (!st->opened)
         return 0;

@@ -71,7 +71,7 @@ struct ss_stats {
 
 /* Start counting for the stage named 'stage' ("map"; at most 8 bytes in
  * the trail); open cfg->file for appending (several stages may share
- * it: each line is one write). 0, or -1 after saying why. */
+ * it: each line is one write). 0, or SS_REPORTED after saying why. */
 int ss_stats_open(struct ss_stats *st, const char *stage,
                   const struct ss_stats_config *cfg);
 /* A batch begins here: its first frame has been read. */
@@ -93,7 +93,7 @@ void ss_stats_skip(struct ss_stats *st);
 /* The batch is done (written, or durable for a sink): report it. */
 void ss_stats_end(struct ss_stats *st);
 /* Clear the progress line, print the summary under --stats, close the
- * file. 0, or -1 when the stats file could not be written. */
+ * file. 0, or SS_REPORTED when the stats file could not be written. */
 int ss_stats_close(struct ss_stats *st);
 
 #endif

@@ -187,7 +187,7 @@ check_seg(struct ss_wal *w, size_t i)
 }
 
 /* Delete the closed segments whose batches are all committed (or that
- * hold none); 0 or -1 after reporting. */
+ * hold none); 0 or SS_REPORTED after reporting. */
 static int
 prune(struct ss_wal *w)
 {
@@ -227,7 +227,7 @@ read_commit(struct ss_wal *w)
 }
 
 /* Create and open the folder 'dir' (the log's, or the commit's) and
- * open its lock file 'name'; 0, or -1 after reporting as 'opt'. */
+ * open its lock file 'name'; 0, or SS_REPORTED after reporting as 'opt'. */
 static int
 open_dir(const char *opt, const char *dir, const char *name, int *dirfd,
          int *lockfd)
@@ -249,7 +249,7 @@ static int
 lock_dir(struct ss_wal *w)
 {
     if (open_dir("--wal", w->dir, "lock", &w->dirfd, &w->lockfd) < 0)
-        return -1;
+        return SS_REPORTED;
     if (flock(w->lockfd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK)
             return ss_diag_err(-errno, "--wal: cannot lock '%s/lock'", w->dir);
@@ -548,7 +548,7 @@ ss_wal_committer_open(struct ss_wal_committer *c, const char *dir)
     c->time = SS_WAL_NO_TIME;
     c->dirfd = c->lockfd = -1;
     if (open_dir("--commit", dir, "commit.lock", &c->dirfd, &c->lockfd) < 0)
-        return -1;
+        return SS_REPORTED;
     /* A source waiting under --max-uncommitted takes the lock for a
      * moment to see whether we are alive: try again for a second. */
     for (int i = 0; flock(c->lockfd, LOCK_EX | LOCK_NB) < 0; i++) {

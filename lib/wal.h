@@ -67,18 +67,19 @@ struct ss_wal {
 };
 
 /* Open (creating it if missing) and check the log in 'dir': lock it, read
- * the commit, cut a torn tail. 0, or -1 after reporting (another source
- * holds it, damage, I/O). Functions below return -1 after reporting too,
- * and pass -EPIPE (and other failures to write 'out') up unreported. */
+ * the commit, cut a torn tail. 0, or SS_REPORTED after reporting (another
+ * source holds it, damage, I/O). Functions below return SS_REPORTED after
+ * reporting too, and pass -EPIPE (and other failures to write 'out') up
+ * unreported. */
 int ss_wal_open(struct ss_wal *w, const char *dir, size_t max_bytes);
 /* Write to 'out' every logged batch after the commit, as it was first
  * sent, then delete the segments already committed. */
 int ss_wal_replay(struct ss_wal *w, int out);
 /* A batch begins: the descriptor its frames are to be written to (the
- * segment, opened when there is none), or -1 after reporting. */
+ * segment, opened when there is none), or SS_REPORTED after reporting. */
 int ss_wal_begin(struct ss_wal *w);
 /* Writing the open batch to its segment failed with 'err': report it,
- * naming the segment; -1. */
+ * naming the segment; SS_REPORTED. */
 int ss_wal_write_failed(const struct ss_wal *w, int err);
 /* The batch at 'time' is written: make it durable, wait for the commit
  * under --max-uncommitted, then copy it to 'out'. A full segment is
@@ -106,9 +107,9 @@ struct ss_wal_committer {
 /* Create 'dir' with its parents if missing (the source may not have made
  * it yet: a pipeline's stages start together), take dir/commit.lock
  * (waiting up to a second for a source probing it) and read the commit.
- * 0, or -1 after reporting (another sink commits there, I/O). */
+ * 0, or SS_REPORTED after reporting (another sink commits there, I/O). */
 int ss_wal_committer_open(struct ss_wal_committer *c, const char *dir);
-/* Record 'time' as committed, atomically and durably; 0 or -1 after
+/* Record 'time' as committed, atomically and durably; 0 or SS_REPORTED after
  * reporting. */
 int ss_wal_commit(struct ss_wal_committer *c, int64_t time);
 void ss_wal_committer_close(struct ss_wal_committer *c);

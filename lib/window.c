@@ -85,7 +85,7 @@ struct win {
     int in_batch;
     int64_t batch_time;
     uint64_t recno;
-    struct ss_rejects rej;
+    struct ss_rejects *rej; /* the stage's (lib/stage) */
     struct ss_frame_writer w;
     struct ss_buf scratch; /* --count-by-value key<TAB>value */
     struct ss_buf text;    /* a formatted value */
@@ -108,7 +108,7 @@ struct win {
     struct ss_buf enc;
     uint64_t replayed;
     int64_t first_replay, last_replay;
-    struct ss_stats stats;
+    struct ss_stats *stats;
     const struct ss_frame *cur; /* the frame being read, for its trail */
     FILE *spool; /* --checkpoint: output waits here for the save */
 };
@@ -181,7 +181,7 @@ check_multiple(const char *what, int64_t d, int64_t interval)
     ss_diag("%s %s is not a multiple of the batch interval %s", what,
             ss_dur_format(d, a, sizeof(a)),
             ss_dur_format(interval, b, sizeof(b)));
-    return -EDOM;
+    return SS_USAGE;
 }
 
 static int
@@ -201,7 +201,7 @@ setup(struct win *x, int64_t interval)
                 ss_dur_format(x->window, a, sizeof(a)),
                 ss_dur_format(x->slide, b, sizeof(b)),
                 ss_dur_format(interval, c, sizeof(c)));
-        return -EDOM;
+        return SS_USAGE;
     }
     x->gran = gcd(x->window, x->slide);
     x->nslots = (size_t)(x->window / x->gran) + 1;
@@ -263,7 +263,7 @@ out_end(struct win *x)
         ss_bytes_put_le(x->out.data + x->out_at + 20,
                         x->out.len - x->out_at - OUT_HEAD, 8);
     }
-    ss_stats_stamp(&x->stats);
+    ss_stats_stamp(x->stats);
     return ss_frame_writer_end(&x->w);
 }
 
@@ -717,14 +717,7 @@ key_of(struct win *x, const struct ss_rec *r, const char **k, size_t *klen)
 static void
 reject(struct win *x, const struct ss_rec *r, int rc)
 {
-    if (rc == -ERANGE)
-        ss_diag_rec(x->batch_time, x->recno,
-                    "'%.*s' takes the sum out of 64-bit integers", (int)r->vlen,
-                    r->val);
-    else
-        ss_diag_rec(x->batch_time, x->recno, "'%.*s' is not a number",
-                    (int)r->vlen, r->val);
-    ss_rejects_put(&x->rej, r->key, r->klen, r->val, r->vlen);
+    ss_rejects_value(x->rej, x->batch_time, x->recno, r, rc);
 }
 
 static int
@@ -1400,11 +1393,7 @@ open_checkpoint(struct win *x)
     ld.ctx = x;
     rc = ss_ckpt_open(&x->ck, x->cfg->checkpoint, t.o, n, &ld, 0);
     x->has_ck = 1;
-    if (rc == -EINVAL)
-        return -EDOM; /* another run's options: a usage error, reported */
-    if (rc == -1 || rc == -EBADMSG || rc == -EDOM)
-        return -1; /* reported */
-    if (rc < 0)
+    if (rc < 0) /* SS_USAGE: another run's options, reported */
         return ss_diag_err(rc, "checkpoint '%s'", x->cfg->checkpoint);
     return 0;
 }
@@ -1426,7 +1415,7 @@ replay(struct win *x, int64_t time, uint64_t digest)
                                    digest)) < 0)
         return rc;
     x->replayed++;
-    ss_stats_skip(&x->stats);
+    ss_stats_skip(x->stats);
     if (x->replayed == 1)
         x->first_replay = time;
     x->last_replay = time;
@@ -1535,7 +1524,7 @@ batch_end(struct win *x)
         x->replaying = 0;
         return replay(x, x->batch_time, digest);
     }
-    if ((rc = ss_rejects_flush(&x->rej)) < 0)
+    if ((rc = ss_rejects_flush(x->rej)) < 0)
         return rc;
     if (x->cfg->session_gap > 0)
         rc = close_sessions(x);
@@ -1556,11 +1545,11 @@ stats_end(struct win *x)
     enum ss_window_mode m = x->cfg->mode;
 
     if (x->cfg->session_gap > 0)
-        ss_stats_keys(&x->stats, ss_keytab_count(&x->sess));
+        ss_stats_keys(x->stats, ss_keytab_count(&x->sess));
     else if (m == SS_WINDOW_REDUCE_BY_KEY || m == SS_WINDOW_COUNT_BY_VALUE ||
              m == SS_WINDOW_GROUP_BY_KEY)
-        ss_stats_keys(&x->stats, ss_keytab_count(&x->run));
-    ss_stats_end(&x->stats);
+        ss_stats_keys(x->stats, ss_keytab_count(&x->run));
+    ss_stats_end(x->stats);
 }
 
 /* --checkpoint: a batch's frames go to a spool file and reach stdout only
@@ -1642,7 +1631,7 @@ check_slide(const struct win *x, const struct ss_frame *f)
             ss_dur_format(f->replay_ms, b, sizeof(b)), a,
             f->interval > 0 ? (slide + f->interval - 1) / f->interval : 0,
             ss_dur_format(f->interval, c, sizeof(c)));
-    return -EDOM;
+    return SS_USAGE;
 }
 
 /* What waits for the input's first batch: whether the slide fits what a
@@ -1661,7 +1650,7 @@ first_batch(struct win *x, const struct ss_frame *f)
     keep = ss_ckpt_keep_outputs(x->cfg->keep_outputs, SS_WINDOW_KEEP_OUTPUTS,
                                 f->replay_ms, f->interval);
     if (keep < 0)
-        return -EDOM; /* reported: a usage error */
+        return SS_USAGE; /* reported: a usage error */
     x->keep = (size_t)keep;
     trim_kept(x);
     return ss_ckpt_check_resume(&x->ck, f->time, f->interval);
@@ -1672,7 +1661,7 @@ frame(struct win *x, const struct ss_frame *f)
 {
     int rc;
 
-    ss_stats_in(&x->stats, f);
+    ss_stats_in(x->stats, f);
     x->cur = f;
     if (!x->in_batch) {
         x->w.closed_ms = f->closed_ms; /* passed on, for delays */
@@ -1758,7 +1747,7 @@ run_loop(struct win *x)
             break;
         }
         if (!x->in_batch)
-            ss_stats_begin(&x->stats);
+            ss_stats_begin(x->stats);
         if ((rc = frame(x, &f)) < 0)
             break;
     }
@@ -1768,7 +1757,7 @@ run_loop(struct win *x)
 }
 
 int
-ss_window_run(const struct ss_window_config *cfg)
+ss_window_run(const struct ss_window_config *cfg, struct ss_stage *sg)
 {
     struct win x;
     int rc;
@@ -1791,19 +1780,14 @@ ss_window_run(const struct ss_window_config *cfg)
     ss_keytab_init(&x.run, sizeof(struct ss_acc), acc_drop);
     ss_keytab_init(&x.sess, sizeof(struct session), NULL);
     ss_frame_writer_init(&x.w, STDOUT_FILENO);
-    if (ss_rejects_open(&x.rej, cfg->rejects) < 0) {
+    x.rej = &sg->rej;
+    x.stats = &sg->stats;
+    if (ss_stage_open(sg, "window", cfg->rejects, &cfg->stats) < 0) {
         ss_frame_writer_abort(&x.w);
         win_release(&x);
-        return -1;
+        return SS_REPORTED;
     }
-    if (ss_stats_open(&x.stats, "window", &cfg->stats) < 0) {
-        ss_rejects_close(&x.rej);
-        ss_frame_writer_abort(&x.w);
-        win_release(&x);
-        return -1;
-    }
-    x.stats.w = &x.w;
-    x.stats.rej = &x.rej;
+    x.stats->w = &x.w;
     rc = 0;
     if (cfg->checkpoint != NULL)
         rc = open_checkpoint(&x);
@@ -1817,21 +1801,14 @@ ss_window_run(const struct ss_window_config *cfg)
                 x.replayed, x.replayed == 1 ? "" : "es", x.first_replay,
                 x.last_replay);
     if (rc == -ENOMEM)
-        ss_diag_err(rc, "window");
-    else if (rc < -1 && rc != -EPIPE && rc != -EDOM)
-        ss_diag_err(rc, "write");
+        rc = ss_diag_err(rc, "window");
+    else if (SS_UNREPORTED(rc) && rc != -EPIPE)
+        rc = ss_diag_err(rc, "write");
     if (rc < 0 && rc != -EPIPE) {
         /* Past the spool: what it holds is the unfinished batch's. */
         x.w.fd = STDOUT_FILENO;
         ss_frame_writer_abort(&x.w);
     }
-    if (ss_rejects_close(&x.rej) < 0 && rc == 0)
-        rc = -1;
-    ss_rejects_report(&x.rej);
-    if (ss_stats_close(&x.stats) < 0 && rc == 0)
-        rc = -1;
     win_release(&x);
-    if (rc == 0 && ss_rejects_lost(&x.rej))
-        rc = 1;
     return rc;
 }

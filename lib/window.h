@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "stage.h"
 #include "stats.h"
 
 enum ss_window_mode {
@@ -60,12 +61,12 @@ struct ss_window_config {
 };
 
 void ss_window_config_init(struct ss_window_config *cfg);
-/* Read frames from stdin to end-of-stream, write windows to stdout.
- * 0; -EDOM after reporting that the window, slide or gap does not fit the
- * input's batch interval, or the slide or --keep-outputs what a restart
- * may send again (usage errors: exit 2); -EPIPE when the reader
- * of stdout went away; -1 after reporting anything else; 1 when records
- * were rejected and only reported. */
-int ss_window_run(const struct ss_window_config *cfg);
+/* Read frames from stdin to end-of-stream, write windows to stdout,
+ * opening 'sg' (rejects, stats) first; the caller ends it with
+ * ss_stage_end(). 0; SS_USAGE after reporting that the window, slide or
+ * gap does not fit the input's batch interval, or the slide or
+ * --keep-outputs what a restart may send again; -EPIPE when the reader
+ * of stdout went away; SS_REPORTED after reporting anything else. */
+int ss_window_run(const struct ss_window_config *cfg, struct ss_stage *sg);
 
 #endif

@@ -355,7 +355,7 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
 2000	k	5
 EOF2
     assert_equal "$stderr" "sstream-state: batch 1000, record 2: 'abc' is not a number
-sstream-state: batch 2000, record 1: '9223372036854775807' makes the sum overflow 64 bits
+sstream-state: batch 2000, record 1: '9223372036854775807' takes the sum out of the 64-bit integer range
 sstream-state: 2 rejected records not kept (use --rejects FILE)"
     run --separate-stderr bash -c "set -o pipefail; '$PY' '$TESTS_DIR/helpers/kvframes.py' '$T/v' | sstream-state --update sum --rejects '$T/rej' --no-checkpoint | sstream-sink --tsv"
     assert_success
@@ -515,7 +515,7 @@ kf() {
     check --update sum
     msg="sstream-state: --update OP is required"
     check --no-checkpoint
-    msg="sstream-state: --update: unknown operator 'avg' (sum, count, min, max, mean, first, last, concat)"
+    msg="sstream-state: --update: unknown operator 'avg' (try sum, count, min, max, mean, first, last or concat)"
     check --update avg --no-checkpoint
     msg="sstream-state: --emit: 'some' is not all, updated or expired"
     check --update sum --emit some --no-checkpoint

@@ -681,7 +681,7 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     assert_equal "$stderr" "sstream-window: --slide: '0' is not a duration (try 500ms or 2s)"
     run --separate-stderr sstream-window -w 2 --reduce median
     assert_failure 2
-    assert_equal "$stderr" "sstream-window: --reduce: unknown operator 'median' (try sum, count, min, max, mean, first, last, concat)"
+    assert_equal "$stderr" "sstream-window: --reduce: unknown operator 'median' (try sum, count, min, max, mean, first, last or concat)"
     run --separate-stderr sstream-window -w 2 --count --reduce sum
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --count, --count-by-value, --group-by-key, --reduce and --reduce-by-key exclude each other"

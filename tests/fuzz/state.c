@@ -18,10 +18,12 @@
  */
 #include "state.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "fuzz.h"
 
 static const char *const files[] = {
@@ -66,9 +68,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const int64_t timeouts[] = {0, 2000, 5000, 0};
     struct fz_part parts[5];
     struct ss_state_config cfg;
+    struct ss_stage sg = {0};
     char dir[512];
     unsigned flags, opts;
     uint8_t *in;
+    int rc;
 
     if (size < 2)
         return 0;
@@ -93,7 +97,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.timeout_ms = timeouts[opts >> 5 & 3];
     cfg.checkpoint = dir;
     cfg.keep_outputs = (flags & 0x10) ? 2 : 10;
-    ss_state_run(&cfg);
+    /* The stage is closed as main() closes it, but never dies of
+     * SIGPIPE: the fuzzer would go with it. */
+    rc = ss_state_run(&cfg, &sg);
+    ss_stage_end(&sg, rc == -EPIPE ? SS_REPORTED : rc);
     fz_clear();
     return 0;
 }

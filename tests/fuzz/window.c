@@ -21,10 +21,12 @@
  */
 #include "window.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "fuzz.h"
 
 static const char *const files[] = {
@@ -90,9 +92,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_part parts[5];
     struct ss_window_config cfg;
+    struct ss_stage sg = {0};
     char dir[512];
     unsigned flags;
     uint8_t *in;
+    int rc;
 
     if (size < 3)
         return 0;
@@ -109,7 +113,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_stdin(in, parts[4].n);
     free(in);
     cfg.checkpoint = dir;
-    ss_window_run(&cfg);
+    /* The stage is closed as main() closes it, but never dies of
+     * SIGPIPE: the fuzzer would go with it. */
+    rc = ss_window_run(&cfg, &sg);
+    ss_stage_end(&sg, rc == -EPIPE ? SS_REPORTED : rc);
     fz_clear();
     return 0;
 }

@@ -163,7 +163,7 @@ main(int argc, char **argv)
     if (rc < 0) {
         ss_keytab_release(&m.t);
         ss_ckpt_close(&c);
-        return rc == -EINVAL ? 2 : 1;
+        return rc == SS_USAGE ? 2 : 1;
     }
     show(&m, &c);
     while (rc >= 0 && fgets(line, sizeof(line), stdin) != NULL) {
