@@ -1542,8 +1542,8 @@ static int64_t
 closed_at(const struct map *m)
 {
     for (size_t i = 0; i < m->in.n; i++)
-        if (ss_multi_has(&m->in, i) && m->in.in[i].f.closed_ms != 0)
-            return m->in.in[i].f.closed_ms;
+        if (ss_multi_has(&m->in, i) && m->in.in[i].br.f.closed_ms != 0)
+            return m->in.in[i].br.f.closed_ms;
     return 0;
 }
 
@@ -1555,8 +1555,8 @@ replay_of(const struct map *m)
     uint32_t ms = 0;
 
     for (size_t i = 0; i < m->in.n; i++)
-        if (m->in.in[i].f.replay_ms > ms)
-            ms = m->in.in[i].f.replay_ms;
+        if (m->in.in[i].br.f.replay_ms > ms)
+            ms = m->in.in[i].br.f.replay_ms;
     return ms;
 }
 
@@ -1567,7 +1567,7 @@ batch(struct map *m)
 
     m->time = m->in.time;
     if (ss_multi_has(&m->in, 0))
-        m->keyed_main = (m->in.in[0].f.flags & SS_FRAME_KEYED) != 0;
+        m->keyed_main = (m->in.in[0].br.f.flags & SS_FRAME_KEYED) != 0;
     if (plan(m) < 0)
         return -1;
     ss_frame_writer_begin(&m->w, m->time, m->in.interval,

@@ -733,37 +733,47 @@ first_batch(struct st *s, const struct ss_frame *f)
 }
 
 static int
-on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
+on_part(struct st *s, const struct ss_frame *f)
 {
     struct ss_rec_iter it;
     struct ss_rec r;
     int rc;
 
-    if (!*in_batch) {
-        if (!s->seen && (rc = first_batch(s, f)) < 0)
-            return rc;
-        begin_batch(s, f);
-        ss_stats_begin(&s->stats);
-        s->w.closed_ms = f->closed_ms; /* passed on, for delays */
-        s->w.replay_ms = f->replay_ms;
-    }
     ss_stats_in(&s->stats, f);
     XXH64_update(&s->xh, f->payload, f->payload_len);
     s->last = f;
-    *in_batch = (f->flags & SS_FRAME_MORE) != 0;
-    if (!s->replay) {
-        if (f->count > 0 && !(f->flags & SS_FRAME_KEYED))
-            return ss_diag("batch %" PRId64 ": records have no keys (key "
-                           "them first, e.g. with sstream-map)",
-                           f->time);
-        ss_frame_iter_init(&it, f);
-        while (ss_frame_iter_next(&it, &r)) {
-            s->recno++;
-            if ((rc = apply(s, &r)) < 0)
-                return rc;
-        }
+    if (s->replay)
+        return 0;
+    if (f->count > 0 && !(f->flags & SS_FRAME_KEYED))
+        return ss_diag("batch %" PRId64 ": records have no keys (key "
+                       "them first, e.g. with sstream-map)",
+                       f->time);
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        s->recno++;
+        if ((rc = apply(s, &r)) < 0)
+            return rc;
     }
-    return *in_batch ? 0 : end_batch(s);
+    return 0;
+}
+
+/* One batch, its first frame in br->f. */
+static int
+on_batch(struct st *s, struct ss_frame_batch_reader *br)
+{
+    struct ss_frame f;
+    int rc;
+
+    if (!s->seen && (rc = first_batch(s, &br->f)) < 0)
+        return rc;
+    begin_batch(s, &br->f);
+    ss_stats_begin(&s->stats);
+    s->w.closed_ms = br->f.closed_ms; /* passed on, for delays */
+    s->w.replay_ms = br->f.replay_ms;
+    while ((rc = ss_frame_batch_part(br, &f)) > 0)
+        if ((rc = on_part(s, &f)) < 0)
+            return rc;
+    return rc < 0 ? rc : end_batch(s);
 }
 
 /* ---- setup ---- */
@@ -842,10 +852,9 @@ summary(struct st *s)
 int
 ss_state_run(const struct ss_state_config *cfg)
 {
-    struct ss_frame_reader rd;
-    struct ss_frame f;
+    struct ss_frame_batch_reader br;
     struct st s;
-    int rc, in_batch = 0;
+    int rc;
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
@@ -870,12 +879,12 @@ ss_state_run(const struct ss_state_config *cfg)
     }
     s.stats.w = &s.w;
     s.stats.rej = &s.rej;
-    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
-    while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
-        if ((rc = on_frame(&s, &f, &in_batch)) < 0)
+    ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
+    while ((rc = ss_frame_batch_next(&br)) > 0)
+        if ((rc = on_batch(&s, &br)) < 0)
             break;
     if (rc == 0)
-        rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
+        rc = ss_frame_writer_eos(&s.w, br.f.time, br.f.interval);
     if (rc < -1 && rc != -EPIPE && rc != -EINVAL)
         rc = ss_diag_err(rc, "stdout");
     if (rc < 0 && rc != -EPIPE)
@@ -887,7 +896,7 @@ ss_state_run(const struct ss_state_config *cfg)
         rc = -1;
     if (rc == 0 && ss_rejects_lost(&s.rej))
         rc = 1;
-    ss_frame_reader_release(&rd);
+    ss_frame_batch_release(&br);
     release(&s);
     return rc;
 }

@@ -82,7 +82,6 @@ struct win {
     int64_t open_end; /* end of the pane taking records */
     int64_t last_time; /* latest batch time read */
     int64_t last_out;  /* latest frame time written */
-    int in_batch;
     int64_t batch_time;
     uint64_t recno;
     struct ss_rejects rej;
@@ -1478,7 +1477,7 @@ batch_begin(struct win *x, const struct ss_frame *f)
                        ss_dur_format(f->interval, a, sizeof(a)),
                        ss_dur_format(x->interval, b, sizeof(b)));
     } else if (f->time <= x->last_time && x->has_ck) {
-        x->in_batch = x->replaying = 1;
+        x->replaying = 1;
         x->batch_time = f->time;
         return 0;
     } else if (f->time <= x->last_time) {
@@ -1489,7 +1488,6 @@ batch_begin(struct win *x, const struct ss_frame *f)
     if (x->cfg->session_gap == 0 && x->last_time != 0 &&
         (rc = check_gap(x, f->time)) < 0)
         return rc;
-    x->in_batch = 1;
     x->batch_time = f->time;
     x->last_time = f->time;
     x->recno = 0;
@@ -1530,7 +1528,6 @@ batch_end(struct win *x)
     uint64_t digest = XXH64_digest(&x->xh);
     int rc;
 
-    x->in_batch = 0;
     if (x->replaying) {
         x->replaying = 0;
         return replay(x, x->batch_time, digest);
@@ -1667,36 +1664,35 @@ first_batch(struct win *x, const struct ss_frame *f)
     return ss_ckpt_check_resume(&x->ck, f->time, f->interval);
 }
 
+/* One batch, its first frame in br->f. x->cur follows br->f, the frame
+ * read last, whose trail the windows sent meanwhile carry on. */
 static int
-frame(struct win *x, const struct ss_frame *f)
+on_batch(struct win *x, struct ss_frame_batch_reader *br)
 {
+    struct ss_frame f;
     int rc;
 
-    ss_stats_in(&x->stats, f);
-    x->cur = f;
-    if (!x->in_batch) {
-        x->w.closed_ms = f->closed_ms; /* passed on, for delays */
-        x->w.replay_ms = f->replay_ms;
-        if (!x->seen && (rc = first_batch(x, f)) < 0)
-            return rc;
-        XXH64_reset(&x->xh, 0);
-        if ((rc = batch_begin(x, f)) < 0)
-            return rc;
-    } else if (f->time != x->batch_time) {
-        return ss_diag("batch %" PRId64 ": a part of batch %" PRId64
-                       " is missing its last frame",
-                       f->time, x->batch_time);
-    }
-    XXH64_update(&x->xh, f->payload, f->payload_len);
-    if (!x->replaying && (rc = add_frame(x, f)) < 0)
+    ss_stats_begin(&x->stats);
+    x->cur = &br->f;
+    x->w.closed_ms = br->f.closed_ms; /* passed on, for delays */
+    x->w.replay_ms = br->f.replay_ms;
+    if (!x->seen && (rc = first_batch(x, &br->f)) < 0)
         return rc;
-    if (f->flags & SS_FRAME_MORE)
-        return 0;
-    if ((rc = batch_end(x)) == 0 && x->spool != NULL)
-        rc = spool_flush(x);
-    if (rc == 0)
-        stats_end(x);
-    return rc;
+    XXH64_reset(&x->xh, 0);
+    if ((rc = batch_begin(x, &br->f)) < 0)
+        return rc;
+    while ((rc = ss_frame_batch_part(br, &f)) > 0) {
+        ss_stats_in(&x->stats, &f);
+        XXH64_update(&x->xh, f.payload, f.payload_len);
+        if (!x->replaying && (rc = add_frame(x, &f)) < 0)
+            return rc;
+    }
+    if (rc < 0 || (rc = batch_end(x)) < 0)
+        return rc;
+    if (x->spool != NULL && (rc = spool_flush(x)) < 0)
+        return rc;
+    stats_end(x);
+    return 0;
 }
 
 static void
@@ -1737,33 +1733,20 @@ win_release(struct win *x)
 static int
 run_loop(struct win *x)
 {
-    struct ss_frame_reader rd;
-    struct ss_frame f;
+    struct ss_frame_batch_reader br;
     int rc;
 
-    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
-    for (;;) {
-        if ((rc = ss_frame_reader_next(&rd, &f)) < 0)
+    ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
+    while ((rc = ss_frame_batch_next(&br)) > 0)
+        if ((rc = on_batch(x, &br)) < 0)
             break;
-        if (rc == 0) {
-            if (x->in_batch)
-                rc = ss_diag("upstream ended inside batch %" PRId64,
-                             x->batch_time);
-            else
-                rc = ss_frame_writer_eos(
-                    &x->w, x->last_out,
-                    (uint32_t)(x->slide ? x->slide : x->interval));
-            if (rc == 0 && x->spool != NULL)
-                rc = spool_flush(x);
-            break;
-        }
-        if (!x->in_batch)
-            ss_stats_begin(&x->stats);
-        if ((rc = frame(x, &f)) < 0)
-            break;
-    }
     x->cur = NULL; /* the end-of-stream frame has no trail */
-    ss_frame_reader_release(&rd);
+    if (rc == 0)
+        rc = ss_frame_writer_eos(&x->w, x->last_out,
+                                 (uint32_t)(x->slide ? x->slide : x->interval));
+    if (rc == 0 && x->spool != NULL)
+        rc = spool_flush(x);
+    ss_frame_batch_release(&br);
     return rc;
 }
 
