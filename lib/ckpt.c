@@ -664,60 +664,6 @@ ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time, int64_t interval)
                    c->dir, c->time + interval, accept);
 }
 
-long
-ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
-                     uint32_t replay_ms, uint32_t interval)
-{
-    char a[32], b[32];
-    uint64_t need;
-
-    if (replay_ms == 0)
-        return (long)(given == SS_CKPT_KEEP_AUTO ? dflt : given);
-    if (replay_ms == UINT32_MAX)
-        return ss_diag("a restart may send again any number of batches "
-                       "(the frames set no bound: sstream-source "
-                       "--max-uncommitted times -b past 49 days, or another "
-                       "producer), more than this stage can keep the output "
-                       "of; give sstream-source a smaller --max-uncommitted"),
-               -EDOM;
-    need = interval > 0 ? ((uint64_t)replay_ms + interval - 1) / interval
-                        : UINT64_MAX;
-    ss_dur_format(replay_ms, a, sizeof(a));
-    ss_dur_format(interval, b, sizeof(b));
-    if (given != SS_CKPT_KEEP_AUTO && need > given)
-        return ss_diag("--keep-outputs %lu keeps fewer batches than a "
-                       "restart may send again (sstream-source "
-                       "--max-uncommitted reaches back %s: %" PRIu64
-                       " batches of %s); give --keep-outputs %" PRIu64
-                       " or more, or leave it out",
-                       given, a, need, b, need),
-               -EDOM;
-    if (given != SS_CKPT_KEEP_AUTO)
-        return (long)given;
-    if (need > SS_CKPT_KEEP_MAX)
-        return ss_diag("a restart may send again %" PRIu64 " batches of %s "
-                       "(sstream-source --max-uncommitted reaches back %s), "
-                       "more than the %d whose output this stage keeps "
-                       "unasked; give sstream-source a smaller "
-                       "--max-uncommitted, or this stage --keep-outputs "
-                       "%" PRIu64,
-                       need, b, a, SS_CKPT_KEEP_MAX, need),
-               -EDOM;
-    return (long)(need > dflt ? need : dflt);
-}
-
-int
-ss_ckpt_replay_lost(const struct ss_ckpt *c, int64_t time, unsigned long kept)
-{
-    return ss_diag("batch %" PRId64 " is a replay (checkpoint '%s' is at "
-                   "%" PRId64 ") older than the %lu batches whose output is "
-                   "kept, and cannot be sent again: restart from "
-                   "sstream-source --wal DIR with sstream-sink --commit DIR, "
-                   "which send again only what is not committed, or give a "
-                   "new stream a new --checkpoint DIR",
-                   time, c->dir, c->time, kept);
-}
-
 const char *
 ss_ckpt_opt_name(const struct ss_ckpt *c, size_t i, const char **value)
 {
@@ -1003,20 +949,6 @@ int
 ss_ckpt_delta_blob(struct ss_ckpt *c, const void *p, size_t n)
 {
     return ss_ckpt_delta_blob2(c, NULL, 0, p, n);
-}
-
-int
-ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
-                     uint64_t digest)
-{
-    if (kept == digest)
-        return 0;
-    return ss_diag("batch %" PRId64 " was already used for other records "
-                   "(checkpoint '%s' is at %" PRId64 "): give a new stream "
-                   "a new --checkpoint DIR, and sstream-source --wal DIR "
-                   "(or --state DIR) so that a rerun does not reuse batch "
-                   "times",
-                   time, c->dir, c->time);
 }
 
 int

@@ -33,6 +33,7 @@
 #include "io.h"
 #include "keytab.h"
 #include "rejects.h"
+#include "replay.h"
 
 struct pane {
     int64_t end;          /* 0: never used */
@@ -49,12 +50,6 @@ struct pane {
 struct session {
     struct ss_acc acc;
     int64_t first, last; /* batch times of the first and latest record */
-};
-
-struct kept { /* a batch's output, for a replay of that batch */
-    int64_t time;
-    uint64_t digest;   /* of the input batch: a replay must match it */
-    struct ss_buf out; /* frames as out_begin() records them */
 };
 
 struct out_ent { /* one key of a window, for sorting */
@@ -94,19 +89,13 @@ struct win {
     /* --checkpoint */
     int has_ck;
     struct ss_ckpt ck;
-    int replaying;      /* the batch being read is at or before ck time */
-    struct ss_buf out;  /* this batch's output frames, to keep */
-    size_t out_at;      /* where the open output frame's header is */
-    uint32_t out_count; /* records in it */
-    struct kept *kept;  /* the last 'keep' batches, oldest first */
-    size_t nkept, capkept;
-    size_t keep;          /* set on the first batch (ss_ckpt_keep_outputs()) */
-    struct ss_buf dead;   /* pane ends dropped since the last save */
-    struct ss_buf t_run;  /* run keys changed since the last save */
-    struct ss_buf t_sess; /* session keys changed since the last save */
+    int replaying;            /* the batch being read is at or before ck time */
+    struct ss_replay_out out; /* this batch's output frames, to keep */
+    struct ss_replay kept;    /* the last batches' output frames */
+    struct ss_buf dead;       /* pane ends dropped since the last save */
+    struct ss_buf t_run;      /* run keys changed since the last save */
+    struct ss_buf t_sess;     /* session keys changed since the last save */
     struct ss_buf enc;
-    uint64_t replayed;
-    int64_t first_replay, last_replay;
     struct ss_stats stats;
     const struct ss_frame *cur; /* the frame being read, for its trail */
     FILE *spool; /* --checkpoint: output waits here for the save */
@@ -120,7 +109,7 @@ ss_window_config_init(struct ss_window_config *cfg)
     cfg->op = SS_OP_SUM;
     cfg->sep = ',';
     cfg->rebuild_every = SS_WINDOW_REBUILD_EVERY;
-    cfg->keep_outputs = SS_CKPT_KEEP_AUTO;
+    cfg->keep_outputs = SS_REPLAY_KEEP_AUTO;
 }
 
 static void
@@ -213,26 +202,16 @@ setup(struct win *x, int64_t interval)
 
 /* ---- output, and what a checkpoint keeps of it ---- */
 
-/* With --checkpoint, every frame written is also recorded in x->out as
- * time (8), interval (4), flags (4), count (4), payload length (8) and
- * the records as a frame payload holds them, so that a replayed batch can
- * be sent again byte for byte (re_emit). */
-#define OUT_HEAD 28
-
+/* With --checkpoint, every frame written is also recorded in x->out, so
+ * that a replayed batch can be sent again byte for byte (lib/replay). */
 static void
 out_begin(struct win *x, int64_t time, uint32_t interval, uint32_t flags)
 {
     ss_frame_writer_begin(&x->w, time, interval, flags);
     if (x->cur != NULL) /* a window goes on with its last batch's trail */
         ss_frame_writer_trail(&x->w, x->cur);
-    if (!x->has_ck || ss_buf_reserve(&x->out, OUT_HEAD) < 0)
-        return;
-    x->out_at = x->out.len;
-    x->out_count = 0;
-    ss_bytes_put_le(x->out.data + x->out.len, (uint64_t)time, 8);
-    ss_bytes_put_le(x->out.data + x->out.len + 8, interval, 4);
-    ss_bytes_put_le(x->out.data + x->out.len + 12, flags, 4);
-    ss_buf_commit(&x->out, OUT_HEAD);
+    if (x->has_ck)
+        ss_replay_out_begin(&x->out, time, interval, flags);
 }
 
 static int
@@ -240,62 +219,20 @@ out_add(struct win *x, const char *k, size_t klen, const char *v, size_t vlen)
 {
     int rc;
 
-    if (x->has_ck) {
-        if (k != NULL && ((rc = ss_bytes_append_varint(&x->out, klen)) < 0 ||
-                          (rc = ss_buf_append(&x->out, k, klen)) < 0))
-            return rc;
-        if ((rc = ss_bytes_append_varint(&x->out, vlen)) < 0 ||
-            (rc = ss_buf_append(&x->out, v, vlen)) < 0)
-            return rc;
-        x->out_count++;
-    }
+    if (x->has_ck && (rc = ss_replay_out_add(&x->out, k, klen, v, vlen)) < 0)
+        return rc;
     return ss_frame_writer_add(&x->w, k, klen, v, vlen);
 }
 
 static int
 out_end(struct win *x)
 {
-    if (x->has_ck) {
-        if (x->out.len < x->out_at + OUT_HEAD)
-            return -ENOMEM; /* out_begin() could not reserve */
-        ss_bytes_put_le(x->out.data + x->out_at + 16, x->out_count, 4);
-        ss_bytes_put_le(x->out.data + x->out_at + 20,
-                        x->out.len - x->out_at - OUT_HEAD, 8);
-    }
+    int rc;
+
+    if (x->has_ck && (rc = ss_replay_out_end(&x->out)) < 0)
+        return rc;
     ss_stats_stamp(&x->stats);
     return ss_frame_writer_end(&x->w);
-}
-
-/* Send again the frames recorded in p[0..n). */
-static int
-re_emit(struct win *x, const char *p, size_t n)
-{
-    while (n >= OUT_HEAD) {
-        struct ss_frame f = {.kind = SS_FRAME_BATCH};
-        struct ss_rec_iter it;
-        struct ss_rec r;
-        uint64_t len = ss_bytes_get_le(p + 20, 8);
-        int rc;
-
-        if (len > n - OUT_HEAD)
-            return -EBADMSG;
-        f.time = (int64_t)ss_bytes_get_le(p, 8);
-        f.interval = (uint32_t)ss_bytes_get_le(p + 8, 4);
-        f.flags = (uint32_t)ss_bytes_get_le(p + 12, 4);
-        f.payload = p + OUT_HEAD;
-        f.payload_len = len;
-        ss_frame_writer_begin(&x->w, f.time, f.interval, f.flags);
-        ss_frame_iter_init(&it, &f);
-        while (ss_frame_iter_next(&it, &r))
-            if ((rc = ss_frame_writer_add(&x->w, r.key, r.klen, r.val,
-                                          r.vlen)) < 0)
-                return rc;
-        if ((rc = ss_frame_writer_end(&x->w)) < 0)
-            return rc;
-        p += OUT_HEAD + len;
-        n -= OUT_HEAD + len;
-    }
-    return 0;
 }
 
 /* Remember a key whose entry changed, for the next checkpoint delta. */
@@ -1105,74 +1042,13 @@ ld_del(void *ctx, const char *k, size_t klen)
     return -EBADMSG;
 }
 
-/* Keep a batch's output; the oldest goes when x->keep are kept. */
-static int
-keep(struct win *x, int64_t time, uint64_t digest, const char *p, size_t n)
-{
-    struct kept k;
-
-    if (x->keep == 0)
-        return 0;
-    if (x->nkept >= x->keep) {
-        k = x->kept[0];
-        memmove(x->kept, x->kept + 1, (x->nkept - 1) * sizeof(*x->kept));
-        x->nkept--;
-        ss_buf_reset(&k.out);
-    } else {
-        if (x->nkept == x->capkept) {
-            size_t cap = x->capkept ? x->capkept * 2 : 16;
-            struct kept *v = realloc(x->kept, cap * sizeof(*v));
-
-            if (v == NULL)
-                return -ENOMEM;
-            x->kept = v;
-            x->capkept = cap;
-        }
-        memset(&k, 0, sizeof(k));
-    }
-    k.time = time;
-    k.digest = digest;
-    x->kept[x->nkept++] = k;
-    return ss_buf_append(&x->kept[x->nkept - 1].out, p, n);
-}
-
-/* Whether p[0..n) holds output frames as out_begin() and out_end()
- * record them, whole: re_emit() sends them on without checks. */
-static int
-outputs_valid(const char *p, size_t n)
-{
-    while (n > 0) {
-        struct ss_frame f = {.kind = SS_FRAME_BATCH};
-        uint64_t len;
-
-        if (n < OUT_HEAD || (len = ss_bytes_get_le(p + 20, 8)) > n - OUT_HEAD)
-            return 0;
-        f.time = (int64_t)ss_bytes_get_le(p, 8);
-        f.interval = (uint32_t)ss_bytes_get_le(p + 8, 4);
-        f.flags = (uint32_t)ss_bytes_get_le(p + 12, 4);
-        f.count = (uint32_t)ss_bytes_get_le(p + 16, 4);
-        f.payload = p + OUT_HEAD;
-        f.payload_len = (size_t)len;
-        if (!ss_frame_time_valid(f.time) || f.interval == 0 ||
-            (f.flags & ~SS_FRAME_KEYED) != 0 || ss_frame_check_records(&f) < 0)
-            return 0;
-        p += OUT_HEAD + len;
-        n -= OUT_HEAD + len;
-    }
-    return 1;
-}
-
-/* A blob: the input batch's digest (u64), then its output frames,
- * checked whole; blobs come in time order, as replay() looks them up. */
+/* A blob: a batch's output frames, checked whole (lib/replay). */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
     struct win *x = ctx;
 
-    if (n < 8 || !outputs_valid(p + 8, n - 8) ||
-        (x->nkept > 0 && time <= x->kept[x->nkept - 1].time))
-        return -EBADMSG;
-    return keep(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
+    return ss_replay_load(&x->kept, time, p, n, ss_replay_frames_valid);
 }
 
 static int
@@ -1275,22 +1151,14 @@ save_snapshot(struct win *x, const struct ss_ckpt_opt *opts, size_t nopts)
     while (ss_keytab_next(&x->sess, &cur, &k, &klen) != NULL)
         if ((rc = save_entry(x, 's', k, klen, 1)) < 0)
             return rc;
-    for (size_t i = 0; i < x->nkept; i++) {
-        char d[8];
-
-        ss_bytes_put_le(d, x->kept[i].digest, 8);
-        if ((rc = ss_ckpt_snap_blob2(&x->ck, x->kept[i].time, d, 8,
-                                     x->kept[i].out.data, x->kept[i].out.len)) <
-            0)
-            return rc;
-    }
+    if ((rc = ss_replay_save_snapshot(&x->kept, &x->ck)) < 0)
+        return rc;
     return ss_ckpt_snap_commit(&x->ck);
 }
 
 static int
 save_delta(struct win *x, uint64_t digest)
 {
-    char d[8];
     int rc;
 
     ss_ckpt_delta_begin(&x->ck, x->last_time);
@@ -1307,8 +1175,8 @@ save_delta(struct win *x, uint64_t digest)
     if ((rc = save_touched(x, 'r', &x->t_run)) < 0 ||
         (rc = save_touched(x, 's', &x->t_sess)) < 0)
         return rc;
-    ss_bytes_put_le(d, digest, 8);
-    return ss_ckpt_delta_blob2(&x->ck, d, 8, x->out.data, x->out.len);
+    return ss_replay_save_delta(&x->ck, digest, x->out.buf.data,
+                                x->out.buf.len);
 }
 
 /* The options that shape the state, as the user spells them: a
@@ -1366,7 +1234,8 @@ save(struct win *x, uint64_t digest)
     size_t n = ck_opts(x->cfg, &t);
     int rc;
 
-    if ((rc = keep(x, x->last_time, digest, x->out.data, x->out.len)) < 0)
+    if ((rc = ss_replay_keep(&x->kept, x->last_time, digest, x->out.buf.data,
+                             x->out.buf.len)) < 0)
         return rc;
     /* The delta even when a snapshot follows: the new log begins with it
      * (lib/ckpt.h). */
@@ -1379,7 +1248,7 @@ save(struct win *x, uint64_t digest)
     ss_buf_reset(&x->dead);
     ss_buf_reset(&x->t_run);
     ss_buf_reset(&x->t_sess);
-    ss_buf_reset(&x->out);
+    ss_buf_reset(&x->out.buf);
     return rc;
 }
 
@@ -1394,8 +1263,7 @@ open_checkpoint(struct win *x)
     int rc;
 
     /* Until the first batch says how many to keep, keep what loads. */
-    x->keep = x->cfg->keep_outputs == SS_CKPT_KEEP_AUTO ? SS_CKPT_KEEP_MAX
-                                                        : x->cfg->keep_outputs;
+    ss_replay_init(&x->kept, x->cfg->keep_outputs);
     ld.ctx = x;
     rc = ss_ckpt_open(&x->ck, x->cfg->checkpoint, t.o, n, &ld, 0);
     x->has_ck = 1;
@@ -1411,25 +1279,15 @@ open_checkpoint(struct win *x)
 /* A batch at or before the checkpoint's time has been applied already:
  * send what it produced then, and change nothing. */
 static int
-replay(struct win *x, int64_t time, uint64_t digest)
+replay_batch(struct win *x, int64_t time, uint64_t digest)
 {
-    size_t i;
+    const struct ss_replay_entry *e;
     int rc;
 
-    for (i = x->nkept; i > 0 && x->kept[i - 1].time > time; i--)
-        ;
-    /* Never nothing for a lost output: its windows would be missing. */
-    if (i == 0 || x->kept[i - 1].time != time)
-        return ss_ckpt_replay_lost(&x->ck, time, x->keep);
-    if ((rc = ss_ckpt_check_replay(&x->ck, time, x->kept[i - 1].digest,
-                                   digest)) < 0)
+    if ((rc = ss_replay_find(&x->kept, &x->ck, time, digest, &e)) < 0)
         return rc;
-    x->replayed++;
     ss_stats_skip(&x->stats);
-    if (x->replayed == 1)
-        x->first_replay = time;
-    x->last_replay = time;
-    return re_emit(x, x->kept[i - 1].out.data, x->kept[i - 1].out.len);
+    return ss_replay_emit(&x->w, e->data.data, e->data.len);
 }
 
 /* ---- batches ---- */
@@ -1530,7 +1388,7 @@ batch_end(struct win *x)
 
     if (x->replaying) {
         x->replaying = 0;
-        return replay(x, x->batch_time, digest);
+        return replay_batch(x, x->batch_time, digest);
     }
     if ((rc = ss_rejects_flush(&x->rej)) < 0)
         return rc;
@@ -1605,20 +1463,6 @@ spool_flush(struct win *x)
     return 0;
 }
 
-/* Keep only the newest x->keep outputs. */
-static void
-trim_kept(struct win *x)
-{
-    size_t drop = x->nkept > x->keep ? x->nkept - x->keep : 0;
-
-    if (drop == 0)
-        return;
-    for (size_t i = 0; i < drop; i++)
-        ss_buf_release(&x->kept[i].out);
-    memmove(x->kept, x->kept + drop, (x->nkept - drop) * sizeof(*x->kept));
-    x->nkept -= drop;
-}
-
 /* The sink commits once a slide, when its window comes out; a source
  * that waits for the commit of every batch older than replay_ms would
  * wait for ever within a longer slide. */
@@ -1649,18 +1493,15 @@ check_slide(const struct win *x, const struct ss_frame *f)
 static int
 first_batch(struct win *x, const struct ss_frame *f)
 {
-    long keep;
     int rc;
 
     x->seen = 1;
     if ((rc = check_slide(x, f)) < 0 || !x->has_ck)
         return rc;
-    keep = ss_ckpt_keep_outputs(x->cfg->keep_outputs, SS_WINDOW_KEEP_OUTPUTS,
-                                f->replay_ms, f->interval);
-    if (keep < 0)
-        return -EDOM; /* reported: a usage error */
-    x->keep = (size_t)keep;
-    trim_kept(x);
+    if ((rc = ss_replay_size(&x->kept, x->cfg->keep_outputs,
+                             SS_WINDOW_KEEP_OUTPUTS, f->replay_ms,
+                             f->interval)) < 0)
+        return rc; /* -EDOM, reported: a usage error */
     return ss_ckpt_check_resume(&x->ck, f->time, f->interval);
 }
 
@@ -1720,10 +1561,8 @@ win_release(struct win *x)
     free(x->ents);
     if (x->has_ck)
         ss_ckpt_close(&x->ck);
-    for (size_t i = 0; i < x->nkept; i++)
-        ss_buf_release(&x->kept[i].out);
-    free(x->kept);
-    ss_buf_release(&x->out);
+    ss_replay_release(&x->kept);
+    ss_buf_release(&x->out.buf);
     ss_buf_release(&x->dead);
     ss_buf_release(&x->t_run);
     ss_buf_release(&x->t_sess);
@@ -1794,11 +1633,7 @@ ss_window_run(const struct ss_window_config *cfg)
         rc = spool_open(&x);
     if (rc == 0)
         rc = run_loop(&x);
-    if (x.replayed > 0)
-        ss_diag("%" PRIu64 " replayed batch%s (%" PRId64 " to %" PRId64
-                ") not applied again, output re-emitted",
-                x.replayed, x.replayed == 1 ? "" : "es", x.first_replay,
-                x.last_replay);
+    ss_replay_summary(&x.kept);
     if (rc == -ENOMEM)
         ss_diag_err(rc, "window");
     else if (rc < -1 && rc != -EPIPE && rc != -EDOM)
