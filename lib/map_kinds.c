@@ -163,14 +163,15 @@ parse_nonempty(struct ss_map_op *op, const char *arg)
     return 0;
 }
 
-#define BATCH SS_MAP_PER_BATCH
+#define BATCH  SS_MAP_PER_BATCH
+#define RECORD SS_MAP_PER_RECORD
 
 /* .opt is {option, letter, argument, help line, section}. */
 static const struct kind kinds[] = {
     [SS_MAP_FLAT_MAP] =
         {
             .opt = {"--flat-map", 'f', "FUNC",
-                    "split values: words, split:DELIM"},
+                    "split values: words, split:DELIM", RECORD},
             .flags = DROPS_KEYS,
             .parse = parse_flat_fn,
             .setup = ss_map__setup_flat_map,
@@ -179,7 +180,7 @@ static const struct kind kinds[] = {
     [SS_MAP_FLAT_MAP_VALUES] =
         {
             .opt = {"--flat-map-values", 0, "FUNC",
-                    "the same, keeping each record's key"},
+                    "the same, keeping each record's key", RECORD},
             .flags = NEEDS_KEYS,
             .parse = parse_flat_fn,
             .record = ss_map__flat_map_values,
@@ -187,62 +188,66 @@ static const struct kind kinds[] = {
     [SS_MAP_MAP] =
         {
             .opt = {"--map", 0, "FUNC",
-                    "change values: lower, upper, trim, field:N"},
+                    "change values: lower, upper, trim, field:N", RECORD},
             .parse = parse_map_fn,
             .record = ss_map__map_value,
         },
     [SS_MAP_MAP_VALUES] =
         {
             .opt = {"--map-values", 0, "FUNC",
-                    "the same, for key/value records only"},
+                    "the same, for key/value records only", RECORD},
             .flags = NEEDS_KEYS,
             .parse = parse_map_fn,
             .record = ss_map__map_value,
         },
     [SS_MAP_KEY_FIELD] =
         {
-            .opt = {"--key-field", 0, "N", "key = field N of the value"},
+            .opt = {"--key-field", 0, "N", "key = field N of the value",
+                    RECORD},
             .flags = MAKES_KEYS,
             .parse = parse_field,
             .record = ss_map__key_field,
         },
     [SS_MAP_VALUE_FIELD] =
         {
-            .opt = {"--value-field", 0, "N", "value = field N of the value"},
+            .opt = {"--value-field", 0, "N", "value = field N of the value",
+                    RECORD},
             .parse = parse_field,
             .record = ss_map__value_field,
         },
     [SS_MAP_PAIR] =
         {
             .opt = {"--pair", 0, "V",
-                    "key = the value, value = V (Spark's (w, 1))"},
+                    "key = the value, value = V (Spark's (w, 1))", RECORD},
             .flags = MAKES_KEYS,
             .parse = parse_text,
             .record = ss_map__pair,
         },
     [SS_MAP_FILTER] =
         {
-            .opt = {"--filter", 0, "REGEX", "keep values that match (PCRE2)"},
+            .opt = {"--filter", 0, "REGEX", "keep values that match (PCRE2)",
+                    RECORD},
             .parse = parse_pattern,
             .record = ss_map__keep_matches,
         },
     [SS_MAP_FILTER_OUT] =
         {
-            .opt = {"--filter-out", 0, "REGEX", "drop values that match"},
+            .opt = {"--filter-out", 0, "REGEX", "drop values that match",
+                    RECORD},
             .parse = parse_pattern,
             .record = ss_map__drop_matches,
         },
     [SS_MAP_WHERE] =
         {
             .opt = {"--where", 0, "'value OP N'",
-                    "keep values that compare true (> >= < <= == !=)"},
+                    "keep values that compare true (> >= < <= == !=)", RECORD},
             .parse = parse_where,
             .record = ss_map__where,
         },
     [SS_MAP_DISTINCT] =
         {
             .opt = {"--distinct", 0, NULL,
-                    "drop records already seen in the batch"},
+                    "drop records already seen in the batch", RECORD},
             .setup = ss_map__setup_seen,
             .record = ss_map__distinct,
             .finish = ss_map__forget_seen,
@@ -250,7 +255,7 @@ static const struct kind kinds[] = {
     [SS_MAP_UNION] =
         {
             .opt = {"--union", 0, "PATH",
-                    "add the records of another frame stream"},
+                    "add the records of another frame stream", RECORD},
             .flags = STREAM,
             .parse = parse_nonempty,
             .record = ss_map__pass,

@@ -25,6 +25,18 @@ load helpers/common
     assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 5, mismatches 0$'
 }
 
+@test "chaos: a flipped bit in the newest checkpoint: exact output, or a stop that says so" {
+    # each kill is followed by one flipped bit in the newest snapshot or
+    # log of a random checkpoint; a stage either recovers exactly (the WAL
+    # sends again what the older checkpoint needs) or exits 1 with a
+    # message; a run that exits 0 must match the uninterrupted run
+    run --separate-stderr "$REPO/tests/chaos/run" --seed 5 --kills 8 --readme --corrupt
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --index 0 "chaos: seed 5, 60 batches, the README's pipeline"
+    assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 8, corruptions [1-8], stopped [0-9]+, mismatches 0$'
+}
+
 @test "chaos: usage errors exit 2" {
     run --separate-stderr "$REPO/tests/chaos/run" --kills x
     assert_failure 2

@@ -11,23 +11,7 @@ setup() {
 }
 
 teardown() {
-    local p
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-}
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    local i
-    for i in $(seq 1 100); do
-        [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
-        sleep 0.05
-    done
-    return 1
+    kill_bg
 }
 
 @test "out: --save-as-text-files writes PREFIX-TIME.SUFFIX per batch, empty ones too" {

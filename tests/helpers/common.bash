@@ -36,3 +36,39 @@ batches() {
         fi
     done
 }
+
+# free_port: a TCP port on 127.0.0.1 that nobody listens on now.
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something listens on PORT (at most 5 s; asked of
+# the kernel: a test connection would use up a one-connection server).
+wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for a listener on port $1" >&2
+    return 1
+}
+
+# wait_lines FILE N: until FILE has N lines (at most 15 s).
+wait_lines() {
+    local i
+    for i in $(seq 1 150); do
+        [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for $2 lines in $1" >&2
+    return 1
+}
+
+# kill_bg: ends the background processes a test put in PIDS (teardown).
+kill_bg() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+}
