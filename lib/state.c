@@ -145,28 +145,38 @@ ld_del(void *ctx, const char *k, size_t kl)
     return 0;
 }
 
-/* Whether p[0..n) is an undo list as save_undo() writes them: key, a
- * byte 0 (absent) or 1 (present), and a present key's value, whole. */
+/* The next entry of an undo list as save_undo() writes them: the key, a
+ * byte 0 (the key was absent) or 1 (present), and a present key's old
+ * value. 1 present, 0 absent, or -EBADMSG when the list is cut short or
+ * the byte is neither. */
+static int
+undo_next(struct ss_ckpt_rd *r, const char **k, size_t *kl, const char **v,
+          size_t *vl)
+{
+    char had;
+
+    *k = ss_ckpt_get_bytes(r, kl);
+    had = r->p < r->end ? *r->p++ : (r->bad = 1, 0);
+    *v = NULL;
+    *vl = 0;
+    if (!r->bad && had == 1)
+        *v = ss_ckpt_get_bytes(r, vl);
+    return r->bad || (had != 0 && had != 1) ? -EBADMSG : had;
+}
+
+/* Whether p[0..n) is an undo list as save_undo() writes them, whole. */
 static int
 undo_valid(const char *p, size_t n)
 {
     struct ss_ckpt_rd r = {p, n > 0 ? p + n : p, 0};
     struct ent e = {0};
+    const char *k, *v;
+    size_t kl, vl;
     int rc = 0;
 
-    while (rc == 0 && r.p < r.end) {
-        const char *v;
-        size_t kl, vl;
-        char had;
-
-        ss_ckpt_get_bytes(&r, &kl);
-        had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
-        if (r.bad || (had != 0 && had != 1))
-            rc = -EBADMSG;
-        else if (had && ((v = ss_ckpt_get_bytes(&r, &vl)) == NULL ||
-                         decode(&e, v, vl) < 0))
-            rc = -EBADMSG;
-    }
+    while (rc == 0 && r.p < r.end)
+        if ((rc = undo_next(&r, &k, &kl, &v, &vl)) > 0)
+            rc = decode(&e, v, vl) < 0 ? -EBADMSG : 0;
     ss_acc_release(&e.acc);
     return rc;
 }
@@ -345,16 +355,12 @@ build(struct st *s, const char *undo, size_t n)
                 rc = out_add(s, k, kl, a, 0);
     } else {
         while (rc == 0 && r.p < r.end) {
-            const char *v = NULL;
-            size_t vl = 0;
+            const char *v;
+            size_t vl;
             int had;
 
-            k = ss_ckpt_get_bytes(&r, &kl);
-            had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
-            if (had)
-                v = ss_ckpt_get_bytes(&r, &vl);
-            if (r.bad)
-                return -EBADMSG;
+            if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
+                return had;
             if ((a = lookup(s, k, kl)) != NULL) {
                 rc = out_add(s, k, kl, a, 0);
             } else if (had && s->cfg->emit == SS_STATE_EMIT_EXPIRED) {
@@ -405,17 +411,13 @@ overlay(struct st *s, const struct ss_replay_entry *kp)
     struct ss_ckpt_rd r = {kp->data.data, ss_buf_end(&kp->data), 0};
 
     while (r.p < r.end) {
-        const char *k, *v = NULL;
-        size_t kl, vl = 0;
+        const char *k, *v;
+        size_t kl, vl;
         int had, created;
         struct ovv *o;
 
-        k = ss_ckpt_get_bytes(&r, &kl);
-        had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
-        if (had)
-            v = ss_ckpt_get_bytes(&r, &vl);
-        if (r.bad)
-            return -EBADMSG;
+        if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
+            return had;
         if ((o = ss_keytab_get(&s->ov, k, kl, &created)) == NULL)
             return -ENOMEM;
         o->present = had;
@@ -561,11 +563,11 @@ save(struct st *s, uint64_t digest)
      * (lib/ckpt.h), and it costs what the batch changed. */
     ss_ckpt_delta_begin(c, s->cur);
     while (r.p < r.end) {
+        const char *v;
         size_t vl;
 
-        k = ss_ckpt_get_bytes(&r, &kl);
-        if (*r.p++)
-            ss_ckpt_get_bytes(&r, &vl);
+        if ((rc = undo_next(&r, &k, &kl, &v, &vl)) < 0)
+            return rc;
         if ((e = ss_keytab_find(&s->t, k, kl)) == NULL) {
             rc = ss_ckpt_delta_del(c, k, kl);
         } else {
