@@ -87,8 +87,19 @@ struct kind {
     int (*finish)(struct map *m, size_t i);
 };
 
-/* map.c */
-int ss_map__push(struct map *m, size_t i, struct ss_rec r);
+/* Push r into step i and on through the steps after it. 0, or < 0 to
+ * stop the run (-1 reported, or an errno code). */
+static inline int
+ss_map__push(struct map *m, size_t i, struct ss_rec r)
+{
+    const struct ss_map_config *cfg = m->cfg;
+    int rc;
+
+    for (; i < cfg->nops; i++)
+        if ((rc = m->st[i].record(m, i, &r)) <= 0)
+            return rc;
+    return ss_frame_writer_add(&m->w, r.key, r.klen, r.val, r.vlen);
+}
 
 /* map_kinds.c */
 const struct kind *ss_map__kind_of(enum ss_map_kind k);

@@ -47,50 +47,6 @@ ss_window_config_init(struct ss_window_config *cfg)
     cfg->keep_outputs = SS_REPLAY_KEEP_AUTO;
 }
 
-/* ---- setting up on the first frame ---- */
-
-static int
-check_multiple(const char *what, int64_t d, int64_t interval)
-{
-    char a[32], b[32];
-
-    if (d % interval == 0)
-        return 0;
-    ss_diag("%s %s is not a multiple of the batch interval %s", what,
-            ss_dur_format(d, a, sizeof(a)),
-            ss_dur_format(interval, b, sizeof(b)));
-    return -EDOM;
-}
-
-int
-ss_window__setup(struct win *x, int64_t interval)
-{
-    const struct ss_window_config *cfg = x->cfg;
-    char a[32], b[32], c[32];
-
-    x->interval = interval;
-    if (cfg->session_gap > 0)
-        return check_multiple("--session-gap", cfg->session_gap, interval);
-    x->window = cfg->window;
-    x->slide = cfg->slide > 0 ? cfg->slide : interval;
-    if (x->window % interval != 0 || x->slide % interval != 0) {
-        ss_diag("window %s and slide %s must be multiples of the batch "
-                "interval %s",
-                ss_dur_format(x->window, a, sizeof(a)),
-                ss_dur_format(x->slide, b, sizeof(b)),
-                ss_dur_format(interval, c, sizeof(c)));
-        return -EDOM;
-    }
-    x->gran = gcd(x->window, x->slide);
-    x->ring.nslots = (size_t)(x->window / x->gran) + 1;
-    if ((x->ring.panes = calloc(x->ring.nslots, sizeof(*x->ring.panes))) ==
-        NULL)
-        return ss_diag("out of memory for %zu panes", x->ring.nslots);
-    for (size_t i = 0; i < x->ring.nslots; i++)
-        ss_keytab_init(&x->ring.panes[i].tab, sizeof(struct ss_acc), acc_drop);
-    return 0;
-}
-
 /* ---- batches ---- */
 
 /* A batch far after the last one would have the stage send an empty

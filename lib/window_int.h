@@ -2,7 +2,8 @@
  * lib/window*.c, which are one module cut by concept:
  *
  *   window.c          the driver: setup, batches, the run loop
- *   window_pane.c     panes, the running aggregate, records and output
+ *   window_pane.c     panes, the running aggregate, records, windows
+ *   window_out.c      output frames, rejects, keys touched for a delta
  *   window_session.c  session windows (--session-gap)
  *   window_ckpt.c     the checkpoint codec, and replays
  *
@@ -159,10 +160,17 @@ keyed_mode(const struct win *x)
     return x->cfg->mode != SS_WINDOW_PLAIN;
 }
 
-/* window.c */
-int ss_window__setup(struct win *x, int64_t interval);
-
 /* window_pane.c */
+int ss_window__setup(struct win *x, int64_t interval);
+int ss_window__flatten_into(struct pane *p, struct ss_buf *b);
+int ss_window__flat_valid(const char *p, size_t n);
+int ss_window__subtract(struct win *x, struct pane *p);
+int ss_window__rebuild(struct win *x, int64_t e);
+void ss_window__start_pane(struct win *x, int64_t end);
+int ss_window__advance_to(struct win *x, int64_t end);
+int ss_window__add_frame(struct win *x, const struct ss_frame *f);
+
+/* window_out.c */
 void ss_window__out_begin(struct win *x, int64_t time, uint32_t interval,
                           uint32_t flags);
 int ss_window__out_add(struct win *x, const char *k, size_t klen, const char *v,
@@ -170,14 +178,7 @@ int ss_window__out_add(struct win *x, const char *k, size_t klen, const char *v,
 int ss_window__out_end(struct win *x);
 void ss_window__touch(struct win *x, struct ss_buf *list, const char *k,
                       size_t klen);
-int ss_window__flatten_into(struct pane *p, struct ss_buf *b);
-int ss_window__flat_valid(const char *p, size_t n);
-int ss_window__subtract(struct win *x, struct pane *p);
-int ss_window__rebuild(struct win *x, int64_t e);
-void ss_window__start_pane(struct win *x, int64_t end);
-int ss_window__advance_to(struct win *x, int64_t end);
 void ss_window__reject(struct win *x, const struct ss_rec *r, int rc);
-int ss_window__add_frame(struct win *x, const struct ss_frame *f);
 
 /* window_session.c */
 int ss_window__add_session(struct win *x, const struct ss_rec *r, const char *k,

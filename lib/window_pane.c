@@ -21,54 +21,48 @@
 #include "replay.h"
 #include "window_int.h"
 
-/* ---- output, and what a checkpoint keeps of it ---- */
+/* ---- setting up on the first frame ---- */
 
-/* With --checkpoint, every frame written is also recorded in x->out.rec, so
- * that a replayed batch can be sent again byte for byte (lib/replay). */
-void
-ss_window__out_begin(struct win *x, int64_t time, uint32_t interval,
-                     uint32_t flags)
+static int
+check_multiple(const char *what, int64_t d, int64_t interval)
 {
-    ss_frame_writer_begin(&x->out.w, time, interval, flags);
-    if (x->in.cur != NULL) /* a window goes on with its last batch's trail */
-        ss_frame_writer_trail(&x->out.w, x->in.cur);
-    if (x->ck.on)
-        ss_replay_out_begin(&x->out.rec, time, interval, flags);
+    char a[32], b[32];
+
+    if (d % interval == 0)
+        return 0;
+    ss_diag("%s %s is not a multiple of the batch interval %s", what,
+            ss_dur_format(d, a, sizeof(a)),
+            ss_dur_format(interval, b, sizeof(b)));
+    return -EDOM;
 }
 
 int
-ss_window__out_add(struct win *x, const char *k, size_t klen, const char *v,
-                   size_t vlen)
+ss_window__setup(struct win *x, int64_t interval)
 {
-    int rc;
+    const struct ss_window_config *cfg = x->cfg;
+    char a[32], b[32], c[32];
 
-    if (x->ck.on && (rc = ss_replay_out_add(&x->out.rec, k, klen, v, vlen)) < 0)
-        return rc;
-    return ss_frame_writer_add(&x->out.w, k, klen, v, vlen);
-}
-
-int
-ss_window__out_end(struct win *x)
-{
-    int rc;
-
-    if (x->ck.on && (rc = ss_replay_out_end(&x->out.rec)) < 0)
-        return rc;
-    ss_stats_stamp(&x->stats);
-    return ss_frame_writer_end(&x->out.w);
-}
-
-/* Remember a key whose entry changed, for the next checkpoint delta. */
-void
-ss_window__touch(struct win *x, struct ss_buf *list, const char *k, size_t klen)
-{
-    char n[4];
-
-    if (!x->ck.on)
-        return;
-    ss_bytes_put_le(n, klen, 4);
-    ss_buf_append(list, n, 4);
-    ss_buf_append(list, k, klen);
+    x->interval = interval;
+    if (cfg->session_gap > 0)
+        return check_multiple("--session-gap", cfg->session_gap, interval);
+    x->window = cfg->window;
+    x->slide = cfg->slide > 0 ? cfg->slide : interval;
+    if (x->window % interval != 0 || x->slide % interval != 0) {
+        ss_diag("window %s and slide %s must be multiples of the batch "
+                "interval %s",
+                ss_dur_format(x->window, a, sizeof(a)),
+                ss_dur_format(x->slide, b, sizeof(b)),
+                ss_dur_format(interval, c, sizeof(c)));
+        return -EDOM;
+    }
+    x->gran = gcd(x->window, x->slide);
+    x->ring.nslots = (size_t)(x->window / x->gran) + 1;
+    if ((x->ring.panes = calloc(x->ring.nslots, sizeof(*x->ring.panes))) ==
+        NULL)
+        return ss_diag("out of memory for %zu panes", x->ring.nslots);
+    for (size_t i = 0; i < x->ring.nslots; i++)
+        ss_keytab_init(&x->ring.panes[i].tab, sizeof(struct ss_acc), acc_drop);
+    return 0;
 }
 
 /* ---- pane entries ----
@@ -473,19 +467,6 @@ key_of(struct win *x, const struct ss_rec *r, const char **k, size_t *klen)
         *klen = 0;
         return 0;
     }
-}
-
-void
-ss_window__reject(struct win *x, const struct ss_rec *r, int rc)
-{
-    if (rc == -ERANGE)
-        ss_diag_rec(x->in.time, x->in.recno,
-                    "'%.*s' takes the sum out of 64-bit integers", (int)r->vlen,
-                    r->val);
-    else
-        ss_diag_rec(x->in.time, x->in.recno, "'%.*s' is not a number",
-                    (int)r->vlen, r->val);
-    ss_rejects_put(&x->rej, r->key, r->klen, r->val, r->vlen);
 }
 
 static int
