@@ -126,32 +126,6 @@ int ss_ckpt_open(struct ss_ckpt *c, const char *dir,
  * Engines call it on their first batch. */
 int ss_ckpt_check_resume(const struct ss_ckpt *c, int64_t time,
                          int64_t interval);
-/* A batch at 'time', at or before c->time, is a replay only if it carries
- * the records it carried the first time: engines keep, with each kept
- * output, a digest of the input batch (XXH64 of its payloads in order,
- * whatever frames they came in), and compare it with the replay's. 0 when
- * 'kept' and 'digest' agree; else SS_REPORTED after saying that the batch time
- * was already used for other records, and what to do. */
-int ss_ckpt_check_replay(const struct ss_ckpt *c, int64_t time, uint64_t kept,
-                         uint64_t digest);
-/* How many batches' outputs a stage keeps for replays, decided on its
- * first batch: a restart may send batches again as far back as the
- * frames' replay_ms (the source's --max-uncommitted times its interval),
- * ceil(replay_ms / interval) batches of this stage's input. 'given' is
- * the --keep-outputs the user gave, or SS_CKPT_KEEP_AUTO: then the
- * default 'dflt', or more to cover the bound, up to SS_CKPT_KEEP_MAX.
- * The count, or SS_USAGE after reporting a given count too small for the
- * bound, or a bound past SS_CKPT_KEEP_MAX or none (replay_ms UINT32_MAX:
- * a --wal without --max-uncommitted). */
-#define SS_CKPT_KEEP_AUTO ((unsigned long)-1)
-#define SS_CKPT_KEEP_MAX  10000
-long ss_ckpt_keep_outputs(unsigned long given, unsigned long dflt,
-                          uint32_t replay_ms, uint32_t interval);
-/* A replay at 'time' older than the 'kept' batches whose output is kept:
- * it cannot be sent again, and an empty batch would be committed as if it
- * were its output. SS_REPORTED after saying so and what to do. */
-int ss_ckpt_replay_lost(const struct ss_ckpt *c, int64_t time,
-                        unsigned long kept);
 /* The i-th stored option of the loaded checkpoint, or NULL past the end. */
 const char *ss_ckpt_opt_name(const struct ss_ckpt *c, size_t i,
                              const char **value);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -395,6 +396,79 @@ void
 ss_frame_reader_release(struct ss_frame_reader *r)
 {
     ss_buf_release(&r->in);
+}
+
+void
+ss_frame_batch_init(struct ss_frame_batch_reader *b, int fd, const char *name)
+{
+    memset(b, 0, sizeof(*b));
+    ss_frame_reader_init(&b->rd, fd, name);
+}
+
+/* The one wording of a torn batch (frame.h), whichever stage reads it. */
+static int
+torn_batch(const struct ss_frame_batch_reader *b)
+{
+    char next[48];
+
+    if (b->f.kind == SS_FRAME_END)
+        snprintf(next, sizeof(next), "end-of-stream");
+    else
+        snprintf(next, sizeof(next), "batch %" PRId64, b->f.time);
+    return ss_diag("%s: batch %" PRId64 " ends without its last part (%s "
+                   "follows at byte offset %" PRIu64 ")",
+                   b->rd.name, b->time, next, b->f.offset);
+}
+
+int
+ss_frame_batch_next(struct ss_frame_batch_reader *b)
+{
+    struct ss_frame f;
+    int rc;
+
+    while (b->more) /* the caller left a batch unread: skip its rest */
+        if (ss_frame_batch_part(b, &f) < 0)
+            return SS_REPORTED;
+    if (b->ended)
+        return 0;
+    if (b->ahead)
+        return 1;
+    if ((rc = ss_frame_reader_next(&b->rd, &b->f)) <= 0) {
+        b->ended = rc == 0;
+        return rc;
+    }
+    b->time = b->f.time;
+    b->ahead = 1;
+    return 1;
+}
+
+int
+ss_frame_batch_part(struct ss_frame_batch_reader *b, struct ss_frame *f)
+{
+    int rc;
+
+    if (b->ahead) {
+        b->ahead = 0;
+    } else if (!b->more) {
+        return 0;
+    } else {
+        b->more = 0;
+        if ((rc = ss_frame_reader_next(&b->rd, &b->f)) < 0)
+            return SS_REPORTED;
+        if (rc == 0 || b->f.time != b->time) {
+            b->ended = rc == 0;
+            return torn_batch(b);
+        }
+    }
+    b->more = (b->f.flags & SS_FRAME_MORE) != 0;
+    *f = b->f;
+    return 1;
+}
+
+void
+ss_frame_batch_release(struct ss_frame_batch_reader *b)
+{
+    ss_frame_reader_release(&b->rd);
 }
 
 /* Header room at the front of a writer's buffer: the longest header. */

@@ -3,7 +3,8 @@
  * A stream is a sequence of frames: a 56-byte little-endian header and a
  * payload of records. A batch is one frame, or several frames with the same
  * time of which all but the last carry SS_FRAME_MORE, so that memory stays
- * bounded however large a batch grows. A clean stream ends with an
+ * bounded however large a batch grows; the batch reader below is the one
+ * place that puts them together. A clean stream ends with an
  * end-of-stream frame.
  *
  * Owns: the reader owns its input buffer; a struct ss_frame it returns is a
@@ -179,6 +180,52 @@ int ss_frame_reader_check(const struct ss_frame_reader *r,
 int ss_frame_reader_corrupt(const struct ss_frame_reader *r,
                             const struct ss_frame *f, const char *why);
 void ss_frame_reader_release(struct ss_frame_reader *r);
+
+/* ---- batches ----
+ *
+ * A batch is the frames up to the one without SS_FRAME_MORE, all with one
+ * time: every stage reads its input this way, and no stage keeps batch
+ * bookkeeping of its own. A batch whose last part never comes (a part
+ * with SS_FRAME_MORE, then a frame of another time or the end of the
+ * stream) is a torn batch, reported in one wording by every stage:
+ *
+ *     stdin: batch 2000 ends without its last part (batch 3000 follows
+ *     at byte offset 140)
+ *
+ * Use:
+ *
+ *     while ((rc = ss_frame_batch_next(&b)) > 0) {
+ *         begin(b.f.time, b.f.interval, b.f.flags);
+ *         while ((rc = ss_frame_batch_part(&b, &f)) > 0)
+ *             add(&f);
+ *         if (rc < 0 || (rc = end()) < 0)
+ *             break;
+ *     }
+ */
+struct ss_frame_batch_reader {
+    struct ss_frame_reader rd;
+    /* After ss_frame_batch_next(): the batch's first frame, or the
+     * end-of-stream frame at the end; then the last part handed out.
+     * A view valid until the next call. */
+    struct ss_frame f;
+    int64_t time; /* the batch being read */
+    int ahead;    /* f is the batch's first frame, not yet handed out */
+    int more;     /* the last part handed out carried SS_FRAME_MORE */
+    int ended;    /* f is the end-of-stream frame */
+};
+
+void ss_frame_batch_init(struct ss_frame_batch_reader *b, int fd,
+                         const char *name);
+/* Move to the next batch, skipping what is left of the one before: 1 with
+ * b->f its first frame (time, interval, flags, closed_ms, replay_ms), 0 at
+ * the end of the stream (b->f the end-of-stream frame), or SS_REPORTED.
+ * Called again before a part is read, it stays on that batch. */
+int ss_frame_batch_next(struct ss_frame_batch_reader *b);
+/* The next frame of the batch: 1 and *f (a view valid until the next
+ * call), 0 when the batch is complete, or SS_REPORTED after reporting a
+ * torn batch or a bad frame. */
+int ss_frame_batch_part(struct ss_frame_batch_reader *b, struct ss_frame *f);
+void ss_frame_batch_release(struct ss_frame_batch_reader *b);
 
 /* Decode and check a whole frame held in p[0..n): 1 and *f filled, 0 when
  * more bytes are needed (*need says how many in all), or -EBADMSG with a

@@ -13,7 +13,7 @@
  * single batch outgrows a pipe buffer (64 KiB); use files or separate
  * sources for such graphs.
  *
- * Owns: one frame reader per input, and the descriptors it opened. A frame
+ * Owns: one batch reader per input, and the descriptors it opened. A frame
  * returned by ss_multi_part() is a view valid until the next call on the
  * same input.
  */
@@ -26,13 +26,9 @@
 #include "frame.h"
 
 struct ss_multi_input {
-    struct ss_frame_reader rd;
-    const char *name;  /* "stdin" or the path */
-    const char *opt;   /* the option that named it, for messages */
-    struct ss_frame f; /* the frame read ahead */
-    int pending;       /* f holds this input's next frame */
-    int ended;         /* end-of-stream seen */
-    int in_batch;      /* a part of the current batch was handed out */
+    struct ss_frame_batch_reader br; /* br.f: the batch's first frame */
+    const char *name;                /* "stdin" or the path */
+    const char *opt; /* the option that named it, for messages */
 };
 
 struct ss_multi {

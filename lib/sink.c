@@ -26,7 +26,6 @@ struct sink {
     const struct ss_sink_config *cfg;
     const struct ss_frame_reader *rd;
     struct ss_buf out;
-    int in_batch;   /* a frame with SS_FRAME_MORE came last */
     size_t printed; /* records of this batch shown by --print */
     int tty;
     struct ss_out *outs; /* --save-as-text-files, --foreach, --connect */
@@ -62,12 +61,12 @@ put(struct ss_buf *b, const char *p, size_t n)
 
 /* Spark's DStream.print(): println of each element, tuples as (k,v). */
 static void
-print_frame(struct sink *s, const struct ss_frame *f)
+print_frame(struct sink *s, const struct ss_frame *f, int first)
 {
     struct ss_rec_iter it;
     struct ss_rec r;
 
-    if (!s->in_batch) {
+    if (first) {
         ss_buf_printf(&s->out,
                       "-------------------------------------------\n"
                       "Time: %" PRId64 " ms\n"
@@ -92,8 +91,6 @@ print_frame(struct sink *s, const struct ss_frame *f)
             ss_buf_putc(&s->out, '\n');
         }
     }
-    if (!(f->flags & SS_FRAME_MORE))
-        ss_buf_putc(&s->out, '\n');
 }
 
 static int
@@ -250,15 +247,19 @@ outputs_frame(struct sink *s, const struct ss_frame *f, int first)
 
     for (struct ss_out *o = s->outs; o != NULL && rc == 0; o = o->next)
         rc = o->ops->frame(o, f, first);
-    for (struct ss_out *o = s->outs; o != NULL && rc == 0 && !s->in_batch;
-         o = o->next)
-        rc = o->ops->end(o, f->time);
     return rc;
 }
 
-/* --stats: a batch counts as out once its outputs are done with it
- * (files renamed into place, the command run): that is when its
- * end-to-end delay ends. */
+static int
+outputs_end(struct sink *s, int64_t time)
+{
+    int rc = 0;
+
+    for (struct ss_out *o = s->outs; o != NULL && rc == 0; o = o->next)
+        rc = o->ops->end(o, time);
+    return rc;
+}
+
 static void
 stats_frame(struct sink *s, const struct ss_frame *f, int first)
 {
@@ -266,23 +267,18 @@ stats_frame(struct sink *s, const struct ss_frame *f, int first)
         ss_stats_begin(s->stats);
     ss_stats_in(s->stats, f);
     ss_stats_out(s->stats, f->count, 0);
-    if (!s->in_batch) {
-        ss_stats_out(s->stats, 0, s->written - s->counted);
-        s->counted = s->written;
-        ss_stats_end(s->stats);
-    }
 }
 
 static int
-on_frame(struct sink *s, const struct ss_frame *f)
+on_frame(struct sink *s, const struct ss_frame *f, int first)
 {
-    int first = !s->in_batch, rc = 0;
+    int rc = 0;
 
     switch (s->cfg->mode) {
     case SS_SINK_NONE:
         break;
     case SS_SINK_PRINT:
-        print_frame(s, f);
+        print_frame(s, f, first);
         break;
     case SS_SINK_DUMP:
         dump_frame(s, f);
@@ -291,8 +287,7 @@ on_frame(struct sink *s, const struct ss_frame *f)
         rc = text_frame(s, f);
         break;
     }
-    s->in_batch = (f->flags & SS_FRAME_MORE) != 0;
-    if (rc == 0 && (!s->in_batch || s->tty || s->out.len >= OUT_FLUSH))
+    if (rc == 0 && (s->tty || s->out.len >= OUT_FLUSH))
         rc = flush_out(s);
     if (rc == 0 && s->outs != NULL)
         rc = outputs_frame(s, f, first);
@@ -301,38 +296,66 @@ on_frame(struct sink *s, const struct ss_frame *f)
     return rc;
 }
 
-/* --commit: a batch at or before the commit was written before a restart
- * and is not written again; a new one is committed once on_frame() has
- * made it durable: stdout written, files synced and renamed, the
- * --foreach command succeeded, the server sent to. */
+/* The batch is complete: shown on stdout, then handed to the outputs.
+ * --stats: a batch counts as out once its outputs are done with it
+ * (files renamed into place, the command run): that is when its
+ * end-to-end delay ends. */
 static int
-committed_frame(struct sink *s, const struct ss_frame *f)
+end_batch(struct sink *s, int64_t time)
 {
     int rc;
 
-    if (s->com.time != SS_WAL_NO_TIME && f->time <= s->com.time)
-        return 0;
-    if ((rc = on_frame(s, f)) < 0 || (f->flags & SS_FRAME_MORE))
+    if (s->cfg->mode == SS_SINK_PRINT)
+        ss_buf_putc(&s->out, '\n');
+    if ((rc = flush_out(s)) == 0)
+        rc = outputs_end(s, time);
+    if (rc == 0) {
+        ss_stats_out(s->stats, 0, s->written - s->counted);
+        s->counted = s->written;
+        ss_stats_end(s->stats);
+    }
+    return rc;
+}
+
+/* With --commit, a batch at or before the commit was written before a
+ * restart and is not written again; a new one is committed once
+ * end_batch() has made it durable: stdout written, files synced and
+ * renamed, the --foreach command succeeded, the server sent to. */
+static int
+on_batch(struct sink *s, struct ss_frame_batch_reader *br)
+{
+    int64_t time = br->f.time;
+    struct ss_frame f;
+    int first = 1, rc;
+
+    if (s->cfg->commit != NULL && s->com.time != SS_WAL_NO_TIME &&
+        time <= s->com.time)
+        return 0; /* ss_frame_batch_next() skips its parts */
+    while ((rc = ss_frame_batch_part(br, &f)) > 0) {
+        if ((rc = on_frame(s, &f, first)) < 0)
+            return rc;
+        first = 0;
+    }
+    if (rc < 0 || (rc = end_batch(s, time)) < 0)
         return rc;
-    return ss_wal_commit(&s->com, f->time);
+    return s->cfg->commit != NULL ? ss_wal_commit(&s->com, time) : 0;
 }
 
 int
 ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
 {
-    struct ss_frame_reader rd;
-    struct ss_frame f;
+    struct ss_frame_batch_reader br;
     struct sink s;
     int rc;
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
-    s.rd = &rd;
+    s.rd = &br.rd;
     s.tty = isatty(STDOUT_FILENO);
     s.stats = &sg->stats;
     if ((rc = ss_stage_open(sg, "sink", NULL, &cfg->stats)) < 0)
         return rc;
-    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
+    ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
     s.stats->sink = 1;
     s.com.lockfd = -1;
     if (cfg->commit != NULL && ss_wal_committer_open(&s.com, cfg->commit) < 0)
@@ -340,21 +363,20 @@ ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
     else if ((rc = open_outputs(&s)) == 0)
         /* --lines alone walks each frame once: ss_frame_lines() checks
          * the record lengths as it copies them out. */
-        rd.defer_records = cfg->mode == SS_SINK_LINES && s.outs == NULL;
+        br.rd.defer_records = cfg->mode == SS_SINK_LINES && s.outs == NULL;
     if (rc == 0)
-        while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
-            if ((rc = cfg->commit ? committed_frame(&s, &f)
-                                  : on_frame(&s, &f)) < 0)
+        while ((rc = ss_frame_batch_next(&br)) > 0)
+            if ((rc = on_batch(&s, &br)) < 0)
                 break;
     if (rc == 0 && cfg->mode == SS_SINK_DUMP) {
-        dump_frame(&s, &f);
+        dump_frame(&s, &br.f);
         rc = flush_out(&s);
     }
     if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     close_outputs(&s);
     ss_wal_committer_close(&s.com);
-    ss_frame_reader_release(&rd);
+    ss_frame_batch_release(&br);
     ss_buf_release(&s.out);
     return rc;
 }

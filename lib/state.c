@@ -32,6 +32,7 @@
 #include "io.h"
 #include "keytab.h"
 #include "rejects.h"
+#include "replay.h"
 
 #define NO_TIME INT64_MIN
 
@@ -43,12 +44,6 @@ struct ent {
 
 struct out {
     size_t koff, klen, voff, vlen; /* into st.sb */
-};
-
-struct kept {
-    int64_t time;
-    uint64_t digest; /* of the input batch: a replay must match it */
-    struct ss_buf undo;
 };
 
 /* An older state's value in the overlay: present or absent, and where. */
@@ -78,9 +73,7 @@ struct st {
     struct ss_buf sb;   /* output keys and values */
     struct out *outs;
     size_t nouts, capouts;
-    struct kept *kept; /* the last 'keep' undo lists, oldest first */
-    size_t nkept, capkept;
-    size_t keep; /* set on the first batch (ss_ckpt_keep_outputs()) */
+    struct ss_replay kept; /* the last batches' undo lists */
     struct ss_keytab ov;
     struct ss_buf ovbuf;
     struct ss_acc tmp;
@@ -88,8 +81,6 @@ struct st {
     struct ss_frame_writer w;
     struct ss_stats *stats;
     const struct ss_frame *last; /* the batch's last frame, for its trail */
-    uint64_t replayed;
-    int64_t first_replay, last_replay;
 };
 
 static void
@@ -105,7 +96,7 @@ ss_state_config_init(struct ss_state_config *cfg)
     cfg->op = SS_OP_SUM;
     cfg->sep = ',';
     cfg->emit = SS_STATE_EMIT_ALL;
-    cfg->keep_outputs = SS_CKPT_KEEP_AUTO;
+    cfg->keep_outputs = SS_REPLAY_KEEP_AUTO;
 }
 
 /* ---- values: i64 last-record time, then the accumulator ---- */
@@ -154,74 +145,50 @@ ld_del(void *ctx, const char *k, size_t kl)
     return 0;
 }
 
+/* The next entry of an undo list as save_undo() writes them: the key, a
+ * byte 0 (the key was absent) or 1 (present), and a present key's old
+ * value. 1 present, 0 absent, or -EBADMSG when the list is cut short or
+ * the byte is neither. */
 static int
-keep_undo(struct st *s, int64_t time, uint64_t digest, const char *p, size_t n)
+undo_next(struct ss_ckpt_rd *r, const char **k, size_t *kl, const char **v,
+          size_t *vl)
 {
-    struct kept k;
+    char had;
 
-    if (s->keep == 0)
-        return 0;
-    if (s->nkept >= s->keep) {
-        k = s->kept[0];
-        memmove(s->kept, s->kept + 1, (s->nkept - 1) * sizeof(*s->kept));
-        s->nkept--;
-        ss_buf_reset(&k.undo);
-    } else {
-        if (s->nkept == s->capkept) {
-            size_t cap = s->capkept ? s->capkept * 2 : 16;
-            struct kept *v = realloc(s->kept, cap * sizeof(*v));
-
-            if (v == NULL)
-                return -ENOMEM;
-            s->kept = v;
-            s->capkept = cap;
-        }
-        memset(&k, 0, sizeof(k));
-    }
-    k.time = time;
-    k.digest = digest;
-    s->kept[s->nkept++] = k;
-    return ss_buf_append(&s->kept[s->nkept - 1].undo, p, n);
+    *k = ss_ckpt_get_bytes(r, kl);
+    had = r->p < r->end ? *r->p++ : (r->bad = 1, 0);
+    *v = NULL;
+    *vl = 0;
+    if (!r->bad && had == 1)
+        *v = ss_ckpt_get_bytes(r, vl);
+    return r->bad || (had != 0 && had != 1) ? -EBADMSG : had;
 }
 
-/* Whether p[0..n) is an undo list as save_undo() writes them: key, a
- * byte 0 (absent) or 1 (present), and a present key's value, whole. */
+/* Whether p[0..n) is an undo list as save_undo() writes them, whole. */
 static int
 undo_valid(const char *p, size_t n)
 {
     struct ss_ckpt_rd r = {p, n > 0 ? p + n : p, 0};
     struct ent e = {0};
+    const char *k, *v;
+    size_t kl, vl;
     int rc = 0;
 
-    while (rc == 0 && r.p < r.end) {
-        const char *v;
-        size_t kl, vl;
-        char had;
-
-        ss_ckpt_get_bytes(&r, &kl);
-        had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
-        if (r.bad || (had != 0 && had != 1))
-            rc = -EBADMSG;
-        else if (had && ((v = ss_ckpt_get_bytes(&r, &vl)) == NULL ||
-                         decode(&e, v, vl) < 0))
-            rc = -EBADMSG;
-    }
+    while (rc == 0 && r.p < r.end)
+        if ((rc = undo_next(&r, &k, &kl, &v, &vl)) > 0)
+            rc = decode(&e, v, vl) < 0 ? -EBADMSG : 0;
     ss_acc_release(&e.acc);
     return rc;
 }
 
-/* A blob: the input batch's digest (u64), then the undo list, checked
- * whole, since a replay walks it without checks; blobs come in time
- * order, as reemit() looks them up. */
+/* A blob: a batch's undo list, checked whole (lib/replay), since a
+ * replay walks it without checks. */
 static int
 ld_blob(void *ctx, int64_t time, const char *p, size_t n)
 {
     struct st *s = ctx;
 
-    if (n < 8 || undo_valid(p + 8, n - 8) < 0 ||
-        (s->nkept > 0 && time <= s->kept[s->nkept - 1].time))
-        return -EBADMSG;
-    return keep_undo(ctx, time, ss_bytes_get_le(p, 8), p + 8, n - 8);
+    return ss_replay_load(&s->kept, time, p, n, undo_valid);
 }
 
 /* ---- initial state from key<TAB>value text ---- */
@@ -388,16 +355,12 @@ build(struct st *s, const char *undo, size_t n)
                 rc = out_add(s, k, kl, a, 0);
     } else {
         while (rc == 0 && r.p < r.end) {
-            const char *v = NULL;
-            size_t vl = 0;
+            const char *v;
+            size_t vl;
             int had;
 
-            k = ss_ckpt_get_bytes(&r, &kl);
-            had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
-            if (had)
-                v = ss_ckpt_get_bytes(&r, &vl);
-            if (r.bad)
-                return -EBADMSG;
+            if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
+                return had;
             if ((a = lookup(s, k, kl)) != NULL) {
                 rc = out_add(s, k, kl, a, 0);
             } else if (had && s->cfg->emit == SS_STATE_EMIT_EXPIRED) {
@@ -443,22 +406,18 @@ send(struct st *s, int64_t time)
 /* ---- a replayed batch: rebuild its output ---- */
 
 static int
-overlay(struct st *s, const struct kept *kp)
+overlay(struct st *s, const struct ss_replay_entry *kp)
 {
-    struct ss_ckpt_rd r = {kp->undo.data, ss_buf_end(&kp->undo), 0};
+    struct ss_ckpt_rd r = {kp->data.data, ss_buf_end(&kp->data), 0};
 
     while (r.p < r.end) {
-        const char *k, *v = NULL;
-        size_t kl, vl = 0;
+        const char *k, *v;
+        size_t kl, vl;
         int had, created;
         struct ovv *o;
 
-        k = ss_ckpt_get_bytes(&r, &kl);
-        had = r.p < r.end ? *r.p++ : (r.bad = 1, 0);
-        if (had)
-            v = ss_ckpt_get_bytes(&r, &vl);
-        if (r.bad)
-            return -EBADMSG;
+        if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
+            return had;
         if ((o = ss_keytab_get(&s->ov, k, kl, &created)) == NULL)
             return -ENOMEM;
         o->present = had;
@@ -470,35 +429,29 @@ overlay(struct st *s, const struct kept *kp)
     return 0;
 }
 
+/* Batch 'time' comes again: rebuild what it emitted by undoing, over
+ * the current state, the undo lists of the batches after it. */
 static int
-reemit(struct st *s, int64_t time, uint64_t digest)
+replay_batch(struct st *s, int64_t time, uint64_t digest)
 {
-    size_t i;
+    const struct ss_replay_entry *e;
     int rc;
 
-    for (i = s->nkept; i > 0 && s->kept[i - 1].time > time; i--)
-        ;
-    /* Never an empty batch for a lost output: a sink would commit it. */
-    if ((i == 0 || s->kept[i - 1].time != time) && !s->has_ck)
+    rc = ss_replay_find(&s->kept, s->has_ck ? &s->ck : NULL, time, digest, &e);
+    if (rc == -ENOENT)
         return ss_diag("batch %" PRId64 " comes after batch %" PRId64
                        " (batch times must increase)",
                        time, s->time);
-    if (i == 0 || s->kept[i - 1].time != time)
-        return ss_ckpt_replay_lost(&s->ck, time, s->keep);
-    if (s->has_ck && (rc = ss_ckpt_check_replay(
-                          &s->ck, time, s->kept[i - 1].digest, digest)) < 0)
+    if (rc < 0)
         return rc;
-    s->replayed++;
     ss_stats_skip(s->stats);
-    if (s->replayed == 1)
-        s->first_replay = time;
-    s->last_replay = time;
     ss_keytab_clear(&s->ov);
     ss_buf_reset(&s->ovbuf);
-    for (size_t j = s->nkept; j > i; j--)
-        if ((rc = overlay(s, &s->kept[j - 1])) < 0)
+    /* The newer batches' lists, newest first, then the batch's own. */
+    for (const struct ss_replay_entry *n = s->kept.e + s->kept.n; --n > e;)
+        if ((rc = overlay(s, n)) < 0)
             return rc;
-    if ((rc = build(s, s->kept[i - 1].undo.data, s->kept[i - 1].undo.len)) < 0)
+    if ((rc = build(s, e->data.data, e->data.len)) < 0)
         return rc;
     ss_keytab_clear(&s->ov);
     return send(s, time);
@@ -592,7 +545,6 @@ save(struct st *s, uint64_t digest)
     size_t cur = 0, kl;
     const char *k;
     struct ent *e;
-    char d[8];
     int rc;
 
     if (!s->has_ck)
@@ -602,11 +554,11 @@ save(struct st *s, uint64_t digest)
      * (lib/ckpt.h), and it costs what the batch changed. */
     ss_ckpt_delta_begin(c, s->cur);
     while (r.p < r.end) {
+        const char *v;
         size_t vl;
 
-        k = ss_ckpt_get_bytes(&r, &kl);
-        if (*r.p++)
-            ss_ckpt_get_bytes(&r, &vl);
+        if ((rc = undo_next(&r, &k, &kl, &v, &vl)) < 0)
+            return rc;
         if ((e = ss_keytab_find(&s->t, k, kl)) == NULL) {
             rc = ss_ckpt_delta_del(c, k, kl);
         } else {
@@ -617,8 +569,7 @@ save(struct st *s, uint64_t digest)
         if (rc < 0)
             return rc;
     }
-    ss_bytes_put_le(d, digest, 8);
-    if ((rc = ss_ckpt_delta_blob2(c, d, 8, s->undo.data, s->undo.len)) < 0)
+    if ((rc = ss_replay_save_delta(c, digest, s->undo.data, s->undo.len)) < 0)
         return rc;
     if (!ss_ckpt_want_snapshot(c, s->cur))
         return ss_ckpt_delta_commit(c);
@@ -630,13 +581,8 @@ save(struct st *s, uint64_t digest)
             (rc = ss_ckpt_snap_put(c, k, kl, s->enc.data, s->enc.len)) < 0)
             return rc;
     }
-    for (size_t i = 0; i < s->nkept; i++) {
-        ss_bytes_put_le(d, s->kept[i].digest, 8);
-        if ((rc = ss_ckpt_snap_blob2(c, s->kept[i].time, d, 8,
-                                     s->kept[i].undo.data,
-                                     s->kept[i].undo.len)) < 0)
-            return rc;
-    }
+    if ((rc = ss_replay_save_snapshot(&s->kept, c)) < 0)
+        return rc;
     return ss_ckpt_snap_commit(c);
 }
 
@@ -670,11 +616,12 @@ end_batch(struct st *s)
 
     ss_io_test_crash(SS_IO_CRASH_STATE_BATCH);
     if (s->replay)
-        return reemit(s, s->cur, digest);
+        return replay_batch(s, s->cur, digest);
     /* The batch's undo list joins the kept ones before saving, so that a
      * snapshot written now holds it too. */
     if ((rc = expire(s)) < 0 ||
-        (rc = keep_undo(s, s->cur, digest, s->undo.data, s->undo.len)) < 0 ||
+        (rc = ss_replay_keep(&s->kept, s->cur, digest, s->undo.data,
+                             s->undo.len)) < 0 ||
         (rc = save(s, digest)) < 0)
         return rc;
     s->time = s->cur;
@@ -688,20 +635,6 @@ end_batch(struct st *s)
     return send(s, s->cur);
 }
 
-/* Keep only the newest s->keep outputs. */
-static void
-trim_kept(struct st *s)
-{
-    size_t drop = s->nkept > s->keep ? s->nkept - s->keep : 0;
-
-    if (drop == 0)
-        return;
-    for (size_t i = 0; i < drop; i++)
-        ss_buf_release(&s->kept[i].undo);
-    memmove(s->kept, s->kept + drop, (s->nkept - drop) * sizeof(*s->kept));
-    s->nkept -= drop;
-}
-
 /* What waits for the input's first batch: how many outputs to keep, so
  * that every batch a restart may send again is replayed from them (the
  * frames say how far back: replay_ms), and whether the checkpoint lost
@@ -709,52 +642,60 @@ trim_kept(struct st *s)
 static int
 first_batch(struct st *s, const struct ss_frame *f)
 {
-    long keep;
+    int rc;
 
     s->seen = 1;
-    keep = ss_ckpt_keep_outputs(s->cfg->keep_outputs, SS_STATE_KEEP_OUTPUTS,
-                                s->has_ck ? f->replay_ms : 0, f->interval);
-    if (keep < 0)
-        return SS_USAGE;
-    s->keep = (size_t)keep;
-    trim_kept(s);
+    if ((rc = ss_replay_size(&s->kept, s->cfg->keep_outputs,
+                             SS_STATE_KEEP_OUTPUTS,
+                             s->has_ck ? f->replay_ms : 0, f->interval)) < 0)
+        return rc; /* SS_USAGE, reported */
     if (s->has_ck)
         return ss_ckpt_check_resume(&s->ck, f->time, f->interval);
     return 0;
 }
 
 static int
-on_frame(struct st *s, const struct ss_frame *f, int *in_batch)
+on_part(struct st *s, const struct ss_frame *f)
 {
     struct ss_rec_iter it;
     struct ss_rec r;
     int rc;
 
-    if (!*in_batch) {
-        if (!s->seen && (rc = first_batch(s, f)) < 0)
-            return rc;
-        begin_batch(s, f);
-        ss_stats_begin(s->stats);
-        s->w.closed_ms = f->closed_ms; /* passed on, for delays */
-        s->w.replay_ms = f->replay_ms;
-    }
     ss_stats_in(s->stats, f);
     XXH64_update(&s->xh, f->payload, f->payload_len);
     s->last = f;
-    *in_batch = (f->flags & SS_FRAME_MORE) != 0;
-    if (!s->replay) {
-        if (f->count > 0 && !(f->flags & SS_FRAME_KEYED))
-            return ss_diag("batch %" PRId64 ": records have no keys (key "
-                           "them first, e.g. with sstream-map)",
-                           f->time);
-        ss_frame_iter_init(&it, f);
-        while (ss_frame_iter_next(&it, &r)) {
-            s->recno++;
-            if ((rc = apply(s, &r)) < 0)
-                return rc;
-        }
+    if (s->replay)
+        return 0;
+    if (f->count > 0 && !(f->flags & SS_FRAME_KEYED))
+        return ss_diag("batch %" PRId64 ": records have no keys (key "
+                       "them first, e.g. with sstream-map)",
+                       f->time);
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        s->recno++;
+        if ((rc = apply(s, &r)) < 0)
+            return rc;
     }
-    return *in_batch ? 0 : end_batch(s);
+    return 0;
+}
+
+/* One batch, its first frame in br->f. */
+static int
+on_batch(struct st *s, struct ss_frame_batch_reader *br)
+{
+    struct ss_frame f;
+    int rc;
+
+    if (!s->seen && (rc = first_batch(s, &br->f)) < 0)
+        return rc;
+    begin_batch(s, &br->f);
+    ss_stats_begin(s->stats);
+    s->w.closed_ms = br->f.closed_ms; /* passed on, for delays */
+    s->w.replay_ms = br->f.replay_ms;
+    while ((rc = ss_frame_batch_part(br, &f)) > 0)
+        if ((rc = on_part(s, &f)) < 0)
+            return rc;
+    return rc < 0 ? rc : end_batch(s);
 }
 
 /* ---- setup ---- */
@@ -807,9 +748,7 @@ release(struct st *s)
         ss_ckpt_close(&s->ck);
     ss_keytab_release(&s->t);
     ss_keytab_release(&s->ov);
-    for (size_t i = 0; i < s->nkept; i++)
-        ss_buf_release(&s->kept[i].undo);
-    free(s->kept);
+    ss_replay_release(&s->kept);
     free(s->outs);
     ss_buf_release(&s->undo);
     ss_buf_release(&s->enc);
@@ -822,20 +761,15 @@ release(struct st *s)
 static void
 summary(struct st *s)
 {
-    if (s->replayed > 0)
-        ss_diag("%" PRIu64 " replayed batch%s (%" PRId64 " to %" PRId64
-                ") not applied again, output re-emitted",
-                s->replayed, s->replayed == 1 ? "" : "es", s->first_replay,
-                s->last_replay);
+    ss_replay_summary(&s->kept);
 }
 
 int
 ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
 {
-    struct ss_frame_reader rd;
-    struct ss_frame f;
+    struct ss_frame_batch_reader br;
     struct st s;
-    int rc, in_batch = 0;
+    int rc;
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
@@ -846,8 +780,7 @@ ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
     ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
     ss_frame_writer_init(&s.w, STDOUT_FILENO);
     /* Until the first batch says how many to keep, keep what loads. */
-    s.keep = cfg->keep_outputs == SS_CKPT_KEEP_AUTO ? SS_CKPT_KEEP_MAX
-                                                    : cfg->keep_outputs;
+    ss_replay_init(&s.kept, cfg->keep_outputs);
     if ((rc = ss_stage_open(sg, "state", cfg->rejects, &cfg->stats)) < 0 ||
         (rc = open_state(&s)) < 0) {
         ss_frame_writer_abort(&s.w);
@@ -855,18 +788,18 @@ ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
         return rc;
     }
     s.stats->w = &s.w;
-    ss_frame_reader_init(&rd, STDIN_FILENO, "stdin");
-    while ((rc = ss_frame_reader_next(&rd, &f)) > 0)
-        if ((rc = on_frame(&s, &f, &in_batch)) < 0)
+    ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
+    while ((rc = ss_frame_batch_next(&br)) > 0)
+        if ((rc = on_batch(&s, &br)) < 0)
             break;
     if (rc == 0)
-        rc = ss_frame_writer_eos(&s.w, f.time, f.interval);
+        rc = ss_frame_writer_eos(&s.w, br.f.time, br.f.interval);
     if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     if (rc < 0 && rc != -EPIPE)
         ss_frame_writer_abort(&s.w);
     summary(&s);
-    ss_frame_reader_release(&rd);
+    ss_frame_batch_release(&br);
     release(&s);
     return rc;
 }

@@ -7,7 +7,7 @@
  * checkpoint (the per-batch blobs hold each batch's undo records: the
  * keys it changed with their values before it) and emitted again, for the
  * last keep_outputs batches. A blob also holds the digest of the batch's
- * input: a replay with other records is refused (ss_ckpt_check_replay()).
+ * input: a replay with other records is refused (ss_replay_find()).
  *
  * Owns: the config belongs to the caller and is only read.
  */
@@ -40,7 +40,7 @@ struct ss_state_config {
     const char *import;         /* --import FILE, or NULL */
     const char *rejects;        /* --rejects FILE, or NULL */
     unsigned long keep_outputs; /* batches whose output can be re-emitted;
-                                   SS_CKPT_KEEP_AUTO: as many as a restart
+                                   SS_REPLAY_KEEP_AUTO: as many as a restart
                                    may send again, at least the default */
 
     /* --stats, --stats-file */

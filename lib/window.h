@@ -52,7 +52,7 @@ struct ss_window_config {
     const char *rejects;        /* --rejects FILE */
     const char *checkpoint;     /* --checkpoint DIR */
     unsigned long keep_outputs; /* --keep-outputs: batches a replay gets;
-                                   SS_CKPT_KEEP_AUTO: as many as a restart
+                                   SS_REPLAY_KEEP_AUTO: as many as a restart
                                    may send again, at least the default */
     int64_t max_gap;            /* --max-gap, ms; 0: the default slides */
 

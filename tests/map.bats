@@ -552,7 +552,7 @@ m() {
 }
 
 @test "map: every short option of --help is in both completions" {
-    # The operations' letters come from lib/map.c's table, not from an
+    # The operations' letters come from lib/map_kinds.c's table, not from an
     # optstring that tests/completions.bats can read in bin/sstream-map.c.
     opts=$(sstream-map --help | grep -oE '^  -[a-zA-Z],' | tr -d ' ,')
     assert_equal "$(echo $opts)" "-f -c -r -F -h -V"

@@ -1,0 +1,542 @@
+/* window_pane.c - sstream-window's panes: the ring of panes, the
+ * running aggregate they make (added, subtracted, rebuilt), the records
+ * that go in and the windows that come out (window_int.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "bytes.h"
+#include "ckpt.h"
+#include "diag.h"
+#include "dur.h"
+#include "frame.h"
+#include "io.h"
+#include "keytab.h"
+#include "rejects.h"
+#include "replay.h"
+#include "window_int.h"
+
+/* ---- setting up on the first frame ---- */
+
+static int
+check_multiple(const char *what, int64_t d, int64_t interval)
+{
+    char a[32], b[32];
+
+    if (d % interval == 0)
+        return 0;
+    ss_diag("%s %s is not a multiple of the batch interval %s", what,
+            ss_dur_format(d, a, sizeof(a)),
+            ss_dur_format(interval, b, sizeof(b)));
+    return SS_USAGE;
+}
+
+int
+ss_window__setup(struct win *x, int64_t interval)
+{
+    const struct ss_window_config *cfg = x->cfg;
+    char a[32], b[32], c[32];
+
+    x->interval = interval;
+    if (cfg->session_gap > 0)
+        return check_multiple("--session-gap", cfg->session_gap, interval);
+    x->window = cfg->window;
+    x->slide = cfg->slide > 0 ? cfg->slide : interval;
+    if (x->window % interval != 0 || x->slide % interval != 0) {
+        ss_diag("window %s and slide %s must be multiples of the batch "
+                "interval %s",
+                ss_dur_format(x->window, a, sizeof(a)),
+                ss_dur_format(x->slide, b, sizeof(b)),
+                ss_dur_format(interval, c, sizeof(c)));
+        return SS_USAGE;
+    }
+    x->gran = gcd(x->window, x->slide);
+    x->ring.nslots = (size_t)(x->window / x->gran) + 1;
+    if ((x->ring.panes = calloc(x->ring.nslots, sizeof(*x->ring.panes))) ==
+        NULL)
+        return ss_diag("out of memory for %zu panes", x->ring.nslots);
+    for (size_t i = 0; i < x->ring.nslots; i++)
+        ss_keytab_init(&x->ring.panes[i].tab, sizeof(struct ss_acc), acc_drop);
+    return 0;
+}
+
+/* ---- pane entries ----
+ *
+ * A closed pane is only read again in order (added, subtracted, merged,
+ * saved), never looked up, so its entries are flattened into one buffer
+ * (varint key length, key, encoded accumulator: ~20 bytes for a short key
+ * against ~90 in a table) and its table freed: a window of many slides
+ * over many keys holds a table only for the open pane. */
+
+struct pane_it {
+    size_t cur;
+    const char *p, *end;
+};
+
+static void
+pane_it_init(struct pane *p, struct pane_it *it)
+{
+    it->cur = 0;
+    it->p = it->end = NULL;
+    if (p->flat && p->recs.len > 0) {
+        it->p = p->recs.data;
+        it->end = p->recs.data + p->recs.len;
+    }
+}
+
+/* The next entry of p, or NULL; a flattened entry is decoded into x->out.tmp,
+ * valid until the next call. */
+static const struct ss_acc *
+pane_next(struct win *x, struct pane *p, struct pane_it *it, const char **k,
+          size_t *klen)
+{
+    int used;
+
+    if (!p->flat)
+        return ss_keytab_next(&p->tab, &it->cur, k, klen);
+    if (it->p == NULL || it->p >= it->end)
+        return NULL;
+    *klen = ss_frame_varint_get(&it->p);
+    *k = it->p;
+    it->p += *klen;
+    if ((used = ss_acc_decode(&x->out.tmp, it->p, (size_t)(it->end - it->p))) <
+        0)
+        return NULL; /* cannot happen: checked when it was made or loaded */
+    it->p += used;
+    return &x->out.tmp;
+}
+
+/* Append the entries of p's table to b as pane_next() reads them. */
+int
+ss_window__flatten_into(struct pane *p, struct ss_buf *b)
+{
+    size_t cur = 0, klen;
+    const char *k;
+    struct ss_acc *a;
+    int rc = 0;
+
+    while (rc == 0 && (a = ss_keytab_next(&p->tab, &cur, &k, &klen)) != NULL)
+        if ((rc = ss_bytes_append_varint(b, klen)) == 0 &&
+            (rc = ss_buf_append(b, k, klen)) == 0)
+            rc = ss_acc_encode(a, b);
+    return rc;
+}
+
+static int
+flatten(struct win *x, struct pane *p)
+{
+    int rc;
+
+    if (p->flat || !keyed_mode(x))
+        return 0;
+    ss_buf_reset(&p->recs);
+    if ((rc = ss_window__flatten_into(p, &p->recs)) < 0)
+        return rc;
+    ss_keytab_release(&p->tab);
+    ss_keytab_init(&p->tab, sizeof(struct ss_acc), acc_drop);
+    p->flat = 1;
+    return 0;
+}
+
+/* Check that p[0..n) holds whole flattened entries. */
+int
+ss_window__flat_valid(const char *p, size_t n)
+{
+    const char *end = p + n;
+    struct ss_acc a = {0};
+    int used = 0;
+
+    while (p < end && used >= 0) {
+        uint64_t klen;
+
+        if (ss_bytes_get_varint(&p, end, &klen) < 0 ||
+            klen > (uint64_t)(end - p)) {
+            used = -1; /* and release a's string below */
+            break;
+        }
+        p += klen;
+        if ((used = ss_acc_decode(&a, p, (size_t)(end - p))) >= 0)
+            p += used;
+    }
+    ss_acc_release(&a);
+    return used >= 0;
+}
+
+/* ---- the running aggregate ---- */
+
+static int
+merge_into(struct win *x, struct ss_keytab *dst, struct pane *p)
+{
+    struct pane_it it;
+    size_t klen;
+    const char *k;
+    const struct ss_acc *a;
+    struct ss_acc *r;
+    int created, rc;
+
+    pane_it_init(p, &it);
+    while ((a = pane_next(x, p, &it, &k, &klen)) != NULL) {
+        if ((r = ss_keytab_get(dst, k, klen, &created)) == NULL)
+            return -ENOMEM;
+        ss_window__touch(x, &x->ck.t_run, k, klen);
+        if ((rc = ss_acc_merge(r, a, x->op, x->cfg->sep)) == -ERANGE)
+            return ss_diag("key '%.*s': the window's sum leaves 64-bit "
+                           "integers",
+                           (int)klen, k);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int
+ss_window__subtract(struct win *x, struct pane *p)
+{
+    struct pane_it it;
+    size_t klen;
+    const char *k;
+    const struct ss_acc *a;
+    struct ss_acc *r;
+    int rc;
+
+    pane_it_init(p, &it);
+    while ((a = pane_next(x, p, &it, &k, &klen)) != NULL) {
+        if ((r = ss_keytab_find(&x->ring.run, k, klen)) == NULL)
+            continue; /* cannot happen: p was added */
+        ss_window__touch(x, &x->ck.t_run, k, klen);
+        if ((rc = ss_acc_unmerge(r, a, x->op)) < 0)
+            return ss_diag("key '%.*s': the window's sum leaves 64-bit "
+                           "integers",
+                           (int)klen, k);
+        if (r->n == 0 && !x->cfg->keep_empty)
+            ss_keytab_del(&x->ring.run, k, klen);
+    }
+    p->in_run = 0;
+    return 0;
+}
+
+/* Recompute run as the merge of the panes in (e - W, e]. Accumulators are
+ * reset rather than freed, so keys that stay keep their memory; keys left
+ * empty go unless --keep-empty-keys keeps them (Spark's behaviour). */
+int
+ss_window__rebuild(struct win *x, int64_t e)
+{
+    size_t cur = 0, klen;
+    const char *k;
+    struct ss_acc *a;
+    int rc;
+
+    while ((a = ss_keytab_next(&x->ring.run, &cur, &k, &klen)) != NULL) {
+        ss_acc_reset(a);
+        ss_window__touch(x, &x->ck.t_run, k, klen);
+    }
+    x->ring.inexact = 0;
+    for (int64_t t = e - x->window + x->gran; t <= e; t += x->gran) {
+        struct pane *p = slot(x, t);
+
+        if (p->end != t)
+            continue;
+        if ((rc = merge_into(x, &x->ring.run, p)) < 0)
+            return rc;
+        x->ring.inexact |= p->inexact;
+    }
+    if (!x->cfg->keep_empty) {
+        cur = 0;
+        while ((a = ss_keytab_next(&x->ring.run, &cur, &k, &klen)) != NULL)
+            if (a->n == 0)
+                ss_keytab_del(&x->ring.run, k, klen);
+    }
+    x->ring.since_rebuild = 0;
+    return 0;
+}
+
+/* ---- output ---- */
+
+static int
+cmp_ent(const void *pa, const void *pb)
+{
+    const struct out_ent *a = pa, *b = pb;
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(a->k, b->k, n);
+
+    if (c != 0)
+        return c;
+    return (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+static int
+collect(struct win *x, struct ss_keytab *t)
+{
+    size_t cur = 0, n = 0, klen;
+    const char *k;
+    struct ss_acc *a;
+
+    if (ss_keytab_count(t) > x->out.ents_cap) {
+        size_t cap = ss_keytab_count(t) * 2;
+        struct out_ent *e = realloc(x->out.ents, cap * sizeof(*e));
+
+        if (e == NULL)
+            return -ENOMEM;
+        x->out.ents = e;
+        x->out.ents_cap = cap;
+    }
+    while ((a = ss_keytab_next(t, &cur, &k, &klen)) != NULL)
+        if (a->n > 0 || x->cfg->keep_empty)
+            x->out.ents[n++] = (struct out_ent){k, klen, a};
+    if (n > 1)
+        qsort(x->out.ents, n, sizeof(*x->out.ents), cmp_ent);
+    return (int)n;
+}
+
+static int
+put_value(struct win *x, const char *k, size_t klen, const struct ss_acc *a,
+          enum ss_op op)
+{
+    int rc;
+
+    ss_buf_reset(&x->out.text);
+    if ((rc = ss_acc_format(a, op, &x->out.text)) < 0)
+        return rc;
+    return ss_window__out_add(x, k, klen, x->out.text.data, x->out.text.len);
+}
+
+static int
+emit_keyed(struct win *x, int64_t e)
+{
+    enum ss_window_mode mode = x->cfg->mode;
+    int rc, n, keyless = mode == SS_WINDOW_COUNT || mode == SS_WINDOW_REDUCE;
+
+    if (!x->ring.inverse ||
+        (x->ring.inexact && ++x->ring.since_rebuild >= x->cfg->rebuild_every))
+        if ((rc = ss_window__rebuild(x, e)) < 0)
+            return rc;
+    if ((n = collect(x, &x->ring.run)) < 0)
+        return n;
+    ss_window__out_begin(x, e, (uint32_t)x->slide,
+                         keyless ? 0 : SS_FRAME_KEYED);
+    if (mode == SS_WINDOW_COUNT && n == 0) {
+        static const struct ss_acc none;
+
+        rc = put_value(x, NULL, 0, &none, SS_OP_COUNT);
+        if (rc < 0)
+            return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        struct out_ent *o = &x->out.ents[i];
+
+        rc = put_value(x, keyless ? NULL : o->k, o->klen, o->a, x->op);
+        if (rc < 0)
+            return rc;
+    }
+    return ss_window__out_end(x);
+}
+
+static int
+emit_plain(struct win *x, int64_t e)
+{
+    int keyed = x->in.keyed >= 0 ? x->in.keyed : x->in.keyed_hint;
+    uint32_t flags = keyed ? SS_FRAME_KEYED : 0;
+    int rc;
+
+    ss_window__out_begin(x, e, (uint32_t)x->slide, flags);
+    for (int64_t t = e - x->window + x->gran; t <= e; t += x->gran) {
+        struct pane *p = slot(x, t);
+        struct ss_frame f = {.flags = flags};
+        struct ss_rec_iter it;
+        struct ss_rec r;
+
+        if (p->end != t || p->nrec == 0)
+            continue;
+        f.payload = p->recs.data;
+        f.payload_len = p->recs.len;
+        ss_frame_iter_init(&it, &f);
+        while (ss_frame_iter_next(&it, &r))
+            if ((rc = ss_window__out_add(x, r.key, r.klen, r.val, r.vlen)) < 0)
+                return rc;
+    }
+    return ss_window__out_end(x);
+}
+
+/* ---- panes ---- */
+
+void
+ss_window__start_pane(struct win *x, int64_t end)
+{
+    struct pane *p = slot(x, end);
+
+    if (p->end != end) {
+        if (p->end != 0 && x->ck.on) {
+            char e[8];
+
+            ss_bytes_put_le(e, (uint64_t)p->end, 8);
+            ss_buf_append(&x->ck.dead, e, 8);
+        }
+        p->dirty = 1;
+        ss_keytab_clear(&p->tab);
+        ss_buf_reset(&p->recs);
+        p->flat = 0;
+        p->nrec = 0;
+        p->in_run = 0;
+        p->inexact = 0;
+        p->end = end;
+    }
+}
+
+/* The pane ending at e is complete: fold it in, let the pane W before it
+ * go, and emit the window that ends at e if a slide ends there. */
+static int
+close_pane(struct win *x, int64_t e)
+{
+    struct pane *p = slot(x, e), *old = slot(x, e - x->window);
+    int rc;
+
+    /* With a slide longer than the window, some panes are in no window. */
+    int windowed = e > ceil_to(e, x->slide) - x->window;
+
+    p->dirty = old->dirty = 1;
+    if (x->ring.inverse) {
+        if (windowed) {
+            if ((rc = merge_into(x, &x->ring.run, p)) < 0)
+                return rc;
+            p->in_run = 1;
+            x->ring.inexact |= p->inexact;
+        }
+        if (old->end == e - x->window && old->in_run &&
+            (rc = ss_window__subtract(x, old)) < 0)
+            return rc;
+    }
+    if ((rc = flatten(x, p)) < 0)
+        return rc;
+    if (e % x->slide != 0)
+        return 0;
+    x->out.last = e;
+    return keyed_mode(x) ? emit_keyed(x, e) : emit_plain(x, e);
+}
+
+int
+ss_window__advance_to(struct win *x, int64_t end)
+{
+    int rc;
+
+    while (x->ring.open_end < end) {
+        if ((rc = close_pane(x, x->ring.open_end)) < 0)
+            return rc;
+        x->ring.open_end += x->gran;
+        ss_window__start_pane(x, x->ring.open_end);
+    }
+    return 0;
+}
+
+/* ---- records ---- */
+
+/* The key and value an operator sees for record r; 0, or -EINVAL when
+ * the mode needs keys and r has none. */
+static int
+key_of(struct win *x, const struct ss_rec *r, const char **k, size_t *klen)
+{
+    switch (x->cfg->mode) {
+    case SS_WINDOW_COUNT_BY_VALUE:
+        if (r->key == NULL) {
+            *k = r->val;
+            *klen = r->vlen;
+            return 0;
+        }
+        /* A pair is counted as one value: key<TAB>value. */
+        ss_buf_reset(&x->out.scratch);
+        ss_buf_append(&x->out.scratch, r->key, r->klen);
+        ss_buf_putc(&x->out.scratch, '\t');
+        if (ss_buf_append(&x->out.scratch, r->val, r->vlen) < 0)
+            return -ENOMEM;
+        *k = x->out.scratch.data;
+        *klen = x->out.scratch.len;
+        return 0;
+    case SS_WINDOW_REDUCE_BY_KEY:
+    case SS_WINDOW_GROUP_BY_KEY:
+        if (r->key == NULL)
+            return -EINVAL;
+        *k = r->key;
+        *klen = r->klen;
+        return 0;
+    default:
+        *k = "";
+        *klen = 0;
+        return 0;
+    }
+}
+
+static int
+add_keyed(struct win *x, struct ss_keytab *t, const struct ss_rec *r,
+          const char *k, size_t klen)
+{
+    struct ss_acc *a;
+    int created, rc;
+
+    if ((a = ss_keytab_get(t, k, klen, &created)) == NULL)
+        return -ENOMEM;
+    rc = ss_acc_add(a, x->op, r->val, r->vlen, x->cfg->sep);
+    if (rc == -EINVAL || rc == -ERANGE) {
+        ss_window__reject(x, r, rc);
+        if (created)
+            ss_keytab_del(t, k, klen);
+        return 1;
+    }
+    if (rc < 0)
+        return rc;
+    if (ss_op_numeric(x->op) && !a->v.is_int)
+        slot(x, x->ring.open_end)->inexact = 1;
+    return 0;
+}
+
+int
+ss_window__add_frame(struct win *x, const struct ss_frame *f)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    struct pane *p;
+    const char *k;
+    size_t klen;
+    int rc, keyed = (f->flags & SS_FRAME_KEYED) != 0;
+
+    if (!keyed_mode(x)) {
+        x->in.keyed_hint = keyed;
+        if (f->count == 0)
+            return 0;
+        if (x->in.keyed >= 0 && x->in.keyed != keyed)
+            return ss_diag("batch %" PRId64 ": records %s keys after records "
+                           "%s them",
+                           f->time, keyed ? "with" : "without",
+                           keyed ? "without" : "with");
+        x->in.keyed = keyed;
+        p = slot(x, x->ring.open_end);
+        p->dirty = 1;
+        if (p->nrec + f->count < p->nrec)
+            return ss_diag("batch %" PRId64 ": too many records in a pane",
+                           f->time);
+        p->nrec += f->count;
+        x->in.recno += f->count;
+        return ss_buf_append(&p->recs, f->payload, f->payload_len);
+    }
+    if (x->cfg->session_gap == 0)
+        slot(x, x->ring.open_end)->dirty = 1;
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        x->in.recno++;
+        if (key_of(x, &r, &k, &klen) < 0)
+            return ss_diag("batch %" PRId64 ", record %" PRIu64
+                           ": records without keys (try sstream-map to "
+                           "make keys)",
+                           f->time, x->in.recno);
+        if (x->cfg->session_gap > 0)
+            rc = ss_window__add_session(x, &r, k, klen);
+        else
+            rc = add_keyed(x, &slot(x, x->ring.open_end)->tab, &r, k, klen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
