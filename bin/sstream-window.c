@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "diag.h"
-#include "ops.h"
+#include "op.h"
 #include "opt.h"
 #include "stage.h"
 #include "window.h"

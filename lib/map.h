@@ -21,7 +21,7 @@
 
 #include "join.h"
 #include "num.h"
-#include "ops.h"
+#include "op.h"
 #include "stage.h"
 #include "stats.h"
 

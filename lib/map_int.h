@@ -23,7 +23,7 @@
 #include "keytab.h"
 #include "map.h"
 #include "multi.h"
-#include "ops.h"
+#include "acc.h"
 #include "rejects.h"
 #include "stats.h"
 

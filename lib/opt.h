@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ops.h"
+#include "op.h"
 #include "stats.h"
 
 /* getopt_long() answers for the options every stage reads the same way.

@@ -23,6 +23,7 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH64_state_t in struct st */
 #include <xxhash.h>
 
+#include "acc.h"
 #include "buf.h"
 #include "bytes.h"
 #include "ckpt.h"

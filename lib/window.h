@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "ops.h"
+#include "op.h"
 #include "stage.h"
 #include "stats.h"
 

@@ -24,7 +24,7 @@
 #include "ckpt.h"
 #include "frame.h"
 #include "keytab.h"
-#include "ops.h"
+#include "acc.h"
 #include "rejects.h"
 #include "replay.h"
 #include "stats.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# lib/num, lib/ops, lib/keytab through tests/unit/ops-cli.c.
+# lib/num, lib/acc, lib/keytab through tests/unit/ops-cli.c.
 
 load helpers/common
 

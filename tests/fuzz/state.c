@@ -1,5 +1,5 @@
 /* state.c - fuzz target: sstream-state's checkpoint loader (lib/ckpt.c
- * and the decoders of lib/state.c and lib/ops.c).
+ * and the decoders of lib/state.c and lib/acc.c).
  *
  * The input is a byte of flags, a byte of options, then files separated
  * by FZ_SEP: 000000000001.snap, 000000000001.log, 000000000002.snap,

@@ -1,5 +1,5 @@
 /* window.c - fuzz target: sstream-window's checkpoint loader (lib/ckpt.c
- * and the decoders of lib/window_ckpt.c and lib/ops.c).
+ * and the decoders of lib/window_ckpt.c and lib/acc.c).
  *
  * The input is a byte of flags, two bytes of options, then files
  * separated by FZ_SEP: 000000000001.snap, 000000000001.log,

@@ -1,4 +1,4 @@
-/* ops-cli - drive lib/num, lib/ops and lib/keytab from the command line
+/* ops-cli - drive lib/num, lib/acc and lib/keytab from the command line
  * for tests/unit.bats.
  *
  *   ops-cli fold OP V...        fold values, print the result
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "keytab.h"
-#include "ops.h"
+#include "acc.h"
 
 static int
 fold(enum ss_op op, struct ss_acc *a, const char *v)

@@ -1,5 +1,4 @@
-/* ops.h - the operators of --reduce, --reduce-by-key, --update and the
- * window stages: sum, count, min, max, mean, first, last, concat.
+/* acc.h - accumulators of the operators (lib/op).
  *
  * An accumulator (struct ss_acc) folds values in arrival order. Partial
  * accumulators merge (a then b), and for the invertible operators (sum,
@@ -10,33 +9,15 @@
  * freed by ss_acc_release(); all zero is an empty accumulator. Values
  * passed in are only read.
  */
-#ifndef SS_OPS_H
-#define SS_OPS_H
+#ifndef SS_ACC_H
+#define SS_ACC_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
 #include "num.h"
-
-enum ss_op {
-    SS_OP_SUM,
-    SS_OP_COUNT,
-    SS_OP_MIN,
-    SS_OP_MAX,
-    SS_OP_MEAN,
-    SS_OP_FIRST,
-    SS_OP_LAST,
-    SS_OP_CONCAT,
-};
-
-/* "sum" -> SS_OP_SUM; 0, or -EINVAL for an unknown name. */
-int ss_op_lookup(const char *name, enum ss_op *op);
-const char *ss_op_name(enum ss_op op);
-/* The operator reads its values as numbers (sum, min, max, mean). */
-int ss_op_numeric(enum ss_op op);
-/* A partial result can be subtracted again (sum, count, mean). */
-int ss_op_invertible(enum ss_op op);
+#include "op.h"
 
 struct ss_acc {
     uint64_t n;      /* values folded in */
