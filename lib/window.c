@@ -74,7 +74,7 @@ check_gap(struct win *x, int64_t time)
 }
 
 static int
-batch_begin(struct win *x, const struct ss_frame *f)
+begin_batch(struct win *x, const struct ss_frame *f)
 {
     char a[32], b[32];
     int rc;
@@ -112,7 +112,7 @@ batch_begin(struct win *x, const struct ss_frame *f)
 }
 
 static int
-batch_end(struct win *x)
+end_batch(struct win *x)
 {
     uint64_t digest = XXH64_digest(&x->in.xh);
     int rc;
@@ -252,7 +252,7 @@ on_batch(struct win *x, struct ss_frame_batch_reader *br)
     if (!x->in.seen && (rc = first_batch(x, &br->f)) < 0)
         return rc;
     XXH64_reset(&x->in.xh, 0);
-    if ((rc = batch_begin(x, &br->f)) < 0)
+    if ((rc = begin_batch(x, &br->f)) < 0)
         return rc;
     while ((rc = ss_frame_batch_part(br, &f)) > 0) {
         ss_stats_in(x->stats, &f);
@@ -260,7 +260,7 @@ on_batch(struct win *x, struct ss_frame_batch_reader *br)
         if (!x->in.replaying && (rc = ss_window__add_frame(x, &f)) < 0)
             return rc;
     }
-    if (rc < 0 || (rc = batch_end(x)) < 0)
+    if (rc < 0 || (rc = end_batch(x)) < 0)
         return rc;
     if (x->out.spool != NULL && (rc = spool_flush(x)) < 0)
         return rc;
