@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "diag.h"
-#include "recv.h"
+#include "recv_kit.h"
 
 /* ---- --connect ---- */
 

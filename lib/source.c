@@ -31,7 +31,7 @@
 #include "diag.h"
 #include "dur.h"
 #include "io.h"
-#include "recv.h"
+#include "recv_kit.h"
 #include "rejects.h"
 #include "wal.h"
 
