@@ -2,9 +2,11 @@
  * per batch, a command per batch, lines pushed to a server. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
+#include "kafka.h"
 #include "opt.h"
 #include "sink.h"
 #include "stage.h"
@@ -13,6 +15,8 @@ static const char usage_line[] =
     "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S]]\n"
     "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
+    "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
+    "NAME=VALUE] ...]\n"
     "                    [--commit DIR] [--progress] [--stats] "
     "[--stats-file FILE]\n";
 
@@ -29,6 +33,9 @@ static const char help_text[] =
     "      --foreach CMD                run 'sh -c CMD' per batch, the lines "
     "on\n"
     "                                   its stdin, SSTREAM_BATCH_TIME set\n"
+    "      --kafka HOST:PORT,...        each record a message of --topic "
+    "(a keyed\n"
+    "                                   record's key the message key)\n"
     "      --lines                      the value, or key<TAB>value, per "
     "record\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
@@ -43,10 +50,13 @@ static const char help_text[] =
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
     "      --suffix S                   the files' suffix\n"
+    "      --topic NAME                 the --kafka topic\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
     "  -h, --help                       show this help\n"
     "  -V, --version                    show the version and frame format\n"
+    "  -X NAME=VALUE                    a librdkafka setting for --kafka (as "
+    "kcat -X)\n"
     "\n"
     "Without any output option, --print. The files, the server and the\n"
     "command hold the records as --lines prints them.\n";
@@ -56,6 +66,7 @@ enum {
     OPT_CONNECT,
     OPT_DUMP,
     OPT_FOREACH,
+    OPT_KAFKA,
     OPT_LINES,
     OPT_PRINT,
     OPT_PROGRESS,
@@ -64,6 +75,7 @@ enum {
     OPT_STATS,
     OPT_STATS_FILE,
     OPT_SUFFIX,
+    OPT_TOPIC,
     OPT_TSV,
 };
 
@@ -73,6 +85,7 @@ static const struct option longopts[] = {
     {"dump", no_argument, NULL, OPT_DUMP},
     {"foreach", required_argument, NULL, OPT_FOREACH},
     {"help", no_argument, NULL, 'h'},
+    {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -81,21 +94,41 @@ static const struct option longopts[] = {
     {"stats", no_argument, NULL, OPT_STATS},
     {"stats-file", required_argument, NULL, OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
+    {"topic", required_argument, NULL, OPT_TOPIC},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+
+/* --kafka, --topic and -X go together; 0 or -1 after saying why. */
+static int
+check_kafka(struct ss_sink_config *cfg, char **props, size_t nprops)
+{
+    cfg->props = props;
+    cfg->nprops = nprops;
+    if (cfg->kafka == NULL && (cfg->topic != NULL || nprops > 0))
+        return ss_diag("-%s: needs --kafka", cfg->topic ? "-topic" : "X");
+    if (cfg->kafka != NULL && cfg->topic == NULL)
+        return ss_diag("--kafka: needs --topic");
+    return ss_kafka_check(props, nprops);
+}
 
 int
 main(int argc, char **argv)
 {
     struct ss_sink_config cfg;
     int ch, modes = 0, retries_given = 0;
+    char **props;
+    size_t nprops = 0;
     uint64_t n;
 
     ss_diag_init(argv[0]);
+    if ((props = calloc((size_t)argc, sizeof(*props))) == NULL) {
+        ss_diag("out of memory");
+        return 1;
+    }
     ss_sink_config_init(&cfg);
-    while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "hVX:", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_COMMIT:
             if (*optarg == '\0') {
@@ -126,6 +159,14 @@ main(int argc, char **argv)
             fputs(usage_line, stdout);
             fputs(help_text, stdout);
             return 0;
+        case OPT_KAFKA:
+            if (ss_kafka_check_brokers(optarg) < 0) {
+                ss_diag("--kafka: '%s' is not HOST:PORT[,HOST:PORT...]",
+                        optarg);
+                return 2;
+            }
+            cfg.kafka = optarg;
+            break;
         case OPT_LINES:
             cfg.mode = SS_SINK_LINES;
             modes++;
@@ -168,6 +209,13 @@ main(int argc, char **argv)
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
             break;
+        case OPT_TOPIC:
+            if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
+                ss_diag("--topic: '%s' is not one topic name", optarg);
+                return 2;
+            }
+            cfg.topic = optarg;
+            break;
         case OPT_TSV:
             cfg.mode = SS_SINK_TSV;
             modes++;
@@ -175,6 +223,9 @@ main(int argc, char **argv)
         case 'V':
             ss_stage_print_version(stdout);
             return 0;
+        case 'X':
+            props[nprops++] = optarg;
+            break;
         default: /* getopt_long() has already said what was wrong */
             fputs(usage_line, stderr);
             return 2;
@@ -195,14 +246,18 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
+    if (check_kafka(&cfg, props, nprops) < 0) {
+        fputs(usage_line, stderr);
+        return 2;
+    }
     if (retries_given && cfg.foreach == NULL) {
         ss_diag("--retries: needs --foreach");
         fputs(usage_line, stderr);
         return 2;
     }
     /* With an output operation, stdout has text only when asked. */
-    if (modes == 0 &&
-        (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL))
+    if (modes == 0 && (cfg.save_as != NULL || cfg.foreach != NULL ||
+                       cfg.connect != NULL || cfg.kafka != NULL))
         cfg.mode = SS_SINK_NONE;
     if (ss_stage_check_pipes(SS_STAGE_SINK) < 0)
         return 2;

@@ -114,6 +114,27 @@ struct ss_recv_watch_opts {
     int64_t logged;
 };
 
+enum ss_recv_kafka_start {
+    SS_RECV_KAFKA_END,       /* --from-end: Kafka's own default */
+    SS_RECV_KAFKA_BEGINNING, /* --from-beginning */
+};
+
+struct ss_recv_kafka_opts {
+    const char *brokers; /* --kafka HOST:PORT[,HOST:PORT...] */
+    const char *topics;  /* --topic NAME[,NAME...] */
+    const char *group;   /* --group ID */
+    int key;             /* --kafka-key: the message key is the record key */
+    enum ss_recv_kafka_start start; /* for a group with no offsets */
+    int once;           /* --once: up to the end offsets seen at assignment */
+    char *const *props; /* -X name=value, librdkafka settings */
+    size_t nprops;
+    int stats; /* --stats: rebalances and lag per partition */
+    /* --wal DIR: the offsets are kept beside the log, tagged with batch
+     * times; 'logged' is the last batch time the log holds. */
+    const char *wal;
+    int64_t logged;
+};
+
 int ss_recv_stdin_start(struct ss_recv_host *h, struct ss_recv **out);
 int ss_recv_connect_start(struct ss_recv_host *h, const char *hostport,
                           int once, struct ss_recv **out);
@@ -124,6 +145,9 @@ int ss_recv_watch_start(struct ss_recv_host *h,
                         struct ss_recv **out);
 int ss_recv_exec_start(struct ss_recv_host *h, const char *cmd, int restart,
                        struct ss_recv **out);
+int ss_recv_kafka_start(struct ss_recv_host *h,
+                        const struct ss_recv_kafka_opts *o,
+                        struct ss_recv **out);
 
 /* Split "[HOST:]PORT" (HOST may be [v6]); 0, or -EINVAL for a bad port.
  * 'host' gets "" when absent. */

@@ -3,12 +3,17 @@
  * on a port the kernel picks), so that sstream and kcat talk to it as to
  * a real one.
  *
- *   kafka-mock [-b BROKERS] [-p PARTITIONS] TOPIC...
+ *   kafka-mock [-b BROKERS] [-p PARTITIONS] [-a TOPIC] [-u TOPIC] TOPIC...
  *
  * Creates BROKERS brokers (3) and each TOPIC with PARTITIONS partitions
  * (4), prints the bootstrap list (host:port,...) on a line of its own,
  * and serves until SIGINT or SIGTERM. Exit 2 on a usage error, 1 when the
  * cluster cannot start.
+ *
+ * The mock cluster creates any topic a client asks about, so a missing
+ * topic or a refused one is staged: -u TOPIC answers every request about
+ * TOPIC with "unknown topic or partition", -a TOPIC with "topic
+ * authorization failed".
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -57,12 +62,16 @@ int
 main(int argc, char **argv)
 {
     int brokers = 3, partitions = 4, ch, rc = 0;
+    const char *unknown = NULL, *denied = NULL;
     rd_kafka_mock_cluster_t *mc;
     struct sigaction sa;
     rd_kafka_t *rk;
 
-    while ((ch = getopt(argc, argv, "b:p:")) != -1) {
+    while ((ch = getopt(argc, argv, "a:b:p:u:")) != -1) {
         switch (ch) {
+        case 'a':
+            denied = optarg;
+            break;
         case 'b':
             if ((brokers = number(optarg, 16)) < 0)
                 goto usage;
@@ -70,6 +79,9 @@ main(int argc, char **argv)
         case 'p':
             if ((partitions = number(optarg, 1000)) < 0)
                 goto usage;
+            break;
+        case 'u':
+            unknown = optarg;
             break;
         default:
             goto usage;
@@ -96,6 +108,12 @@ main(int argc, char **argv)
             rc = 1;
         }
     }
+    if (unknown != NULL)
+        rd_kafka_mock_topic_set_error(mc, unknown,
+                                      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    if (denied != NULL)
+        rd_kafka_mock_topic_set_error(
+            mc, denied, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
     if (rc == 0) {
         printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
         fflush(stdout);
@@ -106,6 +124,8 @@ main(int argc, char **argv)
     rd_kafka_destroy(rk);
     return rc;
 usage:
-    fputs("usage: kafka-mock [-b BROKERS] [-p PARTITIONS] TOPIC...\n", stderr);
+    fputs("usage: kafka-mock [-b BROKERS] [-p PARTITIONS] [-a TOPIC] "
+          "[-u TOPIC] TOPIC...\n",
+          stderr);
     return 2;
 }
