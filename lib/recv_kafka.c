@@ -65,8 +65,11 @@ struct rkafka {
     size_t nparts, cap, last; /* 'last': the part of the last message */
     int handles;              /* poll and idle initialised */
     int stopped, unreachable;
-    int assigned_once;  /* the group has assigned this member partitions */
-    int in_assignment;  /* the last rebalance assigned (not revoked) */
+    int assigned_once; /* the group has assigned this member partitions */
+    int in_assignment; /* the last rebalance assigned (not revoked) */
+    int closing;       /* leaving the group: give partitions up at once */
+    rd_kafka_topic_partition_list_t *revoking; /* until the batch is sent */
+    int revoking_coop;
     int changed;        /* offsets moved since the ledger was written */
     struct ss_buf prev; /* the ledger's last snapshot, as written */
 };
@@ -236,7 +239,8 @@ kafka_end(struct rkafka *k, int rc)
 static int
 once_done(const struct rkafka *k)
 {
-    if (!k->o.once || !k->in_assignment || k->held != NULL)
+    if (!k->o.once || !k->in_assignment || k->held != NULL ||
+        k->revoking != NULL)
         return 0;
     for (size_t i = 0; i < k->nparts; i++) {
         const struct part *p = &k->parts[i];
@@ -326,7 +330,7 @@ pump(struct rkafka *k)
     struct ss_recv_host *h = k->r.host;
     int rc = 1;
 
-    for (int n = 0; n < MAX_TURN && !k->stopped; n++) {
+    for (int n = 0; n < MAX_TURN && !k->stopped && k->revoking == NULL; n++) {
         rd_kafka_message_t *m = k->held;
 
         if (m == NULL && (m = rd_kafka_consumer_poll(k->rk, 0)) == NULL) {
@@ -391,6 +395,30 @@ set_target(struct rkafka *k, struct part *p)
         p->target = hi;
 }
 
+/* Where an assigned partition starts: where this member stands (read
+ * this run, or the log's snapshot) unless the group's committed offset
+ * is further, because another member read on while it had the
+ * partition; neither known: the group's offset, or --from-*. */
+static void
+start_offsets(struct rkafka *k, rd_kafka_topic_partition_list_t *l)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(l);
+
+    if (rd_kafka_committed(k->rk, c, WATERMARK_MS) != 0)
+        c->cnt = 0; /* unknown: ours serve */
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+        int64_t at = p != NULL ? p->next : NO_OFFSET;
+
+        if (at == NO_OFFSET)
+            continue;
+        if (i < c->cnt && c->elems[i].offset > at)
+            at = p->next = p->stored = c->elems[i].offset;
+        l->elems[i].offset = at;
+    }
+    rd_kafka_topic_partition_list_destroy(c);
+}
+
 static void
 assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
 {
@@ -403,11 +431,10 @@ assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
         if (p == NULL)
             continue; /* out of memory: the group's offset serves */
         p->assigned = 1;
-        if (p->next != NO_OFFSET) /* ours: the log's, or read this run */
-            l->elems[i].offset = p->next;
         if (k->o.once)
             set_target(k, p);
     }
+    start_offsets(k, l);
     k->assigned_once = k->in_assignment = 1;
     connected(k);
     if (cooperative)
@@ -422,12 +449,15 @@ assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
     }
 }
 
+/* Give the partitions up: commit what was sent, so that their next
+ * owner starts right after it. */
 static void
-unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
+finish_unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
+                int cooperative)
 {
     rd_kafka_error_t *e;
 
-    k->in_assignment = 0;
+    rd_kafka_commit(k->rk, NULL, 0); /* nothing stored: no matter */
     for (int i = 0; i < l->cnt; i++) {
         struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
 
@@ -439,6 +469,26 @@ unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
     } else if ((e = rd_kafka_incremental_unassign(k->rk, l)) != NULL) {
         rd_kafka_error_destroy(e);
     }
+}
+
+/* Partitions whose messages wait in the open batch are given up only
+ * once it is sent (sent()): their offsets are then committed, and the
+ * next owner does not read those messages again. Until then this member
+ * reads nothing; the group waits (for up to max.poll.interval.ms). */
+static void
+unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
+{
+    k->in_assignment = 0;
+    for (int i = 0; i < l->cnt && !k->closing; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p != NULL && p->next != p->stored &&
+            (k->revoking = rd_kafka_topic_partition_list_copy(l)) != NULL) {
+            k->revoking_coop = cooperative;
+            return;
+        }
+    }
+    finish_unassign(k, l, cooperative);
 }
 
 static void
@@ -627,8 +677,15 @@ sent(struct ss_recv *r, int64_t time)
         }
     }
     if (l->cnt > 0)
-        rd_kafka_offsets_store(k->rk, l); /* a revoked one fails: no matter */
+        rd_kafka_offsets_store(k->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
+    if (k->revoking != NULL) {
+        finish_unassign(k, k->revoking, k->revoking_coop);
+        rd_kafka_topic_partition_list_destroy(k->revoking);
+        k->revoking = NULL;
+        if (!k->stopped)
+            uv_idle_start(&k->idle, on_idle);
+    }
     if (k->o.stats)
         say_lag(k);
 }
@@ -659,8 +716,11 @@ release(struct ss_recv *r)
 {
     struct rkafka *k = (struct rkafka *)r;
 
+    k->closing = 1;
     if (k->held != NULL)
         rd_kafka_message_destroy(k->held);
+    if (k->revoking != NULL) /* its batch was not sent: it is not ours */
+        rd_kafka_topic_partition_list_destroy(k->revoking);
     if (k->q != NULL) {
         rd_kafka_queue_io_event_enable(k->q, -1, NULL, 0);
         rd_kafka_queue_destroy(k->q);
