@@ -305,3 +305,19 @@ EOF
     grep -qE '^sstream-source: --kafka: lag lines\[[01]\]=0 lines\[[01]\]=0$' \
         <<<"$stderr"
 }
+
+@test "kafka: the README's word count over Kafka runs as written" {
+    mkdir -p "$T/r/build"
+    cp -r "$REPO/examples" "$T/r/"
+    ln -s "$SSTREAM_BIN/tests" "$T/r/build/tests"
+    # the first code block of the section, as a reader pastes it
+    awk '/^### Word count over Kafka/ { s = 1; next }
+         s && /^    / { b = 1; print substr($0, 5); next }
+         s && b { exit }' "$REPO/README.md" >"$T/r/run.sh"
+    run -0 bash -c "cd '$T/r' && bash run.sh 2>&1"
+    assert_output - <<'EOF'
+26 a
+16 the
+12 stream
+EOF
+}
