@@ -323,7 +323,11 @@ take(struct rkafka *k, rd_kafka_message_t *m)
     return 1;
 }
 
-/* Take what the consumer queue holds, at most MAX_TURN messages. */
+static void on_idle(uv_idle_t *idle);
+
+/* Take what the consumer queue holds, at most MAX_TURN messages. The
+ * queue's pipe is written only when the queue goes from empty to not
+ * empty, so a turn that stops early keeps the idle handle running. */
 static void
 pump(struct rkafka *k)
 {
@@ -354,8 +358,8 @@ pump(struct rkafka *k)
             h->fatal(h, rc);
             return;
         }
-        if (n + 1 == MAX_TURN)
-            uv_idle_start(&k->idle, NULL);
+        if (n + 1 == MAX_TURN) /* more may wait: the pipe will not say */
+            uv_idle_start(&k->idle, on_idle);
     }
     if (!k->stopped && once_done(k))
         kafka_end(k, 0);
@@ -640,11 +644,14 @@ say_lag(struct rkafka *k)
         char item[300];
         int n;
 
-        if (at < 0 ||
-            rd_kafka_get_watermark_offsets(k->rk, e->topic, e->partition, &lo,
+        if (rd_kafka_get_watermark_offsets(k->rk, e->topic, e->partition, &lo,
                                            &hi) != 0 ||
             hi < 0)
             continue; /* not fetched yet: nothing known */
+        if (at < 0 && hi == lo)
+            at = hi; /* an empty partition: nothing to read */
+        if (at < 0)
+            continue; /* nothing read here yet: where it starts is unknown */
         n = snprintf(item, sizeof(item), " %s[%" PRId32 "]=%" PRId64, e->topic,
                      e->partition, hi > at ? hi - at : 0);
         if (n > 0 && (size_t)n < sizeof(item))

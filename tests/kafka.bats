@@ -147,7 +147,7 @@ FAST=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
     kafka_start -p 4 words
     words | produce words
     run --separate-stderr bash -c "set -o pipefail
-        sstream-source --kafka '$BOOT' --topic words --group wc \
+        timeout 60 sstream-source --kafka '$BOOT' --topic words --group wc \
             --from-beginning --once -b 200ms |
         sstream-map --flat-map words --pair 1 --reduce-by-key sum |
         sstream-sink --lines"
@@ -158,20 +158,21 @@ FAST=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
 @test "kafka: a second --once run of the group reads only what came since" {
     kafka_start -p 4 lines
-    seq 1 50 | produce lines
-    run -0 bash -c "sstream-source --kafka '$BOOT' --topic lines --group g \
+    # more than one loop turn takes (4096 messages)
+    seq 1 20000 | produce lines
+    run -0 bash -c "timeout 60 sstream-source --kafka '$BOOT' --topic lines --group g \
         --from-beginning --once -b 200ms | sstream-sink --lines | sort -n"
-    assert_output "$(seq 1 50)"
-    seq 51 60 | produce lines
-    run -0 bash -c "sstream-source --kafka '$BOOT' --topic lines --group g \
+    assert_output "$(seq 1 20000)"
+    seq 20001 20010 | produce lines
+    run -0 bash -c "timeout 60 sstream-source --kafka '$BOOT' --topic lines --group g \
         --from-beginning --once -b 200ms | sstream-sink --lines | sort -n"
-    assert_output "$(seq 51 60)"
+    assert_output "$(seq 20001 20010)"
 }
 
 @test "kafka: --from-end: a new group reads nothing older than its start" {
     kafka_start -p 2 lines
     seq 1 20 | produce lines
-    run -0 bash -c "sstream-source --kafka '$BOOT' --topic lines --group new \
+    run -0 bash -c "timeout 60 sstream-source --kafka '$BOOT' --topic lines --group new \
         --from-end --once -b 200ms | sstream-sink --lines"
     assert_output ""
 }
@@ -179,7 +180,7 @@ FAST=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 @test "kafka: --kafka-key: the message key is the record key" {
     kafka_start -p 3 kv
     printf 'k1:v1\nk2:v2\nk1:v3\n' | produce kv -K:
-    run -0 bash -c "sstream-source --kafka '$BOOT' --topic kv --group g \
+    run -0 bash -c "timeout 60 sstream-source --kafka '$BOOT' --topic kv --group g \
         --from-beginning --once --kafka-key -b 200ms | sstream-sink --lines |
         sort"
     assert_output - <<'EOF'
@@ -193,7 +194,7 @@ EOF
     kafka_start -p 4 words counts
     words | produce words
     run --separate-stderr bash -c "set -o pipefail
-        sstream-source --kafka '$BOOT' --topic words --group wc \
+        timeout 60 sstream-source --kafka '$BOOT' --topic words --group wc \
             --from-beginning --once -b 200ms |
         sstream-map --flat-map words --pair 1 --reduce-by-key sum |
         sstream-sink --kafka '$BOOT' --topic counts"
@@ -211,7 +212,7 @@ EOF
     words | produce words
     for m in a b; do
         bash -c "set -o pipefail
-            sstream-source --kafka '$BOOT' --topic words --group shared \
+            timeout 60 sstream-source --kafka '$BOOT' --topic words --group shared \
                 --from-beginning --once -b 200ms --stats 2>'$T/$m.err' |
             sstream-map --flat-map words --pair 1 --reduce-by-key sum |
             sstream-sink --lines >'$T/$m.out'" &
@@ -251,7 +252,7 @@ EOF
     read_before=$(cat "$T"/out/part-* | wc -l)
     [ "$read_before" -lt 3000 ]
     run --separate-stderr bash -c "set -o pipefail
-        sstream-source --kafka '$BOOT' --topic lines --group g \
+        timeout 60 sstream-source --kafka '$BOOT' --topic lines --group g \
             --from-beginning ${FAST[*]} -b 100ms --once --wal '$T/wal' |
         sstream-sink --save-as-text-files '$T/out/part' --commit '$T/wal'"
     assert_success
@@ -260,7 +261,7 @@ EOF
 
 @test "kafka: an unknown topic is exit 1, one line" {
     kafka_start -u nosuch lines
-    run --separate-stderr bash -c "sstream-source --kafka '$BOOT' \
+    run --separate-stderr bash -c "timeout 60 sstream-source --kafka '$BOOT' \
         --topic nosuch --group g -b 200ms | sstream-sink --lines"
     assert_failure 1
     assert_equal "${stderr_lines[0]}" \
@@ -269,7 +270,7 @@ EOF
 
 @test "kafka: a topic the group may not read is exit 1, one line" {
     kafka_start -a secret lines
-    run --separate-stderr sstream-source --kafka "$BOOT" --topic secret \
+    run --separate-stderr timeout 60 sstream-source --kafka "$BOOT" --topic secret \
         --group g -b 200ms
     assert_failure 1
     assert_equal "${stderr_lines[0]}" \
@@ -295,8 +296,10 @@ EOF
 
 @test "kafka: --stats says each assigned partition's lag" {
     kafka_start -p 2 lines
-    seq 1 10 | produce lines
-    run --separate-stderr bash -c "sstream-source --kafka '$BOOT' \
+    # keyed, so that both partitions get messages (an empty partition that
+    # --once need not fetch has no known end)
+    seq 1 10 | sed 's/.*/k&:&/' | produce lines -K:
+    run --separate-stderr bash -c "timeout 60 sstream-source --kafka '$BOOT' \
         --topic lines --group g --from-beginning --once -b 200ms --stats |
         sstream-sink --lines"
     assert_success
