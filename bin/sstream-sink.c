@@ -100,9 +100,12 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* -X settings, in argument order. */
+static char **props;
+
 /* --kafka, --topic and -X go together; 0 or -1 after saying why. */
 static int
-check_kafka(struct ss_sink_config *cfg, char **props, size_t nprops)
+check_kafka(struct ss_sink_config *cfg, size_t nprops)
 {
     cfg->props = props;
     cfg->nprops = nprops;
@@ -118,7 +121,6 @@ main(int argc, char **argv)
 {
     struct ss_sink_config cfg;
     int ch, modes = 0, retries_given = 0;
-    char **props;
     size_t nprops = 0;
     uint64_t n;
 
@@ -246,7 +248,7 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
-    if (check_kafka(&cfg, props, nprops) < 0) {
+    if (check_kafka(&cfg, nprops) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }
