@@ -9,6 +9,17 @@
  * and record it under --commit. A message the brokers refuse fails the
  * batch, naming it.
  *
+ * With -X transactional.id=ID, each batch is one Kafka transaction,
+ * committed at the batch's end: a reader with read_committed sees a
+ * batch whole or not at all, and a sink killed in the middle of a batch
+ * leaves nothing of it: the restarted sink (same ID) aborts the dead
+ * one's open transaction when it starts (init_transactions fences it),
+ * then writes the batch again, sent again from the source's log. A sink
+ * killed after the commit of a transaction and before --commit records
+ * it still writes that batch twice. (librdkafka's mock cluster, which
+ * the tests run, does not hide aborted messages from read_committed
+ * readers, so only the whole path, not the abort, is tested here.)
+ *
  * Owns: the producer, until free().
  */
 #include <errno.h>
@@ -29,6 +40,7 @@ struct okafka {
     rd_kafka_t *rk;
     uint64_t failed;         /* messages of the batch not delivered */
     rd_kafka_resp_err_t err; /* the first reason */
+    int txn;                 /* -X transactional.id: a transaction a batch */
 };
 
 /* From rd_kafka_poll()/flush(), on our thread. */
@@ -67,15 +79,34 @@ produce(struct okafka *k, const struct ss_rec *r)
     return 0;
 }
 
+/* A transaction call failed: say so, and abort the transaction when
+ * librdkafka says it must be; -1. */
+static int
+txn_failed(struct okafka *k, const char *what, rd_kafka_error_t *e)
+{
+    ss_diag("--kafka: %s: %s", what, rd_kafka_error_string(e));
+    if (rd_kafka_error_txn_requires_abort(e)) {
+        rd_kafka_error_t *a = rd_kafka_abort_transaction(k->rk, -1);
+
+        if (a != NULL)
+            rd_kafka_error_destroy(a);
+    }
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
 static int
 kframe(struct ss_out *o, const struct ss_frame *f, int first)
 {
     struct okafka *k = (struct okafka *)o;
     struct ss_rec_iter it;
     struct ss_rec r;
+    rd_kafka_error_t *e;
 
     if (first)
         k->failed = 0;
+    if (first && k->txn && (e = rd_kafka_begin_transaction(k->rk)) != NULL)
+        return txn_failed(k, "begin transaction", e);
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r))
         if (produce(k, &r) < 0)
@@ -91,6 +122,7 @@ static int
 kend(struct ss_out *o, int64_t time)
 {
     struct okafka *k = (struct okafka *)o;
+    rd_kafka_error_t *e;
     int said = 0;
 
     while (rd_kafka_flush(k->rk, FLUSH_MS) == RD_KAFKA_RESP_ERR__TIMED_OUT)
@@ -98,11 +130,19 @@ kend(struct ss_out *o, int64_t time)
             ss_diag("--kafka: batch %" PRId64 ": waiting for '%s' to take "
                     "%d messages",
                     time, k->brokers, rd_kafka_outq_len(k->rk));
-    if (k->failed > 0)
-        return ss_diag("--kafka: batch %" PRId64 ": %" PRIu64 " message%s "
-                       "not delivered to '%s': %s",
-                       time, k->failed, k->failed == 1 ? "" : "s", k->topic,
-                       rd_kafka_err2str(k->err));
+    if (k->failed > 0) {
+        ss_diag("--kafka: batch %" PRId64 ": %" PRIu64 " message%s "
+                "not delivered to '%s': %s",
+                time, k->failed, k->failed == 1 ? "" : "s", k->topic,
+                rd_kafka_err2str(k->err));
+        if (k->txn && (e = rd_kafka_abort_transaction(k->rk, -1)) != NULL)
+            rd_kafka_error_destroy(e);
+        return -1;
+    }
+    if (!k->txn)
+        return 0;
+    if ((e = rd_kafka_commit_transaction(k->rk, -1)) != NULL)
+        return txn_failed(k, "commit transaction", e);
     return 0;
 }
 
@@ -112,6 +152,11 @@ kfree(struct ss_out *o)
     struct okafka *k = (struct okafka *)o;
 
     if (k->rk != NULL) {
+        rd_kafka_error_t *e;
+
+        /* a batch the stream did not finish: its messages are never seen */
+        if (k->txn && (e = rd_kafka_abort_transaction(k->rk, 5000)) != NULL)
+            rd_kafka_error_destroy(e); /* none open: nothing to abort */
         rd_kafka_flush(k->rk, 0);
         rd_kafka_destroy(k->rk);
     }
@@ -119,6 +164,37 @@ kfree(struct ss_out *o)
 }
 
 static const struct ss_out_ops ops = {kframe, kend, kfree};
+
+/* 1 when -X sets 'name'. */
+static int
+conf_has(char *const *props, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(props[i], name, len) == 0 && props[i][len] == '=')
+            return 1;
+    return 0;
+}
+
+/* A transactional producer: fence the last one of the same ID, aborting
+ * what it left open. 0, or -1 after saying why. */
+static int
+init_txn(struct okafka *k, int txn)
+{
+    rd_kafka_error_t *e;
+
+    if (!txn)
+        return 0;
+    if ((e = rd_kafka_init_transactions(k->rk, -1)) != NULL) {
+        ss_diag("--kafka: transactions on '%s': %s", k->brokers,
+                rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    k->txn = 1;
+    return 0;
+}
 
 int
 ss_out_kafka_new(const char *brokers, const char *topic, char *const *props,
@@ -152,5 +228,5 @@ ss_out_kafka_new(const char *brokers, const char *topic, char *const *props,
         return ss_diag("--kafka: %s", err);
     }
     *out = &k->o;
-    return 0;
+    return init_txn(k, conf_has(props, nprops, "transactional.id"));
 }
