@@ -460,8 +460,12 @@ finish_unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
                 int cooperative)
 {
     rd_kafka_error_t *e;
+    rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, NULL, 0);
 
-    rd_kafka_commit(k->rk, NULL, 0); /* nothing stored: no matter */
+    if (err != 0 && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        ss_diag("--kafka: rebalance: cannot commit before giving partitions "
+                "up (%s): their next owner may read the last batch again",
+                rd_kafka_err2str(err));
     for (int i = 0; i < l->cnt; i++) {
         struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
 
@@ -683,8 +687,12 @@ sent(struct ss_recv *r, int64_t time)
             p->stored = p->next;
         }
     }
-    if (l->cnt > 0)
-        rd_kafka_offsets_store(k->rk, l);
+    /* Committed now, not at the next auto-commit: a rebalance may give
+     * the partitions to another member before then, which would read
+     * this batch's messages again; a commit refused while the group
+     * rebalances cannot be counted on either. */
+    if (l->cnt > 0 && rd_kafka_offsets_store(k->rk, l) == 0)
+        rd_kafka_commit(k->rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
     if (k->revoking != NULL) {
         finish_unassign(k, k->revoking, k->revoking_coop);
