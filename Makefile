@@ -16,7 +16,7 @@ PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
            -D_DEFAULT_SOURCE -Ilib
-LDLIBS  += -luv -lxxhash -lpcre2-8 -lm
+LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -lm
 
 BUILD   ?= build
 LIB_SRC := $(sort $(wildcard lib/*.c))
@@ -25,6 +25,8 @@ LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS    := $(BIN_SRC:bin/%.c=$(BUILD)/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNITS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/helpers/kafka-mock.c: librdkafka's mock cluster for tests/kafka.bats
+HELPERS := $(BUILD)/tests/kafka-mock
 HDRS    := $(wildcard lib/*.h)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -47,7 +49,7 @@ FUZZ_MAKE := $(MAKE) BUILD=build-fuzz CC=$(CLANG) \
 .PHONY: all check test test-asan test-asan-clang fuzz fuzz-bins fuzz-replay \
         format format-check install bench chaos clean
 
-all: $(BINS) $(UNITS)
+all: $(BINS) $(UNITS) $(HELPERS)
 
 $(BUILD)/obj/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -63,6 +65,10 @@ $(BUILD)/%: bin/%.c $(BUILD)/libsstream.a $(HDRS)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsstream.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libsstream.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/kafka-mock: tests/helpers/kafka-mock.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lrdkafka
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/common.c tests/fuzz/fuzz.h \
                  tests/fuzz/driver.c $(BUILD)/libsstream.a $(HDRS)
@@ -98,7 +104,8 @@ fuzz:
 
 check: format-check test test-asan test-asan-clang fuzz-replay
 
-FORMAT_SRC = lib/*.[ch] bin/*.c tests/unit/*.c tests/fuzz/*.[ch]
+FORMAT_SRC = lib/*.[ch] bin/*.c tests/unit/*.c tests/fuzz/*.[ch] \
+             tests/helpers/*.c
 
 format:
 	clang-format -i $(FORMAT_SRC)

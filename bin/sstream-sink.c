@@ -2,9 +2,11 @@
  * per batch, a command per batch, lines pushed to a server. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
+#include "kafka.h"
 #include "opt.h"
 #include "sink.h"
 #include "stage.h"
@@ -13,6 +15,8 @@ static const char usage_line[] =
     "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S]]\n"
     "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
+    "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
+    "NAME=VALUE] ...]\n"
     "                    [--commit DIR] [--progress] [--stats] "
     "[--stats-file FILE]\n";
 
@@ -29,6 +33,9 @@ static const char help_text[] =
     "      --foreach CMD                run 'sh -c CMD' per batch, the lines "
     "on\n"
     "                                   its stdin, SSTREAM_BATCH_TIME set\n"
+    "      --kafka HOST:PORT,...        each record a message of --topic "
+    "(a keyed\n"
+    "                                   record's key the message key)\n"
     "      --lines                      the value, or key<TAB>value, per "
     "record\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
@@ -43,10 +50,13 @@ static const char help_text[] =
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
     "      --suffix S                   the files' suffix\n"
+    "      --topic NAME                 the --kafka topic\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
     "  -h, --help                       show this help\n"
     "  -V, --version                    show the version and frame format\n"
+    "  -X NAME=VALUE                    a librdkafka setting for --kafka (as "
+    "kcat -X)\n"
     "\n"
     "Without any output option, --print. The files, the server and the\n"
     "command hold the records as --lines prints them.\n";
@@ -56,12 +66,14 @@ enum {
     OPT_CONNECT,
     OPT_DUMP,
     OPT_FOREACH,
+    OPT_KAFKA,
     OPT_LINES,
     OPT_PRINT,
     OPT_PROGRESS,
     OPT_RETRIES,
     OPT_SAVE_AS,
     OPT_SUFFIX,
+    OPT_TOPIC,
     OPT_TSV,
 };
 
@@ -71,6 +83,7 @@ static const struct option longopts[] = {
     {"dump", no_argument, NULL, OPT_DUMP},
     {"foreach", required_argument, NULL, OPT_FOREACH},
     {"help", no_argument, NULL, 'h'},
+    {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -79,10 +92,27 @@ static const struct option longopts[] = {
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
+    {"topic", required_argument, NULL, OPT_TOPIC},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+
+/* -X settings, in argument order. */
+static char **props;
+
+/* --kafka, --topic and -X go together; 0 or SS_REPORTED after saying why. */
+static int
+check_kafka(struct ss_sink_config *cfg, size_t nprops)
+{
+    cfg->props = props;
+    cfg->nprops = nprops;
+    if (cfg->kafka == NULL && (cfg->topic != NULL || nprops > 0))
+        return ss_diag("-%s: needs --kafka", cfg->topic ? "-topic" : "X");
+    if (cfg->kafka != NULL && cfg->topic == NULL)
+        return ss_diag("--kafka: needs --topic");
+    return ss_kafka_check(props, nprops);
+}
 
 int
 main(int argc, char **argv)
@@ -91,12 +121,17 @@ main(int argc, char **argv)
     struct ss_opt_common com;
     struct ss_stage sg = {0};
     int ch, modes = 0, retries_given = 0, rc;
+    size_t nprops = 0;
     uint64_t n;
 
     ss_diag_init(argv[0]);
+    if ((props = calloc((size_t)argc, sizeof(*props))) == NULL) {
+        ss_diag("out of memory");
+        return 1;
+    }
     ss_sink_config_init(&cfg);
     com = (struct ss_opt_common){usage_line, help_text, NULL, NULL, &cfg.stats};
-    while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "hVX:", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_COMMIT:
             if (*optarg == '\0') {
@@ -120,6 +155,14 @@ main(int argc, char **argv)
                 return 2;
             }
             cfg.foreach = optarg;
+            break;
+        case OPT_KAFKA:
+            if (ss_kafka_check_brokers(optarg) < 0)
+                return ss_opt_usage(&com,
+                                    "--kafka: '%s' is not "
+                                    "HOST:PORT[,HOST:PORT...]",
+                                    optarg);
+            cfg.kafka = optarg;
             break;
         case OPT_LINES:
             cfg.mode = SS_SINK_LINES;
@@ -153,9 +196,19 @@ main(int argc, char **argv)
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
             break;
+        case OPT_TOPIC:
+            if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
+                ss_diag("--topic: '%s' is not one topic name", optarg);
+                return 2;
+            }
+            cfg.topic = optarg;
+            break;
         case OPT_TSV:
             cfg.mode = SS_SINK_TSV;
             modes++;
+            break;
+        case 'X':
+            props[nprops++] = optarg;
             break;
         default: /* -h, -V, and the options every stage takes */
             if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)
@@ -169,11 +222,15 @@ main(int argc, char **argv)
                                   "exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
+    if (check_kafka(&cfg, nprops) < 0) {
+        fputs(usage_line, stderr);
+        return 2;
+    }
     if (retries_given && cfg.foreach == NULL)
         return ss_opt_usage(&com, "--retries: needs --foreach");
     /* With an output operation, stdout has text only when asked. */
-    if (modes == 0 &&
-        (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL))
+    if (modes == 0 && (cfg.save_as != NULL || cfg.foreach != NULL ||
+                       cfg.connect != NULL || cfg.kafka != NULL))
         cfg.mode = SS_SINK_NONE;
     if ((rc = ss_stage_check_pipes(SS_STAGE_SINK)) == 0) {
         ss_stage_signals(SS_STAGE_SINK);

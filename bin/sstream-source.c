@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "kafka.h"
 #include "opt.h"
 #include "recv.h"
 #include "source.h"
@@ -21,6 +22,11 @@ static const char usage_line[] =
     "                      [--connect HOST:PORT [--connect-once]] "
     "[--listen [HOST:]PORT]\n"
     "                      [--exec CMD [--exec-restart]]\n"
+    "                      [--kafka HOST:PORT[,...] --topic NAME[,...] "
+    "--group ID\n"
+    "                      [--kafka-key] [--from-beginning | --from-end] "
+    "[--once]\n"
+    "                      [-X NAME=VALUE] ...]\n"
     "                      [--watch DIR [--once [--max-wait DUR]] "
     "[--settle DUR]\n"
     "                      [--state DIR]] ...\n"
@@ -44,6 +50,14 @@ static const char help_text[] =
     "      --delimiter C          record delimiter (default \\n)\n"
     "      --exec CMD             read the stdout of 'sh -c CMD'\n"
     "      --exec-restart         run CMD again whenever it ends\n"
+    "      --from-beginning       a --group without offsets starts at the "
+    "oldest\n"
+    "      --from-end             ... or at the newest message (default)\n"
+    "      --group ID             the --kafka consumer group\n"
+    "      --kafka HOST:PORT,...  consume --topic as a member of --group, "
+    "each\n"
+    "                             message's value a record\n"
+    "      --kafka-key            the message key is the record key\n"
     "      --keep-cr              keep the \\r of a \\r\\n line end in the "
     "record\n"
     "      --listen [HOST:]PORT   accept producers on a TCP port, on "
@@ -60,7 +74,9 @@ static const char help_text[] =
     "      --max-wait DUR         with --once: give up on a file still "
     "changing\n"
     "                             after DUR (default 1m; 0: no limit)\n"
-    "      --once                 read the watched folders' files, then end\n"
+    "      --once                 read the watched folders' files, or Kafka "
+    "up to\n"
+    "                             the end offsets seen at start, then end\n"
     "      --record-bytes N       fixed-size binary records of N bytes\n"
     "      --rejects FILE         append rejected records to FILE\n"
     "      --replay DIR           one batch per file of DIR, in name order\n"
@@ -72,10 +88,13 @@ static const char help_text[] =
     "      --stats                a line per batch on stderr, a summary at "
     "exit\n"
     "      --stats-file FILE      append a JSON object per batch to FILE\n"
+    "      --topic NAME,...       the --kafka topics to consume\n"
     "      --wal DIR              write-ahead log: each batch synced to DIR\n"
     "                             before it is sent; replayed after a crash\n"
     "      --wal-segment N        bytes per log segment (default 16M)\n"
     "      --watch DIR            read each new file of DIR once, whole\n"
+    "  -X NAME=VALUE              a librdkafka setting for --kafka (as kcat "
+    "-X)\n"
     "  -h, --help                 show this help\n"
     "  -V, --version              show the version and frame format\n"
     "\n"
@@ -89,6 +108,11 @@ enum {
     OPT_DELIMITER,
     OPT_EXEC,
     OPT_EXEC_RESTART,
+    OPT_FROM_BEGINNING,
+    OPT_FROM_END,
+    OPT_GROUP,
+    OPT_KAFKA,
+    OPT_KAFKA_KEY,
     OPT_KEEP_CR,
     OPT_LISTEN,
     OPT_MAX_BATCH_BYTES,
@@ -103,6 +127,7 @@ enum {
     OPT_SETTLE,
     OPT_START_TIME,
     OPT_STATE,
+    OPT_TOPIC,
     OPT_WAL,
     OPT_WAL_SEGMENT,
     OPT_WATCH,
@@ -115,7 +140,12 @@ static const struct option longopts[] = {
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
     {"exec", required_argument, NULL, OPT_EXEC},
     {"exec-restart", no_argument, NULL, OPT_EXEC_RESTART},
+    {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
+    {"from-end", no_argument, NULL, OPT_FROM_END},
+    {"group", required_argument, NULL, OPT_GROUP},
     {"help", no_argument, NULL, 'h'},
+    {"kafka", required_argument, NULL, OPT_KAFKA},
+    {"kafka-key", no_argument, NULL, OPT_KAFKA_KEY},
     {"keep-cr", no_argument, NULL, OPT_KEEP_CR},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"max-batch-bytes", required_argument, NULL, OPT_MAX_BATCH_BYTES},
@@ -133,12 +163,17 @@ static const struct option longopts[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
+    {"topic", required_argument, NULL, OPT_TOPIC},
     {"version", no_argument, NULL, 'V'},
     {"wal", required_argument, NULL, OPT_WAL},
     {"wal-segment", required_argument, NULL, OPT_WAL_SEGMENT},
     {"watch", required_argument, NULL, OPT_WATCH},
     {NULL, 0, NULL, 0},
 };
+
+/* -X settings, in argument order. */
+static char **props;
+static size_t nprops;
 
 /* The live inputs in argument order: at most one per argument. */
 static struct ss_source_input *inputs;
@@ -154,6 +189,8 @@ add_input(struct ss_source_input *in, size_t *n, enum ss_source_input_kind k,
         return SS_REPORTED;
     if (k == SS_INPUT_EXEC && arg[0] == '\0')
         return ss_diag("%s: empty command", opt);
+    if (k == SS_INPUT_KAFKA && ss_kafka_check_brokers(arg) < 0)
+        return ss_diag("%s: '%s' is not HOST:PORT[,HOST:PORT...]", opt, arg);
     in[*n].kind = k;
     in[*n].arg = arg;
     (*n)++;
@@ -193,15 +230,53 @@ check_combination(const struct ss_source_config *cfg, int watches,
         return ss_diag("--connect-once: needs --connect");
     if (cfg->exec_restart && !has_input(cfg, SS_INPUT_EXEC))
         return ss_diag("--exec-restart: needs --exec");
-    if ((cfg->once || cfg->state != NULL || settle_given) && watches == 0)
-        return ss_diag("--%s: needs --watch", cfg->once    ? "once"
-                                              : cfg->state ? "state"
-                                                           : "settle");
+    if (cfg->once && watches == 0 && !has_input(cfg, SS_INPUT_KAFKA))
+        return ss_diag("--once: needs --watch or --kafka");
+    if ((cfg->state != NULL || settle_given) && watches == 0)
+        return ss_diag("--%s: needs --watch", cfg->state ? "state" : "settle");
     if (max_wait_given && !cfg->once)
         return ss_diag("--max-wait: needs --once");
     if (cfg->state != NULL && watches > 1)
         return ss_diag("--state: keeps the ledger of one --watch folder");
     return 0;
+}
+
+/* --kafka and the options that go with it; 0 or SS_REPORTED after saying why.
+ */
+static int
+check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
+{
+    const struct ss_source_kafka *k = &cfg->kafka;
+
+    if (kafkas > 1)
+        return ss_diag("--kafka: one at most (list the brokers in one, the "
+                       "topics in --topic)");
+    if (kafkas == 0) {
+        const char *opt = k->topics           ? "topic"
+                          : k->group          ? "group"
+                          : k->key            ? "kafka-key"
+                          : k->from_beginning ? "from-beginning"
+                          : from_end          ? "from-end"
+                          : k->nprops         ? "X"
+                                              : NULL;
+
+        if (opt != NULL)
+            return ss_diag("-%s%s: needs --kafka", opt[1] ? "-" : "", opt);
+        return 0;
+    }
+    if (k->topics == NULL || k->group == NULL)
+        return ss_diag("--kafka: needs --%s", k->topics ? "group" : "topic");
+    if (k->topics[0] == '\0' || k->topics[0] == ',' ||
+        strstr(k->topics, ",,") != NULL ||
+        k->topics[strlen(k->topics) - 1] == ',')
+        return ss_diag("--topic: '%s' is not NAME[,NAME...]", k->topics);
+    if (k->group[0] == '\0')
+        return ss_diag("--group: empty name");
+    if (k->from_beginning && from_end)
+        return ss_diag("--from-beginning and --from-end: one or the other");
+    if (k->key && (cfg->ninputs > 1 || cfg->record_bytes > 0))
+        return ss_diag("--kafka-key: keyed records come from --kafka alone");
+    return ss_kafka_check(k->props, k->nprops);
 }
 
 /* The log's options need the log, and the log needs a bound. */
@@ -228,7 +303,8 @@ main(int argc, char **argv)
     struct ss_opt_common com;
     struct ss_stage sg = {0};
     int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
-    int max_wait_given = 0, max_uncommitted_given = 0;
+    int max_wait_given = 0, max_uncommitted_given = 0, kafkas = 0;
+    int from_end = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -236,11 +312,12 @@ main(int argc, char **argv)
     ss_source_config_init(&cfg);
     com = (struct ss_opt_common){usage_line, help_text, &cfg.rejects, NULL,
                                  &cfg.stats};
-    if ((inputs = calloc((size_t)argc, sizeof(*inputs))) == NULL) {
+    if ((inputs = calloc((size_t)argc, sizeof(*inputs))) == NULL ||
+        (props = calloc((size_t)argc, sizeof(*props))) == NULL) {
         ss_diag("out of memory");
         return 1;
     }
-    while ((ch = getopt_long(argc, argv, "b:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "b:hVX:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'b':
             if (ss_opt_duration("--batch", optarg, &cfg.interval) < 0)
@@ -265,6 +342,24 @@ main(int argc, char **argv)
             break;
         case OPT_EXEC_RESTART:
             cfg.exec_restart = 1;
+            break;
+        case OPT_FROM_BEGINNING:
+            cfg.kafka.from_beginning = 1;
+            break;
+        case OPT_FROM_END:
+            from_end = 1;
+            break;
+        case OPT_GROUP:
+            cfg.kafka.group = optarg;
+            break;
+        case OPT_KAFKA:
+            if (add_input(inputs, &ninputs, SS_INPUT_KAFKA, "--kafka", optarg) <
+                0)
+                return 2;
+            kafkas++;
+            break;
+        case OPT_KAFKA_KEY:
+            cfg.kafka.key = 1;
             break;
         case OPT_KEEP_CR:
             cfg.keep_cr = 1;
@@ -333,6 +428,9 @@ main(int argc, char **argv)
         case OPT_STATE:
             cfg.state = optarg;
             break;
+        case OPT_TOPIC:
+            cfg.kafka.topics = optarg;
+            break;
         case OPT_WAL:
             cfg.wal = optarg;
             break;
@@ -347,6 +445,9 @@ main(int argc, char **argv)
                 return 2;
             watches++;
             break;
+        case 'X':
+            props[nprops++] = optarg;
+            break;
         default: /* -h, -V, and the options every stage takes */
             if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)
                 return rc;
@@ -356,7 +457,10 @@ main(int argc, char **argv)
         return rc;
     cfg.inputs = inputs;
     cfg.ninputs = ninputs;
+    cfg.kafka.props = props;
+    cfg.kafka.nprops = nprops;
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
+        check_kafka(&cfg, kafkas, from_end) < 0 ||
         check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0) {
         fputs(usage_line, stderr);
         return 2;

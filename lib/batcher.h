@@ -1,10 +1,8 @@
-/* batcher.h - cutting a byte stream into records and records into timed
- * batches (frames), for sstream-source.
+/* batcher.h - records into timed batches (frames), for sstream-source.
+ * lib/splitter cuts byte streams into the records added here.
  *
- * Owns: the batcher owns its frame writer; a splitter owns the partial
- * record left at the end of a chunk (a record is never split between two
- * splitters, so each input of a union has its own). Chunks fed in are only
- * read, never kept.
+ * Owns: the batcher owns its frame writer. Records added are copied into
+ * the batch, never kept.
  */
 #ifndef SS_BATCHER_H
 #define SS_BATCHER_H
@@ -13,7 +11,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "buf.h"
 #include "frame.h"
 #include "rejects.h"
 #include "stats.h"
@@ -25,6 +22,7 @@ struct ss_batcher {
     struct ss_rejects *rej;
     int64_t interval;
     int64_t time; /* time of the open batch */
+    int keyed;    /* records carry keys (SS_FRAME_KEYED); set before open */
     int open;
     int ended; /* end-of-stream sent, clean or aborted */
     uint64_t batches, records;
@@ -53,6 +51,10 @@ void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,
 /* Open the batch at 'time' (the end of its interval). */
 void ss_batcher_open(struct ss_batcher *b, int64_t time);
 int ss_batcher_add(struct ss_batcher *b, const char *p, size_t n);
+/* Add a record with a key: in a keyed batcher a NULL key is the empty
+ * key; a keyless batcher drops the key. */
+int ss_batcher_add_kv(struct ss_batcher *b, const char *key, size_t klen,
+                      const char *p, size_t n);
 /* Add the short records of p[0..n) that end with 'delim' many at a time
  * (ss_frame_writer_add_lines; 'crlf' drops a '\r' before the delimiter):
  * the bytes used, or a negative errno code. Not for a batcher that is
@@ -61,6 +63,9 @@ ssize_t ss_batcher_add_lines(struct ss_batcher *b, const char *p, size_t n,
                              char delim, int crlf, size_t max);
 /* The open batch holds --max-batch-records or --max-batch-bytes. */
 int ss_batcher_full(const struct ss_batcher *b);
+/* No room for another record now: the --max-rate budget is spent or the
+ * batch is full, while the batcher is 'limited'. */
+int ss_batcher_spent(const struct ss_batcher *b);
 /* Send the open batch, stamped as closed at wall time closed_ms. */
 int ss_batcher_close(struct ss_batcher *b, int64_t closed_ms);
 /* Send end-of-stream, timed as the last batch. */
@@ -77,33 +82,5 @@ void ss_batcher_use_wal(struct ss_batcher *b, struct ss_wal *wal);
 /* The batch time that holds a record received at wall time 'now': the
  * first multiple of 'interval' at or after it, so (T - interval, T]. */
 int64_t ss_batcher_align(int64_t now, int64_t interval);
-
-struct ss_splitter {
-    struct ss_batcher *b;
-    struct ss_buf partial; /* the record cut by the end of the last chunk */
-    char delim;
-    int crlf;         /* lines end at "\n" or "\r\n": a '\r' before the
-                         delimiter is not part of the record */
-    size_t max;       /* longest record kept; longer ones are rejects */
-    size_t fixed;     /* > 0: fixed-size records of this many bytes */
-    int overlong;     /* streaming an over-long record to the rejects */
-    const char *name; /* the input, for messages */
-};
-
-/* Lines (delim '\n', not fixed) end at "\n" or "\r\n" unless keep_cr:
- * then a '\r' before the '\n' stays in the record. */
-void ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b,
-                      const char *name, char delim, size_t max, size_t fixed,
-                      int keep_cr);
-/* Cut p[0..n) into records and add them to the open batch; 0 or -errno.
- * For batchers without a --max-rate budget (replay). */
-int ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n);
-/* Like ss_splitter_feed(), but stops at a record boundary when the
- * batcher's --max-rate budget is spent: the bytes consumed (n when all),
- * or -errno. The caller keeps p[used..n) and feeds it again later. */
-ssize_t ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n);
-/* The input ended: a last record without a delimiter still counts. */
-int ss_splitter_eof(struct ss_splitter *s);
-void ss_splitter_release(struct ss_splitter *s);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acc.h"
 #include "arena.h"
 #include "buf.h"
 #include "frame.h"
@@ -23,7 +24,6 @@
 #include "keytab.h"
 #include "map.h"
 #include "multi.h"
-#include "acc.h"
 #include "rejects.h"
 #include "stats.h"
 

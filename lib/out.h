@@ -1,6 +1,6 @@
 /* out.h - sstream-sink's output operations besides its text on stdout:
  * --save-as-text-files (lib/out_files.c), --foreach (lib/out_foreach.c),
- * --connect (lib/out_tcp.c).
+ * --connect (lib/out_tcp.c), --kafka (lib/out_kafka.c).
  *
  * Every output sees each frame of a batch as it is read (a batch may
  * span several frames) and then the batch's end. Each holds the records
@@ -13,6 +13,7 @@
 #ifndef SS_OUT_H
 #define SS_OUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -48,5 +49,10 @@ int ss_out_files_new(const char *prefix, const char *suffix,
 int ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out);
 /* Push the lines to a server at HOST:PORT. */
 int ss_out_tcp_new(const char *hostport, struct ss_out **out);
+/* Each record a message of 'topic' on the brokers 'brokers' (keyed
+ * records keyed), with the -X settings 'props'; a batch ends when the
+ * brokers hold all of it. The strings are the caller's and outlive it. */
+int ss_out_kafka_new(const char *brokers, const char *topic, char *const *props,
+                     size_t nprops, struct ss_out **out);
 
 #endif

@@ -1,7 +1,6 @@
-/* recv.c - what every receiver shares: a byte stream fed within the
- * --max-rate budget, a libuv stream read to its end, backoff. */
-#include "recv.h"
-
+/* recv.c - what every receiver shares: one record added within the
+ * limits, a byte stream fed within the --max-rate budget, a libuv stream
+ * read to its end, backoff. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "diag.h"
 #include "io.h"
+#include "recv_kit.h"
 
 void
 ss_recv_end(struct ss_recv *r, int rc)
@@ -17,6 +17,43 @@ ss_recv_end(struct ss_recv *r, int rc)
         return;
     r->ended = 1;
     r->host->ended(r->host, r, rc);
+}
+
+/* ---- one whole record ---- */
+
+/* The splitter's rule for an over-long record (lib/splitter.c): reported
+ * with its place, kept in --rejects, and counted in the batch's records
+ * so that the places of the records after it stay right. */
+static void
+reject_long(struct ss_recv *r, const char *key, size_t klen, const char *val,
+            size_t vlen)
+{
+    struct ss_batcher *b = r->host->b;
+    struct ss_rec rec = {key, klen, val, vlen};
+
+    ss_rejects_record(b->rej, b->time, b->batch_records + 1, &rec,
+                      "%s: record longer than --max-record-bytes (%zu)",
+                      r->what, r->host->max_record);
+    b->batch_records++;
+}
+
+int
+ss_recv_add(struct ss_recv *r, const char *key, size_t klen, const char *val,
+            size_t vlen)
+{
+    struct ss_recv_host *h = r->host;
+    int rc;
+
+    if (h->broken)
+        return 1;
+    if (!h->stopping && ss_batcher_spent(h->b))
+        return 0;
+    if (klen > h->max_record || vlen > h->max_record - klen) {
+        reject_long(r, key, klen, val, vlen);
+        return 1;
+    }
+    rc = ss_batcher_add_kv(h->b, key, klen, val, vlen);
+    return rc < 0 ? rc : 1;
 }
 
 /* ---- one byte stream ---- */

@@ -1,17 +1,28 @@
 /* recv.h - receivers: the inputs of sstream-source on its libuv loop.
+ * This is the contract a new source implements; lib/recv_kit.h is the
+ * toolkit for byte-stream inputs.
  *
  * A receiver turns one kind of input (stdin, a server we connect to,
- * producers that connect to us, a watched folder, a command's stdout) into
- * records for the batcher. Every byte stream (a connection, a file, a pipe)
- * has its own splitter, so a record is never split between two producers.
+ * producers that connect to us, a watched folder, a command's stdout, a
+ * Kafka topic) into records for the batcher. An input of whole messages
+ * adds them one at a time with ss_recv_add(); a byte stream (a
+ * connection, a file, a pipe) goes through its own splitter
+ * (lib/recv_kit.h), so a record is never split between two producers.
+ * Both paths keep the same limits: the --max-rate budget, the batch
+ * limits, --max-record-bytes with its rejects, and the --wal log.
  * lib/source.c owns the loop, the batch clock and the --max-rate budget: it
  * starts the receivers, resumes those the budget paused, tells them when a
  * batch was sent, and stops them all when the stream ends.
  *
+ * A receiver implements: a start function that fills a calloc()ed
+ * struct whose first member is struct ss_recv; the four ops below;
+ * optionally 'logging' (--wal). It calls ss_recv_add() for each record,
+ * ss_recv_end() once when its input is over, host->throttled() when
+ * ss_recv_add() held a record back, host->fatal() when it failed.
+ *
  * Owns: a receiver is allocated by its ss_recv_*_start() and freed by
- * ops->free() after the loop has run dry (every handle closed). Reads land
- * in the host's one chunk, consumed before the read callback returns;
- * bytes the budget could not take move into the stream's own 'pending'.
+ * ops->free() after the loop has run dry (every handle closed). Records
+ * added are copied into the batch; the caller keeps its bytes.
  */
 #ifndef SS_RECV_H
 #define SS_RECV_H
@@ -21,9 +32,6 @@
 #include <uv.h>
 
 #include "batcher.h"
-#include "buf.h"
-
-#define SS_RECV_CHUNK (256 * 1024)
 
 struct ss_recv;
 
@@ -34,7 +42,7 @@ struct ss_recv_host {
     int keep_cr;         /* --keep-cr */
     size_t max_record;   /* --max-record-bytes */
     size_t record_bytes; /* --record-bytes */
-    char *chunk;         /* SS_RECV_CHUNK bytes of read scratch */
+    char *chunk;         /* SS_RECV_CHUNK bytes of read scratch (recv_kit) */
     uint64_t troubles;   /* reported problems the stream lived through */
     int stopping; /* the stream is ending: add everything, read no more */
     int broken;   /* stdout failed: add nothing more, just close */
@@ -77,90 +85,18 @@ struct ss_recv {
 /* Call host->ended() once. */
 void ss_recv_end(struct ss_recv *r, int rc);
 
-/* ---- one byte stream into its own splitter, within the budget ---- */
-
-struct ss_recv_in {
-    struct ss_recv_host *host;
-    struct ss_splitter sp;
-    struct ss_buf pending; /* received, waiting for budget */
-};
-
-void ss_recv_in_init(struct ss_recv_in *in, struct ss_recv_host *h,
-                     const char *name);
-/* Feed p[0..n) after anything pending: 1 when all went in, 0 when the
- * budget ran out (the rest is kept in 'pending'), or -errno. */
-int ss_recv_in_feed(struct ss_recv_in *in, const char *p, size_t n);
-/* The input ended (or the stream stops): everything pending goes in
- * whatever the budget, then the last record. 0 or -errno. */
-int ss_recv_in_finish(struct ss_recv_in *in);
-void ss_recv_in_release(struct ss_recv_in *in);
-
-/* ---- a libuv stream (pipe, tty, TCP connection) read to its end ---- */
-
-struct ss_recv_conn {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_pipe_t pipe;
-        uv_tty_t tty;
-        uv_tcp_t tcp;
-    } u;
-    struct ss_recv_in in;
-    struct ss_recv *owner;
-    int paused; /* read stopped for want of budget */
-    int done;   /* EOF or error seen, last record in */
-    /* EOF (0) or a read error (a libuv code); the last record is in and
-     * reading has stopped; the owner closes u.handle. */
-    void (*end)(struct ss_recv_conn *c, int status);
-};
-
-/* u must be initialised by the caller; starts reading. 0 or a libuv code. */
-int ss_recv_conn_start(struct ss_recv_conn *c, struct ss_recv *owner,
-                       const char *name,
-                       void (*end)(struct ss_recv_conn *, int));
-/* Budget is back: feed what is pending and read on if it all went in. */
-void ss_recv_conn_resume(struct ss_recv_conn *c);
-/* The stream stops: stop reading, add what is pending and the last
- * record. Does not close u.handle. */
-void ss_recv_conn_stop(struct ss_recv_conn *c);
-
-/* ---- a regular file read in the loop, one chunk per turn ---- */
-
-struct ss_recv_file {
-    uv_idle_t idle; /* runs while there is file left and budget */
-    int fd;         /* -1 when no file is being read */
-    struct ss_recv_in in;
-    struct ss_recv *owner;
-    int paused;
-    int whole; /* read a file in one loop turn: one batch holds it (--wal) */
-    /* EOF (0) or a read error (-errno); the last record is in, reading
-     * has stopped, fd is still open for the owner to close. */
-    void (*end)(struct ss_recv_file *f, int status);
-};
-
-/* Reads are plain read(2)s of at most SS_RECV_CHUNK, one per loop turn,
- * so that the clock and other inputs are served between chunks. */
-int ss_recv_file_init(struct ss_recv_file *f, struct ss_recv *owner,
-                      void (*end)(struct ss_recv_file *, int));
-/* Start reading fd; the splitter is named 'name' (kept, not copied). */
-void ss_recv_file_read(struct ss_recv_file *f, int fd, const char *name);
-void ss_recv_file_resume(struct ss_recv_file *f);
-/* Read the rest of the file now, whatever the budget; calls end(). */
-void ss_recv_file_drain(struct ss_recv_file *f);
-/* Stop reading: add what is pending and the last record; no end(). */
-void ss_recv_file_stop(struct ss_recv_file *f);
-
-/* ---- backoff for reconnects and restarts: 250ms doubling to 8s ---- */
-
-struct ss_recv_backoff {
-    uint64_t next_ms;
-};
-
-void ss_recv_backoff_reset(struct ss_recv_backoff *bo);
-/* The wait before the next attempt, in ms; doubles the one after. */
-uint64_t ss_recv_backoff_next(struct ss_recv_backoff *bo);
-/* "250ms" or "2s" into buf, for messages. */
-const char *ss_recv_ms_text(uint64_t ms, char *buf, size_t n);
+/* Add one whole record (a message) to the open batch, within the limits
+ * that the byte path keeps: a record over --max-record-bytes (key and
+ * value together) is reported with its place, sent to --rejects and
+ * counted as taken; while the --max-rate budget is spent or the batch is
+ * full, nothing is added. key NULL: a keyless record. Returns 1 when the
+ * record was taken (added or rejected; also once stdout is broken, when
+ * nothing is added any more), 0 when it was held back (keep it, call
+ * host->throttled(), offer it again from ops->resume()), or a negative
+ * errno code (stdout or the log failed: pass it to host->fatal()). Once
+ * the stream is stopping every record is taken, whatever the budget. */
+int ss_recv_add(struct ss_recv *r, const char *key, size_t klen,
+                const char *val, size_t vlen);
 
 /* ---- the receivers ---- */
 
@@ -178,6 +114,27 @@ struct ss_recv_watch_opts {
     int64_t logged;
 };
 
+enum ss_recv_kafka_start {
+    SS_RECV_KAFKA_END,       /* --from-end: Kafka's own default */
+    SS_RECV_KAFKA_BEGINNING, /* --from-beginning */
+};
+
+struct ss_recv_kafka_opts {
+    const char *brokers; /* --kafka HOST:PORT[,HOST:PORT...] */
+    const char *topics;  /* --topic NAME[,NAME...] */
+    const char *group;   /* --group ID */
+    int key;             /* --kafka-key: the message key is the record key */
+    enum ss_recv_kafka_start start; /* for a group with no offsets */
+    int once;           /* --once: up to the end offsets seen at assignment */
+    char *const *props; /* -X name=value, librdkafka settings */
+    size_t nprops;
+    int stats; /* --stats: rebalances and lag per partition */
+    /* --wal DIR: the offsets are kept beside the log, tagged with batch
+     * times; 'logged' is the last batch time the log holds. */
+    const char *wal;
+    int64_t logged;
+};
+
 int ss_recv_stdin_start(struct ss_recv_host *h, struct ss_recv **out);
 int ss_recv_connect_start(struct ss_recv_host *h, const char *hostport,
                           int once, struct ss_recv **out);
@@ -188,5 +145,8 @@ int ss_recv_watch_start(struct ss_recv_host *h,
                         struct ss_recv **out);
 int ss_recv_exec_start(struct ss_recv_host *h, const char *cmd, int restart,
                        struct ss_recv **out);
+int ss_recv_kafka_start(struct ss_recv_host *h,
+                        const struct ss_recv_kafka_opts *o,
+                        struct ss_recv **out);
 
 #endif

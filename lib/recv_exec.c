@@ -18,7 +18,7 @@
 
 #include "diag.h"
 #include "proc.h"
-#include "recv.h"
+#include "recv_kit.h"
 
 #define LONG_RUN_MS 10000 /* a run this long resets the backoff */
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "diag.h"
-#include "recv.h"
+#include "recv_kit.h"
 
 struct rstdin {
     struct ss_recv r;

@@ -19,7 +19,7 @@
 
 #include "diag.h"
 #include "opt.h"
-#include "recv.h"
+#include "recv_kit.h"
 
 /* ---- --connect ---- */
 

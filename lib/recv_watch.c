@@ -47,7 +47,7 @@
 #include "diag.h"
 #include "dur.h"
 #include "io.h"
-#include "recv.h"
+#include "recv_kit.h"
 
 /* A sorted set of names. */
 struct names {

@@ -205,7 +205,7 @@ dump_frame(struct sink *s, const struct ss_frame *f)
 }
 
 /* The outputs, in a fixed order: files first (the durable copy), then
- * the server, then the command that may act on both. */
+ * the server and the topic, then the command that may act on them. */
 static int
 open_outputs(struct sink *s)
 {
@@ -213,13 +213,16 @@ open_outputs(struct sink *s)
     struct ss_out **tail = &s->outs, *o;
     int rc = 0;
 
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < 4 && rc == 0; i++) {
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, &o);
         else if (i == 1 && cfg->connect != NULL)
             rc = ss_out_tcp_new(cfg->connect, &o);
-        else if (i == 2 && cfg->foreach != NULL)
+        else if (i == 2 && cfg->kafka != NULL)
+            rc = ss_out_kafka_new(cfg->kafka, cfg->topic, cfg->props,
+                                  cfg->nprops, &o);
+        else if (i == 3 && cfg->foreach != NULL)
             rc = ss_out_foreach_new(cfg->foreach, cfg->retries, &o);
         if (o != NULL) {
             *tail = o;

@@ -26,6 +26,10 @@ struct ss_sink_config {
     unsigned retries;    /* --retries N for --foreach */
     const char *connect; /* --connect HOST:PORT */
     const char *commit;  /* --commit DIR: the source's --wal folder */
+    const char *kafka;   /* --kafka HOST:PORT[,...]: records to a topic */
+    const char *topic;   /* --topic NAME */
+    char *const *props;  /* -X name=value: librdkafka settings */
+    size_t nprops;
 
     /* --stats, --stats-file, --progress */
     struct ss_stats_config stats;

@@ -31,7 +31,7 @@
 #include "diag.h"
 #include "dur.h"
 #include "io.h"
-#include "recv.h"
+#include "recv_kit.h"
 #include "rejects.h"
 #include "wal.h"
 
@@ -581,6 +581,7 @@ start_input(struct live *lv, const struct ss_source_input *in,
 {
     const struct ss_source_config *cfg = lv->cfg;
     struct ss_recv_watch_opts wo;
+    struct ss_recv_kafka_opts ko;
 
     switch (in->kind) {
     case SS_INPUT_CONNECT:
@@ -598,6 +599,23 @@ start_input(struct live *lv, const struct ss_source_input *in,
         return ss_recv_watch_start(&lv->host, &wo, r);
     case SS_INPUT_EXEC:
         return ss_recv_exec_start(&lv->host, in->arg, cfg->exec_restart, r);
+    case SS_INPUT_KAFKA:
+        memset(&ko, 0, sizeof(ko));
+        ko.brokers = in->arg;
+        ko.topics = cfg->kafka.topics;
+        ko.group = cfg->kafka.group;
+        ko.key = cfg->kafka.key;
+        ko.start = cfg->kafka.from_beginning ? SS_RECV_KAFKA_BEGINNING
+                                             : SS_RECV_KAFKA_END;
+        ko.once = cfg->once;
+        ko.props = cfg->kafka.props;
+        ko.nprops = cfg->kafka.nprops;
+        ko.stats = cfg->stats.print;
+        ko.wal = cfg->wal;
+        ko.logged = lv->host.b->wal ? lv->host.b->wal->last : SS_WAL_NO_TIME;
+        return ss_recv_kafka_start(&lv->host, &ko, r);
+    case SS_INPUT_KINDS:
+        break;
     }
     return SS_REPORTED;
 }
@@ -765,6 +783,7 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
         return SS_REPORTED;
     sg->rej.delim = cfg->delim;
     ss_batcher_init(&b, STDOUT_FILENO, cfg->interval, &sg->rej);
+    b.keyed = cfg->kafka.key;
     b.max_records = cfg->max_batch_records;
     b.max_bytes = cfg->max_batch_bytes;
     b.stats = &sg->stats;

@@ -15,6 +15,18 @@ enum ss_source_input_kind {
     SS_INPUT_LISTEN,  /* --listen [HOST:]PORT */
     SS_INPUT_WATCH,   /* --watch DIR */
     SS_INPUT_EXEC,    /* --exec CMD */
+    SS_INPUT_KAFKA,   /* --kafka HOST:PORT[,...]: one at most */
+    SS_INPUT_KINDS    /* how many kinds: the size of a table by kind */
+};
+
+/* --kafka's settings: the consumer group member (lib/recv_kafka.c). */
+struct ss_source_kafka {
+    const char *topics; /* --topic NAME[,NAME...] */
+    const char *group;  /* --group ID */
+    int key;            /* --kafka-key: records keyed by the message key */
+    int from_beginning; /* --from-beginning (else --from-end) */
+    char *const *props; /* -X name=value */
+    size_t nprops;
 };
 
 struct ss_source_input {
@@ -34,9 +46,10 @@ struct ss_source_config {
     /* Live inputs in argument order, their records unioned; none: stdin. */
     const struct ss_source_input *inputs;
     size_t ninputs;
-    int connect_once;  /* --connect-once: a closed connection ends it */
-    int exec_restart;  /* --exec-restart: a command that ends is rerun */
-    int once;          /* --once: read the watched folders, then end */
+    int connect_once; /* --connect-once: a closed connection ends it */
+    int exec_restart; /* --exec-restart: a command that ends is rerun */
+    int once; /* --once: read the watched folders, or Kafka up to the end
+                 offsets seen at start, then end */
     const char *state; /* --state DIR: ledger of the files read */
     int64_t settle;    /* --settle, ms: a watched file unchanged this long */
     int64_t max_wait;  /* --max-wait, ms: --once gives a file up; 0 never */
@@ -47,6 +60,7 @@ struct ss_source_config {
     const char *wal;              /* --wal DIR: the write-ahead log, or NULL */
     size_t wal_segment;           /* --wal-segment: bytes per log segment */
     uint64_t max_uncommitted;     /* --max-uncommitted N (--wal only) */
+    struct ss_source_kafka kafka;
 };
 
 /* --max-uncommitted under --wal: the stateful stages' --keep-outputs

@@ -20,11 +20,11 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH64_state_t in struct win */
 #include <xxhash.h>
 
+#include "acc.h"
 #include "buf.h"
 #include "ckpt.h"
 #include "frame.h"
 #include "keytab.h"
-#include "acc.h"
 #include "rejects.h"
 #include "replay.h"
 #include "stats.h"

@@ -487,7 +487,7 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     assert_equal "$stderr" "sstream-source: --exec: empty command"
     run --separate-stderr sstream-source --once
     assert_failure 2
-    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --once: needs --watch"
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --once: needs --watch or --kafka"
     run --separate-stderr sstream-source --state "$T/s" --exec true
     assert_failure 2
     assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --state: needs --watch"

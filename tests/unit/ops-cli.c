@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keytab.h"
 #include "acc.h"
+#include "keytab.h"
 
 static int
 fold(enum ss_op op, struct ss_acc *a, const char *v)

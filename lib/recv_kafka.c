@@ -1,0 +1,795 @@
+/* recv_kafka.c - sstream-source --kafka: a consumer-group member whose
+ * messages are records (their values; with --kafka-key, keyed by the
+ * message key), added one at a time with ss_recv_add().
+ *
+ * librdkafka runs its own threads; everything it hands us goes through
+ * the consumer queue, which we read only from the libuv loop: the queue
+ * writes a byte to a pipe when it becomes non-empty (io_event), the loop
+ * polls the pipe, and each loop turn takes at most MAX_TURN messages so
+ * that the batch clock and the other inputs are served between turns. A
+ * message the budget holds back stays ours ('held') until resume().
+ *
+ * Offsets: a message's offset is stored for the group's commit only once
+ * its batch has been written to stdout (sent()), so that a crash loses
+ * no message (at least once). With --wal, the next offset of every
+ * partition is also written beside the log, tagged with the batch time,
+ * before the batch is synced (logging()); a restart takes the newest
+ * snapshot whose batch the log holds, and the log sends that batch again
+ * if the sink had not committed it, so nothing is read twice: exactly
+ * once into a file sink. The file, DIR/kafka-offsets, keeps the last two
+ * snapshots: the newest may belong to a batch the crash kept from the log.
+ *
+ * Owns: the consumer, its pipe and the partition table, freed by free();
+ * the opts strings are the caller's and outlive the receiver.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "io.h"
+#include "kafka.h"
+#include "recv_kit.h"
+
+#define MAX_TURN     4096 /* messages per loop turn */
+#define LEDGER       "kafka-offsets"
+#define WATERMARK_MS 5000 /* --once: wait for a partition's end offset */
+#define NO_OFFSET    (-1)
+
+struct part {
+    char *topic;
+    int32_t id;
+    int64_t next;   /* offset after the last message added; NO_OFFSET */
+    int64_t stored; /* 'next' when last stored for the commit */
+    int64_t target; /* --once: end offset at assignment; NO_OFFSET unknown */
+    int64_t eof;    /* offset of the last end-of-partition event */
+    int assigned;
+};
+
+struct rkafka {
+    struct ss_recv r;
+    struct ss_recv_kafka_opts o;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    uv_poll_t poll;
+    uv_idle_t idle; /* more messages may wait: take them next turn */
+    int pipe[2];
+    rd_kafka_message_t *held; /* held back by the budget */
+    struct part *parts;
+    size_t nparts, cap, last; /* 'last': the part of the last message */
+    int handles;              /* poll and idle initialised */
+    int stopped, unreachable;
+    int assigned_once; /* the group has assigned this member partitions */
+    int in_assignment; /* the last rebalance assigned (not revoked) */
+    int closing;       /* leaving the group: give partitions up at once */
+    rd_kafka_topic_partition_list_t *revoking; /* until the batch is sent */
+    int revoking_coop;
+    int changed;        /* offsets moved since the ledger was written */
+    struct ss_buf prev; /* the ledger's last snapshot, as written */
+};
+
+/* ---- the partition table ---- */
+
+static struct part *
+part_find(struct rkafka *k, const char *topic, int32_t id)
+{
+    if (k->last < k->nparts && k->parts[k->last].id == id &&
+        strcmp(k->parts[k->last].topic, topic) == 0)
+        return &k->parts[k->last];
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].id == id && strcmp(k->parts[i].topic, topic) == 0) {
+            k->last = i;
+            return &k->parts[i];
+        }
+    return NULL;
+}
+
+static struct part *
+part_get(struct rkafka *k, const char *topic, int32_t id)
+{
+    struct part *p = part_find(k, topic, id);
+
+    if (p != NULL)
+        return p;
+    if (k->nparts == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 16;
+        struct part *v = realloc(k->parts, cap * sizeof(*v));
+
+        if (v == NULL)
+            return NULL;
+        k->parts = v;
+        k->cap = cap;
+    }
+    p = &k->parts[k->nparts];
+    memset(p, 0, sizeof(*p));
+    if ((p->topic = strdup(topic)) == NULL)
+        return NULL;
+    p->id = id;
+    p->next = p->stored = p->target = p->eof = NO_OFFSET;
+    k->last = k->nparts++;
+    return p;
+}
+
+/* ---- the offsets beside the log (--wal) ---- */
+
+static int
+snapshot(const struct rkafka *k, int64_t time, struct ss_buf *b)
+{
+    char line[400];
+    int rc = 0;
+
+    for (size_t i = 0; i < k->nparts && rc == 0; i++) {
+        const struct part *p = &k->parts[i];
+        int n;
+
+        if (p->next == NO_OFFSET)
+            continue;
+        n = snprintf(line, sizeof(line),
+                     "%" PRId64 " %s %" PRId32 " %" PRId64 "\n", time, p->topic,
+                     p->id, p->next);
+        if (n < 0 || (size_t)n >= sizeof(line))
+            continue; /* a topic name is at most 249 bytes */
+        rc = ss_buf_append(b, line, (size_t)n);
+    }
+    return rc;
+}
+
+static void
+on_logging(struct ss_recv *r, int64_t time)
+{
+    struct rkafka *k = (struct rkafka *)r;
+    struct ss_buf cur = {0}, all = {0};
+    int rc;
+
+    if (!k->changed)
+        return; /* the snapshot on file still holds */
+    rc = snapshot(k, time, &cur);
+    if (rc == 0)
+        rc = ss_buf_append(&all, k->prev.data, k->prev.len);
+    if (rc == 0)
+        rc = ss_buf_append(&all, cur.data, cur.len);
+    if (rc == 0)
+        rc = ss_io_write_atomic(k->o.wal, LEDGER, all.data, all.len);
+    if (rc < 0) {
+        /* The batch is logged without its offsets: a restart reads its
+         * messages again. Said, and the run's exit status is 1. */
+        ss_diag_err(rc, "--wal: cannot write '%s/%s'", k->o.wal, LEDGER);
+        r->host->troubles++;
+    } else {
+        ss_buf_reset(&k->prev);
+        ss_buf_append(&k->prev, cur.data, cur.len);
+        k->changed = 0;
+    }
+    ss_buf_release(&cur);
+    ss_buf_release(&all);
+}
+
+/* One line "TIME TOPIC PARTITION OFFSET"; 1 when it parsed. */
+static int
+ledger_line(char *line, int64_t *time, char *topic, int32_t *id, int64_t *off)
+{
+    return sscanf(line, "%" SCNd64 " %255s %" SCNd32 " %" SCNd64, time, topic,
+                  id, off) == 4 &&
+           *id >= 0 && *off >= 0;
+}
+
+/* Take the newest snapshot whose batch the log holds (at or before
+ * o.logged); it is also the one kept as 'prev' for the next write. */
+static int
+ledger_load(struct rkafka *k)
+{
+    struct ss_buf b = {0};
+    char path[PATH_MAX], topic[256], *line, *save = NULL;
+    int64_t time, off, best = INT64_MIN;
+    int32_t id;
+    int rc;
+
+    if ((rc = ss_io_path(path, sizeof(path), k->o.wal, LEDGER)) < 0)
+        return ss_diag_err(rc, "--wal: '%s'", k->o.wal);
+    if ((rc = ss_io_slurp(path, &b)) < 0) {
+        ss_buf_release(&b);
+        return rc == -ENOENT ? 0 : ss_diag_err(rc, "--wal: '%s'", path);
+    }
+    if ((rc = ss_buf_putc(&b, '\0')) < 0)
+        goto done;
+    for (line = strtok_r(b.data, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+        if (ledger_line(line, &time, topic, &id, &off) && time <= k->o.logged &&
+            time > best)
+            best = time;
+    /* strtok_r() cut the lines: walk them again by their NULs */
+    for (size_t at = 0; at + 1 < b.len && rc == 0;
+         at += strlen(b.data + at) + 1) {
+        struct part *p;
+
+        if (!ledger_line(b.data + at, &time, topic, &id, &off) || time != best)
+            continue;
+        if ((p = part_get(k, topic, id)) == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        p->next = p->stored = off;
+    }
+    if (rc == 0 && best != INT64_MIN)
+        rc = snapshot(k, best, &k->prev);
+done:
+    ss_buf_release(&b);
+    return rc < 0 ? ss_diag_err(rc, "--wal: '%s'", path) : 0;
+}
+
+/* ---- messages ---- */
+
+static void
+kafka_end(struct rkafka *k, int rc)
+{
+    k->stopped = 1;
+    uv_poll_stop(&k->poll);
+    uv_idle_stop(&k->idle);
+    ss_recv_end(&k->r, rc);
+}
+
+/* --once: every assigned partition has reached the end offset seen when
+ * it was assigned. */
+static int
+once_done(const struct rkafka *k)
+{
+    if (!k->o.once || !k->in_assignment || k->held != NULL ||
+        k->revoking != NULL)
+        return 0;
+    for (size_t i = 0; i < k->nparts; i++) {
+        const struct part *p = &k->parts[i];
+
+        if (!p->assigned)
+            continue;
+        if (p->target == NO_OFFSET
+                ? p->eof == NO_OFFSET
+                : p->target > 0 && p->next < p->target && p->eof < p->target)
+            return 0;
+    }
+    return 1;
+}
+
+static void
+connected(struct rkafka *k)
+{
+    if (k->unreachable)
+        ss_diag("--kafka: '%s' reached", k->o.brokers);
+    k->unreachable = 0;
+}
+
+/* A consumer error in place of a message: the ones a user must act on
+ * end the input (exit 1); the rest are librdkafka's to retry. */
+static int
+message_error(struct rkafka *k, const rd_kafka_message_t *m)
+{
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : k->o.topics;
+
+    switch (m->err) {
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
+        struct part *p = part_find(k, topic, m->partition);
+
+        if (p != NULL)
+            p->eof = m->offset;
+        return 0;
+    }
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        ss_diag("--topic: '%s' does not exist on '%s'", topic, k->o.brokers);
+        return SS_REPORTED;
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        ss_diag("--topic: '%s': not authorized on '%s'", topic, k->o.brokers);
+        return SS_REPORTED;
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+        ss_diag("--group: '%s': not authorized on '%s'", k->o.group,
+                k->o.brokers);
+        return SS_REPORTED;
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+        ss_diag("--kafka: not authorized: %s", rd_kafka_message_errstr(m));
+        return SS_REPORTED;
+    default:
+        ss_diag("--kafka: %s", rd_kafka_message_errstr(m));
+        return 0;
+    }
+}
+
+/* Add one message: 1 taken, 0 held back, SS_REPORTED: the input ends,
+ * or a negative errno code for host->fatal(). */
+static int
+take(struct rkafka *k, rd_kafka_message_t *m)
+{
+    const char *topic;
+    struct part *p;
+    int rc;
+
+    if (m->err != 0)
+        return message_error(k, m) < 0 ? SS_REPORTED : 1;
+    connected(k);
+    rc = ss_recv_add(&k->r, k->o.key ? m->key : NULL, k->o.key ? m->key_len : 0,
+                     m->payload ? m->payload : "", m->len);
+    if (rc <= 0)
+        return rc;
+    topic = rd_kafka_topic_name(m->rkt);
+    if ((p = part_get(k, topic, m->partition)) == NULL)
+        return -ENOMEM;
+    p->next = m->offset + 1;
+    k->changed = 1;
+    return 1;
+}
+
+static void on_idle(uv_idle_t *idle);
+
+/* Take what the consumer queue holds, at most MAX_TURN messages. The
+ * queue's pipe is written only when the queue goes from empty to not
+ * empty, so a turn that stops early keeps the idle handle running. */
+static void
+pump(struct rkafka *k)
+{
+    struct ss_recv_host *h = k->r.host;
+    int rc = 1;
+
+    for (int n = 0; n < MAX_TURN && !k->stopped && k->revoking == NULL; n++) {
+        rd_kafka_message_t *m = k->held;
+
+        if (m == NULL && (m = rd_kafka_consumer_poll(k->rk, 0)) == NULL) {
+            uv_idle_stop(&k->idle);
+            break;
+        }
+        k->held = NULL;
+        if ((rc = take(k, m)) == 0) {
+            k->held = m;
+            uv_idle_stop(&k->idle);
+            h->throttled(h, &k->r);
+            return;
+        }
+        rd_kafka_message_destroy(m);
+        if (rc == SS_REPORTED) {
+            kafka_end(k, SS_REPORTED);
+            return;
+        }
+        if (rc < 0) { /* stdout or the log: the stream ends, not us */
+            k->stopped = 1;
+            h->fatal(h, rc);
+            return;
+        }
+        if (n + 1 == MAX_TURN) /* more may wait: the pipe will not say */
+            uv_idle_start(&k->idle, on_idle);
+    }
+    if (!k->stopped && once_done(k))
+        kafka_end(k, 0);
+}
+
+static void
+on_idle(uv_idle_t *idle)
+{
+    pump(idle->data);
+}
+
+static void
+on_poll(uv_poll_t *poll, int status, int events)
+{
+    struct rkafka *k = poll->data;
+    char drain[64];
+
+    (void)status;
+    (void)events;
+    while (read(k->pipe[0], drain, sizeof(drain)) > 0)
+        ;
+    pump(k);
+}
+
+/* ---- librdkafka callbacks, all served by rd_kafka_consumer_poll() ---- */
+
+/* --once: the partition's end offset now, so that the run ends there. */
+static void
+set_target(struct rkafka *k, struct part *p)
+{
+    int64_t lo, hi;
+
+    if (p->target != NO_OFFSET)
+        return;
+    if (rd_kafka_query_watermark_offsets(k->rk, p->topic, p->id, &lo, &hi,
+                                         WATERMARK_MS) == 0)
+        p->target = hi;
+}
+
+/* Where an assigned partition starts: where this member stands (read
+ * this run, or the log's snapshot) unless the group's committed offset
+ * is further, because another member read on while it had the
+ * partition; neither known: the group's offset, or --from-*. */
+static void
+start_offsets(struct rkafka *k, rd_kafka_topic_partition_list_t *l)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(l);
+
+    if (rd_kafka_committed(k->rk, c, WATERMARK_MS) != 0)
+        c->cnt = 0; /* unknown: ours serve */
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+        int64_t at = p != NULL ? p->next : NO_OFFSET;
+
+        if (at == NO_OFFSET)
+            continue;
+        if (i < c->cnt && c->elems[i].offset > at)
+            at = p->next = p->stored = c->elems[i].offset;
+        l->elems[i].offset = at;
+    }
+    rd_kafka_topic_partition_list_destroy(c);
+}
+
+static void
+assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
+{
+    rd_kafka_error_t *e = NULL;
+    rd_kafka_resp_err_t err = 0;
+
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_get(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p == NULL)
+            continue; /* out of memory: the group's offset serves */
+        p->assigned = 1;
+        if (k->o.once)
+            set_target(k, p);
+    }
+    start_offsets(k, l);
+    k->assigned_once = k->in_assignment = 1;
+    connected(k);
+    if (cooperative)
+        e = rd_kafka_incremental_assign(k->rk, l);
+    else
+        err = rd_kafka_assign(k->rk, l);
+    if (e != NULL) {
+        ss_diag("--kafka: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else if (err != 0) {
+        ss_diag("--kafka: %s", rd_kafka_err2str(err));
+    }
+}
+
+/* Give the partitions up: commit what was sent, so that their next
+ * owner starts right after it. */
+static void
+finish_unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
+                int cooperative)
+{
+    rd_kafka_error_t *e;
+    rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, NULL, 0);
+
+    if (err != 0 && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        ss_diag("--kafka: rebalance: cannot commit before giving partitions "
+                "up (%s): their next owner may read the last batch again",
+                rd_kafka_err2str(err));
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p != NULL)
+            p->assigned = 0;
+    }
+    if (!cooperative) {
+        rd_kafka_assign(k->rk, NULL);
+    } else if ((e = rd_kafka_incremental_unassign(k->rk, l)) != NULL) {
+        rd_kafka_error_destroy(e);
+    }
+}
+
+/* Partitions whose messages wait in the open batch are given up only
+ * once it is sent (sent()): their offsets are then committed, and the
+ * next owner does not read those messages again. Until then this member
+ * reads nothing; the group waits (for up to max.poll.interval.ms). */
+static void
+unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
+{
+    k->in_assignment = 0;
+    for (int i = 0; i < l->cnt && !k->closing; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p != NULL && p->next != p->stored &&
+            (k->revoking = rd_kafka_topic_partition_list_copy(l)) != NULL) {
+            k->revoking_coop = cooperative;
+            return;
+        }
+    }
+    finish_unassign(k, l, cooperative);
+}
+
+static void
+on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+             rd_kafka_topic_partition_list_t *l, void *opaque)
+{
+    struct rkafka *k = opaque;
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+
+    if (k->o.stats)
+        ss_diag("--kafka: rebalance: %s %d partition%s",
+                err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assigned"
+                                                            : "revoked",
+                l->cnt, l->cnt == 1 ? "" : "s");
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        assign(k, l, coop);
+    else
+        unassign(k, l, coop);
+}
+
+static void
+on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct rkafka *k = opaque;
+
+    (void)rk;
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+        if (!k->unreachable)
+            ss_diag("--kafka: cannot reach '%s' (%s): retrying", k->o.brokers,
+                    reason);
+        k->unreachable = 1;
+        break;
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+        ss_diag("--kafka: %s", reason);
+        if (!k->stopped)
+            kafka_end(k, SS_REPORTED);
+        break;
+    default:
+        break; /* librdkafka retries the rest itself */
+    }
+}
+
+static rd_kafka_conf_t *
+consumer_conf(struct rkafka *k)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *reset =
+        k->o.start == SS_RECV_KAFKA_BEGINNING ? "earliest" : "latest";
+
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    /* offsets are stored by sent(), once their batch is out */
+    if (ss_kafka_set(conf, "bootstrap.servers", k->o.brokers) < 0 ||
+        ss_kafka_set(conf, "group.id", k->o.group) < 0 ||
+        ss_kafka_set(conf, "enable.auto.offset.store", "false") < 0 ||
+        ss_kafka_set(conf, "auto.offset.reset", reset) < 0 ||
+        ss_kafka_set(conf, "enable.partition.eof",
+                     k->o.once ? "true" : "false") < 0 ||
+        ss_kafka_props(conf, k->o.props, k->o.nprops) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+static int
+subscribe(struct rkafka *k)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    char *topics = strdup(k->o.topics), *t, *save = NULL;
+    rd_kafka_resp_err_t err;
+
+    if (topics == NULL) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return ss_diag_err(-ENOMEM, "--kafka");
+    }
+    for (t = strtok_r(topics, ",", &save); t != NULL;
+         t = strtok_r(NULL, ",", &save))
+        rd_kafka_topic_partition_list_add(l, t, RD_KAFKA_PARTITION_UA);
+    err = rd_kafka_subscribe(k->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    free(topics);
+    if (err != 0)
+        return ss_diag("--topic: '%s': %s", k->o.topics, rd_kafka_err2str(err));
+    return 0;
+}
+
+/* The consumer queue wakes the loop through a pipe (see the top). */
+static int
+wire_loop(struct rkafka *k)
+{
+    uv_loop_t *loop = k->r.host->loop;
+    int rc;
+
+    if (pipe(k->pipe) < 0)
+        return ss_diag_err(-errno, "--kafka: pipe");
+    for (int i = 0; i < 2; i++) {
+        fcntl(k->pipe[i], F_SETFL, fcntl(k->pipe[i], F_GETFL) | O_NONBLOCK);
+        fcntl(k->pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    if ((rc = uv_poll_init(loop, &k->poll, k->pipe[0])) < 0)
+        return ss_diag("--kafka: %s", uv_strerror(rc));
+    uv_idle_init(loop, &k->idle);
+    k->handles = 1;
+    k->poll.data = k->idle.data = k;
+    k->q = rd_kafka_queue_get_consumer(k->rk);
+    rd_kafka_queue_io_event_enable(k->q, k->pipe[1], "1", 1);
+    uv_poll_start(&k->poll, UV_READABLE, on_poll);
+    /* messages may have queued before the pipe was wired */
+    uv_idle_start(&k->idle, on_idle);
+    return 0;
+}
+
+/* ---- the receiver's ops ---- */
+
+static void
+resume(struct ss_recv *r)
+{
+    struct rkafka *k = (struct rkafka *)r;
+
+    if (!k->stopped && k->held != NULL)
+        pump(k);
+}
+
+/* Under --stats: each assigned partition's lag, the messages between
+ * what this member has read and the partition's end, on one line. */
+static void
+say_lag(struct rkafka *k)
+{
+    rd_kafka_topic_partition_list_t *l;
+    struct ss_buf lag = {0};
+
+    l = rd_kafka_topic_partition_list_new((int)k->nparts);
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].assigned)
+            rd_kafka_topic_partition_list_add(l, k->parts[i].topic,
+                                              k->parts[i].id);
+    rd_kafka_position(k->rk, l); /* local: where the fetcher stands */
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &l->elems[i];
+        struct part *p = part_find(k, e->topic, e->partition);
+        int64_t lo, hi,
+            at = p != NULL && p->next != NO_OFFSET ? p->next : e->offset;
+        char item[300];
+        int n;
+
+        if (rd_kafka_get_watermark_offsets(k->rk, e->topic, e->partition, &lo,
+                                           &hi) != 0 ||
+            hi < 0)
+            continue; /* not fetched yet: nothing known */
+        if (at < 0 && hi == lo)
+            at = hi; /* an empty partition: nothing to read */
+        if (at < 0)
+            continue; /* nothing read here yet: where it starts is unknown */
+        n = snprintf(item, sizeof(item), " %s[%" PRId32 "]=%" PRId64, e->topic,
+                     e->partition, hi > at ? hi - at : 0);
+        if (n > 0 && (size_t)n < sizeof(item))
+            ss_buf_append(&lag, item, (size_t)n);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    if (lag.len > 0)
+        ss_diag("--kafka: lag%.*s", (int)lag.len, lag.data);
+    ss_buf_release(&lag);
+}
+
+/* The batch is out: its offsets go to the group's next commit. */
+static void
+sent(struct ss_recv *r, int64_t time)
+{
+    struct rkafka *k = (struct rkafka *)r;
+    rd_kafka_topic_partition_list_t *l;
+
+    (void)time;
+    if (k->rk == NULL)
+        return;
+    l = rd_kafka_topic_partition_list_new((int)k->nparts);
+    for (size_t i = 0; i < k->nparts; i++) {
+        struct part *p = &k->parts[i];
+
+        if (p->assigned && p->next != p->stored && p->next != NO_OFFSET) {
+            rd_kafka_topic_partition_list_add(l, p->topic, p->id)->offset =
+                p->next;
+            p->stored = p->next;
+        }
+    }
+    /* Committed now, not at the next auto-commit: a rebalance may give
+     * the partitions to another member before then, which would read
+     * this batch's messages again; a commit refused while the group
+     * rebalances cannot be counted on either. */
+    if (l->cnt > 0 && rd_kafka_offsets_store(k->rk, l) == 0)
+        rd_kafka_commit(k->rk, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (k->revoking != NULL) {
+        finish_unassign(k, k->revoking, k->revoking_coop);
+        rd_kafka_topic_partition_list_destroy(k->revoking);
+        k->revoking = NULL;
+        if (!k->stopped)
+            uv_idle_start(&k->idle, on_idle);
+    }
+    if (k->o.stats)
+        say_lag(k);
+}
+
+static void
+stop(struct ss_recv *r)
+{
+    struct rkafka *k = (struct rkafka *)r;
+
+    /* a message already handed to us goes in: the budget no longer holds */
+    if (k->held != NULL && take(k, k->held) != 0) {
+        rd_kafka_message_destroy(k->held);
+        k->held = NULL;
+    }
+    k->stopped = 1;
+    if (k->handles) {
+        uv_poll_stop(&k->poll);
+        uv_close((uv_handle_t *)&k->poll, NULL);
+        uv_close((uv_handle_t *)&k->idle, NULL);
+        k->handles = 0;
+    }
+}
+
+/* Leave the group: the group commits the offsets stored by sent(). A
+ * member that never joined (no broker) need not wait for one. */
+static void
+release(struct ss_recv *r)
+{
+    struct rkafka *k = (struct rkafka *)r;
+
+    k->closing = 1;
+    if (k->held != NULL)
+        rd_kafka_message_destroy(k->held);
+    if (k->revoking != NULL) /* its batch was not sent: it is not ours */
+        rd_kafka_topic_partition_list_destroy(k->revoking);
+    if (k->q != NULL) {
+        rd_kafka_queue_io_event_enable(k->q, -1, NULL, 0);
+        rd_kafka_queue_destroy(k->q);
+    }
+    if (k->rk != NULL && k->assigned_once) {
+        rd_kafka_consumer_close(k->rk);
+        rd_kafka_destroy(k->rk);
+    } else if (k->rk != NULL) {
+        rd_kafka_destroy_flags(k->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
+    for (int i = 0; i < 2; i++)
+        if (k->pipe[i] >= 0)
+            close(k->pipe[i]);
+    for (size_t i = 0; i < k->nparts; i++)
+        free(k->parts[i].topic);
+    free(k->parts);
+    ss_buf_release(&k->prev);
+    free(k);
+}
+
+static const struct ss_recv_ops ops = {resume, sent, stop, release};
+
+int
+ss_recv_kafka_start(struct ss_recv_host *h, const struct ss_recv_kafka_opts *o,
+                    struct ss_recv **out)
+{
+    struct rkafka *k = calloc(1, sizeof(*k));
+    rd_kafka_conf_t *conf;
+    char err[512];
+
+    if (k == NULL)
+        return ss_diag_err(-ENOMEM, "--kafka");
+    k->r.ops = &ops;
+    k->r.host = h;
+    k->r.what = "--kafka";
+    k->o = *o;
+    k->pipe[0] = k->pipe[1] = -1;
+    *out = &k->r;
+    k->stopped = 1; /* until it runs: nothing to pump */
+    if (o->wal != NULL) {
+        k->r.logging = on_logging;
+        if (ledger_load(k) < 0)
+            return SS_REPORTED;
+    }
+    if ((conf = consumer_conf(k)) == NULL)
+        return SS_REPORTED;
+    if ((k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err))) ==
+        NULL) {
+        rd_kafka_conf_destroy(conf);
+        return ss_diag("--kafka: %s", err);
+    }
+    rd_kafka_poll_set_consumer(k->rk);
+    if (subscribe(k) < 0 || wire_loop(k) < 0)
+        return SS_REPORTED;
+    k->stopped = 0;
+    return 0;
+}
