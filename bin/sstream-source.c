@@ -12,7 +12,8 @@
 #include "stage.h"
 
 static const char usage_line[] =
-    "usage: sstream-source [-hV] [-b DUR] [--delimiter C] [--keep-cr]\n"
+    "usage: sstream-source [-hV] [-b DUR] [--batches N] [--duration DUR]\n"
+    "                      [--delimiter C] [--keep-cr]\n"
     "                      [--max-record-bytes N] [--record-bytes N] "
     "[--rejects FILE]\n"
     "                      [--max-rate N] [--max-batch-records N] "
@@ -26,7 +27,8 @@ static const char usage_line[] =
     "                      [--state DIR]] ...\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n"
-    "       sstream-source [-hV] [-b DUR] [--delimiter C] [--keep-cr]\n"
+    "       sstream-source [-hV] [-b DUR] [--batches N] [--duration DUR]\n"
+    "                      [--delimiter C] [--keep-cr]\n"
     "                      [--max-record-bytes N] [--record-bytes N] "
     "[--rejects FILE]\n"
     "                      [--stats] [--stats-file FILE] "
@@ -39,9 +41,12 @@ static const char help_text[] =
     "or a replay folder, into micro-batch frames.\n"
     "\n"
     "  -b, --batch DUR            batch interval (default 1s): 500ms, 2s, 1m\n"
+    "      --batches N            end the stream after N batches\n"
     "      --connect HOST:PORT    read lines from a server (e.g. nc -lk)\n"
     "      --connect-once         end when the server closes, no reconnect\n"
     "      --delimiter C          record delimiter (default \\n)\n"
+    "      --duration DUR         end the stream after DUR (--replay: of "
+    "batch time)\n"
     "      --exec CMD             read the stdout of 'sh -c CMD'\n"
     "      --exec-restart         run CMD again whenever it ends\n"
     "      --keep-cr              keep the \\r of a \\r\\n line end in the "
@@ -84,9 +89,11 @@ static const char help_text[] =
     "producer waits (a pipe, or TCP backpressure on a socket).\n";
 
 enum {
-    OPT_CONNECT = 256,
+    OPT_BATCHES = 256,
+    OPT_CONNECT,
     OPT_CONNECT_ONCE,
     OPT_DELIMITER,
+    OPT_DURATION,
     OPT_EXEC,
     OPT_EXEC_RESTART,
     OPT_KEEP_CR,
@@ -110,9 +117,11 @@ enum {
 
 static const struct option longopts[] = {
     {"batch", required_argument, NULL, 'b'},
+    {"batches", required_argument, NULL, OPT_BATCHES},
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"connect-once", no_argument, NULL, OPT_CONNECT_ONCE},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
+    {"duration", required_argument, NULL, OPT_DURATION},
     {"exec", required_argument, NULL, OPT_EXEC},
     {"exec-restart", no_argument, NULL, OPT_EXEC_RESTART},
     {"help", no_argument, NULL, 'h'},
@@ -246,6 +255,11 @@ main(int argc, char **argv)
             if (ss_opt_duration("--batch", optarg, &cfg.interval) < 0)
                 return 2;
             break;
+        case OPT_BATCHES:
+            if (ss_opt_count("--batches", optarg, 1, UINT32_MAX, &cfg.batches) <
+                0)
+                return 2;
+            break;
         case OPT_CONNECT:
             if (add_input(inputs, &ninputs, SS_INPUT_CONNECT, "--connect",
                           optarg) < 0)
@@ -256,6 +270,10 @@ main(int argc, char **argv)
             break;
         case OPT_DELIMITER:
             if (ss_opt_char("--delimiter", optarg, &cfg.delim) < 0)
+                return 2;
+            break;
+        case OPT_DURATION:
+            if (ss_opt_duration("--duration", optarg, &cfg.duration) < 0)
                 return 2;
             break;
         case OPT_EXEC:

@@ -47,6 +47,8 @@ struct ss_source_config {
     const char *wal;              /* --wal DIR: the write-ahead log, or NULL */
     size_t wal_segment;           /* --wal-segment: bytes per log segment */
     uint64_t max_uncommitted;     /* --max-uncommitted N (--wal only) */
+    uint64_t batches;             /* --batches N: end after N, 0 never */
+    int64_t duration; /* --duration, ms: end after it (replay: batch time) */
 };
 
 /* --max-uncommitted under --wal: the stateful stages' --keep-outputs
