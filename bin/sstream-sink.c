@@ -10,7 +10,8 @@
 #include "stage.h"
 
 static const char usage_line[] =
-    "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n"
+    "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | "
+    "--tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S]]\n"
     "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
     "                    [--commit DIR] [--progress] [--stats] "
@@ -29,6 +30,8 @@ static const char help_text[] =
     "      --foreach CMD                run 'sh -c CMD' per batch, the lines "
     "on\n"
     "                                   its stdin, SSTREAM_BATCH_TIME set\n"
+    "      --json                       an object per record: time, key, "
+    "value\n"
     "      --lines                      the value, or key<TAB>value, per "
     "record\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
@@ -56,6 +59,7 @@ enum {
     OPT_CONNECT,
     OPT_DUMP,
     OPT_FOREACH,
+    OPT_JSON,
     OPT_LINES,
     OPT_PRINT,
     OPT_PROGRESS,
@@ -71,6 +75,7 @@ static const struct option longopts[] = {
     {"dump", no_argument, NULL, OPT_DUMP},
     {"foreach", required_argument, NULL, OPT_FOREACH},
     {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, OPT_JSON},
     {"lines", no_argument, NULL, OPT_LINES},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -121,6 +126,10 @@ main(int argc, char **argv)
             }
             cfg.foreach = optarg;
             break;
+        case OPT_JSON:
+            cfg.mode = SS_SINK_JSON;
+            modes++;
+            break;
         case OPT_LINES:
             cfg.mode = SS_SINK_LINES;
             modes++;
@@ -165,8 +174,8 @@ main(int argc, char **argv)
     if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
         return rc;
     if (modes > 1)
-        return ss_opt_usage(&com, "--dump, --lines, --print and --tsv "
-                                  "exclude each other");
+        return ss_opt_usage(&com, "--dump, --json, --lines, --print and "
+                                  "--tsv exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
     if (retries_given && cfg.foreach == NULL)

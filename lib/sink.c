@@ -17,6 +17,7 @@
 #include "diag.h"
 #include "frame.h"
 #include "io.h"
+#include "json.h"
 #include "out.h"
 #include "wal.h"
 
@@ -130,6 +131,33 @@ text_frame(struct sink *s, const struct ss_frame *f)
         memcpy(p, r.val, r.vlen);
         p[r.vlen] = '\n';
         ss_buf_commit(&s->out, n);
+        if (s->out.len >= OUT_FLUSH && (rc = flush_out(s)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* --json: an object per record, a line each (JSON Lines), for jq and
+ * log shippers; the key only for key/value records. */
+static int
+json_frame(struct sink *s, const struct ss_frame *f)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    int rc;
+
+    if ((rc = ss_frame_reader_check(s->rd, f)) < 0)
+        return rc;
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        ss_buf_printf(&s->out, "{\"time\":%" PRId64, f->time);
+        if (r.key != NULL && (ss_buf_append(&s->out, ",\"key\":", 7) < 0 ||
+                              ss_json_string(&s->out, r.key, r.klen) < 0))
+            return -ENOMEM;
+        if (ss_buf_append(&s->out, ",\"value\":", 9) < 0 ||
+            ss_json_string(&s->out, r.val, r.vlen) < 0 ||
+            ss_buf_append(&s->out, "}\n", 2) < 0)
+            return -ENOMEM;
         if (s->out.len >= OUT_FLUSH && (rc = flush_out(s)) < 0)
             return rc;
     }
@@ -282,6 +310,9 @@ on_frame(struct sink *s, const struct ss_frame *f, int first)
         break;
     case SS_SINK_DUMP:
         dump_frame(s, f);
+        break;
+    case SS_SINK_JSON:
+        rc = json_frame(s, f);
         break;
     default:
         rc = text_frame(s, f);

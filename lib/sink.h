@@ -14,6 +14,7 @@ enum ss_sink_mode {
     SS_SINK_LINES, /* value, or key<TAB>value */
     SS_SINK_TSV,   /* time<TAB>value, or time<TAB>key<TAB>value */
     SS_SINK_DUMP,  /* every frame, headers included, escaped */
+    SS_SINK_JSON,  /* {"time":T,"key":"k","value":"v"} per record */
     SS_SINK_NONE,  /* nothing on stdout: only the outputs below */
 };
 
