@@ -8,6 +8,7 @@
 #include "opt.h"
 #include "sink.h"
 #include "stage.h"
+#include "timefmt.h"
 
 static const char usage_line[] =
     "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | "
@@ -15,7 +16,8 @@ static const char usage_line[] =
     "                    [--save-as-text-files PREFIX [--suffix S]]\n"
     "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
     "                    [--commit DIR] [--progress] [--stats] "
-    "[--stats-file FILE]\n";
+    "[--stats-file FILE]\n"
+    "                    [--time-format ms|iso|local|FORMAT]\n";
 
 static const char help_text[] =
     "Write a frame stream from stdin as text, files or commands.\n"
@@ -46,6 +48,10 @@ static const char help_text[] =
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
     "      --suffix S                   the files' suffix\n"
+    "      --time-format F              batch times for --print, --tsv: ms "
+    "(default),\n"
+    "                                   iso (UTC), local, or a strftime "
+    "format\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
     "  -h, --help                       show this help\n"
@@ -66,6 +72,7 @@ enum {
     OPT_RETRIES,
     OPT_SAVE_AS,
     OPT_SUFFIX,
+    OPT_TIME_FORMAT,
     OPT_TSV,
 };
 
@@ -84,6 +91,7 @@ static const struct option longopts[] = {
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
+    {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -95,7 +103,7 @@ main(int argc, char **argv)
     struct ss_sink_config cfg;
     struct ss_opt_common com;
     struct ss_stage sg = {0};
-    int ch, modes = 0, retries_given = 0, rc;
+    int ch, modes = 0, retries_given = 0, time_format_given = 0, rc;
     uint64_t n;
 
     ss_diag_init(argv[0]);
@@ -162,6 +170,20 @@ main(int argc, char **argv)
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
             break;
+        case OPT_TIME_FORMAT:
+            if (ss_timefmt_parse(optarg, &cfg.time_format) < 0) {
+                if (strchr(optarg, '%') != NULL)
+                    ss_diag("--time-format: '%s' gives an empty time or one "
+                            "over %d bytes",
+                            optarg, SS_TIMEFMT_MAX - 1);
+                else
+                    ss_diag("--time-format: '%s' is not ms, iso, local or a "
+                            "strftime format (try '%%F %%T')",
+                            optarg);
+                return 2;
+            }
+            time_format_given = 1;
+            break;
         case OPT_TSV:
             cfg.mode = SS_SINK_TSV;
             modes++;
@@ -184,6 +206,10 @@ main(int argc, char **argv)
     if (modes == 0 &&
         (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL))
         cfg.mode = SS_SINK_NONE;
+    if (time_format_given && cfg.mode != SS_SINK_PRINT &&
+        cfg.mode != SS_SINK_TSV)
+        return ss_opt_usage(&com, "--time-format: only for --print and "
+                                  "--tsv");
     if ((rc = ss_stage_check_pipes(SS_STAGE_SINK)) == 0) {
         ss_stage_signals(SS_STAGE_SINK);
         rc = ss_sink_run(&cfg, &sg);

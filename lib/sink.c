@@ -68,11 +68,15 @@ print_frame(struct sink *s, const struct ss_frame *f, int first)
     struct ss_rec r;
 
     if (first) {
+        const struct ss_timefmt *tf = &s->cfg->time_format;
+        char t[SS_TIMEFMT_MAX];
+
+        ss_timefmt_format(tf, f->time, t);
         ss_buf_printf(&s->out,
                       "-------------------------------------------\n"
-                      "Time: %" PRId64 " ms\n"
+                      "Time: %s%s\n"
                       "-------------------------------------------\n",
-                      f->time);
+                      t, tf->kind == SS_TIMEFMT_MS ? " ms" : "");
         s->printed = 0;
     }
     ss_frame_iter_init(&it, f);
@@ -97,12 +101,13 @@ print_frame(struct sink *s, const struct ss_frame *f, int first)
 static int
 text_frame(struct sink *s, const struct ss_frame *f)
 {
-    char tbuf[24];
-    int tlen = snprintf(tbuf, sizeof(tbuf), "%" PRId64 "\t", f->time);
+    char tbuf[SS_TIMEFMT_MAX + 1];
+    size_t tlen = ss_timefmt_format(&s->cfg->time_format, f->time, tbuf);
     struct ss_rec_iter it;
     struct ss_rec r;
     int rc;
 
+    tbuf[tlen++] = '\t';
     if (s->cfg->mode != SS_SINK_TSV) {
         tlen = 0;
         /* -EBADMSG falls through to the reader's check, which says so */
@@ -113,7 +118,7 @@ text_frame(struct sink *s, const struct ss_frame *f)
         return rc;
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
-        size_t n = (size_t)tlen + (r.key ? r.klen + 1 : 0) + r.vlen + 1;
+        size_t n = tlen + (r.key ? r.klen + 1 : 0) + r.vlen + 1;
         char *p;
 
         /* One reserve and in-place copies per record: this loop is the
@@ -121,7 +126,7 @@ text_frame(struct sink *s, const struct ss_frame *f)
         if ((rc = ss_buf_reserve(&s->out, n)) < 0)
             return rc;
         p = s->out.data + s->out.len;
-        memcpy(p, tbuf, (size_t)tlen);
+        memcpy(p, tbuf, tlen);
         p += tlen;
         if (r.key != NULL) {
             memcpy(p, r.key, r.klen);

@@ -8,6 +8,7 @@
 
 #include "stage.h"
 #include "stats.h"
+#include "timefmt.h"
 
 enum ss_sink_mode {
     SS_SINK_PRINT, /* Spark's print(): header, first N records, "..." */
@@ -20,13 +21,14 @@ enum ss_sink_mode {
 
 struct ss_sink_config {
     enum ss_sink_mode mode;
-    size_t print_n;      /* --print=N */
-    const char *save_as; /* --save-as-text-files PREFIX */
-    const char *suffix;  /* --suffix S, or NULL */
-    const char *foreach; /* --foreach CMD */
-    unsigned retries;    /* --retries N for --foreach */
-    const char *connect; /* --connect HOST:PORT */
-    const char *commit;  /* --commit DIR: the source's --wal folder */
+    size_t print_n;                /* --print=N */
+    struct ss_timefmt time_format; /* --time-format, for --print, --tsv */
+    const char *save_as;           /* --save-as-text-files PREFIX */
+    const char *suffix;            /* --suffix S, or NULL */
+    const char *foreach;           /* --foreach CMD */
+    unsigned retries;              /* --retries N for --foreach */
+    const char *connect;           /* --connect HOST:PORT */
+    const char *commit;            /* --commit DIR: the source's --wal folder */
 
     /* --stats, --stats-file, --progress */
     struct ss_stats_config stats;

@@ -249,3 +249,56 @@ for l in sys.stdin.buffer: print(json.loads(l.decode(\"utf-8\", \"strict\")))'"
 {'time': 3000, 'key': 'c\\', 'value': '3'}
 EOF2
 }
+
+# ---- --time-format ----
+
+@test "sink: --time-format iso is UTC with milliseconds, whatever TZ says" {
+    batches "$T/d" "a" "b c"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 500ms --start-time 1796281199500 | TZ=XST-5:30 sstream-sink --print --time-format iso"
+    assert_success
+    assert_output - <<'EOF2'
+-------------------------------------------
+Time: 2026-12-03T07:00:00.000Z
+-------------------------------------------
+a
+
+-------------------------------------------
+Time: 2026-12-03T07:00:00.500Z
+-------------------------------------------
+b
+c
+EOF2
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 500ms --start-time 1796281199500 | TZ=PST8PDT sstream-sink --tsv --time-format iso"
+    assert_output "$(printf '2026-12-03T07:00:00.000Z\ta\n2026-12-03T07:00:00.500Z\tb\n2026-12-03T07:00:00.500Z\tc')"
+}
+
+@test "sink: --time-format local and strftime formats follow TZ; ms is the default" {
+    batches "$T/d" "a" "b"
+    src="sstream-source --replay '$T/d' -b 1s --start-time 1796281199000"
+    run bash -c "$src | TZ=XST-5:30 sstream-sink --tsv --time-format local"
+    assert_output "$(printf '2026-12-03T12:30:00.000+05:30\ta\n2026-12-03T12:30:01.000+05:30\tb')"
+    run bash -c "$src | TZ=PST8PDT sstream-sink --tsv --time-format local"
+    assert_output "$(printf '2026-12-02T23:00:00.000-08:00\ta\n2026-12-02T23:00:01.000-08:00\tb')"
+    run bash -c "$src | TZ=PST8PDT sstream-sink --tsv --time-format '%F %T %Z'"
+    assert_output "$(printf '2026-12-02 23:00:00 PST\ta\n2026-12-02 23:00:01 PST\tb')"
+    run bash -c "$src | TZ=UTC0 sstream-sink --print --time-format '%H:%M:%S' | sed -n 2p"
+    assert_output "Time: 07:00:00"
+    run bash -c "$src | TZ=UTC0 sstream-sink --tsv --time-format ms"
+    assert_output "$(printf '1796281200000\ta\n1796281201000\tb')"
+    run bash -c "$src | TZ=UTC0 sstream-sink --time-format ms | sed -n 2p"
+    assert_output "Time: 1796281200000 ms"
+}
+
+@test "sink: --time-format usage errors, exit 2" {
+    run --separate-stderr sstream-sink --time-format utc
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --time-format: 'utc' is not ms, iso, local or a strftime format (try '%F %T')"
+    # a format whose text would not fit (30 dates of 10 bytes)
+    f=$(printf '%%F%.0s' {1..30})
+    run --separate-stderr sstream-sink --time-format "$f"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --time-format: '$f' gives an empty time or one over 255 bytes"
+    run --separate-stderr sstream-sink --lines --time-format iso
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --time-format: only for --print and --tsv"
+}
