@@ -13,7 +13,8 @@
 static const char usage_line[] =
     "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | "
     "--tsv]\n"
-    "                    [--save-as-text-files PREFIX [--suffix S]]\n"
+    "                    [--save-as-text-files PREFIX [--suffix S] "
+    "[--skip-empty]]\n"
     "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
     "                    [--commit DIR] [--progress] [--stats] "
     "[--stats-file FILE]\n"
@@ -42,6 +43,7 @@ static const char help_text[] =
     "      --retries N                  run a failing --foreach CMD again N "
     "times\n"
     "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
+    "      --skip-empty                 no file for an empty batch\n"
     "      --stats                      a line per batch on stderr, a "
     "summary at\n"
     "                                   exit; warn when falling behind\n"
@@ -71,6 +73,7 @@ enum {
     OPT_PROGRESS,
     OPT_RETRIES,
     OPT_SAVE_AS,
+    OPT_SKIP_EMPTY,
     OPT_SUFFIX,
     OPT_TIME_FORMAT,
     OPT_TSV,
@@ -88,6 +91,7 @@ static const struct option longopts[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
+    {"skip-empty", no_argument, NULL, OPT_SKIP_EMPTY},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
@@ -167,6 +171,9 @@ main(int argc, char **argv)
             }
             cfg.save_as = optarg;
             break;
+        case OPT_SKIP_EMPTY:
+            cfg.skip_empty = 1;
+            break;
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
             break;
@@ -200,6 +207,8 @@ main(int argc, char **argv)
                                   "--tsv exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
+    if (cfg.skip_empty && cfg.save_as == NULL)
+        return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files");
     if (retries_given && cfg.foreach == NULL)
         return ss_opt_usage(&com, "--retries: needs --foreach");
     /* With an output operation, stdout has text only when asked. */

@@ -40,8 +40,9 @@ int ss_out_lines(struct ss_buf *b, const struct ss_frame *f);
  * -EBADMSG when its record lengths do not add up. */
 int ss_out_lines_at_once(struct ss_buf *b, const struct ss_frame *f);
 
-/* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically. */
-int ss_out_files_new(const char *prefix, const char *suffix,
+/* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically;
+ * none for an empty batch when 'skip_empty'. */
+int ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
                      struct ss_out **out);
 /* 'sh -c CMD' per batch, the records on its stdin, SSTREAM_BATCH_TIME in
  * its environment; run again up to 'retries' times when it fails. */

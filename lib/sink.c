@@ -249,7 +249,8 @@ open_outputs(struct sink *s)
     for (int i = 0; i < 3 && rc == 0; i++) {
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
-            rc = ss_out_files_new(cfg->save_as, cfg->suffix, &o);
+            rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
+                                  &o);
         else if (i == 1 && cfg->connect != NULL)
             rc = ss_out_tcp_new(cfg->connect, &o);
         else if (i == 2 && cfg->foreach != NULL)

@@ -25,10 +25,11 @@ struct ss_sink_config {
     struct ss_timefmt time_format; /* --time-format, for --print, --tsv */
     const char *save_as;           /* --save-as-text-files PREFIX */
     const char *suffix;            /* --suffix S, or NULL */
-    const char *foreach;           /* --foreach CMD */
-    unsigned retries;              /* --retries N for --foreach */
-    const char *connect;           /* --connect HOST:PORT */
-    const char *commit;            /* --commit DIR: the source's --wal folder */
+    int skip_empty;      /* --skip-empty: no file for an empty batch */
+    const char *foreach; /* --foreach CMD */
+    unsigned retries;    /* --retries N for --foreach */
+    const char *connect; /* --connect HOST:PORT */
+    const char *commit;  /* --commit DIR: the source's --wal folder */
 
     /* --stats, --stats-file, --progress */
     struct ss_stats_config stats;

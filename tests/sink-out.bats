@@ -26,6 +26,34 @@ teardown() {
     assert_equal "$(cat "$T/out/words-3000.txt")" "c"
 }
 
+@test "out: --save-as-text-files --skip-empty writes no file for an empty batch" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/out/words' --suffix txt --skip-empty"
+    assert_success
+    assert_equal "$stderr" ""
+    # no 2000 file, and no temporary one either
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "words-1000.txt words-3000.txt "
+    assert_equal "$(cat "$T/out/words-1000.txt")" "$(printf 'a\nb')"
+    assert_equal "$(cat "$T/out/words-3000.txt")" "c"
+}
+
+@test "out: --skip-empty still commits an empty batch under --commit" {
+    batches "$T/in2" "a" "-" "b" "-"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in2' --wal '$T/w' --batches 2 | sstream-sink --save-as-text-files '$T/out/p' --skip-empty --commit '$T/w'"
+    assert_success
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "p-1000 "
+    assert_equal "$(cat "$T/w/commit")" 2000
+    run --separate-stderr bash -c "sstream-source --replay '$T/in2' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --skip-empty --commit '$T/w'"
+    assert_success
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "p-1000 p-3000 "
+    assert_equal "$(cat "$T/w/commit")" 4000
+}
+
+@test "out: --skip-empty needs --save-as-text-files, exit 2" {
+    run --separate-stderr sstream-sink --lines --skip-empty
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --skip-empty: needs --save-as-text-files"
+}
+
 @test "out: without --suffix the files are PREFIX-TIME; keyed records as key<TAB>value" {
     mkdir "$T/out"
     cd "$T/out"
