@@ -15,7 +15,8 @@ static const char usage_line[] =
     "--tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S] "
     "[--skip-empty]]\n"
-    "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
+    "                    [--foreach CMD [--retries N]]\n"
+    "                    [--connect HOST:PORT [--connect-timeout DUR]]\n"
     "                    [--commit DIR] [--progress] [--stats] "
     "[--stats-file FILE]\n"
     "                    [--time-format ms|iso|local|FORMAT]\n";
@@ -29,6 +30,8 @@ static const char help_text[] =
     "batches\n"
     "                                   committed before a restart\n"
     "      --connect HOST:PORT          push the lines to a server\n"
+    "      --connect-timeout DUR        give the server DUR to answer (10s; "
+    "0: none)\n"
     "      --dump                       every frame, headers included\n"
     "      --foreach CMD                run 'sh -c CMD' per batch, the lines "
     "on\n"
@@ -65,6 +68,7 @@ static const char help_text[] =
 enum {
     OPT_COMMIT = 256,
     OPT_CONNECT,
+    OPT_CONNECT_TIMEOUT,
     OPT_DUMP,
     OPT_FOREACH,
     OPT_JSON,
@@ -82,6 +86,7 @@ enum {
 static const struct option longopts[] = {
     {"commit", required_argument, NULL, OPT_COMMIT},
     {"connect", required_argument, NULL, OPT_CONNECT},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"dump", no_argument, NULL, OPT_DUMP},
     {"foreach", required_argument, NULL, OPT_FOREACH},
     {"help", no_argument, NULL, 'h'},
@@ -108,6 +113,7 @@ main(int argc, char **argv)
     struct ss_opt_common com;
     struct ss_stage sg = {0};
     int ch, modes = 0, retries_given = 0, time_format_given = 0, rc;
+    int connect_timeout_given = 0;
     uint64_t n;
 
     ss_diag_init(argv[0]);
@@ -126,6 +132,14 @@ main(int argc, char **argv)
             if (ss_opt_hostport("--connect", optarg, 1) < 0)
                 return 2;
             cfg.connect = optarg;
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            if (strcmp(optarg, "0") == 0)
+                cfg.connect_timeout = 0;
+            else if (ss_opt_duration("--connect-timeout", optarg,
+                                     &cfg.connect_timeout) < 0)
+                return 2;
+            connect_timeout_given = 1;
             break;
         case OPT_DUMP:
             cfg.mode = SS_SINK_DUMP;
@@ -209,6 +223,8 @@ main(int argc, char **argv)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
     if (cfg.skip_empty && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files");
+    if (connect_timeout_given && cfg.connect == NULL)
+        return ss_opt_usage(&com, "--connect-timeout: needs --connect");
     if (retries_given && cfg.foreach == NULL)
         return ss_opt_usage(&com, "--retries: needs --foreach");
     /* With an output operation, stdout has text only when asked. */

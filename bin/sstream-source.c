@@ -19,8 +19,9 @@ static const char usage_line[] =
     "                      [--max-rate N] [--max-batch-records N] "
     "[--max-batch-bytes N]\n"
     "                      [--stats] [--stats-file FILE]\n"
-    "                      [--connect HOST:PORT [--connect-once]] "
-    "[--listen [HOST:]PORT]\n"
+    "                      [--connect HOST:PORT [--connect-once] "
+    "[--connect-timeout DUR]]\n"
+    "                      [--listen [HOST:]PORT]\n"
     "                      [--exec CMD [--exec-restart]]\n"
     "                      [--watch DIR [--once [--max-wait DUR]] "
     "[--settle DUR]\n"
@@ -44,6 +45,8 @@ static const char help_text[] =
     "      --batches N            end the stream after N batches\n"
     "      --connect HOST:PORT    read lines from a server (e.g. nc -lk)\n"
     "      --connect-once         end when the server closes, no reconnect\n"
+    "      --connect-timeout DUR  give up an attempt after DUR (10s; 0: "
+    "none)\n"
     "      --delimiter C          record delimiter (default \\n)\n"
     "      --duration DUR         end the stream after DUR (--replay: of "
     "batch time)\n"
@@ -92,6 +95,7 @@ enum {
     OPT_BATCHES = 256,
     OPT_CONNECT,
     OPT_CONNECT_ONCE,
+    OPT_CONNECT_TIMEOUT,
     OPT_DELIMITER,
     OPT_DURATION,
     OPT_EXEC,
@@ -120,6 +124,7 @@ static const struct option longopts[] = {
     {"batches", required_argument, NULL, OPT_BATCHES},
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"connect-once", no_argument, NULL, OPT_CONNECT_ONCE},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"exec", required_argument, NULL, OPT_EXEC},
@@ -238,6 +243,7 @@ main(int argc, char **argv)
     struct ss_stage sg = {0};
     int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0;
+    int connect_timeout_given = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -267,6 +273,14 @@ main(int argc, char **argv)
             break;
         case OPT_CONNECT_ONCE:
             cfg.connect_once = 1;
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            if (strcmp(optarg, "0") == 0)
+                cfg.connect_timeout = 0;
+            else if (ss_opt_duration("--connect-timeout", optarg,
+                                     &cfg.connect_timeout) < 0)
+                return 2;
+            connect_timeout_given = 1;
             break;
         case OPT_DELIMITER:
             if (ss_opt_char("--delimiter", optarg, &cfg.delim) < 0)
@@ -374,6 +388,11 @@ main(int argc, char **argv)
         return rc;
     cfg.inputs = inputs;
     cfg.ninputs = ninputs;
+    if (connect_timeout_given && !has_input(&cfg, SS_INPUT_CONNECT)) {
+        ss_diag("--connect-timeout: needs --connect");
+        fputs(usage_line, stderr);
+        return 2;
+    }
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
         check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0) {
         fputs(usage_line, stderr);

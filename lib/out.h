@@ -47,7 +47,9 @@ int ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
 /* 'sh -c CMD' per batch, the records on its stdin, SSTREAM_BATCH_TIME in
  * its environment; run again up to 'retries' times when it fails. */
 int ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out);
-/* Push the lines to a server at HOST:PORT. */
-int ss_out_tcp_new(const char *hostport, struct ss_out **out);
+/* Push the lines to a server at HOST:PORT; an address that does not
+ * answer within 'timeout_ms' (0: the kernel's limit) is given up. */
+int ss_out_tcp_new(const char *hostport, int64_t timeout_ms,
+                   struct ss_out **out);
 
 #endif

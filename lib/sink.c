@@ -42,6 +42,7 @@ ss_sink_config_init(struct ss_sink_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->mode = SS_SINK_PRINT;
     cfg->print_n = 10;
+    cfg->connect_timeout = SS_SINK_CONNECT_TIMEOUT;
 }
 
 static int
@@ -252,7 +253,7 @@ open_outputs(struct sink *s)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
                                   &o);
         else if (i == 1 && cfg->connect != NULL)
-            rc = ss_out_tcp_new(cfg->connect, &o);
+            rc = ss_out_tcp_new(cfg->connect, cfg->connect_timeout, &o);
         else if (i == 2 && cfg->foreach != NULL)
             rc = ss_out_foreach_new(cfg->foreach, cfg->retries, &o);
         if (o != NULL) {

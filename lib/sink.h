@@ -5,6 +5,7 @@
 #define SS_SINK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stage.h"
 #include "stats.h"
@@ -25,15 +26,19 @@ struct ss_sink_config {
     struct ss_timefmt time_format; /* --time-format, for --print, --tsv */
     const char *save_as;           /* --save-as-text-files PREFIX */
     const char *suffix;            /* --suffix S, or NULL */
-    int skip_empty;      /* --skip-empty: no file for an empty batch */
-    const char *foreach; /* --foreach CMD */
-    unsigned retries;    /* --retries N for --foreach */
-    const char *connect; /* --connect HOST:PORT */
-    const char *commit;  /* --commit DIR: the source's --wal folder */
+    int skip_empty;          /* --skip-empty: no file for an empty batch */
+    const char *foreach;     /* --foreach CMD */
+    unsigned retries;        /* --retries N for --foreach */
+    const char *connect;     /* --connect HOST:PORT */
+    int64_t connect_timeout; /* --connect-timeout, ms; 0: the kernel's */
+    const char *commit;      /* --commit DIR: the source's --wal folder */
 
     /* --stats, --stats-file, --progress */
     struct ss_stats_config stats;
 };
+
+/* --connect-timeout, as the source's (SS_SOURCE_CONNECT_TIMEOUT). */
+#define SS_SINK_CONNECT_TIMEOUT 10000
 
 void ss_sink_config_init(struct ss_sink_config *cfg);
 /* Read frames from stdin to end-of-stream, opening 'sg' (its stats) first;

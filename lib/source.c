@@ -48,6 +48,7 @@ ss_source_config_init(struct ss_source_config *cfg)
     cfg->max_wait = 60000;
     cfg->wal_segment = SS_WAL_SEGMENT_BYTES;
     cfg->max_uncommitted = SS_SOURCE_MAX_UNCOMMITTED;
+    cfg->connect_timeout = SS_SOURCE_CONNECT_TIMEOUT;
 }
 
 /* SIGINT/SIGTERM during replay: end the stream after the batch being
@@ -613,7 +614,8 @@ start_input(struct live *lv, const struct ss_source_input *in,
 
     switch (in->kind) {
     case SS_INPUT_CONNECT:
-        return ss_recv_connect_start(&lv->host, in->arg, cfg->connect_once, r);
+        return ss_recv_connect_start(&lv->host, in->arg, cfg->connect_once,
+                                     cfg->connect_timeout, r);
     case SS_INPUT_LISTEN:
         return ss_recv_listen_start(&lv->host, in->arg, r);
     case SS_INPUT_WATCH:

@@ -34,10 +34,11 @@ struct ss_source_config {
     /* Live inputs in argument order, their records unioned; none: stdin. */
     const struct ss_source_input *inputs;
     size_t ninputs;
-    int connect_once;  /* --connect-once: a closed connection ends it */
-    int exec_restart;  /* --exec-restart: a command that ends is rerun */
-    int once;          /* --once: read the watched folders, then end */
-    const char *state; /* --state DIR: ledger of the files read */
+    int connect_once;        /* --connect-once: a closed connection ends it */
+    int64_t connect_timeout; /* --connect-timeout, ms; 0: the kernel's */
+    int exec_restart;        /* --exec-restart: a command that ends is rerun */
+    int once;                /* --once: read the watched folders, then end */
+    const char *state;       /* --state DIR: ledger of the files read */
     int64_t settle;    /* --settle, ms: a watched file unchanged this long */
     int64_t max_wait;  /* --max-wait, ms: --once gives a file up; 0 never */
     uint64_t max_rate; /* --max-rate: records per second, 0 no limit */
@@ -55,6 +56,10 @@ struct ss_source_config {
  * default, so that a restart never asks them for a batch they no longer
  * keep. A log without a bound is refused. */
 #define SS_SOURCE_MAX_UNCOMMITTED 10
+
+/* --connect-timeout: well past a slow handshake, well short of the
+ * kernel's two minutes of SYN retries. */
+#define SS_SOURCE_CONNECT_TIMEOUT 10000
 
 void ss_source_config_init(struct ss_source_config *cfg);
 /* Run to the end of the input or a SIGINT/SIGTERM, opening 'sg' (rejects,

@@ -175,6 +175,20 @@ EOF
     assert_equal "$(cat "$T/got")" "$(sstream-sink --lines <"$FIXTURES/keyed.frames")"
 }
 
+@test "out: --connect-timeout gives up a server that does not answer, exit 1" {
+    coproc SILENTP { "$PY" "$REPO/tests/helpers/silent-server.py"; }
+    PIDS+=($SILENTP_PID)
+    read -r port <&"${SILENTP[0]}"
+    SECONDS=0
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --connect 127.0.0.1:$port --connect-timeout 400ms"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --connect 127.0.0.1:$port: no answer within 400ms (--connect-timeout)"
+    [ "$SECONDS" -lt 10 ]
+    run --separate-stderr sstream-sink --lines --connect-timeout 1s
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --connect-timeout: needs --connect"
+}
+
 @test "out: --connect to a port nobody listens on fails with exit 1" {
     port=$(free_port)
     run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --connect 127.0.0.1:$port"
