@@ -16,11 +16,13 @@
  * row in lib/map.c (ss_map_option()), and so do its --help line and its
  * letter in the usage line: the table, getopt and the help agree. */
 enum {
-    OPT_JOIN_TYPE = 256,
+    OPT_DESC = 256,
+    OPT_JOIN_TYPE,
     OPT_KIND, /* OPT_KIND + k: operation k without a letter */
 };
 
 static const struct option longopts[] = {
+    {"desc", no_argument, NULL, OPT_DESC},
     {"field-separator", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"join-type", required_argument, NULL, OPT_JOIN_TYPE},
@@ -148,6 +150,7 @@ help(const struct cli *c)
     help_section("One record at a time:", SS_MAP_PER_RECORD);
     help_section("Whole batch:", SS_MAP_PER_BATCH);
     fputs("Settings:\n"
+          "      --desc                 the --sort-by before it sorts down\n"
           "  -F, --field-separator SEP  fields for field:N, --key-field, "
           "--value-field\n"
           "                             (default: runs of blanks)\n"
@@ -180,6 +183,10 @@ parse(struct ss_map_config *cfg, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, c.optstring, c.longopts, NULL)) !=
            -1) {
         switch (ch) {
+        case OPT_DESC:
+            if (ss_map_config_desc(cfg) < 0)
+                return 2;
+            break;
         case 'F':
             if (ss_opt_char("--field-separator", optarg, &cfg->fs) < 0)
                 return 2;

@@ -10,15 +10,20 @@
 #include "opt.h"
 #include "sink.h"
 #include "stage.h"
+#include "timefmt.h"
 
 static const char usage_line[] =
-    "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]\n"
-    "                    [--save-as-text-files PREFIX [--suffix S]]\n"
-    "                    [--foreach CMD [--retries N]] [--connect HOST:PORT]\n"
+    "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | "
+    "--tsv]\n"
+    "                    [--save-as-text-files PREFIX [--suffix S] "
+    "[--skip-empty]]\n"
+    "                    [--foreach CMD [--retries N]]\n"
+    "                    [--connect HOST:PORT [--connect-timeout DUR]]\n"
     "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
     "NAME=VALUE] ...]\n"
     "                    [--commit DIR] [--progress] [--stats] "
-    "[--stats-file FILE]\n";
+    "[--stats-file FILE]\n"
+    "                    [--time-format ms|iso|local|FORMAT]\n";
 
 static const char help_text[] =
     "Write a frame stream from stdin as text, files or commands.\n"
@@ -29,10 +34,14 @@ static const char help_text[] =
     "batches\n"
     "                                   committed before a restart\n"
     "      --connect HOST:PORT          push the lines to a server\n"
+    "      --connect-timeout DUR        give the server DUR to answer (10s; "
+    "0: none)\n"
     "      --dump                       every frame, headers included\n"
     "      --foreach CMD                run 'sh -c CMD' per batch, the lines "
     "on\n"
     "                                   its stdin, SSTREAM_BATCH_TIME set\n"
+    "      --json                       an object per record: time, key, "
+    "value\n"
     "      --kafka HOST:PORT,...        each record a message of --topic "
     "(a keyed\n"
     "                                   record's key the message key)\n"
@@ -44,12 +53,17 @@ static const char help_text[] =
     "      --retries N                  run a failing --foreach CMD again N "
     "times\n"
     "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
+    "      --skip-empty                 no file for an empty batch\n"
     "      --stats                      a line per batch on stderr, a "
     "summary at\n"
     "                                   exit; warn when falling behind\n"
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
     "      --suffix S                   the files' suffix\n"
+    "      --time-format F              batch times for --print, --tsv: ms "
+    "(default),\n"
+    "                                   iso (UTC), local, or a strftime "
+    "format\n"
     "      --topic NAME                 the --kafka topic\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
@@ -64,35 +78,43 @@ static const char help_text[] =
 enum {
     OPT_COMMIT = 256,
     OPT_CONNECT,
+    OPT_CONNECT_TIMEOUT,
     OPT_DUMP,
     OPT_FOREACH,
+    OPT_JSON,
     OPT_KAFKA,
     OPT_LINES,
     OPT_PRINT,
     OPT_PROGRESS,
     OPT_RETRIES,
     OPT_SAVE_AS,
+    OPT_SKIP_EMPTY,
     OPT_SUFFIX,
     OPT_TOPIC,
+    OPT_TIME_FORMAT,
     OPT_TSV,
 };
 
 static const struct option longopts[] = {
     {"commit", required_argument, NULL, OPT_COMMIT},
     {"connect", required_argument, NULL, OPT_CONNECT},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"dump", no_argument, NULL, OPT_DUMP},
     {"foreach", required_argument, NULL, OPT_FOREACH},
     {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, OPT_JSON},
     {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
+    {"skip-empty", no_argument, NULL, OPT_SKIP_EMPTY},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
     {"topic", required_argument, NULL, OPT_TOPIC},
+    {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -120,7 +142,8 @@ main(int argc, char **argv)
     struct ss_sink_config cfg;
     struct ss_opt_common com;
     struct ss_stage sg = {0};
-    int ch, modes = 0, retries_given = 0, rc;
+    int ch, modes = 0, retries_given = 0, time_format_given = 0, rc;
+    int connect_timeout_given = 0;
     size_t nprops = 0;
     uint64_t n;
 
@@ -145,6 +168,14 @@ main(int argc, char **argv)
                 return 2;
             cfg.connect = optarg;
             break;
+        case OPT_CONNECT_TIMEOUT:
+            if (strcmp(optarg, "0") == 0)
+                cfg.connect_timeout = 0;
+            else if (ss_opt_duration("--connect-timeout", optarg,
+                                     &cfg.connect_timeout) < 0)
+                return 2;
+            connect_timeout_given = 1;
+            break;
         case OPT_DUMP:
             cfg.mode = SS_SINK_DUMP;
             modes++;
@@ -155,6 +186,10 @@ main(int argc, char **argv)
                 return 2;
             }
             cfg.foreach = optarg;
+            break;
+        case OPT_JSON:
+            cfg.mode = SS_SINK_JSON;
+            modes++;
             break;
         case OPT_KAFKA:
             if (ss_kafka_check_brokers(optarg) < 0)
@@ -193,8 +228,25 @@ main(int argc, char **argv)
             }
             cfg.save_as = optarg;
             break;
+        case OPT_SKIP_EMPTY:
+            cfg.skip_empty = 1;
+            break;
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
+            break;
+        case OPT_TIME_FORMAT:
+            if (ss_timefmt_parse(optarg, &cfg.time_format) < 0) {
+                if (strchr(optarg, '%') != NULL)
+                    ss_diag("--time-format: '%s' gives an empty time or one "
+                            "over %d bytes",
+                            optarg, SS_TIMEFMT_MAX - 1);
+                else
+                    ss_diag("--time-format: '%s' is not ms, iso, local or a "
+                            "strftime format (try '%%F %%T')",
+                            optarg);
+                return 2;
+            }
+            time_format_given = 1;
             break;
         case OPT_TOPIC:
             if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
@@ -218,10 +270,14 @@ main(int argc, char **argv)
     if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
         return rc;
     if (modes > 1)
-        return ss_opt_usage(&com, "--dump, --lines, --print and --tsv "
-                                  "exclude each other");
+        return ss_opt_usage(&com, "--dump, --json, --lines, --print and "
+                                  "--tsv exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
+    if (cfg.skip_empty && cfg.save_as == NULL)
+        return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files");
+    if (connect_timeout_given && cfg.connect == NULL)
+        return ss_opt_usage(&com, "--connect-timeout: needs --connect");
     if (check_kafka(&cfg, nprops) < 0) {
         fputs(usage_line, stderr);
         return 2;
@@ -232,6 +288,10 @@ main(int argc, char **argv)
     if (modes == 0 && (cfg.save_as != NULL || cfg.foreach != NULL ||
                        cfg.connect != NULL || cfg.kafka != NULL))
         cfg.mode = SS_SINK_NONE;
+    if (time_format_given && cfg.mode != SS_SINK_PRINT &&
+        cfg.mode != SS_SINK_TSV)
+        return ss_opt_usage(&com, "--time-format: only for --print and "
+                                  "--tsv");
     if ((rc = ss_stage_check_pipes(SS_STAGE_SINK)) == 0) {
         ss_stage_signals(SS_STAGE_SINK);
         rc = ss_sink_run(&cfg, &sg);

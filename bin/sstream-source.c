@@ -13,14 +13,16 @@
 #include "stage.h"
 
 static const char usage_line[] =
-    "usage: sstream-source [-hV] [-b DUR] [--delimiter C] [--keep-cr]\n"
+    "usage: sstream-source [-hV] [-b DUR] [--batches N] [--duration DUR]\n"
+    "                      [--delimiter C] [--keep-cr]\n"
     "                      [--max-record-bytes N] [--record-bytes N] "
     "[--rejects FILE]\n"
     "                      [--max-rate N] [--max-batch-records N] "
     "[--max-batch-bytes N]\n"
     "                      [--stats] [--stats-file FILE]\n"
-    "                      [--connect HOST:PORT [--connect-once]] "
-    "[--listen [HOST:]PORT]\n"
+    "                      [--connect HOST:PORT [--connect-once] "
+    "[--connect-timeout DUR]]\n"
+    "                      [--listen [HOST:]PORT]\n"
     "                      [--exec CMD [--exec-restart]]\n"
     "                      [--kafka HOST:PORT[,...] --topic NAME[,...] "
     "--group ID\n"
@@ -32,7 +34,8 @@ static const char usage_line[] =
     "                      [--state DIR]] ...\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n"
-    "       sstream-source [-hV] [-b DUR] [--delimiter C] [--keep-cr]\n"
+    "       sstream-source [-hV] [-b DUR] [--batches N] [--duration DUR]\n"
+    "                      [--delimiter C] [--keep-cr]\n"
     "                      [--max-record-bytes N] [--record-bytes N] "
     "[--rejects FILE]\n"
     "                      [--stats] [--stats-file FILE] "
@@ -45,9 +48,14 @@ static const char help_text[] =
     "or a replay folder, into micro-batch frames.\n"
     "\n"
     "  -b, --batch DUR            batch interval (default 1s): 500ms, 2s, 1m\n"
+    "      --batches N            end the stream after N batches\n"
     "      --connect HOST:PORT    read lines from a server (e.g. nc -lk)\n"
     "      --connect-once         end when the server closes, no reconnect\n"
+    "      --connect-timeout DUR  give up an attempt after DUR (10s; 0: "
+    "none)\n"
     "      --delimiter C          record delimiter (default \\n)\n"
+    "      --duration DUR         end the stream after DUR (--replay: of "
+    "batch time)\n"
     "      --exec CMD             read the stdout of 'sh -c CMD'\n"
     "      --exec-restart         run CMD again whenever it ends\n"
     "      --from-beginning       a --group without offsets starts at the "
@@ -103,9 +111,12 @@ static const char help_text[] =
     "producer waits (a pipe, or TCP backpressure on a socket).\n";
 
 enum {
-    OPT_CONNECT = 256,
+    OPT_BATCHES = 256,
+    OPT_CONNECT,
     OPT_CONNECT_ONCE,
+    OPT_CONNECT_TIMEOUT,
     OPT_DELIMITER,
+    OPT_DURATION,
     OPT_EXEC,
     OPT_EXEC_RESTART,
     OPT_FROM_BEGINNING,
@@ -135,9 +146,12 @@ enum {
 
 static const struct option longopts[] = {
     {"batch", required_argument, NULL, 'b'},
+    {"batches", required_argument, NULL, OPT_BATCHES},
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"connect-once", no_argument, NULL, OPT_CONNECT_ONCE},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
+    {"duration", required_argument, NULL, OPT_DURATION},
     {"exec", required_argument, NULL, OPT_EXEC},
     {"exec-restart", no_argument, NULL, OPT_EXEC_RESTART},
     {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
@@ -304,7 +318,7 @@ main(int argc, char **argv)
     struct ss_stage sg = {0};
     int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0, kafkas = 0;
-    int from_end = 0;
+    int from_end = 0, connect_timeout_given = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -323,6 +337,11 @@ main(int argc, char **argv)
             if (ss_opt_duration("--batch", optarg, &cfg.interval) < 0)
                 return 2;
             break;
+        case OPT_BATCHES:
+            if (ss_opt_count("--batches", optarg, 1, UINT32_MAX, &cfg.batches) <
+                0)
+                return 2;
+            break;
         case OPT_CONNECT:
             if (add_input(inputs, &ninputs, SS_INPUT_CONNECT, "--connect",
                           optarg) < 0)
@@ -331,8 +350,20 @@ main(int argc, char **argv)
         case OPT_CONNECT_ONCE:
             cfg.connect_once = 1;
             break;
+        case OPT_CONNECT_TIMEOUT:
+            if (strcmp(optarg, "0") == 0)
+                cfg.connect_timeout = 0;
+            else if (ss_opt_duration("--connect-timeout", optarg,
+                                     &cfg.connect_timeout) < 0)
+                return 2;
+            connect_timeout_given = 1;
+            break;
         case OPT_DELIMITER:
             if (ss_opt_char("--delimiter", optarg, &cfg.delim) < 0)
+                return 2;
+            break;
+        case OPT_DURATION:
+            if (ss_opt_duration("--duration", optarg, &cfg.duration) < 0)
                 return 2;
             break;
         case OPT_EXEC:
@@ -459,6 +490,11 @@ main(int argc, char **argv)
     cfg.ninputs = ninputs;
     cfg.kafka.props = props;
     cfg.kafka.nprops = nprops;
+    if (connect_timeout_given && !has_input(&cfg, SS_INPUT_CONNECT)) {
+        ss_diag("--connect-timeout: needs --connect");
+        fputs(usage_line, stderr);
+        return 2;
+    }
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
         check_kafka(&cfg, kafkas, from_end) < 0 ||
         check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0) {

@@ -95,6 +95,15 @@ ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind k,
     return 0;
 }
 
+int
+ss_map_config_desc(struct ss_map_config *cfg)
+{
+    if (cfg->nops == 0 || cfg->ops[cfg->nops - 1].kind != SS_MAP_SORT_BY)
+        return ss_diag("--desc: goes right after the --sort-by it reverses");
+    cfg->ops[cfg->nops - 1].desc = 1;
+    return 0;
+}
+
 /* ---- running ---- */
 
 /* Which steps see keys this batch, from whether stdin's records have
@@ -108,10 +117,11 @@ plan(struct map *m)
         const struct ss_map_op *op = &m->cfg->ops[i];
         const struct kind *kind = ss_map__kind_of(op->kind);
 
-        if ((kind->flags & NEEDS_KEYS) && !keyed)
-            return ss_diag("%s needs key/value records (make them with "
-                           "--pair, --key-field or --count-by-value)",
-                           op->opt);
+        if (((kind->flags & NEEDS_KEYS) || op->needs_keys) && !keyed)
+            return ss_diag("%s%s%s needs key/value records (make them "
+                           "with --pair, --key-field or --count-by-value)",
+                           op->opt, op->needs_keys ? " " : "",
+                           op->needs_keys ? op->arg : "");
         m->st[i].keyed_in = keyed;
         if (kind->flags & (MAKES_KEYS | DROPS_KEYS))
             keyed = (kind->flags & MAKES_KEYS) != 0;

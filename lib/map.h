@@ -42,6 +42,7 @@ enum ss_map_kind {
     SS_MAP_FILTER_OUT,
     SS_MAP_WHERE,
     SS_MAP_DISTINCT,
+    SS_MAP_TAKE,
     SS_MAP_UNION, /* passes records on, then the other stream's */
     /* the whole batch */
     SS_MAP_COUNT,
@@ -50,6 +51,7 @@ enum ss_map_kind {
     SS_MAP_REDUCE_BY_KEY,
     SS_MAP_GROUP_BY_KEY,
     SS_MAP_GLOM,
+    SS_MAP_SORT_BY,
     SS_MAP_JOIN,
     SS_MAP_JOIN_STREAM,
     SS_MAP_COGROUP,
@@ -97,14 +99,17 @@ struct ss_map_op {
     const char *opt; /* "--flat-map", for messages */
     const char *arg; /* the option's argument as given, or NULL */
     enum ss_map_fn fn;
-    size_t n;        /* field number (from 1) */
+    size_t n;        /* field number (from 1); --take N */
     const char *str; /* split delimiter, --pair value */
     size_t slen;
     struct ss_regex *re;
     enum ss_map_cmp cmp; /* --where */
     struct ss_num num;
-    enum ss_op op; /* --reduce, --reduce-by-key */
-    size_t input;  /* --union, --join-stream, --cogroup: stream number */
+    enum ss_op op;  /* --reduce, --reduce-by-key */
+    size_t input;   /* --union, --join-stream, --cogroup: stream number */
+    int by_key;     /* --sort-by key (else value) */
+    int desc;       /* --desc after --sort-by */
+    int needs_keys; /* this step needs key/value records (--sort-by key) */
 };
 
 struct ss_map_config {
@@ -128,6 +133,9 @@ const struct ss_map_option *ss_map_option(enum ss_map_kind k);
  * (the caller exits 2). */
 int ss_map_config_add(struct ss_map_config *cfg, enum ss_map_kind k,
                       const char *arg);
+/* --desc: the --sort-by just given sorts in descending order. 0, or
+ * SS_REPORTED when the last operation given is not a --sort-by. */
+int ss_map_config_desc(struct ss_map_config *cfg);
 void ss_map_config_release(struct ss_map_config *cfg);
 
 /* Read frames from stdin (and the other streams) to end-of-stream and

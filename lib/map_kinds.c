@@ -150,6 +150,28 @@ set_concat(struct ss_map_op *op, const char *arg)
     return 0;
 }
 
+/* --take N: the first N records of each batch. */
+static int
+parse_take(struct ss_map_op *op, const char *arg)
+{
+    uint64_t n;
+
+    if (ss_opt_count(op->opt, arg, 1, UINT32_MAX, &n) < 0)
+        return SS_REPORTED;
+    op->n = (size_t)n;
+    return 0;
+}
+
+static int
+parse_sort_by(struct ss_map_op *op, const char *arg)
+{
+    if (strcmp(arg, "key") == 0)
+        op->by_key = op->needs_keys = 1;
+    else if (strcmp(arg, "value") != 0)
+        return ss_diag("--sort-by: unknown field '%s' (try value or key)", arg);
+    return 0;
+}
+
 /* A path or a command. */
 static int
 parse_nonempty(struct ss_map_op *op, const char *arg)
@@ -248,6 +270,14 @@ static const struct kind kinds[] = {
             .record = ss_map__distinct,
             .finish = ss_map__forget_seen,
         },
+    [SS_MAP_TAKE] =
+        {
+            .opt = {"--take", 0, "N", "the first N records of the batch",
+                    RECORD},
+            .parse = parse_take,
+            .record = ss_map__take,
+            .finish = ss_map__take_reset,
+        },
     [SS_MAP_UNION] =
         {
             .opt = {"--union", 0, "PATH",
@@ -308,6 +338,14 @@ static const struct kind kinds[] = {
             .flags = DROPS_KEYS,
             .record = ss_map__glom_take,
             .finish = ss_map__glom,
+        },
+    [SS_MAP_SORT_BY] =
+        {
+            .opt = {"--sort-by", 0, "value|key",
+                    "sort the batch (numbers as numbers; --desc)", BATCH},
+            .parse = parse_sort_by,
+            .record = ss_map__sort_take,
+            .finish = ss_map__sort,
         },
     [SS_MAP_JOIN] =
         {

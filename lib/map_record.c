@@ -382,6 +382,22 @@ as_line(struct ss_buf *b, const struct ss_rec *r)
     return 0;
 }
 
+/* --take N: the first N records pass; the count starts again with each
+ * batch. */
+int
+ss_map__take(struct map *m, size_t i, struct ss_rec *r)
+{
+    (void)r;
+    return m->st[i].count++ < m->cfg->ops[i].n;
+}
+
+int
+ss_map__take_reset(struct map *m, size_t i)
+{
+    m->st[i].count = 0;
+    return 0;
+}
+
 int
 ss_map__exec_take(struct map *m, size_t i, struct ss_rec *r)
 {

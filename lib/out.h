@@ -41,14 +41,17 @@ int ss_out_lines(struct ss_buf *b, const struct ss_frame *f);
  * -EBADMSG when its record lengths do not add up. */
 int ss_out_lines_at_once(struct ss_buf *b, const struct ss_frame *f);
 
-/* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically. */
-int ss_out_files_new(const char *prefix, const char *suffix,
+/* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically;
+ * none for an empty batch when 'skip_empty'. */
+int ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
                      struct ss_out **out);
 /* 'sh -c CMD' per batch, the records on its stdin, SSTREAM_BATCH_TIME in
  * its environment; run again up to 'retries' times when it fails. */
 int ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out);
-/* Push the lines to a server at HOST:PORT. */
-int ss_out_tcp_new(const char *hostport, struct ss_out **out);
+/* Push the lines to a server at HOST:PORT; an address that does not
+ * answer within 'timeout_ms' (0: the kernel's limit) is given up. */
+int ss_out_tcp_new(const char *hostport, int64_t timeout_ms,
+                   struct ss_out **out);
 /* Each record a message of 'topic' on the brokers 'brokers' (keyed
  * records keyed), with the -X settings 'props'; a batch ends when the
  * brokers hold all of it. The strings are the caller's and outlive it. */

@@ -1,6 +1,7 @@
 /* out_files.c - --save-as-text-files PREFIX [--suffix S]: Spark's
- * saveAsTextFiles, one file per batch, empty batches included, named
- * PREFIX-TIME.S (PREFIX-TIME without a suffix), TIME the batch time in ms.
+ * saveAsTextFiles, one file per batch, empty batches included (not with
+ * --skip-empty), named PREFIX-TIME.S (PREFIX-TIME without a suffix), TIME
+ * the batch time in ms.
  *
  * PREFIX's folder is created with its parents when the sink starts, as
  * --checkpoint and --wal folders are. Each file is a durable file of
@@ -31,6 +32,7 @@ struct ofiles {
     const char *base;        /* PREFIX after its last '/' */
     char *dir;               /* PREFIX up to its last '/', or "." */
     int dirfd;               /* the folder, while a batch is written */
+    int skip_empty;          /* --skip-empty: no file for an empty batch */
     int64_t time;            /* of the batch being written */
     char name[NAME_MAX + 1]; /* its file's name in the folder */
     struct ss_io_tmp tmp;
@@ -84,8 +86,12 @@ files_frame(struct ss_out *o, const struct ss_frame *fr, int first)
     struct ofiles *f = (struct ofiles *)o;
     int rc;
 
-    if (first) {
+    if (first)
         f->time = fr->time;
+    /* The file is opened at the batch's first record under --skip-empty
+     * (a batch may come in several frames, the first of them empty), so
+     * that an empty batch leaves not even a temporary file. */
+    if (f->tmp.fd < 0 && (fr->count > 0 || !f->skip_empty)) {
         if ((rc = make_name(f, fr->time)) < 0 ||
             (rc = f->dirfd = ss_io_dir_open(f->dir)) < 0 ||
             (rc = ss_io_tmp_open(&f->tmp, f->dirfd, f->name)) < 0)
@@ -105,6 +111,8 @@ files_end(struct ss_out *o, int64_t time)
     int rc;
 
     (void)time;
+    if (f->tmp.fd < 0) /* --skip-empty, and the batch was */
+        return 0;
     if ((rc = flush(f)) < 0 || (rc = ss_io_tmp_commit(&f->tmp, f->name)) < 0)
         return fail(f, rc);
     drop(f);
@@ -166,7 +174,8 @@ prepare_dir(struct ofiles *f)
 }
 
 int
-ss_out_files_new(const char *prefix, const char *suffix, struct ss_out **out)
+ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
+                 struct ss_out **out)
 {
     struct ofiles *f = calloc(1, sizeof(*f));
     const char *slash = strrchr(prefix, '/');
@@ -176,6 +185,7 @@ ss_out_files_new(const char *prefix, const char *suffix, struct ss_out **out)
     f->o.ops = &files_ops;
     f->prefix = prefix;
     f->suffix = suffix;
+    f->skip_empty = skip_empty;
     f->dirfd = f->tmp.fd = -1;
     f->base = slash ? slash + 1 : prefix;
     if (slash == NULL)

@@ -2,9 +2,11 @@
  * server (nc -lk, a log collector), one write per batch.
  *
  * The connection is made before the first frame is read, so an
- * unreachable server stops the sink at once. Writes wait for the kernel
- * to take the bytes: a slow server holds the pipeline back. A server that
- * goes away is an error naming the batch; no reconnect, since lines
+ * unreachable server stops the sink at once, and so does one that does
+ * not answer within --connect-timeout (a firewall dropping packets would
+ * otherwise hold the sink for the kernel's two minutes). Writes wait for the
+ * kernel to take the bytes: a slow server holds the pipeline back. A server
+ * that goes away is an error naming the batch; no reconnect, since lines
  * written into a dying connection may be lost and the sink cannot know.
  */
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <uv.h>
 
 #include "diag.h"
+#include "dur.h"
 #include "opt.h"
 #include "out.h"
 
@@ -26,6 +29,9 @@ struct otcp {
     char what[300];
     uv_loop_t loop;
     uv_tcp_t tcp;
+    uv_timer_t deadline; /* of the connect in flight */
+    int64_t timeout;     /* --connect-timeout, ms; 0: none */
+    int timed_out;
     int tcp_live;
     int status; /* of the last connect or write */
     struct ss_buf buf;
@@ -34,7 +40,22 @@ struct otcp {
 static void
 on_connect(uv_connect_t *req, int status)
 {
-    ((struct otcp *)req->data)->status = status;
+    struct otcp *t = req->data;
+
+    t->status = status;
+    uv_timer_stop(&t->deadline);
+}
+
+/* --connect-timeout: give the attempt up; on_connect() gets
+ * UV_ECANCELED. */
+static void
+on_deadline(uv_timer_t *timer)
+{
+    struct otcp *t = timer->data;
+
+    t->timed_out = 1;
+    uv_close((uv_handle_t *)&t->tcp, NULL);
+    t->tcp_live = 0;
 }
 
 static void
@@ -93,6 +114,7 @@ tcp_free(struct ss_out *o)
 
     if (t->tcp_live)
         uv_close((uv_handle_t *)&t->tcp, NULL);
+    uv_close((uv_handle_t *)&t->deadline, NULL);
     uv_run(&t->loop, UV_RUN_DEFAULT);
     uv_loop_close(&t->loop);
     ss_buf_release(&t->buf);
@@ -108,7 +130,7 @@ connect_to(struct otcp *t, const char *host, unsigned port)
     struct addrinfo hints, *res, *ai;
     uv_getaddrinfo_t gai;
     uv_connect_t req;
-    char ps[8];
+    char ps[8], dur[32];
     int rc;
 
     memset(&hints, 0, sizeof(hints));
@@ -129,8 +151,12 @@ connect_to(struct otcp *t, const char *host, unsigned port)
         uv_tcp_init(&t->loop, &t->tcp);
         t->tcp_live = 1;
         req.data = t;
+        t->timed_out = 0;
         if ((rc = uv_tcp_connect(&req, &t->tcp, ai->ai_addr, on_connect)) ==
             0) {
+            if (t->timeout > 0)
+                uv_timer_start(&t->deadline, on_deadline, (uint64_t)t->timeout,
+                               0);
             uv_run(&t->loop, UV_RUN_DEFAULT);
             rc = t->status;
         }
@@ -138,13 +164,16 @@ connect_to(struct otcp *t, const char *host, unsigned port)
             break;
     }
     uv_freeaddrinfo(res);
+    if (rc < 0 && t->timed_out)
+        return ss_diag("%s: no answer within %s (--connect-timeout)", t->what,
+                       ss_dur_format(t->timeout, dur, sizeof(dur)));
     if (rc < 0)
         return ss_diag("%s: %s", t->what, uv_strerror(rc));
     return 0;
 }
 
 int
-ss_out_tcp_new(const char *hostport, struct ss_out **out)
+ss_out_tcp_new(const char *hostport, int64_t timeout_ms, struct ss_out **out)
 {
     struct otcp *t = calloc(1, sizeof(*t));
     char host[256];
@@ -155,6 +184,9 @@ ss_out_tcp_new(const char *hostport, struct ss_out **out)
     t->o.ops = &tcp_ops;
     snprintf(t->what, sizeof(t->what), "--connect %s", hostport);
     uv_loop_init(&t->loop);
+    uv_timer_init(&t->loop, &t->deadline);
+    t->deadline.data = t;
+    t->timeout = timeout_ms;
     *out = &t->o;
     if (ss_opt_hostport_split(hostport, 1, host, sizeof(host), &port) < 0)
         return ss_diag("--connect: '%s' is not HOST:PORT", hostport);

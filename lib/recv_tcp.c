@@ -4,7 +4,10 @@
  * server such as 'nc -lk PORT'. When the server goes away, or cannot be
  * reached, we say so and try again after a backoff (250ms doubling to 8s,
  * back to 250ms once connected); with --connect-once a closed connection
- * ends this input and a failed one is an error.
+ * ends this input and a failed one is an error. An address that does not
+ * answer within --connect-timeout counts as a failed attempt: a server
+ * behind a firewall that drops packets would otherwise hold each attempt
+ * for the kernel's two minutes, silently.
  *
  * --listen [HOST:]PORT takes producers: each connection has its own
  * splitter, so a record is never split between producers, and their
@@ -34,6 +37,9 @@ struct rconnect {
     uv_connect_t creq;
     struct ss_recv_conn conn; /* conn.u.tcp */
     uv_timer_t retry;
+    uv_timer_t deadline; /* of the connect in flight (--connect-timeout) */
+    int64_t timeout;     /* ms, 0: none */
+    int timed_out;       /* the connect in flight was given up */
     struct ss_recv_backoff bo;
     int resolving;   /* gai in flight */
     int tcp_live;    /* conn.u.tcp initialised and not yet closed */
@@ -93,9 +99,27 @@ on_tcp_closed(uv_handle_t *h)
     if (c->reading) {
         c->reading = 0;
         trouble(c, "connection closed", 1);
+    } else if (c->timed_out) {
+        char msg[64], t[32];
+
+        snprintf(msg, sizeof(msg), "no answer within %s (--connect-timeout)",
+                 ss_recv_ms_text((uint64_t)c->timeout, t, sizeof(t)));
+        trouble(c, msg, 0);
     } else {
         trouble(c, uv_strerror(c->last_status), 0);
     }
+}
+
+/* --connect-timeout: give the attempt up; on_connect() then sees
+ * UV_ECANCELED and on_tcp_closed() tries the next address or says so. */
+static void
+on_deadline(uv_timer_t *t)
+{
+    struct rconnect *c = t->data;
+
+    c->timed_out = 1;
+    if (!uv_is_closing(&c->conn.u.handle))
+        uv_close(&c->conn.u.handle, on_tcp_closed);
 }
 
 static void
@@ -117,6 +141,7 @@ on_connect(uv_connect_t *req, int status)
     struct rconnect *c = req->data;
     int rc;
 
+    uv_timer_stop(&c->deadline);
     if (c->stopped)
         return;
     if (status == 0) {
@@ -136,7 +161,8 @@ on_connect(uv_connect_t *req, int status)
         return;
     }
     c->last_status = status;
-    uv_close(&c->conn.u.handle, on_tcp_closed);
+    if (!uv_is_closing(&c->conn.u.handle)) /* closed by on_deadline() */
+        uv_close(&c->conn.u.handle, on_tcp_closed);
 }
 
 static void
@@ -153,10 +179,13 @@ try_connect(struct rconnect *c)
     c->tcp_live = 1;
     c->conn.u.handle.data = &c->conn;
     c->creq.data = c;
+    c->timed_out = 0;
     if ((rc = uv_tcp_connect(&c->creq, &c->conn.u.tcp, ai->ai_addr,
                              on_connect)) < 0) {
         c->last_status = rc;
         uv_close(&c->conn.u.handle, on_tcp_closed);
+    } else if (c->timeout > 0) {
+        uv_timer_start(&c->deadline, on_deadline, (uint64_t)c->timeout, 0);
     }
 }
 
@@ -223,6 +252,7 @@ connect_stop(struct ss_recv *r)
     if (c->resolving)
         uv_cancel((uv_req_t *)&c->gai);
     uv_close((uv_handle_t *)&c->retry, NULL);
+    uv_close((uv_handle_t *)&c->deadline, NULL);
 }
 
 static void
@@ -241,7 +271,7 @@ static const struct ss_recv_ops connect_ops = {connect_resume, NULL,
 
 int
 ss_recv_connect_start(struct ss_recv_host *h, const char *hostport, int once,
-                      struct ss_recv **out)
+                      int64_t timeout_ms, struct ss_recv **out)
 {
     struct rconnect *c = calloc(1, sizeof(*c));
     unsigned port;
@@ -253,14 +283,17 @@ ss_recv_connect_start(struct ss_recv_host *h, const char *hostport, int once,
     snprintf(c->what, sizeof(c->what), "--connect %s", hostport);
     c->r.what = c->what;
     c->once = once;
+    c->timeout = timeout_ms;
     c->conn.owner = &c->r;
     *out = &c->r;
     uv_timer_init(h->loop, &c->retry);
-    c->retry.data = c;
+    uv_timer_init(h->loop, &c->deadline);
+    c->retry.data = c->deadline.data = c;
     if (ss_opt_hostport_split(hostport, 1, c->host, sizeof(c->host), &port) <
         0) {
         c->stopped = 1;
         uv_close((uv_handle_t *)&c->retry, NULL);
+        uv_close((uv_handle_t *)&c->deadline, NULL);
         return ss_diag("--connect: '%s' is not HOST:PORT", hostport);
     }
     snprintf(c->port, sizeof(c->port), "%u", port);

@@ -17,6 +17,7 @@
 #include "diag.h"
 #include "frame.h"
 #include "io.h"
+#include "json.h"
 #include "out.h"
 #include "wal.h"
 
@@ -41,6 +42,7 @@ ss_sink_config_init(struct ss_sink_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->mode = SS_SINK_PRINT;
     cfg->print_n = 10;
+    cfg->connect_timeout = SS_SINK_CONNECT_TIMEOUT;
 }
 
 static int
@@ -67,11 +69,15 @@ print_frame(struct sink *s, const struct ss_frame *f, int first)
     struct ss_rec r;
 
     if (first) {
+        const struct ss_timefmt *tf = &s->cfg->time_format;
+        char t[SS_TIMEFMT_MAX];
+
+        ss_timefmt_format(tf, f->time, t);
         ss_buf_printf(&s->out,
                       "-------------------------------------------\n"
-                      "Time: %" PRId64 " ms\n"
+                      "Time: %s%s\n"
                       "-------------------------------------------\n",
-                      f->time);
+                      t, tf->kind == SS_TIMEFMT_MS ? " ms" : "");
         s->printed = 0;
     }
     ss_frame_iter_init(&it, f);
@@ -96,12 +102,13 @@ print_frame(struct sink *s, const struct ss_frame *f, int first)
 static int
 text_frame(struct sink *s, const struct ss_frame *f)
 {
-    char tbuf[24];
-    int tlen = snprintf(tbuf, sizeof(tbuf), "%" PRId64 "\t", f->time);
+    char tbuf[SS_TIMEFMT_MAX + 1];
+    size_t tlen = ss_timefmt_format(&s->cfg->time_format, f->time, tbuf);
     struct ss_rec_iter it;
     struct ss_rec r;
     int rc;
 
+    tbuf[tlen++] = '\t';
     if (s->cfg->mode != SS_SINK_TSV) {
         tlen = 0;
         /* -EBADMSG falls through to the reader's check, which says so */
@@ -112,7 +119,7 @@ text_frame(struct sink *s, const struct ss_frame *f)
         return rc;
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
-        size_t n = (size_t)tlen + (r.key ? r.klen + 1 : 0) + r.vlen + 1;
+        size_t n = tlen + (r.key ? r.klen + 1 : 0) + r.vlen + 1;
         char *p;
 
         /* One reserve and in-place copies per record: this loop is the
@@ -120,7 +127,7 @@ text_frame(struct sink *s, const struct ss_frame *f)
         if ((rc = ss_buf_reserve(&s->out, n)) < 0)
             return rc;
         p = s->out.data + s->out.len;
-        memcpy(p, tbuf, (size_t)tlen);
+        memcpy(p, tbuf, tlen);
         p += tlen;
         if (r.key != NULL) {
             memcpy(p, r.key, r.klen);
@@ -130,6 +137,33 @@ text_frame(struct sink *s, const struct ss_frame *f)
         memcpy(p, r.val, r.vlen);
         p[r.vlen] = '\n';
         ss_buf_commit(&s->out, n);
+        if (s->out.len >= OUT_FLUSH && (rc = flush_out(s)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* --json: an object per record, a line each (JSON Lines), for jq and
+ * log shippers; the key only for key/value records. */
+static int
+json_frame(struct sink *s, const struct ss_frame *f)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    int rc;
+
+    if ((rc = ss_frame_reader_check(s->rd, f)) < 0)
+        return rc;
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        ss_buf_printf(&s->out, "{\"time\":%" PRId64, f->time);
+        if (r.key != NULL && (ss_buf_append(&s->out, ",\"key\":", 7) < 0 ||
+                              ss_json_string(&s->out, r.key, r.klen) < 0))
+            return -ENOMEM;
+        if (ss_buf_append(&s->out, ",\"value\":", 9) < 0 ||
+            ss_json_string(&s->out, r.val, r.vlen) < 0 ||
+            ss_buf_append(&s->out, "}\n", 2) < 0)
+            return -ENOMEM;
         if (s->out.len >= OUT_FLUSH && (rc = flush_out(s)) < 0)
             return rc;
     }
@@ -216,9 +250,10 @@ open_outputs(struct sink *s)
     for (int i = 0; i < 4 && rc == 0; i++) {
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
-            rc = ss_out_files_new(cfg->save_as, cfg->suffix, &o);
+            rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
+                                  &o);
         else if (i == 1 && cfg->connect != NULL)
-            rc = ss_out_tcp_new(cfg->connect, &o);
+            rc = ss_out_tcp_new(cfg->connect, cfg->connect_timeout, &o);
         else if (i == 2 && cfg->kafka != NULL)
             rc = ss_out_kafka_new(cfg->kafka, cfg->topic, cfg->props,
                                   cfg->nprops, &o);
@@ -285,6 +320,9 @@ on_frame(struct sink *s, const struct ss_frame *f, int first)
         break;
     case SS_SINK_DUMP:
         dump_frame(s, f);
+        break;
+    case SS_SINK_JSON:
+        rc = json_frame(s, f);
         break;
     default:
         rc = text_frame(s, f);

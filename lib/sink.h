@@ -5,35 +5,44 @@
 #define SS_SINK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stage.h"
 #include "stats.h"
+#include "timefmt.h"
 
 enum ss_sink_mode {
     SS_SINK_PRINT, /* Spark's print(): header, first N records, "..." */
     SS_SINK_LINES, /* value, or key<TAB>value */
     SS_SINK_TSV,   /* time<TAB>value, or time<TAB>key<TAB>value */
     SS_SINK_DUMP,  /* every frame, headers included, escaped */
+    SS_SINK_JSON,  /* {"time":T,"key":"k","value":"v"} per record */
     SS_SINK_NONE,  /* nothing on stdout: only the outputs below */
 };
 
 struct ss_sink_config {
     enum ss_sink_mode mode;
-    size_t print_n;      /* --print=N */
-    const char *save_as; /* --save-as-text-files PREFIX */
-    const char *suffix;  /* --suffix S, or NULL */
-    const char *foreach; /* --foreach CMD */
-    unsigned retries;    /* --retries N for --foreach */
-    const char *connect; /* --connect HOST:PORT */
-    const char *commit;  /* --commit DIR: the source's --wal folder */
-    const char *kafka;   /* --kafka HOST:PORT[,...]: records to a topic */
-    const char *topic;   /* --topic NAME */
-    char *const *props;  /* -X name=value: librdkafka settings */
+    size_t print_n;                /* --print=N */
+    struct ss_timefmt time_format; /* --time-format, for --print, --tsv */
+    const char *save_as;           /* --save-as-text-files PREFIX */
+    const char *suffix;            /* --suffix S, or NULL */
+    int skip_empty;          /* --skip-empty: no file for an empty batch */
+    const char *foreach;     /* --foreach CMD */
+    unsigned retries;        /* --retries N for --foreach */
+    const char *connect;     /* --connect HOST:PORT */
+    int64_t connect_timeout; /* --connect-timeout, ms; 0: the kernel's */
+    const char *commit;      /* --commit DIR: the source's --wal folder */
+    const char *kafka;       /* --kafka HOST:PORT[,...]: records to a topic */
+    const char *topic;       /* --topic NAME */
+    char *const *props;      /* -X name=value: librdkafka settings */
     size_t nprops;
 
     /* --stats, --stats-file, --progress */
     struct ss_stats_config stats;
 };
+
+/* --connect-timeout, as the source's (SS_SOURCE_CONNECT_TIMEOUT). */
+#define SS_SINK_CONNECT_TIMEOUT 10000
 
 void ss_sink_config_init(struct ss_sink_config *cfg);
 /* Read frames from stdin to end-of-stream, opening 'sg' (its stats) first;

@@ -48,6 +48,7 @@ ss_source_config_init(struct ss_source_config *cfg)
     cfg->max_wait = 60000;
     cfg->wal_segment = SS_WAL_SEGMENT_BYTES;
     cfg->max_uncommitted = SS_SOURCE_MAX_UNCOMMITTED;
+    cfg->connect_timeout = SS_SOURCE_CONNECT_TIMEOUT;
 }
 
 /* SIGINT/SIGTERM during replay: end the stream after the batch being
@@ -172,8 +173,12 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
     for (i = 0; i < n && rc == 0 && !replay_stop; i++) {
         int64_t time = cfg->start_time + (int64_t)(i + 1) * cfg->interval;
 
+        if (cfg->duration > 0 && time > cfg->start_time + cfg->duration)
+            break;
         if (replay_logged(b, time))
             continue;
+        if (cfg->batches > 0 && b->batches >= cfg->batches)
+            break;
         ss_batcher_open(b, time);
         rc = replay_file(&sp, cfg->replay, names[i], &chunk);
         if (rc == 0)
@@ -194,7 +199,7 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
 struct live {
     struct ss_recv_host host; /* first: the receivers' callbacks cast back */
     const struct ss_source_config *cfg;
-    uv_timer_t timer, refill;
+    uv_timer_t timer, refill, deadline;
     uv_signal_t sigint, sigterm, sighup;
     struct ss_recv *recvs;
     size_t running;    /* receivers whose input has not ended */
@@ -209,10 +214,10 @@ struct live {
 static void
 close_all(struct live *lv)
 {
-    uv_handle_t *hs[] = {(uv_handle_t *)&lv->timer, (uv_handle_t *)&lv->refill,
-                         (uv_handle_t *)&lv->sigint,
-                         (uv_handle_t *)&lv->sigterm,
-                         (uv_handle_t *)&lv->sighup};
+    uv_handle_t *hs[] = {
+        (uv_handle_t *)&lv->timer,    (uv_handle_t *)&lv->refill,
+        (uv_handle_t *)&lv->deadline, (uv_handle_t *)&lv->sigint,
+        (uv_handle_t *)&lv->sigterm,  (uv_handle_t *)&lv->sighup};
 
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
@@ -305,6 +310,22 @@ on_fatal(struct ss_recv_host *h, int rc)
 
 static void on_tick(uv_timer_t *t);
 
+/* --batches N: the open batch is the Nth; end_stream() sends it. */
+static int
+last_batch(const struct live *lv)
+{
+    uint64_t n = lv->cfg->batches;
+
+    return n > 0 && lv->host.b->batches + 1 >= n;
+}
+
+/* --duration: the time is up; the stream ends as on SIGINT. */
+static void
+on_deadline(uv_timer_t *t)
+{
+    end_stream(t->data, 0);
+}
+
 /* --max-batch-records, --max-batch-bytes: a new batch has room again
  * for the receivers that a full one stopped. */
 static void
@@ -340,6 +361,10 @@ on_tick(uv_timer_t *t)
         arm_timer(lv);
         return;
     }
+    if (last_batch(lv)) { /* whole: its interval is over */
+        end_stream(lv, 0);
+        return;
+    }
     /* Close this batch, then one empty frame per interval the loop slept
      * through (a blocked pipe), so every interval still has its frame. */
     next = ss_batcher_align(now, b->interval);
@@ -347,14 +372,19 @@ on_tick(uv_timer_t *t)
         next += b->interval;
     if ((rc = ss_batcher_close(b, now)) == 0) {
         batch_sent(lv, sent);
-        for (int64_t t = b->time + b->interval; t < next && rc == 0;
-             t += b->interval) {
+        for (int64_t t = b->time + b->interval;
+             t < next && rc == 0 && !last_batch(lv); t += b->interval) {
             ss_batcher_open(b, t);
             rc = ss_batcher_close(b, now);
         }
     }
     if (rc < 0) {
         fail_stream(lv, rc);
+        return;
+    }
+    if (last_batch(lv) && b->time + b->interval < next) {
+        ss_batcher_open(b, b->time + b->interval); /* slept through */
+        end_stream(lv, 0);
         return;
     }
     ss_batcher_open(b, next);
@@ -585,7 +615,8 @@ start_input(struct live *lv, const struct ss_source_input *in,
 
     switch (in->kind) {
     case SS_INPUT_CONNECT:
-        return ss_recv_connect_start(&lv->host, in->arg, cfg->connect_once, r);
+        return ss_recv_connect_start(&lv->host, in->arg, cfg->connect_once,
+                                     cfg->connect_timeout, r);
     case SS_INPUT_LISTEN:
         return ss_recv_listen_start(&lv->host, in->arg, r);
     case SS_INPUT_WATCH:
@@ -678,10 +709,11 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         return ss_diag_err(-ENOMEM, "source");
     uv_timer_init(lv.host.loop, &lv.timer);
     uv_timer_init(lv.host.loop, &lv.refill);
+    uv_timer_init(lv.host.loop, &lv.deadline);
     uv_signal_init(lv.host.loop, &lv.sigint);
     uv_signal_init(lv.host.loop, &lv.sigterm);
     uv_signal_init(lv.host.loop, &lv.sighup);
-    lv.timer.data = lv.refill.data = &lv;
+    lv.timer.data = lv.refill.data = lv.deadline.data = &lv;
     lv.sigint.data = lv.sigterm.data = lv.sighup.data = &lv;
     uv_signal_start(&lv.sigint, on_signal, SIGINT);
     uv_signal_start(&lv.sigterm, on_signal, SIGTERM);
@@ -707,6 +739,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         locked = lock_state(cfg->state, &lockfd) == 0 ? 1 : -1;
     ss_batcher_open(b, first_time(cfg, b));
     arm_timer(&lv);
+    if (cfg->duration > 0)
+        uv_timer_start(&lv.deadline, on_deadline, (uint64_t)cfg->duration, 0);
     if (locked < 0 || start_inputs(&lv) < 0) {
         lv.failed = 1;
         end_stream(&lv, 0);

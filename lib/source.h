@@ -46,8 +46,9 @@ struct ss_source_config {
     /* Live inputs in argument order, their records unioned; none: stdin. */
     const struct ss_source_input *inputs;
     size_t ninputs;
-    int connect_once; /* --connect-once: a closed connection ends it */
-    int exec_restart; /* --exec-restart: a command that ends is rerun */
+    int connect_once;        /* --connect-once: a closed connection ends it */
+    int64_t connect_timeout; /* --connect-timeout, ms; 0: the kernel's */
+    int exec_restart;        /* --exec-restart: a command that ends is rerun */
     int once; /* --once: read the watched folders, or Kafka up to the end
                  offsets seen at start, then end */
     const char *state; /* --state DIR: ledger of the files read */
@@ -61,12 +62,18 @@ struct ss_source_config {
     size_t wal_segment;           /* --wal-segment: bytes per log segment */
     uint64_t max_uncommitted;     /* --max-uncommitted N (--wal only) */
     struct ss_source_kafka kafka;
+    uint64_t batches; /* --batches N: end after N, 0 never */
+    int64_t duration; /* --duration, ms: end after it (replay: batch time) */
 };
 
 /* --max-uncommitted under --wal: the stateful stages' --keep-outputs
  * default, so that a restart never asks them for a batch they no longer
  * keep. A log without a bound is refused. */
 #define SS_SOURCE_MAX_UNCOMMITTED 10
+
+/* --connect-timeout: well past a slow handshake, well short of the
+ * kernel's two minutes of SYN retries. */
+#define SS_SOURCE_CONNECT_TIMEOUT 10000
 
 void ss_source_config_init(struct ss_source_config *cfg);
 /* Run to the end of the input or a SIGINT/SIGTERM, opening 'sg' (rejects,

@@ -631,3 +631,92 @@ EOF2
     assert_success
     assert_equal "$(wc -l <"$T/counts")" 8547
 }
+
+# ---- --sort-by, --desc, --take ----
+
+@test "map: top 3 words per batch: --count-by-value --sort-by value --desc --take 3" {
+    batches "$T/d" "a b c a b a d d d e c c c" "x y x 10 9 100" - "solo"
+    run --separate-stderr m --flat-map words --count-by-value --sort-by value --desc --take 3
+    assert_success
+    # ties (a and d at 3; 9, 10, 100 and y at 1) go by key, numbers as numbers
+    assert_output - <<'EOF2'
+1000	c	4
+1000	a	3
+1000	d	3
+2000	x	2
+2000	9	1
+2000	10	1
+4000	solo	1
+EOF2
+    assert_equal "$stderr" ""
+}
+
+@test "map: --sort-by value sorts numbers as numbers, before text, stable" {
+    mkdir -p "$T/d"
+    printf '10\nb\n9\n-1.5\n\na\n1e2\n9.0\nb\n' >"$T/d/1"
+    run m --sort-by value
+    assert_output - <<'EOF2'
+1000	-1.5
+1000	9
+1000	9.0
+1000	10
+1000	1e2
+1000	
+1000	a
+1000	b
+1000	b
+EOF2
+    run m --sort-by value --desc --take 4
+    assert_output - <<'EOF2'
+1000	b
+1000	b
+1000	a
+1000	
+EOF2
+}
+
+@test "map: --sort-by key keeps equal keys in arrival order; --desc reverses" {
+    mkdir -p "$T/d"
+    printf 'b 2\na 1\n10 x\nb 1\n9 y\na 0\n' >"$T/d/1"
+    run m --key-field 1 --value-field 2 --sort-by key
+    assert_output - <<'EOF2'
+1000	9	y
+1000	10	x
+1000	a	1
+1000	a	0
+1000	b	2
+1000	b	1
+EOF2
+    run m --key-field 1 --value-field 2 --sort-by key --desc --take 3
+    assert_output - <<'EOF2'
+1000	b	2
+1000	b	1
+1000	a	1
+EOF2
+}
+
+@test "map: --take N passes the first N records of each batch" {
+    batches "$T/d" "a b c d" "e" "f g h"
+    run m --take 2
+    assert_output "$(printf '1000\ta\n1000\tb\n2000\te\n3000\tf\n3000\tg')"
+}
+
+@test "map: --sort-by and --take usage errors, exit 2" {
+    run --separate-stderr sstream-map --sort-by size
+    assert_failure 2
+    assert_equal "$stderr" "sstream-map: --sort-by: unknown field 'size' (try value or key)"
+    run --separate-stderr sstream-map --desc --sort-by value
+    assert_failure 2
+    assert_equal "$stderr" "sstream-map: --desc: goes right after the --sort-by it reverses"
+    run --separate-stderr sstream-map --take 0
+    assert_failure 2
+    assert_equal "$stderr" "sstream-map: --take: '0' is not a whole number from 1 to 4294967295"
+}
+
+@test "map: --sort-by key on keyless records says what to do, exit 1" {
+    batches "$T/d" "a"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' | sstream-map --sort-by key | sstream-sink --tsv"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-map: --sort-by key needs key/value records (make them with --pair, --key-field or --count-by-value)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+}

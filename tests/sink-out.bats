@@ -26,6 +26,34 @@ teardown() {
     assert_equal "$(cat "$T/out/words-3000.txt")" "c"
 }
 
+@test "out: --save-as-text-files --skip-empty writes no file for an empty batch" {
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/out/words' --suffix txt --skip-empty"
+    assert_success
+    assert_equal "$stderr" ""
+    # no 2000 file, and no temporary one either
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "words-1000.txt words-3000.txt "
+    assert_equal "$(cat "$T/out/words-1000.txt")" "$(printf 'a\nb')"
+    assert_equal "$(cat "$T/out/words-3000.txt")" "c"
+}
+
+@test "out: --skip-empty still commits an empty batch under --commit" {
+    batches "$T/in2" "a" "-" "b" "-"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in2' --wal '$T/w' --batches 2 | sstream-sink --save-as-text-files '$T/out/p' --skip-empty --commit '$T/w'"
+    assert_success
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "p-1000 "
+    assert_equal "$(cat "$T/w/commit")" 2000
+    run --separate-stderr bash -c "sstream-source --replay '$T/in2' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --skip-empty --commit '$T/w'"
+    assert_success
+    assert_equal "$(ls -A "$T/out" | tr '\n' ' ')" "p-1000 p-3000 "
+    assert_equal "$(cat "$T/w/commit")" 4000
+}
+
+@test "out: --skip-empty needs --save-as-text-files, exit 2" {
+    run --separate-stderr sstream-sink --lines --skip-empty
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --skip-empty: needs --save-as-text-files"
+}
+
 @test "out: without --suffix the files are PREFIX-TIME; keyed records as key<TAB>value" {
     mkdir "$T/out"
     cd "$T/out"
@@ -145,6 +173,20 @@ EOF
     assert_equal "$stderr" ""
     wait "$server"
     assert_equal "$(cat "$T/got")" "$(sstream-sink --lines <"$FIXTURES/keyed.frames")"
+}
+
+@test "out: --connect-timeout gives up a server that does not answer, exit 1" {
+    coproc SILENTP { "$PY" "$REPO/tests/helpers/silent-server.py"; }
+    PIDS+=($SILENTP_PID)
+    read -r port <&"${SILENTP[0]}"
+    SECONDS=0
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --connect 127.0.0.1:$port --connect-timeout 400ms"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-sink: --connect 127.0.0.1:$port: no answer within 400ms (--connect-timeout)"
+    [ "$SECONDS" -lt 10 ]
+    run --separate-stderr sstream-sink --lines --connect-timeout 1s
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --connect-timeout: needs --connect"
 }
 
 @test "out: --connect to a port nobody listens on fails with exit 1" {

@@ -141,7 +141,7 @@ EOF2
 @test "sink: usage errors exit 2; --help and --version exit 0" {
     run --separate-stderr sstream-sink --lines --tsv
     assert_failure 2
-    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --dump, --lines, --print and --tsv exclude each other"
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --dump, --json, --lines, --print and --tsv exclude each other"
     run --separate-stderr sstream-sink --print=x
     assert_failure 2
     assert_equal "$stderr" "sstream-sink: --print: 'x' is not a whole number from 0 to 9223372036854775807"
@@ -153,7 +153,7 @@ EOF2
     assert_output "sstream-sink 0.1.0 (frame format 1)"
     run sstream-sink -h
     assert_success
-    assert_line --index 0 "usage: sstream-sink [-hV] [--dump | --lines | --print[=N] | --tsv]"
+    assert_line --index 0 "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | --tsv]"
 }
 
 @test "sink: record lengths that do not add up are a corrupt frame, however it reads them" {
@@ -190,4 +190,115 @@ PY
         run --separate-stderr sstream-sink --lines <"$T/$bad"
         assert_output "$(printf 'ok\nyes')"
     done
+}
+
+# ---- --json ----
+
+@test "sink: --json escapes quotes, backslashes, tabs and control bytes" {
+    mkdir -p "$T/d"
+    printf 'plain\nq"uote\\back\ttab\n\x01\x08\x0c\rz\x7f\x1b[31m\na\0b\n\n' >"$T/d/1"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' | sstream-sink --json"
+    assert_success
+    assert_output - <<'EOF2'
+{"time":1000,"value":"plain"}
+{"time":1000,"value":"q\"uote\\back\ttab"}
+{"time":1000,"value":"\u0001\b\f\rz\u007f\u001b[31m"}
+{"time":1000,"value":"a\u0000b"}
+{"time":1000,"value":""}
+EOF2
+    assert_equal "$stderr" ""
+}
+
+@test "sink: --json keeps valid UTF-8, and each byte of invalid UTF-8 is \\ufffd" {
+    mkdir -p "$T/d"
+    # Latin-1 é; valid é € 😀; overlong /, a surrogate, past U+10FFFF, a cut €
+    printf 'caf\xe9 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82\n' >"$T/d/1"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' | sstream-sink --json"
+    assert_success
+    assert_output - <<'EOF2'
+{"time":1000,"value":"caf\ufffd café € 😀"}
+{"time":1000,"value":"\ufffd\ufffd \ufffd\ufffd\ufffd \ufffd\ufffd\ufffd\ufffd \ufffd\ufffd"}
+EOF2
+    run bash -c "sstream-source --replay '$T/d' | sstream-sink --json |
+        $PY -c 'import json, sys
+for l in sys.stdin.buffer: print(ascii(json.loads(l.decode(\"utf-8\", \"strict\"))[\"value\"]))'"
+    assert_success
+    assert_output - <<'EOF2'
+'caf\ufffd caf\xe9 \u20ac \U0001f600'
+'\ufffd\ufffd \ufffd\ufffd\ufffd \ufffd\ufffd\ufffd\ufffd \ufffd\ufffd'
+EOF2
+}
+
+@test "sink: --json gives key/value records their key; a JSON parser reads every line" {
+    batches "$T/d" "a:1 b\"x:2" - "c\\:3"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' | sstream-map -F : --key-field 1 --value-field 2 | sstream-sink --json"
+    assert_success
+    assert_output - <<'EOF2'
+{"time":1000,"key":"a","value":"1"}
+{"time":1000,"key":"b\"x","value":"2"}
+{"time":3000,"key":"c\\","value":"3"}
+EOF2
+    # strict UTF-8 and JSON: what jq and log shippers read
+    run bash -c "sstream-source --replay '$T/d' | sstream-map -F : --key-field 1 --value-field 2 | sstream-sink --json |
+        $PY -c 'import json, sys
+for l in sys.stdin.buffer: print(json.loads(l.decode(\"utf-8\", \"strict\")))'"
+    assert_success
+    assert_output - <<'EOF2'
+{'time': 1000, 'key': 'a', 'value': '1'}
+{'time': 1000, 'key': 'b"x', 'value': '2'}
+{'time': 3000, 'key': 'c\\', 'value': '3'}
+EOF2
+}
+
+# ---- --time-format ----
+
+@test "sink: --time-format iso is UTC with milliseconds, whatever TZ says" {
+    batches "$T/d" "a" "b c"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 500ms --start-time 1796281199500 | TZ=XST-5:30 sstream-sink --print --time-format iso"
+    assert_success
+    assert_output - <<'EOF2'
+-------------------------------------------
+Time: 2026-12-03T07:00:00.000Z
+-------------------------------------------
+a
+
+-------------------------------------------
+Time: 2026-12-03T07:00:00.500Z
+-------------------------------------------
+b
+c
+EOF2
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 500ms --start-time 1796281199500 | TZ=PST8PDT sstream-sink --tsv --time-format iso"
+    assert_output "$(printf '2026-12-03T07:00:00.000Z\ta\n2026-12-03T07:00:00.500Z\tb\n2026-12-03T07:00:00.500Z\tc')"
+}
+
+@test "sink: --time-format local and strftime formats follow TZ; ms is the default" {
+    batches "$T/d" "a" "b"
+    src="sstream-source --replay '$T/d' -b 1s --start-time 1796281199000"
+    run bash -c "$src | TZ=XST-5:30 sstream-sink --tsv --time-format local"
+    assert_output "$(printf '2026-12-03T12:30:00.000+05:30\ta\n2026-12-03T12:30:01.000+05:30\tb')"
+    run bash -c "$src | TZ=PST8PDT sstream-sink --tsv --time-format local"
+    assert_output "$(printf '2026-12-02T23:00:00.000-08:00\ta\n2026-12-02T23:00:01.000-08:00\tb')"
+    run bash -c "$src | TZ=PST8PDT sstream-sink --tsv --time-format '%F %T %Z'"
+    assert_output "$(printf '2026-12-02 23:00:00 PST\ta\n2026-12-02 23:00:01 PST\tb')"
+    run bash -c "$src | TZ=UTC0 sstream-sink --print --time-format '%H:%M:%S' | sed -n 2p"
+    assert_output "Time: 07:00:00"
+    run bash -c "$src | TZ=UTC0 sstream-sink --tsv --time-format ms"
+    assert_output "$(printf '1796281200000\ta\n1796281201000\tb')"
+    run bash -c "$src | TZ=UTC0 sstream-sink --time-format ms | sed -n 2p"
+    assert_output "Time: 1796281200000 ms"
+}
+
+@test "sink: --time-format usage errors, exit 2" {
+    run --separate-stderr sstream-sink --time-format utc
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --time-format: 'utc' is not ms, iso, local or a strftime format (try '%F %T')"
+    # a format whose text would not fit (30 dates of 10 bytes)
+    f=$(printf '%%F%.0s' {1..30})
+    run --separate-stderr sstream-sink --time-format "$f"
+    assert_failure 2
+    assert_equal "$stderr" "sstream-sink: --time-format: '$f' gives an empty time or one over 255 bytes"
+    run --separate-stderr sstream-sink --lines --time-format iso
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --time-format: only for --print and --tsv"
 }

@@ -59,6 +59,43 @@ stop_source() {
     assert_equal "$stderr" ""
 }
 
+# silent_server: starts a server that never answers (tests/helpers/
+# silent-server.py) and sets SILENT to its port.
+silent_server() {
+    coproc SILENTP { "$PY" "$REPO/tests/helpers/silent-server.py"; }
+    PIDS+=($SILENTP_PID)
+    read -r SILENT <&"${SILENTP[0]}"
+}
+
+@test "recv: --connect-timeout gives up a server that does not answer, naming it" {
+    silent_server
+    SECONDS=0
+    run --separate-stderr bash -c "sstream-source --connect 127.0.0.1:$SILENT --connect-once --connect-timeout 300ms | sstream-sink --lines; echo \"\${PIPESTATUS[*]}\""
+    assert_output "1 1"
+    assert_equal "$stderr" "sstream-source: --connect 127.0.0.1:$SILENT: no answer within 300ms (--connect-timeout)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    [ "$SECONDS" -lt 10 ]
+}
+
+@test "recv: --connect-timeout: without --connect-once the source retries" {
+    silent_server
+    bg_source "$T/out" "$T/err" --connect "127.0.0.1:$SILENT" --connect-timeout 200ms -b 100ms
+    wait_lines "$T/err" 2
+    stop_source
+    assert_equal "$SRC_STATUS $SINK_STATUS" "0 0"
+    assert_equal "$(head -2 "$T/err")" "sstream-source: --connect 127.0.0.1:$SILENT: no answer within 200ms (--connect-timeout); retrying in 250ms
+sstream-source: --connect 127.0.0.1:$SILENT: no answer within 200ms (--connect-timeout); retrying in 500ms"
+}
+
+@test "recv: --connect-timeout usage errors, exit 2" {
+    run --separate-stderr sstream-source --connect-timeout 1s
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --connect-timeout: needs --connect"
+    run --separate-stderr sstream-source --connect localhost:9 --connect-timeout 1x
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --connect-timeout: '1x' is not a duration (try 500ms or 2s)"
+}
+
 @test "recv: --connect to nc -l; a name that resolves to several addresses" {
     port=$(free_port)
     printf 'w1 w2\nw3\n' >"$T/f"

@@ -395,3 +395,67 @@ tsv_times() {
     done
     assert_output "$(printf 'a\t2\nb\t2')"
 }
+
+# ---- --batches, --duration: ending on purpose ----
+
+@test "source: --batches N ends a replay after its first N batches" {
+    batches "$T/d" "a b" c - d e
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' --batches 3 | sstream-sink --dump"
+    assert_success
+    assert_output - <<'EOF2'
+@0 batch time=1000 interval=1000 count=2 payload=4 flags=- closed=0
+  1: "a"
+  2: "b"
+@60 batch time=2000 interval=1000 count=1 payload=2 flags=- closed=0
+  1: "c"
+@118 batch time=3000 interval=1000 count=0 payload=0 flags=- closed=0
+@174 end time=3000 interval=1000 count=0 payload=0 flags=- closed=0
+EOF2
+}
+
+@test "source: --duration ends a replay after DUR of batch time" {
+    batches "$T/d" a b c d e
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 500ms --start-time 10000 --duration 1500ms | sstream-sink --tsv"
+    assert_success
+    assert_output - <<'EOF2'
+10500	a
+11000	b
+11500	c
+EOF2
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' --duration 10m --batches 2 | sstream-sink --tsv"
+    assert_success
+    assert_output - <<'EOF2'
+1000	a
+2000	b
+EOF2
+}
+
+@test "source: --batches N ends a live stream after N whole batches" {
+    run --separate-stderr bash -c "sstream-source -b 100ms --batches 4 --exec 'echo a; sleep 60' | sstream-sink --print | grep -c '^Time: '"
+    assert_success
+    assert_output 4
+    run --separate-stderr bash -c "sstream-source -b 100ms --batches 1 --exec 'echo a; sleep 60' | sstream-sink --lines"
+    assert_success
+    assert_output a
+}
+
+@test "source: --duration ends a live stream cleanly, as Ctrl-C would" {
+    SECONDS=0
+    run --separate-stderr bash -c "sstream-source -b 500ms --duration 1s --exec 'echo a; sleep 60' | sstream-sink --lines; echo \"\${PIPESTATUS[*]}\""
+    assert_success
+    assert_output - <<'EOF2'
+a
+0 0
+EOF2
+    assert_equal "$stderr" ""
+    [ "$SECONDS" -lt 20 ]
+}
+
+@test "source: --batches 0 and a bad --duration are usage errors, exit 2" {
+    run --separate-stderr sstream-source --batches 0
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --batches: '0' is not a whole number from 1 to 4294967295"
+    run --separate-stderr sstream-source --duration 1x
+    assert_failure 2
+    assert_equal "$stderr" "sstream-source: --duration: '1x' is not a duration (try 500ms or 2s)"
+}
