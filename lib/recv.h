@@ -138,10 +138,11 @@ struct ss_recv_kafka_opts {
 int ss_recv_stdin_start(struct ss_recv_host *h, struct ss_recv **out);
 /* 'timeout_ms': an attempt that no address of the name has answered in
  * that long fails (0: the kernel's own limit). */
-int ss_recv_connect_start(struct ss_recv_host *h, const char *hostport,
-                          int once, int64_t timeout_ms, struct ss_recv **out);
-int ss_recv_listen_start(struct ss_recv_host *h, const char *hostport,
-                         struct ss_recv **out);
+int ss_recv_tcp_connect_start(struct ss_recv_host *h, const char *hostport,
+                              int once, int64_t timeout_ms,
+                              struct ss_recv **out);
+int ss_recv_tcp_listen_start(struct ss_recv_host *h, const char *hostport,
+                             struct ss_recv **out);
 int ss_recv_watch_start(struct ss_recv_host *h,
                         const struct ss_recv_watch_opts *o,
                         struct ss_recv **out);

@@ -270,8 +270,8 @@ static const struct ss_recv_ops connect_ops = {connect_resume, NULL,
                                                connect_stop, connect_free};
 
 int
-ss_recv_connect_start(struct ss_recv_host *h, const char *hostport, int once,
-                      int64_t timeout_ms, struct ss_recv **out)
+ss_recv_tcp_connect_start(struct ss_recv_host *h, const char *hostport,
+                          int once, int64_t timeout_ms, struct ss_recv **out)
 {
     struct rconnect *c = calloc(1, sizeof(*c));
     unsigned port;
@@ -477,8 +477,8 @@ bind_listen(struct rlisten *l, const char *host, unsigned port)
 }
 
 int
-ss_recv_listen_start(struct ss_recv_host *h, const char *hostport,
-                     struct ss_recv **out)
+ss_recv_tcp_listen_start(struct ss_recv_host *h, const char *hostport,
+                         struct ss_recv **out)
 {
     struct rlisten *l = calloc(1, sizeof(*l));
     char host[256];

@@ -615,10 +615,10 @@ start_input(struct live *lv, const struct ss_source_input *in,
 
     switch (in->kind) {
     case SS_INPUT_CONNECT:
-        return ss_recv_connect_start(&lv->host, in->arg, cfg->connect_once,
-                                     cfg->connect_timeout, r);
+        return ss_recv_tcp_connect_start(&lv->host, in->arg, cfg->connect_once,
+                                         cfg->connect_timeout, r);
     case SS_INPUT_LISTEN:
-        return ss_recv_listen_start(&lv->host, in->arg, r);
+        return ss_recv_tcp_listen_start(&lv->host, in->arg, r);
     case SS_INPUT_WATCH:
         wo.dir = in->arg;
         wo.state = cfg->state;
