@@ -116,6 +116,8 @@ int ss_map__flat_map(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__flat_map_values(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__key_field(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__value_field(struct map *m, size_t i, struct ss_rec *r);
+int ss_map__key_named(struct map *m, size_t i, struct ss_rec *r);
+int ss_map__value_named(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__pair(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__keep_matches(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__drop_matches(struct map *m, size_t i, struct ss_rec *r);
