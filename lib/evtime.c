@@ -41,6 +41,13 @@ ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
     return 0;
 }
 
+void
+ss_evtime_start_after(struct ss_evtime *ev, int64_t t)
+{
+    if (t > ev->watermark)
+        ev->watermark = t;
+}
+
 static struct ss_buf *
 slot(struct ss_evtime *ev, int64_t t)
 {

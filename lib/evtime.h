@@ -67,6 +67,9 @@ struct ss_evtime {
 /* 0, or SS_REPORTED after saying why the --late file cannot open. */
 int ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
                    struct ss_batcher *b, int live);
+/* Batches up to 't' went out in an earlier run (--state): they are not
+ * sent again; records that belong in them are late. */
+void ss_evtime_start_after(struct ss_evtime *ev, int64_t t);
 /* A record with event time 't': into its batch, or late; batches the
  * watermark passes go out. 0, or a negative errno code from the
  * batcher. */

@@ -161,6 +161,14 @@ split_csv(struct ss_fields_row *r, const char *p, size_t n)
     }
 }
 
+/* Field i of the row just split (text.data is NULL while every field so
+ * far is empty). */
+static const char *
+field_at(const struct ss_fields_row *r, size_t i)
+{
+    return r->text.data != NULL ? r->text.data + r->off[2 * i] : "";
+}
+
 /* The fields of the first row are the names; kept NUL-ended. */
 static int
 take_header(struct ss_fields_row *r)
@@ -178,8 +186,8 @@ take_header(struct ss_fields_row *r)
     }
     for (size_t i = 0; i < r->nf; i++) {
         r->head_off[i] = r->head.len;
-        if ((rc = ss_buf_append(&r->head, r->text.data + r->off[2 * i],
-                                r->off[2 * i + 1])) < 0 ||
+        if ((rc = ss_buf_append(&r->head, field_at(r, i), r->off[2 * i + 1])) <
+                0 ||
             (rc = ss_buf_putc(&r->head, '\0')) < 0)
             return rc;
     }
@@ -207,8 +215,7 @@ to_json(struct ss_fields_row *r)
         if (rc == 0)
             rc = ss_buf_putc(o, ':');
         if (rc == 0)
-            rc = ss_json_string(o, r->text.data + r->off[2 * i],
-                                r->off[2 * i + 1]);
+            rc = ss_json_string(o, field_at(r, i), r->off[2 * i + 1]);
     }
     return rc == 0 ? ss_buf_putc(o, '}') : rc;
 }
@@ -432,29 +439,55 @@ json_field(json_t *o, const struct ss_fields_sel *sel, struct ss_buf *scratch,
     return 1;
 }
 
-int
-ss_fields_json_get(const char *p, size_t n, const struct ss_fields_sel *sel,
-                   struct ss_buf *scratch, const char **out, size_t *outlen,
-                   const char **why)
+/* The object of p[0..n), from the cache when it holds the same text (a
+ * memcmp costs far less than a parse): 1, or -EINVAL, -ENOMEM. */
+static int
+cached(struct ss_fields_json *c, const char *p, size_t n)
 {
     json_error_t err;
-    json_t *o = json_loadb(p, n, JSON_ALLOW_NUL, &err);
-    int rc;
 
-    *why = why_text;
-    if (o == NULL) {
+    if (c->obj != NULL && c->text.len == n && memcmp(c->text.data, p, n) == 0)
+        return 1;
+    json_decref(c->obj);
+    ss_buf_reset(&c->text);
+    if ((c->obj = json_loadb(p, n, JSON_ALLOW_NUL, &err)) == NULL) {
         snprintf(why_text, sizeof(why_text), "bad JSON at column %d: %s",
                  err.column, err.text);
         return -EINVAL;
     }
-    if (!json_is_object(o)) {
-        json_decref(o);
+    if (!json_is_object((json_t *)c->obj)) {
+        json_decref(c->obj);
+        c->obj = NULL;
         snprintf(why_text, sizeof(why_text), "not a JSON object");
         return -EINVAL;
     }
-    rc = json_field(o, sel, scratch, out, outlen);
-    json_decref(o);
-    return rc;
+    if (ss_buf_append(&c->text, p, n) < 0) {
+        json_decref(c->obj);
+        c->obj = NULL;
+        return -ENOMEM;
+    }
+    return 1;
+}
+
+int
+ss_fields_json_get(struct ss_fields_json *c, const char *p, size_t n,
+                   const struct ss_fields_sel *sel, struct ss_buf *scratch,
+                   const char **out, size_t *outlen, const char **why)
+{
+    int rc;
+
+    *why = why_text;
+    if ((rc = cached(c, p, n)) < 0)
+        return rc;
+    return json_field(c->obj, sel, scratch, out, outlen);
+}
+
+void
+ss_fields_json_release(struct ss_fields_json *c)
+{
+    json_decref(c->obj);
+    c->obj = NULL;
+    ss_buf_release(&c->text);
 }
 
 /* Field k (from 1) of a line of tab-separated fields. */
@@ -497,7 +530,7 @@ ss_fields_row_get(struct ss_fields_row *r, const struct ss_fields_sel *sel,
                 break;
     if (i >= r->nf)
         return 0;
-    *p = r->text.data + r->off[2 * i];
+    *p = field_at(r, i);
     *n = r->off[2 * i + 1];
     return 1;
 }

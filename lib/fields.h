@@ -86,12 +86,22 @@ int ss_fields_row_get(struct ss_fields_row *r, const struct ss_fields_sel *sel,
                       const char **p, size_t *n);
 void ss_fields_row_release(struct ss_fields_row *r);
 
+/* The last JSON object read by ss_fields_json_get() and its text, so that
+ * --key then --value on one record parse it once. All zero is empty;
+ * ss_fields_json_release() frees it. */
+struct ss_fields_json {
+    struct ss_buf text;
+    void *obj; /* json_t *, or NULL */
+};
+
 /* Field 'sel' of the JSON object p[0..n), as `jq -r` prints it: a string
- * as its bytes, anything else as compact JSON text, into 'scratch' or
- * pointing into p. 1 found; 0 no such field; -EINVAL when p is not a
- * JSON object (*why says why); -ENOMEM. */
-int ss_fields_json_get(const char *p, size_t n, const struct ss_fields_sel *sel,
-                       struct ss_buf *scratch, const char **out, size_t *outlen,
-                       const char **why);
+ * as its bytes, anything else as compact JSON text, into 'scratch'. The
+ * object is parsed unless 'c' holds it from the last call. 1 found; 0 no
+ * such field; -EINVAL when p is not a JSON object (*why says why);
+ * -ENOMEM. */
+int ss_fields_json_get(struct ss_fields_json *c, const char *p, size_t n,
+                       const struct ss_fields_sel *sel, struct ss_buf *scratch,
+                       const char **out, size_t *outlen, const char **why);
+void ss_fields_json_release(struct ss_fields_json *c);
 
 #endif

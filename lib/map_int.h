@@ -55,9 +55,10 @@ struct map {
     struct ss_rejects *rej; /* the stage's (lib/stage) */
     struct ss_stats *stats;
     int64_t time;
-    uint64_t recno; /* record being pushed, from 1, for messages */
-    int keyed_main; /* stdin's records have keys */
-    int keyed_out;  /* what this batch writes */
+    uint64_t recno;             /* record being pushed, from 1, for messages */
+    int keyed_main;             /* stdin's records have keys */
+    int keyed_out;              /* what this batch writes */
+    struct ss_fields_json json; /* --key, --value: the last object read */
 };
 
 /* ---- the operations ---- */

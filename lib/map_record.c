@@ -236,8 +236,8 @@ take_named(struct map *m, size_t i, const struct ss_rec *r, struct ss_rec *f)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
     const char *why;
-    int rc = ss_fields_json_get(r->val, r->vlen, &op->sel, &m->st[i].scratch,
-                                &f->val, &f->vlen, &why);
+    int rc = ss_fields_json_get(&m->json, r->val, r->vlen, &op->sel,
+                                &m->st[i].scratch, &f->val, &f->vlen, &why);
 
     if (rc == 0)
         return ss_map__reject(m, r, "%s: no field '%s'", op->opt, op->arg);

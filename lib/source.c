@@ -813,6 +813,10 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
      * that time when it ends */
     if (cfg->state != NULL)
         locked = lock_state(cfg->state, &lockfd) == 0 ? 1 : -1;
+    /* event time: a batch time never goes out twice across runs either */
+    if (b->ev != NULL && locked > 0 &&
+        saved_last_time(cfg->state) != SS_WAL_NO_TIME)
+        ss_evtime_start_after(b->ev, saved_last_time(cfg->state));
     if (b->ev == NULL) {
         ss_batcher_open(b, first_time(cfg, b));
         arm_timer(&lv);
@@ -829,8 +833,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     rc = lv.rc;
     if (rc == 0 && (lv.failed || lv.host.troubles > 0))
         rc = SS_REPORTED;
-    if (locked > 0 && lv.ended)
-        save_last_time(cfg->state, b->time);
+    if (locked > 0 && lv.ended && (b->ev == NULL || b->batches > 0))
+        save_last_time(cfg->state, b->time); /* event time: the last sent */
     /* The open batch went out whole at the end (end_stream() closes it
      * unless the stream failed), and no record tells the next run. */
     if (cfg->wal == NULL && cfg->state == NULL && b->ev == NULL && lv.ended &&

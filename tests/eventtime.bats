@@ -175,6 +175,21 @@ EOF2
     rm "$T/go"
 }
 
+@test "eventtime: with --state a later run never sends a batch time again" {
+    mkdir "$T/w"
+    printf '1500\ta\n2500\tb\n' >"$T/w/f1"
+    run bash -c "set -o pipefail; sstream-source --watch '$T/w' --once --settle 50ms --state '$T/st' --event-time 1 | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '2000\t1500\ta\n3000\t2500\tb')"
+    # 2100 belongs in batch 3000, which the first run sent: late
+    printf '2100\tc\n3100\td\n' >"$T/w/f2"
+    run --separate-stderr bash -c "set -o pipefail; sstream-source --watch '$T/w' --once --settle 50ms --state '$T/st' --event-time 1 --late '$T/late' | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '4000\t3100\td')"
+    assert_equal "$(cat "$T/late")" "$(printf '2100\tc')"
+    assert_equal "$stderr" "sstream-source: 1 late record, behind the watermark by 900ms at most, 900ms on average: kept in '$T/late'"
+}
+
 @test "eventtime: usage errors exit 2 with one line" {
     run --separate-stderr sstream-source --max-delay 2s
     assert_failure 2
