@@ -159,37 +159,6 @@ replay_file(struct ss_splitter *sp, const char *dir, const char *name,
     return rc;
 }
 
-/* --event-time: the files are one stream in name order; the records'
- * times make the batches. */
-static int
-run_replay_events(const struct ss_source_config *cfg, struct ss_batcher *b)
-{
-    struct ss_splitter sp;
-    struct ss_buf chunk = {0};
-    char **names;
-    size_t n, i;
-    int rc;
-
-    if ((rc = list_files(cfg->replay, &names, &n)) < 0)
-        return rc;
-    ss_splitter_init(&sp, b, "--replay", cfg->delim, cfg->max_record, 0,
-                     cfg->keep_cr);
-    rc = ss_buf_reserve(&chunk, READ_CHUNK);
-    catch_replay_signals();
-    for (i = 0; i < n && rc == 0 && !replay_stop; i++)
-        rc = replay_file(&sp, cfg->replay, names[i], &chunk);
-    if (rc == 0)
-        rc = ss_evtime_finish(b->ev);
-    if (rc == 0)
-        rc = ss_batcher_finish(b);
-    for (i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    ss_buf_release(&chunk);
-    ss_splitter_release(&sp);
-    return rc;
-}
-
 static int
 run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
 {
@@ -209,6 +178,10 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
     for (i = 0; i < n && rc == 0 && !replay_stop; i++) {
         int64_t time = cfg->start_time + (int64_t)(i + 1) * cfg->interval;
 
+        if (b->ev != NULL) { /* one stream: the records' times batch it */
+            rc = replay_file(&sp, cfg->replay, names[i], &chunk);
+            continue;
+        }
         if (cfg->duration > 0 && time > cfg->start_time + cfg->duration)
             break;
         if (replay_logged(b, time))
@@ -220,6 +193,8 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
         if (rc == 0)
             rc = ss_batcher_close(b, 0);
     }
+    if (rc == 0 && b->ev != NULL)
+        rc = ss_evtime_finish(b->ev);
     if (rc == 0)
         rc = ss_batcher_finish(b);
     for (i = 0; i < n; i++)
@@ -919,10 +894,7 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
     }
     if (cfg->wal != NULL && (rc = start_wal(cfg, &wal, &b)) != 0)
         goto done;
-    if (cfg->replay)
-        rc = b.ev ? run_replay_events(cfg, &b) : run_replay(cfg, &b);
-    else
-        rc = run_live(cfg, &b);
+    rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
 done:
     if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
