@@ -152,6 +152,16 @@ days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
+static int64_t
+days_in(int64_t y, int64_t m)
+{
+    static const int8_t days[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return days[m - 1] + (m == 2 && leap);
+}
+
 /* [.fraction]: milliseconds, the digits past the third ignored. */
 static int64_t
 fraction(const char *p, size_t n, size_t *i)
@@ -176,7 +186,8 @@ scan_iso(const char *p, size_t n, int64_t *ms)
         part(p, n, &i, 2, 'T', &d) < 0 || part(p, n, &i, 2, ':', &h) < 0 ||
         part(p, n, &i, 2, ':', &mi) < 0 || part(p, n, &i, 2, 0, &s) < 0)
         return -EINVAL;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || h > 23 || mi > 59 ||
+        s > 60)
         return -EINVAL;
     frac = fraction(p, n, &i);
     if (i < n && p[i] == 'Z')

@@ -124,6 +124,11 @@ PY
     printf '19/Dec/2022:18:14:10 +0000\tGET\n19/Dec/2022:19:14:12 +0100\tPUT\n' >"$T/d/1"
     run bash -c "set -o pipefail; sstream-source --replay '$T/d' --event-time 1 --time-format '%d/%b/%Y:%H:%M:%S %z' | sstream-sink --tsv | cut -f1,3"
     assert_output "$(printf '1671473650000\tGET\n1671473652000\tPUT')"
+    # no 29 February in 2022: a reject, not 1 March
+    printf '{"at":"2022-02-29T00:00:00Z"}\n{"at":"2024-02-29T00:00:00Z"}\n' >"$T/d/1"
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' --format json --event-time at --time-format iso8601 --rejects '$T/rej' | sstream-sink --tsv | cut -f1"
+    assert_output 1709164800000
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: $T/d/1: line 1: --event-time: '2022-02-29T00:00:00Z' is not a time in the --time-format"
 }
 
 @test "eventtime: a record without its time is a reject with its line" {
