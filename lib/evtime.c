@@ -148,7 +148,7 @@ late(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
 int
 ss_evtime_add(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
 {
-    int64_t batch = ss_batcher_align(t, ev->interval);
+    int64_t batch = ss_batcher_align(t, ev->interval), limit;
     int rc;
 
     ev->arrivals++;
@@ -160,12 +160,19 @@ ss_evtime_add(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
         ev->next = batch; /* before the first batch went out */
     if (batch > ev->newest)
         ev->newest = batch;
-    if ((rc = hold(ev, batch, val, vlen)) < 0)
-        return rc;
     if (t <= ev->max_seen)
-        return 0;
+        return hold(ev, batch, val, vlen);
+    /* A jump ahead: the batches the watermark passes before this record's
+     * go out first, freeing their slots (the ring holds --max-delay plus
+     * two intervals, and the record's batch could fall on an open one);
+     * then the record, then its own batch if the watermark passed it. */
     ev->max_seen = t;
-    return send_upto(ev, t - ev->cfg->max_delay);
+    limit = t - ev->cfg->max_delay;
+    if ((rc = send_upto(ev, limit < batch ? limit : batch - ev->interval)) <
+            0 ||
+        (rc = hold(ev, batch, val, vlen)) < 0)
+        return rc;
+    return send_upto(ev, limit);
 }
 
 int

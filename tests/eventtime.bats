@@ -48,7 +48,7 @@ import random, sys
 random.seed(18)
 rows, t = [], 10000
 for i in range(400):
-    t += random.randint(0, 60)
+    t += random.randint(0, 60) + random.choice([0] * 40 + [2200, 4000])
     jitter = random.choice([0, 0, 0, 300, 900, 1700, 2600])
     rows.append((t - jitter, "r%d" % i))
 open(sys.argv[1], "w").write("".join("%d\t%s\n" % r for r in rows))
@@ -93,6 +93,31 @@ PY
     assert_output "$(cat "$T/fast")"
     assert_line --index 0 "$(printf '1000\t800\tb')"
     [ "${#lines[@]}" -eq 8 ]
+}
+
+@test "eventtime: a jump ahead sends the batches it passes, its own stays open" {
+    printf '%s\t%s\n' 1500 a 1100 b 3200 c 8000 d 6100 e 7500 f >"$T/d/log"
+    run --separate-stderr bash -c "set -o pipefail; sstream-source --replay '$T/d' --event-time 1 --max-delay 2s | sstream-sink --tsv"
+    assert_success
+    assert_output - <<'EOF2'
+2000	1500	a
+2000	1100	b
+4000	3200	c
+7000	6100	e
+8000	8000	d
+8000	7500	f
+EOF2
+}
+
+@test "eventtime: sessions downstream count in event time" {
+    printf '%s\t%s\n' 1500 ann 1100 bob 3200 ann 900 ann 2500 bob 9000 ann 6100 bob >"$T/d/log"
+    run --separate-stderr bash -c "set -o pipefail; sstream-source --replay '$T/d' --event-time 1 --max-delay 2s --late '$T/late' | sstream-map -F '\t' --value-field 2 --pair 1 | sstream-window --session-gap 2s --reduce-by-key count | sstream-sink --tsv"
+    assert_success
+    # 900 comes when the watermark is 1200, 6100 when it is 7000: late;
+    # ann's first session is 1500 and 3200 (batches 2000 to 4000), closed
+    # at 6000; the stream ends before the later sessions close
+    assert_output "$(printf '5000\tbob\t2000\t3000\t2\n6000\tann\t2000\t4000\t2')"
+    assert_equal "$(cat "$T/late")" "$(printf '900\tann\n6100\tbob')"
 }
 
 @test "eventtime: windows downstream count in event time" {
