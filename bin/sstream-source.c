@@ -371,6 +371,10 @@ check_events(const struct ss_source_config *cfg, int given, int policy_given)
         return ss_diag("--%s: not with --event-time (batches follow the "
                        "records' times)",
                        opt);
+    /* the open batches are a ring of --max-delay / -b slots */
+    if (ev->max_delay / cfg->interval > SS_EVTIME_MAX_SLOTS)
+        return ss_diag("--max-delay: more than %d batch intervals (-b)",
+                       SS_EVTIME_MAX_SLOTS);
     if (ev->idle_timeout > 0 && cfg->replay != NULL)
         return ss_diag("--idle-timeout: not with --replay (a replay is "
                        "never idle)");

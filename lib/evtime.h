@@ -31,6 +31,10 @@
 #include "rejects.h"
 #include "timefmt.h"
 
+/* --max-delay spans at most this many batch intervals: the open batches
+ * are a ring of that many slots. */
+#define SS_EVTIME_MAX_SLOTS (1 << 20)
+
 enum ss_evtime_late {
     SS_LATE_DROP,       /* counted and dropped */
     SS_LATE_FILE,       /* counted and written to --late FILE */

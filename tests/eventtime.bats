@@ -236,6 +236,9 @@ EOF2
     run --separate-stderr sstream-source --event-time 1 --time-format week
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --time-format: unknown format 'week' (try epoch-ms, epoch-s, iso8601 or a strptime format with %)"
+    run --separate-stderr sstream-source --event-time 1 --max-delay 24h -b 1ms
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-delay: more than 1048576 batch intervals (-b)"
     run --separate-stderr sstream-source --event-time 1 --late-policy later
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --late-policy: unknown policy 'later' (try drop, file or next-batch)"
