@@ -92,9 +92,11 @@ send(struct ss_evtime *ev)
 {
     struct ss_batcher *b = ev->b;
     struct ss_buf *s = slot(ev, ev->next);
-    const char *p = s->data, *end = s->data + s->len;
+    const char *p = s->data, *end = p;
     int rc = 0;
 
+    if (p != NULL) /* a slot never used has no buffer: no NULL + 0 */
+        end += s->len;
     ss_batcher_open(b, ev->next);
     while (p < end && rc == 0) {
         size_t n = ss_frame_varint_get(&p);
