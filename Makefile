@@ -16,7 +16,7 @@ PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
            -D_DEFAULT_SOURCE -Ilib
-LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -lm
+LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -ljansson -lm
 
 BUILD   ?= build
 LIB_SRC := $(sort $(wildcard lib/*.c))
@@ -37,7 +37,7 @@ CLANG   ?= clang
 
 # Fuzz targets (tests/fuzz/TARGET.c): linked with FUZZ_MAIN, driver.c (a
 # main that feeds files to the target) or clang's -fsanitize=fuzzer.
-FUZZ_TARGETS ?= frame wal state window
+FUZZ_TARGETS ?= frame wal state window fields
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
 FUZZ_MAIN ?= tests/fuzz/driver.c

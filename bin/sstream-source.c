@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "diag.h"
+#include "fields.h"
 #include "kafka.h"
 #include "opt.h"
 #include "recv.h"
 #include "source.h"
 #include "stage.h"
+#include "timefmt.h"
 
 static const char usage_line[] =
     "usage: sstream-source [-hV] [-b DUR] [--batches N] [--duration DUR]\n"
@@ -19,7 +21,11 @@ static const char usage_line[] =
     "[--rejects FILE]\n"
     "                      [--max-rate N] [--max-batch-records N] "
     "[--max-batch-bytes N]\n"
-    "                      [--stats] [--stats-file FILE]\n"
+    "                      [--stats] [--stats-file FILE] [--format FMT]\n"
+    "                      [--event-time FIELD [--time-format FMT] "
+    "[--max-delay DUR]\n"
+    "                      [--idle-timeout DUR] [--late FILE] "
+    "[--late-policy P]]\n"
     "                      [--connect HOST:PORT [--connect-once] "
     "[--connect-timeout DUR]]\n"
     "                      [--listen [HOST:]PORT]\n"
@@ -38,8 +44,11 @@ static const char usage_line[] =
     "                      [--delimiter C] [--keep-cr]\n"
     "                      [--max-record-bytes N] [--record-bytes N] "
     "[--rejects FILE]\n"
-    "                      [--stats] [--stats-file FILE] "
-    "--replay DIR [--start-time MS]\n"
+    "                      [--stats] [--stats-file FILE] [--format FMT]\n"
+    "                      [--event-time FIELD [--time-format FMT] "
+    "[--max-delay DUR]\n"
+    "                      [--late FILE] [--late-policy P]]\n"
+    "                      --replay DIR [--start-time MS]\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n";
 
@@ -56,18 +65,32 @@ static const char help_text[] =
     "      --delimiter C          record delimiter (default \\n)\n"
     "      --duration DUR         end the stream after DUR (--replay: of "
     "batch time)\n"
+    "      --event-time FIELD     batch each record by the time in FIELD "
+    "(a name,\n"
+    "                             or a number from 1)\n"
     "      --exec CMD             read the stdout of 'sh -c CMD'\n"
     "      --exec-restart         run CMD again whenever it ends\n"
+    "      --format FMT           rows: tsv, csv (each with a header row) "
+    "or json\n"
+    "                             (JSON Lines); sent on as JSON objects\n"
     "      --from-beginning       a --group without offsets starts at the "
     "oldest\n"
     "      --from-end             ... or at the newest message (default)\n"
     "      --group ID             the --kafka consumer group\n"
+    "      --idle-timeout DUR     with --event-time: after DUR without "
+    "records,\n"
+    "                             send the open batches, then one per "
+    "interval\n"
     "      --kafka HOST:PORT,...  consume --topic as a member of --group, "
     "each\n"
     "                             message's value a record\n"
     "      --kafka-key            the message key is the record key\n"
     "      --keep-cr              keep the \\r of a \\r\\n line end in the "
     "record\n"
+    "      --late FILE            append late records to FILE\n"
+    "      --late-policy P        late records: drop, file (with --late), or\n"
+    "                             next-batch (default: file with --late, "
+    "else drop)\n"
     "      --listen [HOST:]PORT   accept producers on a TCP port, on "
     "127.0.0.1\n"
     "                             unless HOST is given (0.0.0.0: every one)\n"
@@ -75,6 +98,9 @@ static const char help_text[] =
     "takes no more\n"
     "      --max-batch-records N  a batch that holds N records takes no "
     "more\n"
+    "      --max-delay DUR        with --event-time: how far out of order "
+    "records\n"
+    "                             may come (default 0)\n"
     "      --max-rate N           read at most N records per second\n"
     "      --max-record-bytes N   longer records are rejects (default 1M)\n"
     "      --max-uncommitted N    with --wal: send a batch only when the sink\n"
@@ -96,6 +122,10 @@ static const char help_text[] =
     "      --stats                a line per batch on stderr, a summary at "
     "exit\n"
     "      --stats-file FILE      append a JSON object per batch to FILE\n"
+    "      --time-format FMT      of --event-time: epoch-ms (default), "
+    "epoch-s,\n"
+    "                             iso8601, or a strptime format "
+    "(%d/%b/%Y:...)\n"
     "      --topic NAME,...       the --kafka topics to consume\n"
     "      --wal DIR              write-ahead log: each batch synced to DIR\n"
     "                             before it is sent; replayed after a crash\n"
@@ -117,17 +147,23 @@ enum {
     OPT_CONNECT_TIMEOUT,
     OPT_DELIMITER,
     OPT_DURATION,
+    OPT_EVENT_TIME,
     OPT_EXEC,
     OPT_EXEC_RESTART,
+    OPT_FORMAT,
     OPT_FROM_BEGINNING,
     OPT_FROM_END,
     OPT_GROUP,
+    OPT_IDLE_TIMEOUT,
     OPT_KAFKA,
     OPT_KAFKA_KEY,
     OPT_KEEP_CR,
+    OPT_LATE,
+    OPT_LATE_POLICY,
     OPT_LISTEN,
     OPT_MAX_BATCH_BYTES,
     OPT_MAX_BATCH_RECORDS,
+    OPT_MAX_DELAY,
     OPT_MAX_RATE,
     OPT_MAX_RECORD,
     OPT_MAX_UNCOMMITTED,
@@ -138,6 +174,7 @@ enum {
     OPT_SETTLE,
     OPT_START_TIME,
     OPT_STATE,
+    OPT_TIME_FORMAT,
     OPT_TOPIC,
     OPT_WAL,
     OPT_WAL_SEGMENT,
@@ -152,18 +189,24 @@ static const struct option longopts[] = {
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
     {"duration", required_argument, NULL, OPT_DURATION},
+    {"event-time", required_argument, NULL, OPT_EVENT_TIME},
     {"exec", required_argument, NULL, OPT_EXEC},
     {"exec-restart", no_argument, NULL, OPT_EXEC_RESTART},
+    {"format", required_argument, NULL, OPT_FORMAT},
     {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
     {"from-end", no_argument, NULL, OPT_FROM_END},
     {"group", required_argument, NULL, OPT_GROUP},
     {"help", no_argument, NULL, 'h'},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"kafka", required_argument, NULL, OPT_KAFKA},
     {"kafka-key", no_argument, NULL, OPT_KAFKA_KEY},
     {"keep-cr", no_argument, NULL, OPT_KEEP_CR},
+    {"late", required_argument, NULL, OPT_LATE},
+    {"late-policy", required_argument, NULL, OPT_LATE_POLICY},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"max-batch-bytes", required_argument, NULL, OPT_MAX_BATCH_BYTES},
     {"max-batch-records", required_argument, NULL, OPT_MAX_BATCH_RECORDS},
+    {"max-delay", required_argument, NULL, OPT_MAX_DELAY},
     {"max-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-record-bytes", required_argument, NULL, OPT_MAX_RECORD},
     {"max-uncommitted", required_argument, NULL, OPT_MAX_UNCOMMITTED},
@@ -177,6 +220,7 @@ static const struct option longopts[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
+    {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"version", no_argument, NULL, 'V'},
     {"wal", required_argument, NULL, OPT_WAL},
@@ -293,6 +337,54 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
     return ss_kafka_check(k->props, k->nprops);
 }
 
+/* --format and --event-time: rows read per input, batches cut by the
+ * records' own times. 0 or SS_REPORTED after saying why. */
+static int
+check_events(const struct ss_source_config *cfg, int given, int policy_given)
+{
+    const struct ss_evtime_config *ev = &cfg->evtime;
+    const char *opt;
+
+    if (!ev->on && given)
+        return ss_diag("--time-format, --max-delay, --idle-timeout, --late "
+                       "and --late-policy: need --event-time");
+    if ((cfg->format != SS_FIELDS_LINES || ev->on) &&
+        (cfg->record_bytes > 0 || has_input(cfg, SS_INPUT_KAFKA)))
+        return ss_diag("--%s: reads lines (not with --%s)",
+                       ev->on ? "event-time" : "format",
+                       cfg->record_bytes > 0 ? "record-bytes" : "kafka");
+    if (!ev->on)
+        return 0;
+    if (cfg->format == SS_FIELDS_LINES && ev->field.num == 0)
+        return ss_diag("--event-time: '%s' is a field name: needs --format "
+                       "(a number N takes the Nth tab-separated field)",
+                       ev->field.name);
+    opt = cfg->wal                 ? "wal"
+          : cfg->max_rate          ? "max-rate"
+          : cfg->max_batch_records ? "max-batch-records"
+          : cfg->max_batch_bytes   ? "max-batch-bytes"
+          : cfg->batches           ? "batches"
+          : cfg->duration          ? "duration"
+          : cfg->start_time        ? "start-time"
+                                   : NULL;
+    if (opt != NULL)
+        return ss_diag("--%s: not with --event-time (batches follow the "
+                       "records' times)",
+                       opt);
+    /* the open batches are a ring of --max-delay / -b slots */
+    if (ev->max_delay / cfg->interval > SS_EVTIME_MAX_SLOTS)
+        return ss_diag("--max-delay: more than %d batch intervals (-b)",
+                       SS_EVTIME_MAX_SLOTS);
+    if (ev->idle_timeout > 0 && cfg->replay != NULL)
+        return ss_diag("--idle-timeout: not with --replay (a replay is "
+                       "never idle)");
+    if (ev->policy == SS_LATE_FILE && ev->late == NULL)
+        return ss_diag("--late-policy file: needs --late FILE");
+    if (ev->policy != SS_LATE_FILE && ev->late != NULL && policy_given)
+        return ss_diag("--late FILE: goes with --late-policy file");
+    return 0;
+}
+
 /* The log's options need the log, and the log needs a bound. */
 static int
 check_wal(const struct ss_source_config *cfg, int wal_segment_given,
@@ -319,6 +411,8 @@ main(int argc, char **argv)
     int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0, kafkas = 0;
     int from_end = 0, connect_timeout_given = 0;
+    int evtime_given = 0, policy_given = 0;
+    enum ss_fields_format fmt;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -366,6 +460,13 @@ main(int argc, char **argv)
             if (ss_opt_duration("--duration", optarg, &cfg.duration) < 0)
                 return 2;
             break;
+        case OPT_EVENT_TIME:
+            if (ss_fields_sel_parse(optarg, &cfg.evtime.field) < 0) {
+                ss_diag("--event-time: empty field name");
+                return 2;
+            }
+            cfg.evtime.on = 1;
+            break;
         case OPT_EXEC:
             if (add_input(inputs, &ninputs, SS_INPUT_EXEC, "--exec", optarg) <
                 0)
@@ -373,6 +474,15 @@ main(int argc, char **argv)
             break;
         case OPT_EXEC_RESTART:
             cfg.exec_restart = 1;
+            break;
+        case OPT_FORMAT:
+            if (ss_fields_format_parse(optarg, &fmt) < 0) {
+                ss_diag("--format: unknown format '%s' (try tsv, csv or "
+                        "json)",
+                        optarg);
+                return 2;
+            }
+            cfg.format = (int)fmt;
             break;
         case OPT_FROM_BEGINNING:
             cfg.kafka.from_beginning = 1;
@@ -382,6 +492,12 @@ main(int argc, char **argv)
             break;
         case OPT_GROUP:
             cfg.kafka.group = optarg;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (ss_opt_duration("--idle-timeout", optarg,
+                                &cfg.evtime.idle_timeout) < 0)
+                return 2;
+            evtime_given = 1;
             break;
         case OPT_KAFKA:
             if (add_input(inputs, &ninputs, SS_INPUT_KAFKA, "--kafka", optarg) <
@@ -394,6 +510,27 @@ main(int argc, char **argv)
             break;
         case OPT_KEEP_CR:
             cfg.keep_cr = 1;
+            break;
+        case OPT_LATE:
+            cfg.evtime.late = optarg;
+            if (!policy_given)
+                cfg.evtime.policy = SS_LATE_FILE;
+            evtime_given = 1;
+            break;
+        case OPT_LATE_POLICY:
+            if (strcmp(optarg, "drop") == 0)
+                cfg.evtime.policy = SS_LATE_DROP;
+            else if (strcmp(optarg, "file") == 0)
+                cfg.evtime.policy = SS_LATE_FILE;
+            else if (strcmp(optarg, "next-batch") == 0)
+                cfg.evtime.policy = SS_LATE_NEXT_BATCH;
+            else {
+                ss_diag("--late-policy: unknown policy '%s' (try drop, file "
+                        "or next-batch)",
+                        optarg);
+                return 2;
+            }
+            policy_given = evtime_given = 1;
             break;
         case OPT_LISTEN:
             if (add_input(inputs, &ninputs, SS_INPUT_LISTEN, "--listen",
@@ -409,6 +546,13 @@ main(int argc, char **argv)
             if (ss_opt_count("--max-batch-records", optarg, 1, UINT32_MAX,
                              &cfg.max_batch_records) < 0)
                 return 2;
+            break;
+        case OPT_MAX_DELAY:
+            if (strcmp(optarg, "0") != 0 &&
+                ss_opt_duration("--max-delay", optarg, &cfg.evtime.max_delay) <
+                    0)
+                return 2;
+            evtime_given = 1;
             break;
         case OPT_MAX_RATE:
             if (ss_opt_count("--max-rate", optarg, 1, 1000000000,
@@ -459,6 +603,15 @@ main(int argc, char **argv)
         case OPT_STATE:
             cfg.state = optarg;
             break;
+        case OPT_TIME_FORMAT:
+            if (ss_timefmt_parse_in(optarg, &cfg.evtime.tf) < 0) {
+                ss_diag("--time-format: unknown format '%s' (try epoch-ms, "
+                        "epoch-s, iso8601 or a strptime format with %%)",
+                        optarg);
+                return 2;
+            }
+            evtime_given = 1;
+            break;
         case OPT_TOPIC:
             cfg.kafka.topics = optarg;
             break;
@@ -497,7 +650,8 @@ main(int argc, char **argv)
     }
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
         check_kafka(&cfg, kafkas, from_end) < 0 ||
-        check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0) {
+        check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0 ||
+        check_events(&cfg, evtime_given, policy_given) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }

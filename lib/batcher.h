@@ -15,6 +15,7 @@
 #include "rejects.h"
 #include "stats.h"
 
+struct ss_evtime;
 struct ss_wal;
 
 struct ss_batcher {
@@ -44,6 +45,12 @@ struct ss_batcher {
      * and before it is synced (the receivers' ledgers); NULL none. */
     void (*logging)(void *ctx, int64_t time);
     void *logging_ctx;
+    /* --format, --event-time: each line the splitters cut is read as a
+     * row (lib/fields.h) and sent on as its JSON object; with 'ev' it
+     * goes to the batch of its event time (lib/evtime.h), not the open
+     * one. 'fmt' 0 (lines) and 'ev' NULL: records as they come. */
+    int fmt;
+    struct ss_evtime *ev;
 };
 
 void ss_batcher_init(struct ss_batcher *b, int fd, int64_t interval,

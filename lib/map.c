@@ -28,6 +28,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "diag.h"
+#include "fields.h"
 #include "frame.h"
 #include "io.h"
 #include "keytab.h"
@@ -194,6 +195,7 @@ teardown(struct map *m)
     ss_multi_release(&m->in);
     ss_frame_writer_release(&m->w);
     ss_arena_release(&m->arena);
+    ss_fields_json_release(&m->json);
 }
 
 /* The command line starts with --flat-map words --count-by-value on

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fields.h"
 #include "join.h"
 #include "num.h"
 #include "op.h"
@@ -37,6 +38,8 @@ enum ss_map_kind {
     SS_MAP_MAP_VALUES,
     SS_MAP_KEY_FIELD,
     SS_MAP_VALUE_FIELD,
+    SS_MAP_KEY,
+    SS_MAP_VALUE,
     SS_MAP_PAIR,
     SS_MAP_FILTER,
     SS_MAP_FILTER_OUT,
@@ -110,6 +113,7 @@ struct ss_map_op {
     int by_key;     /* --sort-by key (else value) */
     int desc;       /* --desc after --sort-by */
     int needs_keys; /* this step needs key/value records (--sort-by key) */
+    struct ss_fields_sel sel; /* --key, --value: a JSON object's field */
 };
 
 struct ss_map_config {

@@ -55,9 +55,10 @@ struct map {
     struct ss_rejects *rej; /* the stage's (lib/stage) */
     struct ss_stats *stats;
     int64_t time;
-    uint64_t recno; /* record being pushed, from 1, for messages */
-    int keyed_main; /* stdin's records have keys */
-    int keyed_out;  /* what this batch writes */
+    uint64_t recno;             /* record being pushed, from 1, for messages */
+    int keyed_main;             /* stdin's records have keys */
+    int keyed_out;              /* what this batch writes */
+    struct ss_fields_json json; /* --key, --value: the last object read */
 };
 
 /* ---- the operations ---- */
@@ -116,6 +117,8 @@ int ss_map__flat_map(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__flat_map_values(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__key_field(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__value_field(struct map *m, size_t i, struct ss_rec *r);
+int ss_map__key_named(struct map *m, size_t i, struct ss_rec *r);
+int ss_map__value_named(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__pair(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__keep_matches(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__drop_matches(struct map *m, size_t i, struct ss_rec *r);

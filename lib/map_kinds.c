@@ -55,6 +55,14 @@ parse_field(struct ss_map_op *op, const char *arg)
 }
 
 static int
+parse_sel(struct ss_map_op *op, const char *arg)
+{
+    if (ss_fields_sel_parse(arg, &op->sel) < 0)
+        return ss_diag("%s: empty field name", op->opt);
+    return 0;
+}
+
+static int
 parse_map_fn(struct ss_map_op *op, const char *arg)
 {
     if (strcmp(arg, "lower") == 0)
@@ -233,6 +241,21 @@ static const struct kind kinds[] = {
             .parse = parse_field,
             .record = ss_map__value_field,
         },
+    [SS_MAP_KEY] =
+        {
+            .opt = {"--key", 0, "NAME|N",
+                    "key = field NAME (or the Nth) of a JSON object", RECORD},
+            .flags = MAKES_KEYS,
+            .parse = parse_sel,
+            .record = ss_map__key_named,
+        },
+    [SS_MAP_VALUE] =
+        {
+            .opt = {"--value", 0, "NAME|N",
+                    "value = field NAME (or the Nth) of a JSON object", RECORD},
+            .parse = parse_sel,
+            .record = ss_map__value_named,
+        },
     [SS_MAP_PAIR] =
         {
             .opt = {"--pair", 0, "V",
@@ -280,8 +303,8 @@ static const struct kind kinds[] = {
         },
     [SS_MAP_UNION] =
         {
-            .opt = {"--union", 0, "PATH",
-                    "add the records of another frame stream", RECORD},
+            .opt = {"--union", 0,
+                    "PATH", "add the records of another frame stream", RECORD},
             .flags = STREAM,
             .parse = parse_nonempty,
             .record = ss_map__pass,

@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "diag.h"
+#include "fields.h"
 #include "frame.h"
 #include "io.h"
 #include "keytab.h"
@@ -222,6 +223,50 @@ ss_map__value_field(struct map *m, size_t i, struct ss_rec *r)
 
     if (!take_field(m, i, r, &f))
         return 0;
+    r->val = f.val;
+    r->vlen = f.vlen;
+    return 1;
+}
+
+/* Field op->sel of r's value, a JSON object (sstream-source --format), into
+ * f: 1; 0 when r was rejected (not an object, no such field); or -ENOMEM.
+ * The text lives in the step's scratch until its next record. */
+static int
+take_named(struct map *m, size_t i, const struct ss_rec *r, struct ss_rec *f)
+{
+    const struct ss_map_op *op = &m->cfg->ops[i];
+    const char *why;
+    int rc = ss_fields_json_get(&m->json, r->val, r->vlen, &op->sel,
+                                &m->st[i].scratch, &f->val, &f->vlen, &why);
+
+    if (rc == 0)
+        return ss_map__reject(m, r, "%s: no field '%s'", op->opt, op->arg);
+    if (rc == -EINVAL)
+        return ss_map__reject(m, r, "%s: %s", op->opt, why);
+    return rc;
+}
+
+int
+ss_map__key_named(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct ss_rec f;
+    int rc;
+
+    if ((rc = take_named(m, i, r, &f)) <= 0)
+        return rc;
+    r->key = f.val;
+    r->klen = f.vlen;
+    return 1;
+}
+
+int
+ss_map__value_named(struct map *m, size_t i, struct ss_rec *r)
+{
+    struct ss_rec f;
+    int rc;
+
+    if ((rc = take_named(m, i, r, &f)) <= 0)
+        return rc;
     r->val = f.val;
     r->vlen = f.vlen;
     return 1;

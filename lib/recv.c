@@ -301,6 +301,7 @@ ss_recv_file_read(struct ss_recv_file *f, int fd, const char *name)
 {
     f->fd = fd;
     f->in.sp.name = name;
+    ss_splitter_restart(&f->in.sp); /* a header per file (--format) */
     f->paused = 0;
     uv_idle_start(&f->idle, on_idle);
 }

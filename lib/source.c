@@ -10,6 +10,10 @@
  * held back by the pipe instead of filling our memory.
  *
  * Replay needs no clock: file i of the folder is batch start + (i+1) * -b.
+ *
+ * With --event-time the records' own times cut the batches (lib/evtime):
+ * no batch timer runs; replay reads its files in name order as one
+ * stream, and live input only adds --idle-timeout's timer.
  */
 #include "source.h"
 
@@ -142,6 +146,7 @@ replay_file(struct ss_splitter *sp, const char *dir, const char *name,
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return ss_diag_err(-errno, "--replay: cannot open '%s'", path);
     sp->name = path;
+    ss_splitter_restart(sp);
     while ((r = ss_io_read(fd, chunk->data, chunk->cap)) > 0)
         if ((rc = ss_splitter_feed(sp, chunk->data, (size_t)r)) < 0)
             break;
@@ -173,6 +178,10 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
     for (i = 0; i < n && rc == 0 && !replay_stop; i++) {
         int64_t time = cfg->start_time + (int64_t)(i + 1) * cfg->interval;
 
+        if (b->ev != NULL) { /* one stream: the records' times batch it */
+            rc = replay_file(&sp, cfg->replay, names[i], &chunk);
+            continue;
+        }
         if (cfg->duration > 0 && time > cfg->start_time + cfg->duration)
             break;
         if (replay_logged(b, time))
@@ -184,6 +193,8 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
         if (rc == 0)
             rc = ss_batcher_close(b, 0);
     }
+    if (rc == 0 && b->ev != NULL)
+        rc = ss_evtime_finish(b->ev);
     if (rc == 0)
         rc = ss_batcher_finish(b);
     for (i = 0; i < n; i++)
@@ -199,7 +210,7 @@ run_replay(const struct ss_source_config *cfg, struct ss_batcher *b)
 struct live {
     struct ss_recv_host host; /* first: the receivers' callbacks cast back */
     const struct ss_source_config *cfg;
-    uv_timer_t timer, refill, deadline;
+    uv_timer_t timer, refill, deadline, idle;
     uv_signal_t sigint, sigterm, sighup;
     struct ss_recv *recvs;
     size_t running;    /* receivers whose input has not ended */
@@ -209,6 +220,8 @@ struct live {
     uint64_t rate_acc; /* --max-rate: budget owed, in records/1000 */
     uint64_t rate_cap; /* most records the budget holds */
     int64_t rate_last; /* wall clock of the last refill */
+    uint64_t arrivals; /* --idle-timeout: records seen at the last tick */
+    int64_t quiet;     /* ... and the wall clock when they last changed */
 };
 
 static void
@@ -217,7 +230,8 @@ close_all(struct live *lv)
     uv_handle_t *hs[] = {
         (uv_handle_t *)&lv->timer,    (uv_handle_t *)&lv->refill,
         (uv_handle_t *)&lv->deadline, (uv_handle_t *)&lv->sigint,
-        (uv_handle_t *)&lv->sigterm,  (uv_handle_t *)&lv->sighup};
+        (uv_handle_t *)&lv->sigterm,  (uv_handle_t *)&lv->sighup,
+        (uv_handle_t *)&lv->idle};
 
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
@@ -260,7 +274,8 @@ end_stream(struct live *lv, int rc)
     if (lv->failed) {
         ss_batcher_abort(b);
     } else {
-        int r = ss_batcher_close(b, ss_dur_now_ms());
+        int r = b->ev != NULL ? ss_evtime_finish(b->ev)
+                              : ss_batcher_close(b, ss_dur_now_ms());
 
         if (r == 0 && lv->host.troubles > 0)
             ss_batcher_abort(b);
@@ -390,6 +405,41 @@ on_tick(uv_timer_t *t)
     ss_batcher_open(b, next);
     resume_full(lv);
     arm_timer(lv);
+}
+
+/* --idle-timeout: no record for that long sends the open batches, and
+ * then one batch per interval while the silence lasts, so that windows
+ * downstream still slide. The tick checks a counter, so that a record
+ * costs no timer call. */
+static void
+on_idle_tick(uv_timer_t *t)
+{
+    struct live *lv = t->data;
+    struct ss_evtime *ev = lv->host.b->ev;
+    int64_t now = ss_dur_now_ms(), idle = lv->cfg->evtime.idle_timeout;
+    int rc;
+
+    if (ev->arrivals != lv->arrivals || lv->quiet == 0) {
+        lv->arrivals = ev->arrivals;
+        lv->quiet = now;
+        return;
+    }
+    if (now - lv->quiet < idle)
+        return;
+    if ((rc = ss_evtime_idle(ev, now - lv->quiet - idle)) < 0)
+        fail_stream(lv, rc);
+}
+
+static void
+start_idle_timer(struct live *lv)
+{
+    int64_t tick = lv->cfg->evtime.idle_timeout / 4;
+
+    if (tick > lv->cfg->interval)
+        tick = lv->cfg->interval;
+    if (tick < 10)
+        tick = 10;
+    uv_timer_start(&lv->idle, on_idle_tick, (uint64_t)tick, (uint64_t)tick);
 }
 
 static void
@@ -710,10 +760,11 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     uv_timer_init(lv.host.loop, &lv.timer);
     uv_timer_init(lv.host.loop, &lv.refill);
     uv_timer_init(lv.host.loop, &lv.deadline);
+    uv_timer_init(lv.host.loop, &lv.idle);
     uv_signal_init(lv.host.loop, &lv.sigint);
     uv_signal_init(lv.host.loop, &lv.sigterm);
     uv_signal_init(lv.host.loop, &lv.sighup);
-    lv.timer.data = lv.refill.data = lv.deadline.data = &lv;
+    lv.timer.data = lv.refill.data = lv.deadline.data = lv.idle.data = &lv;
     lv.sigint.data = lv.sigterm.data = lv.sighup.data = &lv;
     uv_signal_start(&lv.sigint, on_signal, SIGINT);
     uv_signal_start(&lv.sigterm, on_signal, SIGTERM);
@@ -737,8 +788,16 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
      * that time when it ends */
     if (cfg->state != NULL)
         locked = lock_state(cfg->state, &lockfd) == 0 ? 1 : -1;
-    ss_batcher_open(b, first_time(cfg, b));
-    arm_timer(&lv);
+    /* event time: a batch time never goes out twice across runs either */
+    if (b->ev != NULL && locked > 0 &&
+        saved_last_time(cfg->state) != SS_WAL_NO_TIME)
+        ss_evtime_start_after(b->ev, saved_last_time(cfg->state));
+    if (b->ev == NULL) {
+        ss_batcher_open(b, first_time(cfg, b));
+        arm_timer(&lv);
+    } else if (cfg->evtime.idle_timeout > 0) {
+        start_idle_timer(&lv);
+    }
     if (cfg->duration > 0)
         uv_timer_start(&lv.deadline, on_deadline, (uint64_t)cfg->duration, 0);
     if (locked < 0 || start_inputs(&lv) < 0) {
@@ -749,12 +808,12 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     rc = lv.rc;
     if (rc == 0 && (lv.failed || lv.host.troubles > 0))
         rc = SS_REPORTED;
-    if (locked > 0 && lv.ended)
-        save_last_time(cfg->state, b->time);
+    if (locked > 0 && lv.ended && (b->ev == NULL || b->batches > 0))
+        save_last_time(cfg->state, b->time); /* event time: the last sent */
     /* The open batch went out whole at the end (end_stream() closes it
      * unless the stream failed), and no record tells the next run. */
-    if (cfg->wal == NULL && cfg->state == NULL && lv.ended && !lv.failed &&
-        lv.rc == 0)
+    if (cfg->wal == NULL && cfg->state == NULL && b->ev == NULL && lv.ended &&
+        !lv.failed && lv.rc == 0)
         hold_until(lv.host.loop, b->time - b->interval, 2 * b->interval,
                    b->time);
     free_recvs(&lv);
@@ -811,6 +870,9 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
 {
     struct ss_batcher b;
     struct ss_wal wal;
+    /* static: the --stats summary, printed after the run, reads its
+     * late count */
+    static struct ss_evtime ev;
     int rc;
 
     if (ss_stage_open(sg, "source", cfg->rejects, &cfg->stats) < 0)
@@ -823,6 +885,13 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
     b.stats = &sg->stats;
     sg->stats.w = &b.w;
     sg->stats.no_trail = 1;
+    b.fmt = cfg->format;
+    if (cfg->evtime.on) {
+        b.ev = &ev; /* released below, whatever init did */
+        if ((rc = ss_evtime_init(&ev, &cfg->evtime, &b, !cfg->replay)) < 0)
+            goto done;
+        sg->stats.late = &ev.nlate;
+    }
     if (cfg->wal != NULL && (rc = start_wal(cfg, &wal, &b)) != 0)
         goto done;
     rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
@@ -834,5 +903,10 @@ done:
     ss_batcher_release(&b);
     if (cfg->wal != NULL)
         ss_wal_close(&wal);
+    if (b.ev != NULL) {
+        ss_evtime_report(&ev);
+        if (ss_evtime_release(&ev) < 0 && rc == 0)
+            rc = SS_REPORTED;
+    }
     return rc;
 }

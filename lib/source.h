@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evtime.h"
 #include "stage.h"
 #include "stats.h"
 
@@ -64,6 +65,10 @@ struct ss_source_config {
     struct ss_source_kafka kafka;
     uint64_t batches; /* --batches N: end after N, 0 never */
     int64_t duration; /* --duration, ms: end after it (replay: batch time) */
+    int format;       /* --format: enum ss_fields_format */
+    /* --event-time and its options: batches cut by the records' own
+     * times; --replay is then one stream of its files in name order. */
+    struct ss_evtime_config evtime;
 };
 
 /* --max-uncommitted under --wal: the stateful stages' --keep-outputs

@@ -1,9 +1,15 @@
 /* splitter.c - byte streams into records. */
 #include "splitter.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
+#include "evtime.h"
 
 void
 ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b, const char *name,
@@ -16,6 +22,87 @@ ss_splitter_init(struct ss_splitter *s, struct ss_batcher *b, const char *name,
     s->max = max;
     s->fixed = fixed;
     s->crlf = delim == '\n' && fixed == 0 && !keep_cr;
+}
+
+/* Lines are rows of fields (--format), or carry their event time. */
+static int
+rows(const struct ss_splitter *s)
+{
+    return s->b->fmt != SS_FIELDS_LINES || s->b->ev != NULL;
+}
+
+/* A row that cannot be read, or has no usable event time: a reject,
+ * named by its input and line. */
+static int reject_row(struct ss_splitter *s, const char *p, size_t n,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+reject_row(struct ss_splitter *s, const char *p, size_t n, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ss_diag("%s: line %" PRIu64 ": %s", s->name, s->row->lineno, msg);
+    ss_rejects_put(s->b->rej, NULL, 0, p, n);
+    return 0;
+}
+
+/* The event time of the row just read, and the row into its batch. */
+static int
+take_timed(struct ss_splitter *s, const char *val, size_t vlen)
+{
+    const struct ss_evtime_config *cfg = s->b->ev->cfg;
+    struct ss_fields_row *r = s->row;
+    const char *tp;
+    size_t tn;
+    int64_t t;
+    int rc;
+
+    if ((rc = ss_fields_row_get(r, &cfg->field, &tp, &tn)) < 0)
+        return rc;
+    if (rc == 0)
+        return reject_row(s, r->line, r->linelen, "--event-time: no field '%s'",
+                          cfg->field.name);
+    if (ss_timefmt_scan(&cfg->tf, tp, tn, &t) < 0)
+        return reject_row(s, r->line, r->linelen,
+                          "--event-time: '%.*s' is not a time in the "
+                          "--time-format",
+                          (int)(tn > 64 ? 64 : tn), tp);
+    return ss_evtime_add(s->b->ev, t, val, vlen);
+}
+
+static int
+take_row(struct ss_splitter *s, const char *p, size_t n)
+{
+    const char *why, *val;
+    size_t vlen;
+    int rc;
+
+    if (s->row == NULL) {
+        if ((s->row = malloc(sizeof(*s->row))) == NULL)
+            return -ENOMEM;
+        ss_fields_row_init(s->row, (enum ss_fields_format)s->b->fmt);
+    }
+    rc = ss_fields_row_read(s->row, p, n, &why);
+    if (rc == -EINVAL)
+        return reject_row(s, s->row->line, s->row->linelen, "%s", why);
+    if (rc <= 0)
+        return rc;
+    val = ss_fields_row_value(s->row, &vlen);
+    if (s->b->ev != NULL)
+        return take_timed(s, val, vlen);
+    return ss_batcher_add(s->b, val, vlen);
+}
+
+/* A whole line: a record, or a row to read. */
+static int
+take(struct ss_splitter *s, const char *p, size_t n)
+{
+    return rows(s) ? take_row(s, p, n) : ss_batcher_add(s->b, p, n);
 }
 
 /* With crlf, a record that ends in '\r' (the line ended with "\r\n", or
@@ -109,10 +196,10 @@ finish_partial(struct ss_splitter *s, const char *p, size_t n)
     else if (cr)
         s->partial.len--;
     if (s->partial.len == 0)
-        return ss_batcher_add(s->b, p, n);
+        return take(s, p, n);
     if ((rc = ss_buf_append(&s->partial, p, n)) < 0)
         return rc;
-    rc = ss_batcher_add(s->b, s->partial.data, s->partial.len);
+    rc = take(s, s->partial.data, s->partial.len);
     ss_buf_reset(&s->partial);
     return rc;
 }
@@ -128,7 +215,7 @@ ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n)
     for (;;) {
         /* Runs of short records go in many at a time; the one that stops
          * a run (long, cut by the chunk, over a limit) comes here. */
-        if (s->partial.len == 0 && !s->overlong && !s->b->limited) {
+        if (s->partial.len == 0 && !s->overlong && !s->b->limited && !rows(s)) {
             ssize_t used = ss_batcher_add_lines(s->b, p, (size_t)(end - p),
                                                 s->delim, s->crlf, s->max);
 
@@ -181,15 +268,32 @@ ss_splitter_eof(struct ss_splitter *s)
                           s->name, s->partial.len, s->fixed);
         s->b->batch_records++;
     } else if (s->partial.len > 0) {
-        rc = ss_batcher_add(s->b, s->partial.data,
-                            s->partial.len - ends_cr(s, "", 0));
+        rc = take(s, s->partial.data, s->partial.len - ends_cr(s, "", 0));
     }
     ss_buf_reset(&s->partial);
+    if (rc == 0 && s->row != NULL) {
+        const char *why, *p;
+        size_t n;
+
+        if (ss_fields_row_eof(s->row, &why, &p, &n) < 0)
+            rc = reject_row(s, p, n, "%s", why);
+    }
     return rc;
+}
+
+void
+ss_splitter_restart(struct ss_splitter *s)
+{
+    if (s->row != NULL)
+        ss_fields_row_restart(s->row);
 }
 
 void
 ss_splitter_release(struct ss_splitter *s)
 {
     ss_buf_release(&s->partial);
+    if (s->row != NULL)
+        ss_fields_row_release(s->row);
+    free(s->row);
+    s->row = NULL;
 }

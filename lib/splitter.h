@@ -15,6 +15,7 @@
 
 #include "batcher.h"
 #include "buf.h"
+#include "fields.h"
 
 struct ss_splitter {
     struct ss_batcher *b;
@@ -26,6 +27,9 @@ struct ss_splitter {
     size_t fixed;     /* > 0: fixed-size records of this many bytes */
     int overlong;     /* streaming an over-long record to the rejects */
     const char *name; /* the input, for messages */
+    /* The batcher reads rows (b->fmt, b->ev): this input's reader, its
+     * header and line count; allocated at the first line. */
+    struct ss_fields_row *row;
 };
 
 /* Lines (delim '\n', not fixed) end at "\n" or "\r\n" unless keep_cr:
@@ -42,6 +46,9 @@ int ss_splitter_feed(struct ss_splitter *s, const char *p, size_t n);
 ssize_t ss_splitter_feed_some(struct ss_splitter *s, const char *p, size_t n);
 /* The input ended: a last record without a delimiter still counts. */
 int ss_splitter_eof(struct ss_splitter *s);
+/* Another input (a file) follows in this splitter: its first row is a
+ * header again, its lines are counted from 1. */
+void ss_splitter_restart(struct ss_splitter *s);
 void ss_splitter_release(struct ss_splitter *s);
 
 #endif

@@ -65,6 +65,10 @@ summary(const struct ss_stats *st, char *p, size_t cap)
     n = put_s(p, n, cap, " out, ");
     n = put_u(p, n, cap, rejects);
     n = put_s(p, n, cap, rejects == 1 ? " reject, " : " rejects, ");
+    if (st->late != NULL) {
+        n = put_u(p, n, cap, *st->late);
+        n = put_s(p, n, cap, " late, ");
+    }
     n = put_u(p, n, cap, st->skipped);
     n = put_s(p, n, cap,
               st->skipped == 1 ? " replay skipped\n" : " replays skipped\n");
@@ -223,19 +227,22 @@ static void
 print_line(const struct ss_stats *st, int64_t e2e)
 {
     const struct ss_stats_batch *b = &st->b;
-    char proc[32], sched[32], end[64] = "", keys[48] = "";
+    char proc[32], sched[32], end[64] = "", keys[48] = "", late[40] = "";
 
     if (st->sink)
         snprintf(end, sizeof(end), ", end-to-end delay %s",
                  ms_text(e2e, proc, sizeof(proc)));
     if (b->keys >= 0)
         snprintf(keys, sizeof(keys), ", state keys %" PRId64, b->keys);
+    if (st->late != NULL)
+        snprintf(late, sizeof(late), ", late %" PRIu64,
+                 *st->late - st->late_before);
     ss_diag("batch %" PRId64 ": records %" PRIu64 " in %" PRIu64
             " out, bytes %" PRIu64 " in %" PRIu64
-            " out, processing %s, scheduling delay %s%s%s",
+            " out, processing %s, scheduling delay %s%s%s%s",
             b->time, b->records_in, b->records_out, b->bytes_in, b->bytes_out,
             ms_text(b->proc_ms, proc, sizeof(proc)),
-            ms_text(b->sched_ms, sched, sizeof(sched)), end, keys);
+            ms_text(b->sched_ms, sched, sizeof(sched)), end, keys, late);
 }
 
 static void
@@ -268,6 +275,8 @@ write_json(struct ss_stats *st, int64_t e2e)
         json_ms(l, "end_to_end_ms", e2e);
     if (b->keys >= 0)
         ss_buf_printf(l, ",\"state_keys\":%" PRId64, b->keys);
+    if (st->late != NULL)
+        ss_buf_printf(l, ",\"late\":%" PRIu64, *st->late - st->late_before);
     ss_buf_printf(l, "}\n");
     if ((rc = ss_io_write_all(st->fd, l->data, l->len)) < 0) {
         ss_diag_err(rc, "--stats-file: cannot write '%s'", st->file);
@@ -373,6 +382,8 @@ ss_stats_end(struct ss_stats *st)
         print_line(st, e2e);
     if (st->fd >= 0)
         write_json(st, e2e);
+    if (st->late != NULL)
+        st->late_before = *st->late;
     if (st->sink && (st->print || st->fd >= 0 || st->progress))
         check_behind(st);
     if (st->progress)

@@ -54,6 +54,10 @@ struct ss_stats {
     /* Totals, updated once per batch; the SIGUSR1 handler reads them. */
     uint64_t batches, records_in, records_out, bytes_in, bytes_out;
     uint64_t skipped; /* replayed batches left alone (checkpoints) */
+    /* sstream-source --event-time: its count of late records, or NULL;
+     * each batch reports those that came since the batch before. */
+    const uint64_t *late;
+    uint64_t late_before;
     struct ss_stats_batch b;
     /* The writer's totals when the last batch ended: a source adds a
      * batch's records before the batch is known to stats. */

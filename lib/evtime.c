@@ -1,0 +1,232 @@
+/* evtime.c - records into the batches of their own times; watermarks. */
+#include "evtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "diag.h"
+#include "dur.h"
+#include "io.h"
+
+int
+ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
+               struct ss_batcher *b, int live)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->cfg = cfg;
+    ev->b = b;
+    ev->live = live;
+    ev->interval = b->interval;
+    ev->max_seen = ev->watermark = ev->next = ev->newest = INT64_MIN;
+    /* Open batches lie between the watermark and the batch of the
+     * largest time: --max-delay plus two intervals at most. */
+    ev->nslots = (size_t)(cfg->max_delay / b->interval) + 3;
+    ss_rejects_open(&ev->late, NULL);
+    if ((ev->slots = calloc(ev->nslots, sizeof(*ev->slots))) == NULL) {
+        ev->nslots = 0;
+        return ss_diag_err(-ENOMEM, "--max-delay");
+    }
+    if (cfg->late == NULL)
+        return 0;
+    ev->late.path = cfg->late;
+    ev->late.fd =
+        open(cfg->late, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (ev->late.fd < 0)
+        return ss_diag_err(-errno, "--late: cannot open '%s'", cfg->late);
+    return 0;
+}
+
+void
+ss_evtime_start_after(struct ss_evtime *ev, int64_t t)
+{
+    if (t > ev->watermark)
+        ev->watermark = t;
+}
+
+static struct ss_buf *
+slot(struct ss_evtime *ev, int64_t t)
+{
+    int64_t k = t / ev->interval % (int64_t)ev->nslots;
+
+    return &ev->slots[k < 0 ? k + (int64_t)ev->nslots : k];
+}
+
+static int
+hold(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
+{
+    struct ss_buf *s = slot(ev, t);
+    int rc;
+
+    if ((rc = ss_buf_reserve(s, 10 + vlen)) < 0)
+        return rc;
+    s->len += ss_bytes_put_varint(s->data + s->len, vlen);
+    memcpy(s->data + s->len, val, vlen);
+    s->len += vlen;
+    return 0;
+}
+
+/* The --late file gets what a batch let through, once per batch. */
+static int
+flush_late(struct ss_evtime *ev)
+{
+    struct ss_rejects *l = &ev->late;
+    int rc;
+
+    if (l->fd < 0 || l->out.len == 0)
+        return 0;
+    rc = ss_io_write_all(l->fd, l->out.data, l->out.len);
+    ss_buf_reset(&l->out);
+    if (rc < 0)
+        return ss_diag_err(rc, "--late: cannot write '%s'", l->path);
+    return 0;
+}
+
+/* The batch at ev->next goes out with what its slot holds. */
+static int
+send(struct ss_evtime *ev)
+{
+    struct ss_batcher *b = ev->b;
+    struct ss_buf *s = slot(ev, ev->next);
+    const char *p = s->data, *end = p;
+    int rc = 0;
+
+    if (p != NULL) /* a slot never used has no buffer: no NULL + 0 */
+        end += s->len;
+    ss_batcher_open(b, ev->next);
+    while (p < end && rc == 0) {
+        size_t n = ss_frame_varint_get(&p);
+
+        rc = ss_batcher_add(b, p, n);
+        p += n;
+    }
+    ss_buf_reset(s);
+    if (rc == 0)
+        rc = ss_batcher_close(b, ev->live ? ss_dur_now_ms() : 0);
+    if (rc == 0)
+        rc = flush_late(ev);
+    ev->next += ev->interval;
+    return rc;
+}
+
+/* Every batch that ends at or before 'limit' goes out, in order. */
+static int
+send_upto(struct ss_evtime *ev, int64_t limit)
+{
+    int rc = 0;
+
+    if (limit > ev->watermark)
+        ev->watermark = limit;
+    while (ev->next != INT64_MIN && ev->next <= ev->watermark && rc == 0)
+        rc = send(ev);
+    return rc;
+}
+
+static int
+late(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
+{
+    int64_t behind = ev->watermark - t;
+
+    ev->nlate++;
+    ev->late_sum += behind;
+    if (behind > ev->late_max)
+        ev->late_max = behind;
+    switch (ev->cfg->policy) {
+    case SS_LATE_FILE:
+        ss_rejects_put(&ev->late, NULL, 0, val, vlen);
+        break;
+    case SS_LATE_NEXT_BATCH:
+        return hold(ev, ev->next, val, vlen);
+    case SS_LATE_DROP:
+        break;
+    }
+    return 0;
+}
+
+int
+ss_evtime_add(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
+{
+    int64_t batch = ss_batcher_align(t, ev->interval), limit;
+    int rc;
+
+    ev->arrivals++;
+    /* Its batch is complete: no record at or behind the watermark goes
+     * into a batch that ends there. */
+    if (ev->watermark != INT64_MIN && batch <= ev->watermark)
+        return late(ev, t, val, vlen);
+    if (ev->next == INT64_MIN || batch < ev->next)
+        ev->next = batch; /* before the first batch went out */
+    if (batch > ev->newest)
+        ev->newest = batch;
+    if (t <= ev->max_seen)
+        return hold(ev, batch, val, vlen);
+    /* A jump ahead: the batches the watermark passes before this record's
+     * go out first, freeing their slots (the ring holds --max-delay plus
+     * two intervals, and the record's batch could fall on an open one);
+     * then the record, then its own batch if the watermark passed it. */
+    ev->max_seen = t;
+    limit = t - ev->cfg->max_delay;
+    if ((rc = send_upto(ev, limit < batch ? limit : batch - ev->interval)) <
+            0 ||
+        (rc = hold(ev, batch, val, vlen)) < 0)
+        return rc;
+    return send_upto(ev, limit);
+}
+
+int
+ss_evtime_idle(struct ss_evtime *ev, int64_t more)
+{
+    if (ev->next == INT64_MIN)
+        return 0;
+    return send_upto(ev, ev->newest + more / ev->interval * ev->interval);
+}
+
+int
+ss_evtime_finish(struct ss_evtime *ev)
+{
+    if (ev->next == INT64_MIN)
+        return 0;
+    return send_upto(ev, ev->newest);
+}
+
+void
+ss_evtime_report(const struct ss_evtime *ev)
+{
+    const char *where;
+
+    if (ev->nlate == 0)
+        return;
+    if (ev->cfg->policy == SS_LATE_NEXT_BATCH)
+        where = "put in the next batch";
+    else if (ev->cfg->policy == SS_LATE_FILE)
+        where = "kept in";
+    else
+        where = "dropped (--late FILE keeps them)";
+    ss_diag("%" PRIu64 " late record%s, behind the watermark by %" PRId64
+            "ms at most, %" PRId64 "ms on average: %s%s%s%s",
+            ev->nlate, ev->nlate == 1 ? "" : "s", ev->late_max,
+            ev->late_sum / (int64_t)ev->nlate, where,
+            ev->cfg->policy == SS_LATE_FILE ? " '" : "",
+            ev->cfg->policy == SS_LATE_FILE ? ev->cfg->late : "",
+            ev->cfg->policy == SS_LATE_FILE ? "'" : "");
+}
+
+int
+ss_evtime_release(struct ss_evtime *ev)
+{
+    int rc = flush_late(ev);
+
+    if (ev->late.fd >= 0 && close(ev->late.fd) < 0 && rc == 0)
+        rc = ss_diag_err(-errno, "--late: cannot close '%s'", ev->late.path);
+    ev->late.fd = -1;
+    ss_buf_release(&ev->late.out);
+    for (size_t i = 0; i < ev->nslots; i++)
+        ss_buf_release(&ev->slots[i]);
+    free(ev->slots);
+    ev->slots = NULL;
+    return rc;
+}

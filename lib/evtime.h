@@ -1,0 +1,92 @@
+/* evtime.h - event time for sstream-source: each record goes to the batch
+ * that holds its own time, and a batch goes out once the watermark has
+ * passed its end.
+ *
+ * The watermark is the largest event time seen less --max-delay (moved
+ * on further by --idle-timeout and the end of the input). A batch at T
+ * holds the records whose times fall in (T - interval, T], as a batch of
+ * the live clock does, so batch times stay on the interval grid; the
+ * batches go out in order, every interval one, empty or not. A record
+ * whose batch the watermark has passed is late: kept in the --late file,
+ * dropped, or put in the next batch to go out (--late-policy), and
+ * counted; the summary says how many and how late. The output depends on
+ * the records and their order only, never on when they arrived (unless
+ * --idle-timeout moved the watermark), so a log read at full speed and
+ * one read in real time give the same batches.
+ *
+ * Owns: the records of the open batches (their times lie within
+ * --max-delay plus two intervals of one another, so their number is
+ * bounded by the input rate, not by the stream's length), and the --late
+ * file, until ss_evtime_release(). Batches go out through the batcher.
+ */
+#ifndef SS_EVTIME_H
+#define SS_EVTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batcher.h"
+#include "buf.h"
+#include "fields.h"
+#include "rejects.h"
+#include "timefmt.h"
+
+/* --max-delay spans at most this many batch intervals: the open batches
+ * are a ring of that many slots. */
+#define SS_EVTIME_MAX_SLOTS (1 << 20)
+
+enum ss_evtime_late {
+    SS_LATE_DROP,       /* counted and dropped */
+    SS_LATE_FILE,       /* counted and written to --late FILE */
+    SS_LATE_NEXT_BATCH, /* counted and put in the next batch to go out */
+};
+
+struct ss_evtime_config {
+    int on;                     /* --event-time given */
+    struct ss_fields_sel field; /* --event-time FIELD */
+    struct ss_timefmt tf;       /* --time-format */
+    int64_t max_delay;          /* --max-delay, ms */
+    int64_t idle_timeout;       /* --idle-timeout, ms; 0 none */
+    enum ss_evtime_late policy; /* --late-policy */
+    const char *late;           /* --late FILE, or NULL */
+};
+
+struct ss_evtime {
+    const struct ss_evtime_config *cfg;
+    struct ss_batcher *b;
+    int64_t interval;
+    int64_t max_seen;     /* largest event time; INT64_MIN before any */
+    int64_t watermark;    /* INT64_MIN before any record */
+    int64_t next;         /* the oldest batch not sent; INT64_MIN none yet */
+    int64_t newest;       /* the newest batch holding records */
+    struct ss_buf *slots; /* open batch T in slot (T / interval) % nslots */
+    size_t nslots;
+    int live;               /* frames stamped with the wall clock (else 0) */
+    uint64_t arrivals;      /* records taken: the idle timer watches it */
+    struct ss_rejects late; /* the --late file (its own count) */
+    uint64_t nlate;
+    int64_t late_max, late_sum; /* ms behind the watermark */
+};
+
+/* 0, or SS_REPORTED after saying why the --late file cannot open. */
+int ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
+                   struct ss_batcher *b, int live);
+/* Batches up to 't' went out in an earlier run (--state): they are not
+ * sent again; records that belong in them are late. */
+void ss_evtime_start_after(struct ss_evtime *ev, int64_t t);
+/* A record with event time 't': into its batch, or late; batches the
+ * watermark passes go out. 0, or a negative errno code from the
+ * batcher. */
+int ss_evtime_add(struct ss_evtime *ev, int64_t t, const char *val,
+                  size_t vlen);
+/* The input has been silent for --idle-timeout plus 'more' ms: the open
+ * batches go out, and one more batch per interval of 'more'. */
+int ss_evtime_idle(struct ss_evtime *ev, int64_t more);
+/* The input ended: every open batch goes out. */
+int ss_evtime_finish(struct ss_evtime *ev);
+/* Say how many records were late, how late, and where they went. */
+void ss_evtime_report(const struct ss_evtime *ev);
+/* Flush and close the --late file: 0 or SS_REPORTED. */
+int ss_evtime_release(struct ss_evtime *ev);
+
+#endif
