@@ -211,6 +211,7 @@ struct live {
     struct ss_recv_host host; /* first: the receivers' callbacks cast back */
     const struct ss_source_config *cfg;
     uv_timer_t timer, refill, deadline, idle;
+    uv_timer_t hold; /* the wait of a short run, after the stream ended */
     uv_signal_t sigint, sigterm, sighup;
     struct ss_recv *recvs;
     size_t running;    /* receivers whose input has not ended */
@@ -224,18 +225,33 @@ struct live {
     int64_t quiet;     /* ... and the wall clock when they last changed */
 };
 
+/* The stream has ended: the loop winds down. The signal handles stay
+ * on, not holding the loop, until the run returns (close_signals()): a
+ * closed one would give SIGINT back its default, and a Ctrl-C while the
+ * last frames drain, or during the wait that may follow, would kill the
+ * run with 130. */
 static void
 close_all(struct live *lv)
 {
-    uv_handle_t *hs[] = {
-        (uv_handle_t *)&lv->timer,    (uv_handle_t *)&lv->refill,
-        (uv_handle_t *)&lv->deadline, (uv_handle_t *)&lv->sigint,
-        (uv_handle_t *)&lv->sigterm,  (uv_handle_t *)&lv->sighup,
-        (uv_handle_t *)&lv->idle};
+    uv_handle_t *hs[] = {(uv_handle_t *)&lv->timer, (uv_handle_t *)&lv->refill,
+                         (uv_handle_t *)&lv->deadline,
+                         (uv_handle_t *)&lv->idle};
 
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
+    uv_unref((uv_handle_t *)&lv->sigint);
+    uv_unref((uv_handle_t *)&lv->sigterm);
+    uv_unref((uv_handle_t *)&lv->sighup);
+}
+
+static void
+close_signals(struct live *lv)
+{
+    uv_close((uv_handle_t *)&lv->sigint, NULL);
+    uv_close((uv_handle_t *)&lv->sigterm, NULL);
+    uv_close((uv_handle_t *)&lv->sighup, NULL);
+    uv_run(lv->host.loop, UV_RUN_DEFAULT);
 }
 
 static void
@@ -445,8 +461,14 @@ start_idle_timer(struct live *lv)
 static void
 on_signal(uv_signal_t *s, int signum)
 {
+    struct live *lv = s->data;
+
     (void)signum;
-    end_stream(s->data, 0);
+    if (!lv->ended)
+        end_stream(lv, 0);
+    else if (uv_is_active((uv_handle_t *)&lv->hold))
+        uv_close((uv_handle_t *)&lv->hold, NULL); /* the user would rather
+                                                    not wait */
 }
 
 static void
@@ -601,58 +623,32 @@ save_last_time(const char *dir, int64_t t)
 
 /* ---- the wait of a short run without a record (see first_time()) ---- */
 
-struct hold {
-    uv_timer_t timer;
-    uv_signal_t sigint, sigterm;
-};
-
-static void
-hold_end(struct hold *h)
-{
-    uv_close((uv_handle_t *)&h->timer, NULL);
-    uv_close((uv_handle_t *)&h->sigint, NULL);
-    uv_close((uv_handle_t *)&h->sigterm, NULL);
-}
-
 static void
 on_hold_time(uv_timer_t *t)
 {
-    hold_end(t->data);
-}
-
-/* Ctrl-C again: the user would rather not wait; the stream is whole. */
-static void
-on_hold_signal(uv_signal_t *s, int signum)
-{
-    (void)signum;
-    hold_end(s->data);
+    uv_close((uv_handle_t *)t, NULL);
 }
 
 /* Wait until 'until' (ms since the epoch), at most 'most' ms; a SIGINT or
- * SIGTERM ends the wait. A wait of a second or more is said. */
+ * SIGTERM ends the wait (on_signal(): the stream is whole). A wait of a
+ * second or more is said, once Ctrl-C can end it. */
 static void
-hold_until(uv_loop_t *loop, int64_t until, int64_t most, int64_t batch)
+hold_until(struct live *lv, int64_t until, int64_t most, int64_t batch)
 {
     int64_t wait = until - ss_dur_now_ms();
-    struct hold h;
 
     if (wait <= 0)
         return;
     if (wait > most)
         wait = most;
+    uv_timer_init(lv->host.loop, &lv->hold);
+    uv_timer_start(&lv->hold, on_hold_time, (uint64_t)wait, 0);
     if (wait >= 1000)
         ss_diag("waiting %" PRId64 "s for the interval of batch %" PRId64
                 " to begin, so that a run started next cannot reuse its time "
                 "(Ctrl-C ends the wait)",
                 (wait + 999) / 1000, batch);
-    uv_timer_init(loop, &h.timer);
-    uv_signal_init(loop, &h.sigint);
-    uv_signal_init(loop, &h.sigterm);
-    h.timer.data = h.sigint.data = h.sigterm.data = &h;
-    uv_timer_start(&h.timer, on_hold_time, (uint64_t)wait, 0);
-    uv_signal_start(&h.sigint, on_hold_signal, SIGINT);
-    uv_signal_start(&h.sigterm, on_hold_signal, SIGTERM);
-    uv_run(loop, UV_RUN_DEFAULT);
+    uv_run(lv->host.loop, UV_RUN_DEFAULT);
 }
 
 static int
@@ -814,8 +810,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
      * unless the stream failed), and no record tells the next run. */
     if (cfg->wal == NULL && cfg->state == NULL && b->ev == NULL && lv.ended &&
         !lv.failed && lv.rc == 0)
-        hold_until(lv.host.loop, b->time - b->interval, 2 * b->interval,
-                   b->time);
+        hold_until(&lv, b->time - b->interval, 2 * b->interval, b->time);
+    close_signals(&lv);
     free_recvs(&lv);
     if (lockfd >= 0)
         close(lockfd); /* the ledger and the last time are written */
