@@ -13,8 +13,8 @@
 #include "timefmt.h"
 
 static const char usage_line[] =
-    "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | "
-    "--tsv]\n"
+    "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] |\n"
+    "                    --top N | --tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S] "
     "[--skip-empty]]\n"
     "                    [--foreach CMD [--retries N]]\n"
@@ -61,10 +61,14 @@ static const char help_text[] =
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
     "      --suffix S                   the files' suffix\n"
-    "      --time-format F              batch times for --print, --tsv: ms "
-    "(default),\n"
-    "                                   iso (UTC), local, or a strftime "
-    "format\n"
+    "      --time-format F              batch times for --print, --tsv, --top: "
+    "ms\n"
+    "                                   (default), iso (UTC), local, or a\n"
+    "                                   strftime format\n"
+    "      --top N                      the N keys of largest value per "
+    "batch:\n"
+    "                                   a live view on a terminal, else\n"
+    "                                   time<TAB>rank<TAB>key<TAB>value\n"
     "      --topic NAME                 the --kafka topic\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
@@ -91,6 +95,7 @@ enum {
     OPT_SAVE_AS,
     OPT_SKIP_EMPTY,
     OPT_SUFFIX,
+    OPT_TOP,
     OPT_TOPIC,
     OPT_TIME_FORMAT,
     OPT_TSV,
@@ -114,6 +119,7 @@ static const struct option longopts[] = {
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
+    {"top", required_argument, NULL, OPT_TOP},
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
     {"tsv", no_argument, NULL, OPT_TSV},
@@ -249,6 +255,13 @@ main(int argc, char **argv)
             }
             time_format_given = 1;
             break;
+        case OPT_TOP:
+            if (ss_opt_count("--top", optarg, 1, 100000, &n) < 0)
+                return 2;
+            cfg.mode = SS_SINK_TOP;
+            cfg.top_n = (size_t)n;
+            modes++;
+            break;
         case OPT_TOPIC:
             if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
                 ss_diag("--topic: '%s' is not one topic name", optarg);
@@ -271,8 +284,8 @@ main(int argc, char **argv)
     if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
         return rc;
     if (modes > 1)
-        return ss_opt_usage(&com, "--dump, --json, --lines, --print and "
-                                  "--tsv exclude each other");
+        return ss_opt_usage(&com, "--dump, --json, --lines, --print, --top "
+                                  "and --tsv exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
     if (cfg.skip_empty && cfg.save_as == NULL)
@@ -290,9 +303,9 @@ main(int argc, char **argv)
                        cfg.connect != NULL || cfg.kafka != NULL))
         cfg.mode = SS_SINK_NONE;
     if (time_format_given && cfg.mode != SS_SINK_PRINT &&
-        cfg.mode != SS_SINK_TSV)
-        return ss_opt_usage(&com, "--time-format: only for --print and "
-                                  "--tsv");
+        cfg.mode != SS_SINK_TSV && cfg.mode != SS_SINK_TOP)
+        return ss_opt_usage(&com, "--time-format: only for --print, --tsv "
+                                  "and --top");
     if ((rc = ss_stage_check_pipes(SS_STAGE_SINK)) == 0) {
         ss_stage_signals(SS_STAGE_SINK);
         rc = ss_sink_run(&cfg, &sg);

@@ -17,12 +17,14 @@ enum ss_sink_mode {
     SS_SINK_TSV,   /* time<TAB>value, or time<TAB>key<TAB>value */
     SS_SINK_DUMP,  /* every frame, headers included, escaped */
     SS_SINK_JSON,  /* {"time":T,"key":"k","value":"v"} per record */
+    SS_SINK_TOP,   /* the top N keys by value: a live view, or lines */
     SS_SINK_NONE,  /* nothing on stdout: only the outputs below */
 };
 
 struct ss_sink_config {
     enum ss_sink_mode mode;
     size_t print_n;                /* --print=N */
+    size_t top_n;                  /* --top N */
     struct ss_timefmt time_format; /* --time-format, for --print, --tsv */
     const char *save_as;           /* --save-as-text-files PREFIX */
     const char *suffix;            /* --suffix S, or NULL */
