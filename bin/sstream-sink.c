@@ -19,6 +19,7 @@ static const char usage_line[] =
     "[--skip-empty]]\n"
     "                    [--foreach CMD [--retries N]]\n"
     "                    [--connect HOST:PORT [--connect-timeout DUR]]\n"
+    "                    [--post URL [--retries N] [--skip-empty]]\n"
     "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
     "NAME=VALUE] ...]\n"
     "                    [--commit DIR] [--progress] [--stats] "
@@ -47,14 +48,17 @@ static const char help_text[] =
     "                                   record's key the message key)\n"
     "      --lines                      the value, or key<TAB>value, per "
     "record\n"
+    "      --post URL                   each batch one HTTP POST, a JSON body\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
     "records\n"
     "      --progress                   the source's records/s on stderr, per "
     "batch\n"
     "      --retries N                  run a failing --foreach CMD again N "
-    "times\n"
+    "times;\n"
+    "                                   try a --post again N times (3)\n"
     "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
-    "      --skip-empty                 no file for an empty batch\n"
+    "      --skip-empty                 no file, no --post, for an empty "
+    "batch\n"
     "      --stats                      a line per batch on stderr, a "
     "summary at\n"
     "                                   exit; warn when falling behind\n"
@@ -89,6 +93,7 @@ enum {
     OPT_JSON,
     OPT_KAFKA,
     OPT_LINES,
+    OPT_POST,
     OPT_PRINT,
     OPT_PROGRESS,
     OPT_RETRIES,
@@ -111,6 +116,7 @@ static const struct option longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
+    {"post", required_argument, NULL, OPT_POST},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"retries", required_argument, NULL, OPT_RETRIES},
@@ -210,6 +216,15 @@ main(int argc, char **argv)
             cfg.mode = SS_SINK_LINES;
             modes++;
             break;
+        case OPT_POST:
+            if (strncmp(optarg, "http://", 7) != 0 &&
+                strncmp(optarg, "https://", 8) != 0) {
+                ss_diag("--post: '%s' is not an http:// or https:// URL",
+                        optarg);
+                return 2;
+            }
+            cfg.post = optarg;
+            break;
         case OPT_PRINT:
             cfg.mode = SS_SINK_PRINT;
             modes++;
@@ -225,7 +240,7 @@ main(int argc, char **argv)
         case OPT_RETRIES:
             if (ss_opt_count("--retries", optarg, 0, 100, &n) < 0)
                 return 2;
-            cfg.retries = (unsigned)n;
+            cfg.retries = cfg.post_retries = (unsigned)n;
             retries_given = 1;
             break;
         case OPT_SAVE_AS:
@@ -288,19 +303,22 @@ main(int argc, char **argv)
                                   "and --tsv exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
-    if (cfg.skip_empty && cfg.save_as == NULL)
-        return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files");
-    if (connect_timeout_given && cfg.connect == NULL)
-        return ss_opt_usage(&com, "--connect-timeout: needs --connect");
+    if (cfg.skip_empty && cfg.save_as == NULL && cfg.post == NULL)
+        return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files "
+                                  "or --post");
+    if (connect_timeout_given && cfg.connect == NULL && cfg.post == NULL)
+        return ss_opt_usage(&com, "--connect-timeout: needs --connect or "
+                                  "--post");
     if (check_kafka(&cfg, nprops) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }
-    if (retries_given && cfg.foreach == NULL)
-        return ss_opt_usage(&com, "--retries: needs --foreach");
+    if (retries_given && cfg.foreach == NULL && cfg.post == NULL)
+        return ss_opt_usage(&com, "--retries: needs --foreach or --post");
     /* With an output operation, stdout has text only when asked. */
-    if (modes == 0 && (cfg.save_as != NULL || cfg.foreach != NULL ||
-                       cfg.connect != NULL || cfg.kafka != NULL))
+    if (modes == 0 &&
+        (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL ||
+         cfg.kafka != NULL || cfg.post != NULL))
         cfg.mode = SS_SINK_NONE;
     if (time_format_given && cfg.mode != SS_SINK_PRINT &&
         cfg.mode != SS_SINK_TSV && cfg.mode != SS_SINK_TOP)

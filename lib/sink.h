@@ -32,6 +32,8 @@ struct ss_sink_config {
     const char *foreach;     /* --foreach CMD */
     unsigned retries;        /* --retries N for --foreach */
     const char *connect;     /* --connect HOST:PORT */
+    const char *post;        /* --post URL */
+    unsigned post_retries;   /* --retries N for --post */
     int64_t connect_timeout; /* --connect-timeout, ms; 0: the kernel's */
     const char *commit;      /* --commit DIR: the source's --wal folder */
     const char *kafka;       /* --kafka HOST:PORT[,...]: records to a topic */
@@ -43,6 +45,8 @@ struct ss_sink_config {
     struct ss_stats_config stats;
 };
 
+/* --retries for --post when not given. */
+#define SS_SINK_POST_RETRIES 3
 /* --connect-timeout, as the source's (SS_SOURCE_CONNECT_TIMEOUT). */
 #define SS_SINK_CONNECT_TIMEOUT 10000
 

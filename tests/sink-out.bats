@@ -51,7 +51,7 @@ teardown() {
 @test "out: --skip-empty needs --save-as-text-files, exit 2" {
     run --separate-stderr sstream-sink --lines --skip-empty
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --skip-empty: needs --save-as-text-files"
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --skip-empty: needs --save-as-text-files or --post"
 }
 
 @test "out: without --suffix the files are PREFIX-TIME; keyed records as key<TAB>value" {
@@ -186,7 +186,7 @@ EOF
     [ "$SECONDS" -lt 10 ]
     run --separate-stderr sstream-sink --lines --connect-timeout 1s
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --connect-timeout: needs --connect"
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --connect-timeout: needs --connect or --post"
 }
 
 @test "out: --connect to a port nobody listens on fails with exit 1" {
@@ -278,7 +278,7 @@ sstream-sink: --connect 127.0.0.1:$port: connected; batch 1000 goes again (the s
     assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --suffix: needs --save-as-text-files"
     run --separate-stderr sstream-sink --retries 2
     assert_failure 2
-    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --retries: needs --foreach"
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --retries: needs --foreach or --post"
     run --separate-stderr sstream-sink --foreach true --retries x
     assert_failure 2
     assert_equal "$stderr" "sstream-sink: --retries: 'x' is not a whole number from 0 to 100"
