@@ -340,9 +340,9 @@ EOF2
     assert_equal "$(tail -1 <<<"$stderr")" "sstream-window: 3 batches, 5 records in, 8 out, 0 rejects, 0 replays skipped"
     run json_rows "$T/s.json"
     assert_output - <<'EOF2'
-window 1000 3 3 94 106 None keys=3
-window 2000 0 3 72 106 None keys=3
-window 3000 2 2 80 92 None keys=2
+window 1000 3 3 106 118 None keys=3
+window 2000 0 3 84 118 None keys=3
+window 3000 2 2 92 104 None keys=2
 EOF2
     run --separate-stderr sstream-window -w 2 --count --stats-file ''
     assert_failure 2
