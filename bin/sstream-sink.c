@@ -13,12 +13,13 @@
 #include "timefmt.h"
 
 static const char usage_line[] =
-    "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | "
-    "--tsv]\n"
+    "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] |\n"
+    "                    --top N | --tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S] "
     "[--skip-empty]]\n"
     "                    [--foreach CMD [--retries N]]\n"
     "                    [--connect HOST:PORT [--connect-timeout DUR]]\n"
+    "                    [--post URL [--retries N] [--skip-empty]]\n"
     "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
     "NAME=VALUE] ...]\n"
     "                    [--commit DIR] [--progress] [--stats] "
@@ -47,23 +48,31 @@ static const char help_text[] =
     "                                   record's key the message key)\n"
     "      --lines                      the value, or key<TAB>value, per "
     "record\n"
+    "      --post URL                   each batch one HTTP POST, a JSON body\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
     "records\n"
-    "      --progress                   a live status line on a terminal\n"
+    "      --progress                   the source's records/s on stderr, per "
+    "batch\n"
     "      --retries N                  run a failing --foreach CMD again N "
-    "times\n"
+    "times;\n"
+    "                                   try a --post again N times (3)\n"
     "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
-    "      --skip-empty                 no file for an empty batch\n"
+    "      --skip-empty                 no file, no --post, for an empty "
+    "batch\n"
     "      --stats                      a line per batch on stderr, a "
     "summary at\n"
     "                                   exit; warn when falling behind\n"
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
     "      --suffix S                   the files' suffix\n"
-    "      --time-format F              batch times for --print, --tsv: ms "
-    "(default),\n"
-    "                                   iso (UTC), local, or a strftime "
-    "format\n"
+    "      --time-format F              batch times for --print, --tsv, --top: "
+    "ms\n"
+    "                                   (default), iso (UTC), local, or a\n"
+    "                                   strftime format\n"
+    "      --top N                      the N keys of largest value per "
+    "batch:\n"
+    "                                   a live view on a terminal, else\n"
+    "                                   time<TAB>rank<TAB>key<TAB>value\n"
     "      --topic NAME                 the --kafka topic\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
@@ -84,12 +93,14 @@ enum {
     OPT_JSON,
     OPT_KAFKA,
     OPT_LINES,
+    OPT_POST,
     OPT_PRINT,
     OPT_PROGRESS,
     OPT_RETRIES,
     OPT_SAVE_AS,
     OPT_SKIP_EMPTY,
     OPT_SUFFIX,
+    OPT_TOP,
     OPT_TOPIC,
     OPT_TIME_FORMAT,
     OPT_TSV,
@@ -105,6 +116,7 @@ static const struct option longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
+    {"post", required_argument, NULL, OPT_POST},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"retries", required_argument, NULL, OPT_RETRIES},
@@ -113,6 +125,7 @@ static const struct option longopts[] = {
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
+    {"top", required_argument, NULL, OPT_TOP},
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
     {"tsv", no_argument, NULL, OPT_TSV},
@@ -203,6 +216,15 @@ main(int argc, char **argv)
             cfg.mode = SS_SINK_LINES;
             modes++;
             break;
+        case OPT_POST:
+            if (strncmp(optarg, "http://", 7) != 0 &&
+                strncmp(optarg, "https://", 8) != 0) {
+                ss_diag("--post: '%s' is not an http:// or https:// URL",
+                        optarg);
+                return 2;
+            }
+            cfg.post = optarg;
+            break;
         case OPT_PRINT:
             cfg.mode = SS_SINK_PRINT;
             modes++;
@@ -218,7 +240,7 @@ main(int argc, char **argv)
         case OPT_RETRIES:
             if (ss_opt_count("--retries", optarg, 0, 100, &n) < 0)
                 return 2;
-            cfg.retries = (unsigned)n;
+            cfg.retries = cfg.post_retries = (unsigned)n;
             retries_given = 1;
             break;
         case OPT_SAVE_AS:
@@ -248,6 +270,13 @@ main(int argc, char **argv)
             }
             time_format_given = 1;
             break;
+        case OPT_TOP:
+            if (ss_opt_count("--top", optarg, 1, 100000, &n) < 0)
+                return 2;
+            cfg.mode = SS_SINK_TOP;
+            cfg.top_n = (size_t)n;
+            modes++;
+            break;
         case OPT_TOPIC:
             if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
                 ss_diag("--topic: '%s' is not one topic name", optarg);
@@ -270,28 +299,31 @@ main(int argc, char **argv)
     if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
         return rc;
     if (modes > 1)
-        return ss_opt_usage(&com, "--dump, --json, --lines, --print and "
-                                  "--tsv exclude each other");
+        return ss_opt_usage(&com, "--dump, --json, --lines, --print, --top "
+                                  "and --tsv exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
-    if (cfg.skip_empty && cfg.save_as == NULL)
-        return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files");
-    if (connect_timeout_given && cfg.connect == NULL)
-        return ss_opt_usage(&com, "--connect-timeout: needs --connect");
+    if (cfg.skip_empty && cfg.save_as == NULL && cfg.post == NULL)
+        return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files "
+                                  "or --post");
+    if (connect_timeout_given && cfg.connect == NULL && cfg.post == NULL)
+        return ss_opt_usage(&com, "--connect-timeout: needs --connect or "
+                                  "--post");
     if (check_kafka(&cfg, nprops) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }
-    if (retries_given && cfg.foreach == NULL)
-        return ss_opt_usage(&com, "--retries: needs --foreach");
+    if (retries_given && cfg.foreach == NULL && cfg.post == NULL)
+        return ss_opt_usage(&com, "--retries: needs --foreach or --post");
     /* With an output operation, stdout has text only when asked. */
-    if (modes == 0 && (cfg.save_as != NULL || cfg.foreach != NULL ||
-                       cfg.connect != NULL || cfg.kafka != NULL))
+    if (modes == 0 &&
+        (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL ||
+         cfg.kafka != NULL || cfg.post != NULL))
         cfg.mode = SS_SINK_NONE;
     if (time_format_given && cfg.mode != SS_SINK_PRINT &&
-        cfg.mode != SS_SINK_TSV)
-        return ss_opt_usage(&com, "--time-format: only for --print and "
-                                  "--tsv");
+        cfg.mode != SS_SINK_TSV && cfg.mode != SS_SINK_TOP)
+        return ss_opt_usage(&com, "--time-format: only for --print, --tsv "
+                                  "and --top");
     if ((rc = ss_stage_check_pipes(SS_STAGE_SINK)) == 0) {
         ss_stage_signals(SS_STAGE_SINK);
         rc = ss_sink_run(&cfg, &sg);

@@ -57,12 +57,13 @@ checksum(const char *h, size_t hlen, const char *payload, size_t len)
 }
 
 size_t
-ss_frame_header_len(unsigned n)
+ss_frame_header_len(unsigned n, int ingest)
 {
-    if (n == 0)
+    if (n == 0 && !ingest)
         return SS_FRAME_HEADER_LEN;
     return SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD +
-           (size_t)n * SS_FRAME_TRAIL_ENTRY;
+           (size_t)n * SS_FRAME_TRAIL_ENTRY +
+           (ingest ? SS_FRAME_INGEST_LEN : 0);
 }
 
 void
@@ -71,7 +72,9 @@ ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
 {
     unsigned n =
         f->ntrail < SS_FRAME_TRAIL_MAX ? f->ntrail : SS_FRAME_TRAIL_MAX;
-    size_t hlen = ss_frame_header_len(n);
+    int ingest = f->ingest_interval != 0;
+    size_t hlen = ss_frame_header_len(n, ingest);
+    char *e = h + OFF_TRAIL + SS_FRAME_TRAIL_HEAD;
 
     memcpy(h + OFF_MAGIC, SS_FRAME_MAGIC, 4);
     h[OFF_VERSION] = SS_FRAME_VERSION;
@@ -84,11 +87,14 @@ ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
     ss_bytes_put_le(h + OFF_REPLAY, f->replay_ms, 4);
     ss_bytes_put_le(h + OFF_PLEN, len, 8);
     ss_bytes_put_le(h + OFF_CLOSED, (uint64_t)f->closed_ms, 8);
-    if (n > 0) {
-        ss_bytes_put_le(h + OFF_TRAIL, n,
-                        4); /* the count, and 3 reserved zeros */
-        memcpy(h + OFF_TRAIL + SS_FRAME_TRAIL_HEAD, f->trail,
-               (size_t)n * SS_FRAME_TRAIL_ENTRY);
+    if (n > 0 || ingest) /* the count, and 3 reserved zeros */
+        ss_bytes_put_le(h + OFF_TRAIL, n, 4);
+    if (n > 0)
+        memcpy(e, f->trail, (size_t)n * SS_FRAME_TRAIL_ENTRY);
+    if (ingest) {
+        e += (size_t)n * SS_FRAME_TRAIL_ENTRY;
+        ss_bytes_put_le(e, f->ingest, 8);
+        ss_bytes_put_le(e + 8, f->ingest_interval, 4);
     }
     ss_bytes_put_le(h + OFF_SUM, checksum(h, hlen, payload, len), 8);
 }
@@ -104,13 +110,21 @@ parse_trail(const char *p, size_t hlen, struct ss_frame *f)
 
     f->trail = NULL;
     f->ntrail = 0;
+    f->ingest = 0;
+    f->ingest_interval = 0;
     if (hlen < SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD)
         return;
     n = (unsigned char)p[OFF_TRAIL];
-    if (n > SS_FRAME_TRAIL_MAX || ss_frame_header_len(n) > hlen)
+    if (n > SS_FRAME_TRAIL_MAX || ss_frame_header_len(n, 0) > hlen)
         return;
     f->ntrail = n;
     f->trail = p + OFF_TRAIL + SS_FRAME_TRAIL_HEAD;
+    if (ss_frame_header_len(n, 1) <= hlen) {
+        const char *e = f->trail + (size_t)n * SS_FRAME_TRAIL_ENTRY;
+
+        f->ingest = ss_bytes_get_le(e, 8);
+        f->ingest_interval = (uint32_t)ss_bytes_get_le(e + 8, 4);
+    }
 }
 
 void
@@ -494,6 +508,8 @@ ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
     w->flags = flags & SS_FRAME_KEYED;
     w->count = 0;
     w->ntrail = 0;
+    w->ingest = 0;
+    w->ingest_interval = 0;
     ss_buf_reset(&w->out);
     /* Room for the longest header now; it is filled in when the frame is
      * sent, flush against the payload (see send_frame()). */
@@ -517,12 +533,16 @@ send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
         .replay_ms = w->replay_ms,
         .closed_ms = w->closed_ms,
         .trail = w->trail,
-        .ntrail = (kind == SS_FRAME_BATCH && !(flags & SS_FRAME_MORE))
-                      ? w->ntrail
-                      : 0,
     };
     size_t plen = w->out.len - ROOM;
-    size_t hlen = ss_frame_header_len(f.ntrail);
+    size_t hlen;
+
+    if (kind == SS_FRAME_BATCH && !(flags & SS_FRAME_MORE)) {
+        f.ntrail = w->ntrail;
+        f.ingest = w->ingest;
+        f.ingest_interval = w->ingest_interval;
+    }
+    hlen = ss_frame_header_len(f.ntrail, f.ingest_interval != 0);
     char *h = w->out.data + ROOM - hlen;
     uint64_t t0;
     int rc;
@@ -745,6 +765,18 @@ ss_frame_writer_trail(struct ss_frame_writer *w, const struct ss_frame *in)
         in->ntrail < SS_FRAME_TRAIL_MAX ? in->ntrail : SS_FRAME_TRAIL_MAX;
     if (w->ntrail > 0)
         memcpy(w->trail, in->trail, (size_t)w->ntrail * SS_FRAME_TRAIL_ENTRY);
+    w->ingest = in->ingest;
+    w->ingest_interval = in->ingest_interval;
+}
+
+void
+ss_frame_writer_ingest(struct ss_frame_writer *w, uint64_t records,
+                       uint32_t interval)
+{
+    if (w->ingest_interval != 0)
+        return;
+    w->ingest = records;
+    w->ingest_interval = interval;
 }
 
 void

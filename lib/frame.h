@@ -49,9 +49,12 @@ ss_frame_time_valid(int64_t t)
 #define SS_FRAME_TRAIL_NAME  8  /* name bytes, NUL-padded */
 #define SS_FRAME_TRAIL_ENTRY 12 /* name + uint32 ms */
 #define SS_FRAME_TRAIL_HEAD  4  /* uint8 count, 3 bytes reserved */
+/* After the trail, the ingest field (man/sstream.5, "INGEST"): the
+ * records the source sent in the batch and the source's interval. */
+#define SS_FRAME_INGEST_LEN 12 /* uint64 records + uint32 interval */
 #define SS_FRAME_HEADER_MAX                                                    \
     (SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD +                               \
-     SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY)
+     SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY + SS_FRAME_INGEST_LEN)
 
 enum ss_frame_kind {
     SS_FRAME_BATCH = 1,
@@ -76,6 +79,10 @@ struct ss_frame {
     size_t header_len; /* bytes of header, trail included */
     const char *trail; /* view: the first trail entry, or NULL */
     unsigned ntrail;   /* trail entries */
+    /* The ingest field, with the trail: records the source sent in the
+     * batch and its interval; ingest_interval 0 when the header has none. */
+    uint64_t ingest;
+    uint32_t ingest_interval;
 };
 
 /* One entry of a frame's stage trail. */
@@ -252,6 +259,8 @@ struct ss_frame_writer {
     uint64_t write_ns;       /* time spent in write(2), for lib/stats */
     unsigned ntrail;         /* trail entries for the batch's last frame */
     char trail[SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY];
+    uint64_t ingest; /* the ingest field; ingest_interval 0: none yet */
+    uint32_t ingest_interval;
 };
 
 void ss_frame_writer_init(struct ss_frame_writer *w, int fd);
@@ -288,19 +297,25 @@ int ss_frame_writer_eos(struct ss_frame_writer *w, int64_t time,
 int ss_frame_writer_abort(struct ss_frame_writer *w);
 void ss_frame_writer_release(struct ss_frame_writer *w);
 
-/* Header bytes of a frame with n trail entries: 56 without a trail. */
-size_t ss_frame_header_len(unsigned n);
+/* Header bytes of a frame with n trail entries (and the ingest field
+ * when 'ingest'): 56 without either. */
+size_t ss_frame_header_len(unsigned n, int ingest);
 /* Entry i (< f->ntrail) of a frame's stage trail. */
 void ss_frame_trail_get(const struct ss_frame *f, unsigned i,
                         struct ss_frame_stage *st);
-/* Take over the trail of frame 'in' (read upstream) for the batch being
- * written; ss_frame_writer_begin() empties it. */
+/* Take over the trail and ingest field of frame 'in' (read upstream) for
+ * the batch being written; ss_frame_writer_begin() empties them. */
 void ss_frame_writer_trail(struct ss_frame_writer *w,
                            const struct ss_frame *in);
 /* Append this stage's entry (name cut to 8 bytes); a full trail drops
  * its oldest entry. The trail goes out with the batch's last frame. */
 void ss_frame_writer_stage(struct ss_frame_writer *w, const char *name,
                            uint32_t ms);
+/* The first stage after the source, whose input has no ingest field:
+ * its own input, 'records' in a batch of 'interval' ms, is what the
+ * source sent. No effect when the field came from upstream. */
+void ss_frame_writer_ingest(struct ss_frame_writer *w, uint64_t records,
+                            uint32_t interval);
 
 /* Encode a whole frame header into h[ss_frame_header_len(f->ntrail)],
  * with f->ntrail trail entries from f->trail, and checksum it together

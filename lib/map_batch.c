@@ -21,6 +21,7 @@
 #include "multi.h"
 #include "opt.h"
 #include "proc.h"
+#include "rank.h"
 #include "regex.h"
 #include "rejects.h"
 #include "scan.h"
@@ -300,138 +301,34 @@ ss_map__glom(struct map *m, size_t i)
 
 /* ---- --sort-by ---- */
 
-/* A record waiting for its batch to be sorted: a copy in the batch's
- * arena, its sort field read as a number once, and its place in the
- * batch, the last tie-break, which makes the order stable. */
-struct sorted {
-    struct ss_rec r;
-    struct ss_num num;
-    int is_num;
-    size_t seq;
-};
-
+/* A record waiting for its batch to be sorted (lib/rank): a copy in
+ * the batch's arena. */
 int
 ss_map__sort_take(struct map *m, size_t i, struct ss_rec *r)
 {
     struct step *st = &m->st[i];
-    struct sorted e;
+    struct ss_rank_item e;
+    struct ss_rec c = *r;
 
-    e.r = *r; /* a keyless record keeps its NULL key */
     if (r->key != NULL &&
-        (e.r.key = ss_arena_dup(&m->arena, r->key, r->klen)) == NULL)
+        (c.key = ss_arena_dup(&m->arena, r->key, r->klen)) == NULL)
         return -ENOMEM;
-    if ((e.r.val = ss_arena_dup(&m->arena, r->val, r->vlen)) == NULL)
+    if ((c.val = ss_arena_dup(&m->arena, r->val, r->vlen)) == NULL)
         return -ENOMEM;
-    if (m->cfg->ops[i].by_key)
-        e.is_num = ss_num_parse(r->key, r->klen, &e.num) == 0;
-    else
-        e.is_num = ss_num_parse(r->val, r->vlen, &e.num) == 0;
-    e.seq = st->count++;
+    ss_rank_item_init(&e, &c, m->cfg->ops[i].by_key, st->count++);
     return ss_buf_append(&st->out, &e, sizeof(e)) < 0 ? -ENOMEM : 0;
-}
-
-/* Text in byte order, a prefix first. A keyless record's key is NULL,
- * which memcmp() must not see, even for 0 bytes. */
-static int
-cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int c = n > 0 ? memcmp(a, b, n) : 0;
-
-    if (c != 0)
-        return c;
-    return (alen > blen) - (alen < blen);
-}
-
-/* Two numbers by value; a number before text; two texts by their bytes. */
-static int
-cmp_field(const struct ss_num *an, int anum, const char *a, size_t alen,
-          const struct ss_num *bn, int bnum, const char *b, size_t blen)
-{
-    if (anum && bnum)
-        return ss_num_cmp(an, bn);
-    if (anum != bnum)
-        return anum ? -1 : 1;
-    return cmp_bytes(a, alen, b, blen);
-}
-
-/* The key as a sort field, for the tie-break of --sort-by value. */
-static int
-cmp_keys(const struct ss_rec *a, const struct ss_rec *b)
-{
-    struct ss_num an, bn;
-    int anum = ss_num_parse(a->key, a->klen, &an) == 0;
-    int bnum = ss_num_parse(b->key, b->klen, &bn) == 0;
-
-    return cmp_field(&an, anum, a->key, a->klen, &bn, bnum, b->key, b->klen);
-}
-
-static int
-cmp_sort_field(const struct sorted *a, const struct sorted *b, int by_key)
-{
-    if (by_key)
-        return cmp_field(&a->num, a->is_num, a->r.key, a->r.klen, &b->num,
-                         b->is_num, b->r.key, b->r.klen);
-    return cmp_field(&a->num, a->is_num, a->r.val, a->r.vlen, &b->num,
-                     b->is_num, b->r.val, b->r.vlen);
-}
-
-/* The order of --sort-by: the field (reversed by --desc); for values,
- * ties by key in ascending order, whatever the direction, so that a top
- * N lists equal values a to z; then arrival. qsort() takes no context:
- * one comparator per combination. */
-static int
-cmp_sorted(const void *pa, const void *pb, int by_key, int desc)
-{
-    const struct sorted *a = pa, *b = pb;
-    int c = cmp_sort_field(a, b, by_key);
-
-    if (c != 0)
-        return desc ? -c : c;
-    if (!by_key && (c = cmp_keys(&a->r, &b->r)) != 0)
-        return c;
-    return (a->seq > b->seq) - (a->seq < b->seq);
-}
-
-static int
-by_value(const void *a, const void *b)
-{
-    return cmp_sorted(a, b, 0, 0);
-}
-
-static int
-by_value_desc(const void *a, const void *b)
-{
-    return cmp_sorted(a, b, 0, 1);
-}
-
-static int
-by_key(const void *a, const void *b)
-{
-    return cmp_sorted(a, b, 1, 0);
-}
-
-static int
-by_key_desc(const void *a, const void *b)
-{
-    return cmp_sorted(a, b, 1, 1);
 }
 
 int
 ss_map__sort(struct map *m, size_t i)
 {
-    static int (*const cmps[2][2])(const void *, const void *) = {
-        {by_value, by_value_desc},
-        {by_key, by_key_desc},
-    };
     const struct ss_map_op *op = &m->cfg->ops[i];
     struct step *st = &m->st[i];
-    struct sorted *e = (struct sorted *)(void *)st->out.data;
+    struct ss_rank_item *e = (struct ss_rank_item *)(void *)st->out.data;
     size_t n = st->out.len / sizeof(*e);
     int rc = 0;
 
-    if (n > 1)
-        qsort(e, n, sizeof(*e), cmps[op->by_key][op->desc]);
+    ss_rank_sort(e, n, op->by_key, op->desc);
     for (size_t k = 0; k < n && rc == 0; k++)
         rc = push_text(m, i + 1, e[k].r.key, e[k].r.klen, e[k].r.val,
                        e[k].r.vlen);

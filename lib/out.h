@@ -1,6 +1,7 @@
 /* out.h - sstream-sink's output operations besides its text on stdout:
  * --save-as-text-files (lib/out_files.c), --foreach (lib/out_foreach.c),
- * --connect (lib/out_tcp.c), --kafka (lib/out_kafka.c).
+ * --connect (lib/out_tcp.c), --kafka (lib/out_kafka.c), --post
+ * (lib/out_http.c).
  *
  * Every output sees each frame of a batch as it is read (a batch may
  * span several frames) and then the batch's end. Each holds the records
@@ -52,6 +53,12 @@ int ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out);
  * answer within 'timeout_ms' (0: the kernel's limit) is given up. */
 int ss_out_tcp_new(const char *hostport, int64_t timeout_ms,
                    struct ss_out **out);
+/* Each batch one HTTP POST to 'url' (the caller's, outliving it): a JSON
+ * body, the batch time in the header X-Sstream-Batch-Time; a failure that
+ * may pass tried again up to 'retries' times; none for an empty batch
+ * when 'skip_empty'; 'timeout_ms' to connect (0: libcurl's). */
+int ss_out_http_new(const char *url, unsigned retries, int skip_empty,
+                    int64_t timeout_ms, struct ss_out **out);
 /* Each record a message of 'topic' on the brokers 'brokers' (keyed
  * records keyed), with the -X settings 'props'; a batch ends when the
  * brokers hold all of it. The strings are the caller's and outlive it. */

@@ -345,33 +345,3 @@ ss_recv_file_stop(struct ss_recv_file *f)
     if (f->fd >= 0 && ss_recv_in_finish(&f->in) < 0)
         f->owner->host->troubles++;
 }
-
-/* ---- backoff ---- */
-
-#define BACKOFF_FIRST 250
-#define BACKOFF_MAX   8000
-
-void
-ss_recv_backoff_reset(struct ss_recv_backoff *bo)
-{
-    bo->next_ms = BACKOFF_FIRST;
-}
-
-uint64_t
-ss_recv_backoff_next(struct ss_recv_backoff *bo)
-{
-    uint64_t ms = bo->next_ms ? bo->next_ms : BACKOFF_FIRST;
-
-    bo->next_ms = ms * 2 > BACKOFF_MAX ? BACKOFF_MAX : ms * 2;
-    return ms;
-}
-
-const char *
-ss_recv_ms_text(uint64_t ms, char *buf, size_t n)
-{
-    if (ms % 1000 == 0)
-        snprintf(buf, n, "%llus", (unsigned long long)(ms / 1000));
-    else
-        snprintf(buf, n, "%llums", (unsigned long long)ms);
-    return buf;
-}

@@ -31,7 +31,7 @@ struct rexec {
     struct ss_recv_conn conn; /* conn.u.pipe: CMD's stdout */
     uv_timer_t retry;
     struct ss_proc_end end; /* the stream ended while CMD ran */
-    struct ss_recv_backoff bo;
+    struct ss_backoff bo;
     uint64_t started; /* uv_now() at spawn */
     int proc_live;    /* the process handle is open */
     int pgid;         /* CMD's process group (its pid), 0 before a spawn */
@@ -68,7 +68,7 @@ on_pipe_closed(uv_handle_t *h)
 static void
 done(struct rexec *x)
 {
-    char how[64] = "", wait[32];
+    char how[64] = "";
     uint64_t ms;
     int failed = x->status != 0 || x->signal != 0;
 
@@ -86,10 +86,8 @@ done(struct rexec *x)
         return;
     }
     if (uv_now(x->r.host->loop) - x->started >= LONG_RUN_MS)
-        ss_recv_backoff_reset(&x->bo);
-    ms = ss_recv_backoff_next(&x->bo);
-    ss_diag("%s: %s; restarting in %s", x->what, failed ? how : "ended",
-            ss_recv_ms_text(ms, wait, sizeof(wait)));
+        ss_backoff_reset(&x->bo);
+    ms = ss_backoff_say(&x->bo, x->what, failed ? how : "ended", "restarting");
     if (failed)
         x->r.host->troubles++;
     uv_timer_start(&x->retry, on_retry, ms, 0);
@@ -219,7 +217,7 @@ ss_recv_exec_start(struct ss_recv_host *h, const char *cmd, int restart,
     *out = &x->r;
     uv_timer_init(h->loop, &x->retry);
     x->retry.data = x;
-    ss_recv_backoff_reset(&x->bo);
+    ss_backoff_reset(&x->bo);
     spawn_cmd(x);
     return 0;
 }

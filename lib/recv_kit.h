@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "recv.h"
 #include "splitter.h"
@@ -92,17 +93,5 @@ void ss_recv_file_resume(struct ss_recv_file *f);
 void ss_recv_file_drain(struct ss_recv_file *f);
 /* Stop reading: add what is pending and the last record; no end(). */
 void ss_recv_file_stop(struct ss_recv_file *f);
-
-/* ---- backoff for reconnects and restarts: 250ms doubling to 8s ---- */
-
-struct ss_recv_backoff {
-    uint64_t next_ms;
-};
-
-void ss_recv_backoff_reset(struct ss_recv_backoff *bo);
-/* The wait before the next attempt, in ms; doubles the one after. */
-uint64_t ss_recv_backoff_next(struct ss_recv_backoff *bo);
-/* "250ms" or "2s" into buf, for messages. */
-const char *ss_recv_ms_text(uint64_t ms, char *buf, size_t n);
 
 #endif

@@ -40,7 +40,7 @@ struct rconnect {
     uv_timer_t deadline; /* of the connect in flight (--connect-timeout) */
     int64_t timeout;     /* ms, 0: none */
     int timed_out;       /* the connect in flight was given up */
-    struct ss_recv_backoff bo;
+    struct ss_backoff bo;
     int resolving;   /* gai in flight */
     int tcp_live;    /* conn.u.tcp initialised and not yet closed */
     int reading;     /* connected */
@@ -62,7 +62,6 @@ on_retry(uv_timer_t *t)
 static void
 trouble(struct rconnect *c, const char *what, int reconnect)
 {
-    char wait[32];
     uint64_t ms;
 
     if (c->ai != NULL) {
@@ -75,10 +74,8 @@ trouble(struct rconnect *c, const char *what, int reconnect)
         ss_recv_end(&c->r, reconnect ? 0 : SS_REPORTED);
         return;
     }
-    ms = ss_recv_backoff_next(&c->bo);
-    ss_diag("%s: %s; %s in %s", c->what, what,
-            reconnect ? "reconnecting" : "retrying",
-            ss_recv_ms_text(ms, wait, sizeof(wait)));
+    ms = ss_backoff_say(&c->bo, c->what, what,
+                        reconnect ? "reconnecting" : "retrying");
     c->trouble = 1;
     uv_timer_start(&c->retry, on_retry, ms, 0);
 }
@@ -103,7 +100,7 @@ on_tcp_closed(uv_handle_t *h)
         char msg[64], t[32];
 
         snprintf(msg, sizeof(msg), "no answer within %s (--connect-timeout)",
-                 ss_recv_ms_text((uint64_t)c->timeout, t, sizeof(t)));
+                 ss_backoff_text((uint64_t)c->timeout, t, sizeof(t)));
         trouble(c, msg, 0);
     } else {
         trouble(c, uv_strerror(c->last_status), 0);
@@ -148,7 +145,7 @@ on_connect(uv_connect_t *req, int status)
         if (c->ai != NULL)
             uv_freeaddrinfo(c->ai);
         c->ai = c->next_ai = NULL;
-        ss_recv_backoff_reset(&c->bo);
+        ss_backoff_reset(&c->bo);
         if (c->trouble)
             ss_diag("%s: connected", c->what);
         c->trouble = 0;
@@ -297,7 +294,7 @@ ss_recv_tcp_connect_start(struct ss_recv_host *h, const char *hostport,
         return ss_diag("--connect: '%s' is not HOST:PORT", hostport);
     }
     snprintf(c->port, sizeof(c->port), "%u", port);
-    ss_recv_backoff_reset(&c->bo);
+    ss_backoff_reset(&c->bo);
     resolve(c);
     return 0;
 }

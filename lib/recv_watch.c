@@ -398,7 +398,7 @@ wait_check(struct rwatch *w, int64_t now)
                 "%s: '%s/%s' still changing after --max-wait %s: left "
                 "for the next run",
                 w->what, w->o.dir, x->name,
-                ss_recv_ms_text((uint64_t)w->o.max_wait, text, sizeof(text)));
+                ss_backoff_text((uint64_t)w->o.max_wait, text, sizeof(text)));
             w->r.host->troubles++;
             if (names_add(&w->seen, x->name) < 0)
                 return -ENOMEM;
@@ -409,7 +409,7 @@ wait_check(struct rwatch *w, int64_t now)
             x->told = 1;
             ss_diag("%s: waiting for '%s/%s' to stop changing (--settle %s)",
                     w->what, w->o.dir, x->name,
-                    ss_recv_ms_text((uint64_t)w->o.settle, text, sizeof(text)));
+                    ss_backoff_text((uint64_t)w->o.settle, text, sizeof(text)));
         }
         i++;
     }

@@ -19,6 +19,7 @@
 #include "io.h"
 #include "json.h"
 #include "out.h"
+#include "top.h"
 #include "wal.h"
 
 #define OUT_FLUSH (256 * 1024)
@@ -30,6 +31,7 @@ struct sink {
     size_t printed; /* records of this batch shown by --print */
     int tty;
     struct ss_out *outs; /* --save-as-text-files, --foreach, --connect */
+    struct ss_top *top;  /* --top */
     struct ss_wal_committer com; /* --commit */
     struct ss_stats *stats;      /* the stage's (lib/stage) */
     uint64_t written;            /* bytes written to stdout, for --stats */
@@ -43,6 +45,7 @@ ss_sink_config_init(struct ss_sink_config *cfg)
     cfg->mode = SS_SINK_PRINT;
     cfg->print_n = 10;
     cfg->connect_timeout = SS_SINK_CONNECT_TIMEOUT;
+    cfg->post_retries = SS_SINK_POST_RETRIES;
 }
 
 static int
@@ -239,7 +242,8 @@ dump_frame(struct sink *s, const struct ss_frame *f)
 }
 
 /* The outputs, in a fixed order: files first (the durable copy), then
- * the server and the topic, then the command that may act on them. */
+ * the server, the topic and the URL, then the command that may act on
+ * them. */
 static int
 open_outputs(struct sink *s)
 {
@@ -247,7 +251,7 @@ open_outputs(struct sink *s)
     struct ss_out **tail = &s->outs, *o;
     int rc = 0;
 
-    for (int i = 0; i < 4 && rc == 0; i++) {
+    for (int i = 0; i < 5 && rc == 0; i++) {
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
@@ -257,7 +261,10 @@ open_outputs(struct sink *s)
         else if (i == 2 && cfg->kafka != NULL)
             rc = ss_out_kafka_new(cfg->kafka, cfg->topic, cfg->props,
                                   cfg->nprops, &o);
-        else if (i == 3 && cfg->foreach != NULL)
+        else if (i == 3 && cfg->post != NULL)
+            rc = ss_out_http_new(cfg->post, cfg->post_retries, cfg->skip_empty,
+                                 cfg->connect_timeout, &o);
+        else if (i == 4 && cfg->foreach != NULL)
             rc = ss_out_foreach_new(cfg->foreach, cfg->retries, &o);
         if (o != NULL) {
             *tail = o;
@@ -324,6 +331,10 @@ on_frame(struct sink *s, const struct ss_frame *f, int first)
     case SS_SINK_JSON:
         rc = json_frame(s, f);
         break;
+    case SS_SINK_TOP:
+        if ((rc = ss_frame_reader_check(s->rd, f)) == 0)
+            rc = ss_top_frame(s->top, f);
+        break;
     default:
         rc = text_frame(s, f);
         break;
@@ -348,6 +359,10 @@ end_batch(struct sink *s, int64_t time)
 
     if (s->cfg->mode == SS_SINK_PRINT)
         ss_buf_putc(&s->out, '\n');
+    /* --top: the batch's figures are the stats' (the trail, the rates) */
+    if (s->cfg->mode == SS_SINK_TOP &&
+        (rc = ss_top_end(s->top, &s->stats->b, &s->out)) < 0)
+        return rc;
     if ((rc = flush_out(s)) == 0)
         rc = outputs_end(s, time);
     if (rc == 0) {
@@ -401,6 +416,9 @@ ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
     s.com.lockfd = -1;
     if (cfg->commit != NULL && ss_wal_committer_open(&s.com, cfg->commit) < 0)
         rc = SS_REPORTED;
+    else if (cfg->mode == SS_SINK_TOP &&
+             ss_top_new(cfg->top_n, &cfg->time_format, &s.top) < 0)
+        rc = SS_REPORTED;
     else if ((rc = open_outputs(&s)) == 0)
         /* --lines alone walks each frame once: ss_frame_lines() checks
          * the record lengths as it copies them out. */
@@ -416,6 +434,7 @@ ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
     if (SS_UNREPORTED(rc) && rc != -EPIPE)
         rc = ss_diag_err(rc, "stdout");
     close_outputs(&s);
+    ss_top_free(s.top);
     ss_wal_committer_close(&s.com);
     ss_frame_batch_release(&br);
     ss_buf_release(&s.out);

@@ -17,12 +17,14 @@ enum ss_sink_mode {
     SS_SINK_TSV,   /* time<TAB>value, or time<TAB>key<TAB>value */
     SS_SINK_DUMP,  /* every frame, headers included, escaped */
     SS_SINK_JSON,  /* {"time":T,"key":"k","value":"v"} per record */
+    SS_SINK_TOP,   /* the top N keys by value: a live view, or lines */
     SS_SINK_NONE,  /* nothing on stdout: only the outputs below */
 };
 
 struct ss_sink_config {
     enum ss_sink_mode mode;
     size_t print_n;                /* --print=N */
+    size_t top_n;                  /* --top N */
     struct ss_timefmt time_format; /* --time-format, for --print, --tsv */
     const char *save_as;           /* --save-as-text-files PREFIX */
     const char *suffix;            /* --suffix S, or NULL */
@@ -30,6 +32,8 @@ struct ss_sink_config {
     const char *foreach;     /* --foreach CMD */
     unsigned retries;        /* --retries N for --foreach */
     const char *connect;     /* --connect HOST:PORT */
+    const char *post;        /* --post URL */
+    unsigned post_retries;   /* --retries N for --post */
     int64_t connect_timeout; /* --connect-timeout, ms; 0: the kernel's */
     const char *commit;      /* --commit DIR: the source's --wal folder */
     const char *kafka;       /* --kafka HOST:PORT[,...]: records to a topic */
@@ -41,6 +45,8 @@ struct ss_sink_config {
     struct ss_stats_config stats;
 };
 
+/* --retries for --post when not given. */
+#define SS_SINK_POST_RETRIES 3
 /* --connect-timeout, as the source's (SS_SOURCE_CONNECT_TIMEOUT). */
 #define SS_SINK_CONNECT_TIMEOUT 10000
 

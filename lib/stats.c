@@ -111,7 +111,8 @@ ss_stats_open(struct ss_stats *st, const char *stage,
     st->stage = stage;
     st->fd = -1;
     st->print = cfg->print;
-    st->progress = cfg->progress && isatty(STDERR_FILENO);
+    st->progress = cfg->progress;
+    st->progress_tty = cfg->progress && isatty(STDERR_FILENO);
     st->file = cfg->file;
     st->b.proc_ms = st->b.keys = -1;
     if (cfg->file != NULL &&
@@ -155,6 +156,8 @@ ss_stats_in(struct ss_stats *st, const struct ss_frame *f)
     b->bytes_in += f->header_len + f->payload_len;
     if (st->sink && !(f->flags & SS_FRAME_MORE)) {
         b->ntrail = f->ntrail;
+        b->ingest = f->ingest;
+        b->ingest_interval = f->ingest_interval;
         if (f->ntrail > 0)
             memcpy(b->trail, f->trail,
                    (size_t)f->ntrail * SS_FRAME_TRAIL_ENTRY);
@@ -188,10 +191,24 @@ ss_stats_stamp(struct ss_stats *st)
     uint64_t blocked = st->w != NULL ? st->w->write_ns - st->wns : 0;
 
     b->proc_ms = (int64_t)((busy > blocked ? busy - blocked : 0) / 1000000);
-    if (st->w != NULL && !st->no_trail)
+    if (st->w != NULL && !st->no_trail) {
         ss_frame_writer_stage(st->w, st->stage,
                               b->proc_ms > UINT32_MAX ? UINT32_MAX
                                                       : (uint32_t)b->proc_ms);
+        /* input without the field came from the source itself */
+        ss_frame_writer_ingest(st->w, b->records_in, b->interval);
+    }
+}
+
+int64_t
+ss_stats_ingest_rate(const struct ss_stats_batch *b)
+{
+    uint64_t n = b->ingest_interval ? b->ingest : b->records_in;
+    uint32_t ms = b->ingest_interval ? b->ingest_interval : b->interval;
+
+    if (ms == 0)
+        return -1;
+    return (int64_t)((double)n * 1000.0 / ms + 0.5);
 }
 
 void
@@ -318,28 +335,33 @@ check_behind(struct ss_stats *st)
             b->interval, st->behind, at + 1, slow.name, slow.ms, b->time);
 }
 
-/* The live line: redrawn at most ten times a second, on a terminal. */
+/* --progress: the rate at which the source reads (the ingest field),
+ * not what reaches this stage, which a count or a reduce makes small.
+ * On a terminal one line redrawn in place, at most ten times a second;
+ * elsewhere (a log) a plain line per batch. */
 static void
 draw_progress(struct ss_stats *st, int64_t e2e)
 {
-    uint64_t now = ss_dur_mono_ns(), span = now - st->first_ns;
-    char rate[32], delay[32], line[160];
+    uint64_t now = ss_dur_mono_ns();
+    int64_t r = ss_stats_ingest_rate(&st->b);
+    char rate[32], delay[32], line[200];
     int n;
 
-    if (st->drawn && now - st->drawn_ns < 100000000u)
+    if (st->progress_tty && st->drawn && now - st->drawn_ns < 100000000u)
         return;
     st->drawn = 1;
     st->drawn_ns = now;
-    if (span >= 1000000u)
-        snprintf(rate, sizeof(rate), "%" PRIu64,
-                 (uint64_t)((double)st->records_in * 1e9 / (double)span));
+    if (r >= 0)
+        snprintf(rate, sizeof(rate), "%" PRId64, r);
     else
         strcpy(rate, "-");
-    n = snprintf(
-        line, sizeof(line),
-        "\r%s: %" PRIu64 " batch%s, %s records/s, delay %s\033[K",
-        ss_diag_prog(), st->batches, st->batches == 1 ? "" : "es", rate,
-        ms_text(e2e >= 0 ? e2e : st->b.sched_ms, delay, sizeof(delay)));
+    n = snprintf(line, sizeof(line),
+                 "%s%s: batch %" PRId64 ": %" PRIu64
+                 " batch%s, ingest %s records/s, delay %s%s",
+                 st->progress_tty ? "\r" : "", ss_diag_prog(), st->b.time,
+                 st->batches, st->batches == 1 ? "" : "es", rate,
+                 ms_text(e2e >= 0 ? e2e : st->b.sched_ms, delay, sizeof(delay)),
+                 st->progress_tty ? "\033[K" : "\n");
     if (n > 0 &&
         ss_io_write_all(STDERR_FILENO, line,
                         (size_t)n < sizeof(line) ? (size_t)n
@@ -376,7 +398,7 @@ ss_stats_end(struct ss_stats *st)
     st->records_out += b->records_out;
     st->bytes_in += b->bytes_in;
     st->bytes_out += b->bytes_out;
-    if (st->print && st->drawn && st->progress) /* a line of its own */
+    if (st->print && st->drawn && st->progress_tty) /* a line of its own */
         (void)ss_io_write_all(STDERR_FILENO, "\r\033[K", 4);
     if (st->print)
         print_line(st, e2e);
@@ -402,7 +424,7 @@ ss_stats_close(struct ss_stats *st)
     if (usr1 == st)
         usr1 = NULL;
     /* stderr failing here leaves no one to tell: the results are ignored */
-    if (st->drawn && st->progress)
+    if (st->drawn && st->progress_tty)
         (void)ss_io_write_all(STDERR_FILENO, "\r\033[K", 4);
     if (st->print)
         (void)ss_io_write_all(STDERR_FILENO, line,

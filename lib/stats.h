@@ -23,7 +23,7 @@
 struct ss_stats_config {
     int print;        /* --stats: a line per batch and the summary */
     const char *file; /* --stats-file FILE: a JSON object per batch */
-    int progress;     /* --progress: a live line on a terminal */
+    int progress;     /* --progress: the ingest rate, per batch */
 };
 
 /* Falling behind: this many batches in a row whose slowest stage took
@@ -41,12 +41,17 @@ struct ss_stats_batch {
     int64_t keys;    /* state keys; -1 none */
     unsigned ntrail; /* the sink keeps the trail of the batch */
     char trail[SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY];
+    /* The sink: the batch's ingest field; ingest_interval 0 when it had
+     * none (the stage before is the source, or knows no trail). */
+    uint64_t ingest;
+    uint32_t ingest_interval;
 };
 
 struct ss_stats {
     const char *stage; /* "map": the trail name and the JSON "stage" */
     int opened;        /* ss_stats_open() succeeded */
     int print, fd, progress;
+    int progress_tty;             /* the progress line redrawn in place */
     int sink;                     /* end-to-end delay, falling behind */
     int no_trail;                 /* the source: its frames start none */
     const struct ss_rejects *rej; /* counted in the summary, or NULL */
@@ -73,6 +78,9 @@ struct ss_stats {
     struct ss_buf line;
 };
 
+/* The records/s the source read for the batch (the ingest field of
+ * man/sstream.5, else the sink's own input); -1 when unknown. */
+int64_t ss_stats_ingest_rate(const struct ss_stats_batch *b);
 /* Start counting for the stage named 'stage' ("map"; at most 8 bytes in
  * the trail); open cfg->file for appending (several stages may share
  * it: each line is one write). 0, or SS_REPORTED after saying why. */

@@ -51,7 +51,7 @@ teardown() {
 @test "out: --skip-empty needs --save-as-text-files, exit 2" {
     run --separate-stderr sstream-sink --lines --skip-empty
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --skip-empty: needs --save-as-text-files"
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --skip-empty: needs --save-as-text-files or --post"
 }
 
 @test "out: without --suffix the files are PREFIX-TIME; keyed records as key<TAB>value" {
@@ -186,7 +186,7 @@ EOF
     [ "$SECONDS" -lt 10 ]
     run --separate-stderr sstream-sink --lines --connect-timeout 1s
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --connect-timeout: needs --connect"
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --connect-timeout: needs --connect or --post"
 }
 
 @test "out: --connect to a port nobody listens on fails with exit 1" {
@@ -196,13 +196,89 @@ EOF
     assert_equal "$stderr" "sstream-sink: --connect 127.0.0.1:$port: connection refused"
 }
 
+# reconnect_setup: three batches, fed to a sink on a fifo one by one
+# (fd 4), so that the server can go away between them.
+reconnect_setup() {
+    port=$(free_port)
+    "$PY" "$TESTS_DIR/helpers/frames.py" --no-end "a b" >"$T/b1"
+    "$PY" "$TESTS_DIR/helpers/frames.py" --no-end --skip 1 "a b" "c d" >"$T/b2"
+    "$PY" "$TESTS_DIR/helpers/frames.py" --skip 2 "a b" "c d" e >"$T/b3"
+    mkfifo "$T/fifo"
+}
+
+# serve FILE: a one-connection server on $port that writes what it gets
+# to FILE.
+serve() {
+    socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "CREATE:$1" &
+    server=$!
+    PIDS+=($server)
+    wait_port "$port"
+}
+
+@test "out: --connect reconnects when the server goes away and comes back; no batch lost" {
+    reconnect_setup
+    serve "$T/got1"
+    sstream-sink --connect "127.0.0.1:$port" <"$T/fifo" 2>"$T/err" &
+    sink=$!
+    PIDS+=($sink)
+    exec 4>"$T/fifo"
+    cat "$T/b1" >&4
+    wait_lines "$T/got1" 2
+    kill "$server"
+    wait "$server" || true
+    serve "$T/got2" # the same port, back
+    cat "$T/b2" "$T/b3" >&4
+    exec 4>&-
+    wait "$sink"
+    wait "$server"
+    assert_equal "$(cat "$T/got1")" "$(printf 'a\nb')"
+    assert_equal "$(cat "$T/got2")" "$(printf 'c\nd\ne')"
+    assert_equal "$(cat "$T/err")" "sstream-sink: --connect 127.0.0.1:$port: connection closed; reconnecting in 250ms
+sstream-sink: --connect 127.0.0.1:$port: connected"
+}
+
+@test "out: --connect: a server that dies with a batch unread gets it again, and it is said" {
+    # A server that reads nothing, killed: its kernel resets the
+    # connection, and what it held is lost. The sink sends that batch
+    # again on the new connection and says so.
+    reconnect_setup
+    "$PY" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); c, _ = s.accept()
+open(sys.argv[2], "w").close(); time.sleep(600)' "$port" "$T/accepted" &
+    server=$!
+    PIDS+=($server)
+    wait_port "$port"
+    sstream-sink --connect "127.0.0.1:$port" <"$T/fifo" 2>"$T/err" &
+    sink=$!
+    PIDS+=($sink)
+    exec 4>"$T/fifo"
+    cat "$T/b1" >&4
+    for _ in $(seq 100); do [ -e "$T/accepted" ] && break; sleep 0.1; done
+    # the batch is in the server's kernel, unread, when it dies
+    for _ in $(seq 100); do
+        [ "$(ss -Htn "sport = :$port" | awk '{ print $2 }' | head -1)" != 0 ] && break
+        sleep 0.1
+    done
+    kill "$server"
+    wait "$server" || true
+    serve "$T/got2"
+    cat "$T/b2" "$T/b3" >&4
+    exec 4>&-
+    wait "$sink"
+    wait "$server"
+    assert_equal "$(cat "$T/got2")" "$(printf 'a\nb\nc\nd\ne')"
+    assert_equal "$(cat "$T/err")" "sstream-sink: --connect 127.0.0.1:$port: connection reset by peer; reconnecting in 250ms
+sstream-sink: --connect 127.0.0.1:$port: connected; batch 1000 goes again (the server may have lost it)"
+}
+
 @test "out: usage errors of the output options exit 2 with a message" {
     run --separate-stderr sstream-sink --suffix txt
     assert_failure 2
     assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --suffix: needs --save-as-text-files"
     run --separate-stderr sstream-sink --retries 2
     assert_failure 2
-    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --retries: needs --foreach"
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --retries: needs --foreach or --post"
     run --separate-stderr sstream-sink --foreach true --retries x
     assert_failure 2
     assert_equal "$stderr" "sstream-sink: --retries: 'x' is not a whole number from 0 to 100"

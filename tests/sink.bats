@@ -141,7 +141,7 @@ EOF2
 @test "sink: usage errors exit 2; --help and --version exit 0" {
     run --separate-stderr sstream-sink --lines --tsv
     assert_failure 2
-    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --dump, --json, --lines, --print and --tsv exclude each other"
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --dump, --json, --lines, --print, --top and --tsv exclude each other"
     run --separate-stderr sstream-sink --print=x
     assert_failure 2
     assert_equal "$stderr" "sstream-sink: --print: 'x' is not a whole number from 0 to 9223372036854775807"
@@ -153,7 +153,7 @@ EOF2
     assert_output "sstream-sink 0.1.0 (frame format 1)"
     run sstream-sink -h
     assert_success
-    assert_line --index 0 "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] | --tsv]"
+    assert_line --index 0 "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] |"
 }
 
 @test "sink: record lengths that do not add up are a corrupt frame, however it reads them" {
@@ -300,5 +300,5 @@ EOF2
     assert_equal "$stderr" "sstream-sink: --time-format: '$f' gives an empty time or one over 255 bytes"
     run --separate-stderr sstream-sink --lines --time-format iso
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --time-format: only for --print and --tsv"
+    assert_equal "${stderr%%$'\n'*}" "sstream-sink: --time-format: only for --print, --tsv and --top"
 }

@@ -52,18 +52,19 @@ PY
     run json_rows "$T/s.json"
     assert_success
     # source: record bytes in, frame bytes out (56-byte headers); map: 16
-    # bytes of stage trail on each frame out; sink: the text it wrote.
+    # bytes of stage trail and 12 of ingest field on each frame out; sink:
+    # the text it wrote.
     # Replay has no close time: the delays are null (None).
     assert_output - <<'EOF'
 source 1000 3 3 13 72 None
 source 2000 0 0 0 56 None
 source 3000 2 2 2 60 None
-map 1000 3 2 72 84 None
-map 2000 0 0 56 72 None
-map 3000 2 1 60 74 None
-sink 1000 2 2 84 22 None None
-sink 2000 0 0 72 0 None None
-sink 3000 1 1 74 7 None None
+map 1000 3 2 72 96 None
+map 2000 0 0 56 84 None
+map 3000 2 1 60 86 None
+sink 1000 2 2 96 22 None None
+sink 2000 0 0 84 0 None None
+sink 3000 1 1 86 7 None None
 EOF
 }
 
@@ -74,9 +75,9 @@ EOF
     assert_success
     assert_output "$(printf 'hello\nbig\nworld\na\nb')"
     assert_equal "$(sed 's/processing [0-9]* ms/processing N ms/' <<<"$stderr")" "$(printf '%s\n' \
-        "sstream-map: batch 1000: records 3 in 3 out, bytes 72 in 88 out, processing N ms, scheduling delay -" \
-        "sstream-map: batch 2000: records 0 in 0 out, bytes 56 in 72 out, processing N ms, scheduling delay -" \
-        "sstream-map: batch 3000: records 2 in 2 out, bytes 60 in 76 out, processing N ms, scheduling delay -" \
+        "sstream-map: batch 1000: records 3 in 3 out, bytes 72 in 100 out, processing N ms, scheduling delay -" \
+        "sstream-map: batch 2000: records 0 in 0 out, bytes 56 in 84 out, processing N ms, scheduling delay -" \
+        "sstream-map: batch 3000: records 2 in 2 out, bytes 60 in 88 out, processing N ms, scheduling delay -" \
         "sstream-map: 3 batches, 5 records in, 5 out, 0 rejects, 0 replays skipped")"
 }
 
@@ -211,20 +212,38 @@ print(sum(r["records_in"] for r in rows))' "$T/s.json"
     assert_equal "$(wc -l <"$T/sink.err")" 1
 }
 
-@test "stats: --progress draws a live line on a terminal and clears it" {
+@test "stats: --progress draws the ingest rate in place on a terminal and clears it" {
     # script(1) gives the pipeline a terminal; the sink's stdout is a file.
-    run script -qec "sstream-source --replay '$T/d' | sstream-sink --lines --progress >'$T/out'" /dev/null
+    # The rate is the source's (3 records in the first 1 s batch), not the
+    # one count per batch that reaches the sink.
+    run script -qec "sstream-source --replay '$T/d' | sstream-map --count | sstream-sink --lines --progress >'$T/out'" /dev/null
     assert_success
-    assert_equal "$(cat "$T/out")" "$(printf 'hello\nbig\nworld\na\nb')"
-    [[ $output == *$'\r'"sstream-sink: 1 batch, "*" records/s, delay -"$'\e[K'* ]]
+    assert_equal "$(cat "$T/out")" "$(printf '3\n0\n2')"
+    [[ $output == $'\r'"sstream-sink: batch 1000: 1 batch, ingest 3 records/s, delay -"$'\e[K'* ]]
     [[ $output == *$'\r\e[K' ]]
 }
 
-@test "stats: --progress is silent when stderr is not a terminal" {
-    run --separate-stderr bash -c "sstream-source --replay '$T/d' | sstream-sink --lines --progress"
+@test "stats: --progress is a plain line per batch when stderr is not a terminal" {
+    # after a count: the source's records/s (records / interval), from
+    # the ingest field the map stage wrote
+    run --separate-stderr bash -c "sstream-source -b 500ms --replay '$T/d' | sstream-map --count | sstream-sink --lines --progress"
     assert_success
-    assert_output "$(printf 'hello\nbig\nworld\na\nb')"
-    assert_equal "$stderr" ""
+    assert_output "$(printf '3\n0\n2')"
+    assert_equal "$stderr" "sstream-sink: batch 500: 1 batch, ingest 6 records/s, delay -
+sstream-sink: batch 1000: 2 batches, ingest 0 records/s, delay -
+sstream-sink: batch 1500: 3 batches, ingest 4 records/s, delay -"
+    # right after the source, the sink's own input is what it read; after
+    # a window, the rate of the batch that closed the window
+    run --separate-stderr bash -c "sstream-source --replay '$T/d' | sstream-sink --lines --progress >/dev/null"
+    assert_success
+    assert_equal "$stderr" "sstream-sink: batch 1000: 1 batch, ingest 3 records/s, delay -
+sstream-sink: batch 2000: 2 batches, ingest 0 records/s, delay -
+sstream-sink: batch 3000: 3 batches, ingest 2 records/s, delay -"
+    batches "$T/w" "a" "b c"
+    run --separate-stderr bash -c "sstream-source --replay '$T/w' | sstream-window -w 2s -s 2s --count | sstream-sink --lines --progress"
+    assert_success
+    assert_output 3
+    assert_equal "$stderr" "sstream-sink: batch 2000: 1 batch, ingest 2 records/s, delay -"
 }
 
 @test "stats: --max-batch-records holds each batch to N records, none lost" {
@@ -300,9 +319,9 @@ print(sum(r["records_in"] for r in rows))' "$T/s.json"
     done
     run json_rows "$T/s1.json"
     assert_output - <<'EOF2'
-state 1000 3 3 94 106 None keys=3
-state 2000 0 3 72 106 None keys=3
-state 3000 2 5 80 114 None keys=5
+state 1000 3 3 106 118 None keys=3
+state 2000 0 3 84 118 None keys=3
+state 3000 2 5 92 126 None keys=5
 EOF2
     # the rerun is all replays: the state stays, the output comes again
     assert_equal "$(tail -1 <<<"$stderr")" "sstream-state: 3 batches, 5 records in, 11 out, 0 rejects, 3 replays skipped"
@@ -321,9 +340,9 @@ EOF2
     assert_equal "$(tail -1 <<<"$stderr")" "sstream-window: 3 batches, 5 records in, 8 out, 0 rejects, 0 replays skipped"
     run json_rows "$T/s.json"
     assert_output - <<'EOF2'
-window 1000 3 3 94 106 None keys=3
-window 2000 0 3 72 106 None keys=3
-window 3000 2 2 80 92 None keys=2
+window 1000 3 3 106 118 None keys=3
+window 2000 0 3 84 118 None keys=3
+window 3000 2 2 92 104 None keys=2
 EOF2
     run --separate-stderr sstream-window -w 2 --count --stats-file ''
     assert_failure 2

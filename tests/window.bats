@@ -118,10 +118,10 @@ EOF2
 @0 batch time=2000 interval=2000 count=1 payload=2 flags=-
   trail: window=Nms
   1: "x"
-@74 batch time=4000 interval=2000 count=1 payload=2 flags=-
+@86 batch time=4000 interval=2000 count=1 payload=2 flags=-
   trail: window=Nms
   1: "y"
-@148 end time=4000 interval=2000 count=0 payload=0 flags=-
+@172 end time=4000 interval=2000 count=0 payload=0 flags=-
 EOF2
 }
 

@@ -3,6 +3,10 @@
 
     doc-examples.py FILE            list them, as JSON
     doc-examples.py --run DIR FILE  run them in DIR, in order
+    doc-examples.py --capture NAME FILE [NEW]
+                                    print the block after the line
+                                    "<!-- capture: NAME -->"; with NEW,
+                                    first replace it with NEW's lines
 
 Every example session of FILE: a block (an indented
 code block of Markdown, an .EX/.EE block of roff) that holds lines
@@ -141,7 +145,31 @@ def run(where, path):
     return 1 if failed else 0
 
 
+def capture(name, path, new=None):
+    """A screen a test captured (tests/top.bats), kept in a Markdown page
+    as the indented block after '<!-- capture: NAME -->': the test
+    compares it with what the terminal shows, or (NEW) writes it."""
+    text = open(path, encoding="utf-8").read()
+    lines = text.split("\n")
+    mark = lines.index("<!-- capture: %s -->" % name)
+    for start, block in blocks_md(text):
+        if start > mark + 1:
+            break
+    else:
+        raise SystemExit("doc-examples.py: no block after the %s mark" % name)
+    if new is not None:
+        shown = open(new, encoding="utf-8").read().rstrip("\n").split("\n")
+        lines[start - 1:start - 1 + len(block)] = [
+            ("    " + x).rstrip() for x in shown]
+        open(path, "w", encoding="utf-8").write("\n".join(lines))
+        block = shown
+    print("\n".join(block))
+    return 0
+
+
 def main():
+    if sys.argv[1] == "--capture":
+        return capture(*sys.argv[2:5])
     if sys.argv[1] == "--run":
         return run(sys.argv[2], sys.argv[3])
     json.dump(find(sys.argv[1]), sys.stdout, indent=1)

@@ -11,6 +11,8 @@ gives. --parts N sends each batch as frames of at most N records, all but
 the last flagged MORE. --skip N leaves out the first N batches (their
 times still count: a restart's input). --replay-ms MS sets the frames'
 replay_ms (how far back a restart may send batches again; 0 by default).
+--trail NAME=MS,... gives each batch's last frame that stage trail, and
+--ingest N,MS its ingest field (N records in a source batch of MS ms).
 The stream ends with an end-of-stream frame, unless --no-end.
 """
 import argparse
@@ -24,6 +26,8 @@ HLEN = 56
 BATCH, END = 1, 2
 KEYED, MORE = 0x1, 0x2
 REPLAY_MS = 0  # --replay-ms
+TRAIL = []  # --trail: (name, ms) for each batch's last frame
+INGEST = None  # --ingest: (records, interval ms)
 
 
 def varint(n):
@@ -42,8 +46,16 @@ def frame(kind, time, interval, flags, records):
         if flags & KEYED:
             payload += varint(len(k)) + k
         payload += varint(len(v)) + v
-    head = struct.pack("<4sBBHqIIIIQQq", MAGIC, 1, kind, HLEN, time, interval,
-                       flags, len(records), REPLAY_MS, len(payload), 0, 0)
+    extra = b""
+    if kind == BATCH and not flags & MORE and (TRAIL or INGEST):
+        extra = struct.pack("<B3x", len(TRAIL))
+        for name, ms in TRAIL:
+            extra += struct.pack("<8sI", name.encode(), ms)
+        if INGEST:
+            extra += struct.pack("<QI", *INGEST)
+    head = struct.pack("<4sBBHqIIIIQQq", MAGIC, 1, kind, HLEN + len(extra),
+                       time, interval, flags, len(records), REPLAY_MS,
+                       len(payload), 0, 0) + extra
     h = xxhash.xxh64(head + bytes(payload), seed=0).intdigest()
     head = head[:40] + struct.pack("<Q", h) + head[48:]
     return head + bytes(payload)
@@ -113,6 +125,8 @@ def main():
     p.add_argument("--skip", type=int, default=0)
     p.add_argument("--no-end", action="store_true")
     p.add_argument("--replay-ms", type=int, default=0)
+    p.add_argument("--trail", default="")
+    p.add_argument("--ingest", default="")
     p.add_argument("--show", metavar="FILE",
                    help="print FILE's whole batch frames as time key value")
     p.add_argument("batch", nargs="*")
@@ -132,8 +146,12 @@ def main():
                 parts = [str(t)] + ([k.decode()] if k is not None else [])
                 print(" ".join(parts + [v.decode()]))
         return
-    global REPLAY_MS
+    global REPLAY_MS, TRAIL, INGEST
     REPLAY_MS = a.replay_ms
+    TRAIL = [(e.split("=")[0], int(e.split("=")[1]))
+             for e in a.trail.split(",") if e]
+    if a.ingest:
+        INGEST = tuple(int(x) for x in a.ingest.split(","))
     batches = []
     for arg in a.batch:
         words = [] if arg == "-" else arg.split(" ")
