@@ -157,15 +157,14 @@ ss_map__cogroup(struct map *m, size_t i)
 
 /* The command's output lines become the batch: split back into key and
  * value at the first tab when its input had keys. */
-static int
-exec_lines(struct map *m, size_t i)
+int
+ss_map__exec_lines(struct map *m, size_t i, const struct ss_buf *out)
 {
     struct step *st = &m->st[i];
-    const char *p = st->out.data, *end = p + st->out.len, *nl, *tab;
+    const char *p = out->data, *end = p + out->len, *nl, *tab;
     struct ss_rec r;
     int rc;
 
-    m->recno = 0;
     for (; p < end; p = nl + 1) {
         if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
             nl = end;
@@ -193,7 +192,7 @@ exec_lines(struct map *m, size_t i)
 }
 
 int
-ss_map__exec(struct map *m, size_t i)
+ss_map__exec_run(struct map *m, size_t i)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
     struct step *st = &m->st[i];
@@ -219,7 +218,15 @@ ss_map__exec(struct map *m, size_t i)
     if (!ss_proc_ok(&ps))
         return ss_diag("batch %" PRId64 ": --exec '%s': %s", m->time, op->arg,
                        ss_proc_describe(&ps, how, sizeof(how)));
-    return exec_lines(m, i);
+    return 0;
+}
+
+int
+ss_map__exec(struct map *m, size_t i)
+{
+    int rc = ss_map__exec_run(m, i);
+
+    return rc < 0 ? rc : ss_map__exec_lines(m, i, &m->st[i].out);
 }
 
 /* A value of a keyed aggregation as text in r->val: 1, or 0 when the
