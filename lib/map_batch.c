@@ -229,6 +229,22 @@ ss_map__exec(struct map *m, size_t i)
     return rc < 0 ? rc : ss_map__exec_lines(m, i, &m->st[i].out);
 }
 
+/* v in decimal at the end of buf[0..24), returned: a count per key of a
+ * 100k-key batch through snprintf() was 5% of the word count's
+ * instructions over 11 MB. */
+static const char *
+count_text(uint64_t v, char buf[24], size_t *n)
+{
+    char *p = buf + 24;
+
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    *n = (size_t)(buf + 24 - p);
+    return p;
+}
+
 /* A value of a keyed aggregation as text in r->val: 1, or 0 when the
  * key has none (it is left out), or < 0. */
 static int
@@ -236,9 +252,7 @@ format_count(struct step *st, const struct ss_map_op *op, void *v,
              struct ss_rec *r)
 {
     (void)op;
-    r->vlen =
-        (size_t)snprintf(st->num, sizeof(st->num), "%" PRIu64, *(uint64_t *)v);
-    r->val = st->num;
+    r->val = count_text(*(uint64_t *)v, st->num, &r->vlen);
     return 1;
 }
 
