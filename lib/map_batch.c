@@ -192,11 +192,11 @@ ss_map__exec_lines(struct map *m, size_t i, const struct ss_buf *out)
 }
 
 int
-ss_map__exec_run(struct map *m, size_t i)
+ss_map__exec_run(struct map *m, size_t i, struct ss_proc_status *ps)
 {
     const struct ss_map_op *op = &m->cfg->ops[i];
     struct step *st = &m->st[i];
-    char env[48], how[96];
+    char env[48];
     const char *envp[] = {env, NULL};
     struct ss_proc_opts po = {
         .cmd = op->arg,
@@ -205,26 +205,36 @@ ss_map__exec_run(struct map *m, size_t i)
         .inlen = st->scratch.len,
         .out = &st->out,
     };
-    struct ss_proc_status ps;
     int rc;
 
     snprintf(env, sizeof(env), "SSTREAM_BATCH_TIME=%" PRId64, m->time);
     ss_buf_reset(&st->out);
-    rc = ss_proc_run(&po, &ps);
+    rc = ss_proc_run(&po, ps);
     ss_buf_reset(&st->scratch);
+    return rc;
+}
+
+int
+ss_map__exec_said(struct map *m, size_t i, int rc,
+                  const struct ss_proc_status *ps)
+{
+    const struct ss_map_op *op = &m->cfg->ops[i];
+    char how[96];
+
     if (rc < 0)
         return ss_diag_err(rc, "batch %" PRId64 ": --exec '%s'", m->time,
                            op->arg);
-    if (!ss_proc_ok(&ps))
+    if (!ss_proc_ok(ps))
         return ss_diag("batch %" PRId64 ": --exec '%s': %s", m->time, op->arg,
-                       ss_proc_describe(&ps, how, sizeof(how)));
+                       ss_proc_describe(ps, how, sizeof(how)));
     return 0;
 }
 
 int
 ss_map__exec(struct map *m, size_t i)
 {
-    int rc = ss_map__exec_run(m, i);
+    struct ss_proc_status ps;
+    int rc = ss_map__exec_said(m, i, ss_map__exec_run(m, i, &ps), &ps);
 
     return rc < 0 ? rc : ss_map__exec_lines(m, i, &m->st[i].out);
 }

@@ -26,6 +26,7 @@
 #include "keytab.h"
 #include "map.h"
 #include "multi.h"
+#include "proc.h"
 #include "rejects.h"
 #include "stats.h"
 
@@ -169,9 +170,13 @@ int ss_map__join_table(struct map *m, size_t i);
 int ss_map__join_stream(struct map *m, size_t i);
 int ss_map__cogroup(struct map *m, size_t i);
 int ss_map__exec(struct map *m, size_t i);
-/* --exec in two halves: run the command over what the step took (its
- * output in st->out), then push the lines of 'out' on. */
-int ss_map__exec_run(struct map *m, size_t i);
+/* --exec in parts: run the command over what step i took (its output in
+ * st->out): 0 and *ps its end, or a negative errno code, nothing said;
+ * say what went wrong, if anything (0, or SS_REPORTED); push the lines
+ * of 'out' on. */
+int ss_map__exec_run(struct map *m, size_t i, struct ss_proc_status *ps);
+int ss_map__exec_said(struct map *m, size_t i, int rc,
+                      const struct ss_proc_status *ps);
 int ss_map__exec_lines(struct map *m, size_t i, const struct ss_buf *out);
 int ss_map__emit_counts(struct map *m, size_t i);
 int ss_map__emit_groups(struct map *m, size_t i);

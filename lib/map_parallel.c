@@ -51,6 +51,8 @@ struct worker {
     uint64_t recno0;          /* records of the batch before the slice */
     uint64_t ns;              /* the time its slice took */
     int exec;                 /* its last step is an --exec it runs */
+    int exec_rc;              /* ... and how the command went: */
+    struct ss_proc_status ps; /* said by the lead, the first failure only */
     pthread_t th;
     int rc;
 };
@@ -337,7 +339,7 @@ work(void *arg)
     m->recno = w->recno0;
     w->rc = ss_map__read_frame(m, &w->slice);
     if (w->rc == 0 && w->exec)
-        w->rc = ss_map__exec_run(m, m->nsteps - 1);
+        w->exec_rc = ss_map__exec_run(m, m->nsteps - 1, &w->ps);
     w->ns = ss_dur_mono_ns() - t0;
     return NULL;
 }
@@ -351,8 +353,13 @@ run_workers(struct par *par)
 {
     int started[SS_STATS_WORKERS] = {0};
 
-    for (size_t j = 0; j < par->n; j++)
-        par->w[j].ns = 0, par->w[j].rc = 0;
+    for (size_t j = 0; j < par->n; j++) {
+        struct worker *w = &par->w[j];
+
+        w->ns = 0;
+        w->rc = w->exec_rc = 0;
+        memset(&w->ps, 0, sizeof(w->ps)); /* a slice left alone: exit 0 */
+    }
     for (size_t j = 1; j < par->n; j++)
         if (par->w[j].slice.payload_len > 0)
             started[j] =
@@ -424,6 +431,9 @@ ss_map__par_run(struct map *m)
         ss_rejects_pass(&w->rej, m->rej, UINT64_MAX);
         ss_arena_reset(&w->m.arena);
     }
+    /* after every reject, as --parallel 1 says them; the first only */
+    for (size_t j = 0; j < par->n && rc == 0 && par->exec; j++)
+        rc = ss_map__exec_said(m, par->k, par->w[j].exec_rc, &par->w[j].ps);
     ss_stats_workers(m->stats, par->ns, par->n);
     ss_buf_reset(&par->batch);
     ss_buf_reset(&par->parts);

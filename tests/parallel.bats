@@ -114,6 +114,18 @@ same() {
     same --key-field 1 --exec 'cat'
 }
 
+@test "parallel: a failing --exec is said once, as at --parallel 1" {
+    for n in 1 2 3; do
+        run --separate-stderr pipeline "$D" sstream-map --parallel "$n" \
+            --exec 'cat; test "$SSTREAM_BATCH_TIME" != 2000'
+        assert_failure 1
+        assert_equal "$(cut -f1 <<<"$output" | uniq)" 1000
+        assert_equal "$stderr" "$(printf '%s\n' \
+            "sstream-map: batch 2000: --exec 'cat; test \"\$SSTREAM_BATCH_TIME\" != 2000': exited with status 1" \
+            "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
+    done
+}
+
 @test "parallel: key/value frames in" {
     for n in 1 2 3; do
         run --separate-stderr bash -c "set -o pipefail; sstream-source --replay '$D' -b 1s | sstream-map --key-field 1 --value-field 2 | sstream-map --parallel $n --filter '^[0-5]' --reduce-by-key max | sstream-sink --tsv"
