@@ -297,7 +297,9 @@ cut(struct par *par, int keyed)
 {
     const struct part *pt = (const struct part *)(void *)par->parts.data;
     size_t nparts = par->parts.len / sizeof(*pt), f = 0, len = par->batch.len;
-    const char *base = par->batch.data, *p = base;
+    /* an empty batch before any other has no buffer: "" is a base */
+    const char *base = par->batch.data != NULL ? par->batch.data : "",
+               *p = base;
     uint64_t recno = 0, fr = 0; /* fr: records of frame f passed */
 
     for (size_t j = 0; j < par->n; j++) {
@@ -380,10 +382,13 @@ run_workers(struct par *par)
 static int
 push_kept(struct map *m, struct worker *w, size_t k)
 {
-    const char *p = w->kept.data, *end = p + w->kept.len;
+    const char *p = w->kept.data, *end;
     const uint64_t *recno = (const uint64_t *)(void *)w->recnos.data;
     int rc = 0;
 
+    if (w->kept.len == 0) /* nothing kept (data may be NULL) */
+        return 0;
+    end = p + w->kept.len;
     for (size_t j = 0; p < end && rc == 0; j++) {
         struct ss_rec r = {NULL, 0, NULL, 0};
         size_t klen = ss_frame_varint_get(&p);
@@ -537,7 +542,8 @@ merge_step(struct map *m, size_t i, struct worker *w)
         ss_acc_reset(&ws->acc);
         return rc;
     case SS_MAP_EXEC: /* a slice left alone has no output this batch */
-        rc = ss_map__exec_lines(m, i, &ws->out);
+        if (ws->out.len > 0)
+            rc = ss_map__exec_lines(m, i, &ws->out);
         ss_buf_reset(&ws->out);
         return rc;
     default:

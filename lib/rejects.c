@@ -107,7 +107,12 @@ ss_rejects_hold(struct ss_rejects *r)
 void
 ss_rejects_pass(struct ss_rejects *r, struct ss_rejects *to, uint64_t upto)
 {
-    const char *p = r->out.data + r->next, *end = r->out.data + r->out.len;
+    const char *p, *end;
+
+    if (r->out.len == 0) /* none held (data may be NULL) */
+        return;
+    p = r->out.data + r->next;
+    end = r->out.data + r->out.len;
 
     while (p < end) {
         struct ss_rec rec = {NULL, 0, NULL, 0};

@@ -114,6 +114,22 @@ same() {
     same --key-field 1 --exec 'cat'
 }
 
+@test "parallel: an empty first batch, a batch smaller than the workers" {
+    mkdir -p "$T/e"
+    : >"$T/e/1"
+    printf 'a b\n' >"$T/e/2"
+    for n in 1 2 3; do
+        run --separate-stderr pipeline "$T/e" sstream-map --parallel "$n" \
+            --exec 'echo "[$(cat)]"'
+        assert_success
+        assert_output "$(printf '1000\t[]\n2000\t[a b]')"
+        run --separate-stderr pipeline "$T/e" sstream-map --parallel "$n" \
+            --flat-map words --count-by-value
+        assert_success
+        assert_output "$(printf '2000\ta\t1\n2000\tb\t1')"
+    done
+}
+
 @test "parallel: a failing --exec is said once, as at --parallel 1" {
     for n in 1 2 3; do
         run --separate-stderr pipeline "$D" sstream-map --parallel "$n" \
