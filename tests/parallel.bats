@@ -68,6 +68,25 @@ same() {
     same --key-field 1 --value-field 3 --group-by-key
 }
 
+@test "parallel: sums and means of decimals, to the last digit" {
+    mkdir -p "$T/dec"
+    awk 'BEGIN { for (i = 1; i <= 30000; i++) printf "k%d %.3f\n", i % 7, i * 0.1 + 0.001 }' >"$T/dec/1"
+    for op in sum mean; do
+        run --separate-stderr pipeline "$T/dec" sstream-map --parallel 1 \
+            --key-field 1 --value-field 2 --reduce-by-key "$op"
+        one=$output
+        [ -n "$one" ]
+        for n in 2 3; do
+            run --separate-stderr pipeline "$T/dec" sstream-map --parallel "$n" \
+                --key-field 1 --value-field 2 --reduce-by-key "$op"
+            assert_output "$one"
+            run --separate-stderr pipeline "$T/dec" sstream-map --parallel "$n" \
+                --value-field 2 --reduce "$op"
+            assert_equal "$output" "$(pipeline "$T/dec" sstream-map --value-field 2 --reduce "$op")"
+        done
+    done
+}
+
 @test "parallel: rejects are said in record order and kept in the same file" {
     for n in 1 2 3; do
         run --separate-stderr pipeline "$D" sstream-map --parallel "$n" \
