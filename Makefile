@@ -15,7 +15,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
-           -D_DEFAULT_SOURCE -Ilib
+           -D_DEFAULT_SOURCE -Ilib -pthread
 LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -ljansson -lncurses -ltinfo -lcurl -lpthread -lm
 
 BUILD   ?= build

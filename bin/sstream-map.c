@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "join.h"
 #include "map.h"
 #include "opt.h"
 #include "stage.h"
+#include "stats.h"
 
 /* The options that are settings. Each operation's option comes from its
  * row in lib/map.c (ss_map_option()), and so do its --help line and its
@@ -18,6 +20,7 @@
 enum {
     OPT_DESC = 256,
     OPT_JOIN_TYPE,
+    OPT_PARALLEL,
     OPT_KIND, /* OPT_KIND + k: operation k without a letter */
 };
 
@@ -26,6 +29,7 @@ static const struct option longopts[] = {
     {"field-separator", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"join-type", required_argument, NULL, OPT_JOIN_TYPE},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"rejects", required_argument, NULL, SS_OPT_REJECTS},
     {"separator", required_argument, NULL, SS_OPT_SEPARATOR},
     {"stats", no_argument, NULL, SS_OPT_STATS},
@@ -112,13 +116,12 @@ usage_init(struct cli *c)
         if (o != NULL && o[1] != ':')
             flags[n++] = *l;
     }
-    snprintf(
-        c->usage, sizeof(c->usage),
-        "usage: sstream-map [-%.*s] [-F sep] [--join-type type] "
-        "[--rejects file]\n"
-        "                   [--separator c] [--stats] [--stats-file file]\n"
-        "                   operation ...\n",
-        (int)n, flags);
+    snprintf(c->usage, sizeof(c->usage),
+             "usage: sstream-map [-%.*s] [-F sep] [--join-type type] "
+             "[--parallel n]\n"
+             "                   [--rejects file] [--separator c] [--stats]\n"
+             "                   [--stats-file file] operation ...\n",
+             (int)n, flags);
 }
 
 static void
@@ -155,6 +158,8 @@ help(const struct cli *c)
           "--value-field\n"
           "                             (default: runs of blanks)\n"
           "      --join-type TYPE       inner (default), left, right, full\n"
+          "      --parallel N           worker threads (default 1; 0: one per "
+          "CPU)\n"
           "      --rejects FILE         keep records that cannot be "
           "processed\n"
           "      --separator C          joins groups (default ,)\n"
@@ -167,6 +172,26 @@ help(const struct cli *c)
           "\n"
           "OP: sum, count, min, max, mean, first, last, concat.\n",
           stdout);
+}
+
+/* --parallel N: 0 is one worker per online CPU, as many as --stats shows
+ * at most. */
+static int
+parallel(const char *arg, size_t *n)
+{
+    uint64_t v;
+    long cpus;
+
+    if (ss_opt_count("--parallel", arg, 0, SS_STATS_WORKERS, &v) < 0)
+        return -1;
+    if (v == 0) {
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        v = cpus < 1 ? 1 : (uint64_t)cpus;
+        if (v > SS_STATS_WORKERS)
+            v = SS_STATS_WORKERS;
+    }
+    *n = (size_t)v;
+    return 0;
 }
 
 static int
@@ -201,6 +226,10 @@ parse(struct ss_map_config *cfg, int argc, char **argv)
                         optarg);
                 return 2;
             }
+            break;
+        case OPT_PARALLEL:
+            if (parallel(optarg, &cfg->parallel) < 0)
+                return 2;
             break;
         default: /* an operation; -V, and the options every stage takes */
             if ((k = kind_of(ch)) < 0) {

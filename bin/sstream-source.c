@@ -117,8 +117,8 @@ static const char help_text[] =
     "      --settle DUR           a watched file unchanged this long is "
     "complete (1s)\n"
     "      --start-time MS        time before the first replay batch (0)\n"
-    "      --state DIR            ledger of the watched files read, kept in "
-    "DIR\n"
+    "      --state DIR            the last batch time (and with --watch, the\n"
+    "                             ledger of the files read), kept in DIR\n"
     "      --stats                a line per batch on stderr, a summary at "
     "exit\n"
     "      --stats-file FILE      append a JSON object per batch to FILE\n"
@@ -290,8 +290,8 @@ check_combination(const struct ss_source_config *cfg, int watches,
         return ss_diag("--exec-restart: needs --exec");
     if (cfg->once && watches == 0 && !has_input(cfg, SS_INPUT_KAFKA))
         return ss_diag("--once: needs --watch or --kafka");
-    if ((cfg->state != NULL || settle_given) && watches == 0)
-        return ss_diag("--%s: needs --watch", cfg->state ? "state" : "settle");
+    if (settle_given && watches == 0)
+        return ss_diag("--settle: needs --watch");
     if (max_wait_given && !cfg->once)
         return ss_diag("--max-wait: needs --once");
     if (cfg->state != NULL && watches > 1)

@@ -55,6 +55,7 @@ ss_map_config_init(struct ss_map_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->sep = ',';
     cfg->join = SS_JOIN_INNER;
+    cfg->parallel = 1;
 }
 
 void
@@ -141,6 +142,8 @@ finish(struct map *m)
         int (*fn)(struct map *, size_t) =
             ss_map__kind_of(m->cfg->ops[i].kind)->finish;
 
+        if (m->par != NULL && ss_map__par_finish_of(m, i) != NULL)
+            fn = ss_map__par_finish_of(m, i);
         m->recno = 0;
         if (fn != NULL && (rc = fn(m, i)) < 0)
             return rc;
@@ -153,6 +156,7 @@ setup(struct map *m, const struct ss_map_config *cfg, struct ss_stage *sg)
 {
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
+    m->nsteps = cfg->nops;
     m->rej = &sg->rej;
     m->stats = &sg->stats;
     ss_frame_writer_init(&m->w, STDOUT_FILENO);
@@ -174,11 +178,11 @@ setup(struct map *m, const struct ss_map_config *cfg, struct ss_stage *sg)
             ss_multi_open(&m->in, op->input, op->opt, op->arg) < 0)
             return SS_REPORTED;
     }
-    return 0;
+    return cfg->parallel > 1 ? ss_map__par_setup(m) : 0;
 }
 
-static void
-teardown(struct map *m)
+void
+ss_map__release_steps(struct map *m)
 {
     for (size_t i = 0; m->st != NULL && i < m->cfg->nops; i++) {
         struct step *st = &m->st[i];
@@ -191,6 +195,13 @@ teardown(struct map *m)
         ss_join_side_release(&st->left);
         ss_join_side_release(&st->right);
     }
+}
+
+static void
+teardown(struct map *m)
+{
+    ss_map__par_release(m);
+    ss_map__release_steps(m);
     free(m->st);
     ss_multi_release(&m->in);
     ss_frame_writer_release(&m->w);
@@ -211,13 +222,29 @@ word_count_first(const struct map *m)
            cfg->ops[1].kind == SS_MAP_COUNT_BY_VALUE;
 }
 
+int
+ss_map__read_frame(struct map *m, const struct ss_frame *f)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    int rc;
+
+    if (word_count_first(m))
+        return ss_map__count_words_frame(m, f);
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        m->recno++;
+        if ((rc = ss_map__push(m, 0, r)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* stdin's part of the batch at m->time, record by record. */
 static int
 read_main(struct map *m)
 {
-    struct ss_rec_iter it;
     struct ss_frame f;
-    struct ss_rec r;
     int rc;
 
     m->recno = 0;
@@ -229,18 +256,15 @@ read_main(struct map *m)
         ss_stats_in(m->stats, &f);
         if (!(f.flags & SS_FRAME_MORE))
             ss_frame_writer_trail(&m->w, &f);
-        if (word_count_first(m)) {
-            if ((rc = ss_map__count_words_frame(m, &f)) < 0)
-                return rc;
-            continue;
-        }
-        ss_frame_iter_init(&it, &f);
-        while (ss_frame_iter_next(&it, &r)) {
-            m->recno++;
-            if ((rc = ss_map__push(m, 0, r)) < 0)
-                return rc;
-        }
+        if (m->par != NULL)
+            rc = ss_map__par_take(m, &f);
+        else
+            rc = ss_map__read_frame(m, &f);
+        if (rc < 0)
+            return rc;
     }
+    if (rc == 0 && m->par != NULL)
+        rc = ss_map__par_run(m);
     return rc;
 }
 

@@ -8,6 +8,7 @@
  * cross batches. Output order is deterministic: records keep arrival
  * order; keyed aggregations give keys in order of first appearance in the
  * batch; a --union stream's records follow the records before it.
+ * --parallel N keeps that order (lib/map_parallel.c).
  *
  * Owns: the config owns its operation list and compiled patterns until
  * ss_map_config_release(); paths and strings in it are borrowed from
@@ -124,6 +125,7 @@ struct ss_map_config {
     char sep;               /* --separator of groups */
     enum ss_join_type join; /* --join-type */
     const char *rejects;    /* --rejects FILE */
+    size_t parallel;        /* --parallel N: worker threads (1: none) */
 
     /* --stats, --stats-file */
     struct ss_stats_config stats;

@@ -7,6 +7,8 @@
  *   map_record.c  the operations on one record at a time
  *   map_batch.c   the operations on a whole batch (joins, exec, counts,
  *                 reductions, groups)
+ *   map_parallel.c  --parallel N: a batch cut into slices, one worker
+ *                 thread each, their results merged in order
  *
  * Names here are ss_map__*: internal, not API.
  */
@@ -24,12 +26,15 @@
 #include "keytab.h"
 #include "map.h"
 #include "multi.h"
+#include "proc.h"
 #include "rejects.h"
 #include "stats.h"
 
 #define MAX_FIELD ((uint64_t)1 << 20)
 
 struct map;
+struct par;
+struct worker;
 
 struct step {
     /* its row's record function, at hand for push() */
@@ -59,6 +64,9 @@ struct map {
     int keyed_main;             /* stdin's records have keys */
     int keyed_out;              /* what this batch writes */
     struct ss_fields_json json; /* --key, --value: the last object read */
+    size_t nsteps;         /* steps run here: all; a worker's, the first ones */
+    struct par *par;       /* --parallel: the workers; NULL: none */
+    struct worker *worker; /* a worker's own map: its worker; else NULL */
 };
 
 /* ---- the operations ---- */
@@ -90,15 +98,18 @@ struct kind {
 
 /* Push r into step i and on through the steps after it. 0, or < 0 to
  * stop the run (SS_REPORTED, or an errno code). */
+int ss_map__worker_keep(struct map *m, const struct ss_rec *r);
+
 static inline int
 ss_map__push(struct map *m, size_t i, struct ss_rec r)
 {
-    const struct ss_map_config *cfg = m->cfg;
     int rc;
 
-    for (; i < cfg->nops; i++)
+    for (; i < m->nsteps; i++)
         if ((rc = m->st[i].record(m, i, &r)) <= 0)
             return rc;
+    if (m->worker != NULL) /* the end of a worker's steps */
+        return ss_map__worker_keep(m, &r);
     return ss_frame_writer_add(&m->w, r.key, r.klen, r.val, r.vlen);
 }
 
@@ -136,6 +147,25 @@ int ss_map__count_take(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__count_value(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__count_words_frame(struct map *m, const struct ss_frame *f);
 
+/* map.c */
+/* The records of f (stdin's, or a worker's slice) through the steps. */
+int ss_map__read_frame(struct map *m, const struct ss_frame *f);
+/* Free what steps 0..m->cfg->nops hold (m->st itself stays). */
+void ss_map__release_steps(struct map *m);
+
+/* map_parallel.c */
+/* --parallel: set the workers up (m->par stays NULL when the command line
+ * starts with nothing they can run); 0 or SS_REPORTED. */
+int ss_map__par_setup(struct map *m);
+/* Keep stdin's frame f for the batch's slices. 0 or -ENOMEM. */
+int ss_map__par_take(struct map *m, const struct ss_frame *f);
+/* The batch kept is complete: run the workers, pass their results on. */
+int ss_map__par_run(struct map *m);
+/* Step i's results are the workers' merged, not its own (NULL: not). */
+int (*ss_map__par_finish_of(const struct map *m, size_t i))(struct map *,
+                                                            size_t);
+void ss_map__par_release(struct map *m);
+
 /* map_batch.c */
 int ss_map__keep_for_join(struct map *m, size_t i, struct ss_rec *r);
 int ss_map__unite(struct map *m, size_t i);
@@ -143,6 +173,14 @@ int ss_map__join_table(struct map *m, size_t i);
 int ss_map__join_stream(struct map *m, size_t i);
 int ss_map__cogroup(struct map *m, size_t i);
 int ss_map__exec(struct map *m, size_t i);
+/* --exec in parts: run the command over what step i took (its output in
+ * st->out): 0 and *ps its end, or a negative errno code, nothing said;
+ * say what went wrong, if anything (0, or SS_REPORTED); push the lines
+ * of 'out' on. */
+int ss_map__exec_run(struct map *m, size_t i, struct ss_proc_status *ps);
+int ss_map__exec_said(struct map *m, size_t i, int rc,
+                      const struct ss_proc_status *ps);
+int ss_map__exec_lines(struct map *m, size_t i, const struct ss_buf *out);
 int ss_map__emit_counts(struct map *m, size_t i);
 int ss_map__emit_groups(struct map *m, size_t i);
 int ss_map__glom(struct map *m, size_t i);

@@ -10,6 +10,7 @@
 struct ss_regex {
     pcre2_code *code;
     pcre2_match_data *md;
+    const struct ss_regex *of; /* a clone's original, which owns the code */
 };
 
 struct ss_regex *
@@ -56,12 +57,30 @@ ss_regex_match(struct ss_regex *re, const char *p, size_t len)
     return rc == PCRE2_ERROR_NOMATCH ? 0 : rc;
 }
 
+struct ss_regex *
+ss_regex_clone(const struct ss_regex *re)
+{
+    struct ss_regex *c;
+
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return NULL;
+    c->code = re->code;
+    c->of = re;
+    if ((c->md = pcre2_match_data_create_from_pattern(re->code, NULL)) ==
+        NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
 void
 ss_regex_free(struct ss_regex *re)
 {
     if (re == NULL)
         return;
     pcre2_match_data_free(re->md);
-    pcre2_code_free(re->code);
+    if (re->of == NULL)
+        pcre2_code_free(re->code);
     free(re);
 }

@@ -6,6 +6,9 @@
  * off the profile. Patterns are Perl syntax (pcre2pattern(3)), unanchored.
  *
  * Owns: the compiled pattern and its match data, until ss_regex_free().
+ * A pattern matches on one thread at a time (the match data is its
+ * scratch); ss_regex_clone() gives another thread its own, sharing the
+ * compiled code, which PCRE2 reads only: free the clones first.
  */
 #ifndef SS_REGEX_H
 #define SS_REGEX_H
@@ -20,6 +23,8 @@ struct ss_regex *ss_regex_compile(const char *pattern, char *why, size_t n);
 /* 1 if p[0..len) matches, 0 if not, or a negative PCRE2 error code (such
  * as a match limit reached). */
 int ss_regex_match(struct ss_regex *re, const char *p, size_t len);
+/* The same pattern with match data of its own, or NULL (out of memory). */
+struct ss_regex *ss_regex_clone(const struct ss_regex *re);
 void ss_regex_free(struct ss_regex *re);
 
 #endif

@@ -29,6 +29,10 @@ struct ss_rejects {
     uint64_t count; /* rejects seen */
     uint64_t kept;  /* rejects written to the file */
     char delim;     /* ends each reject: '\n' unless the input used another */
+    /* Held (ss_rejects_hold()): rejects are kept in 'out' as entries, not
+     * said; 'next' is the first one not yet passed on. */
+    int held;
+    size_t next;
 };
 
 /* path NULL: count only. 0, or SS_REPORTED after saying why the file cannot
@@ -50,6 +54,15 @@ void ss_rejects_value(struct ss_rejects *r, int64_t batch, uint64_t recno,
 /* Stream part of an over-long record; 'last' ends it. */
 void ss_rejects_put_part(struct ss_rejects *r, const char *p, size_t n,
                          int last);
+/* A worker thread's rejects (lib/map_parallel.c): from now on r says
+ * nothing and writes nothing; ss_rejects_record() keeps each reject, in
+ * order, until ss_rejects_pass() hands it to the stage's own, on one
+ * thread, at its place in the batch. r needs no open. */
+void ss_rejects_hold(struct ss_rejects *r);
+/* Say, count and keep in 'to' the held rejects of r up to record number
+ * 'upto' (UINT64_MAX: all); forget them all once all are passed. */
+void ss_rejects_pass(struct ss_rejects *r, struct ss_rejects *to,
+                     uint64_t upto);
 /* Write what is buffered; 0 or SS_REPORTED after reporting. Called per batch.
  */
 int ss_rejects_flush(struct ss_rejects *r);

@@ -225,6 +225,18 @@ ss_stats_keys(struct ss_stats *st, uint64_t keys)
 }
 
 void
+ss_stats_workers(struct ss_stats *st, const uint64_t *ns, size_t n)
+{
+    struct ss_stats_batch *b = &st->b;
+
+    if (n > SS_STATS_WORKERS)
+        n = SS_STATS_WORKERS;
+    for (size_t i = 0; i < n; i++)
+        b->worker_ms[i] = (uint32_t)(ns[i] / 1000000);
+    b->nworkers = (unsigned)n;
+}
+
+void
 ss_stats_skip(struct ss_stats *st)
 {
     st->skipped++;
@@ -245,7 +257,15 @@ print_line(const struct ss_stats *st, int64_t e2e)
 {
     const struct ss_stats_batch *b = &st->b;
     char proc[32], sched[32], end[64] = "", keys[48] = "", late[40] = "";
+    char workers[280] = "";
+    size_t wlen = 0;
 
+    for (unsigned i = 0; i < b->nworkers && wlen < sizeof(workers); i++)
+        wlen += (size_t)snprintf(workers + wlen, sizeof(workers) - wlen,
+                                 "%s%" PRIu32, i == 0 ? ", workers " : " ",
+                                 b->worker_ms[i]);
+    if (b->nworkers > 0 && wlen < sizeof(workers))
+        snprintf(workers + wlen, sizeof(workers) - wlen, " ms");
     if (st->sink)
         snprintf(end, sizeof(end), ", end-to-end delay %s",
                  ms_text(e2e, proc, sizeof(proc)));
@@ -256,10 +276,11 @@ print_line(const struct ss_stats *st, int64_t e2e)
                  *st->late - st->late_before);
     ss_diag("batch %" PRId64 ": records %" PRIu64 " in %" PRIu64
             " out, bytes %" PRIu64 " in %" PRIu64
-            " out, processing %s, scheduling delay %s%s%s%s",
+            " out, processing %s, scheduling delay %s%s%s%s%s",
             b->time, b->records_in, b->records_out, b->bytes_in, b->bytes_out,
             ms_text(b->proc_ms, proc, sizeof(proc)),
-            ms_text(b->sched_ms, sched, sizeof(sched)), end, keys, late);
+            ms_text(b->sched_ms, sched, sizeof(sched)), end, keys, late,
+            workers);
 }
 
 static void
@@ -294,7 +315,10 @@ write_json(struct ss_stats *st, int64_t e2e)
         ss_buf_printf(l, ",\"state_keys\":%" PRId64, b->keys);
     if (st->late != NULL)
         ss_buf_printf(l, ",\"late\":%" PRIu64, *st->late - st->late_before);
-    ss_buf_printf(l, "}\n");
+    for (unsigned i = 0; i < b->nworkers; i++)
+        ss_buf_printf(l, "%s%" PRIu32, i == 0 ? ",\"worker_ms\":[" : ",",
+                      b->worker_ms[i]);
+    ss_buf_printf(l, "%s}\n", b->nworkers > 0 ? "]" : "");
     if ((rc = ss_io_write_all(st->fd, l->data, l->len)) < 0) {
         ss_diag_err(rc, "--stats-file: cannot write '%s'", st->file);
         close(st->fd);

@@ -30,6 +30,9 @@ struct ss_stats_config {
  * longer than the batch interval. */
 #define SS_STATS_BEHIND 3
 
+/* Most workers whose times a batch shows (--parallel). */
+#define SS_STATS_WORKERS 64
+
 struct ss_stats_batch {
     int64_t time;
     uint32_t interval;
@@ -37,8 +40,10 @@ struct ss_stats_batch {
     int64_t sched_ms;  /* -1 unknown */
     uint64_t start_ns; /* monotonic, when the batch began here */
     uint64_t records_in, bytes_in, records_out, bytes_out;
-    int64_t proc_ms; /* -1 until stamped */
-    int64_t keys;    /* state keys; -1 none */
+    int64_t proc_ms;   /* -1 until stamped */
+    int64_t keys;      /* state keys; -1 none */
+    unsigned nworkers; /* --parallel: worker_ms[0..nworkers) set */
+    uint32_t worker_ms[SS_STATS_WORKERS];
     unsigned ntrail; /* the sink keeps the trail of the batch */
     char trail[SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY];
     /* The sink: the batch's ingest field; ingest_interval 0 when it had
@@ -101,6 +106,9 @@ void ss_stats_stamp(struct ss_stats *st);
 /* A sink's output of the batch; a writer's is counted by itself. */
 void ss_stats_out(struct ss_stats *st, uint64_t records, uint64_t bytes);
 void ss_stats_keys(struct ss_stats *st, uint64_t keys);
+/* --parallel: worker i took ns[i] nanoseconds of this batch (the first
+ * SS_STATS_WORKERS are shown): a skewed batch shows one slow worker. */
+void ss_stats_workers(struct ss_stats *st, const uint64_t *ns, size_t n);
 void ss_stats_skip(struct ss_stats *st);
 /* The batch is done (written, or durable for a sink): report it. */
 void ss_stats_end(struct ss_stats *st);

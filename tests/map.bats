@@ -472,9 +472,9 @@ m() {
     assert_failure 2
     assert_equal "$stderr" "$(printf '%s\n' \
         "sstream-map: no operation given (try --flat-map words --count-by-value)" \
-        "usage: sstream-map [-chV] [-F sep] [--join-type type] [--rejects file]" \
-        "                   [--separator c] [--stats] [--stats-file file]" \
-        "                   operation ...")"
+        "usage: sstream-map [-chV] [-F sep] [--join-type type] [--parallel n]" \
+        "                   [--rejects file] [--separator c] [--stats]" \
+        "                   [--stats-file file] operation ...")"
     run --separate-stderr sstream-map --reduce-by-key total
     assert_failure 2
     assert_equal "$stderr" "sstream-map: --reduce-by-key: unknown operator 'total' (try sum, count, min, max, mean, first, last or concat)"
@@ -513,7 +513,7 @@ m() {
 @test "map: --help and --version go to stdout, exit 0" {
     run --separate-stderr sstream-map --help
     assert_success
-    assert_line --index 0 "usage: sstream-map [-chV] [-F sep] [--join-type type] [--rejects file]"
+    assert_line --index 0 "usage: sstream-map [-chV] [-F sep] [--join-type type] [--parallel n]"
     assert_equal "$stderr" ""
     run sstream-map -V
     assert_success

@@ -525,9 +525,9 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     run --separate-stderr sstream-source --once
     assert_failure 2
     assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --once: needs --watch or --kafka"
-    run --separate-stderr sstream-source --state "$T/s" --exec true
+    run --separate-stderr sstream-source --settle 1s --exec true
     assert_failure 2
-    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --state: needs --watch"
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --settle: needs --watch"
     run --separate-stderr sstream-source --watch a --watch b --state "$T/s"
     assert_failure 2
     assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --state: keeps the ledger of one --watch folder"

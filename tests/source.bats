@@ -349,6 +349,21 @@ tsv_times() {
     ((t1 % 3000 == 0 && t2 == t1 + 3000 && t3 == t2 + 3000))
 }
 
+@test "source: --state on stdin: short runs never wait and never share a batch time" {
+    # With the last time kept, a run of a fraction of -b 1m exits at once
+    # (a wait would be said) and the next run's batch comes after it.
+    for run in 1 2 3; do
+        run --separate-stderr bash -c "set -o pipefail; echo run$run | sstream-source -b 1m --state '$T/st' | sstream-sink --tsv >>'$T/out'"
+        assert_success
+        assert_equal "$stderr" ""
+    done
+    assert_equal "$(cut -f2 "$T/out" | tr '\n' ' ')" "run1 run2 run3 "
+    t1=$(sed -n 1p "$T/out" | cut -f1)
+    t2=$(sed -n 2p "$T/out" | cut -f1)
+    t3=$(sed -n 3p "$T/out" | cut -f1)
+    ((t1 % 60000 == 0 && t2 == t1 + 60000 && t3 == t2 + 60000))
+}
+
 @test "source: a run stopped with SIGTERM and one started at once: new times, no wait" {
     mkfifo "$T/in" "$T/frames"
     sstream-source -b 1s <"$T/in" >"$T/frames" 2>"$T/err1" &
