@@ -37,7 +37,7 @@ CLANG   ?= clang
 
 # Fuzz targets (tests/fuzz/TARGET.c): linked with FUZZ_MAIN, driver.c (a
 # main that feeds files to the target) or clang's -fsanitize=fuzzer.
-FUZZ_TARGETS ?= frame wal state window
+FUZZ_TARGETS ?= frame wal state window kafka_offsets
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
 FUZZ_MAIN ?= tests/fuzz/driver.c

@@ -46,10 +46,11 @@
 #include "diag.h"
 #include "io.h"
 #include "kafka.h"
+#include "kafka_ledger.h"
 #include "recv_kit.h"
 
 #define MAX_TURN     4096 /* messages per loop turn */
-#define LEDGER       "kafka-offsets"
+#define LEDGER       SS_KAFKA_LEDGER_FILE
 #define WATERMARK_MS 5000 /* --once: wait for a partition's end offset */
 #define NO_OFFSET    (-1)
 #define HANDOFF_MS   5000 /* wait this long for an old owner's last commit */
@@ -193,13 +194,20 @@ on_logging(struct ss_recv *r, int64_t time)
     ss_buf_release(&all);
 }
 
-/* One line "TIME TOPIC PARTITION OFFSET"; 1 when it parsed. */
+/* A line of the snapshot ledger_load() takes: where the partition is. */
 static int
-ledger_line(char *line, int64_t *time, char *topic, int32_t *id, int64_t *off)
+ledger_entry(void *ctx, const struct ss_kafka_ledger_entry *e)
 {
-    return sscanf(line, "%" SCNd64 " %255s %" SCNd32 " %" SCNd64, time, topic,
-                  id, off) == 4 &&
-           *id >= 0 && *off >= 0;
+    struct rkafka *k = ctx;
+    char topic[SS_KAFKA_LEDGER_TOPIC_MAX + 1];
+    struct part *p;
+
+    memcpy(topic, e->topic, e->topic_len);
+    topic[e->topic_len] = '\0';
+    if ((p = part_get(k, topic, e->partition)) == NULL)
+        return -ENOMEM;
+    p->next = p->stored = e->next;
+    return 0;
 }
 
 /* Take the newest snapshot whose batch the log holds (at or before
@@ -208,9 +216,8 @@ static int
 ledger_load(struct rkafka *k)
 {
     struct ss_buf b = {0};
-    char path[PATH_MAX], topic[256], *line, *save = NULL;
-    int64_t time, off, best = INT64_MIN;
-    int32_t id;
+    char path[PATH_MAX];
+    int64_t best;
     int rc;
 
     if ((rc = ss_io_path(path, sizeof(path), k->o.wal, LEDGER)) < 0)
@@ -219,29 +226,10 @@ ledger_load(struct rkafka *k)
         ss_buf_release(&b);
         return rc == -ENOENT ? 0 : ss_diag_err(rc, "--wal: '%s'", path);
     }
-    if ((rc = ss_buf_putc(&b, '\0')) < 0)
-        goto done;
-    for (line = strtok_r(b.data, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save))
-        if (ledger_line(line, &time, topic, &id, &off) && time <= k->o.logged &&
-            time > best)
-            best = time;
-    /* strtok_r() cut the lines: walk them again by their NULs */
-    for (size_t at = 0; at + 1 < b.len && rc == 0;
-         at += strlen(b.data + at) + 1) {
-        struct part *p;
-
-        if (!ledger_line(b.data + at, &time, topic, &id, &off) || time != best)
-            continue;
-        if ((p = part_get(k, topic, id)) == NULL) {
-            rc = -ENOMEM;
-            break;
-        }
-        p->next = p->stored = off;
-    }
+    rc = ss_kafka_ledger_read(b.data, b.len, k->o.logged, &best, ledger_entry,
+                              k);
     if (rc == 0 && best != INT64_MIN)
         rc = snapshot(k, best, &k->prev);
-done:
     ss_buf_release(&b);
     return rc < 0 ? ss_diag_err(rc, "--wal: '%s'", path) : 0;
 }
