@@ -870,13 +870,15 @@ resume(struct ss_recv *r)
         pump(k);
 }
 
-/* Under --stats: each assigned partition's lag, the messages between
- * what this member has read and the partition's end, on one line. */
+/* Each assigned partition's lag, the messages between what this member
+ * has read and the partition's end, as " TOPIC[P]=N" items, or as JSON
+ * members "TOPIC[P]":N separated by commas ('json'). Topic names are
+ * [A-Za-z0-9._-]: nothing to escape. */
 static void
-say_lag(struct rkafka *k)
+lag_items(struct rkafka *k, struct ss_buf *out, int json)
 {
     rd_kafka_topic_partition_list_t *l;
-    struct ss_buf lag = {0};
+    int first = 1;
 
     l = rd_kafka_topic_partition_list_new((int)k->nparts);
     for (size_t i = 0; i < k->nparts; i++)
@@ -889,8 +891,6 @@ say_lag(struct rkafka *k)
         struct part *p = part_find(k, e->topic, e->partition);
         int64_t lo, hi,
             at = p != NULL && p->next != NO_OFFSET ? p->next : e->offset;
-        char item[300];
-        int n;
 
         if (rd_kafka_get_watermark_offsets(k->rk, e->topic, e->partition, &lo,
                                            &hi) != 0 ||
@@ -900,15 +900,39 @@ say_lag(struct rkafka *k)
             at = hi; /* an empty partition: nothing to read */
         if (at < 0)
             continue; /* nothing read here yet: where it starts is unknown */
-        n = snprintf(item, sizeof(item), " %s[%" PRId32 "]=%" PRId64, e->topic,
-                     e->partition, hi > at ? hi - at : 0);
-        if (n > 0 && (size_t)n < sizeof(item))
-            ss_buf_append(&lag, item, (size_t)n);
+        ss_buf_printf(out,
+                      json ? "%s\"%s[%" PRId32 "]\":%" PRId64
+                           : "%s%s[%" PRId32 "]=%" PRId64,
+                      json ? (first ? "" : ",") : " ", e->topic, e->partition,
+                      hi > at ? hi - at : 0);
+        first = 0;
     }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Under --stats: the lag of each assigned partition on one line. */
+static void
+say_lag(struct rkafka *k)
+{
+    struct ss_buf lag = {0};
+
+    lag_items(k, &lag, 0);
     if (lag.len > 0)
         ss_diag("--kafka: lag%.*s", (int)lag.len, lag.data);
     ss_buf_release(&lag);
+}
+
+/* --stats-file: "kafka_lag":{"TOPIC[P]":N,...}, as the batch closes. */
+static void
+on_json(struct ss_recv *r, struct ss_buf *out)
+{
+    struct rkafka *k = (struct rkafka *)r;
+
+    if (k->rk == NULL)
+        return;
+    ss_buf_printf(out, ",\"kafka_lag\":{");
+    lag_items(k, out, 1);
+    ss_buf_printf(out, "}");
 }
 
 /* The batch is out: its offsets go to the group's next commit. */
@@ -1049,6 +1073,7 @@ ss_recv_kafka_start(struct ss_recv_host *h, const struct ss_recv_kafka_opts *o,
     k->r.ops = &ops;
     k->r.host = h;
     k->r.what = "--kafka";
+    k->r.json = on_json;
     k->o = *o;
     k->pipe[0] = k->pipe[1] = -1;
     *out = &k->r;

@@ -268,6 +268,8 @@ write_json(struct ss_stats *st, int64_t e2e)
         json_ms(l, "end_to_end_ms", e2e);
     if (b->keys >= 0)
         ss_buf_printf(l, ",\"state_keys\":%" PRId64, b->keys);
+    if (st->json_extra != NULL)
+        st->json_extra(st->json_ctx, l);
     ss_buf_printf(l, "}\n");
     if ((rc = ss_io_write_all(st->fd, l->data, l->len)) < 0) {
         ss_diag_err(rc, "--stats-file: cannot write '%s'", st->file);

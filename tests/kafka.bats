@@ -432,9 +432,13 @@ settled() {
     # --once need not fetch has no known end)
     seq 1 10 | sed 's/.*/k&:&/' | produce lines -K:
     run --separate-stderr bash -c "timeout 60 sstream-source --kafka '$BOOT' \
-        --topic lines --group g --from-beginning --once -b 200ms --stats |
-        sstream-sink --lines"
+        --topic lines --group g --from-beginning --once -b 200ms --stats \
+        --stats-file '$T/s.json' | sstream-sink --lines"
     assert_success
+    # the last batch's object: both partitions read to their end
+    run -0 bash -c "tail -1 '$T/s.json' | grep -o '\"kafka_lag\":{[^}]*}'"
+    assert_output --regexp '^"kafka_lag":\{"lines\[[01]\]":0,"lines\[[01]\]":0\}$'
+    run -0 "$PY" -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/s.json"
     grep -q '^sstream-source: --kafka: rebalance: assigned 2 partitions$' \
         <<<"$stderr"
     grep -qE '^sstream-source: --kafka: lag lines\[[01]\]=0 lines\[[01]\]=0$' \
