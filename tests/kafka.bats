@@ -460,3 +460,26 @@ settled() {
 12 stream
 EOF
 }
+
+@test "kafka: the card-transactions example: per merchant, transactions and amounts" {
+    kafka_start -p 4 tx
+    run --separate-stderr "$REPO/examples/card-transactions/run.sh" "$BOOT"
+    assert_success
+    assert_equal "$stderr" ""
+    # the last window (10 s; the topic is read in less) holds every
+    # transaction: its counts and amounts are the producer's, merchant by
+    # merchant (amounts in cents, summed exactly)
+    per_merchant() {
+        awk -F'\t' '{ n[$1] += $2; c[$1] += int($3 * 100 + 0.5) }
+            END { for (m in n) print m "\t" n[m] "\t" c[m] }' | sort
+    }
+    local last
+    last=$(cut -f1 <<<"$output" | sort -n | tail -1)
+    assert_equal "$(awk -F'\t' -v t="$last" '$1 == t' <<<"$output" |
+        cut -f2- | per_merchant)" \
+        "$("$REPO/examples/card-transactions/produce" --count 1000 |
+            awk -F'\t' '{ print $1 "\t1\t" $2 }' | per_merchant)"
+    assert_equal "$(awk -F'\t' -v t="$last" '$1 == t' <<<"$output" | wc -l)" 8
+    run -2 --separate-stderr "$REPO/examples/card-transactions/produce" --count -1
+    assert_equal "$stderr" "produce: --count must be >= 0, --merchants >= 1"
+}
