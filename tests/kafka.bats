@@ -28,7 +28,9 @@ teardown() {
 # brokers; BOOT is its bootstrap list.
 kafka_start() {
     local i
-    "$MOCK_BIN" "$@" >"$T/boot" 2>"$T/mock.err" &
+    # the file exists before the mock opens it: head must not race it
+    : >"$T/boot"
+    "$MOCK_BIN" "$@" >>"$T/boot" 2>"$T/mock.err" &
     PIDS+=($!)
     for i in $(seq 1 100); do
         BOOT=$(head -1 "$T/boot")
