@@ -456,6 +456,8 @@ settled() {
          s && /^    / { b = 1; print substr($0, 5); next }
          s && b { exit }' "$REPO/README.md" >"$T/r/run.sh"
     run -0 bash -c "cd '$T/r' && bash run.sh 2>&1"
+    # a slow broker may make the sink say it waits; nothing else is said
+    output=$(grep -Ev "^sstream-sink: --kafka: batch [0-9]+: waiting for '[^']*' to take [0-9]+ messages?$" <<<"$output")
     assert_output - <<'EOF'
 26 a
 16 the
