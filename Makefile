@@ -7,7 +7,8 @@
 #   make fuzz            libFuzzer on each target of tests/fuzz/ for
 #                        FUZZ_SECONDS (600) each; FUZZ_TARGETS to choose,
 #                        FUZZ_JOBS to run several at once
-#   make bench           benchmarks, printed as ratios against references
+#   make bench [NAME...] benchmarks, printed as ratios against references
+#                        (bench/NAME.sh only: make bench kafka)
 #   make chaos           kill -9 trials of a whole pipeline (not in CI)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 
@@ -37,7 +38,7 @@ CLANG   ?= clang
 
 # Fuzz targets (tests/fuzz/TARGET.c): linked with FUZZ_MAIN, driver.c (a
 # main that feeds files to the target) or clang's -fsanitize=fuzzer.
-FUZZ_TARGETS ?= frame wal state window fields
+FUZZ_TARGETS ?= frame wal state window fields kafka_offsets
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
 FUZZ_MAIN ?= tests/fuzz/driver.c
@@ -127,8 +128,17 @@ install: all
 	install -m 644 $(wildcard completions/zsh/_*) \
 	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 
+# make bench NAME...: the goals after bench name benchmarks (bench/NAME.sh),
+# as BENCH=NAME does; they are not targets of their own.
+ifeq ($(firstword $(MAKECMDGOALS)),bench)
+BENCH_GOALS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(BENCH_GOALS):;@:)
+endif
+
 bench: all
-	bench/run $(BENCH)
+	@set -e; for b in $(or $(BENCH_GOALS),$(BENCH),-); do \
+	    if [ "$$b" = - ]; then bench/run; else bench/run "$$b"; fi; \
+	done
 
 chaos: all
 	tests/chaos/run --kills 100

@@ -80,6 +80,9 @@ struct ss_recv {
      * does not read it again. NULL (receivers are calloc()ed): nothing to
      * record. */
     void (*logging)(struct ss_recv *r, int64_t time);
+    /* --stats-file: the batch closes; append this receiver's members of
+     * its JSON object, each starting with a comma. NULL: none. */
+    void (*json)(struct ss_recv *r, struct ss_buf *out);
 };
 
 /* Call host->ended() once. */

@@ -19,6 +19,17 @@
  * once into a file sink. The file, DIR/kafka-offsets, keeps the last two
  * snapshots: the newest may belong to a batch the crash kept from the log.
  *
+ * Handing a partition over: every commit carries metadata, "open" by a
+ * member reading the partition, "closed" by one that gave it up with its
+ * last offset. A commit refused while the group rebalances (librdkafka's
+ * mock coordinator refuses them; a real one accepts them from the old
+ * generation) is owed, and made again first thing at the next assignment,
+ * "closed". A member given a partition that another member still holds
+ * "open" waits for it to be closed before it asks where to start, up to
+ * HANDOFF_MS: the old owner is either settling its debt (it does so on
+ * the same assignment) or dead, and then what it sent after its last
+ * commit is read again, which the new owner says.
+ *
  * Owns: the consumer, its pipe and the partition table, freed by free();
  * the opts strings are the caller's and outlive the receiver.
  */
@@ -35,12 +46,18 @@
 #include "diag.h"
 #include "io.h"
 #include "kafka.h"
+#include "kafka_ledger.h"
 #include "recv_kit.h"
 
 #define MAX_TURN     4096 /* messages per loop turn */
-#define LEDGER       "kafka-offsets"
+#define LEDGER       SS_KAFKA_LEDGER_FILE
 #define WATERMARK_MS 5000 /* --once: wait for a partition's end offset */
 #define NO_OFFSET    (-1)
+#define HANDOFF_MS   5000 /* wait this long for an old owner's last commit */
+#define HANDOFF_TICK 100
+#define SETTLE_MS    10000 /* a leaving member stays this long to pay */
+#define META_OPEN    "sstream:open:"
+#define META_CLOSED  "sstream:closed"
 
 struct part {
     char *topic;
@@ -50,6 +67,7 @@ struct part {
     int64_t target; /* --once: end offset at assignment; NO_OFFSET unknown */
     int64_t eof;    /* offset of the last end-of-partition event */
     int assigned;
+    int taken; /* read from since it was assigned: ours to commit */
 };
 
 struct rkafka {
@@ -70,6 +88,12 @@ struct rkafka {
     int closing;       /* leaving the group: give partitions up at once */
     rd_kafka_topic_partition_list_t *revoking; /* until the batch is sent */
     int revoking_coop;
+    rd_kafka_topic_partition_list_t *owed;    /* refused "closed" commits */
+    rd_kafka_resp_err_t owed_err;             /* why the last was refused */
+    rd_kafka_topic_partition_list_t *pending; /* assigned, held open */
+    int pending_coop, pending_said;
+    uint64_t pending_until; /* uv_now() when the wait for a handoff ends */
+    uv_timer_t handoff;
     int changed;        /* offsets moved since the ledger was written */
     struct ss_buf prev; /* the ledger's last snapshot, as written */
 };
@@ -170,13 +194,20 @@ on_logging(struct ss_recv *r, int64_t time)
     ss_buf_release(&all);
 }
 
-/* One line "TIME TOPIC PARTITION OFFSET"; 1 when it parsed. */
+/* A line of the snapshot ledger_load() takes: where the partition is. */
 static int
-ledger_line(char *line, int64_t *time, char *topic, int32_t *id, int64_t *off)
+ledger_entry(void *ctx, const struct ss_kafka_ledger_entry *e)
 {
-    return sscanf(line, "%" SCNd64 " %255s %" SCNd32 " %" SCNd64, time, topic,
-                  id, off) == 4 &&
-           *id >= 0 && *off >= 0;
+    struct rkafka *k = ctx;
+    char topic[SS_KAFKA_LEDGER_TOPIC_MAX + 1];
+    struct part *p;
+
+    memcpy(topic, e->topic, e->topic_len);
+    topic[e->topic_len] = '\0';
+    if ((p = part_get(k, topic, e->partition)) == NULL)
+        return -ENOMEM;
+    p->next = p->stored = e->next;
+    return 0;
 }
 
 /* Take the newest snapshot whose batch the log holds (at or before
@@ -185,9 +216,8 @@ static int
 ledger_load(struct rkafka *k)
 {
     struct ss_buf b = {0};
-    char path[PATH_MAX], topic[256], *line, *save = NULL;
-    int64_t time, off, best = INT64_MIN;
-    int32_t id;
+    char path[PATH_MAX];
+    int64_t best;
     int rc;
 
     if ((rc = ss_io_path(path, sizeof(path), k->o.wal, LEDGER)) < 0)
@@ -196,29 +226,10 @@ ledger_load(struct rkafka *k)
         ss_buf_release(&b);
         return rc == -ENOENT ? 0 : ss_diag_err(rc, "--wal: '%s'", path);
     }
-    if ((rc = ss_buf_putc(&b, '\0')) < 0)
-        goto done;
-    for (line = strtok_r(b.data, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save))
-        if (ledger_line(line, &time, topic, &id, &off) && time <= k->o.logged &&
-            time > best)
-            best = time;
-    /* strtok_r() cut the lines: walk them again by their NULs */
-    for (size_t at = 0; at + 1 < b.len && rc == 0;
-         at += strlen(b.data + at) + 1) {
-        struct part *p;
-
-        if (!ledger_line(b.data + at, &time, topic, &id, &off) || time != best)
-            continue;
-        if ((p = part_get(k, topic, id)) == NULL) {
-            rc = -ENOMEM;
-            break;
-        }
-        p->next = p->stored = off;
-    }
+    rc = ss_kafka_ledger_read(b.data, b.len, k->o.logged, &best, ledger_entry,
+                              k);
     if (rc == 0 && best != INT64_MIN)
         rc = snapshot(k, best, &k->prev);
-done:
     ss_buf_release(&b);
     return rc < 0 ? ss_diag_err(rc, "--wal: '%s'", path) : 0;
 }
@@ -319,6 +330,7 @@ take(struct rkafka *k, rd_kafka_message_t *m)
     if ((p = part_get(k, topic, m->partition)) == NULL)
         return -ENOMEM;
     p->next = m->offset + 1;
+    p->taken = 1;
     k->changed = 1;
     return 1;
 }
@@ -399,48 +411,204 @@ set_target(struct rkafka *k, struct part *p)
         p->target = hi;
 }
 
+/* ---- handing partitions over between members (see the top) ---- */
+
+/* Tag each partition of 'l' "open" by this member, or "closed". */
+static void
+set_meta(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int open)
+{
+    char *id = open ? rd_kafka_memberid(k->rk) : NULL;
+    char meta[300];
+    int n = snprintf(meta, sizeof(meta), "%s%s", open ? META_OPEN : "",
+                     open ? (id != NULL ? id : "") : META_CLOSED);
+
+    if (id != NULL)
+        rd_kafka_mem_free(k->rk, id);
+    if (n < 0 || (size_t)n >= sizeof(meta))
+        n = 0;
+    for (int i = 0; i < l->cnt; i++) {
+        free(l->elems[i].metadata);
+        l->elems[i].metadata = n > 0 ? malloc((size_t)n) : NULL;
+        l->elems[i].metadata_size = l->elems[i].metadata ? (size_t)n : 0;
+        if (l->elems[i].metadata != NULL)
+            memcpy(l->elems[i].metadata, meta, (size_t)n);
+    }
+}
+
+/* Held "open" by another member: the partition is not handed over yet. */
+static int
+held_open(struct rkafka *k, const rd_kafka_topic_partition_t *e)
+{
+    char *id;
+    size_t len = sizeof(META_OPEN) - 1;
+    int other;
+
+    if (e->err != 0 || e->metadata == NULL || e->metadata_size < len ||
+        memcmp(e->metadata, META_OPEN, len) != 0)
+        return 0;
+    id = rd_kafka_memberid(k->rk);
+    other = id == NULL || e->metadata_size - len != strlen(id) ||
+            memcmp((char *)e->metadata + len, id, strlen(id)) != 0;
+    if (id != NULL)
+        rd_kafka_mem_free(k->rk, id);
+    return other;
+}
+
+/* This member's own position (this run, or the --wal ledger) is at or
+ * past the group's: the open mark is its own, from before a restart. */
+static int
+known(struct rkafka *k, const rd_kafka_topic_partition_t *e)
+{
+    struct part *p = part_find(k, e->topic, e->partition);
+
+    return p != NULL && p->next != NO_OFFSET && p->next >= e->offset;
+}
+
+/* Commit each partition of 'l' this member has read, "closed", at once;
+ * what the group refuses is owed (made again at the next assignment). */
+static void
+close_parts(struct rkafka *k, const rd_kafka_topic_partition_list_t *l)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_resp_err_t err = 0;
+
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p != NULL && p->taken && p->next != NO_OFFSET)
+            rd_kafka_topic_partition_list_add(c, p->topic, p->id)->offset =
+                p->next;
+        if (p != NULL)
+            p->taken = 0;
+    }
+    set_meta(k, c, 0);
+    if (c->cnt > 0)
+        err = rd_kafka_commit(k->rk, c, 0);
+    for (int i = 0; i < c->cnt && err == 0; i++)
+        if (c->elems[i].err != 0)
+            err = c->elems[i].err;
+    if (err == 0) {
+        rd_kafka_topic_partition_list_destroy(c);
+        return;
+    }
+    k->owed_err = err;
+    if (k->owed == NULL) {
+        k->owed = c;
+        return;
+    }
+    for (int i = 0; i < c->cnt; i++) {
+        rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_find(
+            k->owed, c->elems[i].topic, c->elems[i].partition);
+
+        if (e == NULL)
+            e = rd_kafka_topic_partition_list_add(k->owed, c->elems[i].topic,
+                                                  c->elems[i].partition);
+        e->offset = c->elems[i].offset;
+    }
+    set_meta(k, k->owed, 0);
+    rd_kafka_topic_partition_list_destroy(c);
+}
+
+static rd_kafka_topic_partition_list_t *
+committed(struct rkafka *k, const rd_kafka_topic_partition_list_t *l);
+
+/* The debt cannot be paid any more: say so, and forget it. */
+static void
+say_owed(struct rkafka *k)
+{
+    if (k->owed == NULL)
+        return;
+    if (k->owed->cnt > 0 && k->owed_err != 0)
+        ss_diag("--kafka: rebalance: cannot commit the offsets of partitions "
+                "given up (%s): their next owner may read the last batch "
+                "again",
+                rd_kafka_err2str(k->owed_err));
+    rd_kafka_topic_partition_list_destroy(k->owed);
+    k->owed = NULL;
+}
+
+/* A debt paid late must not take a partition back: drop what its next
+ * owner has already committed past (it stopped waiting for us). */
+static void
+drop_overtaken(struct rkafka *k)
+{
+    rd_kafka_topic_partition_list_t *c = committed(k, k->owed);
+
+    for (int i = 0; c != NULL && i < c->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &c->elems[i];
+        rd_kafka_topic_partition_t *o =
+            rd_kafka_topic_partition_list_find(k->owed, e->topic, e->partition);
+
+        if (o != NULL && (e->offset > o->offset || held_open(k, e)))
+            rd_kafka_topic_partition_list_del(k->owed, e->topic, e->partition);
+    }
+    if (c != NULL)
+        rd_kafka_topic_partition_list_destroy(c);
+}
+
+/* The group is settled (it just assigned): pay what close_parts() owes.
+ * Refused again because yet another rebalance began: still owed, for the
+ * next assignment; leaving the group, say_owed() says what is left. */
+static void
+pay_owed(struct rkafka *k)
+{
+    rd_kafka_resp_err_t err;
+
+    if (k->owed == NULL)
+        return;
+    drop_overtaken(k);
+    err = k->owed->cnt > 0 ? rd_kafka_commit(k->rk, k->owed, 0) : 0;
+    for (int i = 0; i < k->owed->cnt && err == 0; i++)
+        err = k->owed->elems[i].err;
+    if ((err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+         err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION))
+        return;
+    k->owed_err = err;
+    say_owed(k);
+}
+
+/* The group's committed offsets (and their metadata) for 'l', a copy;
+ * NULL when they cannot be known now. */
+static rd_kafka_topic_partition_list_t *
+committed(struct rkafka *k, const rd_kafka_topic_partition_list_t *l)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(l);
+
+    if (rd_kafka_committed(k->rk, c, WATERMARK_MS) == 0)
+        return c;
+    rd_kafka_topic_partition_list_destroy(c);
+    return NULL;
+}
+
 /* Where an assigned partition starts: where this member stands (read
  * this run, or the log's snapshot) unless the group's committed offset
  * is further, because another member read on while it had the
  * partition; neither known: the group's offset, or --from-*. */
 static void
-start_offsets(struct rkafka *k, rd_kafka_topic_partition_list_t *l)
+start_offsets(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
+              const rd_kafka_topic_partition_list_t *c)
 {
-    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(l);
-
-    if (rd_kafka_committed(k->rk, c, WATERMARK_MS) != 0)
-        c->cnt = 0; /* unknown: ours serve */
     for (int i = 0; i < l->cnt; i++) {
         struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
         int64_t at = p != NULL ? p->next : NO_OFFSET;
 
         if (at == NO_OFFSET)
             continue;
-        if (i < c->cnt && c->elems[i].offset > at)
+        if (c != NULL && i < c->cnt && c->elems[i].offset > at)
             at = p->next = p->stored = c->elems[i].offset;
         l->elems[i].offset = at;
     }
-    rd_kafka_topic_partition_list_destroy(c);
 }
 
 static void
-assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
+assign_now(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
+           int cooperative, const rd_kafka_topic_partition_list_t *c)
 {
     rd_kafka_error_t *e = NULL;
     rd_kafka_resp_err_t err = 0;
 
-    for (int i = 0; i < l->cnt; i++) {
-        struct part *p = part_get(k, l->elems[i].topic, l->elems[i].partition);
-
-        if (p == NULL)
-            continue; /* out of memory: the group's offset serves */
-        p->assigned = 1;
-        if (k->o.once)
-            set_target(k, p);
-    }
-    start_offsets(k, l);
+    start_offsets(k, l, c);
     k->assigned_once = k->in_assignment = 1;
-    connected(k);
     if (cooperative)
         e = rd_kafka_incremental_assign(k->rk, l);
     else
@@ -451,21 +619,89 @@ assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
     } else if (err != 0) {
         ss_diag("--kafka: %s", rd_kafka_err2str(err));
     }
+    if (!k->stopped && k->handles)
+        uv_idle_start(&k->idle, on_idle);
 }
 
-/* Give the partitions up: commit what was sent, so that their next
- * owner starts right after it. */
+/* Assign the pending partitions once no other member holds one open, or
+ * when the wait is over ('force'): then say what may come twice. */
+static int
+try_pending(struct rkafka *k, int force)
+{
+    rd_kafka_topic_partition_list_t *l = k->pending, *c = committed(k, l);
+    int open = 0;
+
+    for (int i = 0; c != NULL && i < c->cnt; i++)
+        if (held_open(k, &c->elems[i]) && !known(k, &c->elems[i])) {
+            open = 1;
+            if (force)
+                ss_diag("--kafka: '%s[%" PRId32 "]' not handed over by its "
+                        "last owner: from its last commit, offset %" PRId64
+                        "; what it sent after that comes again",
+                        c->elems[i].topic, c->elems[i].partition,
+                        c->elems[i].offset);
+        }
+    if (open && !force) {
+        if (k->o.stats && !k->pending_said)
+            ss_diag("--kafka: rebalance: waiting for the last owner to hand "
+                    "partitions over");
+        k->pending_said = 1;
+        rd_kafka_topic_partition_list_destroy(c);
+        return 0;
+    }
+    k->pending_said = 0;
+    k->pending = NULL;
+    uv_timer_stop(&k->handoff);
+    assign_now(k, l, k->pending_coop, c);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (c != NULL)
+        rd_kafka_topic_partition_list_destroy(c);
+    return 1;
+}
+
+static void
+on_handoff(uv_timer_t *t)
+{
+    struct rkafka *k = t->data;
+
+    if (k->pending != NULL)
+        try_pending(k, uv_now(k->r.host->loop) >= k->pending_until);
+}
+
+static void
+assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
+{
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_get(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p == NULL)
+            continue; /* out of memory: the group's offset serves */
+        p->assigned = 1;
+        if (k->o.once)
+            set_target(k, p);
+    }
+    connected(k);
+    pay_owed(k);
+    if (k->closing || !k->handles ||
+        (k->pending = rd_kafka_topic_partition_list_copy(l)) == NULL) {
+        assign_now(k, l, cooperative, NULL);
+        return;
+    }
+    k->pending_coop = cooperative;
+    k->pending_until = uv_now(k->r.host->loop) + HANDOFF_MS;
+    if (!try_pending(k, 0))
+        uv_timer_start(&k->handoff, on_handoff, HANDOFF_TICK, HANDOFF_TICK);
+}
+
+/* Give the partitions up: commit what was sent, "closed", so that their
+ * next owner starts right after it. */
 static void
 finish_unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
                 int cooperative)
 {
     rd_kafka_error_t *e;
-    rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, NULL, 0);
 
-    if (err != 0 && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        ss_diag("--kafka: rebalance: cannot commit before giving partitions "
-                "up (%s): their next owner may read the last batch again",
-                rd_kafka_err2str(err));
+    close_parts(k, l);
     for (int i = 0; i < l->cnt; i++) {
         struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
 
@@ -486,6 +722,13 @@ finish_unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
 static void
 unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
 {
+    if (k->pending != NULL) { /* never read: take them, to give them up */
+        uv_timer_stop(&k->handoff);
+        assign_now(k, k->pending, k->pending_coop, NULL);
+        rd_kafka_topic_partition_list_destroy(k->pending);
+        k->pending = NULL;
+        k->pending_said = 0;
+    }
     k->in_assignment = 0;
     for (int i = 0; i < l->cnt && !k->closing; i++) {
         struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
@@ -605,8 +848,9 @@ wire_loop(struct rkafka *k)
     if ((rc = uv_poll_init(loop, &k->poll, k->pipe[0])) < 0)
         return ss_diag("--kafka: %s", uv_strerror(rc));
     uv_idle_init(loop, &k->idle);
+    uv_timer_init(loop, &k->handoff);
     k->handles = 1;
-    k->poll.data = k->idle.data = k;
+    k->poll.data = k->idle.data = k->handoff.data = k;
     k->q = rd_kafka_queue_get_consumer(k->rk);
     rd_kafka_queue_io_event_enable(k->q, k->pipe[1], "1", 1);
     uv_poll_start(&k->poll, UV_READABLE, on_poll);
@@ -626,13 +870,15 @@ resume(struct ss_recv *r)
         pump(k);
 }
 
-/* Under --stats: each assigned partition's lag, the messages between
- * what this member has read and the partition's end, on one line. */
+/* Each assigned partition's lag, the messages between what this member
+ * has read and the partition's end, as " TOPIC[P]=N" items, or as JSON
+ * members "TOPIC[P]":N separated by commas ('json'). Topic names are
+ * [A-Za-z0-9._-]: nothing to escape. */
 static void
-say_lag(struct rkafka *k)
+lag_items(struct rkafka *k, struct ss_buf *out, int json)
 {
     rd_kafka_topic_partition_list_t *l;
-    struct ss_buf lag = {0};
+    int first = 1;
 
     l = rd_kafka_topic_partition_list_new((int)k->nparts);
     for (size_t i = 0; i < k->nparts; i++)
@@ -645,8 +891,6 @@ say_lag(struct rkafka *k)
         struct part *p = part_find(k, e->topic, e->partition);
         int64_t lo, hi,
             at = p != NULL && p->next != NO_OFFSET ? p->next : e->offset;
-        char item[300];
-        int n;
 
         if (rd_kafka_get_watermark_offsets(k->rk, e->topic, e->partition, &lo,
                                            &hi) != 0 ||
@@ -656,15 +900,39 @@ say_lag(struct rkafka *k)
             at = hi; /* an empty partition: nothing to read */
         if (at < 0)
             continue; /* nothing read here yet: where it starts is unknown */
-        n = snprintf(item, sizeof(item), " %s[%" PRId32 "]=%" PRId64, e->topic,
-                     e->partition, hi > at ? hi - at : 0);
-        if (n > 0 && (size_t)n < sizeof(item))
-            ss_buf_append(&lag, item, (size_t)n);
+        ss_buf_printf(out,
+                      json ? "%s\"%s[%" PRId32 "]\":%" PRId64
+                           : "%s%s[%" PRId32 "]=%" PRId64,
+                      json ? (first ? "" : ",") : " ", e->topic, e->partition,
+                      hi > at ? hi - at : 0);
+        first = 0;
     }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Under --stats: the lag of each assigned partition on one line. */
+static void
+say_lag(struct rkafka *k)
+{
+    struct ss_buf lag = {0};
+
+    lag_items(k, &lag, 0);
     if (lag.len > 0)
         ss_diag("--kafka: lag%.*s", (int)lag.len, lag.data);
     ss_buf_release(&lag);
+}
+
+/* --stats-file: "kafka_lag":{"TOPIC[P]":N,...}, as the batch closes. */
+static void
+on_json(struct ss_recv *r, struct ss_buf *out)
+{
+    struct rkafka *k = (struct rkafka *)r;
+
+    if (k->rk == NULL)
+        return;
+    ss_buf_printf(out, ",\"kafka_lag\":{");
+    lag_items(k, out, 1);
+    ss_buf_printf(out, "}");
 }
 
 /* The batch is out: its offsets go to the group's next commit. */
@@ -691,6 +959,7 @@ sent(struct ss_recv *r, int64_t time)
      * the partitions to another member before then, which would read
      * this batch's messages again; a commit refused while the group
      * rebalances cannot be counted on either. */
+    set_meta(k, l, 1);
     if (l->cnt > 0 && rd_kafka_offsets_store(k->rk, l) == 0)
         rd_kafka_commit(k->rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
@@ -720,7 +989,33 @@ stop(struct ss_recv *r)
         uv_poll_stop(&k->poll);
         uv_close((uv_handle_t *)&k->poll, NULL);
         uv_close((uv_handle_t *)&k->idle, NULL);
+        uv_close((uv_handle_t *)&k->handoff, NULL);
         k->handles = 0;
+    }
+}
+
+/* Leaving: commit what was read "closed" while still a member. What the
+ * group refuses because it rebalances is paid at the assignment that
+ * ends the rebalance, so the member stays for it (up to SETTLE_MS),
+ * serving the group's callbacks and reading nothing: messages fetched
+ * meanwhile are dropped, their offsets not committed. */
+static void
+settle(struct rkafka *k)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    uint64_t until = uv_hrtime() / 1000000 + SETTLE_MS;
+
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].assigned)
+            rd_kafka_topic_partition_list_add(l, k->parts[i].topic,
+                                              k->parts[i].id);
+    close_parts(k, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    while (k->owed != NULL && uv_hrtime() / 1000000 < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 100);
+
+        if (m != NULL)
+            rd_kafka_message_destroy(m);
     }
 }
 
@@ -736,16 +1031,23 @@ release(struct ss_recv *r)
         rd_kafka_message_destroy(k->held);
     if (k->revoking != NULL) /* its batch was not sent: it is not ours */
         rd_kafka_topic_partition_list_destroy(k->revoking);
+    if (k->pending != NULL) /* never read: the group takes them back */
+        rd_kafka_topic_partition_list_destroy(k->pending);
+    k->revoking = k->pending = NULL;
     if (k->q != NULL) {
         rd_kafka_queue_io_event_enable(k->q, -1, NULL, 0);
         rd_kafka_queue_destroy(k->q);
     }
     if (k->rk != NULL && k->assigned_once) {
+        settle(k);
         rd_kafka_consumer_close(k->rk);
+        say_owed(k);
         rd_kafka_destroy(k->rk);
     } else if (k->rk != NULL) {
         rd_kafka_destroy_flags(k->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
+    if (k->owed != NULL)
+        rd_kafka_topic_partition_list_destroy(k->owed);
     for (int i = 0; i < 2; i++)
         if (k->pipe[i] >= 0)
             close(k->pipe[i]);
@@ -771,6 +1073,7 @@ ss_recv_kafka_start(struct ss_recv_host *h, const struct ss_recv_kafka_opts *o,
     k->r.ops = &ops;
     k->r.host = h;
     k->r.what = "--kafka";
+    k->r.json = on_json;
     k->o = *o;
     k->pipe[0] = k->pipe[1] = -1;
     *out = &k->r;

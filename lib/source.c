@@ -322,6 +322,17 @@ fail_stream(struct live *lv, int rc)
     close_all(lv);
 }
 
+/* --stats-file: the receivers' own members of the batch's object. */
+static void
+batch_json(void *ctx, struct ss_buf *out)
+{
+    struct live *lv = ctx;
+
+    for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
+        if (r->json != NULL)
+            r->json(r, out);
+}
+
 /* --wal: the batch at 'time' is about to be synced to the log. */
 static void
 batch_logging(void *ctx, int64_t time)
@@ -780,6 +791,8 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     }
     b->logging = batch_logging;
     b->logging_ctx = &lv;
+    b->stats->json_extra = batch_json;
+    b->stats->json_ctx = &lv;
     /* the lock before the last time is read: the run holding it writes
      * that time when it ends */
     if (cfg->state != NULL)
@@ -813,6 +826,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         hold_until(&lv, b->time - b->interval, 2 * b->interval, b->time);
     close_signals(&lv);
     free_recvs(&lv);
+    b->stats->json_extra = NULL; /* lv is gone */
     if (lockfd >= 0)
         close(lockfd); /* the ledger and the last time are written */
     uv_loop_close(lv.host.loop);

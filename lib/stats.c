@@ -318,7 +318,11 @@ write_json(struct ss_stats *st, int64_t e2e)
     for (unsigned i = 0; i < b->nworkers; i++)
         ss_buf_printf(l, "%s%" PRIu32, i == 0 ? ",\"worker_ms\":[" : ",",
                       b->worker_ms[i]);
-    ss_buf_printf(l, "%s}\n", b->nworkers > 0 ? "]" : "");
+    if (b->nworkers > 0)
+        ss_buf_printf(l, "]");
+    if (st->json_extra != NULL)
+        st->json_extra(st->json_ctx, l);
+    ss_buf_printf(l, "}\n");
     if ((rc = ss_io_write_all(st->fd, l->data, l->len)) < 0) {
         ss_diag_err(rc, "--stats-file: cannot write '%s'", st->file);
         close(st->fd);

@@ -60,7 +60,11 @@ struct ss_stats {
     int sink;                     /* end-to-end delay, falling behind */
     int no_trail;                 /* the source: its frames start none */
     const struct ss_rejects *rej; /* counted in the summary, or NULL */
-    struct ss_frame_writer *w;    /* the stage's output, or NULL */
+    /* Members of the stage's own added to each batch's JSON object, each
+     * starting with a comma (the source's Kafka lag), or NULL. */
+    void (*json_extra)(void *ctx, struct ss_buf *json);
+    void *json_ctx;
+    struct ss_frame_writer *w; /* the stage's output, or NULL */
     /* Totals, updated once per batch; the SIGUSR1 handler reads them. */
     uint64_t batches, records_in, records_out, bytes_in, bytes_out;
     uint64_t skipped; /* replayed batches left alone (checkpoints) */

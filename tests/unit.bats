@@ -128,3 +128,40 @@ EOF2
     run bash -c "'$SSTREAM_BIN/tests/ops-cli' keytab < '$BATS_TEST_TMPDIR/script' | grep keys:"
     assert_output "$(cat "$BATS_TEST_TMPDIR/want")"
 }
+
+@test "kafka-offsets: the newest snapshot the log holds, malformed lines skipped" {
+    ledger() {
+        "$SSTREAM_BIN/tests/ledger-cli" "$@"
+    }
+    run -0 ledger 3500 <<'EOF2'
+1000 lines 0 2
+1000 lines 1 5
+3000 lines 0 12
+3000 lines 1 9
+4000 lines 0 20
+EOF2
+    assert_output - <<'EOF2'
+snapshot 3000
+lines 0 12
+lines 1 9
+EOF2
+    # a field too many or too few, a space doubled, out of range, a sign
+    # where none belongs, a topic character Kafka refuses: skipped
+    run -0 ledger 9223372036854775807 <<'EOF2'
+5 t 0 1 2
+5 t 0
+5 t  0 1
+5 t 2147483648 1
+5 t 0 9223372036854775808
+5 t -1 1
+5 t/x 0 1
+-9223372036854775808 t 0 1
+-9223372036854775807 a.b_C-9 2147483647 9223372036854775807
+EOF2
+    assert_output - <<'EOF2'
+snapshot -9223372036854775807
+a.b_C-9 2147483647 9223372036854775807
+EOF2
+    run -0 ledger 0 </dev/null
+    assert_output none
+}
