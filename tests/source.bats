@@ -389,7 +389,9 @@ tsv_times() {
 
 @test "source: Ctrl-C ends the wait of a short run; what it sent stays whole" {
     mkfifo "$T/in"
-    sstream-source -b 1m <"$T/in" >"$T/frames" 2>"$T/err" &
+    # an hour: the wait (to the next interval's start) is long wherever in
+    # the interval the run falls; a minute's could end before the ^C
+    sstream-source -b 1h <"$T/in" >"$T/frames" 2>"$T/err" &
     pid=$!
     exec 7>"$T/in"
     printf 'one\n' >&7
