@@ -53,7 +53,7 @@
 #define LEDGER       SS_KAFKA_LEDGER_FILE
 #define WATERMARK_MS 5000 /* --once: wait for a partition's end offset */
 #define NO_OFFSET    (-1)
-#define HANDOFF_MS   5000 /* wait this long for an old owner's last commit */
+#define HANDOFF_MS   15000 /* wait this long for an old owner's last commit */
 #define HANDOFF_TICK 100
 #define SETTLE_MS    10000 /* a leaving member stays this long to pay */
 #define META_OPEN    "sstream:open:"
