@@ -16,7 +16,7 @@ PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
            -D_DEFAULT_SOURCE -Ilib
-LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -lm
+LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -lmosquitto -lm
 
 BUILD   ?= build
 LIB_SRC := $(sort $(wildcard lib/*.c))

@@ -21,6 +21,7 @@ static const char usage_line[] =
     "                    [--connect HOST:PORT [--connect-timeout DUR]]\n"
     "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
     "NAME=VALUE] ...]\n"
+    "                    [--mqtt HOST:PORT --topic T [--qos 0|1]]\n"
     "                    [--commit DIR] [--progress] [--stats] "
     "[--stats-file FILE]\n"
     "                    [--time-format ms|iso|local|FORMAT]\n";
@@ -47,9 +48,15 @@ static const char help_text[] =
     "                                   record's key the message key)\n"
     "      --lines                      the value, or key<TAB>value, per "
     "record\n"
+    "      --mqtt HOST:PORT             publish each record to --topic "
+    "(T's {key}:\n"
+    "                                   the record's key)\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
     "records\n"
     "      --progress                   a live status line on a terminal\n"
+    "      --qos 0|1                    --mqtt: 1 (default) waits for the "
+    "broker's\n"
+    "                                   acknowledgements, 0 does not\n"
     "      --retries N                  run a failing --foreach CMD again N "
     "times\n"
     "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
@@ -64,7 +71,7 @@ static const char help_text[] =
     "(default),\n"
     "                                   iso (UTC), local, or a strftime "
     "format\n"
-    "      --topic NAME                 the --kafka topic\n"
+    "      --topic NAME                 the --kafka or --mqtt topic\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
     "  -h, --help                       show this help\n"
@@ -84,8 +91,10 @@ enum {
     OPT_JSON,
     OPT_KAFKA,
     OPT_LINES,
+    OPT_MQTT,
     OPT_PRINT,
     OPT_PROGRESS,
+    OPT_QOS,
     OPT_RETRIES,
     OPT_SAVE_AS,
     OPT_SKIP_EMPTY,
@@ -105,8 +114,10 @@ static const struct option longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
+    {"mqtt", required_argument, NULL, OPT_MQTT},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"qos", required_argument, NULL, OPT_QOS},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
     {"skip-empty", no_argument, NULL, OPT_SKIP_EMPTY},
@@ -123,16 +134,28 @@ static const struct option longopts[] = {
 /* -X settings, in argument order. */
 static char **props;
 
-/* --kafka, --topic and -X go together; 0 or SS_REPORTED after saying why. */
+/* --kafka, --topic and -X go together, --mqtt with --topic and --qos;
+ * 0 or SS_REPORTED after saying why. */
 static int
-check_kafka(struct ss_sink_config *cfg, size_t nprops)
+check_brokers(struct ss_sink_config *cfg, size_t nprops, int qos_given)
 {
     cfg->props = props;
     cfg->nprops = nprops;
-    if (cfg->kafka == NULL && (cfg->topic != NULL || nprops > 0))
-        return ss_diag("-%s: needs --kafka", cfg->topic ? "-topic" : "X");
-    if (cfg->kafka != NULL && cfg->topic == NULL)
-        return ss_diag("--kafka: needs --topic");
+    if (cfg->kafka != NULL && cfg->mqtt != NULL)
+        return ss_diag("--kafka and --mqtt: one at a time (--topic is the "
+                       "one's topic)");
+    if (cfg->kafka == NULL && cfg->mqtt == NULL && cfg->topic != NULL)
+        return ss_diag("--topic: needs --kafka or --mqtt");
+    if (cfg->kafka == NULL && nprops > 0)
+        return ss_diag("-X: needs --kafka");
+    if (cfg->mqtt == NULL && qos_given)
+        return ss_diag("--qos: needs --mqtt");
+    if ((cfg->kafka != NULL || cfg->mqtt != NULL) && cfg->topic == NULL)
+        return ss_diag("--%s: needs --topic", cfg->kafka ? "kafka" : "mqtt");
+    if (cfg->mqtt != NULL && strpbrk(cfg->topic, "+#") != NULL)
+        return ss_diag("--topic: '%s': + and # are for subscribing, not "
+                       "publishing",
+                       cfg->topic);
     return ss_kafka_check(props, nprops);
 }
 
@@ -143,7 +166,7 @@ main(int argc, char **argv)
     struct ss_opt_common com;
     struct ss_stage sg = {0};
     int ch, modes = 0, retries_given = 0, time_format_given = 0, rc;
-    int connect_timeout_given = 0;
+    int connect_timeout_given = 0, qos_given = 0;
     size_t nprops = 0;
     uint64_t n;
 
@@ -203,6 +226,11 @@ main(int argc, char **argv)
             cfg.mode = SS_SINK_LINES;
             modes++;
             break;
+        case OPT_MQTT:
+            if (ss_opt_hostport("--mqtt", optarg, 1) < 0)
+                return 2;
+            cfg.mqtt = optarg;
+            break;
         case OPT_PRINT:
             cfg.mode = SS_SINK_PRINT;
             modes++;
@@ -214,6 +242,12 @@ main(int argc, char **argv)
             break;
         case OPT_PROGRESS:
             cfg.stats.progress = 1;
+            break;
+        case OPT_QOS:
+            if (ss_opt_count("--qos", optarg, 0, 1, &n) < 0)
+                return 2;
+            cfg.qos = (int)n;
+            qos_given = 1;
             break;
         case OPT_RETRIES:
             if (ss_opt_count("--retries", optarg, 0, 100, &n) < 0)
@@ -278,15 +312,16 @@ main(int argc, char **argv)
         return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files");
     if (connect_timeout_given && cfg.connect == NULL)
         return ss_opt_usage(&com, "--connect-timeout: needs --connect");
-    if (check_kafka(&cfg, nprops) < 0) {
+    if (check_brokers(&cfg, nprops, qos_given) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }
     if (retries_given && cfg.foreach == NULL)
         return ss_opt_usage(&com, "--retries: needs --foreach");
     /* With an output operation, stdout has text only when asked. */
-    if (modes == 0 && (cfg.save_as != NULL || cfg.foreach != NULL ||
-                       cfg.connect != NULL || cfg.kafka != NULL))
+    if (modes == 0 &&
+        (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL ||
+         cfg.kafka != NULL || cfg.mqtt != NULL))
         cfg.mode = SS_SINK_NONE;
     if (time_format_given && cfg.mode != SS_SINK_PRINT &&
         cfg.mode != SS_SINK_TSV)

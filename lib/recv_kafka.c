@@ -26,14 +26,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "diag.h"
-#include "io.h"
 #include "kafka.h"
 #include "recv_kit.h"
 
@@ -64,14 +62,15 @@ struct rkafka {
     struct part *parts;
     size_t nparts, cap, last; /* 'last': the part of the last message */
     int handles;              /* poll and idle initialised */
-    int stopped, unreachable;
+    int stopped;
     int assigned_once; /* the group has assigned this member partitions */
     int in_assignment; /* the last rebalance assigned (not revoked) */
     int closing;       /* leaving the group: give partitions up at once */
     rd_kafka_topic_partition_list_t *revoking; /* until the batch is sent */
     int revoking_coop;
-    int changed;        /* offsets moved since the ledger was written */
-    struct ss_buf prev; /* the ledger's last snapshot, as written */
+    int changed; /* offsets moved since the ledger was written */
+    struct ss_recv_ledger ledger; /* --wal: DIR/kafka-offsets */
+    struct ss_recv_reach reach;
 };
 
 /* ---- the partition table ---- */
@@ -118,24 +117,20 @@ part_get(struct rkafka *k, const char *topic, int32_t id)
 
 /* ---- the offsets beside the log (--wal) ---- */
 
+/* The ledger's lines: "TOPIC PARTITION OFFSET" per partition read. */
 static int
-snapshot(const struct rkafka *k, int64_t time, struct ss_buf *b)
+snapshot(const struct rkafka *k, struct ss_buf *b)
 {
-    char line[400];
     int rc = 0;
 
     for (size_t i = 0; i < k->nparts && rc == 0; i++) {
         const struct part *p = &k->parts[i];
-        int n;
 
-        if (p->next == NO_OFFSET)
-            continue;
-        n = snprintf(line, sizeof(line),
-                     "%" PRId64 " %s %" PRId32 " %" PRId64 "\n", time, p->topic,
-                     p->id, p->next);
-        if (n < 0 || (size_t)n >= sizeof(line))
-            continue; /* a topic name is at most 249 bytes */
-        rc = ss_buf_append(b, line, (size_t)n);
+        if (p->next != NO_OFFSET)
+            rc = ss_buf_printf(b, "%s %" PRId32 " %" PRId64 "\n", p->topic,
+                               p->id, p->next) < 0
+                     ? -ENOMEM
+                     : 0;
     }
     return rc;
 }
@@ -144,83 +139,41 @@ static void
 on_logging(struct ss_recv *r, int64_t time)
 {
     struct rkafka *k = (struct rkafka *)r;
-    struct ss_buf cur = {0}, all = {0};
+    struct ss_buf cur = {0};
     int rc;
 
     if (!k->changed)
         return; /* the snapshot on file still holds */
-    rc = snapshot(k, time, &cur);
-    if (rc == 0)
-        rc = ss_buf_append(&all, k->prev.data, k->prev.len);
-    if (rc == 0)
-        rc = ss_buf_append(&all, cur.data, cur.len);
-    if (rc == 0)
-        rc = ss_io_write_atomic(k->o.wal, LEDGER, all.data, all.len);
+    if ((rc = snapshot(k, &cur)) == 0)
+        rc = ss_recv_ledger_write(&k->ledger, time, &cur);
     if (rc < 0) {
         /* The batch is logged without its offsets: a restart reads its
          * messages again. Said, and the run's exit status is 1. */
         ss_diag_err(rc, "--wal: cannot write '%s/%s'", k->o.wal, LEDGER);
         r->host->troubles++;
     } else {
-        ss_buf_reset(&k->prev);
-        ss_buf_append(&k->prev, cur.data, cur.len);
         k->changed = 0;
     }
     ss_buf_release(&cur);
-    ss_buf_release(&all);
 }
 
-/* One line "TIME TOPIC PARTITION OFFSET"; 1 when it parsed. */
+/* One ledger line: where a partition's next message is. */
 static int
-ledger_line(char *line, int64_t *time, char *topic, int32_t *id, int64_t *off)
+ledger_line(void *ctx, char *rest)
 {
-    return sscanf(line, "%" SCNd64 " %255s %" SCNd32 " %" SCNd64, time, topic,
-                  id, off) == 4 &&
-           *id >= 0 && *off >= 0;
-}
-
-/* Take the newest snapshot whose batch the log holds (at or before
- * o.logged); it is also the one kept as 'prev' for the next write. */
-static int
-ledger_load(struct rkafka *k)
-{
-    struct ss_buf b = {0};
-    char path[PATH_MAX], topic[256], *line, *save = NULL;
-    int64_t time, off, best = INT64_MIN;
+    struct rkafka *k = ctx;
+    char topic[256];
     int32_t id;
-    int rc;
+    int64_t off;
+    struct part *p;
 
-    if ((rc = ss_io_path(path, sizeof(path), k->o.wal, LEDGER)) < 0)
-        return ss_diag_err(rc, "--wal: '%s'", k->o.wal);
-    if ((rc = ss_io_slurp(path, &b)) < 0) {
-        ss_buf_release(&b);
-        return rc == -ENOENT ? 0 : ss_diag_err(rc, "--wal: '%s'", path);
-    }
-    if ((rc = ss_buf_putc(&b, '\0')) < 0)
-        goto done;
-    for (line = strtok_r(b.data, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save))
-        if (ledger_line(line, &time, topic, &id, &off) && time <= k->o.logged &&
-            time > best)
-            best = time;
-    /* strtok_r() cut the lines: walk them again by their NULs */
-    for (size_t at = 0; at + 1 < b.len && rc == 0;
-         at += strlen(b.data + at) + 1) {
-        struct part *p;
-
-        if (!ledger_line(b.data + at, &time, topic, &id, &off) || time != best)
-            continue;
-        if ((p = part_get(k, topic, id)) == NULL) {
-            rc = -ENOMEM;
-            break;
-        }
-        p->next = p->stored = off;
-    }
-    if (rc == 0 && best != INT64_MIN)
-        rc = snapshot(k, best, &k->prev);
-done:
-    ss_buf_release(&b);
-    return rc < 0 ? ss_diag_err(rc, "--wal: '%s'", path) : 0;
+    if (sscanf(rest, "%255s %" SCNd32 " %" SCNd64, topic, &id, &off) != 3 ||
+        id < 0 || off < 0)
+        return 0; /* not ours to trust: the group's offset serves */
+    if ((p = part_get(k, topic, id)) == NULL)
+        return -ENOMEM;
+    p->next = p->stored = off;
+    return 0;
 }
 
 /* ---- messages ---- */
@@ -253,14 +206,6 @@ once_done(const struct rkafka *k)
             return 0;
     }
     return 1;
-}
-
-static void
-connected(struct rkafka *k)
-{
-    if (k->unreachable)
-        ss_diag("--kafka: '%s' reached", k->o.brokers);
-    k->unreachable = 0;
 }
 
 /* A consumer error in place of a message: the ones a user must act on
@@ -310,7 +255,7 @@ take(struct rkafka *k, rd_kafka_message_t *m)
 
     if (m->err != 0)
         return message_error(k, m) < 0 ? SS_REPORTED : 1;
-    connected(k);
+    ss_recv_reach_ok(&k->reach);
     rc = ss_recv_add(&k->r, k->o.key ? m->key : NULL, k->o.key ? m->key_len : 0,
                      m->payload ? m->payload : "", m->len);
     if (rc <= 0)
@@ -440,7 +385,7 @@ assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
     }
     start_offsets(k, l);
     k->assigned_once = k->in_assignment = 1;
-    connected(k);
+    ss_recv_reach_ok(&k->reach);
     if (cooperative)
         e = rd_kafka_incremental_assign(k->rk, l);
     else
@@ -527,10 +472,7 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__RESOLVE:
-        if (!k->unreachable)
-            ss_diag("--kafka: cannot reach '%s' (%s): retrying", k->o.brokers,
-                    reason);
-        k->unreachable = 1;
+        ss_recv_reach_lost(&k->reach, reason);
         break;
     case RD_KAFKA_RESP_ERR__FATAL:
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
@@ -752,7 +694,7 @@ release(struct ss_recv *r)
     for (size_t i = 0; i < k->nparts; i++)
         free(k->parts[i].topic);
     free(k->parts);
-    ss_buf_release(&k->prev);
+    ss_recv_ledger_release(&k->ledger);
     free(k);
 }
 
@@ -773,11 +715,15 @@ ss_recv_kafka_start(struct ss_recv_host *h, const struct ss_recv_kafka_opts *o,
     k->r.what = "--kafka";
     k->o = *o;
     k->pipe[0] = k->pipe[1] = -1;
+    k->reach.opt = "--kafka";
+    k->reach.where = o->brokers;
     *out = &k->r;
     k->stopped = 1; /* until it runs: nothing to pump */
     if (o->wal != NULL) {
         k->r.logging = on_logging;
-        if (ledger_load(k) < 0)
+        k->ledger.dir = o->wal;
+        k->ledger.name = LEDGER;
+        if (ss_recv_ledger_load(&k->ledger, o->logged, ledger_line, k) < 0)
             return SS_REPORTED;
     }
     if ((conf = consumer_conf(k)) == NULL)

@@ -43,6 +43,7 @@ ss_sink_config_init(struct ss_sink_config *cfg)
     cfg->mode = SS_SINK_PRINT;
     cfg->print_n = 10;
     cfg->connect_timeout = SS_SINK_CONNECT_TIMEOUT;
+    cfg->qos = 1;
 }
 
 static int
@@ -239,7 +240,7 @@ dump_frame(struct sink *s, const struct ss_frame *f)
 }
 
 /* The outputs, in a fixed order: files first (the durable copy), then
- * the server and the topic, then the command that may act on them. */
+ * the server and the topics, then the command that may act on them. */
 static int
 open_outputs(struct sink *s)
 {
@@ -247,7 +248,7 @@ open_outputs(struct sink *s)
     struct ss_out **tail = &s->outs, *o;
     int rc = 0;
 
-    for (int i = 0; i < 4 && rc == 0; i++) {
+    for (int i = 0; i < 5 && rc == 0; i++) {
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
@@ -257,7 +258,9 @@ open_outputs(struct sink *s)
         else if (i == 2 && cfg->kafka != NULL)
             rc = ss_out_kafka_new(cfg->kafka, cfg->topic, cfg->props,
                                   cfg->nprops, &o);
-        else if (i == 3 && cfg->foreach != NULL)
+        else if (i == 3 && cfg->mqtt != NULL)
+            rc = ss_out_mqtt_new(cfg->mqtt, cfg->topic, cfg->qos, &o);
+        else if (i == 4 && cfg->foreach != NULL)
             rc = ss_out_foreach_new(cfg->foreach, cfg->retries, &o);
         if (o != NULL) {
             *tail = o;
