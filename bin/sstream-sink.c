@@ -22,6 +22,7 @@ static const char usage_line[] =
     "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
     "NAME=VALUE] ...]\n"
     "                    [--mqtt HOST:PORT --topic T [--qos 0|1]]\n"
+    "                    [--nats URL --subject SUBJ]\n"
     "                    [--commit DIR] [--progress] [--stats] "
     "[--stats-file FILE]\n"
     "                    [--time-format ms|iso|local|FORMAT]\n";
@@ -51,6 +52,12 @@ static const char help_text[] =
     "      --mqtt HOST:PORT             publish each record to --topic "
     "(T's {key}:\n"
     "                                   the record's key)\n"
+    "      --nats URL                   publish each record to JetStream on "
+    "--subject\n"
+    "                                   (SUBJ's {key}: the record's key), "
+    "ids\n"
+    "                                   TIME-PLACE: a replay is dropped as "
+    "duplicate\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
     "records\n"
     "      --progress                   a live status line on a terminal\n"
@@ -66,6 +73,7 @@ static const char help_text[] =
     "                                   exit; warn when falling behind\n"
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
+    "      --subject SUBJ               the --nats subject\n"
     "      --suffix S                   the files' suffix\n"
     "      --time-format F              batch times for --print, --tsv: ms "
     "(default),\n"
@@ -92,12 +100,14 @@ enum {
     OPT_KAFKA,
     OPT_LINES,
     OPT_MQTT,
+    OPT_NATS,
     OPT_PRINT,
     OPT_PROGRESS,
     OPT_QOS,
     OPT_RETRIES,
     OPT_SAVE_AS,
     OPT_SKIP_EMPTY,
+    OPT_SUBJECT,
     OPT_SUFFIX,
     OPT_TOPIC,
     OPT_TIME_FORMAT,
@@ -115,6 +125,7 @@ static const struct option longopts[] = {
     {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
     {"mqtt", required_argument, NULL, OPT_MQTT},
+    {"nats", required_argument, NULL, OPT_NATS},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"qos", required_argument, NULL, OPT_QOS},
@@ -123,6 +134,7 @@ static const struct option longopts[] = {
     {"skip-empty", no_argument, NULL, OPT_SKIP_EMPTY},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
+    {"subject", required_argument, NULL, OPT_SUBJECT},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
@@ -152,6 +164,14 @@ check_brokers(struct ss_sink_config *cfg, size_t nprops, int qos_given)
         return ss_diag("--qos: needs --mqtt");
     if ((cfg->kafka != NULL || cfg->mqtt != NULL) && cfg->topic == NULL)
         return ss_diag("--%s: needs --topic", cfg->kafka ? "kafka" : "mqtt");
+    if (cfg->nats == NULL && cfg->subject != NULL)
+        return ss_diag("--subject: needs --nats");
+    if (cfg->nats != NULL && cfg->subject == NULL)
+        return ss_diag("--nats: needs --subject");
+    if (cfg->nats != NULL && strpbrk(cfg->subject, " *>") != NULL)
+        return ss_diag("--subject: '%s': * and > are for subscribing, not "
+                       "publishing",
+                       cfg->subject);
     if (cfg->mqtt != NULL && strpbrk(cfg->topic, "+#") != NULL)
         return ss_diag("--topic: '%s': + and # are for subscribing, not "
                        "publishing",
@@ -231,6 +251,12 @@ main(int argc, char **argv)
                 return 2;
             cfg.mqtt = optarg;
             break;
+        case OPT_NATS:
+            if (*optarg == '\0')
+                return ss_opt_usage(&com, "--nats: empty URL (try "
+                                          "nats://127.0.0.1:4222)");
+            cfg.nats = optarg;
+            break;
         case OPT_PRINT:
             cfg.mode = SS_SINK_PRINT;
             modes++;
@@ -264,6 +290,11 @@ main(int argc, char **argv)
             break;
         case OPT_SKIP_EMPTY:
             cfg.skip_empty = 1;
+            break;
+        case OPT_SUBJECT:
+            if (*optarg == '\0')
+                return ss_opt_usage(&com, "--subject: empty subject");
+            cfg.subject = optarg;
             break;
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
@@ -321,7 +352,7 @@ main(int argc, char **argv)
     /* With an output operation, stdout has text only when asked. */
     if (modes == 0 &&
         (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL ||
-         cfg.kafka != NULL || cfg.mqtt != NULL))
+         cfg.kafka != NULL || cfg.mqtt != NULL || cfg.nats != NULL))
         cfg.mode = SS_SINK_NONE;
     if (time_format_given && cfg.mode != SS_SINK_PRINT &&
         cfg.mode != SS_SINK_TSV)

@@ -29,6 +29,8 @@ static const char usage_line[] =
     "                      [--kafka-key] [--from-beginning | --from-end] "
     "[--once]\n"
     "                      [-X NAME=VALUE] ...]\n"
+    "                      [--nats URL --stream NAME --consumer NAME "
+    "[--subject FILTER]]\n"
     "                      [--mqtt HOST:PORT --topic FILTER [--qos 0|1] "
     "[--client-id ID]]\n"
     "                      [--watch DIR [--once [--max-wait DUR]] "
@@ -53,6 +55,7 @@ static const char help_text[] =
     "      --batches N            end the stream after N batches\n"
     "      --client-id ID         the --mqtt session's name (sstream-FILTER)\n"
     "      --connect HOST:PORT    read lines from a server (e.g. nc -lk)\n"
+    "      --consumer NAME        the --nats durable pull consumer\n"
     "      --connect-once         end when the server closes, no reconnect\n"
     "      --connect-timeout DUR  give up an attempt after DUR (10s; 0: "
     "none)\n"
@@ -88,6 +91,9 @@ static const char help_text[] =
     "      --mqtt HOST:PORT       subscribe to --topic on an MQTT broker, "
     "each\n"
     "                             message's payload a record\n"
+    "      --nats URL             fetch from a JetStream consumer, each "
+    "message's\n"
+    "                             payload a record (nats://HOST:PORT)\n"
     "      --once                 read the watched folders' files, or Kafka "
     "up to\n"
     "                             the end offsets seen at start, then end\n"
@@ -105,6 +111,8 @@ static const char help_text[] =
     "      --stats                a line per batch on stderr, a summary at "
     "exit\n"
     "      --stats-file FILE      append a JSON object per batch to FILE\n"
+    "      --stream NAME          the --nats stream\n"
+    "      --subject FILTER       the --nats consumer's subject filter\n"
     "      --topic NAME,...       the --kafka topics to consume, or the "
     "--mqtt filter\n"
     "      --wal DIR              write-ahead log: each batch synced to DIR\n"
@@ -125,6 +133,7 @@ enum {
     OPT_CLIENT_ID,
     OPT_CONNECT,
     OPT_CONNECT_ONCE,
+    OPT_CONSUMER,
     OPT_CONNECT_TIMEOUT,
     OPT_DELIMITER,
     OPT_DURATION,
@@ -144,6 +153,7 @@ enum {
     OPT_MAX_UNCOMMITTED,
     OPT_MAX_WAIT,
     OPT_MQTT,
+    OPT_NATS,
     OPT_ONCE,
     OPT_QOS,
     OPT_RECORD_BYTES,
@@ -151,6 +161,8 @@ enum {
     OPT_SETTLE,
     OPT_START_TIME,
     OPT_STATE,
+    OPT_STREAM,
+    OPT_SUBJECT,
     OPT_TOPIC,
     OPT_WAL,
     OPT_WAL_SEGMENT,
@@ -164,6 +176,7 @@ static const struct option longopts[] = {
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"connect-once", no_argument, NULL, OPT_CONNECT_ONCE},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"consumer", required_argument, NULL, OPT_CONSUMER},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"exec", required_argument, NULL, OPT_EXEC},
@@ -183,6 +196,7 @@ static const struct option longopts[] = {
     {"max-uncommitted", required_argument, NULL, OPT_MAX_UNCOMMITTED},
     {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
     {"mqtt", required_argument, NULL, OPT_MQTT},
+    {"nats", required_argument, NULL, OPT_NATS},
     {"once", no_argument, NULL, OPT_ONCE},
     {"qos", required_argument, NULL, OPT_QOS},
     {"record-bytes", required_argument, NULL, OPT_RECORD_BYTES},
@@ -193,6 +207,8 @@ static const struct option longopts[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
+    {"stream", required_argument, NULL, OPT_STREAM},
+    {"subject", required_argument, NULL, OPT_SUBJECT},
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"version", no_argument, NULL, 'V'},
     {"wal", required_argument, NULL, OPT_WAL},
@@ -217,6 +233,8 @@ add_input(struct ss_source_input *in, size_t *n, enum ss_source_input_kind k,
     if ((k == SS_INPUT_CONNECT || k == SS_INPUT_LISTEN) &&
         ss_opt_hostport(opt, arg, k == SS_INPUT_CONNECT) < 0)
         return SS_REPORTED;
+    if (k == SS_INPUT_NATS && arg[0] == '\0')
+        return ss_diag("%s: empty URL (try nats://127.0.0.1:4222)", opt);
     if (k == SS_INPUT_EXEC && arg[0] == '\0')
         return ss_diag("%s: empty command", opt);
     if (k == SS_INPUT_MQTT && ss_opt_hostport(opt, arg, 1) < 0)
@@ -348,6 +366,35 @@ check_mqtt(struct ss_source_config *cfg, int mqtts, int qos_given)
     return 0;
 }
 
+/* --nats and the options that go with it; 0 or SS_REPORTED after saying
+ * why. */
+static int
+check_nats(const struct ss_source_config *cfg, int natss)
+{
+    const struct ss_source_nats *n = &cfg->nats;
+
+    if (natss == 0) {
+        const char *opt = n->stream     ? "stream"
+                          : n->consumer ? "consumer"
+                          : n->subject  ? "subject"
+                                        : NULL;
+
+        return opt ? ss_diag("--%s: needs --nats", opt) : 0;
+    }
+    if (natss > 1)
+        return ss_diag("--nats: one at most (list the servers in one URL, "
+                       "comma-separated)");
+    if (n->stream == NULL || n->consumer == NULL)
+        return ss_diag("--nats: needs --%s", n->stream ? "consumer" : "stream");
+    if (n->stream[0] == '\0' || strpbrk(n->stream, " .*>") != NULL)
+        return ss_diag("--stream: '%s' is not a stream name", n->stream);
+    if (n->consumer[0] == '\0' || strpbrk(n->consumer, " .*>") != NULL)
+        return ss_diag("--consumer: '%s' is not a consumer name", n->consumer);
+    if (n->subject != NULL && n->subject[0] == '\0')
+        return ss_diag("--subject: empty subject");
+    return 0;
+}
+
 /* The log's options need the log, and the log needs a bound. */
 static int
 check_wal(const struct ss_source_config *cfg, int wal_segment_given,
@@ -374,6 +421,7 @@ main(int argc, char **argv)
     int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0, kafkas = 0;
     int from_end = 0, connect_timeout_given = 0, mqtts = 0, qos_given = 0;
+    int natss = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -404,6 +452,9 @@ main(int argc, char **argv)
             if (add_input(inputs, &ninputs, SS_INPUT_CONNECT, "--connect",
                           optarg) < 0)
                 return 2;
+            break;
+        case OPT_CONSUMER:
+            cfg.nats.consumer = optarg;
             break;
         case OPT_CONNECT_ONCE:
             cfg.connect_once = 1;
@@ -500,6 +551,12 @@ main(int argc, char **argv)
                 return 2;
             mqtts++;
             break;
+        case OPT_NATS:
+            if (add_input(inputs, &ninputs, SS_INPUT_NATS, "--nats", optarg) <
+                0)
+                return 2;
+            natss++;
+            break;
         case OPT_ONCE:
             cfg.once = 1;
             break;
@@ -528,6 +585,12 @@ main(int argc, char **argv)
             break;
         case OPT_STATE:
             cfg.state = optarg;
+            break;
+        case OPT_STREAM:
+            cfg.nats.stream = optarg;
+            break;
+        case OPT_SUBJECT:
+            cfg.nats.subject = optarg;
             break;
         case OPT_TOPIC:
             cfg.topic = optarg;
@@ -568,7 +631,7 @@ main(int argc, char **argv)
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
         check_brokers(&cfg, kafkas, mqtts) < 0 ||
         check_kafka(&cfg, kafkas, from_end) < 0 ||
-        check_mqtt(&cfg, mqtts, qos_given) < 0 ||
+        check_mqtt(&cfg, mqtts, qos_given) < 0 || check_nats(&cfg, natss) < 0 ||
         check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0) {
         fputs(usage_line, stderr);
         return 2;

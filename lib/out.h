@@ -68,5 +68,9 @@ int ss_out_kafka_new(const char *brokers, const char *topic, char *const *props,
  * ends when the broker has acknowledged all of it (QoS 1). */
 int ss_out_mqtt_new(const char *hostport, const char *topic, int qos,
                     struct ss_out **out);
+/* Each record a message published to JetStream on 'subject' ({key}: the
+ * record's key) at the NATS server 'url', with the message id
+ * BATCHTIME-PLACE; a batch ends when the stream has acknowledged it. */
+int ss_out_nats_new(const char *url, const char *subject, struct ss_out **out);
 
 #endif

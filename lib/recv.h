@@ -143,6 +143,18 @@ struct ss_recv_mqtt_opts {
     int stats;             /* --stats: connections and subscriptions */
 };
 
+struct ss_recv_nats_opts {
+    const char *url;      /* --nats nats://HOST:PORT[,...] */
+    const char *stream;   /* --stream NAME */
+    const char *consumer; /* --consumer NAME: a durable pull consumer */
+    const char *subject;  /* --subject FILTER, or NULL: the consumer's */
+    int stats;            /* --stats: pending, ack pending, redelivered */
+    /* --wal DIR: the sequences whose acks may be missing are kept beside
+     * the log, tagged with batch times; 'logged' as for Kafka. */
+    const char *wal;
+    int64_t logged;
+};
+
 int ss_recv_stdin_start(struct ss_recv_host *h, struct ss_recv **out);
 /* 'timeout_ms': an attempt that no address of the name has answered in
  * that long fails (0: the kernel's own limit). */
@@ -159,6 +171,8 @@ int ss_recv_exec_start(struct ss_recv_host *h, const char *cmd, int restart,
 int ss_recv_kafka_start(struct ss_recv_host *h,
                         const struct ss_recv_kafka_opts *o,
                         struct ss_recv **out);
+int ss_recv_nats_start(struct ss_recv_host *h,
+                       const struct ss_recv_nats_opts *o, struct ss_recv **out);
 int ss_recv_mqtt_start(struct ss_recv_host *h,
                        const struct ss_recv_mqtt_opts *o, struct ss_recv **out);
 

@@ -248,7 +248,7 @@ open_outputs(struct sink *s)
     struct ss_out **tail = &s->outs, *o;
     int rc = 0;
 
-    for (int i = 0; i < 5 && rc == 0; i++) {
+    for (int i = 0; i < 6 && rc == 0; i++) {
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
@@ -260,7 +260,9 @@ open_outputs(struct sink *s)
                                   cfg->nprops, &o);
         else if (i == 3 && cfg->mqtt != NULL)
             rc = ss_out_mqtt_new(cfg->mqtt, cfg->topic, cfg->qos, &o);
-        else if (i == 4 && cfg->foreach != NULL)
+        else if (i == 4 && cfg->nats != NULL)
+            rc = ss_out_nats_new(cfg->nats, cfg->subject, &o);
+        else if (i == 5 && cfg->foreach != NULL)
             rc = ss_out_foreach_new(cfg->foreach, cfg->retries, &o);
         if (o != NULL) {
             *tail = o;

@@ -36,6 +36,8 @@ struct ss_sink_config {
     const char *topic;       /* --topic NAME: of --kafka or --mqtt */
     const char *mqtt;        /* --mqtt HOST:PORT: records to a topic */
     int qos;                 /* --qos 0 or 1 for --mqtt (default 1) */
+    const char *nats;        /* --nats URL: records to JetStream */
+    const char *subject;     /* --subject SUBJ for --nats */
     char *const *props;      /* -X name=value: librdkafka settings */
     size_t nprops;
 

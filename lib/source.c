@@ -614,6 +614,7 @@ start_input(struct live *lv, const struct ss_source_input *in,
     struct ss_recv_watch_opts wo;
     struct ss_recv_kafka_opts ko;
     struct ss_recv_mqtt_opts mo;
+    struct ss_recv_nats_opts no;
 
     switch (in->kind) {
     case SS_INPUT_CONNECT:
@@ -654,6 +655,15 @@ start_input(struct live *lv, const struct ss_source_input *in,
         mo.client_id = cfg->mqtt.client_id;
         mo.stats = cfg->stats.print;
         return ss_recv_mqtt_start(&lv->host, &mo, r);
+    case SS_INPUT_NATS:
+        no.url = in->arg;
+        no.stream = cfg->nats.stream;
+        no.consumer = cfg->nats.consumer;
+        no.subject = cfg->nats.subject;
+        no.stats = cfg->stats.print;
+        no.wal = cfg->wal;
+        no.logged = lv->host.b->wal ? lv->host.b->wal->last : SS_WAL_NO_TIME;
+        return ss_recv_nats_start(&lv->host, &no, r);
     case SS_INPUT_KINDS:
         break;
     }

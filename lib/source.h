@@ -17,6 +17,7 @@ enum ss_source_input_kind {
     SS_INPUT_EXEC,    /* --exec CMD */
     SS_INPUT_KAFKA,   /* --kafka HOST:PORT[,...]: one at most */
     SS_INPUT_MQTT,    /* --mqtt HOST:PORT: one at most */
+    SS_INPUT_NATS,    /* --nats URL: one at most */
     SS_INPUT_KINDS    /* how many kinds: the size of a table by kind */
 };
 
@@ -33,6 +34,13 @@ struct ss_source_kafka {
 struct ss_source_mqtt {
     int qos;               /* --qos 0 or 1 (default 1) */
     const char *client_id; /* --client-id, or NULL: sstream-FILTER */
+};
+
+/* --nats's settings: the JetStream consumer (lib/recv_nats.c). */
+struct ss_source_nats {
+    const char *stream;   /* --stream NAME */
+    const char *consumer; /* --consumer NAME */
+    const char *subject;  /* --subject FILTER, or NULL */
 };
 
 struct ss_source_input {
@@ -70,6 +78,7 @@ struct ss_source_config {
     const char *topic; /* --topic: the --kafka topics, the --mqtt filter */
     struct ss_source_kafka kafka;
     struct ss_source_mqtt mqtt;
+    struct ss_source_nats nats;
     uint64_t batches; /* --batches N: end after N, 0 never */
     int64_t duration; /* --duration, ms: end after it (replay: batch time) */
 };

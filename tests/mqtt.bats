@@ -19,6 +19,13 @@ setup() {
 
 teardown() {
     kill_bg
+    # a server a README block started and did not stop (it failed early)
+    local pid
+    [ -n "${PORT:-}" ] &&
+        for pid in $(ss -Hltnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+            kill "$pid" 2>/dev/null || true
+        done
+    return 0
 }
 
 # broker_start: mosquitto on a free port (PORT), its store in $T/store;
@@ -218,4 +225,28 @@ counts/c 1"
     assert_failure 1
     assert_equal "$stderr" \
         "sstream-sink: --topic: 'counts/{key}': a record without a key"
+}
+
+# readme_block K: the K-th code block of the README's section "Word count
+# over MQTT and NATS JetStream", as a reader pastes it.
+readme_block() {
+    awk -v k="$1" '/^### Word count over MQTT/ { s = 1; next }
+        s && /^### / { exit }
+        s && /^    / { if (!b) n++; b = 1; if (n == k) print substr($0, 5); next }
+        s { b = 0 }' "$REPO/README.md"
+}
+
+@test "mqtt: the README's word count over MQTT runs as written" {
+    mkdir -p "$T/r"
+    cp -r "$REPO/examples" "$T/r/"
+    PORT=$(free_port)
+    readme_block 1 | sed "s/1884/$PORT/g" >"$T/r/run.sh"
+    grep -q "mosquitto -p $PORT" "$T/r/run.sh"
+    # the server the block starts, stopped by teardown if the block fails
+    run -0 bash -c "cd '$T/r' && timeout 60 bash run.sh 2>&1"
+    assert_output - <<'EOF2'
+26 a
+16 the
+12 stream
+EOF2
 }
