@@ -49,6 +49,8 @@ enum step {
     STEP_CONNECT,
     STEP_STREAM,
     STEP_CONSUMER,
+    STEP_FILTER,
+    STEP_SUBSCRIBE,
     STEP_FETCH
 };
 
@@ -77,7 +79,8 @@ struct rnats {
     enum step step;
     natsStatus st;
     jsErrCode jerr;
-    uint64_t floor; /* the consumer's ack floor, when the bind read it */
+    uint64_t floor;   /* the consumer's ack floor, when the bind read it */
+    char filter[256]; /* the consumer's subject filter ("": none) */
     natsMsgList list;
     int next; /* the list's next message to add */
     /* the open batch's messages, acknowledged by sent() */
@@ -279,7 +282,16 @@ bind_consumer(struct rnats *n)
                                     NULL, &n->jerr)) != NATS_OK)
         return -1;
     n->floor = ci->AckFloor.Stream;
+    snprintf(n->filter, sizeof(n->filter), "%s",
+             ci->Config && ci->Config->FilterSubject ? ci->Config->FilterSubject
+                                                     : "");
     jsConsumerInfo_Destroy(ci);
+    n->step = STEP_FILTER;
+    if (n->o.subject != NULL && strcmp(n->o.subject, n->filter) != 0) {
+        n->st = NATS_MISMATCH;
+        return -1;
+    }
+    n->step = STEP_SUBSCRIBE;
     jsSubOptions_Init(&so);
     so.Stream = n->o.stream;
     so.Consumer = n->o.consumer;
@@ -459,6 +471,20 @@ failed(struct rnats *n)
     }
     if (n->step == STEP_CONSUMER && n->jerr != 0) {
         ss_diag("--consumer: '%s': %s (%d)", n->o.consumer, why, (int)n->jerr);
+        nats_end(n, SS_REPORTED);
+        return;
+    }
+    if (n->step == STEP_FILTER) {
+        ss_diag("--subject: consumer '%s' takes '%s', not '%s'", n->o.consumer,
+                n->filter[0] ? n->filter : "every subject of the stream",
+                n->o.subject);
+        nats_end(n, SS_REPORTED);
+        return;
+    }
+    if (n->step == STEP_SUBSCRIBE) { /* the consumer is there: ours to fix */
+        ss_diag("--%s: cannot fetch from consumer '%s': %s",
+                n->o.subject ? "subject" : "consumer", n->o.consumer,
+                nats_GetLastError(NULL));
         nats_end(n, SS_REPORTED);
         return;
     }

@@ -275,7 +275,7 @@ counts.e 2
 EOF
 }
 
-@test "nats: a missing stream or consumer is exit 1 with the command that makes it" {
+@test "nats: a missing stream or consumer, or another filter, is exit 1 with what to do" {
     server_start
     run --separate-stderr timeout 30 sstream-source --nats "$URL" \
         --stream EV --consumer wc --subject 'ev.>'
@@ -288,6 +288,12 @@ EOF
     assert_failure 1
     assert_equal "$stderr" \
         "sstream-source: --consumer: 'wc' does not exist on stream 'EV' (create it: nats consumer add EV wc --pull --ack explicit)"
+    js consumer-add EV wc 2000
+    run --separate-stderr timeout 30 sstream-source --nats "$URL" \
+        --stream EV --consumer wc --subject 'ev.a'
+    assert_failure 1
+    assert_equal "$stderr" \
+        "sstream-source: --subject: consumer 'wc' takes 'every subject of the stream', not 'ev.a'"
     batches "$T/in" "a"
     run --separate-stderr bash -c "sstream-source --replay '$T/in' -b 1s |
         timeout 30 sstream-sink --nats '$URL' --subject other.x"
