@@ -129,6 +129,8 @@ skip_merge(struct rnats *n)
 {
     size_t out = 0;
 
+    if (n->nskip == 0)
+        return; /* qsort() of a NULL array is undefined, even empty */
     qsort(n->skip, n->nskip, sizeof(*n->skip), cmp_range);
     for (size_t i = 0; i < n->nskip; i++) {
         if (out > 0 && n->skip[i].lo <= n->skip[out - 1].hi + 1) {
