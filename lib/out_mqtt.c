@@ -116,12 +116,19 @@ publish(struct omqtt *q, const struct ss_rec *r)
         return rc == -EINVAL
                    ? ss_diag("--topic: '%s': a record without a key", q->topic)
                    : ss_diag_err(rc, "--mqtt");
-    q->pending++;
-    rc = mosquitto_publish(q->m, NULL, q->name.data, (int)r->vlen, r->val,
-                           q->qos, false);
-    if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN)
-        return 0; /* queued: sent once connected */
-    q->pending--;
+    for (int tries = 0; tries < 2; tries++) {
+        q->pending++;
+        rc = mosquitto_publish(q->m, NULL, q->name.data, (int)r->vlen, r->val,
+                               q->qos, false);
+        /* QoS 1 is queued while there is no connection, and sent on the
+         * next; QoS 0 is not: connect, then publish it again */
+        if (rc == MOSQ_ERR_SUCCESS || (rc == MOSQ_ERR_NO_CONN && q->qos > 0))
+            return 0;
+        q->pending--;
+        if (rc != MOSQ_ERR_NO_CONN)
+            break;
+        reach(q, 1);
+    }
     return ss_diag("--mqtt: topic '%s': %s", q->name.data,
                    mosquitto_strerror(rc));
 }

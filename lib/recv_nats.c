@@ -79,8 +79,10 @@ struct rnats {
     enum step step;
     natsStatus st;
     jsErrCode jerr;
-    uint64_t floor;   /* the consumer's ack floor, when the bind read it */
-    char filter[256]; /* the consumer's subject filter ("": none) */
+    uint64_t floor;      /* the consumer's ack floor, when the bind read it */
+    char filter[256];    /* the consumer's subject filter ("": none) */
+    int64_t max_pending; /* its MaxAckPending: messages a batch can hold */
+    int said_full;
     natsMsgList list;
     int next; /* the list's next message to add */
     /* the open batch's messages, acknowledged by sent() */
@@ -284,6 +286,7 @@ bind_consumer(struct rnats *n)
                                     NULL, &n->jerr)) != NATS_OK)
         return -1;
     n->floor = ci->AckFloor.Stream;
+    n->max_pending = ci->Config ? ci->Config->MaxAckPending : 0;
     snprintf(n->filter, sizeof(n->filter), "%s",
              ci->Config && ci->Config->FilterSubject ? ci->Config->FilterSubject
                                                      : "");
@@ -399,6 +402,14 @@ take(struct rnats *n, natsMsg *m)
         return rc;
     if ((rc = opened(n, m, seq)) < 0)
         return rc;
+    if (n->max_pending > 0 && (int64_t)n->nopen == n->max_pending &&
+        !n->said_full++)
+        /* acks wait for the batch: the server sends no more until then */
+        ss_diag("--nats: consumer '%s' lets %" PRId64 " messages wait for "
+                "their ack (MaxAckPending), and a batch holds them all: at "
+                "most that many a batch; raise it (nats consumer edit %s %s "
+                "--max-pending N)",
+                n->o.consumer, n->max_pending, n->o.stream, n->o.consumer);
     n->changed = 1;
     return 1;
 }

@@ -354,3 +354,19 @@ readme_block() {
 12 stream
 EOF2
 }
+
+@test "nats: a batch held back by the consumer's MaxAckPending is said, with the fix" {
+    server_start
+    js stream-add EV 'ev.>'
+    js consumer-add EV wc 5000 10
+    seq 1 30 | js pub ev.n
+    src_bg run --nats "$URL" --stream EV --consumer wc -b 300ms 2>"$T/err" |
+        sstream-sink --lines >"$T/out" &
+    PIDS+=($!)
+    wait_lines "$T/out" 30
+    kill -TERM "$(source_pid run)"
+    wait "${PIDS[-1]}"
+    assert_equal "$(cat "$T/out")" "$(seq 1 30)"
+    assert_equal "$(cat "$T/err")" \
+        "sstream-source: --nats: consumer 'wc' lets 10 messages wait for their ack (MaxAckPending), and a batch holds them all: at most that many a batch; raise it (nats consumer edit EV wc --max-pending N)"
+}

@@ -3,7 +3,7 @@
  * under test, sets streams and consumers up and reads and writes them.
  *
  *   nats-js URL stream-add NAME SUBJECT     a file stream of SUBJECT
- *   nats-js URL consumer-add STREAM NAME ACKWAIT_MS
+ *   nats-js URL consumer-add STREAM NAME ACKWAIT_MS [MAX_ACK_PENDING]
  *                                           a durable pull consumer,
  *                                           explicit acks
  *   nats-js URL pub SUBJECT                 stdin's lines, a message each
@@ -46,7 +46,8 @@ stream_add(jsCtx *js, const char *name, const char *subject)
 }
 
 static int
-consumer_add(jsCtx *js, const char *stream, const char *name, long ackwait)
+consumer_add(jsCtx *js, const char *stream, const char *name, long ackwait,
+             long max_pending)
 {
     jsConsumerConfig cfg;
     jsConsumerInfo *ci = NULL;
@@ -58,6 +59,8 @@ consumer_add(jsCtx *js, const char *stream, const char *name, long ackwait)
     cfg.AckPolicy = js_AckExplicit;
     cfg.AckWait = (int64_t)ackwait * 1000000; /* ns */
     cfg.DeliverPolicy = js_DeliverAll;
+    if (max_pending > 0)
+        cfg.MaxAckPending = max_pending;
     if ((s = js_AddConsumer(&ci, js, stream, &cfg, NULL, &jerr)) != NATS_OK)
         return fail("consumer-add", s, jerr);
     jsConsumerInfo_Destroy(ci);
@@ -142,8 +145,9 @@ main(int argc, char **argv)
         return fail("jetstream", s, 0);
     if (strcmp(argv[2], "stream-add") == 0 && argc == 5)
         rc = stream_add(js, argv[3], argv[4]);
-    else if (strcmp(argv[2], "consumer-add") == 0 && argc == 6)
-        rc = consumer_add(js, argv[3], argv[4], atol(argv[5]));
+    else if (strcmp(argv[2], "consumer-add") == 0 && (argc == 6 || argc == 7))
+        rc = consumer_add(js, argv[3], argv[4], atol(argv[5]),
+                          argc == 7 ? atol(argv[6]) : 0);
     else if (strcmp(argv[2], "pub") == 0 && argc == 4)
         rc = pub(js, argv[3]);
     else if (strcmp(argv[2], "dump") == 0 && argc == 4)
