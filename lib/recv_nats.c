@@ -58,6 +58,11 @@ struct range {
     uint64_t lo, hi;
 };
 
+struct seqs { /* stream sequences, as sorted, merged ranges */
+    struct range *v;
+    size_t n, cap;
+};
+
 struct taken {
     natsMsg *m;
     uint64_t seq;
@@ -90,9 +95,8 @@ struct rnats {
     size_t nopen, capopen;
     /* acknowledged by this run, or (--wal) in the log, and not yet passed
      * by the consumer's ack floor: dropped when delivered again */
-    struct range *skip;
-    size_t nskip, capskip;
-    int changed;
+    struct seqs skip;
+    int changed; /* 'skip' or the open batch changed since the ledger */
     struct ss_recv_ledger ledger;
     struct ss_recv_reach reach;
     struct ss_recv_backoff bo;
@@ -109,89 +113,93 @@ cmp_range(const void *a, const void *b)
     return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* Add lo..hi, unsorted until seqs_merge(); 0 or -ENOMEM. */
 static int
-skip_add(struct rnats *n, uint64_t lo, uint64_t hi)
+seqs_add(struct seqs *s, uint64_t lo, uint64_t hi)
 {
-    if (n->nskip == n->capskip) {
-        size_t cap = n->capskip ? n->capskip * 2 : 16;
-        struct range *v = realloc(n->skip, cap * sizeof(*v));
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct range *v = realloc(s->v, cap * sizeof(*v));
 
         if (v == NULL)
             return -ENOMEM;
-        n->skip = v;
-        n->capskip = cap;
+        s->v = v;
+        s->cap = cap;
     }
-    n->skip[n->nskip++] = (struct range){lo, hi};
-    n->changed = 1;
+    s->v[s->n++] = (struct range){lo, hi};
     return 0;
 }
 
 static void
-skip_merge(struct rnats *n)
+seqs_merge(struct seqs *s)
 {
     size_t out = 0;
 
-    if (n->nskip == 0)
+    if (s->n == 0)
         return; /* qsort() of a NULL array is undefined, even empty */
-    qsort(n->skip, n->nskip, sizeof(*n->skip), cmp_range);
-    for (size_t i = 0; i < n->nskip; i++) {
-        if (out > 0 && n->skip[i].lo <= n->skip[out - 1].hi + 1) {
-            if (n->skip[i].hi > n->skip[out - 1].hi)
-                n->skip[out - 1].hi = n->skip[i].hi;
+    qsort(s->v, s->n, sizeof(*s->v), cmp_range);
+    for (size_t i = 0; i < s->n; i++) {
+        if (out > 0 && s->v[i].lo <= s->v[out - 1].hi + 1) {
+            if (s->v[i].hi > s->v[out - 1].hi)
+                s->v[out - 1].hi = s->v[i].hi;
         } else {
-            n->skip[out++] = n->skip[i];
+            s->v[out++] = s->v[i];
         }
     }
-    n->nskip = out;
+    s->n = out;
 }
 
 static int
-skip_has(const struct rnats *n, uint64_t seq)
+seqs_has(const struct seqs *s, uint64_t seq)
 {
-    for (size_t i = 0; i < n->nskip; i++)
-        if (seq >= n->skip[i].lo && seq <= n->skip[i].hi)
+    for (size_t i = 0; i < s->n; i++)
+        if (seq >= s->v[i].lo && seq <= s->v[i].hi)
             return 1;
     return 0;
 }
 
-/* Everything at or below the ack floor is acknowledged: forget it. */
-static void
-skip_floor(struct rnats *n, uint64_t floor)
+/* Forget what is at or below 'floor'; 1 when something went. */
+static int
+seqs_floor(struct seqs *s, uint64_t floor)
 {
-    size_t out = 0;
+    size_t out = 0, n = s->n;
 
-    for (size_t i = 0; i < n->nskip; i++) {
-        if (n->skip[i].hi <= floor)
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].hi <= floor)
             continue;
-        if (n->skip[i].lo <= floor)
-            n->skip[i].lo = floor + 1;
-        n->skip[out++] = n->skip[i];
+        if (s->v[i].lo <= floor)
+            s->v[i].lo = floor + 1;
+        s->v[out++] = s->v[i];
     }
-    n->changed |= out != n->nskip;
-    n->nskip = out;
+    s->n = out;
+    return out != n;
 }
 
 /* ---- the ledger beside the log (--wal) ---- */
 
-/* "STREAM LO-HI ..." (the open batch's sequences and 'skip'), or nothing
- * when there are none. */
+/* "STREAM LO-HI ..." for 'skip' and the open batch, or nothing when both
+ * are empty. */
 static int
-snapshot(struct rnats *n, struct ss_buf *b)
+snapshot(const struct rnats *n, struct ss_buf *b)
 {
+    struct seqs all = {0};
     int rc = 0;
 
+    for (size_t i = 0; i < n->skip.n && rc == 0; i++)
+        rc = seqs_add(&all, n->skip.v[i].lo, n->skip.v[i].hi);
     for (size_t i = 0; i < n->nopen && rc == 0; i++)
-        rc = skip_add(n, n->open[i].seq, n->open[i].seq);
-    skip_merge(n);
-    if (rc == 0 && n->nskip > 0)
-        rc = ss_buf_printf(b, "%s", n->o.stream) < 0 ? -ENOMEM : 0;
-    for (size_t i = 0; i < n->nskip && rc == 0; i++)
-        rc = ss_buf_printf(b, " %" PRIu64 "-%" PRIu64, n->skip[i].lo,
-                           n->skip[i].hi) < 0
+        rc = seqs_add(&all, n->open[i].seq, n->open[i].seq);
+    seqs_merge(&all);
+    if (rc == 0 && all.n > 0)
+        rc = ss_buf_append(b, n->o.stream, strlen(n->o.stream));
+    for (size_t i = 0; i < all.n && rc == 0; i++)
+        rc = ss_buf_printf(b, " %" PRIu64 "-%" PRIu64, all.v[i].lo,
+                           all.v[i].hi) < 0
                  ? -ENOMEM
                  : 0;
-    if (rc == 0 && n->nskip > 0)
+    if (rc == 0 && all.n > 0)
         rc = ss_buf_putc(b, '\n');
+    free(all.v);
     return rc;
 }
 
@@ -199,24 +207,13 @@ static void
 on_logging(struct ss_recv *r, int64_t time)
 {
     struct rnats *n = (struct rnats *)r;
-    struct range *keep = NULL;
-    size_t nkeep = n->nskip;
     struct ss_buf cur = {0};
-    int rc = -ENOMEM;
+    int rc;
 
     if (!n->changed && n->nopen == 0)
         return; /* the snapshot on file still holds */
-    /* the open batch's sequences go in the snapshot, not in 'skip' */
-    if (nkeep == 0 || (keep = malloc(nkeep * sizeof(*keep))) != NULL) {
-        if (nkeep > 0)
-            memcpy(keep, n->skip, nkeep * sizeof(*keep));
-        if ((rc = snapshot(n, &cur)) == 0)
-            rc = ss_recv_ledger_write(&n->ledger, time, &cur);
-        if (nkeep > 0)
-            memcpy(n->skip, keep, nkeep * sizeof(*keep));
-        n->nskip = nkeep;
-    }
-    free(keep);
+    if ((rc = snapshot(n, &cur)) == 0)
+        rc = ss_recv_ledger_write(&n->ledger, time, &cur);
     if (rc < 0) {
         /* The batch is logged without its sequences: a restart may count
          * its messages again. Said, and the exit status is 1. */
@@ -240,7 +237,7 @@ ledger_line(void *ctx, char *rest)
         return 0; /* another stream's: not ours to skip */
     while ((tok = strtok_r(NULL, " ", &save)) != NULL && rc == 0)
         if (sscanf(tok, "%" SCNu64 "-%" SCNu64, &lo, &hi) == 2 && lo <= hi)
-            rc = skip_add(n, lo, hi);
+            rc = seqs_add(&n->skip, lo, hi);
     return rc;
 }
 
@@ -387,7 +384,8 @@ take(struct rnats *n, natsMsg *m)
         seq = meta->Sequence.Stream;
         if (meta->NumDelivered > 1)
             n->redelivered++;
-        if (meta->NumDelivered > 1 && (skip_has(n, seq) || in_open(n, seq))) {
+        if (meta->NumDelivered > 1 &&
+            (seqs_has(&n->skip, seq) || in_open(n, seq))) {
             jsMsgMetaData_Destroy(meta);
             if (!in_open(n, seq))
                 natsMsg_Ack(m, NULL); /* the log has it */
@@ -528,7 +526,7 @@ after_work(uv_work_t *w, int status)
         ss_recv_backoff_reset(&n->bo);
     }
     if (n->floor > 0) { /* the bind read it: acked there, not pending */
-        skip_floor(n, n->floor);
+        n->changed |= seqs_floor(&n->skip, n->floor);
         n->floor = 0;
     }
     if (feed(n))
@@ -556,7 +554,7 @@ prune(struct rnats *n)
     if (js_GetConsumerInfo(&ci, n->js, n->o.stream, n->o.consumer, NULL,
                            NULL) != NATS_OK)
         return;
-    skip_floor(n, ci->AckFloor.Stream);
+    n->changed |= seqs_floor(&n->skip, ci->AckFloor.Stream);
     jsConsumerInfo_Destroy(ci);
 }
 
@@ -606,7 +604,7 @@ sent(struct ss_recv *r, int64_t time)
         natsMsg_Ack(n->open[i].m, NULL);
         natsMsg_Destroy(n->open[i].m);
         if (rc == 0)
-            rc = skip_add(n, n->open[i].seq, n->open[i].seq);
+            rc = seqs_add(&n->skip, n->open[i].seq, n->open[i].seq);
     }
     flushed = n->nc != NULL && !atomic_load(&n->down) &&
               natsConnection_FlushTimeout(n->nc, FLUSH_MS) == NATS_OK;
@@ -614,9 +612,10 @@ sent(struct ss_recv *r, int64_t time)
         ss_diag("--nats: the server has not confirmed the acks of %zu "
                 "message%s: if it delivers them again, they are dropped",
                 n->nopen, n->nopen == 1 ? "" : "s");
-    skip_merge(n);
+    seqs_merge(&n->skip);
+    n->changed |= n->nopen > 0;
     n->nopen = 0;
-    if (flushed && n->nskip > 0)
+    if (flushed && n->skip.n > 0)
         prune(n);
     if (n->o.stats)
         say_stats(n);
@@ -646,7 +645,7 @@ release(struct ss_recv *r)
     for (size_t i = 0; i < n->nopen; i++)
         natsMsg_Destroy(n->open[i].m); /* not sent: redelivered later */
     free(n->open);
-    free(n->skip);
+    free(n->skip.v);
     if (n->sub != NULL)
         natsSubscription_Destroy(n->sub);
     jsCtx_Destroy(n->js);
@@ -701,7 +700,7 @@ ss_recv_nats_start(struct ss_recv_host *h, const struct ss_recv_nats_opts *o,
         n->ledger.name = LEDGER;
         if (ss_recv_ledger_load(&n->ledger, o->logged, ledger_line, n) < 0)
             return SS_REPORTED;
-        skip_merge(n);
+        seqs_merge(&n->skip);
     }
     if (options(n) < 0)
         return SS_REPORTED;
