@@ -198,8 +198,10 @@ nfree(struct ss_out *o)
     }
     natsOptions_Destroy(n->opts);
     ss_buf_release(&n->name);
-    free(n);
-    nats_Close();
+    /* the publish error handler runs on libnats's threads: n lives until
+     * they are done (or is left to the exit, should they not end soon) */
+    if (nats_CloseAndWait(5000) == NATS_OK)
+        free(n);
 }
 
 static const struct ss_out_ops ops = {nframe, nend, nfree};

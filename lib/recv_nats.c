@@ -44,6 +44,7 @@
 #define FETCH_MS 500  /* a fetch waits this long for the first one */
 #define FLUSH_MS 2000 /* for the server to confirm a batch's acks */
 #define LEDGER   "nats-pending"
+#define CLOSE_MS 5000 /* for libnats's threads to end */
 
 enum step {
     STEP_CONNECT,
@@ -655,8 +656,11 @@ release(struct ss_recv *r)
     }
     natsOptions_Destroy(n->opts);
     ss_recv_ledger_release(&n->ledger);
-    free(n);
-    nats_Close();
+    /* libnats calls on_disconnected() from its own thread after
+     * natsConnection_Close() has returned: n lives until that thread is
+     * done. Should it not be within the time, n is left to the exit. */
+    if (nats_CloseAndWait(CLOSE_MS) == NATS_OK)
+        free(n);
 }
 
 static const struct ss_recv_ops ops = {resume, sent, stop, release};
