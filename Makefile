@@ -17,7 +17,7 @@ PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
            -D_DEFAULT_SOURCE -Ilib -pthread
-LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -ljansson -lncurses -ltinfo -lcurl -lpthread -lm
+LDLIBS  += -luv -lxxhash -lpcre2-8 -lrdkafka -ljansson -lncurses -ltinfo -lcurl -lmosquitto -lnats -lpthread -lm
 
 BUILD   ?= build
 LIB_SRC := $(sort $(wildcard lib/*.c))
@@ -26,8 +26,9 @@ LIB_OBJ := $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 BINS    := $(BIN_SRC:bin/%.c=$(BUILD)/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNITS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-# tests/helpers/kafka-mock.c: librdkafka's mock cluster for tests/kafka.bats
-HELPERS := $(BUILD)/tests/kafka-mock
+# tests/helpers/kafka-mock.c: librdkafka's mock cluster for tests/kafka.bats;
+# tests/helpers/nats-js.c: the JetStream peer of tests/nats.bats
+HELPERS := $(BUILD)/tests/kafka-mock $(BUILD)/tests/nats-js
 HDRS    := $(wildcard lib/*.h)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -70,6 +71,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsstream.a $(HDRS)
 $(BUILD)/tests/kafka-mock: tests/helpers/kafka-mock.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lrdkafka
+
+$(BUILD)/tests/nats-js: tests/helpers/nats-js.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lnats
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/common.c tests/fuzz/fuzz.h \
                  tests/fuzz/driver.c $(BUILD)/libsstream.a $(HDRS)

@@ -22,6 +22,8 @@ static const char usage_line[] =
     "                    [--post URL [--retries N] [--skip-empty]]\n"
     "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
     "NAME=VALUE] ...]\n"
+    "                    [--mqtt HOST:PORT --topic T [--qos 0|1]]\n"
+    "                    [--nats URL --subject SUBJ]\n"
     "                    [--commit DIR] [--progress] [--stats] "
     "[--stats-file FILE]\n"
     "                    [--time-format ms|iso|local|FORMAT]\n";
@@ -48,11 +50,23 @@ static const char help_text[] =
     "                                   record's key the message key)\n"
     "      --lines                      the value, or key<TAB>value, per "
     "record\n"
+    "      --mqtt HOST:PORT             publish each record to --topic "
+    "(T's {key}:\n"
+    "                                   the record's key)\n"
+    "      --nats URL                   publish each record to JetStream on "
+    "--subject\n"
+    "                                   (SUBJ's {key}: the record's key), "
+    "ids\n"
+    "                                   TIME-PLACE: a replay is dropped as "
+    "duplicate\n"
     "      --post URL                   each batch one HTTP POST, a JSON body\n"
     "      --print[=N]                  Spark's print(): the first N (10) "
     "records\n"
     "      --progress                   the source's records/s on stderr, per "
     "batch\n"
+    "      --qos 0|1                    --mqtt: 1 (default) waits for the "
+    "broker's\n"
+    "                                   acknowledgements, 0 does not\n"
     "      --retries N                  run a failing --foreach CMD again N "
     "times;\n"
     "                                   try a --post again N times (3)\n"
@@ -64,6 +78,7 @@ static const char help_text[] =
     "                                   exit; warn when falling behind\n"
     "      --stats-file FILE            append a JSON object per batch to "
     "FILE\n"
+    "      --subject SUBJ               the --nats subject\n"
     "      --suffix S                   the files' suffix\n"
     "      --time-format F              batch times for --print, --tsv, --top: "
     "ms\n"
@@ -73,7 +88,7 @@ static const char help_text[] =
     "batch:\n"
     "                                   a live view on a terminal, else\n"
     "                                   time<TAB>rank<TAB>key<TAB>value\n"
-    "      --topic NAME                 the --kafka topic\n"
+    "      --topic NAME                 the --kafka or --mqtt topic\n"
     "      --tsv                        time<TAB>value, or "
     "time<TAB>key<TAB>value\n"
     "  -h, --help                       show this help\n"
@@ -93,12 +108,16 @@ enum {
     OPT_JSON,
     OPT_KAFKA,
     OPT_LINES,
+    OPT_MQTT,
+    OPT_NATS,
     OPT_POST,
     OPT_PRINT,
     OPT_PROGRESS,
+    OPT_QOS,
     OPT_RETRIES,
     OPT_SAVE_AS,
     OPT_SKIP_EMPTY,
+    OPT_SUBJECT,
     OPT_SUFFIX,
     OPT_TOP,
     OPT_TOPIC,
@@ -116,14 +135,18 @@ static const struct option longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"kafka", required_argument, NULL, OPT_KAFKA},
     {"lines", no_argument, NULL, OPT_LINES},
+    {"mqtt", required_argument, NULL, OPT_MQTT},
+    {"nats", required_argument, NULL, OPT_NATS},
     {"post", required_argument, NULL, OPT_POST},
     {"print", optional_argument, NULL, OPT_PRINT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"qos", required_argument, NULL, OPT_QOS},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
     {"skip-empty", no_argument, NULL, OPT_SKIP_EMPTY},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
+    {"subject", required_argument, NULL, OPT_SUBJECT},
     {"suffix", required_argument, NULL, OPT_SUFFIX},
     {"top", required_argument, NULL, OPT_TOP},
     {"topic", required_argument, NULL, OPT_TOPIC},
@@ -136,16 +159,36 @@ static const struct option longopts[] = {
 /* -X settings, in argument order. */
 static char **props;
 
-/* --kafka, --topic and -X go together; 0 or SS_REPORTED after saying why. */
+/* --kafka, --topic and -X go together, --mqtt with --topic and --qos;
+ * 0 or SS_REPORTED after saying why. */
 static int
-check_kafka(struct ss_sink_config *cfg, size_t nprops)
+check_brokers(struct ss_sink_config *cfg, size_t nprops, int qos_given)
 {
     cfg->props = props;
     cfg->nprops = nprops;
-    if (cfg->kafka == NULL && (cfg->topic != NULL || nprops > 0))
-        return ss_diag("-%s: needs --kafka", cfg->topic ? "-topic" : "X");
-    if (cfg->kafka != NULL && cfg->topic == NULL)
-        return ss_diag("--kafka: needs --topic");
+    if (cfg->kafka != NULL && cfg->mqtt != NULL)
+        return ss_diag("--kafka and --mqtt: one at a time (--topic is the "
+                       "one's topic)");
+    if (cfg->kafka == NULL && cfg->mqtt == NULL && cfg->topic != NULL)
+        return ss_diag("--topic: needs --kafka or --mqtt");
+    if (cfg->kafka == NULL && nprops > 0)
+        return ss_diag("-X: needs --kafka");
+    if (cfg->mqtt == NULL && qos_given)
+        return ss_diag("--qos: needs --mqtt");
+    if ((cfg->kafka != NULL || cfg->mqtt != NULL) && cfg->topic == NULL)
+        return ss_diag("--%s: needs --topic", cfg->kafka ? "kafka" : "mqtt");
+    if (cfg->nats == NULL && cfg->subject != NULL)
+        return ss_diag("--subject: needs --nats");
+    if (cfg->nats != NULL && cfg->subject == NULL)
+        return ss_diag("--nats: needs --subject");
+    if (cfg->nats != NULL && strpbrk(cfg->subject, " *>") != NULL)
+        return ss_diag("--subject: '%s': * and > are for subscribing, not "
+                       "publishing",
+                       cfg->subject);
+    if (cfg->mqtt != NULL && strpbrk(cfg->topic, "+#") != NULL)
+        return ss_diag("--topic: '%s': + and # are for subscribing, not "
+                       "publishing",
+                       cfg->topic);
     return ss_kafka_check(props, nprops);
 }
 
@@ -156,7 +199,7 @@ main(int argc, char **argv)
     struct ss_opt_common com;
     struct ss_stage sg = {0};
     int ch, modes = 0, retries_given = 0, time_format_given = 0, rc;
-    int connect_timeout_given = 0;
+    int connect_timeout_given = 0, qos_given = 0;
     size_t nprops = 0;
     uint64_t n;
 
@@ -225,6 +268,17 @@ main(int argc, char **argv)
             }
             cfg.post = optarg;
             break;
+        case OPT_MQTT:
+            if (ss_opt_hostport("--mqtt", optarg, 1) < 0)
+                return 2;
+            cfg.mqtt = optarg;
+            break;
+        case OPT_NATS:
+            if (*optarg == '\0')
+                return ss_opt_usage(&com, "--nats: empty URL (try "
+                                          "nats://127.0.0.1:4222)");
+            cfg.nats = optarg;
+            break;
         case OPT_PRINT:
             cfg.mode = SS_SINK_PRINT;
             modes++;
@@ -236,6 +290,12 @@ main(int argc, char **argv)
             break;
         case OPT_PROGRESS:
             cfg.stats.progress = 1;
+            break;
+        case OPT_QOS:
+            if (ss_opt_count("--qos", optarg, 0, 1, &n) < 0)
+                return 2;
+            cfg.qos = (int)n;
+            qos_given = 1;
             break;
         case OPT_RETRIES:
             if (ss_opt_count("--retries", optarg, 0, 100, &n) < 0)
@@ -252,6 +312,11 @@ main(int argc, char **argv)
             break;
         case OPT_SKIP_EMPTY:
             cfg.skip_empty = 1;
+            break;
+        case OPT_SUBJECT:
+            if (*optarg == '\0')
+                return ss_opt_usage(&com, "--subject: empty subject");
+            cfg.subject = optarg;
             break;
         case OPT_SUFFIX:
             cfg.suffix = *optarg ? optarg : NULL; /* "" is none, as Spark */
@@ -309,7 +374,7 @@ main(int argc, char **argv)
     if (connect_timeout_given && cfg.connect == NULL && cfg.post == NULL)
         return ss_opt_usage(&com, "--connect-timeout: needs --connect or "
                                   "--post");
-    if (check_kafka(&cfg, nprops) < 0) {
+    if (check_brokers(&cfg, nprops, qos_given) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }
@@ -318,7 +383,8 @@ main(int argc, char **argv)
     /* With an output operation, stdout has text only when asked. */
     if (modes == 0 &&
         (cfg.save_as != NULL || cfg.foreach != NULL || cfg.connect != NULL ||
-         cfg.kafka != NULL || cfg.post != NULL))
+         cfg.kafka != NULL || cfg.post != NULL || cfg.mqtt != NULL ||
+         cfg.nats != NULL))
         cfg.mode = SS_SINK_NONE;
     if (time_format_given && cfg.mode != SS_SINK_PRINT &&
         cfg.mode != SS_SINK_TSV && cfg.mode != SS_SINK_TOP)

@@ -35,6 +35,10 @@ static const char usage_line[] =
     "                      [--kafka-key] [--from-beginning | --from-end] "
     "[--once]\n"
     "                      [-X NAME=VALUE] ...]\n"
+    "                      [--nats URL --stream NAME --consumer NAME "
+    "[--subject FILTER]]\n"
+    "                      [--mqtt HOST:PORT --topic FILTER [--qos 0|1] "
+    "[--client-id ID]]\n"
     "                      [--watch DIR [--once [--max-wait DUR]] "
     "[--settle DUR]\n"
     "                      [--state DIR]] ...\n"
@@ -58,7 +62,9 @@ static const char help_text[] =
     "\n"
     "  -b, --batch DUR            batch interval (default 1s): 500ms, 2s, 1m\n"
     "      --batches N            end the stream after N batches\n"
+    "      --client-id ID         the --mqtt session's name (sstream-FILTER)\n"
     "      --connect HOST:PORT    read lines from a server (e.g. nc -lk)\n"
+    "      --consumer NAME        the --nats durable pull consumer\n"
     "      --connect-once         end when the server closes, no reconnect\n"
     "      --connect-timeout DUR  give up an attempt after DUR (10s; 0: "
     "none)\n"
@@ -108,9 +114,18 @@ static const char help_text[] =
     "      --max-wait DUR         with --once: give up on a file still "
     "changing\n"
     "                             after DUR (default 1m; 0: no limit)\n"
+    "      --mqtt HOST:PORT       subscribe to --topic on an MQTT broker, "
+    "each\n"
+    "                             message's payload a record\n"
+    "      --nats URL             fetch from a JetStream consumer, each "
+    "message's\n"
+    "                             payload a record (nats://HOST:PORT)\n"
     "      --once                 read the watched folders' files, or Kafka "
     "up to\n"
     "                             the end offsets seen at start, then end\n"
+    "      --qos 0|1              the --mqtt subscription's QoS (1: a "
+    "session kept\n"
+    "                             across restarts, at least once)\n"
     "      --record-bytes N       fixed-size binary records of N bytes\n"
     "      --rejects FILE         append rejected records to FILE\n"
     "      --replay DIR           one batch per file of DIR, in name order\n"
@@ -126,7 +141,10 @@ static const char help_text[] =
     "epoch-s,\n"
     "                             iso8601, or a strptime format "
     "(%d/%b/%Y:...)\n"
-    "      --topic NAME,...       the --kafka topics to consume\n"
+    "      --stream NAME          the --nats stream\n"
+    "      --subject FILTER       the --nats consumer's subject filter\n"
+    "      --topic NAME,...       the --kafka topics to consume, or the "
+    "--mqtt filter\n"
     "      --wal DIR              write-ahead log: each batch synced to DIR\n"
     "                             before it is sent; replayed after a crash\n"
     "      --wal-segment N        bytes per log segment (default 16M)\n"
@@ -142,8 +160,10 @@ static const char help_text[] =
 
 enum {
     OPT_BATCHES = 256,
+    OPT_CLIENT_ID,
     OPT_CONNECT,
     OPT_CONNECT_ONCE,
+    OPT_CONSUMER,
     OPT_CONNECT_TIMEOUT,
     OPT_DELIMITER,
     OPT_DURATION,
@@ -168,13 +188,18 @@ enum {
     OPT_MAX_RECORD,
     OPT_MAX_UNCOMMITTED,
     OPT_MAX_WAIT,
+    OPT_MQTT,
+    OPT_NATS,
     OPT_ONCE,
+    OPT_QOS,
     OPT_RECORD_BYTES,
     OPT_REPLAY,
     OPT_SETTLE,
     OPT_START_TIME,
     OPT_STATE,
     OPT_TIME_FORMAT,
+    OPT_STREAM,
+    OPT_SUBJECT,
     OPT_TOPIC,
     OPT_WAL,
     OPT_WAL_SEGMENT,
@@ -184,9 +209,11 @@ enum {
 static const struct option longopts[] = {
     {"batch", required_argument, NULL, 'b'},
     {"batches", required_argument, NULL, OPT_BATCHES},
+    {"client-id", required_argument, NULL, OPT_CLIENT_ID},
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"connect-once", no_argument, NULL, OPT_CONNECT_ONCE},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"consumer", required_argument, NULL, OPT_CONSUMER},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"event-time", required_argument, NULL, OPT_EVENT_TIME},
@@ -211,7 +238,10 @@ static const struct option longopts[] = {
     {"max-record-bytes", required_argument, NULL, OPT_MAX_RECORD},
     {"max-uncommitted", required_argument, NULL, OPT_MAX_UNCOMMITTED},
     {"max-wait", required_argument, NULL, OPT_MAX_WAIT},
+    {"mqtt", required_argument, NULL, OPT_MQTT},
+    {"nats", required_argument, NULL, OPT_NATS},
     {"once", no_argument, NULL, OPT_ONCE},
+    {"qos", required_argument, NULL, OPT_QOS},
     {"record-bytes", required_argument, NULL, OPT_RECORD_BYTES},
     {"rejects", required_argument, NULL, SS_OPT_REJECTS},
     {"replay", required_argument, NULL, OPT_REPLAY},
@@ -221,6 +251,8 @@ static const struct option longopts[] = {
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
+    {"stream", required_argument, NULL, OPT_STREAM},
+    {"subject", required_argument, NULL, OPT_SUBJECT},
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"version", no_argument, NULL, 'V'},
     {"wal", required_argument, NULL, OPT_WAL},
@@ -245,8 +277,12 @@ add_input(struct ss_source_input *in, size_t *n, enum ss_source_input_kind k,
     if ((k == SS_INPUT_CONNECT || k == SS_INPUT_LISTEN) &&
         ss_opt_hostport(opt, arg, k == SS_INPUT_CONNECT) < 0)
         return SS_REPORTED;
+    if (k == SS_INPUT_NATS && arg[0] == '\0')
+        return ss_diag("%s: empty URL (try nats://127.0.0.1:4222)", opt);
     if (k == SS_INPUT_EXEC && arg[0] == '\0')
         return ss_diag("%s: empty command", opt);
+    if (k == SS_INPUT_MQTT && ss_opt_hostport(opt, arg, 1) < 0)
+        return SS_REPORTED;
     if (k == SS_INPUT_KAFKA && ss_kafka_check_brokers(arg) < 0)
         return ss_diag("%s: '%s' is not HOST:PORT[,HOST:PORT...]", opt, arg);
     in[*n].kind = k;
@@ -310,8 +346,7 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
         return ss_diag("--kafka: one at most (list the brokers in one, the "
                        "topics in --topic)");
     if (kafkas == 0) {
-        const char *opt = k->topics           ? "topic"
-                          : k->group          ? "group"
+        const char *opt = k->group            ? "group"
                           : k->key            ? "kafka-key"
                           : k->from_beginning ? "from-beginning"
                           : from_end          ? "from-end"
@@ -322,12 +357,12 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
             return ss_diag("-%s%s: needs --kafka", opt[1] ? "-" : "", opt);
         return 0;
     }
-    if (k->topics == NULL || k->group == NULL)
-        return ss_diag("--kafka: needs --%s", k->topics ? "group" : "topic");
-    if (k->topics[0] == '\0' || k->topics[0] == ',' ||
-        strstr(k->topics, ",,") != NULL ||
-        k->topics[strlen(k->topics) - 1] == ',')
-        return ss_diag("--topic: '%s' is not NAME[,NAME...]", k->topics);
+    if (cfg->topic == NULL || k->group == NULL)
+        return ss_diag("--kafka: needs --%s", cfg->topic ? "group" : "topic");
+    if (cfg->topic[0] == '\0' || cfg->topic[0] == ',' ||
+        strstr(cfg->topic, ",,") != NULL ||
+        cfg->topic[strlen(cfg->topic) - 1] == ',')
+        return ss_diag("--topic: '%s' is not NAME[,NAME...]", cfg->topic);
     if (k->group[0] == '\0')
         return ss_diag("--group: empty name");
     if (k->from_beginning && from_end)
@@ -385,6 +420,73 @@ check_events(const struct ss_source_config *cfg, int given, int policy_given)
     return 0;
 }
 
+/* One broker input at a time: --topic names its topics. */
+static int
+check_brokers(const struct ss_source_config *cfg, int kafkas, int mqtts)
+{
+    if (kafkas > 0 && mqtts > 0)
+        return ss_diag("--kafka and --mqtt: one broker input at a time "
+                       "(--topic is the one's topics)");
+    if (cfg->topic != NULL && kafkas + mqtts == 0)
+        return ss_diag("--topic: needs --kafka or --mqtt");
+    return 0;
+}
+
+/* --mqtt and the options that go with it; 0 or SS_REPORTED after saying
+ * why. The default client id names the filter, so that a restart finds
+ * its session. */
+static int
+check_mqtt(struct ss_source_config *cfg, int mqtts, int qos_given)
+{
+    static char id[300];
+
+    if (mqtts == 0 && (qos_given || cfg->mqtt.client_id != NULL))
+        return ss_diag("--%s: needs --mqtt", qos_given ? "qos" : "client-id");
+    if (mqtts == 0)
+        return 0;
+    if (mqtts > 1)
+        return ss_diag("--mqtt: one at most (a filter with + and # takes "
+                       "several topics)");
+    if (cfg->topic == NULL || cfg->topic[0] == '\0')
+        return ss_diag("--mqtt: needs --topic");
+    if (cfg->mqtt.client_id == NULL) {
+        snprintf(id, sizeof(id), "sstream-%s", cfg->topic);
+        cfg->mqtt.client_id = id;
+    }
+    if (cfg->mqtt.client_id[0] == '\0')
+        return ss_diag("--client-id: empty name");
+    return 0;
+}
+
+/* --nats and the options that go with it; 0 or SS_REPORTED after saying
+ * why. */
+static int
+check_nats(const struct ss_source_config *cfg, int natss)
+{
+    const struct ss_source_nats *n = &cfg->nats;
+
+    if (natss == 0) {
+        const char *opt = n->stream     ? "stream"
+                          : n->consumer ? "consumer"
+                          : n->subject  ? "subject"
+                                        : NULL;
+
+        return opt ? ss_diag("--%s: needs --nats", opt) : 0;
+    }
+    if (natss > 1)
+        return ss_diag("--nats: one at most (list the servers in one URL, "
+                       "comma-separated)");
+    if (n->stream == NULL || n->consumer == NULL)
+        return ss_diag("--nats: needs --%s", n->stream ? "consumer" : "stream");
+    if (n->stream[0] == '\0' || strpbrk(n->stream, " .*>") != NULL)
+        return ss_diag("--stream: '%s' is not a stream name", n->stream);
+    if (n->consumer[0] == '\0' || strpbrk(n->consumer, " .*>") != NULL)
+        return ss_diag("--consumer: '%s' is not a consumer name", n->consumer);
+    if (n->subject != NULL && n->subject[0] == '\0')
+        return ss_diag("--subject: empty subject");
+    return 0;
+}
+
 /* The log's options need the log, and the log needs a bound. */
 static int
 check_wal(const struct ss_source_config *cfg, int wal_segment_given,
@@ -410,9 +512,10 @@ main(int argc, char **argv)
     struct ss_stage sg = {0};
     int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0, kafkas = 0;
-    int from_end = 0, connect_timeout_given = 0;
     int evtime_given = 0, policy_given = 0;
     enum ss_fields_format fmt;
+    int from_end = 0, connect_timeout_given = 0, mqtts = 0, qos_given = 0;
+    int natss = 0;
     size_t ninputs = 0, bytes;
     uint64_t n;
 
@@ -436,10 +539,16 @@ main(int argc, char **argv)
                 0)
                 return 2;
             break;
+        case OPT_CLIENT_ID:
+            cfg.mqtt.client_id = optarg;
+            break;
         case OPT_CONNECT:
             if (add_input(inputs, &ninputs, SS_INPUT_CONNECT, "--connect",
                           optarg) < 0)
                 return 2;
+            break;
+        case OPT_CONSUMER:
+            cfg.nats.consumer = optarg;
             break;
         case OPT_CONNECT_ONCE:
             cfg.connect_once = 1;
@@ -580,8 +689,26 @@ main(int argc, char **argv)
                 cfg.max_wait = 0;
             max_wait_given = 1;
             break;
+        case OPT_MQTT:
+            if (add_input(inputs, &ninputs, SS_INPUT_MQTT, "--mqtt", optarg) <
+                0)
+                return 2;
+            mqtts++;
+            break;
+        case OPT_NATS:
+            if (add_input(inputs, &ninputs, SS_INPUT_NATS, "--nats", optarg) <
+                0)
+                return 2;
+            natss++;
+            break;
         case OPT_ONCE:
             cfg.once = 1;
+            break;
+        case OPT_QOS:
+            if (ss_opt_count("--qos", optarg, 0, 1, &n) < 0)
+                return 2;
+            cfg.mqtt.qos = (int)n;
+            qos_given = 1;
             break;
         case OPT_RECORD_BYTES:
             if (ss_opt_bytes("--record-bytes", optarg, &cfg.record_bytes) < 0)
@@ -612,8 +739,14 @@ main(int argc, char **argv)
             }
             evtime_given = 1;
             break;
+        case OPT_STREAM:
+            cfg.nats.stream = optarg;
+            break;
+        case OPT_SUBJECT:
+            cfg.nats.subject = optarg;
+            break;
         case OPT_TOPIC:
-            cfg.kafka.topics = optarg;
+            cfg.topic = optarg;
             break;
         case OPT_WAL:
             cfg.wal = optarg;
@@ -649,7 +782,9 @@ main(int argc, char **argv)
         return 2;
     }
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
+        check_brokers(&cfg, kafkas, mqtts) < 0 ||
         check_kafka(&cfg, kafkas, from_end) < 0 ||
+        check_mqtt(&cfg, mqtts, qos_given) < 0 || check_nats(&cfg, natss) < 0 ||
         check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0 ||
         check_events(&cfg, evtime_given, policy_given) < 0) {
         fputs(usage_line, stderr);

@@ -17,7 +17,8 @@ ss_dur_parse_count(const char *s, uint64_t max, uint64_t *out)
     for (; *s; s++) {
         if (*s < '0' || *s > '9')
             return -EINVAL;
-        if (v > (max - (uint64_t)(*s - '0')) / 10)
+        /* the digit first: max - digit must not wrap (a max under 9) */
+        if ((uint64_t)(*s - '0') > max || v > (max - (uint64_t)(*s - '0')) / 10)
             return -EINVAL;
         v = v * 10 + (uint64_t)(*s - '0');
     }

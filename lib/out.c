@@ -1,5 +1,9 @@
-/* out.c - what the outputs share: records as lines. */
+/* out.c - what the outputs share: records as lines, topic and subject
+ * names made from a record's key. */
 #include "out.h"
+
+#include <errno.h>
+#include <string.h>
 
 int
 ss_out_lines_at_once(struct ss_buf *b, const struct ss_frame *f)
@@ -37,4 +41,24 @@ ss_out_lines(struct ss_buf *b, const struct ss_frame *f)
         ss_buf_putc(b, '\n');
     }
     return 0;
+}
+
+int
+ss_out_name(struct ss_buf *b, const char *tmpl, const struct ss_rec *r)
+{
+    const char *at;
+    int rc;
+
+    ss_buf_reset(b);
+    while ((at = strstr(tmpl, "{key}")) != NULL) {
+        if (r->key == NULL)
+            return -EINVAL;
+        if ((rc = ss_buf_append(b, tmpl, (size_t)(at - tmpl))) < 0 ||
+            (rc = ss_buf_append(b, r->key, r->klen)) < 0)
+            return rc;
+        tmpl = at + 5;
+    }
+    if ((rc = ss_buf_append(b, tmpl, strlen(tmpl))) < 0)
+        return rc;
+    return ss_buf_putc(b, '\0');
 }

@@ -1,7 +1,7 @@
 /* out.h - sstream-sink's output operations besides its text on stdout:
  * --save-as-text-files (lib/out_files.c), --foreach (lib/out_foreach.c),
  * --connect (lib/out_tcp.c), --kafka (lib/out_kafka.c), --post
- * (lib/out_http.c).
+ * (lib/out_http.c), --mqtt (lib/out_mqtt.c), --nats (lib/out_nats.c).
  *
  * Every output sees each frame of a batch as it is read (a batch may
  * span several frames) and then the batch's end. Each holds the records
@@ -42,6 +42,11 @@ int ss_out_lines(struct ss_buf *b, const struct ss_frame *f);
  * -EBADMSG when its record lengths do not add up. */
 int ss_out_lines_at_once(struct ss_buf *b, const struct ss_frame *f);
 
+/* The name 'tmpl' with each "{key}" replaced by r's key, NUL-ended in b
+ * (b->len counts the NUL): the --mqtt topic, the --nats subject. 0,
+ * -EINVAL when tmpl has {key} and r has none, or -ENOMEM. */
+int ss_out_name(struct ss_buf *b, const char *tmpl, const struct ss_rec *r);
+
 /* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically;
  * none for an empty batch when 'skip_empty'. */
 int ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
@@ -64,5 +69,14 @@ int ss_out_http_new(const char *url, unsigned retries, int skip_empty,
  * brokers hold all of it. The strings are the caller's and outlive it. */
 int ss_out_kafka_new(const char *brokers, const char *topic, char *const *props,
                      size_t nprops, struct ss_out **out);
+/* Each record a message published at 'qos' (0 or 1) to the MQTT broker
+ * at HOST:PORT, on the topic 'topic' ({key}: the record's key); a batch
+ * ends when the broker has acknowledged all of it (QoS 1). */
+int ss_out_mqtt_new(const char *hostport, const char *topic, int qos,
+                    struct ss_out **out);
+/* Each record a message published to JetStream on 'subject' ({key}: the
+ * record's key) at the NATS server 'url', with the message id
+ * BATCHTIME-PLACE; a batch ends when the stream has acknowledged it. */
+int ss_out_nats_new(const char *url, const char *subject, struct ss_out **out);
 
 #endif

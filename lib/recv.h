@@ -4,11 +4,11 @@
  *
  * A receiver turns one kind of input (stdin, a server we connect to,
  * producers that connect to us, a watched folder, a command's stdout, a
- * Kafka topic) into records for the batcher. An input of whole messages
- * adds them one at a time with ss_recv_add(); a byte stream (a
- * connection, a file, a pipe) goes through its own splitter
- * (lib/recv_kit.h), so a record is never split between two producers.
- * Both paths keep the same limits: the --max-rate budget, the batch
+ * Kafka topic, an MQTT subscription, a JetStream consumer) into records for the
+ * batcher. An input of whole messages adds them one at a time with
+ * ss_recv_add(); a byte stream (a connection, a file, a pipe) goes through its
+ * own splitter (lib/recv_kit.h), so a record is never split between two
+ * producers. Both paths keep the same limits: the --max-rate budget, the batch
  * limits, --max-record-bytes with its rejects, and the --wal log.
  * lib/source.c owns the loop, the batch clock and the --max-rate budget: it
  * starts the receivers, resumes those the budget paused, tells them when a
@@ -138,6 +138,26 @@ struct ss_recv_kafka_opts {
     int64_t logged;
 };
 
+struct ss_recv_mqtt_opts {
+    const char *hostport;  /* --mqtt HOST:PORT */
+    const char *topic;     /* --topic FILTER (MQTT wildcards + and #) */
+    int qos;               /* --qos 0 or 1 */
+    const char *client_id; /* --client-id: the persistent session's name */
+    int stats;             /* --stats: connections and subscriptions */
+};
+
+struct ss_recv_nats_opts {
+    const char *url;      /* --nats nats://HOST:PORT[,...] */
+    const char *stream;   /* --stream NAME */
+    const char *consumer; /* --consumer NAME: a durable pull consumer */
+    const char *subject;  /* --subject FILTER, or NULL: the consumer's */
+    int stats;            /* --stats: pending, ack pending, redelivered */
+    /* --wal DIR: the sequences whose acks may be missing are kept beside
+     * the log, tagged with batch times; 'logged' as for Kafka. */
+    const char *wal;
+    int64_t logged;
+};
+
 int ss_recv_stdin_start(struct ss_recv_host *h, struct ss_recv **out);
 /* 'timeout_ms': an attempt that no address of the name has answered in
  * that long fails (0: the kernel's own limit). */
@@ -154,5 +174,9 @@ int ss_recv_exec_start(struct ss_recv_host *h, const char *cmd, int restart,
 int ss_recv_kafka_start(struct ss_recv_host *h,
                         const struct ss_recv_kafka_opts *o,
                         struct ss_recv **out);
+int ss_recv_nats_start(struct ss_recv_host *h,
+                       const struct ss_recv_nats_opts *o, struct ss_recv **out);
+int ss_recv_mqtt_start(struct ss_recv_host *h,
+                       const struct ss_recv_mqtt_opts *o, struct ss_recv **out);
 
 #endif

@@ -46,6 +46,7 @@ ss_sink_config_init(struct ss_sink_config *cfg)
     cfg->print_n = 10;
     cfg->connect_timeout = SS_SINK_CONNECT_TIMEOUT;
     cfg->post_retries = SS_SINK_POST_RETRIES;
+    cfg->qos = 1;
 }
 
 static int
@@ -242,7 +243,7 @@ dump_frame(struct sink *s, const struct ss_frame *f)
 }
 
 /* The outputs, in a fixed order: files first (the durable copy), then
- * the server, the topic and the URL, then the command that may act on
+ * the server, the topics and the URL, then the command that may act on
  * them. */
 static int
 open_outputs(struct sink *s)
@@ -251,7 +252,7 @@ open_outputs(struct sink *s)
     struct ss_out **tail = &s->outs, *o;
     int rc = 0;
 
-    for (int i = 0; i < 5 && rc == 0; i++) {
+    for (int i = 0; i < 7 && rc == 0; i++) {
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
@@ -264,7 +265,11 @@ open_outputs(struct sink *s)
         else if (i == 3 && cfg->post != NULL)
             rc = ss_out_http_new(cfg->post, cfg->post_retries, cfg->skip_empty,
                                  cfg->connect_timeout, &o);
-        else if (i == 4 && cfg->foreach != NULL)
+        else if (i == 4 && cfg->mqtt != NULL)
+            rc = ss_out_mqtt_new(cfg->mqtt, cfg->topic, cfg->qos, &o);
+        else if (i == 5 && cfg->nats != NULL)
+            rc = ss_out_nats_new(cfg->nats, cfg->subject, &o);
+        else if (i == 6 && cfg->foreach != NULL)
             rc = ss_out_foreach_new(cfg->foreach, cfg->retries, &o);
         if (o != NULL) {
             *tail = o;

@@ -37,7 +37,11 @@ struct ss_sink_config {
     int64_t connect_timeout; /* --connect-timeout, ms; 0: the kernel's */
     const char *commit;      /* --commit DIR: the source's --wal folder */
     const char *kafka;       /* --kafka HOST:PORT[,...]: records to a topic */
-    const char *topic;       /* --topic NAME */
+    const char *topic;       /* --topic NAME: of --kafka or --mqtt */
+    const char *mqtt;        /* --mqtt HOST:PORT: records to a topic */
+    int qos;                 /* --qos 0 or 1 for --mqtt (default 1) */
+    const char *nats;        /* --nats URL: records to JetStream */
+    const char *subject;     /* --subject SUBJ for --nats */
     char *const *props;      /* -X name=value: librdkafka settings */
     size_t nprops;
 

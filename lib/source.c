@@ -53,6 +53,7 @@ ss_source_config_init(struct ss_source_config *cfg)
     cfg->wal_segment = SS_WAL_SEGMENT_BYTES;
     cfg->max_uncommitted = SS_SOURCE_MAX_UNCOMMITTED;
     cfg->connect_timeout = SS_SOURCE_CONNECT_TIMEOUT;
+    cfg->mqtt.qos = 1;
 }
 
 /* SIGINT/SIGTERM during replay: end the stream after the batch being
@@ -669,6 +670,8 @@ start_input(struct live *lv, const struct ss_source_input *in,
     const struct ss_source_config *cfg = lv->cfg;
     struct ss_recv_watch_opts wo;
     struct ss_recv_kafka_opts ko;
+    struct ss_recv_mqtt_opts mo;
+    struct ss_recv_nats_opts no;
 
     switch (in->kind) {
     case SS_INPUT_CONNECT:
@@ -690,7 +693,7 @@ start_input(struct live *lv, const struct ss_source_input *in,
     case SS_INPUT_KAFKA:
         memset(&ko, 0, sizeof(ko));
         ko.brokers = in->arg;
-        ko.topics = cfg->kafka.topics;
+        ko.topics = cfg->topic;
         ko.group = cfg->kafka.group;
         ko.key = cfg->kafka.key;
         ko.start = cfg->kafka.from_beginning ? SS_RECV_KAFKA_BEGINNING
@@ -702,6 +705,22 @@ start_input(struct live *lv, const struct ss_source_input *in,
         ko.wal = cfg->wal;
         ko.logged = lv->host.b->wal ? lv->host.b->wal->last : SS_WAL_NO_TIME;
         return ss_recv_kafka_start(&lv->host, &ko, r);
+    case SS_INPUT_MQTT:
+        mo.hostport = in->arg;
+        mo.topic = cfg->topic;
+        mo.qos = cfg->mqtt.qos;
+        mo.client_id = cfg->mqtt.client_id;
+        mo.stats = cfg->stats.print;
+        return ss_recv_mqtt_start(&lv->host, &mo, r);
+    case SS_INPUT_NATS:
+        no.url = in->arg;
+        no.stream = cfg->nats.stream;
+        no.consumer = cfg->nats.consumer;
+        no.subject = cfg->nats.subject;
+        no.stats = cfg->stats.print;
+        no.wal = cfg->wal;
+        no.logged = lv->host.b->wal ? lv->host.b->wal->last : SS_WAL_NO_TIME;
+        return ss_recv_nats_start(&lv->host, &no, r);
     case SS_INPUT_KINDS:
         break;
     }

@@ -17,17 +17,31 @@ enum ss_source_input_kind {
     SS_INPUT_WATCH,   /* --watch DIR */
     SS_INPUT_EXEC,    /* --exec CMD */
     SS_INPUT_KAFKA,   /* --kafka HOST:PORT[,...]: one at most */
+    SS_INPUT_MQTT,    /* --mqtt HOST:PORT: one at most */
+    SS_INPUT_NATS,    /* --nats URL: one at most */
     SS_INPUT_KINDS    /* how many kinds: the size of a table by kind */
 };
 
 /* --kafka's settings: the consumer group member (lib/recv_kafka.c). */
 struct ss_source_kafka {
-    const char *topics; /* --topic NAME[,NAME...] */
     const char *group;  /* --group ID */
     int key;            /* --kafka-key: records keyed by the message key */
     int from_beginning; /* --from-beginning (else --from-end) */
     char *const *props; /* -X name=value */
     size_t nprops;
+};
+
+/* --mqtt's settings: the subscriber (lib/recv_mqtt.c). */
+struct ss_source_mqtt {
+    int qos;               /* --qos 0 or 1 (default 1) */
+    const char *client_id; /* --client-id, or NULL: sstream-FILTER */
+};
+
+/* --nats's settings: the JetStream consumer (lib/recv_nats.c). */
+struct ss_source_nats {
+    const char *stream;   /* --stream NAME */
+    const char *consumer; /* --consumer NAME */
+    const char *subject;  /* --subject FILTER, or NULL */
 };
 
 struct ss_source_input {
@@ -62,7 +76,10 @@ struct ss_source_config {
     const char *wal;              /* --wal DIR: the write-ahead log, or NULL */
     size_t wal_segment;           /* --wal-segment: bytes per log segment */
     uint64_t max_uncommitted;     /* --max-uncommitted N (--wal only) */
+    const char *topic; /* --topic: the --kafka topics, the --mqtt filter */
     struct ss_source_kafka kafka;
+    struct ss_source_mqtt mqtt;
+    struct ss_source_nats nats;
     uint64_t batches; /* --batches N: end after N, 0 never */
     int64_t duration; /* --duration, ms: end after it (replay: batch time) */
     int format;       /* --format: enum ss_fields_format */

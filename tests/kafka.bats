@@ -85,7 +85,7 @@ FAST=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
     assert_equal "${stderr_lines[0]}" "sstream-source: --kafka: needs --group"
     run --separate-stderr sstream-source --topic t --group g
     assert_failure 2
-    assert_equal "${stderr_lines[0]}" "sstream-source: --topic: needs --kafka"
+    assert_equal "${stderr_lines[0]}" "sstream-source: --topic: needs --kafka or --mqtt"
     run --separate-stderr sstream-source --kafka-key
     assert_failure 2
     assert_equal "${stderr_lines[0]}" "sstream-source: --kafka-key: needs --kafka"
@@ -134,7 +134,7 @@ FAST=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
     assert_equal "${stderr_lines[0]}" "sstream-sink: --kafka: needs --topic"
     run --separate-stderr sstream-sink --topic t
     assert_failure 2
-    assert_equal "${stderr_lines[0]}" "sstream-sink: --topic: needs --kafka"
+    assert_equal "${stderr_lines[0]}" "sstream-sink: --topic: needs --kafka or --mqtt"
     run --separate-stderr sstream-sink --kafka a:1 --topic t,u
     assert_failure 2
     assert_equal "${stderr_lines[0]}" \
