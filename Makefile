@@ -44,7 +44,9 @@ FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 1
 FUZZ_MAIN ?= tests/fuzz/driver.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
-FUZZ_MAKE := $(MAKE) BUILD=build-fuzz CC=$(CLANG) \
+# The sanitizer and fuzzing builds of make check compile on two cores.
+BUILD_JOBS ?= 2
+FUZZ_MAKE := $(MAKE) -j$(BUILD_JOBS) BUILD=build-fuzz CC=$(CLANG) \
              CFLAGS="$(SAN_FLAGS) -fsanitize=fuzzer-no-link" \
              FUZZ_MAIN=-fsanitize=fuzzer
 
@@ -86,12 +88,12 @@ test: all
 	SSTREAM_BIN=$(CURDIR)/$(BUILD) tests/run
 
 test-asan:
-	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" all
+	$(MAKE) -j$(BUILD_JOBS) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" all
 	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan SSTREAM_ASAN=1 tests/run
 
 # clang's UBSan checks what gcc's does not (NULL + 0, for one).
 test-asan-clang:
-	$(MAKE) BUILD=build-asan-clang CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
+	$(MAKE) -j$(BUILD_JOBS) BUILD=build-asan-clang CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
 	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan-clang SSTREAM_ASAN=1 tests/run
 
 fuzz-bins: $(FUZZ_BINS)
@@ -99,7 +101,7 @@ fuzz-bins: $(FUZZ_BINS)
 # Every corpus and regression input once, under gcc's and clang's
 # sanitizers.
 fuzz-replay:
-	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" fuzz-bins
+	$(MAKE) -j$(BUILD_JOBS) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" fuzz-bins
 	$(FUZZ_MAKE) fuzz-bins
 	$(SAN_ENV) tests/fuzz/run --replay $(FUZZ_TARGETS)
 
