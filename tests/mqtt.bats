@@ -227,20 +227,11 @@ counts/c 1"
         "sstream-sink: --topic: 'counts/{key}': a record without a key"
 }
 
-# readme_block K: the K-th code block of the README's section "Word count
-# over MQTT and NATS JetStream", as a reader pastes it.
-readme_block() {
-    awk -v k="$1" '/^### Word count over MQTT/ { s = 1; next }
-        s && /^### / { exit }
-        s && /^    / { if (!b) n++; b = 1; if (n == k) print substr($0, 5); next }
-        s { b = 0 }' "$REPO/README.md"
-}
-
 @test "mqtt: the README's word count over MQTT runs as written" {
     mkdir -p "$T/r"
     cp -r "$REPO/examples" "$T/r/"
     PORT=$(free_port)
-    readme_block 1 | sed "s/1884/$PORT/g" >"$T/r/run.sh"
+    readme_block "Word count over MQTT" 1 | sed "s/1884/$PORT/g" >"$T/r/run.sh"
     grep -q "mosquitto -p $PORT" "$T/r/run.sh"
     # the server the block starts, stopped by teardown if the block fails
     run -0 bash -c "cd '$T/r' && timeout 60 bash run.sh 2>&1"

@@ -330,21 +330,12 @@ EOF
         "$T/err"
 }
 
-# readme_block K: the K-th code block of the README's section "Word count
-# over MQTT and NATS JetStream", as a reader pastes it.
-readme_block() {
-    awk -v k="$1" '/^### Word count over MQTT/ { s = 1; next }
-        s && /^### / { exit }
-        s && /^    / { if (!b) n++; b = 1; if (n == k) print substr($0, 5); next }
-        s { b = 0 }' "$REPO/README.md"
-}
-
 @test "nats: the README's word count over NATS JetStream runs as written" {
     mkdir -p "$T/r/build"
     cp -r "$REPO/examples" "$T/r/"
     ln -s "$SSTREAM_BIN/tests" "$T/r/build/tests"
     PORT=$(free_port)
-    readme_block 2 | sed "s/4223/$PORT/g" >"$T/r/run.sh"
+    readme_block "Word count over MQTT" 2 | sed "s/4223/$PORT/g" >"$T/r/run.sh"
     grep -q "nats-server -js -a 127.0.0.1 -p $PORT" "$T/r/run.sh"
     # the server the block starts, stopped by teardown if the block fails
     run -0 bash -c "cd '$T/r' && timeout 60 bash run.sh 2>&1"

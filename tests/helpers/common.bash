@@ -72,3 +72,13 @@ kill_bg() {
         kill "$p" 2>/dev/null || true
     done
 }
+
+# readme_block SECTION K: the K-th code block (indented four spaces) of
+# the README's section whose "### " heading starts with SECTION, as a
+# reader pastes it.
+readme_block() {
+    awk -v sec="### $1" -v k="$2" 'index($0, sec) == 1 { s = 1; next }
+        s && /^### / { exit }
+        s && /^    / { if (!b) n++; b = 1; if (n == k) print substr($0, 5); next }
+        s { b = 0 }' "$REPO/README.md"
+}
