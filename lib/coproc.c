@@ -116,9 +116,7 @@ int
 ss_coproc_start(struct ss_coproc *c, const char *cmd, const char *mode)
 {
     uv_stdio_container_t io[3];
-    char hello[64];
-    uv_buf_t b;
-    int rc, n;
+    int rc;
 
     memset(c, 0, sizeof(*c));
     if ((rc = uv_loop_init(&c->loop)) < 0)
@@ -140,12 +138,12 @@ ss_coproc_start(struct ss_coproc *c, const char *cmd, const char *mode)
     c->running = 1;
     if ((rc = uv_read_start((uv_stream_t *)&c->out, on_alloc, on_read)) < 0)
         return rc;
-    /* A fresh pipe takes a short line at once. */
-    n = snprintf(hello, sizeof(hello), "sstream-coprocess %d %s\n",
-                 SS_COPROC_VERSION, mode);
-    b = uv_buf_init(hello, (unsigned)n);
-    rc = uv_try_write((uv_stream_t *)&c->in, &b, 1);
-    return rc == n ? 0 : rc < 0 ? rc : -EAGAIN;
+    /* Sent with the first request: a command that fails at once is then
+     * reported as any other that dies, with its exit status. */
+    c->hello_len =
+        (size_t)snprintf(c->hello, sizeof(c->hello),
+                         "sstream-coprocess %d %s\n", SS_COPROC_VERSION, mode);
+    return 0;
 }
 
 /* Until the answer is in, or the command is gone (or going: its stdout
@@ -169,7 +167,8 @@ int
 ss_coproc_call(struct ss_coproc *c, const char *req, size_t n,
                struct ss_buf *ans)
 {
-    uv_buf_t b;
+    uv_buf_t b[2];
+    unsigned nb = 0;
     int rc;
 
     if (n > (size_t)UINT32_MAX) /* uv_buf_t holds an unsigned int */
@@ -179,8 +178,11 @@ ss_coproc_call(struct ss_coproc *c, const char *req, size_t n,
     c->ans = ans;
     c->scan = c->line = ans->len;
     c->done = 0;
-    b = uv_buf_init((char *)req, (unsigned)n);
-    if ((rc = uv_write(&c->wr, (uv_stream_t *)&c->in, &b, 1, on_written)) < 0)
+    if (c->hello_len > 0)
+        b[nb++] = uv_buf_init(c->hello, (unsigned)c->hello_len);
+    c->hello_len = 0;
+    b[nb++] = uv_buf_init((char *)req, (unsigned)n);
+    if ((rc = uv_write(&c->wr, (uv_stream_t *)&c->in, b, nb, on_written)) < 0)
         return rc;
     c->writing = 1;
     wait_answer(c);

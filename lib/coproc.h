@@ -41,9 +41,11 @@ struct ss_coproc {
     struct ss_proc_status st;
     uv_timer_t grace; /* between its EOF and its exit */
     int grace_over;
-    int started; /* the loop is up: ss_coproc_stop() has work */
-    int spawned; /* uv_spawn() was called: proc must be closed */
-    int running; /* ... and it started */
+    int started;    /* the loop is up: ss_coproc_stop() has work */
+    int spawned;    /* uv_spawn() was called: proc must be closed */
+    int running;    /* ... and it started */
+    char hello[64]; /* the hello line, until the first call sends it */
+    size_t hello_len;
 };
 
 /* Start 'cmd' and send it the hello line 'sstream-coprocess 1 MODE'.
