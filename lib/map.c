@@ -194,6 +194,7 @@ ss_map__release_steps(struct map *m)
         ss_acc_release(&st->acc);
         ss_join_side_release(&st->left);
         ss_join_side_release(&st->right);
+        ss_map__coproc_release(st);
     }
 }
 

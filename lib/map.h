@@ -60,6 +60,7 @@ enum ss_map_kind {
     SS_MAP_JOIN_STREAM,
     SS_MAP_COGROUP,
     SS_MAP_EXEC,
+    SS_MAP_EXEC_COPROCESS,
     SS_MAP_NKINDS /* not an operation: how many there are */
 };
 

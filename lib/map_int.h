@@ -7,6 +7,7 @@
  *   map_record.c  the operations on one record at a time
  *   map_batch.c   the operations on a whole batch (joins, exec, counts,
  *                 reductions, groups)
+ *   map_coproc.c  --exec-coprocess: the batch through a long-lived command
  *   map_parallel.c  --parallel N: a batch cut into slices, one worker
  *                 thread each, their results merged in order
  *
@@ -21,6 +22,7 @@
 #include "acc.h"
 #include "arena.h"
 #include "buf.h"
+#include "coproc.h"
 #include "frame.h"
 #include "join.h"
 #include "keytab.h"
@@ -48,7 +50,8 @@ struct step {
     char num[24];          /* a count as text */
     int fused; /* flat-map words: counts its words in step i + 1's table */
     struct ss_join_side left, right;
-    struct ss_buf file; /* --join FILE: the table's bytes */
+    struct ss_buf file;   /* --join FILE: the table's bytes */
+    struct ss_coproc *co; /* --exec-coprocess: its command, for the run */
 };
 
 struct map {
@@ -193,5 +196,11 @@ int ss_map__setup_counts(struct map *m, size_t i);
 int ss_map__setup_seen(struct map *m, size_t i);
 int ss_map__setup_groups(struct map *m, size_t i);
 int ss_map__setup_table(struct map *m, size_t i);
+
+/* map_coproc.c; release: end step st's command, if it has one. */
+int ss_map__coproc_setup(struct map *m, size_t i);
+int ss_map__coproc_take(struct map *m, size_t i, struct ss_rec *r);
+int ss_map__coproc(struct map *m, size_t i);
+void ss_map__coproc_release(struct step *st);
 
 #endif

@@ -406,6 +406,17 @@ static const struct kind kinds[] = {
             .record = ss_map__exec_take,
             .finish = ss_map__exec,
         },
+    [SS_MAP_EXEC_COPROCESS] =
+        {
+            .opt = {"--exec-coprocess", 0, "CMD",
+                    "pipe each batch through one long-lived command "
+                    "(sstream-coprocess(7))",
+                    BATCH},
+            .parse = parse_nonempty,
+            .setup = ss_map__coproc_setup,
+            .record = ss_map__coproc_take,
+            .finish = ss_map__coproc,
+        },
 };
 
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == SS_MAP_NKINDS,
