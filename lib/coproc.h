@@ -48,7 +48,8 @@ struct ss_coproc {
     size_t hello_len;
 };
 
-/* Start 'cmd' and send it the hello line 'sstream-coprocess 1 MODE'.
+/* Start 'cmd'; the hello line 'sstream-coprocess 1 MODE' goes with the
+ * first call, so a command that exits at once is told by its status.
  * 0, or a negative libuv/errno code (nothing said); stop c either way. */
 int ss_coproc_start(struct ss_coproc *c, const char *cmd, const char *mode);
 
