@@ -39,8 +39,12 @@ server_start() {
     wait_port "$PORT"
 }
 
+# The peer is not the code under test: under the sanitizer builds, a
+# message libnats 3.4 keeps past js_PublishAsyncComplete() is its leak,
+# not ours (seen once in 5000 publishes).
 js() {
-    "$NATS_JS" "$URL" "$@"
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+        "$NATS_JS" "$URL" "$@"
 }
 
 # A stream EV of ev.>, and a durable pull consumer wc that redelivers what
