@@ -21,12 +21,7 @@ setup() {
 teardown() {
     kill_bg
     # a server a README block started and did not stop (it failed early)
-    local pid
-    [ -n "${PORT:-}" ] &&
-        for pid in $(ss -Hltnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2); do
-            kill "$pid" 2>/dev/null || true
-        done
-    return 0
+    [ -z "${PORT:-}" ] || kill_listeners "$PORT"
 }
 
 # server_start: nats-server -js on a free port; URL is its address.

@@ -82,3 +82,13 @@ readme_block() {
         s && /^    / { if (!b) n++; b = 1; if (n == k) print substr($0, 5); next }
         s { b = 0 }' "$REPO/README.md"
 }
+
+# kill_listeners PORT: end the processes listening on PORT (a server that
+# a test's script started and could not stop); always succeeds.
+kill_listeners() {
+    local pid
+    for pid in $(ss -Hltnp "sport = :$1" | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+        kill "$pid" 2>/dev/null || true
+    done
+    return 0
+}
