@@ -85,16 +85,16 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/common.c tests/fuzz/fuzz.h \
 	    $(BUILD)/libsstream.a $(LDFLAGS) $(LDLIBS)
 
 test: all
-	SSTREAM_BIN=$(CURDIR)/$(BUILD) tests/run
+	SSTREAM_BIN=$(CURDIR)/$(BUILD) tests/run $(TESTS)
 
 test-asan:
 	$(MAKE) -j$(BUILD_JOBS) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" all
-	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan SSTREAM_ASAN=1 tests/run
+	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan SSTREAM_ASAN=1 tests/run $(TESTS)
 
 # clang's UBSan checks what gcc's does not (NULL + 0, for one).
 test-asan-clang:
 	$(MAKE) -j$(BUILD_JOBS) BUILD=build-asan-clang CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
-	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan-clang SSTREAM_ASAN=1 tests/run
+	$(SAN_ENV) SSTREAM_BIN=$(CURDIR)/build-asan-clang SSTREAM_ASAN=1 tests/run $(TESTS)
 
 fuzz-bins: $(FUZZ_BINS)
 
@@ -110,6 +110,8 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
 	    tests/fuzz/run $(FUZZ_TARGETS)
 
+# `make check TESTS="tests/a.bats tests/b.bats"` runs only those files
+# (under all three builds); the default is the whole suite.
 check: format-check test test-asan test-asan-clang fuzz-replay
 
 FORMAT_SRC = lib/*.[ch] bin/*.c tests/unit/*.c tests/fuzz/*.[ch] \
