@@ -56,6 +56,10 @@ struct ss_window_config {
                                    may send again, at least the default */
     int64_t max_gap;            /* --max-gap, ms; 0: the default slides */
 
+    const char *reduce_exec;  /* --reduce-exec CMD (mode REDUCE_BY_KEY) */
+    const char *inverse_exec; /* --inverse-exec CMD */
+    const char *filter_exec;  /* --filter-exec CMD */
+
     /* --stats, --stats-file */
     struct ss_stats_config stats;
 };
