@@ -324,11 +324,19 @@ run_loop(struct win *x)
 }
 
 int
-ss_window_run(const struct ss_window_config *cfg, struct ss_stage *sg)
+ss_window_run(const struct ss_window_config *config, struct ss_stage *sg)
 {
+    struct ss_window_config cnt, *cfg = &cnt;
     struct win x;
     int rc;
 
+    /* countByWindow is Spark's reduceByKeyAndWindow with an inverse on
+     * one key: nothing before its first record, then a count every
+     * slide, 0 included; the key, once there, stays (its checkpoint
+     * option says so). */
+    cnt = *config;
+    if (cnt.mode == SS_WINDOW_COUNT)
+        cnt.keep_empty = 1;
     memset(&x, 0, sizeof(x));
     x.cfg = cfg;
     x.in.keyed = -1;

@@ -330,13 +330,6 @@ emit_keyed(struct win *x, int64_t e)
         return n;
     ss_window__out_begin(x, e, (uint32_t)x->slide,
                          keyless ? 0 : SS_FRAME_KEYED);
-    if (mode == SS_WINDOW_COUNT && n == 0) {
-        static const struct ss_acc none;
-
-        rc = put_value(x, NULL, 0, &none, SS_OP_COUNT);
-        if (rc < 0)
-            return rc;
-    }
     for (int i = 0; i < n; i++) {
         struct out_ent *o = &x->out.ents[i];
 

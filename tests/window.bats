@@ -684,7 +684,7 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     assert_equal "$stderr" "sstream-window: --reduce: unknown operator 'median' (try sum, count, min, max, mean, first, last or concat)"
     run --separate-stderr sstream-window -w 2 --count --reduce sum
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-window: --count, --count-by-value, --group-by-key, --reduce and --reduce-by-key exclude each other"
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: --count, --count-by-value, --group-by-key, --reduce, --reduce-by-key and --reduce-exec exclude each other"
     run --separate-stderr sstream-window -w 2 --reduce-by-key max --keep-empty-keys
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --keep-empty-keys needs --count-by-value, or --reduce or --reduce-by-key with sum, count or mean"
