@@ -13,7 +13,8 @@
 static const char usage_line[] =
     "usage: sstream-window [-hV] -w DUR [-s DUR] [--count | --count-by-value "
     "|\n"
-    "                      --group-by-key | --reduce OP | --reduce-by-key OP |\n"
+    "                      --group-by-key | --reduce OP | --reduce-by-key OP "
+    "|\n"
     "                      --reduce-exec CMD [--inverse-exec CMD]]\n"
     "                      [--filter-exec CMD]\n"
     "                      [--checkpoint DIR [--keep-outputs N]] "
@@ -132,9 +133,9 @@ check_exec(const struct ss_window_config *cfg, int keyed)
                        "--inverse-exec CMD");
     if ((cfg->reduce_exec != NULL || cfg->filter_exec != NULL) &&
         cfg->session_gap > 0)
-        return ss_diag("--%s is for sliding windows",
-                       cfg->reduce_exec != NULL ? "reduce-exec"
-                                                : "filter-exec");
+        return ss_diag("--%s is for sliding windows", cfg->reduce_exec != NULL
+                                                          ? "reduce-exec"
+                                                          : "filter-exec");
     if (cfg->filter_exec != NULL && !keyed)
         return ss_diag("--filter-exec needs --count-by-value, --group-by-key, "
                        "--reduce-by-key OP or --reduce-exec CMD");

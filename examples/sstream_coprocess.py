@@ -122,6 +122,8 @@ def _lines(inp, mode):
     """(batch_time_ms, [(raw_line, fields)]) for each request on inp, the
     fields unescaped."""
     hello = inp.readline().split()
+    if not hello:
+        return  # never asked: the hello goes with the first request
     if hello != [b"sstream-coprocess", str(VERSION).encode(), mode.encode()]:
         raise SystemExit("sstream_coprocess: unexpected hello %r" % hello)
     for line in inp:

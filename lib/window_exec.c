@@ -40,7 +40,12 @@
 #include "rejects.h"
 #include "window_int.h"
 
-enum { REDUCE, INVERSE, FILTER, NCMD };
+enum {
+    REDUCE,
+    INVERSE,
+    FILTER,
+    NCMD
+};
 
 static const char *const opt_name[NCMD] = {"--reduce-exec", "--inverse-exec",
                                            "--filter-exec"};
@@ -56,13 +61,13 @@ struct staged {
 
 struct win_exec {
     struct ss_coproc co[NCMD];
-    const char *cmd[NCMD]; /* NULL: not given */
+    const char *cmd[NCMD];  /* NULL: not given */
     struct ss_keytab stage; /* key -> struct staged */
     struct ss_buf vals;
-    struct ss_buf req;  /* the request's key lines */
-    struct ss_buf tgt;  /* per line: key length (4), key, records (8) */
-    struct ss_buf out;  /* the whole request */
-    struct ss_buf ans;  /* the answer's lines */
+    struct ss_buf req; /* the request's key lines */
+    struct ss_buf tgt; /* per line: key length (4), key, records (8) */
+    struct ss_buf out; /* the whole request */
+    struct ss_buf ans; /* the answer's lines */
     uint32_t lines;
 };
 
@@ -254,16 +259,16 @@ call(struct win *x, int i, int64_t time, long want)
                        ex->cmd[i],
                        ss_coproc_describe(&ex->co[i], how, sizeof(how)));
     if (rc < 0)
-        return ss_diag_err(rc, "batch %" PRId64 ": %s '%s'", time,
-                           opt_name[i], ex->cmd[i]);
+        return ss_diag_err(rc, "batch %" PRId64 ": %s '%s'", time, opt_name[i],
+                           ex->cmd[i]);
     for (p = ex->ans.data, end = p + ex->ans.len; p < end; lines++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
 
         p = nl != NULL ? nl + 1 : end;
     }
     if (want >= 0 && lines != (size_t)want)
-        return ss_diag("batch %" PRId64 ": %s '%s': answered %zu lines to "
-                       "%ld keys (one line a key, in order)",
+        return ss_diag("batch %" PRId64 ": %s '%s': %zu answer lines for "
+                       "%ld key lines (one a key line, in order)",
                        time, opt_name[i], ex->cmd[i], lines, want);
     return 0;
 }
@@ -376,8 +381,10 @@ reject_staged(struct win *x, const struct answer *a)
     const char *v;
     char then[64];
 
-    snprintf(then, sizeof(then), "its %" PRIu64 " records of the batch are "
-             "rejected", a->n);
+    snprintf(then, sizeof(then),
+             "its %" PRIu64 " records of the batch are "
+             "rejected",
+             a->n);
     say_bad(REDUCE, x->in.time, a, then);
     while (at != 0) {
         at = stage_val(ex, at - 1, &v, &vlen);
