@@ -131,11 +131,10 @@ check_exec(const struct ss_window_config *cfg, int keyed)
         cfg->inverse_exec == NULL)
         return ss_diag("--keep-empty-keys with --reduce-exec needs "
                        "--inverse-exec CMD");
-    if ((cfg->reduce_exec != NULL || cfg->filter_exec != NULL) &&
-        cfg->session_gap > 0)
-        return ss_diag("--%s is for sliding windows", cfg->reduce_exec != NULL
-                                                          ? "reduce-exec"
-                                                          : "filter-exec");
+    if (cfg->reduce_exec != NULL && cfg->session_gap > 0)
+        return ss_diag("--reduce-exec is for sliding windows");
+    if (cfg->filter_exec != NULL && cfg->session_gap > 0)
+        return ss_diag("--filter-exec is for sliding windows");
     if (cfg->filter_exec != NULL && !keyed)
         return ss_diag("--filter-exec needs --count-by-value, --group-by-key, "
                        "--reduce-by-key OP or --reduce-exec CMD");
