@@ -93,9 +93,11 @@ PY
 
 @test "window-exec: a Python sum equals --reduce-by-key sum, with and without --inverse-exec" {
     fixture "$T/d"
-    for ws in "-w 5 -s 1" "-w 6 -s 2" "-w 4 -s 4"; do
+    # Panes of one batch, of two, panes closing between slides, tumbling
+    # windows, and a slide longer than the window.
+    for ws in "-w 5 -s 1" "-w 6 -s 2" "-w 6 -s 4" "-w 4 -s 4" "-w 2 -s 3"; do
         run_win "$T/d" $ws --reduce-by-key sum >"$T/want"
-        [ "$(wc -l <"$T/want")" -gt 100 ]
+        [ "$(wc -l <"$T/want")" -gt 50 ]
         run --separate-stderr run_win "$T/d" $ws --reduce-exec "python3 $T/sum.py"
         assert_success
         assert_output "$(cat "$T/want")"
@@ -106,6 +108,52 @@ PY
         assert_output "$(cat "$T/want")"
         assert_equal "$stderr" ""
     done
+}
+
+@test "window-exec: the conversation: one request a batch, keys with two values or more" {
+    mkdir -p "$T/d"
+    printf 'a 1\na 2\nb 1\n' >"$T/d/1"
+    printf 'a 3\nb 2\nb 3\n' >"$T/d/2"
+    printf 'a 4\n' >"$T/d/3"
+    # Logs what it is sent, answers a sum (reduce) or a difference.
+    cat >"$T/log.py" <<PY
+import sys
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+mode = inp.readline().split()[2]
+with open("$T/log", "ab") as log:
+    for line in inp:
+        log.write(mode + b": " + line)
+        log.flush()
+        f = line.rstrip(b"\n").split(b"\t")
+        if line == b"\\.\n":
+            out.write(line)
+            out.flush()
+        elif len(f) > 1 and mode == b"reduce":
+            out.write(b"%d\n" % sum(int(v) for v in f[1:]))
+        elif len(f) > 1:
+            out.write(b"%d\n" % (int(f[1]) - int(f[2])))
+PY
+    run --separate-stderr run_win "$T/d" -w 2 --reduce-exec "python3 $T/log.py"
+    assert_success
+    assert_output "$(printf '%s\n' '1000	a	3' '1000	b	1' '2000	a	6' \
+        '2000	b	6' '3000	a	7' '3000	b	5')"
+    assert_equal "$(cat "$T/log")" "$(printf '%s\n' \
+        'reduce: batch 1000 1 keyed' 'reduce: a	1	2' 'reduce: \.' \
+        'reduce: batch 2000 1 keyed' 'reduce: b	2	3' 'reduce: \.' \
+        'reduce: batch 2000 2 keyed' 'reduce: a	3	3' 'reduce: b	1	5' 'reduce: \.' \
+        'reduce: batch 3000 1 keyed' 'reduce: a	3	4' 'reduce: \.')"
+    rm "$T/log"
+    run --separate-stderr run_win "$T/d" -w 2 --reduce-exec "python3 $T/log.py" \
+        --inverse-exec "python3 $T/log.py"
+    assert_success
+    assert_output "$(printf '%s\n' '1000	a	3' '1000	b	1' '2000	a	6' \
+        '2000	b	6' '3000	a	7' '3000	b	5')"
+    assert_equal "$(cat "$T/log")" "$(printf '%s\n' \
+        'reduce: batch 1000 1 keyed' 'reduce: a	1	2' 'reduce: \.' \
+        'reduce: batch 2000 1 keyed' 'reduce: b	2	3' 'reduce: \.' \
+        'reduce: batch 2000 2 keyed' 'reduce: a	3	3' 'reduce: b	1	5' 'reduce: \.' \
+        'inverse: batch 3000 2 keyed' 'inverse: a	6	3' 'inverse: b	6	1' 'inverse: \.' \
+        'reduce: batch 3000 1 keyed' 'reduce: a	3	4' 'reduce: \.')"
 }
 
 @test "window-exec: the awk client sums, and takes out, as --reduce-by-key sum does" {
