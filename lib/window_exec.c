@@ -273,19 +273,20 @@ call(struct win *x, int i, int64_t time, long want)
     return 0;
 }
 
-/* The answer's next line at *at in ex->ans, and its target: its key and
- * records. The line is unescaped in place; *bad says it could not be. */
+/* An answer line and its target, the key line it answers: the key and
+ * the records its value will stand for. */
 struct answer {
-    char *v;
+    char *v; /* the value, once answer_value() has unescaped it */
     size_t vlen;
-    const char *raw; /* the line as it came (before unescaping) */
+    const char *raw; /* the line as it came, for a message */
     size_t rawlen;
     const char *k;
     size_t klen;
     uint64_t n;
-    int bad;
 };
 
+/* The line at *at in ex->ans and the target at *tat in ex->tgt; both
+ * move on to the next. */
 static void
 next_answer(struct win_exec *ex, size_t *at, size_t *tat, struct answer *a)
 {
@@ -304,29 +305,23 @@ next_answer(struct win_exec *ex, size_t *at, size_t *tat, struct answer *a)
     a->rawlen = (size_t)(nl - p);
     a->v = p;
     a->vlen = a->rawlen;
-    a->bad = 0;
 }
 
-/* Unescape a's line in place; 0, or -1 (a->bad) after which a->raw
- * still holds the line as it came. */
+/* Unescape a's line in place; 0, or -1 for an unknown escape, checked
+ * first so that a->raw still holds the line as it came. */
 static int
 answer_value(struct answer *a)
 {
-    long len;
-
     for (size_t i = 0; i < a->rawlen; i++) {
         if (a->raw[i] != '\\')
             continue;
         if (i + 1 == a->rawlen ||
             (a->raw[i + 1] != '\\' && a->raw[i + 1] != 't' &&
-             a->raw[i + 1] != 'n')) {
-            a->bad = 1;
+             a->raw[i + 1] != 'n'))
             return -1;
-        }
         i++;
     }
-    len = ss_coproc_unescape(a->v, a->vlen);
-    a->vlen = (size_t)len;
+    a->vlen = (size_t)ss_coproc_unescape(a->v, a->vlen);
     return 0;
 }
 
@@ -382,8 +377,8 @@ reject_staged(struct win *x, const struct answer *a)
     char then[64];
 
     snprintf(then, sizeof(then),
-             "its %" PRIu64 " records of the batch are "
-             "rejected",
+             "its %" PRIu64 " records of the batch "
+             "are rejected",
              a->n);
     say_bad(REDUCE, x->in.time, a, then);
     while (at != 0) {
@@ -568,7 +563,7 @@ take_answers(struct win *x, int i, int64_t e)
     for (uint32_t l = 0; rc == 0 && l < ex->lines; l++) {
         next_answer(ex, &at, &tat, &an);
         if (answer_value(&an) < 0) {
-            say_bad(i, e, &an, "the window is recomputed without it");
+            say_bad(i, e, &an, "the window is recomputed from its panes");
             drop_from_window(x, &an);
         } else if ((r = ss_keytab_find(&x->ring.run, an.k, an.klen))) {
             rc = set_value(r, an.v, an.vlen, an.n);

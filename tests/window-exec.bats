@@ -333,6 +333,34 @@ PY
     assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 2000: --reduce-exec 'python3 $T/twice.py': 3 answer lines for 2 key lines (one a key line, in order)"
 }
 
+@test "window-exec: a bad answer about a window: recomputed from the panes, still right" {
+    mkdir -p "$T/d"
+    printf 'a 1\nb 2\n' >"$T/d/1"
+    printf 'a 3\nb 4\n' >"$T/d/2"
+    printf 'b 5\n' >"$T/d/3"
+    : >"$T/d/4"
+    # An inverse that answers key b with a bad escape.
+    cat >"$T/badinv.py" <<'PY'
+from sstream_coprocess import _lines
+import sys
+for t, lines in _lines(sys.stdin.buffer, "inverse"):
+    for raw, f in lines:
+        out = b"x\\q" if f[0] == "b" else b"%d" % (int(f[1]) - int(f[2]))
+        sys.stdout.buffer.write(out + b"\n")
+    sys.stdout.buffer.write(b"\\.\n")
+    sys.stdout.buffer.flush()
+PY
+    run --separate-stderr run_win "$T/d" -w 2 --reduce-exec "python3 $T/sum.py" \
+        --inverse-exec "python3 $T/badinv.py"
+    assert_failure 1
+    assert_output "$(run_win "$T/d" -w 2 --reduce-by-key sum)"
+    assert_output "$(printf '%s\n' '1000	a	1' '1000	b	2' '2000	a	4' \
+        '2000	b	6' '3000	a	3' '3000	b	9' '4000	b	5')"
+    assert_equal "$stderr" "sstream-window: batch 3000: --inverse-exec: key 'b': 'x\\q' has a backslash that is not \\\\, \\t or \\n; the window is recomputed from its panes
+sstream-window: batch 4000: --inverse-exec: key 'b': 'x\\q' has a backslash that is not \\\\, \\t or \\n; the window is recomputed from its panes
+sstream-window: 2 rejected records not kept (use --rejects FILE)"
+}
+
 @test "window-exec: a filter answer that is not a record sent is a reject" {
     mkdir -p "$T/d"
     printf 'a 1\n' >"$T/d/1"
