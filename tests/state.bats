@@ -496,7 +496,7 @@ kf() {
 @test "state: --help and --version go to stdout with exit 0" {
     run --separate-stderr sstream-state --help
     assert_success
-    assert_line --index 0 "usage: sstream-state [-hV] --update OP (--checkpoint DIR | --no-checkpoint)"
+    assert_line --index 0 "usage: sstream-state [-hV] (--update OP | --update-exec CMD)"
     assert_equal "$stderr" ""
     run --separate-stderr sstream-state -V
     assert_success
@@ -513,11 +513,11 @@ kf() {
     }
     msg="sstream-state: --checkpoint DIR is required for state, as in Spark (--no-checkpoint for state that may be lost)"
     check --update sum
-    msg="sstream-state: --update OP is required"
+    msg="sstream-state: --update OP or --update-exec CMD is required"
     check --no-checkpoint
     msg="sstream-state: --update: unknown operator 'avg' (try sum, count, min, max, mean, first, last or concat)"
     check --update avg --no-checkpoint
-    msg="sstream-state: --emit: 'some' is not all, updated or expired"
+    msg="sstream-state: --emit: 'some' is not all, updated, expired or records"
     check --update sum --emit some --no-checkpoint
     msg="sstream-state: --checkpoint and --no-checkpoint exclude each other"
     check --update sum --checkpoint "$T/c" --no-checkpoint
