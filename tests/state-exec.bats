@@ -256,7 +256,25 @@ PY
     done
 }
 
-@test "state-exec: a command that dies ends the run, named, exit 1" {
+@test "state-exec: a command that dies is restarted and asked again: the same output" {
+    # it dies in the middle of its answer at 2000, once (a file says so)
+    pyfn die <<PY
+import os
+def f(key, state, values, t, timing_out):
+    if t == 2000 and key == "b" and not os.path.exists("$T/died"):
+        open("$T/died", "w").close()
+        sys.stdout.flush()
+        os._exit(3)
+    return str(int(state or 0) + sum(int(v) for v in values))
+PY
+    run --separate-stderr st 1 5 --update-exec "python3 $T/die.py" \
+        --no-checkpoint
+    assert_success
+    assert_output "$(st 1 5 --update sum --no-checkpoint)"
+    assert_equal "$stderr" "sstream-state: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 250ms"
+}
+
+@test "state-exec: a command that dies at every try is restarted 3 times, then exit 1" {
     pyfn die <<'PY'
 def f(key, state, values, t, timing_out):
     if t == 2000:
@@ -267,7 +285,11 @@ PY
         --no-checkpoint
     assert_failure 1
     assert_output "$(printf '1000\ta\t1\n1000\tb\t1')"
-    assert_equal "${stderr%%$'\n'*}" "sstream-state: batch 2000: --update-exec 'python3 $T/die.py': exited with status 3"
+    assert_equal "$stderr" "sstream-state: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 250ms
+sstream-state: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 500ms
+sstream-state: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 1s
+sstream-state: batch 2000: --update-exec 'python3 $T/die.py': exited with status 3, restarted 3 times
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "state-exec: usage errors exit 2" {
