@@ -37,6 +37,8 @@ END = b"\\."
 
 
 def _unescape(b):
+    if b"\\" not in b:  # most records: nothing to undo
+        return b.decode("utf-8", "surrogateescape")
     out = bytearray()
     i, n = 0, len(b)
     while i < n:
