@@ -590,13 +590,16 @@ apply(struct st *s, const struct ss_rec *r)
     return emit_state(s, r, e);
 }
 
-/* Key e has had no records for --timeout of batch time (Spark: its last
- * update is older than the batch time minus the timeout). */
+/* Key e has had no records for more than --timeout of batch time: its
+ * last update is strictly older than the batch time minus the timeout,
+ * as Spark's StateMap.getByTime() picks them. Spark looks only at its
+ * checkpoint batches (a full scan is costly there); we look every batch,
+ * so that when a key goes does not depend on the checkpoint interval. */
 static int
 timed_out(const struct st *s, const struct ent *e)
 {
     return s->cfg->timeout_ms > 0 && e->last != NO_TIME &&
-           s->cur - e->last >= s->cfg->timeout_ms;
+           s->cur - e->last > s->cfg->timeout_ms;
 }
 
 /* A scan of every key, once per batch and only with --timeout: simpler

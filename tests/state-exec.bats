@@ -62,10 +62,10 @@ st() {
 EOF
     assert_equal "$stderr" ""
     for emit in all updated expired; do
-        st 1 5 --update sum --emit $emit --timeout 2s --no-checkpoint \
+        st 1 5 --update sum --emit $emit --timeout 1s --no-checkpoint \
             >"$T/want-$emit"
         run --separate-stderr st 1 5 --update-exec "python3 $T/sum.py" \
-            --emit $emit --timeout 2s --no-checkpoint
+            --emit $emit --timeout 1s --no-checkpoint
         assert_success
         assert_output "$(cat "$T/want-$emit")"
     done
@@ -73,18 +73,18 @@ EOF
 
 @test "state-exec: the awk client's sum equals --update sum; its records" {
     for emit in all expired; do
-        st 1 5 --update sum --emit $emit --timeout 2s --no-checkpoint \
+        st 1 5 --update sum --emit $emit --timeout 1s --no-checkpoint \
             >"$T/want-$emit"
         run --separate-stderr st 1 5 --update-exec "$AWK_CLIENT" \
-            --emit $emit --timeout 2s --no-checkpoint
+            --emit $emit --timeout 1s --no-checkpoint
         assert_success
         assert_output "$(cat "$T/want-$emit")"
         assert_equal "$stderr" ""
     done
     # --emit records: what it emitted, a record per key with values, keys
-    # in byte order; b, seen at 2000, timed out at 4000, is new at 5000
+    # in byte order; b, seen at 2000, idle more than 1s at 4000, is new at 5000
     run --separate-stderr st 1 5 --update-exec "$AWK_CLIENT" \
-        --emit records --timeout 2s --no-checkpoint
+        --emit records --timeout 1s --no-checkpoint
     assert_success
     assert_output - <<'EOF'
 1000	a	2
@@ -132,7 +132,7 @@ def f(key, state, values, t, timing_out):
     return str(n), [(key, "%d:%s:%d:%s" % (t, state, len(values), timing_out))]
 PY
     run --separate-stderr st 1 5 --update-exec "python3 $T/seen.py" \
-        --emit records --timeout 2s --no-checkpoint
+        --emit records --timeout 1s --no-checkpoint
     assert_success
     assert_output - <<'EOF'
 1000	a	1000:None:2:False
@@ -190,7 +190,7 @@ crash_case() {
 
 @test "state-exec: kill -9 at any point, restart: the same output and state" {
     for emit in records expired; do
-        args=(--update-exec "python3 $T/sum.py" --emit $emit --timeout 2s)
+        args=(--update-exec "python3 $T/sum.py" --emit $emit --timeout 1s)
         "$PY" "$TESTS_DIR/helpers/kvframes.py" "$T/w" |
             sstream-state "${args[@]}" --no-checkpoint |
             sstream-sink --print >"$T/want"
