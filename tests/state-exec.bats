@@ -313,3 +313,16 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-state: checkpoint '$T/c' was made with --update sum, not --update exec (use another --checkpoint DIR, or --dump it and --import)"
 }
+
+@test "state-exec: --initial states reach the command as states" {
+    pyfn cat <<'PY'
+def f(key, state, values, t, timing_out):
+    return ",".join(([] if state is None else [state]) + values)
+PY
+    printf 'a\tinit\tx\nz\t\n' >"$T/init"
+    run --separate-stderr st 1 1 --update-exec "python3 $T/cat.py" \
+        --initial "$T/init" --no-checkpoint
+    assert_success
+    assert_output "$(printf '1000\ta\tinit\tx,1,1\n1000\tb\t1\n1000\tz\t')"
+    assert_equal "$stderr" ""
+}
