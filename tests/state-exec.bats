@@ -326,3 +326,25 @@ PY
     assert_output "$(printf '1000\ta\tinit\tx,1,1\n1000\tb\t1\n1000\tz\t')"
     assert_equal "$stderr" ""
 }
+
+@test "state-exec: the awk client keeps keys with tabs, newlines, backslashes" {
+    mkdir "$T/kv"
+    printf 'a\tb,2;x\ny,3;a\tb,4;\\,1' >"$T/kv/1"
+    : >"$T/kv/2"
+    printf 'x\ny,5' >"$T/kv/3"
+    kvst() {
+        set -o pipefail
+        sstream-source --replay "$T/kv" -b 1s --delimiter ';' |
+            sstream-map -F , --key-field 1 --value-field 2 |
+            sstream-state "$@" --no-checkpoint | sstream-sink --tsv
+    }
+    run --separate-stderr kvst --update-exec "$AWK_CLIENT"
+    assert_success
+    assert_output "$(printf '1000\t\\\t1\n1000\ta\tb\t6\n1000\tx\ny\t3
+2000\t\\\t1\n2000\ta\tb\t6\n2000\tx\ny\t3
+3000\t\\\t1\n3000\ta\tb\t6\n3000\tx\ny\t8')"
+    assert_equal "$stderr" ""
+    assert_output "$(kvst --update sum)"
+    run --separate-stderr kvst --update-exec "$AWK_CLIENT" --emit records
+    assert_output "$(printf '1000\t\\\t1\n1000\ta\tb\t6\n1000\tx\ny\t3\n3000\tx\ny\t8')"
+}
