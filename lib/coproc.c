@@ -305,8 +305,11 @@ ss_coproc_stop(struct ss_coproc *c)
 int
 ss_coproc_escape(struct ss_buf *b, const char *p, size_t n)
 {
-    const char *end = p + n;
+    const char *end;
 
+    if (n == 0) /* p may be NULL then: no NULL + 0 */
+        return 0;
+    end = p + n;
     if (ss_buf_reserve(b, n) < 0)
         return -ENOMEM;
     for (; p < end; p++) {

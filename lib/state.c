@@ -428,6 +428,9 @@ build(struct st *s, const char *undo, size_t n)
 static int
 send(struct st *s, int64_t time)
 {
+    /* Keys and values all empty leave sb unallocated; a key is never NULL
+     * in a keyed frame. */
+    const char *base = s->sb.data != NULL ? s->sb.data : "";
     int rc;
 
     ss_frame_writer_begin(&s->w, time, s->interval, SS_FRAME_KEYED);
@@ -436,8 +439,8 @@ send(struct st *s, int64_t time)
     for (size_t i = 0; i < s->nouts; i++) {
         struct out *o = &s->outs[i];
 
-        if ((rc = ss_frame_writer_add(&s->w, s->sb.data + o->koff, o->klen,
-                                      s->sb.data + o->voff, o->vlen)) < 0)
+        if ((rc = ss_frame_writer_add(&s->w, base + o->koff, o->klen,
+                                      base + o->voff, o->vlen)) < 0)
             return rc;
     }
     ss_stats_stamp(s->stats);

@@ -110,7 +110,10 @@ ss_state_exec_take(struct ss_state_exec *ex, const struct ss_rec *r)
     x->voff = ex->rb.len + r->klen;
     x->vlen = r->vlen;
     x->seq = ex->nrecs;
-    if (ss_buf_append(&ex->rb, r->key, r->klen) < 0 ||
+    /* + 1: rb.data is never NULL, even for empty keys and values, so that
+     * rb.data + offset is always defined */
+    if (ss_buf_reserve(&ex->rb, r->klen + r->vlen + 1) < 0 ||
+        ss_buf_append(&ex->rb, r->key, r->klen) < 0 ||
         ss_buf_append(&ex->rb, r->val, r->vlen) < 0)
         return -ENOMEM;
     ex->nrecs++;
@@ -162,6 +165,8 @@ add_grp(struct ss_state_exec *ex, const char *k, size_t kl, size_t r0,
     g->r0 = r0;
     g->nr = nr;
     g->timing_out = 0;
+    if (ss_buf_reserve(&ex->kb, kl + 1) < 0) /* never NULL, as rb */
+        return -ENOMEM;
     return ss_buf_append(&ex->kb, k, kl);
 }
 

@@ -348,3 +348,22 @@ PY
     run --separate-stderr kvst --update-exec "$AWK_CLIENT" --emit records
     assert_output "$(printf '1000\t\\\t1\n1000\ta\tb\t6\n1000\tx\ny\t3\n3000\tx\ny\t8')"
 }
+
+@test "state-exec: a batch of one empty key with an empty value" {
+    pyfn cat <<'PY'
+def f(key, state, values, t, timing_out):
+    return ",".join(([] if state is None else [state]) + values)
+PY
+    mkdir "$T/e"
+    printf '\t\n' >"$T/e/1"
+    printf '\t\n' >"$T/e/2"
+    run --separate-stderr bash -c "set -o pipefail; '$PY' '$TESTS_DIR/helpers/kvframes.py' '$T/e' |
+        sstream-state --update-exec 'python3 $T/cat.py' --no-checkpoint | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '1000\t\t\n2000\t\t,')"
+    # the built-in concat alike (it failed an assertion on this batch)
+    run --separate-stderr bash -c "set -o pipefail; '$PY' '$TESTS_DIR/helpers/kvframes.py' '$T/e' |
+        sstream-state --update concat --no-checkpoint | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '1000\t\t\n2000\t\t,')"
+}
