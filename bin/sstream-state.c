@@ -10,10 +10,10 @@
 #include "state.h"
 
 static const char usage_line[] =
-    "usage: sstream-state [-hV] --update OP (--checkpoint DIR | "
-    "--no-checkpoint)\n"
-    "                     [--checkpoint-interval DUR] "
-    "[--emit all|updated|expired]\n"
+    "usage: sstream-state [-hV] (--update OP | --update-exec CMD)\n"
+    "                     (--checkpoint DIR | --no-checkpoint)\n"
+    "                     [--checkpoint-interval DUR]\n"
+    "                     [--emit all|updated|expired|records]\n"
     "                     [--import FILE | --initial FILE] "
     "[--keep-outputs N]\n"
     "                     [--rejects FILE] [--separator C] [--timeout DUR]\n"
@@ -32,7 +32,10 @@ static const char help_text[] =
     "      --emit WHAT             all (default): every key each batch;\n"
     "                              updated: keys with records this batch;\n"
     "                              expired: updated, and timed out keys\n"
-    "                              marked with a third field 'expired'\n"
+    "                              marked with a third field 'expired';\n"
+    "                              records: a record per input record,\n"
+    "                              the key's new state (mapWithState), or\n"
+    "                              what --update-exec's command emitted\n"
     "      --import FILE           start a new checkpoint from key<TAB>value\n"
     "      --initial FILE          initial state (key<TAB>value) when the\n"
     "                              checkpoint is empty\n"
@@ -44,9 +47,13 @@ static const char help_text[] =
     "      --stats                 a line per batch on stderr, a summary at\n"
     "                              exit\n"
     "      --stats-file FILE       append a JSON object per batch to FILE\n"
-    "      --timeout DUR           remove keys with no records for DUR\n"
+    "      --timeout DUR           remove keys with no records for more\n"
+    "                              than DUR\n"
     "      --update OP             sum, count, min, max, mean, first, last,\n"
     "                              concat\n"
+    "      --update-exec CMD       the state's update is CMD, a long-lived\n"
+    "                              command (sstream-coprocess(7), mode\n"
+    "                              update)\n"
     "  -h, --help                  show this help\n"
     "  -V, --version               show the version and frame format\n";
 
@@ -61,6 +68,7 @@ enum {
     OPT_NO_CHECKPOINT,
     OPT_TIMEOUT,
     OPT_UPDATE,
+    OPT_UPDATE_EXEC,
 };
 
 static const struct option longopts[] = {
@@ -79,19 +87,25 @@ static const struct option longopts[] = {
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"update", required_argument, NULL, OPT_UPDATE},
+    {"update-exec", required_argument, NULL, OPT_UPDATE_EXEC},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
-/* Options that only make sense with a state to run, for --dump's check. */
+/* Options that only make sense with a state to run, for --dump's check;
+ * have_op: 1 --update, 2 --update-exec. */
 static int
 check(const struct ss_opt_common *com, const struct ss_state_config *cfg,
       int no_ckpt, int have_op, const char *dump, int others)
 {
     if (dump != NULL)
         return others ? ss_opt_usage(com, "--dump takes no other options") : 0;
+    if (have_op == 3)
+        return ss_opt_usage(com, "--update and --update-exec exclude each "
+                                 "other");
     if (!have_op)
-        return ss_opt_usage(com, "--update OP is required");
+        return ss_opt_usage(com, "--update OP or --update-exec CMD is "
+                                 "required");
     if (cfg->checkpoint != NULL && no_ckpt)
         return ss_opt_usage(
             com, "--checkpoint and --no-checkpoint exclude each other");
@@ -142,10 +156,12 @@ main(int argc, char **argv)
                 cfg.emit = SS_STATE_EMIT_UPDATED;
             else if (strcmp(optarg, "expired") == 0)
                 cfg.emit = SS_STATE_EMIT_EXPIRED;
+            else if (strcmp(optarg, "records") == 0)
+                cfg.emit = SS_STATE_EMIT_RECORDS;
             else
                 return ss_opt_usage(&com,
-                                    "--emit: '%s' is not all, updated "
-                                    "or expired",
+                                    "--emit: '%s' is not all, updated, "
+                                    "expired or records",
                                     optarg);
             break;
         case OPT_IMPORT:
@@ -169,7 +185,15 @@ main(int argc, char **argv)
         case OPT_UPDATE:
             if (ss_opt_operator("--update", optarg, &cfg.op) < 0)
                 return 2;
-            have_op = 1;
+            have_op |= 1;
+            break;
+        case OPT_UPDATE_EXEC:
+            if (*optarg == '\0')
+                return ss_opt_usage(&com, "--update-exec: the command is "
+                                          "empty");
+            cfg.update_exec = optarg;
+            cfg.op = SS_OP_LAST; /* the state is the command's text */
+            have_op |= 2;
             break;
         default: /* -h, -V, and the options every stage takes */
             if ((rc = ss_opt_common(&com, ch, optarg)) != SS_OPT_GO_ON)

@@ -14,8 +14,20 @@ file on PYTHONPATH). Records are str: bytes decoded as UTF-8, any byte
 that is not kept as a surrogate (errors='surrogateescape') and written
 back as it came, so binary records survive.
 
-serve_update(f) (for sstream-state --update-exec) is not here yet: that
-mode of the protocol is not defined (see the man page).
+State (sstream-state --update-exec 'python3 my_update.py'), Spark's
+updateStateByKey with any function:
+
+    from sstream_coprocess import serve_update
+
+    def total(key, state, values, batch_time_ms, timing_out):
+        return str(int(state or 0) + sum(int(v) for v in values))
+
+    serve_update(total)
+
+f returns the key's new state (str), or None to remove the key; or a
+pair (state or None, records) to also emit records, (key, value) pairs,
+for --emit records (mapWithState). sstream keeps the state; this
+process keeps none.
 """
 
 import sys
@@ -25,6 +37,8 @@ END = b"\\."
 
 
 def _unescape(b):
+    if b"\\" not in b:  # most records: nothing to undo
+        return b.decode("utf-8", "surrogateescape")
     out = bytearray()
     i, n = 0, len(b)
     while i < n:
@@ -171,5 +185,58 @@ def serve_filter(f, inp=None, out=None):
         for raw, fields in lines:
             if f(fields[0], fields[1]):
                 out.write(raw + b"\n")
+        out.write(END + b"\n")
+        out.flush()
+
+
+NONE = b"\\N"
+
+
+def _updates(inp):
+    """(batch_time_ms, [(key, state or None, values, timing_out)]) for
+    each request of mode update on inp."""
+    hello = inp.readline().split()
+    if hello[:1] != [b"sstream-coprocess"] or hello[1:] != [
+            str(VERSION).encode(), b"update"]:
+        raise SystemExit("sstream_coprocess: unexpected hello %r" % hello)
+    for line in inp:
+        head = line.split()
+        if len(head) != 4 or head[0] != b"batch" or head[3] != b"update":
+            raise SystemExit("sstream_coprocess: bad batch line %r" % line)
+        keys = []
+        for _ in range(int(head[2])):
+            f = inp.readline().rstrip(b"\n").split(b"\t")
+            if len(f) != 4:
+                raise SystemExit("sstream_coprocess: bad key line %r" % f)
+            values = [_unescape(inp.readline().rstrip(b"\n"))
+                      for _ in range(int(f[2]))]
+            state = None if f[1] == NONE else _unescape(f[1])
+            keys.append((_unescape(f[0]), state, values, f[3] == b"1"))
+        if inp.readline().rstrip(b"\n") != END:
+            raise SystemExit("sstream_coprocess: no end line")
+        yield int(head[1]), keys
+
+
+def serve_update(f, inp=None, out=None):
+    """Answer every batch with f(key, state_or_None, values,
+    batch_time_ms, timing_out) for every key with values or state, in
+    byte order of the keys: values in arrival order (empty for a key
+    with state and no records), timing_out True when the key is about to
+    be removed by --timeout (its new state is then not kept). f returns
+    the new state, None to remove the key, or (state or None, records)."""
+    inp = inp or sys.stdin.buffer
+    out = out or sys.stdout.buffer
+    for time_ms, keys in _updates(inp):
+        for key, state, values, timing_out in keys:
+            new = f(key, state, values, time_ms, timing_out)
+            if isinstance(new, tuple):
+                new, records = new
+                for k, v in records:
+                    out.write(b"emit\t" + _escape(str(k)) + b"\t" +
+                              _escape(str(v)) + b"\n")
+            if new is None:
+                out.write(b"remove\n")
+            else:
+                out.write(b"state\t" + _escape(str(new)) + b"\n")
         out.write(END + b"\n")
         out.flush()

@@ -13,6 +13,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "backoff.h"
+#include "diag.h"
 
 #define END_LINE "\\."
 #define GRACE_MS 1000 /* from its stdout's EOF to its exit, or back */
@@ -143,6 +147,8 @@ ss_coproc_start(struct ss_coproc *c, const char *cmd, const char *mode)
     c->hello_len =
         (size_t)snprintf(c->hello, sizeof(c->hello),
                          "sstream-coprocess %d %s\n", SS_COPROC_VERSION, mode);
+    c->cmd = cmd;
+    snprintf(c->mode, sizeof(c->mode), "%s", mode);
     return 0;
 }
 
@@ -163,9 +169,8 @@ wait_answer(struct ss_coproc *c)
     uv_timer_stop(&c->grace);
 }
 
-int
-ss_coproc_call(struct ss_coproc *c, const char *req, size_t n,
-               struct ss_buf *ans)
+static int
+call_once(struct ss_coproc *c, const char *req, size_t n, struct ss_buf *ans)
 {
     uv_buf_t b[2];
     unsigned nb = 0;
@@ -194,15 +199,70 @@ ss_coproc_call(struct ss_coproc *c, const char *req, size_t n,
     return c->err;
 }
 
+/* The command died before its answer: say so, wait lib/backoff's time
+ * and start it again, its restart count and wait kept. 0 or a negative
+ * code from ss_coproc_start(). */
+static int
+restart(struct ss_coproc *c)
+{
+    struct ss_backoff bo = {c->wait_ms};
+    unsigned restarts = c->restarts + 1;
+    const char *cmd = c->cmd;
+    char how[96], mode[sizeof(c->mode)], what[160];
+    uint64_t ms;
+    struct timespec ts;
+
+    c->restarts = 0; /* how it ended, without the count */
+    ss_coproc_describe(c, how, sizeof(how));
+    snprintf(what, sizeof(what), "coprocess '%s'", cmd);
+    snprintf(mode, sizeof(mode), "%s", c->mode);
+    ms = ss_backoff_say(&bo, what, how, "restarting it");
+    ss_coproc_stop(c);
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    if (ss_coproc_start(c, cmd, mode) < 0)
+        return -EPIPE;
+    c->restarts = restarts;
+    c->wait_ms = bo.next_ms;
+    return 0;
+}
+
+int
+ss_coproc_call(struct ss_coproc *c, const char *req, size_t n,
+               struct ss_buf *ans)
+{
+    size_t len = ans->len;
+    int rc;
+
+    while ((rc = call_once(c, req, n, ans)) == -EPIPE &&
+           c->restarts < SS_COPROC_RESTARTS) {
+        ans->len = len; /* what the dead one wrote is not an answer */
+        if ((rc = restart(c)) < 0)
+            return rc;
+    }
+    if (rc == 0) {
+        c->restarts = 0;
+        c->wait_ms = 0;
+    }
+    return rc;
+}
+
 const char *
 ss_coproc_describe(const struct ss_coproc *c, char *buf, size_t n)
 {
+    size_t len;
+
     if (c->err == -EPROTO)
         snprintf(buf, n, "wrote past its end line '\\.'");
     else if (c->exited)
         ss_proc_describe(&c->st, buf, n);
     else
         snprintf(buf, n, "closed its output before its end line '\\.'");
+    len = strlen(buf);
+    if (c->restarts > 0 && len < n)
+        snprintf(buf + len, n - len, ", restarted %u times", c->restarts);
     return buf;
 }
 
@@ -245,8 +305,11 @@ ss_coproc_stop(struct ss_coproc *c)
 int
 ss_coproc_escape(struct ss_buf *b, const char *p, size_t n)
 {
-    const char *end = p + n;
+    const char *end;
 
+    if (n == 0) /* p may be NULL then: no NULL + 0 */
+        return 0;
+    end = p + n;
     if (ss_buf_reserve(b, n) < 0)
         return -ENOMEM;
     for (; p < end; p++) {

@@ -9,6 +9,12 @@
  * (after PostgreSQL's COPY text format, whose end line '\.' is ours too:
  * no escaped record can be it).
  *
+ * The command keeps no state between batches (the protocol gives it
+ * none to keep), so one that dies, or closes its output, before its end
+ * line is started again (lib/backoff's waits, a line on stderr each
+ * time) and asked the same request, up to SS_COPROC_RESTARTS times in a
+ * row; past that the call fails.
+ *
  * Owns: the command, its private libuv loop and the two pipes, from
  * ss_coproc_start() to ss_coproc_stop() (which ends the command, and
  * what it started, and frees everything). The request is borrowed for
@@ -24,7 +30,8 @@
 #include "buf.h"
 #include "proc.h"
 
-#define SS_COPROC_VERSION 1
+#define SS_COPROC_VERSION  1
+#define SS_COPROC_RESTARTS 3 /* restarts in a row before a call fails */
 
 struct ss_coproc {
     uv_loop_t loop;
@@ -46,18 +53,24 @@ struct ss_coproc {
     int running;    /* ... and it started */
     char hello[64]; /* the hello line, until the first call sends it */
     size_t hello_len;
+    const char *cmd;   /* ss_coproc_start()'s, for restarts */
+    char mode[32];     /* ... and its mode */
+    unsigned restarts; /* in a row, since the last answer */
+    uint64_t wait_ms;  /* lib/backoff's next wait */
 };
 
 /* Start 'cmd'; the hello line 'sstream-coprocess 1 MODE' goes with the
  * first call, so a command that exits at once is told by its status.
+ * 'cmd' must stay valid until ss_coproc_stop() (restarts run it again).
  * 0, or a negative libuv/errno code (nothing said); stop c either way. */
 int ss_coproc_start(struct ss_coproc *c, const char *cmd, const char *mode);
 
 /* Send req[0..n) (a whole request, end line included) and wait for the
  * answer: its record lines, without the end line, appended to 'ans'.
- * 0; -EPIPE when the command ended or closed its stdout first (ss_coproc_
- * describe() says how); -EPROTO when it wrote past its end line; or
- * another negative code. */
+ * 0; -EPIPE when the command ended or closed its stdout first, and again
+ * after each of SS_COPROC_RESTARTS restarts (ss_coproc_describe() says
+ * how); -EPROTO when it wrote past its end line; or another negative
+ * code. */
 int ss_coproc_call(struct ss_coproc *c, const char *req, size_t n,
                    struct ss_buf *ans);
 

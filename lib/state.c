@@ -11,6 +11,11 @@
  *
  * Output keys are in byte order (as LC_ALL=C sort): the same whether a
  * batch is emitted live or rebuilt, whatever order keys arrived in.
+ * --emit records is the exception: a record per input record, in input
+ * order (mapWithState), kept in the undo list as entries of their own.
+ *
+ * --update-exec (state_exec.c) replaces apply() with a command's answer,
+ * through the ss_state__* calls of state_int.h.
  */
 #include "state.h"
 
@@ -34,6 +39,7 @@
 #include "keytab.h"
 #include "rejects.h"
 #include "replay.h"
+#include "state_int.h"
 
 #define NO_TIME INT64_MIN
 
@@ -82,6 +88,7 @@ struct st {
     struct ss_frame_writer w;
     struct ss_stats *stats;
     const struct ss_frame *last; /* the batch's last frame, for its trail */
+    struct ss_state_exec *ex;    /* --update-exec, or NULL */
 };
 
 static void
@@ -148,8 +155,9 @@ ld_del(void *ctx, const char *k, size_t kl)
 
 /* The next entry of an undo list as save_undo() writes them: the key, a
  * byte 0 (the key was absent) or 1 (present), and a present key's old
- * value. 1 present, 0 absent, or -EBADMSG when the list is cut short or
- * the byte is neither. */
+ * value; or, as emit_record() writes them, the byte 2 and an output
+ * record's value (--emit records). 1 present, 0 absent, 2 a record, or
+ * -EBADMSG when the list is cut short or the byte is none of these. */
 static int
 undo_next(struct ss_ckpt_rd *r, const char **k, size_t *kl, const char **v,
           size_t *vl)
@@ -160,9 +168,9 @@ undo_next(struct ss_ckpt_rd *r, const char **k, size_t *kl, const char **v,
     had = r->p < r->end ? *r->p++ : (r->bad = 1, 0);
     *v = NULL;
     *vl = 0;
-    if (!r->bad && had == 1)
+    if (!r->bad && (had == 1 || had == 2))
         *v = ss_ckpt_get_bytes(r, vl);
-    return r->bad || (had != 0 && had != 1) ? -EBADMSG : had;
+    return r->bad || had < 0 || had > 2 ? -EBADMSG : had;
 }
 
 /* Whether p[0..n) is an undo list as save_undo() writes them, whole. */
@@ -176,8 +184,10 @@ undo_valid(const char *p, size_t n)
     int rc = 0;
 
     while (rc == 0 && r.p < r.end)
-        if ((rc = undo_next(&r, &k, &kl, &v, &vl)) > 0)
+        if ((rc = undo_next(&r, &k, &kl, &v, &vl)) == 1)
             rc = decode(&e, v, vl) < 0 ? -EBADMSG : 0;
+        else if (rc == 2)
+            rc = 0;
     ss_acc_release(&e.acc);
     return rc;
 }
@@ -262,9 +272,10 @@ load_text(struct st *s, const char *opt, const char *path)
 
 /* ---- output ---- */
 
+/* An output record: key k, and the value of a formatted with 'op'. */
 static int
-out_add(struct st *s, const char *k, size_t kl, const struct ss_acc *a,
-        int expired)
+out_op(struct st *s, const char *k, size_t kl, const struct ss_acc *a,
+       enum ss_op op, int expired)
 {
     struct out *o;
     int rc;
@@ -283,12 +294,31 @@ out_add(struct st *s, const char *k, size_t kl, const struct ss_acc *a,
     if ((rc = ss_buf_append(&s->sb, k, kl)) < 0)
         return rc;
     o->voff = s->sb.len;
-    if ((rc = ss_acc_format(a, s->cfg->op, &s->sb)) < 0 ||
+    if ((rc = ss_acc_format(a, op, &s->sb)) < 0 ||
         (expired && (rc = ss_buf_append(&s->sb, "\texpired", 8)) < 0))
         return rc;
     o->vlen = s->sb.len - o->voff;
     s->nouts++;
     return 0;
+}
+
+static int
+out_add(struct st *s, const char *k, size_t kl, const struct ss_acc *a,
+        int expired)
+{
+    return out_op(s, k, kl, a, s->cfg->op, expired);
+}
+
+/* A record as emitted (--emit records), not formatted. */
+static int
+out_raw(struct st *s, const char *k, size_t kl, const char *v, size_t vl)
+{
+    struct ss_acc a = {0};
+
+    a.s = (char *)v;
+    a.slen = (uint32_t)vl;
+    a.n = 1;
+    return out_op(s, k, kl, &a, SS_OP_LAST, 0);
 }
 
 /* qsort() has no context argument in C11: the keys' buffer for cmp_out()
@@ -354,6 +384,18 @@ build(struct st *s, const char *undo, size_t n)
             if (o->present && ss_keytab_find(&s->t, k, kl) == NULL &&
                 (a = lookup(s, k, kl)) != NULL)
                 rc = out_add(s, k, kl, a, 0);
+    } else if (s->cfg->emit == SS_STATE_EMIT_RECORDS) {
+        while (rc == 0 && r.p < r.end) {
+            const char *v;
+            size_t vl;
+            int had;
+
+            if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
+                return had;
+            if (had == 2)
+                rc = out_raw(s, k, kl, v, vl);
+        }
+        return rc; /* in the order they were emitted */
     } else {
         while (rc == 0 && r.p < r.end) {
             const char *v;
@@ -362,6 +404,8 @@ build(struct st *s, const char *undo, size_t n)
 
             if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
                 return had;
+            if (had == 2)
+                continue;
             if ((a = lookup(s, k, kl)) != NULL) {
                 rc = out_add(s, k, kl, a, 0);
             } else if (had && s->cfg->emit == SS_STATE_EMIT_EXPIRED) {
@@ -384,6 +428,9 @@ build(struct st *s, const char *undo, size_t n)
 static int
 send(struct st *s, int64_t time)
 {
+    /* Keys and values all empty leave sb unallocated; a key is never NULL
+     * in a keyed frame. */
+    const char *base = s->sb.data != NULL ? s->sb.data : "";
     int rc;
 
     ss_frame_writer_begin(&s->w, time, s->interval, SS_FRAME_KEYED);
@@ -392,8 +439,8 @@ send(struct st *s, int64_t time)
     for (size_t i = 0; i < s->nouts; i++) {
         struct out *o = &s->outs[i];
 
-        if ((rc = ss_frame_writer_add(&s->w, s->sb.data + o->koff, o->klen,
-                                      s->sb.data + o->voff, o->vlen)) < 0)
+        if ((rc = ss_frame_writer_add(&s->w, base + o->koff, o->klen,
+                                      base + o->voff, o->vlen)) < 0)
             return rc;
     }
     ss_stats_stamp(s->stats);
@@ -419,6 +466,8 @@ overlay(struct st *s, const struct ss_replay_entry *kp)
 
         if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
             return had;
+        if (had == 2)
+            continue;
         if ((o = ss_keytab_get(&s->ov, k, kl, &created)) == NULL)
             return -ENOMEM;
         o->present = had;
@@ -475,6 +524,36 @@ save_undo(struct st *s, const char *k, size_t kl, const struct ent *e)
     return ss_ckpt_put_bytes(&s->undo, s->enc.data, s->enc.len);
 }
 
+/* An output record of --emit records, into the undo list: the list is
+ * the batch's blob, so a replay emits the records again as they were. */
+static int
+emit_record(struct st *s, const char *k, size_t kl, const char *v, size_t vl)
+{
+    int rc;
+
+    if (s->cfg->emit != SS_STATE_EMIT_RECORDS)
+        return 0;
+    if ((rc = ss_ckpt_put_bytes(&s->undo, k, kl)) < 0 ||
+        (rc = ss_buf_putc(&s->undo, 2)) < 0)
+        return rc;
+    return ss_ckpt_put_bytes(&s->undo, v, vl);
+}
+
+/* --emit records: the key's state after record r, as mapWithState's
+ * mapping function returns it in Spark's examples. */
+static int
+emit_state(struct st *s, const struct ss_rec *r, const struct ent *e)
+{
+    int rc;
+
+    if (s->cfg->emit != SS_STATE_EMIT_RECORDS)
+        return 0;
+    ss_buf_reset(&s->enc);
+    if ((rc = ss_acc_format(&e->acc, s->cfg->op, &s->enc)) < 0)
+        return rc;
+    return emit_record(s, r->key, r->klen, s->enc.data, s->enc.len);
+}
+
 static int
 apply(struct st *s, const struct ss_rec *r)
 {
@@ -507,11 +586,23 @@ apply(struct st *s, const struct ss_rec *r)
     }
     e->touched = s->cur;
     e->last = s->cur;
-    if (ss_op_numeric(op)) {
+    if (ss_op_numeric(op))
         e->acc = tmp;
-        return 0;
-    }
-    return ss_acc_add(&e->acc, op, r->val, r->vlen, s->cfg->sep);
+    else if ((rc = ss_acc_add(&e->acc, op, r->val, r->vlen, s->cfg->sep)) < 0)
+        return rc;
+    return emit_state(s, r, e);
+}
+
+/* Key e has had no records for more than --timeout of batch time: its
+ * last update is strictly older than the batch time minus the timeout,
+ * as Spark's StateMap.getByTime() picks them. Spark looks only at its
+ * checkpoint batches (a full scan is costly there); we look every batch,
+ * so that when a key goes does not depend on the checkpoint interval. */
+static int
+timed_out(const struct st *s, const struct ent *e)
+{
+    return s->cfg->timeout_ms > 0 && e->last != NO_TIME &&
+           s->cur - e->last > s->cfg->timeout_ms;
 }
 
 /* A scan of every key, once per batch and only with --timeout: simpler
@@ -528,8 +619,7 @@ expire(struct st *s)
     if (s->cfg->timeout_ms <= 0)
         return 0;
     while ((e = ss_keytab_next(&s->t, &cur, &k, &kl)) != NULL) {
-        if (e->touched == s->cur || e->last == NO_TIME ||
-            s->cur - e->last < s->cfg->timeout_ms)
+        if (e->touched == s->cur || !timed_out(s, e))
             continue;
         if ((rc = save_undo(s, k, kl, e)) < 0)
             return rc;
@@ -560,6 +650,8 @@ save(struct st *s, uint64_t digest)
 
         if ((rc = undo_next(&r, &k, &kl, &v, &vl)) < 0)
             return rc;
+        if (rc == 2)
+            continue;
         if ((e = ss_keytab_find(&s->t, k, kl)) == NULL) {
             rc = ss_ckpt_delta_del(c, k, kl);
         } else {
@@ -620,7 +712,8 @@ end_batch(struct st *s)
         return replay_batch(s, s->cur, digest);
     /* The batch's undo list joins the kept ones before saving, so that a
      * snapshot written now holds it too. */
-    if ((rc = expire(s)) < 0 ||
+    if ((s->ex && (rc = ss_state_exec_batch(s->ex, s)) < 0) ||
+        (rc = expire(s)) < 0 ||
         (rc = ss_replay_keep(&s->kept, s->cur, digest, s->undo.data,
                              s->undo.len)) < 0 ||
         (rc = save(s, digest)) < 0)
@@ -674,7 +767,8 @@ on_part(struct st *s, const struct ss_frame *f)
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
         s->recno++;
-        if ((rc = apply(s, &r)) < 0)
+        rc = s->ex ? ss_state_exec_take(s->ex, &r) : apply(s, &r);
+        if (rc < 0)
             return rc;
     }
     return 0;
@@ -709,7 +803,7 @@ open_state(struct st *s)
     int rc = 0;
 
     s->opts[0].name = "update";
-    s->opts[0].value = ss_op_name(cfg->op);
+    s->opts[0].value = cfg->update_exec ? "exec" : ss_op_name(cfg->op);
     s->opts[1].name = "timeout";
     s->opts[1].value =
         cfg->timeout_ms > 0
@@ -745,6 +839,7 @@ open_state(struct st *s)
 static void
 release(struct st *s)
 {
+    ss_state_exec_stop(s->ex);
     if (s->has_ck)
         ss_ckpt_close(&s->ck);
     ss_keytab_release(&s->t);
@@ -783,7 +878,9 @@ ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
     /* Until the first batch says how many to keep, keep what loads. */
     ss_replay_init(&s.kept, cfg->keep_outputs);
     if ((rc = ss_stage_open(sg, "state", cfg->rejects, &cfg->stats)) < 0 ||
-        (rc = open_state(&s)) < 0) {
+        (rc = open_state(&s)) < 0 ||
+        (cfg->update_exec &&
+         (rc = ss_state_exec_start(&s.ex, cfg->update_exec)) < 0)) {
         ss_frame_writer_abort(&s.w);
         release(&s);
         return rc;
@@ -829,7 +926,9 @@ ss_state_dump(const char *dir)
     if (rc == 0)
         rc = ss_diag("--dump: '%s' holds no checkpoint", dir);
     for (size_t i = 0; rc > 0 && (name = ss_ckpt_opt_name(&s.ck, i, &val)); i++)
-        if (strcmp(name, "update") == 0 && ss_op_lookup(val, &cfg.op) < 0)
+        if (strcmp(name, "update") == 0 && strcmp(val, "exec") == 0)
+            cfg.op = SS_OP_LAST; /* --update-exec: the command's text */
+        else if (strcmp(name, "update") == 0 && ss_op_lookup(val, &cfg.op) < 0)
             rc = ss_diag("--dump: '%s': unknown operator '%s'", dir, val);
     if (rc > 0) {
         ss_diag("checkpoint '%s': batch time %" PRId64 ", %zu keys", dir,
@@ -847,4 +946,87 @@ ss_state_dump(const char *dir)
     ss_buf_release(&out);
     release(&s);
     return rc < 0 ? rc : 0;
+}
+
+/* ---- for state_exec.c (state_int.h) ---- */
+
+int64_t
+ss_state__time(const struct st *s)
+{
+    return s->cur;
+}
+
+struct ss_rejects *
+ss_state__rejects(struct st *s)
+{
+    return s->rej;
+}
+
+const char *
+ss_state__next(struct st *s, size_t *cur, size_t *kl)
+{
+    const char *k;
+
+    return ss_keytab_next(&s->t, cur, &k, kl) != NULL ? k : NULL;
+}
+
+int
+ss_state__get(struct st *s, const char *k, size_t kl, const char **v,
+              size_t *vl, int *timing_out)
+{
+    struct ent *e = ss_keytab_find(&s->t, k, kl);
+
+    *timing_out = e != NULL && timed_out(s, e);
+    *v = e != NULL ? e->acc.s : NULL;
+    *vl = e != NULL ? e->acc.slen : 0;
+    return e != NULL;
+}
+
+int
+ss_state__set(struct st *s, const char *k, size_t kl, const char *v, size_t vl,
+              int fresh)
+{
+    struct ent *e = ss_keytab_find(&s->t, k, kl);
+    int rc, created;
+
+    if (e == NULL) {
+        if ((e = ss_keytab_get(&s->t, k, kl, &created)) == NULL)
+            return -ENOMEM;
+        e->touched = NO_TIME;
+        e->last = NO_TIME;
+        if ((rc = save_undo(s, k, kl, NULL)) < 0)
+            return rc;
+    } else if (e->touched != s->cur) {
+        /* An idle key answered as it was: not a change to save. */
+        if (!fresh && e->acc.slen == vl &&
+            (vl == 0 || memcmp(e->acc.s, v, vl) == 0))
+            return 0;
+        if ((rc = save_undo(s, k, kl, e)) < 0)
+            return rc;
+    }
+    e->touched = s->cur;
+    if (fresh)
+        e->last = s->cur;
+    ss_acc_reset(&e->acc);
+    return ss_acc_add(&e->acc, SS_OP_LAST, v, vl, 0);
+}
+
+int
+ss_state__remove(struct st *s, const char *k, size_t kl)
+{
+    struct ent *e = ss_keytab_find(&s->t, k, kl);
+    int rc;
+
+    if (e == NULL)
+        return 0;
+    if (e->touched != s->cur && (rc = save_undo(s, k, kl, e)) < 0)
+        return rc;
+    ss_keytab_del(&s->t, k, kl);
+    return 0;
+}
+
+int
+ss_state__emit(struct st *s, const char *k, size_t kl, const char *v, size_t vl)
+{
+    return emit_record(s, k, kl, v, vl);
 }

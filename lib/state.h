@@ -25,13 +25,17 @@ enum ss_state_emit {
     SS_STATE_EMIT_ALL,     /* every key, as updateStateByKey */
     SS_STATE_EMIT_UPDATED, /* keys with records this batch, as mapWithState */
     SS_STATE_EMIT_EXPIRED, /* updated keys and, marked, the timed out ones */
+    SS_STATE_EMIT_RECORDS, /* a record per input record, in input order, as
+                              mapWithState; with update_exec, what the
+                              command emitted */
 };
 
 #define SS_STATE_KEEP_OUTPUTS 10 /* --keep-outputs, at least, unless given */
 
 struct ss_state_config {
-    enum ss_op op;
-    char sep; /* joins concat's values */
+    enum ss_op op;           /* SS_OP_LAST under update_exec */
+    const char *update_exec; /* --update-exec CMD, or NULL */
+    char sep;                /* joins concat's values */
     enum ss_state_emit emit;
     int64_t timeout_ms;         /* 0: keys never time out */
     const char *checkpoint;     /* NULL: --no-checkpoint */

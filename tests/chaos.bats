@@ -37,8 +37,18 @@ load helpers/common
     assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 8, corruptions [1-8], stopped [0-9]+, mismatches 0$'
 }
 
+@test "chaos: the state's sum in a Python coprocess, it and the stages killed: exact" {
+    # every other kill meant for sstream-state goes to its --update-exec
+    # command, which is restarted and asked the batch again
+    run --separate-stderr "$REPO/tests/chaos/run" --seed 3 --kills 6 --update-exec
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --index 0 --regexp '^chaos: seed 3, 60 batches, .*state --update-exec \| sink'
+    assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 6, mismatches 0$'
+}
+
 @test "chaos: usage errors exit 2" {
     run --separate-stderr "$REPO/tests/chaos/run" --kills x
     assert_failure 2
-    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR] [--readme] [--corrupt]"
+    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR] [--readme] [--corrupt] [--update-exec]"
 }

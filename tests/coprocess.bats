@@ -73,7 +73,7 @@ kv() {
     assert_output ok
 }
 
-@test "coprocess: a command that dies mid-run ends the run, named, exit 1" {
+@test "coprocess: a command that dies at every try is restarted 3 times, then exit 1" {
     batches "$T/d" a b c
     cat >"$T/die.py" <<PY
 import sys
@@ -90,7 +90,10 @@ PY
     run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 1s |
         sstream-map --exec-coprocess 'python3 $T/die.py' >/dev/null"
     assert_failure 1
-    assert_equal "$stderr" "sstream-map: batch 2000: --exec-coprocess 'python3 $T/die.py': exited with status 3"
+    assert_equal "$stderr" "sstream-map: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 250ms
+sstream-map: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 500ms
+sstream-map: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 1s
+sstream-map: batch 2000: --exec-coprocess 'python3 $T/die.py': exited with status 3, restarted 3 times"
 }
 
 @test "coprocess: a command that is not there fails at the first batch" {
@@ -98,7 +101,7 @@ PY
     run --separate-stderr bash -c "sstream-source --replay '$T/d' -b 1s |
         sstream-map --exec-coprocess 'exit 7' >/dev/null"
     assert_failure 1
-    assert_equal "$stderr" "sstream-map: batch 1000: --exec-coprocess 'exit 7': exited with status 7"
+    assert_equal "${stderr##*$'\n'}" "sstream-map: batch 1000: --exec-coprocess 'exit 7': exited with status 7, restarted 3 times"
 }
 
 @test "coprocess: an answer past its end line is a protocol error, exit 1" {
