@@ -278,7 +278,7 @@ kill_restart() {
     [ "$(show "$T/builtin" | wc -l)" -eq 23 ]
 }
 
-@test "window-exec: a command that dies ends the run, named, exit 1" {
+@test "window-exec: a command that dies at every try is restarted 3 times, then exit 1" {
     mkdir -p "$T/d"
     printf 'a 1\n' >"$T/d/1"
     printf 'b 1\nb 2\n' >"$T/d/2"
@@ -292,7 +292,11 @@ serve_reduce(f)
 PY
     run --separate-stderr run_win "$T/d" -w 2 --reduce-exec "python3 $T/die.py"
     assert_failure 1
-    assert_equal "${stderr%%$'\n'*}" "sstream-window: batch 2000: --reduce-exec 'python3 $T/die.py': exited with status 3"
+    assert_equal "$stderr" "sstream-window: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 250ms
+sstream-window: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 500ms
+sstream-window: coprocess 'python3 $T/die.py': exited with status 3; restarting it in 1s
+sstream-window: batch 2000: --reduce-exec 'python3 $T/die.py': exited with status 3, restarted 3 times
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
 }
 
 @test "window-exec: a bad answer line is a reject; a wrong line count ends the run" {
