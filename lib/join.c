@@ -35,6 +35,24 @@ ss_join_type_lookup(const char *name, enum ss_join_type *type)
     return -EINVAL;
 }
 
+uint32_t
+ss_join_frame_flags(enum ss_join_type type, unsigned missing)
+{
+    uint32_t f = SS_FRAME_PAIRS;
+
+    if (type == SS_JOIN_COGROUP)
+        return 0;
+    if (type == SS_JOIN_RIGHT || type == SS_JOIN_FULL)
+        f |= SS_FRAME_OPT_LEFT;
+    if (type == SS_JOIN_LEFT || type == SS_JOIN_FULL)
+        f |= SS_FRAME_OPT_RIGHT;
+    if (missing & SS_JOIN_NO_LEFT)
+        f |= SS_FRAME_NO_LEFT;
+    if (missing & SS_JOIN_NO_RIGHT)
+        f |= SS_FRAME_NO_RIGHT;
+    return f;
+}
+
 void
 ss_join_side_init(struct ss_join_side *s)
 {
@@ -146,19 +164,20 @@ one_key(const struct ss_join_side *left, const struct ss_join_side *right,
         if (group(left, lc, sep, out) < 0 || ss_buf_putc(out, '\t') < 0 ||
             group(right, rc, sep, out) < 0)
             return -ENOMEM;
-        return emit(arg, k, klen, out->data, out->len);
+        return emit(arg, k, klen, out->data, out->len, 0);
     }
     if (lc == NULL || rc == NULL) {
         int keep = lc != NULL ? type == SS_JOIN_LEFT || type == SS_JOIN_FULL
                               : type == SS_JOIN_RIGHT || type == SS_JOIN_FULL;
         const struct ss_join_side *s = lc != NULL ? left : right;
         const struct chain *c = lc != NULL ? lc : rc;
+        unsigned missing = lc != NULL ? SS_JOIN_NO_RIGHT : SS_JOIN_NO_LEFT;
 
         for (uint32_t i = c->head; keep && i != END; i = *next_at(s, i)) {
             if (pair(out, lc != NULL ? rec_at(s, i) : NULL,
                      lc != NULL ? NULL : rec_at(s, i)) < 0)
                 return -ENOMEM;
-            if ((rc_ = emit(arg, k, klen, out->data, out->len)) != 0)
+            if ((rc_ = emit(arg, k, klen, out->data, out->len, missing)) != 0)
                 return rc_;
         }
         return 0;
@@ -167,7 +186,7 @@ one_key(const struct ss_join_side *left, const struct ss_join_side *right,
         for (uint32_t j = rc->head; j != END; j = *next_at(right, j)) {
             if (pair(out, rec_at(left, i), rec_at(right, j)) < 0)
                 return -ENOMEM;
-            if ((rc_ = emit(arg, k, klen, out->data, out->len)) != 0)
+            if ((rc_ = emit(arg, k, klen, out->data, out->len, 0)) != 0)
                 return rc_;
         }
     }
