@@ -68,9 +68,10 @@ int ss_out_lines_at_once(struct ss_buf *b, const struct ss_frame *f);
 int ss_out_name(struct ss_buf *b, const char *tmpl, const struct ss_rec *r);
 
 /* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically;
- * none for an empty batch when 'skip_empty'. */
+ * none for an empty batch when 'skip_empty'. With 'spark_layout' a
+ * folder of that name, part-00000 and _SUCCESS in it, as Spark's. */
 int ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
-                     struct ss_out **out);
+                     int spark_layout, struct ss_out **out);
 /* 'sh -c CMD' per batch, the records on its stdin, SSTREAM_BATCH_TIME in
  * its environment; run again up to 'retries' times when it fails. */
 int ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out);

@@ -309,7 +309,7 @@ open_outputs(struct sink *s)
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
-                                  &o);
+                                  cfg->spark_layout, &o);
         else if (i == 1 && cfg->connect != NULL)
             rc = ss_out_tcp_new(cfg->connect, cfg->connect_timeout, &o);
         else if (i == 2 && cfg->kafka != NULL)

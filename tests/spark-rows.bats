@@ -122,3 +122,69 @@ join_fixture() {
     assert_success
     assert_output "$(printf '1000\ta\t1\tA\n1000\tb\t2\t')"
 }
+
+# ---- --spark-layout ----
+
+# Every path under $1 (hidden ones too), relative, one a line, with the
+# bytes of each file after a colon.
+tree() {
+    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while read -r p; do
+        if [ -f "$p" ]; then printf '%s:%s\n' "$p" "$(tr '\n' ' ' <"$p")"; else printf '%s\n' "$p"; fi
+    done)
+}
+
+@test "spark-rows: --spark-layout writes PREFIX-TIME.S/part-00000 and _SUCCESS" {
+    batches "$T/in" "a b" "-" "c"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/out/p' --suffix txt --spark-layout"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(tree "$T/out")" "$(printf '%s\n' \
+        ./p-1000.txt ./p-1000.txt/_SUCCESS: "./p-1000.txt/part-00000:a b " \
+        ./p-2000.txt ./p-2000.txt/_SUCCESS: ./p-2000.txt/part-00000: \
+        ./p-3000.txt ./p-3000.txt/_SUCCESS: "./p-3000.txt/part-00000:c ")"
+    # without a suffix, and no folder for an empty batch with --skip-empty
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' | sstream-sink --save-as-text-files '$T/o2/p' --spark-layout --skip-empty"
+    assert_success
+    assert_equal "$(tree "$T/o2")" "$(printf '%s\n' \
+        ./p-1000 ./p-1000/_SUCCESS: "./p-1000/part-00000:a b " \
+        ./p-3000 ./p-3000/_SUCCESS: "./p-3000/part-00000:c ")"
+}
+
+@test "spark-rows: --spark-layout: a batch written again replaces its folder whole" {
+    batches "$T/in" "a" "b"
+    sstream-source --replay "$T/in" | sstream-sink --save-as-text-files "$T/out/p" --spark-layout
+    # the same batch times with other records, and a file where a folder goes
+    rm -r "$T/out/p-2000" && echo old >"$T/out/p-2000"
+    batches "$T/in2" "x y" "z"
+    run --separate-stderr bash -c "sstream-source --replay '$T/in2' | sstream-sink --save-as-text-files '$T/out/p' --spark-layout"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(tree "$T/out")" "$(printf '%s\n' \
+        ./p-1000 ./p-1000/_SUCCESS: "./p-1000/part-00000:x y " \
+        ./p-2000 ./p-2000/_SUCCESS: "./p-2000/part-00000:z ")"
+}
+
+@test "spark-rows: --spark-layout with --commit: killed before a folder is placed, the restart is exact" {
+    batches "$T/in" "a" "b c" "-" "d"
+    run bash -c "sstream-source --replay '$T/in' --wal '$T/w' | SSTREAM_TEST_CRASH_AT=spark-folder:2 sstream-sink --save-as-text-files '$T/out/p' --spark-layout --commit '$T/w'"
+    assert_failure
+    # the second batch's folder is whole, under its temporary name only
+    run ls -A "$T/out"
+    assert_output --regexp '^\.p-2000\.[A-Za-z0-9]{8}\.tmp
+p-1000$'
+    assert_equal "$(cat "$T/w/commit")" 1000
+    run --separate-stderr bash -c "sstream-source --replay '$T/in' --wal '$T/w' | sstream-sink --save-as-text-files '$T/out/p' --spark-layout --commit '$T/w'"
+    assert_success
+    assert_equal "$(tree "$T/out")" "$(printf '%s\n' \
+        ./p-1000 ./p-1000/_SUCCESS: "./p-1000/part-00000:a " \
+        ./p-2000 ./p-2000/_SUCCESS: "./p-2000/part-00000:b c " \
+        ./p-3000 ./p-3000/_SUCCESS: ./p-3000/part-00000: \
+        ./p-4000 ./p-4000/_SUCCESS: "./p-4000/part-00000:d ")"
+    assert_equal "$(cat "$T/w/commit")" 4000
+}
+
+@test "spark-rows: --spark-layout needs --save-as-text-files" {
+    run --separate-stderr sstream-sink --spark-layout </dev/null
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --spark-layout: needs --save-as-text-files"
+}
