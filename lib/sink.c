@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "io.h"
 #include "json.h"
+#include "num.h"
 #include "out.h"
 #include "top.h"
 #include "wal.h"
@@ -65,6 +66,20 @@ put(struct ss_buf *b, const char *p, size_t n)
     ss_buf_append(b, p, n);
 }
 
+/* A value as Spark's print() shows it: a float (decimal text with a
+ * point or an exponent) as Java's Double.toString() writes it, 3.0 and
+ * 1.0E10; anything else, integers included, as it is. */
+static int
+print_value(struct ss_buf *b, const char *p, size_t n)
+{
+    char text[SS_NUM_TEXT_MAX];
+    double d;
+
+    if (n < SS_NUM_TEXT_MAX * 4 && ss_num_is_float_text(p, n, &d))
+        return ss_buf_append(b, text, ss_num_format_java(d, text));
+    return ss_buf_append(b, p, n);
+}
+
 /* Spark's DStream.print(): println of each element, tuples as (k,v). */
 static void
 print_frame(struct sink *s, const struct ss_frame *f, int first)
@@ -95,12 +110,13 @@ print_frame(struct sink *s, const struct ss_frame *f, int first)
             put(&s->out, r.key, r.klen);
             ss_buf_putc(&s->out, ',');
             if (f->flags & SS_FRAME_PAIRS)
-                ss_out_print_pair(&s->out, f->flags, r.val, r.vlen, NULL);
+                ss_out_print_pair(&s->out, f->flags, r.val, r.vlen,
+                                  print_value);
             else
-                put(&s->out, r.val, r.vlen);
+                print_value(&s->out, r.val, r.vlen);
             put(&s->out, ")\n", 2);
         } else {
-            put(&s->out, r.val, r.vlen);
+            print_value(&s->out, r.val, r.vlen);
             ss_buf_putc(&s->out, '\n');
         }
     }

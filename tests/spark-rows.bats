@@ -188,3 +188,62 @@ p-1000$'
     assert_failure 2
     assert_equal "$(head -1 <<<"$stderr")" "sstream-sink: --spark-layout: needs --save-as-text-files"
 }
+
+# ---- floats in --print ----
+
+@test "spark-rows: --print shows floats as Java's Double.toString, integers as they are" {
+    mkdir -p "$T/d"
+    # an independent model: Python's shortest repr, laid out as Java does
+    "$PY" - "$T" <<'PY'
+import math, random, sys
+from decimal import Decimal
+t = sys.argv[1]
+def java(d):
+    if d == 0:
+        return "-0.0" if math.copysign(1, d) < 0 else "0.0"
+    sign = "-" if d < 0 else ""
+    digits, exp = Decimal(repr(abs(d))).normalize().as_tuple()[1:]
+    ds = "".join(map(str, digits))
+    e = len(ds) + exp - 1  # the exponent of the first digit
+    if -3 <= e < 7:
+        if e < 0:
+            return sign + "0." + "0" * (-e - 1) + ds
+        whole = ds[: e + 1].ljust(e + 1, "0")
+        return sign + whole + "." + (ds[e + 1 :] or "0")
+    return sign + ds[0] + "." + (ds[1:] or "0") + "E" + str(e)
+r = random.Random(21)
+texts = ["3.0", "2.50", "1e10", "-0.0", "0.0", "0.001", "0.0001", "1234567.5",
+         "12345678.5", "1E7", "9999999.0", "1.7976931348623157e308", "4.9e-324",
+         "0.1", "-2.5e-7", "+1.5", ".5", "5.", "1e-3"]
+for _ in range(200):
+    x = r.uniform(-1, 1) * 10 ** r.randint(-12, 12)
+    texts.append(repr(x) if r.random() < 0.5 else "%.*g" % (r.randint(1, 17), x))
+want = []
+for s in texts:  # integer text ("%g" gives some) stays as it is
+    want.append(java(float(s)) if any(c in s for c in ".eE") else s)
+# not floats: printed as they are
+plain = ["3", "-17", "99999999999999999999", "NaN", "Infinity", "1.10.1", "e5",
+         "1.5x", "", " 1.5"]
+texts += plain
+want += plain
+open(t + "/d/1", "w").write("".join(s + "\n" for s in texts))
+open(t + "/want", "w").write("".join(s + "\n" for s in want))
+PY
+    n=$(wc -l <"$T/d/1")
+    sstream-source --replay "$T/d" | sstream-sink --print=$n | sed '1,3d;$d' >"$T/got"
+    diff -u "$T/want" "$T/got"
+}
+
+@test "spark-rows: --print: floats as values of pairs and of join sides, keys as they are" {
+    mkdir -p "$T/d"
+    printf 'a 1.50\nb 2\n1.0 3e0\n' >"$T/d/1"
+    printf 'a\t2.0\n' >"$T/tab"
+    run bash -c "sstream-source --replay '$T/d' | sstream-map --key-field 1 --value-field 2 --join '$T/tab' --join-type left | sstream-sink --print"
+    assert_success
+    assert_output "$(printf '%s\n' ------------------------------------------- 'Time: 1000 ms' \
+        ------------------------------------------- \
+        '(a,(1.5,Some(2.0)))' '(b,(2,None))' '(1.0,(3.0,None))')"
+    # other formats keep the bytes
+    run bash -c "sstream-source --replay '$T/d' | sstream-map --key-field 1 --value-field 2 | sstream-sink --tsv"
+    assert_output "$(printf '1000\ta\t1.50\n1000\tb\t2\n1000\t1.0\t3e0')"
+}
