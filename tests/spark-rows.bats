@@ -247,3 +247,88 @@ PY
     run bash -c "sstream-source --replay '$T/d' | sstream-map --key-field 1 --value-field 2 | sstream-sink --tsv"
     assert_output "$(printf '1000\ta\t1.50\n1000\tb\t2\n1000\t1.0\t3e0')"
 }
+
+# ---- --catch-up ----
+
+# times FROM TO: the batch times FROM, FROM + 1h, ... TO as --print heads them.
+hours() {
+    local t
+    for ((t = $1; t <= $2; t += 3600000)); do echo "Time: $t ms"; done
+}
+
+@test "spark-rows: --catch-up: the empty batches of the downtime since --state's last, then the live one" {
+    mkdir "$T/st"
+    iv=3600000
+    before=$(date +%s%3N)
+    last=$((before / iv * iv - 3 * iv)) # the run before ended 3 hours ago
+    echo "$last" >"$T/st/last-batch-time"
+    run --separate-stderr bash -c "set -o pipefail; echo x | sstream-source -b 1h --state '$T/st' --catch-up | sstream-sink --print | grep -v '^---'"
+    after=$(date +%s%3N)
+    assert_success
+    # the live batch is the boundary after the clock as the run read it
+    live=$(grep '^Time' <<<"$output" | tail -1 | cut -d' ' -f2)
+    ((live == (before + iv - 1) / iv * iv || live == (after + iv - 1) / iv * iv))
+    assert_equal "$(grep '^Time' <<<"$output")" "$(hours $((last + iv)) "$live")"
+    # the record is in the live batch, the others are empty
+    assert_equal "$(grep -v '^Time' <<<"$output" | grep -v '^$')" "x"
+    assert_equal "$stderr" "sstream-source: --catch-up: $(((live - last) / iv - 1)) empty batches for the downtime ($((last + iv)) to $((live - iv)))"
+    assert_equal "$(cat "$T/st/last-batch-time")" "$live"
+    # a run right after: no downtime, nothing to catch up
+    run --separate-stderr bash -c "set -o pipefail; echo y | sstream-source -b 1h --state '$T/st' --catch-up | sstream-sink --tsv"
+    assert_success
+    assert_output "$(printf '%s\ty' $((live + iv)))"
+    assert_equal "$stderr" ""
+}
+
+@test "spark-rows: without --catch-up the stream jumps over the downtime (the default)" {
+    mkdir "$T/st"
+    iv=3600000
+    before=$(date +%s%3N)
+    echo $((before / iv * iv - 3 * iv)) >"$T/st/last-batch-time"
+    run --separate-stderr bash -c "set -o pipefail; echo x | sstream-source -b 1h --state '$T/st' | sstream-sink --print | grep -c '^Time'"
+    assert_success
+    assert_output 1
+    assert_equal "$stderr" ""
+}
+
+@test "spark-rows: --catch-up after a --wal run: contiguous times from the log's last batch" {
+    run --separate-stderr bash -c "set -o pipefail; echo a | sstream-source -b 100ms --wal '$T/w' | sstream-sink --tsv --commit '$T/w'"
+    assert_success
+    last=$(cut -f1 <<<"$output")
+    # downtime: the next run starts at least 3 intervals after the last batch
+    while (($(date +%s%3N) < last + 300)); do sleep 0.1; done
+    run --separate-stderr bash -c "set -o pipefail; echo b | sstream-source -b 100ms --wal '$T/w' --catch-up | sstream-sink --print --commit '$T/w' | grep '^Time'"
+    assert_success
+    first=$(head -1 <<<"$output" | cut -d' ' -f2)
+    live=$(tail -1 <<<"$output" | cut -d' ' -f2)
+    assert_equal "$first" $((last + 100))
+    ((live - last >= 300))
+    assert_equal "$output" "$(for ((t = last + 100; t <= live; t += 100)); do echo "Time: $t ms"; done)"
+    [[ "$stderr" =~ ^"sstream-source: --catch-up: "[0-9]+" empty batches for the downtime ($((last + 100)) to $((live - 100)))"$ ]]
+    assert_equal "$(cat "$T/w/commit")" "$live"
+}
+
+@test "spark-rows: --catch-up refuses a downtime past its bound, and needs a record" {
+    mkdir "$T/st"
+    iv=3600000
+    before=$(date +%s%3N)
+    last=$((before / iv * iv - 30 * iv))
+    echo "$last" >"$T/st/last-batch-time"
+    run --separate-stderr bash -c "echo x | sstream-source -b 1h --state '$T/st' --catch-up=1d | sstream-sink --tsv"
+    after=$(date +%s%3N)
+    assert_failure 1
+    assert_output ""
+    msg() { echo "sstream-source: --catch-up: $((($1 - last) / iv - 1)) batches missed since batch $last, more than the 24 it fills (give a longer --catch-up=DUR, or start without --catch-up to go on from batch $1)"; }
+    first=$(head -1 <<<"$stderr")
+    [[ "$first" == "$(msg $(((before + iv - 1) / iv * iv)))" || "$first" == "$(msg $(((after + iv - 1) / iv * iv)))" ]]
+    # nothing was sent, and the record is unchanged
+    assert_equal "$(cat "$T/st/last-batch-time")" "$last"
+    run --separate-stderr sstream-source --catch-up </dev/null
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --catch-up: needs --wal or --state (the record of the last batch sent)"
+    run --separate-stderr sstream-source --catch-up --wal "$T/w" --replay "$T"
+    assert_failure 2
+    assert_equal "$(head -1 <<<"$stderr")" "sstream-source: --catch-up: not with --replay (replay time has no downtime)"
+    run --separate-stderr sstream-source --catch-up=1x --state "$T/st" </dev/null
+    assert_failure 2
+}
