@@ -193,10 +193,12 @@ one_key(const struct ss_join_side *left, const struct ss_join_side *right,
     return 0;
 }
 
-int
-ss_join_run(const struct ss_join_side *left, const struct ss_join_side *right,
-            enum ss_join_type type, char sep, struct ss_buf *scratch,
-            ss_join_emit_fn emit, void *arg)
+/* The left side's keys in order: those the right side has too when
+ * 'matched', else those it lacks. */
+static int
+left_keys(const struct ss_join_side *left, const struct ss_join_side *right,
+          int matched, enum ss_join_type type, char sep, struct ss_buf *scratch,
+          ss_join_emit_fn emit, void *arg)
 {
     const struct chain *lc, *rc;
     const char *k;
@@ -205,13 +207,51 @@ ss_join_run(const struct ss_join_side *left, const struct ss_join_side *right,
 
     while ((lc = ss_keytab_next(&left->keys, &cur, &k, &klen)) != NULL) {
         rc = ss_keytab_find(&right->keys, k, klen);
+        if ((rc != NULL) != matched)
+            continue;
         if ((rc_ = one_key(left, right, lc, rc, type, sep, scratch, k, klen,
                            emit, arg)) != 0)
             return rc_;
     }
+    return 0;
+}
+
+/* An outer join gives the pairs of both sides first, then the records of
+ * one side only, left then right: the frame marks each run's missing
+ * side (SS_FRAME_NO_LEFT, _RIGHT) by starting a part, so one run of each
+ * costs three parts a batch, where keys in plain order, matched and not
+ * in turn, could cost a frame header per record. A cogroup keeps the
+ * left side's order. */
+int
+ss_join_run(const struct ss_join_side *left, const struct ss_join_side *right,
+            enum ss_join_type type, char sep, struct ss_buf *scratch,
+            ss_join_emit_fn emit, void *arg)
+{
+    const struct chain *rc;
+    const char *k;
+    size_t klen, cur = 0;
+    int rc_;
+
+    if (type == SS_JOIN_COGROUP) {
+        const struct chain *lc;
+
+        while ((lc = ss_keytab_next(&left->keys, &cur, &k, &klen)) != NULL) {
+            rc = ss_keytab_find(&right->keys, k, klen);
+            if ((rc_ = one_key(left, right, lc, rc, type, sep, scratch, k, klen,
+                               emit, arg)) != 0)
+                return rc_;
+        }
+        cur = 0;
+    } else {
+        if ((rc_ = left_keys(left, right, 1, type, sep, scratch, emit, arg)) !=
+                0 ||
+            (type != SS_JOIN_INNER && type != SS_JOIN_RIGHT &&
+             (rc_ = left_keys(left, right, 0, type, sep, scratch, emit, arg)) !=
+                 0))
+            return rc_;
+    }
     if (type == SS_JOIN_INNER || type == SS_JOIN_LEFT)
         return 0;
-    cur = 0;
     while ((rc = ss_keytab_next(&right->keys, &cur, &k, &klen)) != NULL) {
         if (ss_keytab_find(&left->keys, k, klen) != NULL)
             continue;

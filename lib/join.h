@@ -2,9 +2,12 @@
  * (sstream-map --join, --join-stream, --cogroup).
  *
  * A side is its records grouped by key: the keys in order of first
- * appearance, each key's records in arrival order. ss_join_run() visits
- * the left side's keys in that order, then (right and full joins,
- * cogroup) the keys only the right side has, in its order. For a key on
+ * appearance, each key's records in arrival order. ss_join_run() gives
+ * the keys both sides have, in the left side's order; then (left and
+ * full joins) the left side's other keys, in its order; then (right and
+ * full joins) the keys only the right side has, in its order. A cogroup
+ * gives the left side's keys in order, then the right side's others. For
+ * a key on
  * both sides a join gives every left value with every right value, left
  * values outermost: (k, l1<TAB>r1), (k, l1<TAB>r2), (k, l2<TAB>r1) ...;
  * a missing side (outer joins) is empty in the value, and said to the

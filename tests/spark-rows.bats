@@ -26,14 +26,16 @@ def keys(pairs):
             seen.append(k)
     return seen
 def join(left, typ):
-    out = []  # (key, left or None, right or None)
+    # (key, left or None, right or None): the pairs of keys on both sides,
+    # then the left side's others, then the right side's (lib/join.h)
+    out = []
     for k in keys(left):
         ls = [v for kk, v in left if kk == k]
         rs = [v for kk, v in tab if kk == k]
-        if rs:
-            out += [(k, l, r) for l in ls for r in rs]
-        elif typ in ("left", "full"):
-            out += [(k, l, None) for l in ls]
+        out += [(k, l, r) for l in ls for r in rs]
+    for k in keys(left):
+        if typ in ("left", "full") and k not in [kk for kk, _ in tab]:
+            out += [(k, l, None) for kk, l in left if kk == k]
     if typ in ("right", "full"):
         for k in keys(tab):
             if k not in [kk for kk, _ in left]:
@@ -116,6 +118,16 @@ join_fixture() {
     assert_output "$(printf '%s\n' \
         "batch count=1 flags=keyed,more,pairs,opt-left,opt-right" \
         "batch count=1 flags=keyed,more,pairs,opt-left,opt-right,no-right" \
+        "batch count=1 flags=keyed,pairs,opt-left,opt-right,no-left" \
+        "end count=0 flags=-")"
+    # keys matched and not in turn: still three parts, one per run
+    mkdir -p "$T/d2"
+    printf 'a 1\nb 2\nc 3\nd 4\ne 5\n' >"$T/d2/1"
+    printf 'a\tA\nc\tC\ne\tE\nz\tZ\n' >"$T/tab2"
+    run bash -c "sstream-source --replay '$T/d2' | sstream-map --key-field 1 --value-field 2 --join '$T/tab2' --join-type full | sstream-sink --dump | grep '^@' | cut -d' ' -f2,5,7"
+    assert_output "$(printf '%s\n' \
+        "batch count=3 flags=keyed,more,pairs,opt-left,opt-right" \
+        "batch count=2 flags=keyed,more,pairs,opt-left,opt-right,no-right" \
         "batch count=1 flags=keyed,pairs,opt-left,opt-right,no-left" \
         "end count=0 flags=-")"
     run bash -c "sstream-source --replay '$T/d' | sstream-map --key-field 1 --value-field 2 --join '$T/tab' --join-type left --map-values upper | sstream-sink --tsv"
