@@ -146,12 +146,17 @@ place_folder(struct ofiles *f)
             return -errno;
         if (renameat2(f->dirfd, f->tdir, f->dirfd, f->name, RENAME_EXCHANGE) <
             0) {
-            /* no exchange here: move the old one aside, then rename */
+            /* no exchange on this file system: move the old one aside
+             * (to a fresh temporary name, drawn as a folder and freed),
+             * then rename */
             char old[SS_IO_TMP_MAX];
 
+            if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+                return -errno;
             if ((rc = ss_io_tmp_mkdir(f->dirfd, f->name, old)) < 0)
                 return rc;
-            if (renameat(f->dirfd, f->name, f->dirfd, old) < 0 ||
+            if (unlinkat(f->dirfd, old, AT_REMOVEDIR) < 0 ||
+                renameat(f->dirfd, f->name, f->dirfd, old) < 0 ||
                 renameat(f->dirfd, f->tdir, f->dirfd, f->name) < 0)
                 return -errno;
             remove_tree(f->dirfd, old);

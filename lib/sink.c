@@ -75,7 +75,7 @@ print_value(struct ss_buf *b, const char *p, size_t n)
     char text[SS_NUM_TEXT_MAX];
     double d;
 
-    if (n < SS_NUM_TEXT_MAX * 4 && ss_num_is_float_text(p, n, &d))
+    if (ss_num_is_float_text(p, n, &d))
         return ss_buf_append(b, text, ss_num_format_java(d, text));
     return ss_buf_append(b, p, n);
 }
