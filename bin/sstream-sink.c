@@ -16,7 +16,8 @@ static const char usage_line[] =
     "usage: sstream-sink [-hV] [--dump | --json | --lines | --print[=N] |\n"
     "                    --top N | --tsv]\n"
     "                    [--save-as-text-files PREFIX [--suffix S] "
-    "[--skip-empty]]\n"
+    "[--skip-empty]\n"
+    "                     [--spark-layout]]\n"
     "                    [--foreach CMD [--retries N]]\n"
     "                    [--connect HOST:PORT [--connect-timeout DUR]]\n"
     "                    [--post URL [--retries N] [--skip-empty]]\n"
@@ -73,6 +74,9 @@ static const char help_text[] =
     "      --save-as-text-files PREFIX  one file PREFIX-TIME[.S] per batch\n"
     "      --skip-empty                 no file, no --post, for an empty "
     "batch\n"
+    "      --spark-layout               a folder per batch, as Spark's:\n"
+    "                                   PREFIX-TIME[.S]/part-00000, "
+    "_SUCCESS\n"
     "      --stats                      a line per batch on stderr, a "
     "summary at\n"
     "                                   exit; warn when falling behind\n"
@@ -117,6 +121,7 @@ enum {
     OPT_RETRIES,
     OPT_SAVE_AS,
     OPT_SKIP_EMPTY,
+    OPT_SPARK_LAYOUT,
     OPT_SUBJECT,
     OPT_SUFFIX,
     OPT_TOP,
@@ -144,6 +149,7 @@ static const struct option longopts[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"save-as-text-files", required_argument, NULL, OPT_SAVE_AS},
     {"skip-empty", no_argument, NULL, OPT_SKIP_EMPTY},
+    {"spark-layout", no_argument, NULL, OPT_SPARK_LAYOUT},
     {"stats", no_argument, NULL, SS_OPT_STATS},
     {"stats-file", required_argument, NULL, SS_OPT_STATS_FILE},
     {"subject", required_argument, NULL, OPT_SUBJECT},
@@ -313,6 +319,9 @@ main(int argc, char **argv)
         case OPT_SKIP_EMPTY:
             cfg.skip_empty = 1;
             break;
+        case OPT_SPARK_LAYOUT:
+            cfg.spark_layout = 1;
+            break;
         case OPT_SUBJECT:
             if (*optarg == '\0')
                 return ss_opt_usage(&com, "--subject: empty subject");
@@ -368,6 +377,9 @@ main(int argc, char **argv)
                                   "and --tsv exclude each other");
     if (cfg.suffix != NULL && cfg.save_as == NULL)
         return ss_opt_usage(&com, "--suffix: needs --save-as-text-files");
+    if (cfg.spark_layout && cfg.save_as == NULL)
+        return ss_opt_usage(&com, "--spark-layout: needs "
+                                  "--save-as-text-files");
     if (cfg.skip_empty && cfg.save_as == NULL && cfg.post == NULL)
         return ss_opt_usage(&com, "--skip-empty: needs --save-as-text-files "
                                   "or --post");

@@ -44,6 +44,7 @@ static const char usage_line[] =
     "                      [--state DIR]] ...\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n"
+    "                      [--catch-up[=DUR]]\n"
     "       sstream-source [-hV] [-b DUR] [--batches N] [--duration DUR]\n"
     "                      [--delimiter C] [--keep-cr]\n"
     "                      [--max-record-bytes N] [--record-bytes N] "
@@ -62,6 +63,11 @@ static const char help_text[] =
     "\n"
     "  -b, --batch DUR            batch interval (default 1s): 500ms, 2s, 1m\n"
     "      --batches N            end the stream after N batches\n"
+    "      --catch-up[=DUR]       first send the empty batches of the "
+    "downtime\n"
+    "                             since the last run (--wal, --state), "
+    "up to\n"
+    "                             DUR of them (100000 batches)\n"
     "      --client-id ID         the --mqtt session's name (sstream-FILTER)\n"
     "      --connect HOST:PORT    read lines from a server (e.g. nc -lk)\n"
     "      --consumer NAME        the --nats durable pull consumer\n"
@@ -160,6 +166,7 @@ static const char help_text[] =
 
 enum {
     OPT_BATCHES = 256,
+    OPT_CATCH_UP,
     OPT_CLIENT_ID,
     OPT_CONNECT,
     OPT_CONNECT_ONCE,
@@ -209,6 +216,7 @@ enum {
 static const struct option longopts[] = {
     {"batch", required_argument, NULL, 'b'},
     {"batches", required_argument, NULL, OPT_BATCHES},
+    {"catch-up", optional_argument, NULL, OPT_CATCH_UP},
     {"client-id", required_argument, NULL, OPT_CLIENT_ID},
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"connect-once", no_argument, NULL, OPT_CONNECT_ONCE},
@@ -332,6 +340,25 @@ check_combination(const struct ss_source_config *cfg, int watches,
         return ss_diag("--max-wait: needs --once");
     if (cfg->state != NULL && watches > 1)
         return ss_diag("--state: keeps the ledger of one --watch folder");
+    return 0;
+}
+
+/* --catch-up needs a record of the last run's last batch, and a live
+ * clock to have missed batches by; 0 or SS_REPORTED after saying why. */
+static int
+check_catch_up(const struct ss_source_config *cfg, int evtime_given)
+{
+    if (!cfg->catch_up)
+        return 0;
+    if (cfg->wal == NULL && cfg->state == NULL)
+        return ss_diag("--catch-up: needs --wal or --state (the record of "
+                       "the last batch sent)");
+    if (cfg->replay != NULL || evtime_given)
+        return ss_diag("--catch-up: not with --%s (%s)",
+                       cfg->replay != NULL ? "replay" : "event-time",
+                       cfg->replay != NULL ? "replay time has no downtime"
+                                           : "batches follow the records' "
+                                             "times");
     return 0;
 }
 
@@ -537,6 +564,12 @@ main(int argc, char **argv)
         case OPT_BATCHES:
             if (ss_opt_count("--batches", optarg, 1, UINT32_MAX, &cfg.batches) <
                 0)
+                return 2;
+            break;
+        case OPT_CATCH_UP:
+            cfg.catch_up = 1;
+            if (optarg != NULL &&
+                ss_opt_duration("--catch-up", optarg, &cfg.catch_up_max) < 0)
                 return 2;
             break;
         case OPT_CLIENT_ID:
@@ -786,7 +819,8 @@ main(int argc, char **argv)
         check_kafka(&cfg, kafkas, from_end) < 0 ||
         check_mqtt(&cfg, mqtts, qos_given) < 0 || check_nats(&cfg, natss) < 0 ||
         check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0 ||
-        check_events(&cfg, evtime_given, policy_given) < 0) {
+        check_events(&cfg, evtime_given, policy_given) < 0 ||
+        check_catch_up(&cfg, evtime_given) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }

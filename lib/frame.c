@@ -718,6 +718,21 @@ ss_frame_writer_add_lines(struct ss_frame_writer *w, const char *p, size_t n,
 }
 
 int
+ss_frame_writer_sides(struct ss_frame_writer *w, uint32_t sides)
+{
+    int rc;
+
+    sides &= SS_FRAME_SIDES;
+    if ((w->flags & SS_FRAME_SIDES) == sides)
+        return 0;
+    if (w->count > 0 &&
+        (rc = send_frame(w, SS_FRAME_BATCH, w->flags | SS_FRAME_MORE)) < 0)
+        return rc;
+    w->flags = (w->flags & ~SS_FRAME_SIDES) | sides;
+    return 0;
+}
+
+int
 ss_frame_writer_end(struct ss_frame_writer *w)
 {
     assert(w->open);

@@ -64,6 +64,17 @@ enum ss_frame_kind {
 #define SS_FRAME_KEYED   0x1u /* records are key/value pairs */
 #define SS_FRAME_MORE    0x2u /* more frames of this batch follow */
 #define SS_FRAME_ABORTED 0x4u /* end of stream: a stage before failed */
+/* Join sides (man/sstream.5 "JOIN SIDES"), bits 8-12, written by a join
+ * whose output goes straight out, so that a sink can tell a missing side
+ * from an empty one; a stage that makes records of its own writes none.
+ * The NO_ bits hold for every record of the frame: the writer starts a
+ * new part of the batch where they change (ss_frame_writer_sides()). */
+#define SS_FRAME_PAIRS     0x100u  /* values are join pairs left<TAB>right */
+#define SS_FRAME_OPT_LEFT  0x200u  /* a left side may be missing */
+#define SS_FRAME_OPT_RIGHT 0x400u  /* a right side may be missing */
+#define SS_FRAME_NO_LEFT   0x800u  /* the records here have no left side */
+#define SS_FRAME_NO_RIGHT  0x1000u /* the records here have no right side */
+#define SS_FRAME_SIDES     0x1f00u
 
 struct ss_frame {
     int kind;            /* SS_FRAME_BATCH or SS_FRAME_END */
@@ -283,6 +294,10 @@ int ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
 ssize_t ss_frame_writer_add_lines(struct ss_frame_writer *w, const char *p,
                                   size_t n, char delim, int crlf, size_t max,
                                   size_t *records, size_t *bytes);
+/* The join sides (SS_FRAME_SIDES bits of 'sides') of the records added
+ * from now on; a part that holds records under other ones goes out
+ * first. begin() clears them. 0, or a negative errno code. */
+int ss_frame_writer_sides(struct ss_frame_writer *w, uint32_t sides);
 /* Send the batch's last (or only) frame; 0 or a negative errno code
  * (-EPIPE when the reader went away). */
 int ss_frame_writer_end(struct ss_frame_writer *w);

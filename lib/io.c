@@ -171,6 +171,23 @@ ss_io_dir_sync(int dirfd)
 static const char RAND_CHARS[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+/* out = .NAME.XXXXXXXX.tmp, the random part drawn anew. */
+static void
+draw_tmp_name(char *out, const char *name, size_t n)
+{
+    unsigned char r[RAND_LEN];
+    char *p = out;
+
+    arc4random_buf(r, sizeof(r));
+    *p++ = '.';
+    memcpy(p, name, n);
+    p += n;
+    *p++ = '.';
+    for (size_t j = 0; j < RAND_LEN; j++)
+        *p++ = RAND_CHARS[r[j] % (sizeof(RAND_CHARS) - 1)];
+    memcpy(p, ".tmp", 5);
+}
+
 int
 ss_io_tmp_open(struct ss_io_tmp *t, int dirfd, const char *name)
 {
@@ -187,17 +204,7 @@ ss_io_tmp_open(struct ss_io_tmp *t, int dirfd, const char *name)
     /* O_EXCL refuses any name that exists, a link included; a name taken
      * (by chance, or planted) only means another draw. */
     for (int i = 0; i < TMP_TRIES; i++) {
-        unsigned char r[RAND_LEN];
-        char *p = t->name;
-
-        arc4random_buf(r, sizeof(r));
-        *p++ = '.';
-        memcpy(p, name, n);
-        p += n;
-        *p++ = '.';
-        for (size_t j = 0; j < RAND_LEN; j++)
-            *p++ = RAND_CHARS[r[j] % (sizeof(RAND_CHARS) - 1)];
-        memcpy(p, ".tmp", 5);
+        draw_tmp_name(t->name, name, n);
         t->fd =
             openat(dirfd, t->name,
                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
@@ -207,6 +214,27 @@ ss_io_tmp_open(struct ss_io_tmp *t, int dirfd, const char *name)
             break;
     }
     t->name[0] = '\0';
+    return -errno;
+}
+
+int
+ss_io_tmp_mkdir(int dirfd, const char *name, char tmp[SS_IO_TMP_MAX])
+{
+    size_t n = strlen(name);
+
+    tmp[0] = '\0';
+    if (n == 0 || strchr(name, '/') != NULL)
+        return -EINVAL;
+    if (n + TMP_EXTRA >= SS_IO_TMP_MAX)
+        return -ENAMETOOLONG;
+    for (int i = 0; i < TMP_TRIES; i++) {
+        draw_tmp_name(tmp, name, n);
+        if (mkdirat(dirfd, tmp, 0777) == 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
+    }
+    tmp[0] = '\0';
     return -errno;
 }
 

@@ -75,6 +75,10 @@ struct ss_io_tmp {
  * 'name' (a name in that folder, no '/'), open at t->fd. 0 or -errno
  * (-ENAMETOOLONG when the temporary name would be too long). */
 int ss_io_tmp_open(struct ss_io_tmp *t, int dirfd, const char *name);
+/* A temporary folder for a durable folder 'name' in 'dirfd', named as a
+ * temporary file is (so ss_io_tmp_final() knows it), its name in tmp.
+ * 0 or -errno. */
+int ss_io_tmp_mkdir(int dirfd, const char *name, char tmp[SS_IO_TMP_MAX]);
 /* fsync() the file: every byte is written. 0 or -errno. */
 int ss_io_tmp_sync(struct ss_io_tmp *t);
 /* Make it durable as 'name': ss_io_tmp_sync() unless done, rename, fsync
@@ -123,7 +127,9 @@ int ss_io_tmp_clean(int dirfd,
     /* sstream-source --wal: a batch synced, not yet sent */                   \
     X(WAL_SYNCED, "wal-synced")                                                \
     /* sstream-sink --commit: a batch's output durable, not committed */       \
-    X(WAL_COMMIT, "wal-commit")
+    X(WAL_COMMIT, "wal-commit")                                                \
+    /* sstream-sink --spark-layout: a batch's folder made, not yet placed */   \
+    X(SPARK_FOLDER, "spark-folder")
 
 #define SS_IO_CRASH_ENUM(id, name) SS_IO_CRASH_##id,
 

@@ -35,6 +35,24 @@ ss_join_type_lookup(const char *name, enum ss_join_type *type)
     return -EINVAL;
 }
 
+uint32_t
+ss_join_frame_flags(enum ss_join_type type, unsigned missing)
+{
+    uint32_t f = SS_FRAME_PAIRS;
+
+    if (type == SS_JOIN_COGROUP)
+        return 0;
+    if (type == SS_JOIN_RIGHT || type == SS_JOIN_FULL)
+        f |= SS_FRAME_OPT_LEFT;
+    if (type == SS_JOIN_LEFT || type == SS_JOIN_FULL)
+        f |= SS_FRAME_OPT_RIGHT;
+    if (missing & SS_JOIN_NO_LEFT)
+        f |= SS_FRAME_NO_LEFT;
+    if (missing & SS_JOIN_NO_RIGHT)
+        f |= SS_FRAME_NO_RIGHT;
+    return f;
+}
+
 void
 ss_join_side_init(struct ss_join_side *s)
 {
@@ -146,19 +164,20 @@ one_key(const struct ss_join_side *left, const struct ss_join_side *right,
         if (group(left, lc, sep, out) < 0 || ss_buf_putc(out, '\t') < 0 ||
             group(right, rc, sep, out) < 0)
             return -ENOMEM;
-        return emit(arg, k, klen, out->data, out->len);
+        return emit(arg, k, klen, out->data, out->len, 0);
     }
     if (lc == NULL || rc == NULL) {
         int keep = lc != NULL ? type == SS_JOIN_LEFT || type == SS_JOIN_FULL
                               : type == SS_JOIN_RIGHT || type == SS_JOIN_FULL;
         const struct ss_join_side *s = lc != NULL ? left : right;
         const struct chain *c = lc != NULL ? lc : rc;
+        unsigned missing = lc != NULL ? SS_JOIN_NO_RIGHT : SS_JOIN_NO_LEFT;
 
         for (uint32_t i = c->head; keep && i != END; i = *next_at(s, i)) {
             if (pair(out, lc != NULL ? rec_at(s, i) : NULL,
                      lc != NULL ? NULL : rec_at(s, i)) < 0)
                 return -ENOMEM;
-            if ((rc_ = emit(arg, k, klen, out->data, out->len)) != 0)
+            if ((rc_ = emit(arg, k, klen, out->data, out->len, missing)) != 0)
                 return rc_;
         }
         return 0;
@@ -167,17 +186,19 @@ one_key(const struct ss_join_side *left, const struct ss_join_side *right,
         for (uint32_t j = rc->head; j != END; j = *next_at(right, j)) {
             if (pair(out, rec_at(left, i), rec_at(right, j)) < 0)
                 return -ENOMEM;
-            if ((rc_ = emit(arg, k, klen, out->data, out->len)) != 0)
+            if ((rc_ = emit(arg, k, klen, out->data, out->len, 0)) != 0)
                 return rc_;
         }
     }
     return 0;
 }
 
-int
-ss_join_run(const struct ss_join_side *left, const struct ss_join_side *right,
-            enum ss_join_type type, char sep, struct ss_buf *scratch,
-            ss_join_emit_fn emit, void *arg)
+/* The left side's keys in order: those the right side has too when
+ * 'matched', else those it lacks. */
+static int
+left_keys(const struct ss_join_side *left, const struct ss_join_side *right,
+          int matched, enum ss_join_type type, char sep, struct ss_buf *scratch,
+          ss_join_emit_fn emit, void *arg)
 {
     const struct chain *lc, *rc;
     const char *k;
@@ -186,13 +207,51 @@ ss_join_run(const struct ss_join_side *left, const struct ss_join_side *right,
 
     while ((lc = ss_keytab_next(&left->keys, &cur, &k, &klen)) != NULL) {
         rc = ss_keytab_find(&right->keys, k, klen);
+        if ((rc != NULL) != matched)
+            continue;
         if ((rc_ = one_key(left, right, lc, rc, type, sep, scratch, k, klen,
                            emit, arg)) != 0)
             return rc_;
     }
+    return 0;
+}
+
+/* An outer join gives the pairs of both sides first, then the records of
+ * one side only, left then right: the frame marks each run's missing
+ * side (SS_FRAME_NO_LEFT, _RIGHT) by starting a part, so one run of each
+ * costs three parts a batch, where keys in plain order, matched and not
+ * in turn, could cost a frame header per record. A cogroup keeps the
+ * left side's order. */
+int
+ss_join_run(const struct ss_join_side *left, const struct ss_join_side *right,
+            enum ss_join_type type, char sep, struct ss_buf *scratch,
+            ss_join_emit_fn emit, void *arg)
+{
+    const struct chain *rc;
+    const char *k;
+    size_t klen, cur = 0;
+    int rc_;
+
+    if (type == SS_JOIN_COGROUP) {
+        const struct chain *lc;
+
+        while ((lc = ss_keytab_next(&left->keys, &cur, &k, &klen)) != NULL) {
+            rc = ss_keytab_find(&right->keys, k, klen);
+            if ((rc_ = one_key(left, right, lc, rc, type, sep, scratch, k, klen,
+                               emit, arg)) != 0)
+                return rc_;
+        }
+        cur = 0;
+    } else {
+        if ((rc_ = left_keys(left, right, 1, type, sep, scratch, emit, arg)) !=
+                0 ||
+            (type != SS_JOIN_INNER && type != SS_JOIN_RIGHT &&
+             (rc_ = left_keys(left, right, 0, type, sep, scratch, emit, arg)) !=
+                 0))
+            return rc_;
+    }
     if (type == SS_JOIN_INNER || type == SS_JOIN_LEFT)
         return 0;
-    cur = 0;
     while ((rc = ss_keytab_next(&right->keys, &cur, &k, &klen)) != NULL) {
         if (ss_keytab_find(&left->keys, k, klen) != NULL)
             continue;

@@ -54,12 +54,24 @@ push_text(struct map *m, size_t i, const char *k, size_t klen, const char *v,
     return ss_map__push(m, i, r);
 }
 
+/* arg: the map, the next step, the join type. A join whose records go
+ * straight out marks its frames with the sides (man/sstream.5, "JOIN
+ * SIDES"); a step after it makes records of its own. */
 static int
-emit_join(void *arg, const char *k, size_t klen, const char *v, size_t vlen)
+emit_join(void *arg, const char *k, size_t klen, const char *v, size_t vlen,
+          unsigned missing)
 {
     void **a = arg;
+    struct map *m = a[0];
+    size_t next = *(size_t *)a[1];
+    int rc;
 
-    return push_text(a[0], *(size_t *)a[1], k, klen, v, vlen);
+    if (next == m->nsteps && m->worker == NULL &&
+        (rc = ss_frame_writer_sides(
+             &m->w, ss_join_frame_flags(*(enum ss_join_type *)a[2], missing))) <
+            0)
+        return rc;
+    return push_text(m, next, k, klen, v, vlen);
 }
 
 /* The frames of stream op->input at this batch's time, record by record,
@@ -114,7 +126,7 @@ static int
 join_with(struct map *m, size_t i, enum ss_join_type type)
 {
     struct step *st = &m->st[i];
-    void *arg[2] = {m, &(size_t){i + 1}};
+    void *arg[3] = {m, &(size_t){i + 1}, &type};
     int rc;
 
     m->recno = 0;

@@ -111,6 +111,80 @@ ss_num_format_double(double d, char *out)
 }
 
 size_t
+ss_num_format_java(double d, char *out)
+{
+    char e[SS_NUM_TEXT_MAX], digits[20], *p = out;
+    int prec, exp, nd = 0;
+
+    if (isnan(d))
+        return (size_t)snprintf(out, SS_NUM_TEXT_MAX, "NaN");
+    if (isinf(d))
+        return (size_t)snprintf(out, SS_NUM_TEXT_MAX, "%sInfinity",
+                                d < 0 ? "-" : "");
+    if (signbit(d))
+        *p++ = '-', d = -d;
+    if (d == 0)
+        return (size_t)(p - out) + (size_t)snprintf(p, 4, "0.0");
+    /* the shortest digits that read back: d.ddde[+-]XX */
+    for (prec = 0; prec <= 16; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    for (const char *q = e; *q != 'e'; q++)
+        if (is_digit(*q))
+            digits[nd++] = *q;
+    exp = atoi(strchr(e, 'e') + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (exp >= -3 && exp < 7) { /* plain: 0.00123, 1234567.0 */
+        if (exp < 0) {
+            p += sprintf(p, "0.");
+            for (int i = exp + 1; i < 0; i++)
+                *p++ = '0';
+            memcpy(p, digits, (size_t)nd);
+            p += nd;
+        } else {
+            for (int i = 0; i <= exp; i++)
+                *p++ = i < nd ? digits[i] : '0';
+            *p++ = '.';
+            if (nd > exp + 1) {
+                memcpy(p, digits + exp + 1, (size_t)(nd - exp - 1));
+                p += nd - exp - 1;
+            } else {
+                *p++ = '0';
+            }
+        }
+        *p = '\0';
+        return (size_t)(p - out);
+    }
+    *p++ = digits[0];
+    *p++ = '.';
+    if (nd > 1) {
+        memcpy(p, digits + 1, (size_t)(nd - 1));
+        p += nd - 1;
+    } else {
+        *p++ = '0';
+    }
+    p += sprintf(p, "E%d", exp);
+    return (size_t)(p - out);
+}
+
+int
+ss_num_is_float_text(const char *p, size_t n, double *d)
+{
+    struct ss_num x;
+
+    if (memchr(p, '.', n) == NULL && memchr(p, 'e', n) == NULL &&
+        memchr(p, 'E', n) == NULL)
+        return 0;
+    if (ss_num_parse(p, n, &x) < 0 || x.is_int)
+        return 0;
+    *d = x.d;
+    return 1;
+}
+
+size_t
 ss_num_format(const struct ss_num *x, char *out)
 {
     if (x->is_int)

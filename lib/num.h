@@ -24,6 +24,14 @@ int ss_num_parse(const char *p, size_t n, struct ss_num *out);
 size_t ss_num_format(const struct ss_num *x, char *out);
 /* Shortest text that reads back to the same double. */
 size_t ss_num_format_double(double d, char *out);
+/* d as Java's Double.toString() writes it, and so Spark's print(): at
+ * least one digit after the point ("3.0"), the shortest digits that read
+ * back to d, scientific with "E" outside [1e-3, 1e7) ("1.0E10",
+ * "1.5E-4"), "-0.0", "NaN", "Infinity". Returns the length. */
+size_t ss_num_format_java(double d, char *out);
+/* p[0..n) is decimal text of a double, not an integer: it has a point or
+ * an exponent, and parses (*d its value). */
+int ss_num_is_float_text(const char *p, size_t n, double *d);
 double ss_num_double(const struct ss_num *x);
 /* <0, 0, >0 as a is below, equal to, above b (exact for two integers). */
 int ss_num_cmp(const struct ss_num *a, const struct ss_num *b);

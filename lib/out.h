@@ -35,6 +35,26 @@ struct ss_out {
     struct ss_out *next;
 };
 
+/* A missing side of an outer join in the text outputs (man
+ * sstream-sink(1), "JOINS"): Hive's and PostgreSQL's NULL in text. A
+ * present side that starts with a backslash gets one more, so that the
+ * marker is never a value. */
+#define SS_OUT_MISSING "\\N"
+
+/* A record's value as the text outputs write it: for a frame of an outer
+ * join (SS_FRAME_OPT_LEFT, _RIGHT) the two sides with the marker above;
+ * any other value as it is. 0 or -ENOMEM. */
+int ss_out_value(struct ss_buf *b, uint32_t flags, const char *v, size_t vlen);
+/* A join pair as Spark prints it: (l,r), an outer join's optional side
+ * as Some(x) or None; each side through 'side' (NULL: as it is), which
+ * appends it to b. 0 or -ENOMEM. */
+int ss_out_print_pair(struct ss_buf *b, uint32_t flags, const char *v,
+                      size_t vlen,
+                      int (*side)(struct ss_buf *b, const char *p, size_t n));
+/* An outer join's pair as --json writes it: ["l","r"], null for a
+ * missing side. 0 or -ENOMEM. */
+int ss_out_json_pair(struct ss_buf *b, uint32_t flags, const char *v,
+                     size_t vlen);
 /* Append f's records to b as --lines prints them; 0 or -ENOMEM. */
 int ss_out_lines(struct ss_buf *b, const struct ss_frame *f);
 /* The same all at once (ss_frame_lines()) when the frame allows: 1 done,
@@ -48,9 +68,10 @@ int ss_out_lines_at_once(struct ss_buf *b, const struct ss_frame *f);
 int ss_out_name(struct ss_buf *b, const char *tmpl, const struct ss_rec *r);
 
 /* PREFIX-TIME.SUFFIX (suffix NULL: PREFIX-TIME) per batch, atomically;
- * none for an empty batch when 'skip_empty'. */
+ * none for an empty batch when 'skip_empty'. With 'spark_layout' a
+ * folder of that name, part-00000 and _SUCCESS in it, as Spark's. */
 int ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
-                     struct ss_out **out);
+                     int spark_layout, struct ss_out **out);
 /* 'sh -c CMD' per batch, the records on its stdin, SSTREAM_BATCH_TIME in
  * its environment; run again up to 'retries' times when it fails. */
 int ss_out_foreach_new(const char *cmd, unsigned retries, struct ss_out **out);

@@ -11,13 +11,25 @@
  * written again (a replay after a crash) replaces it with the same bytes.
  * The folder is opened afresh for each batch, so that a folder removed
  * while the sink runs is an error rather than files written nowhere.
+ *
+ * --spark-layout: Spark's own form, a folder per batch, PREFIX-TIME.S/
+ * holding part-00000 and an empty _SUCCESS, as saveAsTextFile leaves
+ * them. The folder is made whole under a hidden temporary name (files
+ * synced, the folder synced) and renamed into place, so a reader sees the
+ * whole folder or none; a batch written again swaps the new folder with
+ * the old one in one step (renameat2 RENAME_EXCHANGE; where the kernel
+ * has none, the old one is moved aside first) and removes the old one.
  */
+#define _GNU_SOURCE /* renameat2() */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -25,16 +37,21 @@
 #include "out.h"
 
 #define FLUSH_BYTES (256 * 1024)
+#define PART        "part-00000"
+#define SUCCESS     "_SUCCESS"
 
 struct ofiles {
     struct ss_out o;
     const char *prefix, *suffix;
-    const char *base;        /* PREFIX after its last '/' */
-    char *dir;               /* PREFIX up to its last '/', or "." */
-    int dirfd;               /* the folder, while a batch is written */
-    int skip_empty;          /* --skip-empty: no file for an empty batch */
-    int64_t time;            /* of the batch being written */
-    char name[NAME_MAX + 1]; /* its file's name in the folder */
+    const char *base;         /* PREFIX after its last '/' */
+    char *dir;                /* PREFIX up to its last '/', or "." */
+    int dirfd;                /* the folder, while a batch is written */
+    int skip_empty;           /* --skip-empty: no file for an empty batch */
+    int64_t time;             /* of the batch being written */
+    char name[NAME_MAX + 1];  /* its file's name in the folder */
+    int spark;                /* --spark-layout: a folder per batch */
+    char tdir[SS_IO_TMP_MAX]; /* the batch's folder, while it is made */
+    int tdirfd;               /* that folder, open */
     struct ss_io_tmp tmp;
     struct ss_buf buf;
 };
@@ -51,15 +68,104 @@ make_name(struct ofiles *f, int64_t time)
     return 0;
 }
 
-/* Leave no file open, no temporary file and no folder descriptor. */
+/* Remove 'name' in dirfd: a file, or a folder of files (a batch's
+ * folder holds no folder). Best effort: what stays is cleaned at the next
+ * start. */
+static void
+remove_tree(int dirfd, const char *name)
+{
+    struct dirent *e;
+    DIR *d;
+    int fd;
+
+    if (unlinkat(dirfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
+        return;
+    fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if ((d = fdopendir(fd)) == NULL) {
+        close(fd);
+        return;
+    }
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlinkat(fd, e->d_name, 0);
+    closedir(d);
+    unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* Leave no file open, no temporary file or folder and no folder
+ * descriptor. */
 static void
 drop(struct ofiles *f)
 {
     ss_io_tmp_close(&f->tmp);
+    if (f->tdirfd >= 0)
+        close(f->tdirfd);
+    f->tdirfd = -1;
+    if (f->tdir[0] != '\0' && f->dirfd >= 0)
+        remove_tree(f->dirfd, f->tdir);
+    f->tdir[0] = '\0';
     if (f->dirfd >= 0)
         close(f->dirfd);
     f->dirfd = -1;
     ss_buf_reset(&f->buf);
+}
+
+/* --spark-layout: the batch's folder under its temporary name, and
+ * part-00000 in it to write. 0 or -errno. */
+static int
+open_folder(struct ofiles *f)
+{
+    int rc;
+
+    if ((rc = ss_io_tmp_mkdir(f->dirfd, f->name, f->tdir)) < 0)
+        return rc;
+    f->tdirfd = openat(f->dirfd, f->tdir,
+                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (f->tdirfd < 0)
+        return -errno;
+    return ss_io_tmp_open(&f->tmp, f->tdirfd, PART);
+}
+
+/* The folder made whole (part-00000 and _SUCCESS durable) takes its
+ * final name: renamed there, or swapped with what a run before left
+ * there, which then goes. 0 or -errno. */
+static int
+place_folder(struct ofiles *f)
+{
+    int rc;
+
+    if ((rc = ss_io_tmp_commit(&f->tmp, PART)) < 0 ||
+        (rc = ss_io_write_atomic_at(f->tdirfd, SUCCESS, "", 0)) < 0)
+        return rc;
+    ss_io_test_crash(SS_IO_CRASH_SPARK_FOLDER);
+    if (renameat(f->dirfd, f->tdir, f->dirfd, f->name) < 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY && errno != ENOTDIR &&
+            errno != EISDIR)
+            return -errno;
+        if (renameat2(f->dirfd, f->tdir, f->dirfd, f->name, RENAME_EXCHANGE) <
+            0) {
+            /* no exchange on this file system: move the old one aside
+             * (to a fresh temporary name, drawn as a folder and freed),
+             * then rename */
+            char old[SS_IO_TMP_MAX];
+
+            if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+                return -errno;
+            if ((rc = ss_io_tmp_mkdir(f->dirfd, f->name, old)) < 0)
+                return rc;
+            if (unlinkat(f->dirfd, old, AT_REMOVEDIR) < 0 ||
+                renameat(f->dirfd, f->name, f->dirfd, old) < 0 ||
+                renameat(f->dirfd, f->tdir, f->dirfd, f->name) < 0)
+                return -errno;
+            remove_tree(f->dirfd, old);
+        }
+        /* the old folder is now at the temporary name: drop() removes it */
+    } else {
+        f->tdir[0] = '\0';
+    }
+    return ss_io_dir_sync(f->dirfd);
 }
 
 static int
@@ -94,7 +200,8 @@ files_frame(struct ss_out *o, const struct ss_frame *fr, int first)
     if (f->tmp.fd < 0 && (fr->count > 0 || !f->skip_empty)) {
         if ((rc = make_name(f, fr->time)) < 0 ||
             (rc = f->dirfd = ss_io_dir_open(f->dir)) < 0 ||
-            (rc = ss_io_tmp_open(&f->tmp, f->dirfd, f->name)) < 0)
+            (rc = f->spark ? open_folder(f)
+                           : ss_io_tmp_open(&f->tmp, f->dirfd, f->name)) < 0)
             return fail(f, rc);
     }
     if ((rc = ss_out_lines(&f->buf, fr)) < 0)
@@ -113,7 +220,9 @@ files_end(struct ss_out *o, int64_t time)
     (void)time;
     if (f->tmp.fd < 0) /* --skip-empty, and the batch was */
         return 0;
-    if ((rc = flush(f)) < 0 || (rc = ss_io_tmp_commit(&f->tmp, f->name)) < 0)
+    if ((rc = flush(f)) < 0 ||
+        (rc = f->spark ? place_folder(f) : ss_io_tmp_commit(&f->tmp, f->name)) <
+            0)
         return fail(f, rc);
     drop(f);
     return 0;
@@ -155,6 +264,30 @@ is_ours(const char *final, size_t n, const void *ctx)
            memcmp(final + i + 1, f->suffix, n - i - 1) == 0;
 }
 
+/* --spark-layout: remove the temporary folders a crash left for this
+ * PREFIX (ss_io_tmp_clean() takes files only). */
+static void
+clean_folders(int dirfd, const struct ofiles *f)
+{
+    int fd = dup(dirfd);
+    struct dirent *e;
+    const char *final;
+    size_t n;
+    DIR *d;
+
+    if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    rewinddir(d);
+    while ((e = readdir(d)) != NULL)
+        if ((n = ss_io_tmp_final(e->d_name, &final)) > 0 &&
+            is_ours(final, n, f))
+            remove_tree(dirfd, e->d_name);
+    closedir(d);
+}
+
 /* Create PREFIX's folder, and remove the temporary files a crash left
  * there for this PREFIX. */
 static int
@@ -169,13 +302,15 @@ prepare_dir(struct ofiles *f)
         return ss_diag_err(dirfd, "--save-as-text-files: cannot open '%s'",
                            f->dir);
     ss_io_tmp_clean(dirfd, is_ours, f);
+    if (f->spark)
+        clean_folders(dirfd, f);
     close(dirfd);
     return 0;
 }
 
 int
 ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
-                 struct ss_out **out)
+                 int spark_layout, struct ss_out **out)
 {
     struct ofiles *f = calloc(1, sizeof(*f));
     const char *slash = strrchr(prefix, '/');
@@ -186,7 +321,8 @@ ss_out_files_new(const char *prefix, const char *suffix, int skip_empty,
     f->prefix = prefix;
     f->suffix = suffix;
     f->skip_empty = skip_empty;
-    f->dirfd = f->tmp.fd = -1;
+    f->dirfd = f->tmp.fd = f->tdirfd = -1;
+    f->spark = spark_layout;
     f->base = slash ? slash + 1 : prefix;
     if (slash == NULL)
         f->dir = strdup(".");

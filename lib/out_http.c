@@ -38,8 +38,9 @@ struct ohttp {
     struct ss_backoff bo;
 };
 
+/* flags: the frame's, for an outer join's sides (ss_out_json_pair()). */
 static int
-put_record(struct ss_buf *b, const struct ss_rec *r, int first)
+put_record(struct ss_buf *b, const struct ss_rec *r, uint32_t flags, int first)
 {
     if (ss_buf_append(b, first ? "{" : ",{", first ? 1 : 2) < 0)
         return -ENOMEM;
@@ -48,7 +49,10 @@ put_record(struct ss_buf *b, const struct ss_rec *r, int first)
          ss_json_string(b, r->key, r->klen) < 0 || ss_buf_putc(b, ',') < 0))
         return -ENOMEM;
     if (ss_buf_append(b, "\"value\":", 8) < 0 ||
-        ss_json_string(b, r->val, r->vlen) < 0 || ss_buf_putc(b, '}') < 0)
+        ((flags & (SS_FRAME_OPT_LEFT | SS_FRAME_OPT_RIGHT))
+             ? ss_out_json_pair(b, flags, r->val, r->vlen)
+             : ss_json_string(b, r->val, r->vlen)) < 0 ||
+        ss_buf_putc(b, '}') < 0)
         return -ENOMEM;
     return 0;
 }
@@ -69,7 +73,7 @@ http_frame(struct ss_out *o, const struct ss_frame *f, int first)
     }
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r))
-        if (put_record(&h->body, &r, h->nrec++ == 0) < 0)
+        if (put_record(&h->body, &r, f->flags, h->nrec++ == 0) < 0)
             return ss_diag_err(-ENOMEM, "%s", h->what);
     return 0;
 }

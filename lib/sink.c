@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "io.h"
 #include "json.h"
+#include "num.h"
 #include "out.h"
 #include "top.h"
 #include "wal.h"
@@ -65,6 +66,20 @@ put(struct ss_buf *b, const char *p, size_t n)
     ss_buf_append(b, p, n);
 }
 
+/* A value as Spark's print() shows it: a float (decimal text with a
+ * point or an exponent) as Java's Double.toString() writes it, 3.0 and
+ * 1.0E10; anything else, integers included, as it is. */
+static int
+print_value(struct ss_buf *b, const char *p, size_t n)
+{
+    char text[SS_NUM_TEXT_MAX];
+    double d;
+
+    if (ss_num_is_float_text(p, n, &d))
+        return ss_buf_append(b, text, ss_num_format_java(d, text));
+    return ss_buf_append(b, p, n);
+}
+
 /* Spark's DStream.print(): println of each element, tuples as (k,v). */
 static void
 print_frame(struct sink *s, const struct ss_frame *f, int first)
@@ -94,13 +109,41 @@ print_frame(struct sink *s, const struct ss_frame *f, int first)
             ss_buf_putc(&s->out, '(');
             put(&s->out, r.key, r.klen);
             ss_buf_putc(&s->out, ',');
-            put(&s->out, r.val, r.vlen);
+            if (f->flags & SS_FRAME_PAIRS)
+                ss_out_print_pair(&s->out, f->flags, r.val, r.vlen,
+                                  print_value);
+            else
+                print_value(&s->out, r.val, r.vlen);
             put(&s->out, ")\n", 2);
         } else {
-            put(&s->out, r.val, r.vlen);
+            print_value(&s->out, r.val, r.vlen);
             ss_buf_putc(&s->out, '\n');
         }
     }
+}
+
+/* --lines, --tsv for an outer join's frame: its sides with the marker
+ * of a missing one (ss_out_value()); off the hot path. */
+static int
+outer_frame(struct sink *s, const struct ss_frame *f, const char *tbuf,
+            size_t tlen)
+{
+    struct ss_rec_iter it;
+    struct ss_rec r;
+    int rc;
+
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &r)) {
+        if (ss_buf_append(&s->out, tbuf, tlen) < 0 ||
+            (r.key != NULL && (ss_buf_append(&s->out, r.key, r.klen) < 0 ||
+                               ss_buf_putc(&s->out, '\t') < 0)) ||
+            ss_out_value(&s->out, f->flags, r.val, r.vlen) < 0 ||
+            ss_buf_putc(&s->out, '\n') < 0)
+            return -ENOMEM;
+        if (s->out.len >= OUT_FLUSH && (rc = flush_out(s)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static int
@@ -121,6 +164,8 @@ text_frame(struct sink *s, const struct ss_frame *f)
     }
     if ((rc = ss_frame_reader_check(s->rd, f)) < 0)
         return rc;
+    if (f->flags & (SS_FRAME_OPT_LEFT | SS_FRAME_OPT_RIGHT))
+        return outer_frame(s, f, tbuf, tlen);
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
         size_t n = tlen + (r.key ? r.klen + 1 : 0) + r.vlen + 1;
@@ -165,7 +210,9 @@ json_frame(struct sink *s, const struct ss_frame *f)
                               ss_json_string(&s->out, r.key, r.klen) < 0))
             return -ENOMEM;
         if (ss_buf_append(&s->out, ",\"value\":", 9) < 0 ||
-            ss_json_string(&s->out, r.val, r.vlen) < 0 ||
+            ((f->flags & (SS_FRAME_OPT_LEFT | SS_FRAME_OPT_RIGHT))
+                 ? ss_out_json_pair(&s->out, f->flags, r.val, r.vlen)
+                 : ss_json_string(&s->out, r.val, r.vlen)) < 0 ||
             ss_buf_append(&s->out, "}\n", 2) < 0)
             return -ENOMEM;
         if (s->out.len >= OUT_FLUSH && (rc = flush_out(s)) < 0)
@@ -211,6 +258,32 @@ dump_trail(struct sink *s, const struct ss_frame *f)
     ss_buf_putc(&s->out, '\n');
 }
 
+/* The flags --dump knows by name, comma-separated; "-" for none. */
+static void
+flag_names(struct ss_buf *b, uint32_t flags)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {SS_FRAME_KEYED, "keyed"},       {SS_FRAME_MORE, "more"},
+        {SS_FRAME_ABORTED, "aborted"},   {SS_FRAME_PAIRS, "pairs"},
+        {SS_FRAME_OPT_LEFT, "opt-left"}, {SS_FRAME_OPT_RIGHT, "opt-right"},
+        {SS_FRAME_NO_LEFT, "no-left"},   {SS_FRAME_NO_RIGHT, "no-right"},
+    };
+
+    const char *sep = "";
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (flags & names[i].bit) {
+            ss_buf_printf(b, "%s%s", sep, names[i].name);
+            sep = ",";
+        }
+    }
+    if (*sep == '\0')
+        ss_buf_putc(b, '-');
+}
+
 static void
 dump_frame(struct sink *s, const struct ss_frame *f)
 {
@@ -220,15 +293,11 @@ dump_frame(struct sink *s, const struct ss_frame *f)
 
     ss_buf_printf(&s->out,
                   "@%" PRIu64 " %s time=%" PRId64 " interval=%" PRIu32
-                  " count=%" PRIu32 " payload=%zu flags=%s%s%s closed=%" PRId64
-                  "\n",
+                  " count=%" PRIu32 " payload=%zu flags=",
                   f->offset, f->kind == SS_FRAME_END ? "end" : "batch", f->time,
-                  f->interval, f->count, f->payload_len, f->flags ? "" : "-",
-                  (f->flags & SS_FRAME_KEYED) ? "keyed" : "",
-                  (f->flags & SS_FRAME_MORE)
-                      ? ((f->flags & SS_FRAME_KEYED) ? ",more" : "more")
-                      : "",
-                  f->closed_ms);
+                  f->interval, f->count, f->payload_len);
+    flag_names(&s->out, f->flags);
+    ss_buf_printf(&s->out, " closed=%" PRId64 "\n", f->closed_ms);
     dump_trail(s, f);
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
@@ -256,7 +325,7 @@ open_outputs(struct sink *s)
         o = NULL;
         if (i == 0 && cfg->save_as != NULL)
             rc = ss_out_files_new(cfg->save_as, cfg->suffix, cfg->skip_empty,
-                                  &o);
+                                  cfg->spark_layout, &o);
         else if (i == 1 && cfg->connect != NULL)
             rc = ss_out_tcp_new(cfg->connect, cfg->connect_timeout, &o);
         else if (i == 2 && cfg->kafka != NULL)

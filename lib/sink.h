@@ -29,6 +29,7 @@ struct ss_sink_config {
     const char *save_as;           /* --save-as-text-files PREFIX */
     const char *suffix;            /* --suffix S, or NULL */
     int skip_empty;          /* --skip-empty: no file for an empty batch */
+    int spark_layout;        /* --spark-layout: PREFIX-TIME.S/part-00000 */
     const char *foreach;     /* --foreach CMD */
     unsigned retries;        /* --retries N for --foreach */
     const char *connect;     /* --connect HOST:PORT */

@@ -558,10 +558,12 @@ saved_last_time(const char *dir)
     return last;
 }
 
+/* The last batch time a run before this one sent, as --wal or --state
+ * recorded it; SS_WAL_NO_TIME when there is no record. */
 static int64_t
-first_time(const struct ss_source_config *cfg, const struct ss_batcher *b)
+last_recorded(const struct ss_source_config *cfg, const struct ss_batcher *b)
 {
-    int64_t now = ss_dur_now_ms(), iv = b->interval, t, last = SS_WAL_NO_TIME;
+    int64_t last = SS_WAL_NO_TIME;
 
     if (b->wal != NULL)
         last = b->wal->last;
@@ -571,11 +573,61 @@ first_time(const struct ss_source_config *cfg, const struct ss_batcher *b)
         if (saved > last)
             last = saved;
     }
+    return last;
+}
+
+static int64_t
+first_time(const struct ss_source_config *cfg, const struct ss_batcher *b)
+{
+    int64_t now = ss_dur_now_ms(), iv = b->interval, t;
+    int64_t last = last_recorded(cfg, b);
+
     if (last == SS_WAL_NO_TIME) /* no record: the second boundary */
         return now - now % iv + 2 * iv;
     t = ss_batcher_align(now, iv);
     /* after the record, even if the clock went back across the restart */
     return last + iv > t ? ss_batcher_align(last + iv, iv) : t;
+}
+
+/* --catch-up: Spark's restart from a checkpoint runs the batches of the
+ * downtime (JobGenerator.restart(): every batch time from the
+ * checkpoint's up to the restart); here they are sent empty, every
+ * interval boundary after the recorded last time and before 'first', the
+ * first live batch, so that windows slide and state times out across the
+ * downtime as if the source had run. A downtime past the bound is
+ * refused rather than cut: a wrong --state folder or a clock that jumped
+ * is likelier than such a pause, and every stage after would fill it.
+ * 0, or SS_REPORTED. */
+static int
+catch_up(const struct ss_source_config *cfg, struct ss_batcher *b,
+         int64_t first)
+{
+    int64_t last = last_recorded(cfg, b), iv = b->interval, t, n, max;
+    int rc;
+
+    if (last == SS_WAL_NO_TIME)
+        return 0;                       /* a first run: no downtime */
+    t = ss_batcher_align(last + 1, iv); /* aligned, even if -b changed */
+    if (t >= first)
+        return 0;
+    n = (first - t) / iv;
+    max = cfg->catch_up_max > 0 ? cfg->catch_up_max / iv
+                                : SS_SOURCE_CATCH_UP_BATCHES;
+    if (n > max)
+        return ss_diag("--catch-up: %" PRId64 " batches missed since batch "
+                       "%" PRId64 ", more than the %" PRId64 " it fills "
+                       "(give a longer --catch-up=DUR, or start without "
+                       "--catch-up to go on from batch %" PRId64 ")",
+                       n, last, max, first);
+    ss_diag("--catch-up: %" PRId64 " empty batch%s for the downtime "
+            "(%" PRId64 " to %" PRId64 ")",
+            n, n == 1 ? "" : "es", t, first - iv);
+    for (; t < first; t += iv) {
+        ss_batcher_open(b, t);
+        if ((rc = ss_batcher_close(b, 0)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* --state: one run at a time. Two runs over the folder at once (cron
@@ -768,7 +820,7 @@ static int
 run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
 {
     struct live lv;
-    int rc, lockfd = -1, locked = 0;
+    int rc, lockfd = -1, locked = 0, caught = 0;
 
     memset(&lv, 0, sizeof(lv));
     lv.cfg = cfg;
@@ -821,14 +873,18 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         saved_last_time(cfg->state) != SS_WAL_NO_TIME)
         ss_evtime_start_after(b->ev, saved_last_time(cfg->state));
     if (b->ev == NULL) {
-        ss_batcher_open(b, first_time(cfg, b));
+        int64_t first = first_time(cfg, b);
+
+        if (cfg->catch_up && locked >= 0 && catch_up(cfg, b, first) < 0)
+            caught = -1;
+        ss_batcher_open(b, first);
         arm_timer(&lv);
     } else if (cfg->evtime.idle_timeout > 0) {
         start_idle_timer(&lv);
     }
     if (cfg->duration > 0)
         uv_timer_start(&lv.deadline, on_deadline, (uint64_t)cfg->duration, 0);
-    if (locked < 0 || start_inputs(&lv) < 0) {
+    if (locked < 0 || caught < 0 || start_inputs(&lv) < 0) {
         lv.failed = 1;
         end_stream(&lv, 0);
     }
@@ -836,7 +892,10 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     rc = lv.rc;
     if (rc == 0 && (lv.failed || lv.host.troubles > 0))
         rc = SS_REPORTED;
-    if (locked > 0 && lv.ended && (b->ev == NULL || b->batches > 0))
+    /* a --catch-up refused sent nothing: the record stays, for a run
+     * with a longer one to fill the downtime */
+    if (locked > 0 && lv.ended && (b->ev == NULL || b->batches > 0) &&
+        caught == 0)
         save_last_time(cfg->state, b->time); /* event time: the last sent */
     /* The open batch went out whole at the end (end_stream() closes it
      * unless the stream failed), and no record tells the next run. */

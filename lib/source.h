@@ -80,6 +80,11 @@ struct ss_source_config {
     struct ss_source_kafka kafka;
     struct ss_source_mqtt mqtt;
     struct ss_source_nats nats;
+    /* --catch-up[=DUR]: send the empty batches of the downtime since the
+     * last batch of the run before (--wal, --state); catch_up_max the
+     * longest downtime filled, ms (0: SS_SOURCE_CATCH_UP_BATCHES). */
+    int catch_up;
+    int64_t catch_up_max;
     uint64_t batches; /* --batches N: end after N, 0 never */
     int64_t duration; /* --duration, ms: end after it (replay: batch time) */
     int format;       /* --format: enum ss_fields_format */
@@ -92,6 +97,9 @@ struct ss_source_config {
  * default, so that a restart never asks them for a batch they no longer
  * keep. A log without a bound is refused. */
 #define SS_SOURCE_MAX_UNCOMMITTED 10
+/* --catch-up without DUR: at most this many batches of downtime, as
+ * sstream-window --max-gap fills at most that many slides. */
+#define SS_SOURCE_CATCH_UP_BATCHES 100000
 
 /* --connect-timeout: well past a slow handshake, well short of the
  * kernel's two minutes of SYN retries. */

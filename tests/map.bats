@@ -352,7 +352,7 @@ m() {
     assert_output "$(printf '1000\tdone')"
 }
 
-@test "map: --join FILE, every join type, missing sides empty" {
+@test "map: --join FILE, every join type, missing sides \\N" {
     mkdir -p "$T/d"
     printf 'a 1\nb 2\na 3\n' >"$T/d/1"
     printf 'c 4\n' >"$T/d/2"
@@ -360,11 +360,11 @@ m() {
     run m --key-field 1 --value-field 2 --join "$T/tab"
     assert_output "$(printf '1000\ta\t1\tA\n1000\ta\t3\tA\n2000\tc\t4\tC')"
     run m --key-field 1 --value-field 2 --join "$T/tab" --join-type left
-    assert_output "$(printf '1000\ta\t1\tA\n1000\ta\t3\tA\n1000\tb\t2\t\n2000\tc\t4\tC')"
+    assert_output "$(printf '1000\ta\t1\tA\n1000\ta\t3\tA\n1000\tb\t2\t\\N\n2000\tc\t4\tC')"
     run m --key-field 1 --value-field 2 --join "$T/tab" --join-type right
-    assert_output "$(printf '1000\ta\t1\tA\n1000\ta\t3\tA\n1000\tc\t\tC\n1000\tz\t\tZ\n2000\tc\t4\tC\n2000\ta\t\tA\n2000\tz\t\tZ')"
+    assert_output "$(printf '1000\ta\t1\tA\n1000\ta\t3\tA\n1000\tc\t\\N\tC\n1000\tz\t\\N\tZ\n2000\tc\t4\tC\n2000\ta\t\\N\tA\n2000\tz\t\\N\tZ')"
     run m --key-field 1 --value-field 2 --join "$T/tab" --join-type full
-    assert_output "$(printf '1000\ta\t1\tA\n1000\ta\t3\tA\n1000\tb\t2\t\n1000\tc\t\tC\n1000\tz\t\tZ\n2000\tc\t4\tC\n2000\ta\t\tA\n2000\tz\t\tZ')"
+    assert_output "$(printf '1000\ta\t1\tA\n1000\ta\t3\tA\n1000\tb\t2\t\\N\n1000\tc\t\\N\tC\n1000\tz\t\\N\tZ\n2000\tc\t4\tC\n2000\ta\t\\N\tA\n2000\tz\t\\N\tZ')"
 }
 
 @test "map: --join with a table line without a tab fails at start" {
@@ -413,7 +413,7 @@ m() {
         "sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)")"
 }
 
-@test "map: --join-stream joins two streams batch by batch, outer sides empty" {
+@test "map: --join-stream joins two streams batch by batch, outer sides \\N" {
     mkdir -p "$T/d" "$T/r"
     printf 'a 1\nb 2\n' >"$T/d/1"
     printf 'c 3\n' >"$T/d/2"
@@ -424,9 +424,9 @@ m() {
         run bash -c "sstream-source --replay '$T/d' | sstream-map --key-field 1 --value-field 2 --join-stream $right --join-type $t | sstream-sink --tsv"
         case $t in
         inner) want='1000\ta\t1\tx\n2000\tc\t3\tw\n2000\tc\t3\tv' ;;
-        left) want='1000\ta\t1\tx\n1000\tb\t2\t\n2000\tc\t3\tw\n2000\tc\t3\tv' ;;
-        right) want='1000\ta\t1\tx\n1000\tz\t\ty\n2000\tc\t3\tw\n2000\tc\t3\tv' ;;
-        full) want='1000\ta\t1\tx\n1000\tb\t2\t\n1000\tz\t\ty\n2000\tc\t3\tw\n2000\tc\t3\tv' ;;
+        left) want='1000\ta\t1\tx\n1000\tb\t2\t\\N\n2000\tc\t3\tw\n2000\tc\t3\tv' ;;
+        right) want='1000\ta\t1\tx\n1000\tz\t\\N\ty\n2000\tc\t3\tw\n2000\tc\t3\tv' ;;
+        full) want='1000\ta\t1\tx\n1000\tb\t2\t\\N\n1000\tz\t\\N\ty\n2000\tc\t3\tw\n2000\tc\t3\tv' ;;
         esac
         assert_output "$(printf "$want")"
     done
