@@ -20,14 +20,16 @@
 
 #include "buf.h"
 
-#define SS_FRAME_MAGIC   "SSTM"
-#define SS_FRAME_VERSION 1
+#define SS_FRAME_MAGIC       "SSTM"
+#define SS_FRAME_VERSION     1
+#define SS_FRAME_HEADER_LEN  56
+#define SS_FRAME_MAX_PAYLOAD ((uint64_t)1 << 31)
+
 /* Update frames (SS_FRAME_UPDATE) carry version 2, so that a reader that
  * predates them refuses them rather than take late records for a new
  * batch; every other frame stays version 1 (man/sstream.5 "UPDATES"). */
 #define SS_FRAME_VERSION_UPDATE 2
-#define SS_FRAME_HEADER_LEN     56
-#define SS_FRAME_MAX_PAYLOAD    ((uint64_t)1 << 31)
+
 /* Times (batch time, closed_ms) lie within +-SS_FRAME_TIME_MAX ms, so
  * that adding or subtracting an interval or a window cannot overflow. */
 #define SS_FRAME_TIME_MAX ((int64_t)1 << 62)
