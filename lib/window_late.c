@@ -384,7 +384,7 @@ ss_window__late_update(struct win *x, struct ss_frame_batch_reader *br)
     beyond = !holds(x, first_open(x, t), t);
     if (!beyond && (k = find(l, t)) == NULL)
         return -ENOMEM;
-    recno = k->count; /* the late records follow the batch's own */
+    recno = 0; /* rejects are numbered within the update */
     ss_buf_reset(&l->recs);
     while ((rc = ss_frame_batch_part(br, &f)) > 0) {
         uint32_t n = 0;
