@@ -210,3 +210,31 @@ EOF
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --allowed-lateness is for sliding windows"
 }
+
+@test "lateness: update flags that do not match the frame's version are corrupt" {
+    small >"$T/d/log"
+    sstream-source --replay "$T/d" --event-time 1 --max-delay 2s \
+        --late-policy update --allowed-lateness 1s 2>/dev/null >"$T/frames"
+    # the first frame (version 1) with UPDATE, then the update (at 209,
+    # version 2) without it, checksums made right again
+    for at in "0 20 8" "209 20 0" "0 4 2"; do
+        "$PY" - "$T/frames" $at >"$T/bad" <<'PY'
+import struct, sys, xxhash
+data = bytearray(open(sys.argv[1], "rb").read())
+at, off, val = (int(a) for a in sys.argv[2:5])
+if off == 4:
+    data[at + 4] = val
+else:
+    struct.pack_into("<I", data, at + off, val)
+hlen = struct.unpack_from("<H", data, at + 6)[0]
+plen = struct.unpack_from("<Q", data, at + 32)[0]
+struct.pack_into("<Q", data, at + 40, 0)
+frame = bytes(data[at:at + hlen + plen])
+struct.pack_into("<Q", data, at + 40, xxhash.xxh64(frame).intdigest())
+sys.stdout.buffer.write(data)
+PY
+        run --separate-stderr sstream-sink --dump <"$T/bad"
+        assert_failure 1
+        assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset ${at%% *}: update flags do not match the version"
+    done
+}
