@@ -25,6 +25,7 @@ ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
     ev->live = live;
     ev->interval = b->interval;
     ev->max_seen = ev->watermark = ev->next = ev->newest = INT64_MIN;
+    ev->first = INT64_MIN;
     /* Open batches lie between the watermark and the batch of the
      * largest time: --max-delay plus two intervals at most. */
     ev->nslots = (size_t)(cfg->max_delay / b->interval) + 3;
@@ -175,6 +176,8 @@ send(struct ss_evtime *ev)
 
     if ((rc = send_updates(ev)) < 0)
         return rc;
+    if (ev->first == INT64_MIN)
+        ev->first = ev->next;
 
     if (p != NULL) /* a slot never used has no buffer: no NULL + 0 */
         end += s->len;
@@ -219,8 +222,11 @@ late(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
         ev->late_max = behind;
     if (ev->cfg->policy == SS_LATE_UPDATE) {
         /* its batch went out (it is at or before the watermark, and the
-         * batches there are sent) no longer than --allowed-lateness ago */
-        if (ev->watermark - batch <= ev->cfg->lateness) {
+         * batches there are sent) no longer than --allowed-lateness ago,
+         * in this run: not before the first batch, which stages after us
+         * never saw */
+        if (ev->first != INT64_MIN && batch >= ev->first &&
+            ev->watermark - batch <= ev->cfg->lateness) {
             ev->nupdated++;
             return hold_update(ev, batch, val, vlen);
         }

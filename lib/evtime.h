@@ -18,8 +18,9 @@
  * --allowed-lateness before the watermark goes out again for that batch,
  * in an update frame (man/sstream.5 "UPDATES": its records add to the
  * batch) sent just before the next batch, or at the end of the input;
- * one frame per batch updated, oldest first. Later ones go to the --late
- * file, or are dropped, and counted either way.
+ * one frame per batch updated, oldest first. Later ones, and those of a
+ * batch this run did not send (before its first), go to the --late file,
+ * or are dropped, and counted either way.
  *
  * Owns: the records of the open batches (their times lie within
  * --max-delay plus two intervals of one another, so their number is
@@ -91,6 +92,7 @@ struct ss_evtime {
     struct ss_evtime_update *upd;
     size_t nupd, upd_cap;
     uint64_t nupdated, nbeyond;
+    int64_t first; /* the first batch this run sent; INT64_MIN none yet */
 };
 
 /* 0, or SS_REPORTED after saying why the --late file cannot open. */

@@ -247,6 +247,8 @@ on_batch(struct win *x, struct ss_frame_batch_reader *br)
 
     if (br->update) /* late records: window_late.c */
         return ss_window__late_update(x, br);
+    if ((rc = ss_window__late_flush(x)) < 0)
+        return rc;
     ss_stats_begin(x->stats);
     x->in.cur = &br->f;
     x->out.w.closed_ms = br->f.closed_ms; /* passed on, for delays */
@@ -317,6 +319,8 @@ run_loop(struct win *x)
     while ((rc = ss_frame_batch_next(&br)) > 0)
         if ((rc = on_batch(x, &br)) < 0)
             break;
+    if (rc == 0)
+        rc = ss_window__late_flush(x);
     x->in.cur = NULL; /* the end-of-stream frame has no trail */
     if (rc == 0)
         rc = ss_frame_writer_eos(&x->out.w, x->out.last,

@@ -197,6 +197,9 @@ int ss_window__close_sessions(struct win *x);
 int ss_window__late_open(struct win *x);
 int ss_window__late_keep(struct win *x, const struct ss_frame *f);
 int ss_window__late_update(struct win *x, struct ss_frame_batch_reader *br);
+/* Before the next batch, and at the end: the updates read since the last
+ * batch rebuild the panes, and the windows they change go out again. */
+int ss_window__late_flush(struct win *x);
 void ss_window__late_close(struct win *x);
 
 /* window_ckpt.c */

@@ -17,8 +17,11 @@
  * folded into a running aggregate (inverse-reduce) or merged at each
  * slide, by mode; a fresh engine gives each mode the answer the records
  * would have had on time, through the code that gives it, at the cost of
- * the kept batches once per update (the source sends one update per batch
- * it updates, holding all of that batch's late records).
+ * the kept batches once per batch read after updates: the updates that
+ * come between two batches (the source sends them together, one per
+ * batch it updates, just before its next) wait for that next batch, or
+ * the end of the stream, and share one rebuild; each window they change
+ * goes out once, with all of them in it.
  *
  * A late record that no window open to updates holds (every window with
  * T ended more than --allowed-lateness ago) is a reject: counted, said
@@ -58,6 +61,8 @@ struct win_late {
     struct ss_buf out;  /* the spool read back */
     struct ss_buf recs; /* an update's records that join their batch */
     struct ss_acc check;
+    int64_t *touched; /* batches updated since the last rebuild */
+    size_t ntouched, touched_cap;
     uint64_t updates, windows; /* for the summary */
 };
 
@@ -86,7 +91,7 @@ ss_window__late_close(struct win *x)
         ss_diag("%" PRIu64 " update%s read, %" PRIu64 " window%s sent again",
                 l->updates, l->updates == 1 ? "" : "s", l->windows,
                 l->windows == 1 ? "" : "s");
-    for (size_t i = 0; i < l->cap; i++)
+    for (size_t i = 0; i < l->n; i++) /* past n: moved or never used */
         ss_buf_release(&l->b[i].recs);
     free(l->b);
     if (l->spool != NULL)
@@ -94,6 +99,7 @@ ss_window__late_close(struct win *x)
     ss_buf_release(&l->out);
     ss_buf_release(&l->recs);
     ss_acc_release(&l->check);
+    free(l->touched);
     free(l);
     x->late = NULL;
 }
@@ -274,11 +280,26 @@ resend(struct win *x, const struct ss_frame *f, int first)
     return ss_window__out_end(x);
 }
 
-/* The rebuilt engine's frames, read back from the spool: the windows
- * that went out before, hold batch t and are open to updates go out
- * again. */
+/* Window 'end' went out, is open to updates and holds a batch that
+ * updates changed. */
 static int
-resend_all(struct win *x, int64_t t)
+changed(const struct win *x, int64_t end)
+{
+    const struct win_late *l = x->late;
+
+    if (end > x->out.last ||
+        end < ceil_to(x->in.last_time - x->cfg->lateness, x->slide))
+        return 0;
+    for (size_t i = 0; i < l->ntouched; i++)
+        if (holds(x, end, l->touched[i]))
+            return 1;
+    return 0;
+}
+
+/* The rebuilt engine's frames, read back from the spool: the windows
+ * that changed go out again. */
+static int
+resend_all(struct win *x)
 {
     struct win_late *l = x->late;
     int fd = fileno(l->spool), first = 1, rc;
@@ -295,8 +316,7 @@ resend_all(struct win *x, int64_t t)
            ss_frame_parse(l->out.data + pos, l->out.len - pos, &f, &need,
                           &why) > 0) {
         pos += need;
-        if (f.kind != SS_FRAME_BATCH || !holds(x, f.time, t) ||
-            f.time < first_open(x, t) || f.time > x->out.last)
+        if (f.kind != SS_FRAME_BATCH || !changed(x, f.time))
             continue;
         if ((rc = resend(x, &f, first)) < 0)
             return rc;
@@ -309,7 +329,7 @@ resend_all(struct win *x, int64_t t)
  * rejects held and dropped (the values were checked as they came); then
  * its panes take the place of x's. */
 static int
-rebuild(struct win *x, int64_t t)
+rebuild(struct win *x)
 {
     struct win_late *l = x->late;
     int fd = fileno(l->spool), rc = 0;
@@ -340,7 +360,7 @@ rebuild(struct win *x, int64_t t)
 
         rc = ss_window__batch(y, &f);
     }
-    if (rc == 0 && (rc = resend_all(x, t)) == 0) {
+    if (rc == 0 && (rc = resend_all(x)) == 0) {
         struct win_ring ring = x->ring;
 
         x->ring = y->ring;
@@ -352,6 +372,27 @@ rebuild(struct win *x, int64_t t)
     free(y);
     ss_buf_release(&quiet.out);
     return rc;
+}
+
+/* Batch t changed: the next flush rebuilds. */
+static int
+touch(struct win_late *l, int64_t t)
+{
+    int64_t *p;
+
+    for (size_t i = 0; i < l->ntouched; i++)
+        if (l->touched[i] == t)
+            return 0;
+    if (l->ntouched == l->touched_cap) {
+        size_t cap = l->touched_cap ? l->touched_cap * 2 : 8;
+
+        if ((p = realloc(l->touched, cap * sizeof(*p))) == NULL)
+            return -ENOMEM;
+        l->touched = p;
+        l->touched_cap = cap;
+    }
+    l->touched[l->ntouched++] = t;
+    return 0;
 }
 
 int
@@ -403,5 +444,17 @@ ss_window__late_update(struct win *x, struct ss_frame_batch_reader *br)
     }
     if (rc < 0 || (rc = ss_rejects_flush(x->rej)) < 0)
         return rc;
-    return taken > 0 ? rebuild(x, t) : 0;
+    return taken > 0 ? touch(l, t) : 0;
+}
+
+int
+ss_window__late_flush(struct win *x)
+{
+    int rc;
+
+    if (x->late == NULL || x->late->ntouched == 0)
+        return 0;
+    rc = rebuild(x);
+    x->late->ntouched = 0;
+    return rc;
 }

@@ -30,12 +30,14 @@ def source(rows, iv, delay, ls):
     frames, beyond = [], []
     open_ = {}  # batch time -> values
     pending = {}  # batch time -> late values, for an update
-    wm = mx = nxt = None
+    wm = mx = nxt = first = None
     newest = None
 
     def send_upto(limit):
-        nonlocal nxt
+        nonlocal nxt, first
         while nxt is not None and nxt <= limit:
+            if first is None:
+                first = nxt
             for t in sorted(pending):
                 frames.append((t, "adds", pending[t]))
             pending.clear()
@@ -45,7 +47,8 @@ def source(rows, iv, delay, ls):
     for t, v in rows:
         b = ceil_to(t, iv)
         if wm is not None and b <= wm:
-            if wm - b <= ls:
+            # a batch sent, not too long ago (none before the first)
+            if first is not None and b >= first and wm - b <= ls:
                 pending.setdefault(b, []).append(v)
             else:
                 beyond.append("%d\t%s" % (t, v))
@@ -74,8 +77,10 @@ def count_by_value(values):
 
 def window(frames, w, s, lw):
     """The window stage: frames as (time, kind, records) with kind
-    'batch' or 'replaces'; the rejected late values."""
-    data, out, rejects = {}, [], []
+    'batch' or 'replaces'; the rejected late values. Updates that come
+    between two batches are applied together before the next batch (or
+    the end): each window they change goes out again once."""
+    data, out, rejects, touched = {}, [], [], set()
     last = emitted = None
 
     def value(e):
@@ -85,8 +90,22 @@ def window(frames, w, s, lw):
                 vals += data[t]
         return count_by_value(vals)
 
+    def holds(e, t):
+        return e >= t and e - w < t
+
+    def flush():
+        if not touched:
+            return
+        e = ceil_to(last - lw, s)
+        while e <= emitted:
+            if any(holds(e, t) for t in touched):
+                out.append((e, "replaces", value(e)))
+            e += s
+        touched.clear()
+
     for t, kind, vals in frames:
         if kind == "batch":
+            flush()
             data.setdefault(t, []).extend(vals)
             e = ceil_to(t, s) if emitted is None else emitted + s
             while e <= t:
@@ -95,16 +114,13 @@ def window(frames, w, s, lw):
                 e += s
             last = t
             continue
-        oldest = ceil_to(last - lw, s)
-        first = max(ceil_to(t, s), oldest)
-        if not (first >= t and first - w < t):
+        first = max(ceil_to(t, s), ceil_to(last - lw, s))
+        if not holds(first, t):
             rejects += vals
             continue
         data.setdefault(t, []).extend(vals)
-        e = first
-        while e - w < t and e <= emitted:
-            out.append((e, "replaces", value(e)))
-            e += s
+        touched.add(t)
+    flush()
     return out, rejects
 
 
