@@ -325,6 +325,26 @@ resend_all(struct win *x)
     return 0;
 }
 
+/* Where a rebuild starts reading the kept batches: a pane before the
+ * panes the engine holds (those of its window to come, whose running
+ * aggregate it builds as it reads them) and before the first window an
+ * update changed, on a pane boundary, so that every pane it makes from
+ * there on is whole. Older kept batches are there for updates to come. */
+static int64_t
+rebuild_from(const struct win *x)
+{
+    const struct win_late *l = x->late;
+    int64_t start = x->in.last_time - x->window - x->gran;
+
+    for (size_t i = 0; i < l->ntouched; i++) {
+        int64_t e = first_open(x, l->touched[i]) - x->window;
+
+        if (e < start)
+            start = e;
+    }
+    return ceil_to(start, x->gran) - 2 * x->gran;
+}
+
 /* A fresh engine reads the kept batches, its frames to the spool, its
  * rejects held and dropped (the values were checked as they came); then
  * its panes take the place of x's. */
@@ -332,6 +352,7 @@ static int
 rebuild(struct win *x)
 {
     struct win_late *l = x->late;
+    int64_t from = rebuild_from(x);
     int fd = fileno(l->spool), rc = 0;
     struct ss_rejects quiet;
     struct ss_stats stats;
@@ -348,6 +369,8 @@ rebuild(struct win *x)
     if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
         rc = -errno;
     for (size_t i = 0; i < l->n && rc == 0; i++) {
+        if (l->b[i].time <= from)
+            continue;
         struct ss_frame f = {
             .kind = SS_FRAME_BATCH,
             .time = l->b[i].time,
