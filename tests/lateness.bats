@@ -150,6 +150,10 @@ EOF
     run --separate-stderr bash -c "$src | sstream-window -w 2s --count | sstream-sink --tsv"
     assert_failure 1
     assert_equal "${stderr%%$'\n'*}" "sstream-window: stdin: update frame for batch 3000 at byte offset 209: sstream-window does not take updates (late records for a batch already sent, sstream(5) UPDATES; they come from --late-policy update or --allowed-lateness upstream)"
+    # a window's updates replace: not for a window after it
+    run --separate-stderr bash -c "$src | sstream-window -w 1s --count --allowed-lateness 1s 2>/dev/null | sstream-window -w 2s --reduce sum --allowed-lateness 2s | sstream-sink --tsv"
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: stdin: update frame for batch 3000 replaces the batch: a window takes late records that add to one (sstream-source --late-policy update)"
     run --separate-stderr bash -c "$src | sstream-sink --commit '$T/wal'"
     assert_failure 1
     assert_equal "$stderr" "sstream-sink: stdin: update frame for batch 3000: --commit does not take updates (late records for a batch already sent); use --print, --lines, --tsv, --json, --save-as-text-files or --foreach"
