@@ -13,7 +13,10 @@
 static const char usage_line[] =
     "usage: sstream-window [-hV] -w DUR [-s DUR] [--count | --count-by-value "
     "|\n"
-    "                      --group-by-key | --reduce OP | --reduce-by-key OP]\n"
+    "                      --group-by-key | --reduce OP | --reduce-by-key OP "
+    "|\n"
+    "                      --reduce-exec CMD [--inverse-exec CMD]]\n"
+    "                      [--filter-exec CMD]\n"
     "                      [--checkpoint DIR [--keep-outputs N]] "
     "[--keep-empty-keys]\n"
     "                      [--max-gap DUR] [--no-inverse] [--rejects FILE]\n"
@@ -39,7 +42,12 @@ static const char help_text[] =
     "      --checkpoint DIR     save the windows in DIR; resume from it\n"
     "      --count              number of records in the window\n"
     "      --count-by-value     (value, count) per distinct value\n"
+    "      --filter-exec CMD    keep the window's (key, value) records that "
+    "CMD\n"
+    "                           answers with (sstream-coprocess(7))\n"
     "      --group-by-key       (key, values joined by the separator)\n"
+    "      --inverse-exec CMD   with --reduce-exec: CMD takes a leaving "
+    "pane out\n"
     "      --keep-empty-keys    keep keys whose window is empty, as Spark's\n"
     "                           inverse reduce does (sum, count, mean)\n"
     "      --keep-outputs N     batches whose output a replay gets again "
@@ -50,6 +58,8 @@ static const char help_text[] =
     "      --no-inverse         recompute each window from its panes\n"
     "      --reduce OP          one value: OP over the window's values\n"
     "      --reduce-by-key OP   (key, OP over the key's values)\n"
+    "      --reduce-exec CMD    (key, the key's values folded by CMD, a "
+    "coprocess)\n"
     "      --rejects FILE       append records that are not numbers to FILE\n"
     "      --separator C        joins a group's values (default ,)\n"
     "      --session-gap DUR    per key, a session ends after DUR without "
@@ -69,13 +79,16 @@ enum {
     OPT_CHECKPOINT,
     OPT_COUNT,
     OPT_COUNT_BY_VALUE,
+    OPT_FILTER_EXEC,
     OPT_GROUP_BY_KEY,
+    OPT_INVERSE_EXEC,
     OPT_KEEP_EMPTY,
     OPT_KEEP_OUTPUTS,
     OPT_MAX_GAP,
     OPT_NO_INVERSE,
     OPT_REDUCE,
     OPT_REDUCE_BY_KEY,
+    OPT_REDUCE_EXEC,
     OPT_SESSION_GAP,
 };
 
@@ -84,14 +97,17 @@ static const struct option longopts[] = {
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"count", no_argument, NULL, OPT_COUNT},
     {"count-by-value", no_argument, NULL, OPT_COUNT_BY_VALUE},
+    {"filter-exec", required_argument, NULL, OPT_FILTER_EXEC},
     {"group-by-key", no_argument, NULL, OPT_GROUP_BY_KEY},
     {"help", no_argument, NULL, 'h'},
+    {"inverse-exec", required_argument, NULL, OPT_INVERSE_EXEC},
     {"keep-empty-keys", no_argument, NULL, OPT_KEEP_EMPTY},
     {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
     {"max-gap", required_argument, NULL, OPT_MAX_GAP},
     {"no-inverse", no_argument, NULL, OPT_NO_INVERSE},
     {"reduce", required_argument, NULL, OPT_REDUCE},
     {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
+    {"reduce-exec", required_argument, NULL, OPT_REDUCE_EXEC},
     {"rejects", required_argument, NULL, SS_OPT_REJECTS},
     {"separator", required_argument, NULL, SS_OPT_SEPARATOR},
     {"session-gap", required_argument, NULL, OPT_SESSION_GAP},
@@ -103,6 +119,40 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* --reduce-exec, --inverse-exec, --filter-exec; -1 after saying why not. */
+static int
+check_exec(const struct ss_window_config *cfg, int keyed)
+{
+    const char *cmd[] = {cfg->reduce_exec, cfg->inverse_exec, cfg->filter_exec};
+    const char *name[] = {"reduce-exec", "inverse-exec", "filter-exec"};
+
+    for (size_t i = 0; i < sizeof(cmd) / sizeof(cmd[0]); i++)
+        if (cmd[i] != NULL && cmd[i][0] == '\0')
+            return ss_diag("--%s: the command is empty", name[i]);
+    if (cfg->inverse_exec != NULL && cfg->reduce_exec == NULL)
+        return ss_diag("--inverse-exec needs --reduce-exec CMD");
+    if (cfg->inverse_exec != NULL && cfg->no_inverse)
+        return ss_diag("--inverse-exec and --no-inverse exclude each other");
+    if (cfg->keep_empty && cfg->reduce_exec != NULL &&
+        cfg->inverse_exec == NULL)
+        return ss_diag("--keep-empty-keys with --reduce-exec needs "
+                       "--inverse-exec CMD");
+    if (cfg->reduce_exec != NULL && cfg->session_gap > 0)
+        return ss_diag("--reduce-exec is for sliding windows");
+    if (cfg->filter_exec != NULL && cfg->session_gap > 0)
+        return ss_diag("--filter-exec is for sliding windows");
+    if (cfg->filter_exec != NULL && !keyed)
+        return ss_diag("--filter-exec needs --count-by-value, --group-by-key, "
+                       "--reduce-by-key OP or --reduce-exec CMD");
+    /* a rebuild (lib/window_late.c) would need coprocesses of its own */
+    if (cfg->lateness > 0 &&
+        (cfg->reduce_exec != NULL || cfg->filter_exec != NULL))
+        return ss_diag("--allowed-lateness: not with --%s (yet)",
+                       cfg->reduce_exec != NULL ? "reduce-exec"
+                                                : "filter-exec");
+    return 0;
+}
+
 /* Options that only make sense together; SS_REPORTED after saying why not. */
 static int
 check(const struct ss_window_config *cfg, int modes)
@@ -112,8 +162,10 @@ check(const struct ss_window_config *cfg, int modes)
                 cfg->mode == SS_WINDOW_GROUP_BY_KEY;
 
     if (modes > 1)
-        return ss_diag("--count, --count-by-value, --group-by-key, --reduce "
-                       "and --reduce-by-key exclude each other");
+        return ss_diag("--count, --count-by-value, --group-by-key, --reduce, "
+                       "--reduce-by-key and --reduce-exec exclude each other");
+    if (check_exec(cfg, keyed) < 0)
+        return -1;
     if (cfg->session_gap > 0) {
         if (cfg->window > 0 || cfg->slide > 0)
             return ss_diag("--session-gap excludes --window and --slide");
@@ -172,9 +224,15 @@ main(int argc, char **argv)
             cfg.mode = SS_WINDOW_COUNT_BY_VALUE;
             modes++;
             break;
+        case OPT_FILTER_EXEC:
+            cfg.filter_exec = optarg;
+            break;
         case OPT_GROUP_BY_KEY:
             cfg.mode = SS_WINDOW_GROUP_BY_KEY;
             modes++;
+            break;
+        case OPT_INVERSE_EXEC:
+            cfg.inverse_exec = optarg;
             break;
         case OPT_KEEP_EMPTY:
             cfg.keep_empty = 1;
@@ -201,6 +259,11 @@ main(int argc, char **argv)
         case OPT_REDUCE_BY_KEY:
             if (ss_opt_operator("--reduce-by-key", optarg, &cfg.op) < 0)
                 return 2;
+            cfg.mode = SS_WINDOW_REDUCE_BY_KEY;
+            modes++;
+            break;
+        case OPT_REDUCE_EXEC:
+            cfg.reduce_exec = optarg;
             cfg.mode = SS_WINDOW_REDUCE_BY_KEY;
             modes++;
             break;

@@ -103,3 +103,73 @@ def serve_map(f, inp=None, out=None):
             _answer(out, rec, keyed)
         out.write(END + b"\n")
         out.flush()
+
+
+# ---- sstream-window --reduce-exec, --inverse-exec, --filter-exec ----
+#
+# In these modes a request line is a key and its values, tab-separated:
+# serve_reduce(f) folds them pairwise, as Spark's reduceFunc:
+#
+#     from sstream_coprocess import serve_reduce
+#     serve_reduce(lambda a, b: str(int(a) + int(b)))
+#
+# serve_inverse(f) answers f(window_value, leaving_value) (invReduceFunc),
+# serve_filter(f) keeps the (key, value) records for which f(key, value)
+# is true (filterFunc). Values are str, as in serve_map; what f returns
+# is written with str().
+
+def _lines(inp, mode):
+    """(batch_time_ms, [(raw_line, fields)]) for each request on inp, the
+    fields unescaped."""
+    hello = inp.readline().split()
+    if not hello:
+        return  # never asked: the hello goes with the first request
+    if hello != [b"sstream-coprocess", str(VERSION).encode(), mode.encode()]:
+        raise SystemExit("sstream_coprocess: unexpected hello %r" % hello)
+    for line in inp:
+        head = line.split()
+        if len(head) != 4 or head[0] != b"batch":
+            raise SystemExit("sstream_coprocess: bad batch line %r" % line)
+        lines = []
+        for rec in inp:
+            rec = rec.rstrip(b"\n")
+            if rec == END:
+                break
+            lines.append((rec, [_unescape(x) for x in rec.split(b"\t")]))
+        else:
+            raise SystemExit("sstream_coprocess: no end line")
+        yield int(head[1]), lines
+
+
+def _serve_fold(mode, fold, inp, out):
+    inp = inp or sys.stdin.buffer
+    out = out or sys.stdout.buffer
+    for _, lines in _lines(inp, mode):
+        for _, fields in lines:
+            out.write(_escape(str(fold(fields[1:]))) + b"\n")
+        out.write(END + b"\n")
+        out.flush()
+
+
+def serve_reduce(f, inp=None, out=None):
+    """Mode reduce: answer each key's values folded as f(f(v1, v2), v3)..."""
+    import functools
+    _serve_fold("reduce", lambda vals: functools.reduce(f, vals), inp, out)
+
+
+def serve_inverse(f, inp=None, out=None):
+    """Mode inverse: answer f(window_value, leaving_value) for each key."""
+    _serve_fold("inverse", lambda vals: f(vals[0], vals[1]), inp, out)
+
+
+def serve_filter(f, inp=None, out=None):
+    """Mode filter: answer the (key, value) records for which f(key, value)
+    is true, each as it came."""
+    inp = inp or sys.stdin.buffer
+    out = out or sys.stdout.buffer
+    for _, lines in _lines(inp, "filter"):
+        for raw, fields in lines:
+            if f(fields[0], fields[1]):
+                out.write(raw + b"\n")
+        out.write(END + b"\n")
+        out.flush()

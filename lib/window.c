@@ -121,7 +121,8 @@ end_batch(struct win *x)
         x->in.replaying = 0;
         return ss_window__replay_batch(x, x->in.time, digest);
     }
-    if ((rc = ss_rejects_flush(x->rej)) < 0)
+    if ((rc = ss_window__exec_fold(x)) < 0 ||
+        (rc = ss_rejects_flush(x->rej)) < 0)
         return rc;
     if (x->cfg->session_gap > 0)
         rc = ss_window__close_sessions(x);
@@ -305,6 +306,7 @@ win_release(struct win *x)
     ss_buf_release(&x->ck.t_run);
     ss_buf_release(&x->ck.t_sess);
     ss_buf_release(&x->ck.enc);
+    ss_window__exec_release(x);
     ss_window__late_close(x);
 }
 
@@ -346,9 +348,11 @@ ss_window__init(struct win *x, const struct ss_window_config *cfg, int fd)
         x->op = SS_OP_CONCAT;
         break;
     default:
-        x->op = cfg->op;
+        x->op = cfg->reduce_exec != NULL ? SS_OP_LAST : cfg->op;
     }
-    x->ring.inverse = ss_op_invertible(x->op) && !cfg->no_inverse;
+    x->ring.inverse = cfg->reduce_exec != NULL
+                          ? cfg->inverse_exec != NULL
+                          : ss_op_invertible(x->op) && !cfg->no_inverse;
     ss_keytab_init(&x->ring.run, sizeof(struct ss_acc), acc_drop);
     ss_keytab_init(&x->sess, sizeof(struct session), NULL);
     ss_frame_writer_init(&x->out.w, fd);
@@ -372,11 +376,19 @@ ss_window__release(struct win *x)
 }
 
 int
-ss_window_run(const struct ss_window_config *cfg, struct ss_stage *sg)
+ss_window_run(const struct ss_window_config *config, struct ss_stage *sg)
 {
+    struct ss_window_config cnt, *cfg = &cnt;
     struct win x;
     int rc;
 
+    /* countByWindow is Spark's reduceByKeyAndWindow with an inverse on
+     * one key: nothing before its first record, then a count every
+     * slide, 0 included; the key, once there, stays (its checkpoint
+     * option says so). */
+    cnt = *config;
+    if (cnt.mode == SS_WINDOW_COUNT)
+        cnt.keep_empty = 1;
     ss_window__init(&x, cfg, STDOUT_FILENO);
     x.rej = &sg->rej;
     x.stats = &sg->stats;
@@ -386,8 +398,8 @@ ss_window_run(const struct ss_window_config *cfg, struct ss_stage *sg)
         return SS_REPORTED;
     }
     x.stats->w = &x.out.w;
-    rc = 0;
-    if (cfg->checkpoint != NULL)
+    rc = ss_window__exec_start(&x);
+    if (rc == 0 && cfg->checkpoint != NULL)
         rc = ss_window__open_checkpoint(&x);
     if (rc == 0 && x.ck.on)
         rc = spool_open(&x);

@@ -57,6 +57,10 @@ struct ss_window_config {
     int64_t max_gap;            /* --max-gap, ms; 0: the default slides */
     int64_t lateness;           /* --allowed-lateness, ms; 0: none */
 
+    const char *reduce_exec;  /* --reduce-exec CMD (mode REDUCE_BY_KEY) */
+    const char *inverse_exec; /* --inverse-exec CMD */
+    const char *filter_exec;  /* --filter-exec CMD */
+
     /* --stats, --stats-file */
     struct ss_stats_config stats;
 };

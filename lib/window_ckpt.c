@@ -467,7 +467,9 @@ ck_opts(const struct ss_window_config *cfg, struct opt_text *t)
             snprintf(t->slide, sizeof(t->slide), "%s", "(the interval)");
         t->o[n++] = (struct ss_ckpt_opt){"slide", t->slide};
     }
-    if (mode_names[cfg->mode] != NULL)
+    if (cfg->reduce_exec != NULL) /* the command may move; its function not */
+        t->o[n++] = (struct ss_ckpt_opt){"reduce-exec", "yes"};
+    else if (mode_names[cfg->mode] != NULL)
         t->o[n++] = (struct ss_ckpt_opt){mode_names[cfg->mode],
                                          with_op ? ss_op_name(cfg->op) : "yes"};
     t->sep[0] = cfg->sep;
@@ -477,6 +479,9 @@ ck_opts(const struct ss_window_config *cfg, struct opt_text *t)
         (struct ss_ckpt_opt){"keep-empty-keys", cfg->keep_empty ? "yes" : "no"};
     t->o[n++] =
         (struct ss_ckpt_opt){"no-inverse", cfg->no_inverse ? "yes" : "no"};
+    if (cfg->reduce_exec != NULL)
+        t->o[n++] = (struct ss_ckpt_opt){
+            "inverse-exec", cfg->inverse_exec != NULL ? "yes" : "no"};
     return n;
 }
 

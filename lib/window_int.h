@@ -6,6 +6,7 @@
  *   window_out.c      output frames, rejects, keys touched for a delta
  *   window_session.c  session windows (--session-gap)
  *   window_ckpt.c     the checkpoint codec, and replays
+ *   window_exec.c     user functions in coprocesses (--reduce-exec, ...)
  *   window_late.c     --allowed-lateness: update frames, windows sent again
  *
  * struct win is the stage; its parts say who uses them: ring (panes and
@@ -103,6 +104,8 @@ struct win_ck {
     struct ss_buf enc;
 };
 
+struct win_exec; /* window_exec.c: NULL without --*-exec */
+
 struct win {
     const struct ss_window_config *cfg;
     enum ss_op op;
@@ -114,7 +117,14 @@ struct win {
     struct win_ck ck;
     struct ss_rejects *rej; /* the stage's (lib/stage) */
     struct ss_stats *stats;
+    struct win_exec *ex;
     struct win_late *late; /* --allowed-lateness, or NULL */
+};
+
+/* A walk through a pane's entries (window_pane.c). */
+struct pane_it {
+    size_t cur;
+    const char *p, *end;
 };
 
 static inline void
@@ -177,6 +187,10 @@ int ss_window__rebuild(struct win *x, int64_t e);
 void ss_window__start_pane(struct win *x, int64_t end);
 int ss_window__advance_to(struct win *x, int64_t end);
 int ss_window__add_frame(struct win *x, const struct ss_frame *f);
+void ss_window__pane_begin(struct pane *p, struct pane_it *it);
+const struct ss_acc *ss_window__pane_entry(struct win *x, struct pane *p,
+                                           struct pane_it *it, const char **k,
+                                           size_t *klen);
 
 /* window_out.c */
 void ss_window__out_begin(struct win *x, int64_t time, uint32_t interval,
@@ -206,5 +220,17 @@ void ss_window__late_close(struct win *x);
 int ss_window__save(struct win *x, uint64_t digest);
 int ss_window__open_checkpoint(struct win *x);
 int ss_window__replay_batch(struct win *x, int64_t time, uint64_t digest);
+
+/* window_exec.c: each is a no-op (0) unless its option was given. */
+int ss_window__exec_start(struct win *x);
+void ss_window__exec_release(struct win *x);
+int ss_window__exec_reduces(const struct win *x); /* --reduce-exec */
+int ss_window__exec_add(struct win *x, const char *k, size_t klen,
+                        const struct ss_rec *r);
+int ss_window__exec_fold(struct win *x);
+int ss_window__exec_rebuild(struct win *x, int64_t e);
+int ss_window__exec_slide(struct win *x, int64_t e, struct pane *p,
+                          struct pane *old, int windowed);
+int ss_window__exec_filter(struct win *x, int64_t e, int n);
 
 #endif

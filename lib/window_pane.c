@@ -73,11 +73,6 @@ ss_window__setup(struct win *x, int64_t interval)
  * against ~90 in a table) and its table freed: a window of many slides
  * over many keys holds a table only for the open pane. */
 
-struct pane_it {
-    size_t cur;
-    const char *p, *end;
-};
-
 static void
 pane_it_init(struct pane *p, struct pane_it *it)
 {
@@ -109,6 +104,19 @@ pane_next(struct win *x, struct pane *p, struct pane_it *it, const char **k,
         return NULL; /* cannot happen: checked when it was made or loaded */
     it->p += used;
     return &x->out.tmp;
+}
+
+void
+ss_window__pane_begin(struct pane *p, struct pane_it *it)
+{
+    pane_it_init(p, it);
+}
+
+const struct ss_acc *
+ss_window__pane_entry(struct win *x, struct pane *p, struct pane_it *it,
+                      const char **k, size_t *klen)
+{
+    return pane_next(x, p, it, k, klen);
 }
 
 /* Append the entries of p's table to b as pane_next() reads them. */
@@ -231,6 +239,8 @@ ss_window__rebuild(struct win *x, int64_t e)
     struct ss_acc *a;
     int rc;
 
+    if (ss_window__exec_reduces(x))
+        return ss_window__exec_rebuild(x, e);
     while ((a = ss_keytab_next(&x->ring.run, &cur, &k, &klen)) != NULL) {
         ss_acc_reset(a);
         ss_window__touch(x, &x->ck.t_run, k, klen);
@@ -315,17 +325,11 @@ emit_keyed(struct win *x, int64_t e)
         (x->ring.inexact && ++x->ring.since_rebuild >= x->cfg->rebuild_every))
         if ((rc = ss_window__rebuild(x, e)) < 0)
             return rc;
-    if ((n = collect(x, &x->ring.run)) < 0)
+    if ((n = collect(x, &x->ring.run)) < 0 ||
+        (n = ss_window__exec_filter(x, e, n)) < 0)
         return n;
     ss_window__out_begin(x, e, (uint32_t)x->slide,
                          keyless ? 0 : SS_FRAME_KEYED);
-    if (mode == SS_WINDOW_COUNT && n == 0) {
-        static const struct ss_acc none;
-
-        rc = put_value(x, NULL, 0, &none, SS_OP_COUNT);
-        if (rc < 0)
-            return rc;
-    }
     for (int i = 0; i < n; i++) {
         struct out_ent *o = &x->out.ents[i];
 
@@ -399,7 +403,10 @@ close_pane(struct win *x, int64_t e)
     int windowed = e > ceil_to(e, x->slide) - x->window;
 
     p->dirty = old->dirty = 1;
-    if (x->ring.inverse) {
+    if (x->ring.inverse && ss_window__exec_reduces(x)) {
+        if ((rc = ss_window__exec_slide(x, e, p, old, windowed)) < 0)
+            return rc;
+    } else if (x->ring.inverse) {
         if (windowed) {
             if ((rc = merge_into(x, &x->ring.run, p)) < 0)
                 return rc;
@@ -533,6 +540,8 @@ ss_window__add_frame(struct win *x, const struct ss_frame *f)
                            f->time, x->in.recno);
         if (x->cfg->session_gap > 0)
             rc = ss_window__add_session(x, &r, k, klen);
+        else if (ss_window__exec_reduces(x))
+            rc = ss_window__exec_add(x, k, klen, &r);
         else
             rc = add_keyed(x, &slot(x, x->ring.open_end)->tab, &r, k, klen);
         if (rc < 0)

@@ -213,6 +213,9 @@ EOF
     run --separate-stderr sstream-window -w 2s --allowed-lateness 1s --checkpoint "$T/ck"
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --allowed-lateness: not with --checkpoint (yet: the batches it keeps are not in the checkpoint)"
+    run --separate-stderr sstream-window -w 2s --reduce-exec 'awk 1' --allowed-lateness 1s
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: --allowed-lateness: not with --reduce-exec (yet)"
     run --separate-stderr sstream-window --session-gap 2s --count-by-value --allowed-lateness 1s
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --allowed-lateness is for sliding windows"

@@ -142,6 +142,41 @@ EOF2
     assert_output "$(printf '%s\n' '1000 2' '2000 2' '3000 0' '4000 0')"
 }
 
+@test "window: --count says nothing before the first record, then counts, 0 included (Spark)" {
+    batches "$T/d" - - "a b" - - - c - - - - "d e f"
+    # The model: Spark's countByWindow is reduceByKeyAndWindow with an
+    # inverse on one key, which exists from its first record on.
+    for ws in "2 1" "3 1" "4 2" "2 3"; do
+        set -- $ws
+        want=$(awk -v w="$1" -v s="$2" 'BEGIN {
+            split("0 0 2 0 0 0 1 0 0 0 0 3", n, " ")
+            for (e = s; e <= 12; e += s) {
+                c = 0
+                for (i = 1; i <= 12; i++)
+                    if (i > e - w && i <= e) c += n[i]
+                if (e >= 3) print e "000 " c
+            } }')
+        run --separate-stderr replay "$T/d" -w "$1" -s "$2" --count
+        assert_success
+        assert_output "$want"
+        run --separate-stderr replay "$T/d" -w "$1" -s "$2" --count --no-inverse
+        assert_output "$want"
+    done
+    # w 2, s 1 in full:
+    assert_equal "$(replay "$T/d" -w 2 --count | paste -sd' ')" \
+        "3000 2 4000 2 5000 0 6000 0 7000 1 8000 1 9000 0 10000 0 11000 0 12000 3"
+}
+
+@test "window: the inverse window's float drift is as sstream-window(1) shows; --no-inverse is exact" {
+    batches "$T/f" 0.1 0.2 0.3 0.4
+    run replay "$T/f" -w 2 --reduce sum
+    assert_output "$(printf '%s\n' '1000 0.1' '2000 0.30000000000000004' \
+        '3000 0.5000000000000001' '4000 0.7000000000000002')"
+    run replay "$T/f" -w 2 --reduce sum --no-inverse
+    assert_output "$(printf '%s\n' '1000 0.1' '2000 0.30000000000000004' \
+        '3000 0.5' '4000 0.7')"
+}
+
 @test "window: --count-by-value (countByValueAndWindow) 3s/1s" {
     words
     run --separate-stderr replay "$T/w" -w 3 -s 1 --count-by-value
@@ -684,7 +719,7 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     assert_equal "$stderr" "sstream-window: --reduce: unknown operator 'median' (try sum, count, min, max, mean, first, last or concat)"
     run --separate-stderr sstream-window -w 2 --count --reduce sum
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-window: --count, --count-by-value, --group-by-key, --reduce and --reduce-by-key exclude each other"
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: --count, --count-by-value, --group-by-key, --reduce, --reduce-by-key and --reduce-exec exclude each other"
     run --separate-stderr sstream-window -w 2 --reduce-by-key max --keep-empty-keys
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --keep-empty-keys needs --count-by-value, or --reduce or --reduce-by-key with sum, count or mean"

@@ -91,7 +91,7 @@ def naive(batches, w, s, mode, keep_empty):
             for k in seen - set(agg):
                 agg[k] = b"0"
         keyless = mode in ("count", "reduce-sum", "reduce-mean")
-        if mode == "count" and not agg:
+        if mode == "count" and not agg and seen:  # Spark: none before
             agg[b""] = b"0"
         rows = [(None if keyless else k, agg[k]) for k in sorted(agg)]
         out.append((end, s, 0 if keyless else frames.KEYED, rows))
