@@ -25,7 +25,8 @@ static const char usage_line[] =
     "                      [--event-time FIELD [--time-format FMT] "
     "[--max-delay DUR]\n"
     "                      [--idle-timeout DUR] [--late FILE] "
-    "[--late-policy P]]\n"
+    "[--late-policy P]\n"
+    "                      [--allowed-lateness DUR]]\n"
     "                      [--connect HOST:PORT [--connect-once] "
     "[--connect-timeout DUR]]\n"
     "                      [--listen [HOST:]PORT]\n"
@@ -52,7 +53,8 @@ static const char usage_line[] =
     "                      [--stats] [--stats-file FILE] [--format FMT]\n"
     "                      [--event-time FIELD [--time-format FMT] "
     "[--max-delay DUR]\n"
-    "                      [--late FILE] [--late-policy P]]\n"
+    "                      [--late FILE] [--late-policy P] "
+    "[--allowed-lateness DUR]]\n"
     "                      --replay DIR [--start-time MS]\n"
     "                      [--wal DIR [--wal-segment N] [--max-uncommitted "
     "N]]\n";
@@ -61,6 +63,10 @@ static const char help_text[] =
     "Cut records from stdin, or the inputs given (their records unioned),\n"
     "or a replay folder, into micro-batch frames.\n"
     "\n"
+    "      --allowed-lateness DUR with --late-policy update: a record late by "
+    "up to\n"
+    "                             DUR goes out in an update frame of its "
+    "batch\n"
     "  -b, --batch DUR            batch interval (default 1s): 500ms, 2s, 1m\n"
     "      --batches N            end the stream after N batches\n"
     "      --catch-up[=DUR]       first send the empty batches of the "
@@ -100,8 +106,9 @@ static const char help_text[] =
     "      --keep-cr              keep the \\r of a \\r\\n line end in the "
     "record\n"
     "      --late FILE            append late records to FILE\n"
-    "      --late-policy P        late records: drop, file (with --late), or\n"
-    "                             next-batch (default: file with --late, "
+    "      --late-policy P        late records: drop, file (with --late), "
+    "next-batch,\n"
+    "                             or update (default: file with --late, "
     "else drop)\n"
     "      --listen [HOST:]PORT   accept producers on a TCP port, on "
     "127.0.0.1\n"
@@ -165,7 +172,8 @@ static const char help_text[] =
     "producer waits (a pipe, or TCP backpressure on a socket).\n";
 
 enum {
-    OPT_BATCHES = 256,
+    OPT_ALLOWED_LATENESS = 256,
+    OPT_BATCHES,
     OPT_CATCH_UP,
     OPT_CLIENT_ID,
     OPT_CONNECT,
@@ -214,6 +222,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+    {"allowed-lateness", required_argument, NULL, OPT_ALLOWED_LATENESS},
     {"batch", required_argument, NULL, 'b'},
     {"batches", required_argument, NULL, OPT_BATCHES},
     {"catch-up", optional_argument, NULL, OPT_CATCH_UP},
@@ -402,14 +411,16 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
 /* --format and --event-time: rows read per input, batches cut by the
  * records' own times. 0 or SS_REPORTED after saying why. */
 static int
-check_events(const struct ss_source_config *cfg, int given, int policy_given)
+check_events(const struct ss_source_config *cfg, int given, int policy_given,
+             int lateness_given)
 {
     const struct ss_evtime_config *ev = &cfg->evtime;
     const char *opt;
 
     if (!ev->on && given)
-        return ss_diag("--time-format, --max-delay, --idle-timeout, --late "
-                       "and --late-policy: need --event-time");
+        return ss_diag("--time-format, --max-delay, --idle-timeout, --late, "
+                       "--late-policy and --allowed-lateness: need "
+                       "--event-time");
     if ((cfg->format != SS_FIELDS_LINES || ev->on) &&
         (cfg->record_bytes > 0 || has_input(cfg, SS_INPUT_KAFKA)))
         return ss_diag("--%s: reads lines (not with --%s)",
@@ -442,8 +453,13 @@ check_events(const struct ss_source_config *cfg, int given, int policy_given)
                        "never idle)");
     if (ev->policy == SS_LATE_FILE && ev->late == NULL)
         return ss_diag("--late-policy file: needs --late FILE");
-    if (ev->policy != SS_LATE_FILE && ev->late != NULL && policy_given)
-        return ss_diag("--late FILE: goes with --late-policy file");
+    if (ev->policy != SS_LATE_FILE && ev->policy != SS_LATE_UPDATE &&
+        ev->late != NULL && policy_given)
+        return ss_diag("--late FILE: goes with --late-policy file or update");
+    if ((ev->policy == SS_LATE_UPDATE) != lateness_given)
+        return ss_diag("--allowed-lateness and --late-policy update: go "
+                       "together (how late a record may be and still update "
+                       "its batch)");
     return 0;
 }
 
@@ -539,7 +555,7 @@ main(int argc, char **argv)
     struct ss_stage sg = {0};
     int rc, ch, watches = 0, settle_given = 0, wal_segment_given = 0;
     int max_wait_given = 0, max_uncommitted_given = 0, kafkas = 0;
-    int evtime_given = 0, policy_given = 0;
+    int evtime_given = 0, policy_given = 0, lateness_given = 0;
     enum ss_fields_format fmt;
     int from_end = 0, connect_timeout_given = 0, mqtts = 0, qos_given = 0;
     int natss = 0;
@@ -557,6 +573,12 @@ main(int argc, char **argv)
     }
     while ((ch = getopt_long(argc, argv, "b:hVX:", longopts, NULL)) != -1) {
         switch (ch) {
+        case OPT_ALLOWED_LATENESS:
+            if (ss_opt_duration("--allowed-lateness", optarg,
+                                &cfg.evtime.lateness) < 0)
+                return 2;
+            lateness_given = evtime_given = 1;
+            break;
         case 'b':
             if (ss_opt_duration("--batch", optarg, &cfg.interval) < 0)
                 return 2;
@@ -666,9 +688,11 @@ main(int argc, char **argv)
                 cfg.evtime.policy = SS_LATE_FILE;
             else if (strcmp(optarg, "next-batch") == 0)
                 cfg.evtime.policy = SS_LATE_NEXT_BATCH;
+            else if (strcmp(optarg, "update") == 0)
+                cfg.evtime.policy = SS_LATE_UPDATE;
             else {
-                ss_diag("--late-policy: unknown policy '%s' (try drop, file "
-                        "or next-batch)",
+                ss_diag("--late-policy: unknown policy '%s' (try drop, file, "
+                        "next-batch or update)",
                         optarg);
                 return 2;
             }
@@ -819,7 +843,7 @@ main(int argc, char **argv)
         check_kafka(&cfg, kafkas, from_end) < 0 ||
         check_mqtt(&cfg, mqtts, qos_given) < 0 || check_nats(&cfg, natss) < 0 ||
         check_wal(&cfg, wal_segment_given, max_uncommitted_given) < 0 ||
-        check_events(&cfg, evtime_given, policy_given) < 0 ||
+        check_events(&cfg, evtime_given, policy_given, lateness_given) < 0 ||
         check_catch_up(&cfg, evtime_given) < 0) {
         fputs(usage_line, stderr);
         return 2;

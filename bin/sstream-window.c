@@ -21,7 +21,8 @@ static const char usage_line[] =
     "[--keep-empty-keys]\n"
     "                      [--max-gap DUR] [--no-inverse] [--rejects FILE]\n"
     "                      [--separator C]\n"
-    "                      [--stats] [--stats-file FILE]\n"
+    "                      [--stats] [--stats-file FILE] [--allowed-lateness "
+    "DUR]\n"
     "       sstream-window [-hV] --session-gap DUR (--count-by-value |\n"
     "                      --group-by-key | --reduce-by-key OP)\n"
     "                      [--checkpoint DIR [--keep-outputs N]] "
@@ -35,6 +36,9 @@ static const char help_text[] =
     "  -w, --window DUR         window length: 10s, 1m (a multiple of the "
     "batch)\n"
     "  -s, --slide DUR          slide (default: the batch interval)\n"
+    "      --allowed-lateness DUR  send a window again (an update frame) "
+    "when late\n"
+    "                           records for it come within DUR of its end\n"
     "      --checkpoint DIR     save the windows in DIR; resume from it\n"
     "      --count              number of records in the window\n"
     "      --count-by-value     (value, count) per distinct value\n"
@@ -71,7 +75,8 @@ static const char help_text[] =
     "OP: sum, count, min, max, mean, first, last, concat.\n";
 
 enum {
-    OPT_CHECKPOINT = 256,
+    OPT_ALLOWED_LATENESS = 256,
+    OPT_CHECKPOINT,
     OPT_COUNT,
     OPT_COUNT_BY_VALUE,
     OPT_FILTER_EXEC,
@@ -88,6 +93,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+    {"allowed-lateness", required_argument, NULL, OPT_ALLOWED_LATENESS},
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"count", no_argument, NULL, OPT_COUNT},
     {"count-by-value", no_argument, NULL, OPT_COUNT_BY_VALUE},
@@ -138,6 +144,12 @@ check_exec(const struct ss_window_config *cfg, int keyed)
     if (cfg->filter_exec != NULL && !keyed)
         return ss_diag("--filter-exec needs --count-by-value, --group-by-key, "
                        "--reduce-by-key OP or --reduce-exec CMD");
+    /* a rebuild (lib/window_late.c) would need coprocesses of its own */
+    if (cfg->lateness > 0 &&
+        (cfg->reduce_exec != NULL || cfg->filter_exec != NULL))
+        return ss_diag("--allowed-lateness: not with --%s (yet)",
+                       cfg->reduce_exec != NULL ? "reduce-exec"
+                                                : "filter-exec");
     return 0;
 }
 
@@ -160,13 +172,18 @@ check(const struct ss_window_config *cfg, int modes)
         if (!keyed)
             return ss_diag("--session-gap needs --count-by-value, "
                            "--group-by-key or --reduce-by-key OP");
-        if (cfg->keep_empty || cfg->max_gap > 0)
+        if (cfg->keep_empty || cfg->max_gap > 0 || cfg->lateness > 0)
             return ss_diag("--%s is for sliding windows",
-                           cfg->keep_empty ? "keep-empty-keys" : "max-gap");
+                           cfg->keep_empty ? "keep-empty-keys"
+                           : cfg->max_gap  ? "max-gap"
+                                           : "allowed-lateness");
         return 0;
     }
     if (cfg->window == 0)
         return ss_diag("--window is required (or --session-gap)");
+    if (cfg->lateness > 0 && cfg->checkpoint != NULL)
+        return ss_diag("--allowed-lateness: not with --checkpoint (yet: the "
+                       "batches it keeps are not in the checkpoint)");
     if (cfg->keep_empty && cfg->mode != SS_WINDOW_COUNT_BY_VALUE &&
         !((cfg->mode == SS_WINDOW_REDUCE ||
            cfg->mode == SS_WINDOW_REDUCE_BY_KEY) &&
@@ -191,6 +208,11 @@ main(int argc, char **argv)
                                  &cfg.stats};
     while ((ch = getopt_long(argc, argv, "hs:Vw:", longopts, NULL)) != -1) {
         switch (ch) {
+        case OPT_ALLOWED_LATENESS:
+            if (ss_opt_duration("--allowed-lateness", optarg, &cfg.lateness) <
+                0)
+                return 2;
+            break;
         case OPT_CHECKPOINT:
             cfg.checkpoint = optarg;
             break;

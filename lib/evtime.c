@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@ ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
     ev->live = live;
     ev->interval = b->interval;
     ev->max_seen = ev->watermark = ev->next = ev->newest = INT64_MIN;
+    ev->first = INT64_MIN;
     /* Open batches lie between the watermark and the batch of the
      * largest time: --max-delay plus two intervals at most. */
     ev->nslots = (size_t)(cfg->max_delay / b->interval) + 3;
@@ -86,14 +89,95 @@ flush_late(struct ss_evtime *ev)
     return 0;
 }
 
-/* The batch at ev->next goes out with what its slot holds. */
+/* One update frame per batch that late records updated, oldest first,
+ * through the batcher's writer (not its batch count, stats nor --state:
+ * those follow the batches themselves). */
+static int
+send_updates(struct ss_evtime *ev)
+{
+    struct ss_frame_writer *w = &ev->b->w;
+    uint32_t flags = SS_FRAME_UPDATE | (ev->b->keyed ? SS_FRAME_KEYED : 0);
+    int rc = 0;
+
+    for (size_t i = 0; i < ev->nupd && rc == 0; i++) {
+        struct ss_evtime_update *u = &ev->upd[i];
+        const char *p = u->recs.data, *end = p + u->recs.len;
+
+        ss_frame_writer_begin(w, u->time, (uint32_t)ev->interval, flags);
+        w->closed_ms = ev->live ? ss_dur_now_ms() : 0;
+        while (p < end && rc == 0) {
+            size_t n = ss_frame_varint_get(&p);
+
+            rc = ev->b->keyed ? ss_frame_writer_add(w, "", 0, p, n)
+                              : ss_frame_writer_add(w, NULL, 0, p, n);
+            p += n;
+        }
+        if (rc == 0)
+            rc = ss_frame_writer_end(w);
+        else
+            w->open = 0;
+        ss_buf_reset(&u->recs);
+    }
+    ev->nupd = 0;
+    return rc;
+}
+
+/* Keep a late record for the update of batch 'batch': the entries stay
+ * in time order, so that the updates go out oldest first. */
+static int
+hold_update(struct ss_evtime *ev, int64_t batch, const char *val, size_t vlen)
+{
+    struct ss_evtime_update *u;
+    size_t i = 0;
+    int rc;
+
+    while (i < ev->nupd && ev->upd[i].time < batch)
+        i++;
+    if (i == ev->nupd || ev->upd[i].time != batch) {
+        if (ev->nupd == ev->upd_cap) {
+            size_t cap = ev->upd_cap ? ev->upd_cap * 2 : 8;
+
+            if ((u = realloc(ev->upd, cap * sizeof(*u))) == NULL)
+                return -ENOMEM;
+            memset(u + ev->upd_cap, 0, (cap - ev->upd_cap) * sizeof(*u));
+            ev->upd = u;
+            ev->upd_cap = cap;
+        }
+        /* the buffers move with their entries: the spare one at the end
+         * (reset, its memory kept) takes the free place */
+        struct ss_evtime_update spare = ev->upd[ev->nupd];
+
+        memmove(ev->upd + i + 1, ev->upd + i,
+                (ev->nupd - i) * sizeof(*ev->upd));
+        ev->upd[i] = spare;
+        ev->upd[i].time = batch;
+        ev->upd[i].count = 0;
+        ev->nupd++;
+    }
+    u = &ev->upd[i];
+    if ((rc = ss_buf_reserve(&u->recs, 10 + vlen)) < 0)
+        return rc;
+    u->recs.len += ss_bytes_put_varint(u->recs.data + u->recs.len, vlen);
+    memcpy(u->recs.data + u->recs.len, val, vlen);
+    u->recs.len += vlen;
+    u->count++;
+    return 0;
+}
+
+/* The batch at ev->next goes out with what its slot holds, after the
+ * updates of the batches before it. */
 static int
 send(struct ss_evtime *ev)
 {
     struct ss_batcher *b = ev->b;
     struct ss_buf *s = slot(ev, ev->next);
     const char *p = s->data, *end = p;
-    int rc = 0;
+    int rc;
+
+    if ((rc = send_updates(ev)) < 0)
+        return rc;
+    if (ev->first == INT64_MIN)
+        ev->first = ev->next;
 
     if (p != NULL) /* a slot never used has no buffer: no NULL + 0 */
         end += s->len;
@@ -130,11 +214,27 @@ static int
 late(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
 {
     int64_t behind = ev->watermark - t;
+    int64_t batch = ss_batcher_align(t, ev->interval);
 
     ev->nlate++;
     ev->late_sum += behind;
     if (behind > ev->late_max)
         ev->late_max = behind;
+    if (ev->cfg->policy == SS_LATE_UPDATE) {
+        /* its batch went out (it is at or before the watermark, and the
+         * batches there are sent) no longer than --allowed-lateness ago,
+         * in this run: not before the first batch, which stages after us
+         * never saw */
+        if (ev->first != INT64_MIN && batch >= ev->first &&
+            ev->watermark - batch <= ev->cfg->lateness) {
+            ev->nupdated++;
+            return hold_update(ev, batch, val, vlen);
+        }
+        ev->nbeyond++;
+        if (ev->cfg->late != NULL)
+            ss_rejects_put(&ev->late, NULL, 0, val, vlen);
+        return 0;
+    }
     switch (ev->cfg->policy) {
     case SS_LATE_FILE:
         ss_rejects_put(&ev->late, NULL, 0, val, vlen);
@@ -142,6 +242,7 @@ late(struct ss_evtime *ev, int64_t t, const char *val, size_t vlen)
     case SS_LATE_NEXT_BATCH:
         return hold(ev, ev->next, val, vlen);
     case SS_LATE_DROP:
+    case SS_LATE_UPDATE:
         break;
     }
     return 0;
@@ -188,9 +289,33 @@ ss_evtime_idle(struct ss_evtime *ev, int64_t more)
 int
 ss_evtime_finish(struct ss_evtime *ev)
 {
+    int rc;
+
     if (ev->next == INT64_MIN)
         return 0;
-    return send_upto(ev, ev->newest);
+    if ((rc = send_upto(ev, ev->newest)) < 0 || (rc = send_updates(ev)) < 0)
+        return rc;
+    return flush_late(ev);
+}
+
+/* --late-policy update: how many went out in update frames, and where
+ * the ones beyond --allowed-lateness went. */
+static void
+report_updates(const struct ss_evtime *ev)
+{
+    char beyond[PATH_MAX + 64] = "";
+
+    if (ev->nbeyond > 0)
+        snprintf(beyond, sizeof(beyond),
+                 ", %" PRIu64 " beyond --allowed-lateness %s%s%s", ev->nbeyond,
+                 ev->cfg->late != NULL ? "kept in '" : "dropped",
+                 ev->cfg->late != NULL ? ev->cfg->late : "",
+                 ev->cfg->late != NULL ? "'" : " (--late FILE keeps them)");
+    ss_diag("%" PRIu64 " late record%s, behind the watermark by %" PRId64
+            "ms at most, %" PRId64 "ms on average: %" PRIu64
+            " sent in update frames%s",
+            ev->nlate, ev->nlate == 1 ? "" : "s", ev->late_max,
+            ev->late_sum / (int64_t)ev->nlate, ev->nupdated, beyond);
 }
 
 void
@@ -200,6 +325,10 @@ ss_evtime_report(const struct ss_evtime *ev)
 
     if (ev->nlate == 0)
         return;
+    if (ev->cfg->policy == SS_LATE_UPDATE) {
+        report_updates(ev);
+        return;
+    }
     if (ev->cfg->policy == SS_LATE_NEXT_BATCH)
         where = "put in the next batch";
     else if (ev->cfg->policy == SS_LATE_FILE)
@@ -226,6 +355,10 @@ ss_evtime_release(struct ss_evtime *ev)
     ss_buf_release(&ev->late.out);
     for (size_t i = 0; i < ev->nslots; i++)
         ss_buf_release(&ev->slots[i]);
+    for (size_t i = 0; i < ev->upd_cap; i++)
+        ss_buf_release(&ev->upd[i].recs);
+    free(ev->upd);
+    ev->upd = NULL;
     free(ev->slots);
     ev->slots = NULL;
     return rc;

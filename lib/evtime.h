@@ -14,10 +14,19 @@
  * --idle-timeout moved the watermark), so a log read at full speed and
  * one read in real time give the same batches.
  *
+ * --late-policy update: a late record whose batch ended at most
+ * --allowed-lateness before the watermark goes out again for that batch,
+ * in an update frame (man/sstream.5 "UPDATES": its records add to the
+ * batch) sent just before the next batch, or at the end of the input;
+ * one frame per batch updated, oldest first. Later ones, and those of a
+ * batch this run did not send (before its first), go to the --late file,
+ * or are dropped, and counted either way.
+ *
  * Owns: the records of the open batches (their times lie within
  * --max-delay plus two intervals of one another, so their number is
  * bounded by the input rate, not by the stream's length), and the --late
- * file, until ss_evtime_release(). Batches go out through the batcher.
+ * file, and the records of updates not yet sent, until
+ * ss_evtime_release(). Batches go out through the batcher.
  */
 #ifndef SS_EVTIME_H
 #define SS_EVTIME_H
@@ -39,6 +48,16 @@ enum ss_evtime_late {
     SS_LATE_DROP,       /* counted and dropped */
     SS_LATE_FILE,       /* counted and written to --late FILE */
     SS_LATE_NEXT_BATCH, /* counted and put in the next batch to go out */
+    SS_LATE_UPDATE,     /* within --allowed-lateness: an update frame of its
+                           own batch; beyond: as SS_LATE_FILE or DROP */
+};
+
+/* A batch already sent that late records will update (SS_LATE_UPDATE):
+ * its records, as in a payload, until the next batch goes out. */
+struct ss_evtime_update {
+    int64_t time;
+    struct ss_buf recs;
+    uint32_t count;
 };
 
 struct ss_evtime_config {
@@ -49,6 +68,7 @@ struct ss_evtime_config {
     int64_t idle_timeout;       /* --idle-timeout, ms; 0 none */
     enum ss_evtime_late policy; /* --late-policy */
     const char *late;           /* --late FILE, or NULL */
+    int64_t lateness;           /* --allowed-lateness, ms (SS_LATE_UPDATE) */
 };
 
 struct ss_evtime {
@@ -66,6 +86,13 @@ struct ss_evtime {
     struct ss_rejects late; /* the --late file (its own count) */
     uint64_t nlate;
     int64_t late_max, late_sum; /* ms behind the watermark */
+    /* SS_LATE_UPDATE: the batches late records update, oldest first,
+     * sent as update frames before the next batch (or at the end); the
+     * records sent so, and those beyond --allowed-lateness. */
+    struct ss_evtime_update *upd;
+    size_t nupd, upd_cap;
+    uint64_t nupdated, nbeyond;
+    int64_t first; /* the first batch this run sent; INT64_MIN none yet */
 };
 
 /* 0, or SS_REPORTED after saying why the --late file cannot open. */

@@ -77,7 +77,8 @@ ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
     char *e = h + OFF_TRAIL + SS_FRAME_TRAIL_HEAD;
 
     memcpy(h + OFF_MAGIC, SS_FRAME_MAGIC, 4);
-    h[OFF_VERSION] = SS_FRAME_VERSION;
+    h[OFF_VERSION] = (f->flags & SS_FRAME_UPDATE) ? SS_FRAME_VERSION_UPDATE
+                                                  : SS_FRAME_VERSION;
     h[OFF_KIND] = (char)f->kind;
     ss_bytes_put_le(h + OFF_HLEN, hlen, 2);
     ss_bytes_put_le(h + OFF_TIME, (uint64_t)f->time, 8);
@@ -176,6 +177,18 @@ ss_frame_check_records(const struct ss_frame *f)
     return records_valid(f) ? 0 : -EBADMSG;
 }
 
+/* Version 2 is the update frame, and only it: a batch frame with the
+ * UPDATE flag; WHOLE goes with UPDATE only. */
+static int
+update_flags_valid(char version, const struct ss_frame *f)
+{
+    int update = (f->flags & SS_FRAME_UPDATE) != 0;
+
+    if (version == SS_FRAME_VERSION_UPDATE)
+        return update && f->kind == SS_FRAME_BATCH;
+    return !update && !(f->flags & SS_FRAME_WHOLE);
+}
+
 static int parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
                  const char **why, int check_records);
 
@@ -200,7 +213,8 @@ parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
         return 0;
     if (memcmp(p + OFF_MAGIC, SS_FRAME_MAGIC, 4) != 0)
         return *why = "bad magic (not an sstream frame)", -EBADMSG;
-    if (p[OFF_VERSION] != SS_FRAME_VERSION)
+    if (p[OFF_VERSION] != SS_FRAME_VERSION &&
+        p[OFF_VERSION] != SS_FRAME_VERSION_UPDATE)
         return *why = "unsupported frame format version", -EBADMSG;
     hlen = ss_bytes_get_le(p + OFF_HLEN, 2);
     if (hlen < SS_FRAME_HEADER_LEN)
@@ -231,6 +245,8 @@ parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
         return *why = "unknown frame kind", -EBADMSG;
     if (f->interval == 0)
         return *why = "batch interval is zero", -EBADMSG;
+    if (!update_flags_valid(p[OFF_VERSION], f))
+        return *why = "update flags do not match the version", -EBADMSG;
     if (!ss_frame_time_valid(f->time) || !ss_frame_time_valid(f->closed_ms))
         return *why = "time out of range", -EBADMSG;
     if (check_records && !records_valid(f))
@@ -340,6 +356,19 @@ not_frames(const struct ss_frame_reader *r)
                    r->name, ss_diag_prog());
 }
 
+/* An update frame (late records for a batch already sent) reaching a
+ * stage that cannot fold it in: stop, and say where it came from, rather
+ * than take it for a batch of its own. */
+static int
+not_updates(const struct ss_frame_reader *r, const struct ss_frame *f)
+{
+    return ss_diag("%s: update frame for batch %" PRId64 " at byte offset "
+                   "%" PRIu64 ": %s does not take updates (late records for "
+                   "a batch already sent, sstream(5) UPDATES; they come from "
+                   "--late-policy update or --allowed-lateness upstream)",
+                   r->name, f->time, f->offset, ss_diag_prog());
+}
+
 int
 ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
 {
@@ -381,6 +410,8 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
     f->offset = r->offset;
     r->pos += need;
     r->offset += need;
+    if ((f->flags & SS_FRAME_UPDATE) && !r->updates)
+        return not_updates(r, f);
     if (f->kind == SS_FRAME_BATCH)
         return 1;
     if (f->flags & SS_FRAME_ABORTED)
@@ -427,6 +458,8 @@ torn_batch(const struct ss_frame_batch_reader *b)
 
     if (b->f.kind == SS_FRAME_END)
         snprintf(next, sizeof(next), "end-of-stream");
+    else if (b->f.flags & SS_FRAME_UPDATE)
+        snprintf(next, sizeof(next), "an update of batch %" PRId64, b->f.time);
     else
         snprintf(next, sizeof(next), "batch %" PRId64, b->f.time);
     return ss_diag("%s: batch %" PRId64 " ends without its last part (%s "
@@ -452,6 +485,7 @@ ss_frame_batch_next(struct ss_frame_batch_reader *b)
         return rc;
     }
     b->time = b->f.time;
+    b->update = b->f.flags & SS_FRAME_UPDATE_FLAGS;
     b->ahead = 1;
     return 1;
 }
@@ -469,7 +503,8 @@ ss_frame_batch_part(struct ss_frame_batch_reader *b, struct ss_frame *f)
         b->more = 0;
         if ((rc = ss_frame_reader_next(&b->rd, &b->f)) < 0)
             return SS_REPORTED;
-        if (rc == 0 || b->f.time != b->time) {
+        if (rc == 0 || b->f.time != b->time ||
+            (b->f.flags & SS_FRAME_UPDATE_FLAGS) != b->update) {
             b->ended = rc == 0;
             return torn_batch(b);
         }
@@ -505,7 +540,7 @@ ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
     w->open = 1;
     w->time = time;
     w->interval = interval;
-    w->flags = flags & SS_FRAME_KEYED;
+    w->flags = flags & (SS_FRAME_KEYED | SS_FRAME_UPDATE_FLAGS);
     w->count = 0;
     w->ntrail = 0;
     w->ingest = 0;

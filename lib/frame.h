@@ -24,6 +24,12 @@
 #define SS_FRAME_VERSION     1
 #define SS_FRAME_HEADER_LEN  56
 #define SS_FRAME_MAX_PAYLOAD ((uint64_t)1 << 31)
+
+/* Update frames (SS_FRAME_UPDATE) carry version 2, so that a reader that
+ * predates them refuses them rather than take late records for a new
+ * batch; every other frame stays version 1 (man/sstream.5 "UPDATES"). */
+#define SS_FRAME_VERSION_UPDATE 2
+
 /* Times (batch time, closed_ms) lie within +-SS_FRAME_TIME_MAX ms, so
  * that adding or subtracting an interval or a window cannot overflow. */
 #define SS_FRAME_TIME_MAX ((int64_t)1 << 62)
@@ -64,6 +70,13 @@ enum ss_frame_kind {
 #define SS_FRAME_KEYED   0x1u /* records are key/value pairs */
 #define SS_FRAME_MORE    0x2u /* more frames of this batch follow */
 #define SS_FRAME_ABORTED 0x4u /* end of stream: a stage before failed */
+/* A batch frame for a batch time already sent (man/sstream.5 "UPDATES"):
+ * its records add to that batch, or with SS_FRAME_WHOLE replace all that
+ * was sent for it. Written as version 2; a reader takes it only when it
+ * asked to (ss_frame_reader.updates), else it reports and stops. */
+#define SS_FRAME_UPDATE       0x8u
+#define SS_FRAME_WHOLE        0x10u
+#define SS_FRAME_UPDATE_FLAGS (SS_FRAME_UPDATE | SS_FRAME_WHOLE)
 /* Join sides (man/sstream.5 "JOIN SIDES"), bits 8-12, written by a join
  * whose output goes straight out, so that a sink can tell a missing side
  * from an empty one; a stage that makes records of its own writes none.
@@ -78,7 +91,7 @@ enum ss_frame_kind {
 
 struct ss_frame {
     int kind;            /* SS_FRAME_BATCH or SS_FRAME_END */
-    uint32_t flags;      /* SS_FRAME_KEYED | SS_FRAME_MORE */
+    uint32_t flags;      /* SS_FRAME_KEYED | SS_FRAME_MORE | UPDATE... */
     int64_t time;        /* batch time, ms since the epoch */
     uint32_t interval;   /* batch interval, ms */
     uint32_t count;      /* records in this frame */
@@ -181,6 +194,9 @@ struct ss_frame_reader {
      * frame (ss_frame_lines(), else ss_frame_reader_check()), so that
      * the payload is walked once, not twice. */
     int defer_records;
+    /* Set by a stage that handles update frames (SS_FRAME_UPDATE); a
+     * reader without it reports the first one as not for this stage. */
+    int updates;
 };
 
 void ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name);
@@ -226,10 +242,11 @@ struct ss_frame_batch_reader {
      * end-of-stream frame at the end; then the last part handed out.
      * A view valid until the next call. */
     struct ss_frame f;
-    int64_t time; /* the batch being read */
-    int ahead;    /* f is the batch's first frame, not yet handed out */
-    int more;     /* the last part handed out carried SS_FRAME_MORE */
-    int ended;    /* f is the end-of-stream frame */
+    int64_t time;    /* the batch being read */
+    uint32_t update; /* its SS_FRAME_UPDATE_FLAGS: every part has them */
+    int ahead;       /* f is the batch's first frame, not yet handed out */
+    int more;        /* the last part handed out carried SS_FRAME_MORE */
+    int ended;       /* f is the end-of-stream frame */
 };
 
 void ss_frame_batch_init(struct ss_frame_batch_reader *b, int fd,
@@ -275,7 +292,8 @@ struct ss_frame_writer {
 };
 
 void ss_frame_writer_init(struct ss_frame_writer *w, int fd);
-/* Start the batch at 'time'; flags is 0 or SS_FRAME_KEYED. */
+/* Start the batch at 'time'; flags is 0 or SS_FRAME_KEYED, with
+ * SS_FRAME_UPDATE (and SS_FRAME_WHOLE) for an update of that batch. */
 void ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
                            uint32_t interval, uint32_t flags);
 /* Append a record (key NULL for keyless batches; an empty key or value

@@ -178,6 +178,8 @@ setup(struct map *m, const struct ss_map_config *cfg, struct ss_stage *sg)
             ss_multi_open(&m->in, op->input, op->opt, op->arg) < 0)
             return SS_REPORTED;
     }
+    /* update frames are checked per batch by check_update() */
+    m->in.in[0].br.rd.updates = 1;
     return cfg->parallel > 1 ? ss_map__par_setup(m) : 0;
 }
 
@@ -293,18 +295,45 @@ replay_of(const struct map *m)
     return ms;
 }
 
+/* An update frame (man/sstream.5 "UPDATES": late records for a batch
+ * already sent) goes through the steps that take one record at a time,
+ * which do to it what they did to its batch; a step over the whole batch
+ * (a count, a sort, --exec) or over another stream would make of the
+ * late records alone a batch of their own: stop instead. */
+static int
+check_update(const struct map *m, uint32_t flags)
+{
+    if (!(flags & SS_FRAME_UPDATE))
+        return 0;
+    for (size_t i = 0; i < m->cfg->nops; i++) {
+        const struct ss_map_op *op = &m->cfg->ops[i];
+        const struct kind *kind = ss_map__kind_of(op->kind);
+
+        if (kind->opt.section != SS_MAP_PER_RECORD || (kind->flags & STREAM))
+            return ss_diag("stdin: update frame for batch %" PRId64 ": %s "
+                           "does not take updates (late records for a batch "
+                           "already sent); only steps on one record at a "
+                           "time do",
+                           m->time, op->opt);
+    }
+    return 0;
+}
+
 static int
 batch(struct map *m)
 {
+    uint32_t update = 0;
     int rc;
 
     m->time = m->in.time;
-    if (ss_multi_has(&m->in, 0))
+    if (ss_multi_has(&m->in, 0)) {
         m->keyed_main = (m->in.in[0].br.f.flags & SS_FRAME_KEYED) != 0;
-    if (plan(m) < 0)
+        update = m->in.in[0].br.update;
+    }
+    if (plan(m) < 0 || check_update(m, update) < 0)
         return SS_REPORTED;
     ss_frame_writer_begin(&m->w, m->time, m->in.interval,
-                          m->keyed_out ? SS_FRAME_KEYED : 0);
+                          (m->keyed_out ? SS_FRAME_KEYED : 0) | update);
     m->w.closed_ms = closed_at(m);
     m->w.replay_ms = replay_of(m);
     if ((rc = read_main(m)) < 0)

@@ -186,6 +186,30 @@ flush(struct ofiles *f)
     return rc;
 }
 
+/* An update that adds late records (man/sstream.5 "UPDATES") rewrites
+ * the batch's file with its old lines first, still atomically; a whole
+ * update (SS_FRAME_WHOLE) replaces them, as a batch written again does.
+ * No file yet (--skip-empty skipped it, or it was removed): the update's
+ * lines alone. */
+static int
+keep_old(struct ofiles *f, const struct ss_frame *fr)
+{
+    char path[PATH_MAX];
+    int rc;
+
+    if ((fr->flags & SS_FRAME_UPDATE_FLAGS) != SS_FRAME_UPDATE)
+        return 0;
+    if ((rc = make_name(f, fr->time)) < 0 ||
+        (rc = ss_io_path(path, sizeof(path), f->dir, f->name)) < 0)
+        return rc;
+    if (f->tmp.fd < 0 && (rc = f->dirfd = ss_io_dir_open(f->dir)) >= 0)
+        rc = ss_io_tmp_open(&f->tmp, f->dirfd, f->name);
+    if (rc < 0)
+        return rc;
+    rc = ss_io_slurp(path, &f->buf);
+    return rc == -ENOENT ? 0 : rc;
+}
+
 static int
 files_frame(struct ss_out *o, const struct ss_frame *fr, int first)
 {
@@ -204,6 +228,8 @@ files_frame(struct ss_out *o, const struct ss_frame *fr, int first)
                            : ss_io_tmp_open(&f->tmp, f->dirfd, f->name)) < 0)
             return fail(f, rc);
     }
+    if (first && (rc = keep_old(f, fr)) < 0)
+        return fail(f, rc);
     if ((rc = ss_out_lines(&f->buf, fr)) < 0)
         return fail(f, rc);
     if (f->buf.len >= FLUSH_BYTES && (rc = flush(f)) < 0)

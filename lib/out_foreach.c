@@ -36,6 +36,9 @@ struct oforeach {
     int spool; /* the batch's lines; -1 before the first batch */
     struct ss_buf buf;
     char timevar[48]; /* SSTREAM_BATCH_TIME=T for the command */
+    /* SSTREAM_BATCH_UPDATE=add or replace, for an update frame
+     * (man/sstream.5 "UPDATES"); unset for a batch */
+    const char *updvar;
 };
 
 static int
@@ -79,6 +82,11 @@ foreach_frame(struct ss_out *o, const struct ss_frame *f, int first)
 
     if (first && x->spool >= 0 && ftruncate(x->spool, 0) < 0)
         return ss_diag_err(-errno, "--foreach: temp file");
+    if (first)
+        x->updvar = !(f->flags & SS_FRAME_UPDATE) ? NULL
+                    : (f->flags & SS_FRAME_WHOLE)
+                        ? "SSTREAM_BATCH_UPDATE=replace"
+                        : "SSTREAM_BATCH_UPDATE=add";
     if ((rc = ss_out_lines(&x->buf, f)) < 0)
         return ss_diag_err(rc, "--foreach");
     if (x->buf.len >= FLUSH_BYTES)
@@ -91,7 +99,7 @@ foreach_frame(struct ss_out *o, const struct ss_frame *f, int first)
 static int
 run_once(struct oforeach *x, struct ss_proc_status *st)
 {
-    const char *env[] = {x->timevar, NULL};
+    const char *env[] = {x->timevar, x->updvar, NULL};
     struct ss_proc_opts po = {
         .cmd = x->cmd,
         .env = env,

@@ -80,6 +80,17 @@ print_value(struct ss_buf *b, const char *p, size_t n)
     return ss_buf_append(b, p, n);
 }
 
+/* What --print adds to the time of an update (man/sstream.5 "UPDATES"):
+ * a whole new value replaces the batch printed before, late records add
+ * to it. */
+static const char *
+update_mark(uint32_t flags)
+{
+    if (!(flags & SS_FRAME_UPDATE))
+        return "";
+    return (flags & SS_FRAME_WHOLE) ? " (update: replaces)" : " (update: adds)";
+}
+
 /* Spark's DStream.print(): println of each element, tuples as (k,v). */
 static void
 print_frame(struct sink *s, const struct ss_frame *f, int first)
@@ -94,9 +105,10 @@ print_frame(struct sink *s, const struct ss_frame *f, int first)
         ss_timefmt_format(tf, f->time, t);
         ss_buf_printf(&s->out,
                       "-------------------------------------------\n"
-                      "Time: %s%s\n"
+                      "Time: %s%s%s\n"
                       "-------------------------------------------\n",
-                      t, tf->kind == SS_TIMEFMT_MS ? " ms" : "");
+                      t, tf->kind == SS_TIMEFMT_MS ? " ms" : "",
+                      update_mark(f->flags));
         s->printed = 0;
     }
     ss_frame_iter_init(&it, f);
@@ -267,7 +279,8 @@ flag_names(struct ss_buf *b, uint32_t flags)
         const char *name;
     } names[] = {
         {SS_FRAME_KEYED, "keyed"},       {SS_FRAME_MORE, "more"},
-        {SS_FRAME_ABORTED, "aborted"},   {SS_FRAME_PAIRS, "pairs"},
+        {SS_FRAME_ABORTED, "aborted"},   {SS_FRAME_UPDATE, "update"},
+        {SS_FRAME_WHOLE, "whole"},       {SS_FRAME_PAIRS, "pairs"},
         {SS_FRAME_OPT_LEFT, "opt-left"}, {SS_FRAME_OPT_RIGHT, "opt-right"},
         {SS_FRAME_NO_LEFT, "no-left"},   {SS_FRAME_NO_RIGHT, "no-right"},
     };
@@ -447,6 +460,34 @@ end_batch(struct sink *s, int64_t time)
     return rc;
 }
 
+/* An update frame (man/sstream.5 "UPDATES") goes where it can be told
+ * apart or upserted: --print marks it, --save-as-text-files writes the
+ * batch's file again, --foreach says so in its environment, the text
+ * outputs write its records. The others would take it for a batch of its
+ * own (a broker's dedup by batch time, a commit that goes back): stop
+ * rather than deliver it wrong. */
+static int
+check_update(const struct sink *s, const struct ss_frame_batch_reader *br)
+{
+    const struct ss_sink_config *cfg = s->cfg;
+    const char *opt = cfg->commit != NULL        ? "--commit"
+                      : cfg->kafka != NULL       ? "--kafka"
+                      : cfg->mqtt != NULL        ? "--mqtt"
+                      : cfg->nats != NULL        ? "--nats"
+                      : cfg->post != NULL        ? "--post"
+                      : cfg->connect != NULL     ? "--connect"
+                      : cfg->mode == SS_SINK_TOP ? "--top"
+                                                 : NULL;
+
+    if (opt == NULL)
+        return 0;
+    return ss_diag("stdin: update frame for batch %" PRId64 ": %s does not "
+                   "take updates (late records for a batch already sent); "
+                   "use --print, --lines, --tsv, --json, "
+                   "--save-as-text-files or --foreach",
+                   br->f.time, opt);
+}
+
 /* With --commit, a batch at or before the commit was written before a
  * restart and is not written again; a new one is committed once
  * end_batch() has made it durable: stdout written, files synced and
@@ -458,6 +499,8 @@ on_batch(struct sink *s, struct ss_frame_batch_reader *br)
     struct ss_frame f;
     int first = 1, rc;
 
+    if ((br->update & SS_FRAME_UPDATE) && (rc = check_update(s, br)) < 0)
+        return rc;
     if (s->cfg->commit != NULL && s->com.time != SS_WAL_NO_TIME &&
         time <= s->com.time)
         return 0; /* ss_frame_batch_next() skips its parts */
@@ -486,6 +529,7 @@ ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
     if ((rc = ss_stage_open(sg, "sink", NULL, &cfg->stats)) < 0)
         return rc;
     ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
+    br.rd.updates = 1; /* check_update() says which outputs take them */
     s.stats->sink = 1;
     s.com.lockfd = -1;
     if (cfg->commit != NULL && ss_wal_committer_open(&s.com, cfg->commit) < 0)

@@ -246,6 +246,10 @@ on_batch(struct win *x, struct ss_frame_batch_reader *br)
     struct ss_frame f;
     int rc;
 
+    if (br->update) /* late records: window_late.c */
+        return ss_window__late_update(x, br);
+    if ((rc = ss_window__late_flush(x)) < 0)
+        return rc;
     ss_stats_begin(x->stats);
     x->in.cur = &br->f;
     x->out.w.closed_ms = br->f.closed_ms; /* passed on, for delays */
@@ -259,6 +263,8 @@ on_batch(struct win *x, struct ss_frame_batch_reader *br)
         ss_stats_in(x->stats, &f);
         XXH64_update(&x->in.xh, f.payload, f.payload_len);
         if (!x->in.replaying && (rc = ss_window__add_frame(x, &f)) < 0)
+            return rc;
+        if (x->late != NULL && (rc = ss_window__late_keep(x, &f)) < 0)
             return rc;
     }
     if (rc < 0 || (rc = end_batch(x)) < 0)
@@ -301,6 +307,7 @@ win_release(struct win *x)
     ss_buf_release(&x->ck.t_sess);
     ss_buf_release(&x->ck.enc);
     ss_window__exec_release(x);
+    ss_window__late_close(x);
 }
 
 static int
@@ -310,9 +317,12 @@ run_loop(struct win *x)
     int rc;
 
     ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
+    br.rd.updates = x->late != NULL; /* else the reader refuses them */
     while ((rc = ss_frame_batch_next(&br)) > 0)
         if ((rc = on_batch(x, &br)) < 0)
             break;
+    if (rc == 0)
+        rc = ss_window__late_flush(x);
     x->in.cur = NULL; /* the end-of-stream frame has no trail */
     if (rc == 0)
         rc = ss_frame_writer_eos(&x->out.w, x->out.last,
@@ -321,6 +331,48 @@ run_loop(struct win *x)
         rc = spool_flush(x);
     ss_frame_batch_release(&br);
     return rc;
+}
+
+void
+ss_window__init(struct win *x, const struct ss_window_config *cfg, int fd)
+{
+    memset(x, 0, sizeof(*x));
+    x->cfg = cfg;
+    x->in.keyed = -1;
+    switch (cfg->mode) {
+    case SS_WINDOW_COUNT:
+    case SS_WINDOW_COUNT_BY_VALUE:
+        x->op = SS_OP_COUNT;
+        break;
+    case SS_WINDOW_GROUP_BY_KEY:
+        x->op = SS_OP_CONCAT;
+        break;
+    default:
+        x->op = cfg->reduce_exec != NULL ? SS_OP_LAST : cfg->op;
+    }
+    x->ring.inverse = cfg->reduce_exec != NULL
+                          ? cfg->inverse_exec != NULL
+                          : ss_op_invertible(x->op) && !cfg->no_inverse;
+    ss_keytab_init(&x->ring.run, sizeof(struct ss_acc), acc_drop);
+    ss_keytab_init(&x->sess, sizeof(struct session), NULL);
+    ss_frame_writer_init(&x->out.w, fd);
+}
+
+int
+ss_window__batch(struct win *x, const struct ss_frame *f)
+{
+    int rc;
+
+    XXH64_reset(&x->in.xh, 0);
+    if ((rc = begin_batch(x, f)) < 0 || (rc = ss_window__add_frame(x, f)) < 0)
+        return rc;
+    return end_batch(x);
+}
+
+void
+ss_window__release(struct win *x)
+{
+    win_release(x);
 }
 
 int
@@ -337,26 +389,7 @@ ss_window_run(const struct ss_window_config *config, struct ss_stage *sg)
     cnt = *config;
     if (cnt.mode == SS_WINDOW_COUNT)
         cnt.keep_empty = 1;
-    memset(&x, 0, sizeof(x));
-    x.cfg = cfg;
-    x.in.keyed = -1;
-    switch (cfg->mode) {
-    case SS_WINDOW_COUNT:
-    case SS_WINDOW_COUNT_BY_VALUE:
-        x.op = SS_OP_COUNT;
-        break;
-    case SS_WINDOW_GROUP_BY_KEY:
-        x.op = SS_OP_CONCAT;
-        break;
-    default:
-        x.op = cfg->reduce_exec != NULL ? SS_OP_LAST : cfg->op;
-    }
-    x.ring.inverse = cfg->reduce_exec != NULL
-                         ? cfg->inverse_exec != NULL
-                         : ss_op_invertible(x.op) && !cfg->no_inverse;
-    ss_keytab_init(&x.ring.run, sizeof(struct ss_acc), acc_drop);
-    ss_keytab_init(&x.sess, sizeof(struct session), NULL);
-    ss_frame_writer_init(&x.out.w, STDOUT_FILENO);
+    ss_window__init(&x, cfg, STDOUT_FILENO);
     x.rej = &sg->rej;
     x.stats = &sg->stats;
     if (ss_stage_open(sg, "window", cfg->rejects, &cfg->stats) < 0) {
@@ -370,6 +403,8 @@ ss_window_run(const struct ss_window_config *config, struct ss_stage *sg)
         rc = ss_window__open_checkpoint(&x);
     if (rc == 0 && x.ck.on)
         rc = spool_open(&x);
+    if (rc == 0 && cfg->lateness > 0)
+        rc = ss_window__late_open(&x);
     if (rc == 0)
         rc = run_loop(&x);
     ss_replay_summary(&x.ck.kept);

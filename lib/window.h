@@ -55,6 +55,7 @@ struct ss_window_config {
                                    SS_REPLAY_KEEP_AUTO: as many as a restart
                                    may send again, at least the default */
     int64_t max_gap;            /* --max-gap, ms; 0: the default slides */
+    int64_t lateness;           /* --allowed-lateness, ms; 0: none */
 
     const char *reduce_exec;  /* --reduce-exec CMD (mode REDUCE_BY_KEY) */
     const char *inverse_exec; /* --inverse-exec CMD */

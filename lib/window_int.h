@@ -7,6 +7,7 @@
  *   window_session.c  session windows (--session-gap)
  *   window_ckpt.c     the checkpoint codec, and replays
  *   window_exec.c     user functions in coprocesses (--reduce-exec, ...)
+ *   window_late.c     --allowed-lateness: update frames, windows sent again
  *
  * struct win is the stage; its parts say who uses them: ring (panes and
  * the aggregate), in (the batch being read), out (the frames written),
@@ -117,6 +118,7 @@ struct win {
     struct ss_rejects *rej; /* the stage's (lib/stage) */
     struct ss_stats *stats;
     struct win_exec *ex;
+    struct win_late *late; /* --allowed-lateness, or NULL */
 };
 
 /* A walk through a pane's entries (window_pane.c). */
@@ -170,6 +172,12 @@ keyed_mode(const struct win *x)
     return x->cfg->mode != SS_WINDOW_PLAIN;
 }
 
+/* window.c: an engine of its own (window_late.c rebuilds one) */
+void ss_window__init(struct win *x, const struct ss_window_config *cfg, int fd);
+/* One batch in one frame f, as on_batch() takes it (no checkpoint). */
+int ss_window__batch(struct win *x, const struct ss_frame *f);
+void ss_window__release(struct win *x);
+
 /* window_pane.c */
 int ss_window__setup(struct win *x, int64_t interval);
 int ss_window__flatten_into(struct pane *p, struct ss_buf *b);
@@ -198,6 +206,15 @@ void ss_window__reject(struct win *x, const struct ss_rec *r, int rc);
 int ss_window__add_session(struct win *x, const struct ss_rec *r, const char *k,
                            size_t klen);
 int ss_window__close_sessions(struct win *x);
+
+/* window_late.c */
+int ss_window__late_open(struct win *x);
+int ss_window__late_keep(struct win *x, const struct ss_frame *f);
+int ss_window__late_update(struct win *x, struct ss_frame_batch_reader *br);
+/* Before the next batch, and at the end: the updates read since the last
+ * batch rebuild the panes, and the windows they change go out again. */
+int ss_window__late_flush(struct win *x);
+void ss_window__late_close(struct win *x);
 
 /* window_ckpt.c */
 int ss_window__save(struct win *x, uint64_t digest);

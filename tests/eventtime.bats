@@ -223,7 +223,7 @@ EOF2
 @test "eventtime: usage errors exit 2 with one line" {
     run --separate-stderr sstream-source --max-delay 2s
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-source: --time-format, --max-delay, --idle-timeout, --late and --late-policy: need --event-time"
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --time-format, --max-delay, --idle-timeout, --late, --late-policy and --allowed-lateness: need --event-time"
     run --separate-stderr sstream-source --event-time ts
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --event-time: 'ts' is a field name: needs --format (a number N takes the Nth tab-separated field)"
@@ -241,5 +241,5 @@ EOF2
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --max-delay: more than 1048576 batch intervals (-b)"
     run --separate-stderr sstream-source --event-time 1 --late-policy later
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-source: --late-policy: unknown policy 'later' (try drop, file or next-batch)"
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --late-policy: unknown policy 'later' (try drop, file, next-batch or update)"
 }

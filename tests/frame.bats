@@ -218,7 +218,7 @@ PY
 
 @test "frame: an unknown version is refused by both readers" {
     sstream-source --replay "$T/d" >"$T/frames"
-    printf '\002' | dd of="$T/frames" bs=1 seek=4 conv=notrunc status=none
+    printf '\003' | dd of="$T/frames" bs=1 seek=4 conv=notrunc status=none
     run --separate-stderr sstream-sink --tsv <"$T/frames"
     assert_failure 1
     assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset 0: unsupported frame format version"

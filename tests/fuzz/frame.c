@@ -12,6 +12,8 @@
  *         0x20  read a regular file rather than a socket
  *         0x1f  socket reads of this many bytes times 7 (at least 1/32 of
  *               the stream, so that every read ends a message); 0: one
+ *         0x01  also: the reader takes update frames (a stage such as
+ *               sstream-window --allowed-lateness); else it refuses them
  */
 #include "frame.h"
 
@@ -92,7 +94,7 @@ feed_socket(const uint8_t *p, size_t n, size_t chunk)
 }
 
 static void
-read_all(int fd, int defer)
+read_all(int fd, int defer, int updates)
 {
     struct ss_frame_reader rd;
     struct ss_frame f;
@@ -100,6 +102,7 @@ read_all(int fd, int defer)
 
     ss_frame_reader_init(&rd, fd, "fuzz");
     rd.defer_records = defer;
+    rd.updates = updates;
     while (ss_frame_reader_next(&rd, &f) > 0) {
         if (defer) {
             char *nl = realloc(lines, f.payload_len + 1);
@@ -148,7 +151,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fd = dup(0);
     }
     if (fd >= 0) {
-        read_all(fd, (flags & 0x40) != 0);
+        read_all(fd, (flags & 0x40) != 0, (flags & 0x01) != 0);
         close(fd);
     }
     free(p);
