@@ -326,7 +326,7 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
 @test "recv: --watch reads a slowly written file whole, in one batch" {
     mkdir "$T/in"
     mkfifo "$T/frames"
-    sstream-source --watch "$T/in" -b 100ms --settle 600ms >"$T/frames" &
+    sstream-source --watch "$T/in" -b 100ms --settle 1500ms >"$T/frames" &
     SRC=$!
     PIDS+=($SRC)
     sstream-sink --tsv <"$T/frames" >"$T/out" &
