@@ -60,11 +60,13 @@ ss_fields_row_init(struct ss_fields_row *r, enum ss_fields_format fmt)
 void
 ss_fields_row_restart(struct ss_fields_row *r)
 {
+    r->lineno = 0;
+    ss_buf_reset(&r->open);
+    if (r->fixed_header)
+        return;
     r->have_header = 0;
     r->nhead = 0;
-    r->lineno = 0;
     ss_buf_reset(&r->head);
-    ss_buf_reset(&r->open);
 }
 
 /* ---- splitting a row into r->text and r->off ---- */
@@ -193,6 +195,25 @@ take_header(struct ss_fields_row *r)
     }
     r->nhead = r->nf;
     r->have_header = 1;
+    return 0;
+}
+
+int
+ss_fields_row_names(struct ss_fields_row *r, const char *names,
+                    const char **why)
+{
+    int rc;
+
+    *why = why_text;
+    rc = split_csv(r, names, strlen(names));
+    if (rc == 0)
+        snprintf(why_text, sizeof(why_text),
+                 "bad CSV quoting: a quoted field is never closed");
+    if (rc <= 0)
+        return rc == 0 ? -EINVAL : rc;
+    if ((rc = take_header(r)) < 0)
+        return rc;
+    r->fixed_header = 1;
     return 0;
 }
 

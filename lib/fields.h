@@ -44,6 +44,8 @@ struct ss_fields_sel {
 struct ss_fields_row {
     enum ss_fields_format fmt;
     int have_header;
+    /* the names came from ss_fields_row_names(): kept on restart */
+    int fixed_header;
     struct ss_buf head; /* the header's names, NUL-ended, in order */
     size_t *head_off;   /* where each name starts in head.data */
     size_t nhead, headcap;
@@ -68,8 +70,15 @@ int ss_fields_format_parse(const char *s, enum ss_fields_format *fmt);
 int ss_fields_sel_parse(const char *s, struct ss_fields_sel *sel);
 
 void ss_fields_row_init(struct ss_fields_row *r, enum ss_fields_format fmt);
-/* A new input begins: its first row is a header again. */
+/* A new input begins: its first row is a header again (unless the names
+ * came from ss_fields_row_names()). */
 void ss_fields_row_restart(struct ss_fields_row *r);
+/* The field names of CSV and TSV rows, as a CSV row ("a,b,c"), for
+ * inputs without a header row (--header: broker messages): every row is
+ * then data. 0; -EINVAL when 'names' is not a CSV row (*why says why);
+ * -ENOMEM. */
+int ss_fields_row_names(struct ss_fields_row *r, const char *names,
+                        const char **why);
 /* Read the line p[0..n) (without its newline): 1 a row is ready for
  * ss_fields_row_value() and ss_fields_row_get(); 0 it was taken (a
  * header, or a CSV row whose quoted field goes on in the next line);

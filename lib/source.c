@@ -850,6 +850,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         close(lockfd); /* the ledger and the last time are written */
     uv_loop_close(lv.host.loop);
     free(lv.host.chunk);
+    ss_recv_host_release(&lv.host);
     return rc;
 }
 
@@ -915,6 +916,7 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
     sg->stats.w = &b.w;
     sg->stats.no_trail = 1;
     b.fmt = cfg->format;
+    b.header = cfg->header;
     if (cfg->evtime.on) {
         b.ev = &ev; /* released below, whatever init did */
         if ((rc = ss_evtime_init(&ev, &cfg->evtime, &b, !cfg->replay)) < 0)
