@@ -452,8 +452,11 @@ check_events(const struct ss_source_config *cfg, int given, int policy_given)
                        "acknowledged when the batch it arrives in is sent, "
                        "before its event-time batch is)",
                        broker(cfg));
-    opt = cfg->wal                 ? "wal"
-          : cfg->max_rate          ? "max-rate"
+    if (cfg->wal != NULL && cfg->replay == NULL)
+        return ss_diag("--wal: with --event-time, needs --replay (after a "
+                       "crash the open batches are rebuilt by reading the "
+                       "input again)");
+    opt = cfg->max_rate            ? "max-rate"
           : cfg->max_batch_records ? "max-batch-records"
           : cfg->max_batch_bytes   ? "max-batch-bytes"
           : cfg->batches           ? "batches"

@@ -925,6 +925,11 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
     }
     if (cfg->wal != NULL && (rc = start_wal(cfg, &wal, &b)) != 0)
         goto done;
+    /* event time reads its input again (--replay) to rebuild what the
+     * log does not hold: the watermark and the open batches */
+    if (b.ev != NULL && cfg->wal != NULL && wal.last != SS_WAL_NO_TIME &&
+        (rc = ss_evtime_rebuild_upto(&ev, wal.last)) != 0)
+        goto done;
     rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
 done:
     if (SS_UNREPORTED(rc) && rc != -EPIPE)
