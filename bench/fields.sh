@@ -126,4 +126,20 @@ t_pj=$(median "$SRC <'$JSONL' | $SINK")
 echo "-- the cost of --format json in the source alone (vs without)"
 row "sstream source --format json | sink" "$t_fj" "$MB_J" "$t_pj"
 row "sstream source | sink" "$t_pj" "$MB_J" "$t_pj"
+
+# Allocations must not grow with records (STYLE.md): valgrind's count for
+# 1k and 100k rows in one batch, source --format json and map --key.
+if command -v valgrind >/dev/null; then
+    echo "-- heap allocations, 1k vs 100k rows (must not grow)"
+    FR=$(mktemp -d)
+    for n in 1000 100000; do
+        head -n $n "$JSONL" >"$FR/in"
+        s=$(valgrind "$BIN/sstream-source" --state "$STATE" -b 10s --format json \
+            <"$FR/in" 2>&1 >"$FR/frames" | grep -o 'total heap usage: [0-9,]* allocs')
+        m=$(valgrind "$BIN/sstream-map" --key user.name --value bytes \
+            <"$FR/frames" 2>&1 >/dev/null | grep -o 'total heap usage: [0-9,]* allocs')
+        printf '%-8s source --format json: %s; map --key --value: %s\n' "$n" "${s#total heap usage: }" "${m#total heap usage: }"
+    done
+    rm -rf "$FR"
+fi
 exit $status

@@ -15,10 +15,7 @@ setup() {
 }
 
 teardown() {
-    local p
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
+    kill_bg
 }
 
 # kafka_start ARGS...: a mock cluster (see tests/kafka.bats); BOOT is its
