@@ -123,3 +123,40 @@ EOF2
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --event-time: not with --mqtt (a message is acknowledged when the batch it arrives in is sent, before its event-time batch is)"
 }
+
+@test "fields-brokers: --format json over MQTT: each message is a row" {
+    command -v mosquitto >/dev/null && command -v mosquitto_pub >/dev/null ||
+        skip "mosquitto is not installed (scripts/deps test)"
+    PORT=$(free_port)
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$PORT" >"$T/mosquitto.conf"
+    mosquitto -c "$T/mosquitto.conf" 2>"$T/broker.err" &
+    PIDS+=($!)
+    wait_port "$PORT"
+    mkfifo "$T/fifo"
+    sstream-source --mqtt "127.0.0.1:$PORT" --topic 'in/#' --client-id f \
+        -b 200ms --format json --rejects "$T/rej" --stats 2>"$T/err" >"$T/fifo" &
+    SRC=$!
+    PIDS+=($SRC)
+    sstream-map --key user --value n <"$T/fifo" | sstream-sink --lines >"$T/out" &
+    SINK=$!
+    PIDS+=($SINK)
+    for i in $(seq 1 200); do
+        grep -q "subscribed to 'in/#'" "$T/err" && break
+        sleep 0.05
+    done
+    # --stats says when the subscription is in place (and the batches)
+    printf '%s\n' '{"user":"ann","n":1}' '{"user":' '{"user":"李","n":2}' |
+        mosquitto_pub -p "$PORT" -q 1 -t in/x -l
+    wait_lines "$T/out" 2
+    kill -TERM "$SRC"
+    wait "$SRC"
+    wait "$SINK"
+    assert_equal "$(cat "$T/out")" "$(printf 'ann\t1\n李\t2')"
+    assert_equal "$(cat "$T/rej")" '{"user":'
+    run grep -E 'subscribed|message|rejected' "$T/err"
+    assert_output - <<EOF2
+sstream-source: --mqtt: subscribed to 'in/#' at qos 1
+sstream-source: --mqtt: message 2: bad JSON at column 8: unexpected token near end of file
+sstream-source: 1 rejected record kept in '$T/rej'
+EOF2
+}
