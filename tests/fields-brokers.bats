@@ -3,7 +3,8 @@
 # reads each message's value as one row (CSV and TSV names from
 # --header), against librdkafka's mock cluster (tests/helpers/kafka-mock,
 # as tests/kafka.bats runs it) with kcat producing the input; --header
-# alone for headerless files; --event-time with a broker is refused.
+# alone for headerless files; MQTT (mosquitto) too; --event-time with a
+# broker is refused.
 
 load helpers/common
 
