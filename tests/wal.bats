@@ -333,7 +333,13 @@ EOF
     src=$!
     sstream-sink --save-as-text-files "$T/out/p" --foreach 'sleep 0.02' --commit "$T/w" <"$T/a" &
     sink=$!
-    sleep 0.2
+    # the source ends cleanly on SIGTERM once it reads its files: wait for
+    # a first saved batch (a fixed 0.2 s lost that race under ASan on a
+    # busy machine: the source died of the signal, status 143)
+    for i in $(seq 1 200); do
+        [ -n "$(ls "$T/out")" ] && break
+        sleep 0.05
+    done
     kill -TERM "$src"
     wait "$src"
     assert_equal "$?" 0
