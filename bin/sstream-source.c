@@ -21,7 +21,8 @@ static const char usage_line[] =
     "[--rejects FILE]\n"
     "                      [--max-rate N] [--max-batch-records N] "
     "[--max-batch-bytes N]\n"
-    "                      [--stats] [--stats-file FILE] [--format FMT]\n"
+    "                      [--stats] [--stats-file FILE] [--format FMT "
+    "[--header NAMES]]\n"
     "                      [--event-time FIELD [--time-format FMT] "
     "[--max-delay DUR]\n"
     "                      [--idle-timeout DUR] [--late FILE] "
@@ -50,7 +51,8 @@ static const char usage_line[] =
     "                      [--delimiter C] [--keep-cr]\n"
     "                      [--max-record-bytes N] [--record-bytes N] "
     "[--rejects FILE]\n"
-    "                      [--stats] [--stats-file FILE] [--format FMT]\n"
+    "                      [--stats] [--stats-file FILE] [--format FMT "
+    "[--header NAMES]]\n"
     "                      [--event-time FIELD [--time-format FMT] "
     "[--max-delay DUR]\n"
     "                      [--late FILE] [--late-policy P] "
@@ -95,6 +97,11 @@ static const char help_text[] =
     "oldest\n"
     "      --from-end             ... or at the newest message (default)\n"
     "      --group ID             the --kafka consumer group\n"
+    "      --header NAMES         the --format csv or tsv field names "
+    "(a,b,c): the\n"
+    "                             rows have no header row (needed with "
+    "--kafka,\n"
+    "                             --nats, --mqtt: a message is one row)\n"
     "      --idle-timeout DUR     with --event-time: after DUR without "
     "records,\n"
     "                             send the open batches, then one per "
@@ -189,6 +196,7 @@ enum {
     OPT_FROM_BEGINNING,
     OPT_FROM_END,
     OPT_GROUP,
+    OPT_HEADER,
     OPT_IDLE_TIMEOUT,
     OPT_KAFKA,
     OPT_KAFKA_KEY,
@@ -240,6 +248,7 @@ static const struct option longopts[] = {
     {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
     {"from-end", no_argument, NULL, OPT_FROM_END},
     {"group", required_argument, NULL, OPT_GROUP},
+    {"header", required_argument, NULL, OPT_HEADER},
     {"help", no_argument, NULL, 'h'},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"kafka", required_argument, NULL, OPT_KAFKA},
@@ -408,6 +417,46 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
     return ss_kafka_check(k->props, k->nprops);
 }
 
+/* The broker input, or NULL. */
+static const char *
+broker(const struct ss_source_config *cfg)
+{
+    return has_input(cfg, SS_INPUT_KAFKA)  ? "kafka"
+           : has_input(cfg, SS_INPUT_NATS) ? "nats"
+           : has_input(cfg, SS_INPUT_MQTT) ? "mqtt"
+                                           : NULL;
+}
+
+/* --header, and rows from a broker: a message is a row whole, so CSV and
+ * TSV names come from --header. 0 or SS_REPORTED after saying why. */
+static int
+check_header(const struct ss_source_config *cfg)
+{
+    struct ss_fields_row r;
+    const char *why, *b = broker(cfg);
+    int rc;
+
+    if (cfg->header != NULL && cfg->format != SS_FIELDS_CSV &&
+        cfg->format != SS_FIELDS_TSV)
+        return ss_diag("--header: names the fields of --format csv or tsv");
+    if (b != NULL && cfg->header == NULL &&
+        (cfg->format == SS_FIELDS_CSV || cfg->format == SS_FIELDS_TSV))
+        return ss_diag("--format %s: with --%s each message is a row, with "
+                       "no header row: name the fields with --header a,b,c",
+                       cfg->format == SS_FIELDS_CSV ? "csv" : "tsv", b);
+    if (b != NULL && cfg->kafka.key && cfg->format != SS_FIELDS_LINES)
+        return ss_diag("--kafka-key: not with --format (take a field as the "
+                       "key with sstream-map --key)");
+    if (cfg->header == NULL)
+        return 0;
+    ss_fields_row_init(&r, SS_FIELDS_CSV);
+    rc = ss_fields_row_names(&r, cfg->header, &why);
+    ss_fields_row_release(&r);
+    if (rc == -EINVAL)
+        return ss_diag("--header: %s", why);
+    return rc < 0 ? ss_diag_err(rc, "--header") : 0;
+}
+
 /* --format and --event-time: rows read per input, batches cut by the
  * records' own times. 0 or SS_REPORTED after saying why. */
 static int
@@ -421,19 +470,31 @@ check_events(const struct ss_source_config *cfg, int given, int policy_given,
         return ss_diag("--time-format, --max-delay, --idle-timeout, --late, "
                        "--late-policy and --allowed-lateness: need "
                        "--event-time");
-    if ((cfg->format != SS_FIELDS_LINES || ev->on) &&
-        (cfg->record_bytes > 0 || has_input(cfg, SS_INPUT_KAFKA)))
-        return ss_diag("--%s: reads lines (not with --%s)",
-                       ev->on ? "event-time" : "format",
-                       cfg->record_bytes > 0 ? "record-bytes" : "kafka");
+    if ((cfg->format != SS_FIELDS_LINES || ev->on) && cfg->record_bytes > 0)
+        return ss_diag("--%s: reads lines (not with --record-bytes)",
+                       ev->on ? "event-time" : "format");
+    if (check_header(cfg) < 0)
+        return SS_REPORTED;
     if (!ev->on)
         return 0;
     if (cfg->format == SS_FIELDS_LINES && ev->field.num == 0)
         return ss_diag("--event-time: '%s' is a field name: needs --format "
                        "(a number N takes the Nth tab-separated field)",
                        ev->field.name);
-    opt = cfg->wal                 ? "wal"
-          : cfg->max_rate          ? "max-rate"
+    /* A broker's acknowledgement (the Kafka commit, the NATS ack, the
+     * MQTT PUBACK) follows the batch a message arrived in; under event
+     * time it may wait in an open batch after that, and a crash would
+     * lose it. */
+    if (broker(cfg) != NULL)
+        return ss_diag("--event-time: not with --%s (a message is "
+                       "acknowledged when the batch it arrives in is sent, "
+                       "before its event-time batch is)",
+                       broker(cfg));
+    if (cfg->wal != NULL && cfg->replay == NULL)
+        return ss_diag("--wal: with --event-time, needs --replay (after a "
+                       "crash the open batches are rebuilt by reading the "
+                       "input again)");
+    opt = cfg->max_rate            ? "max-rate"
           : cfg->max_batch_records ? "max-batch-records"
           : cfg->max_batch_bytes   ? "max-batch-bytes"
           : cfg->batches           ? "batches"
@@ -460,6 +521,11 @@ check_events(const struct ss_source_config *cfg, int given, int policy_given,
         return ss_diag("--allowed-lateness and --late-policy update: go "
                        "together (how late a record may be and still update "
                        "its batch)");
+    /* The log keeps batches, not the updates sent after them: a restart
+     * could not send them again. */
+    if (ev->policy == SS_LATE_UPDATE && cfg->wal != NULL)
+        return ss_diag("--late-policy update: not with --wal (update frames "
+                       "are not kept in the log; use --late-policy file)");
     return 0;
 }
 
@@ -656,6 +722,9 @@ main(int argc, char **argv)
             break;
         case OPT_GROUP:
             cfg.kafka.group = optarg;
+            break;
+        case OPT_HEADER:
+            cfg.header = optarg;
             break;
         case OPT_IDLE_TIMEOUT:
             if (ss_opt_duration("--idle-timeout", optarg,

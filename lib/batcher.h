@@ -50,6 +50,7 @@ struct ss_batcher {
      * goes to the batch of its event time (lib/evtime.h), not the open
      * one. 'fmt' 0 (lines) and 'ev' NULL: records as they come. */
     int fmt;
+    const char *header; /* --header: CSV/TSV names; no header row read */
     struct ss_evtime *ev;
 };
 

@@ -26,6 +26,7 @@ ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
     ev->interval = b->interval;
     ev->max_seen = ev->watermark = ev->next = ev->newest = INT64_MIN;
     ev->first = INT64_MIN;
+    ev->rebuilt = INT64_MIN;
     /* Open batches lie between the watermark and the batch of the
      * largest time: --max-delay plus two intervals at most. */
     ev->nslots = (size_t)(cfg->max_delay / b->interval) + 3;
@@ -49,6 +50,15 @@ ss_evtime_start_after(struct ss_evtime *ev, int64_t t)
 {
     if (t > ev->watermark)
         ev->watermark = t;
+}
+
+int
+ss_evtime_rebuild_upto(struct ss_evtime *ev, int64_t t)
+{
+    ev->rebuilt = t;
+    if (ev->late.fd >= 0 && ftruncate(ev->late.fd, 0) < 0)
+        return ss_diag_err(-errno, "--late: cannot empty '%s'", ev->late.path);
+    return 0;
 }
 
 static struct ss_buf *
@@ -181,6 +191,11 @@ send(struct ss_evtime *ev)
 
     if (p != NULL) /* a slot never used has no buffer: no NULL + 0 */
         end += s->len;
+    if (ev->next <= ev->rebuilt) { /* in the log already */
+        ss_buf_reset(s);
+        ev->next += ev->interval;
+        return flush_late(ev);
+    }
     ss_batcher_open(b, ev->next);
     while (p < end && rc == 0) {
         size_t n = ss_frame_varint_get(&p);

@@ -81,7 +81,10 @@ struct ss_evtime {
     int64_t newest;       /* the newest batch holding records */
     struct ss_buf *slots; /* open batch T in slot (T / interval) % nslots */
     size_t nslots;
-    int live;               /* frames stamped with the wall clock (else 0) */
+    int live; /* frames stamped with the wall clock (else 0) */
+    /* --wal: batches up to this time are in the log from an earlier run:
+     * rebuilt from the input, not sent again (INT64_MIN: none) */
+    int64_t rebuilt;
     uint64_t arrivals;      /* records taken: the idle timer watches it */
     struct ss_rejects late; /* the --late file (its own count) */
     uint64_t nlate;
@@ -101,6 +104,13 @@ int ss_evtime_init(struct ss_evtime *ev, const struct ss_evtime_config *cfg,
 /* Batches up to 't' went out in an earlier run (--state): they are not
  * sent again; records that belong in them are late. */
 void ss_evtime_start_after(struct ss_evtime *ev, int64_t t);
+/* --wal after a crash (the input read again from its start, --replay):
+ * the batches up to 't' are in the log, sent again from there; they are
+ * rebuilt from the input, so that the watermark and the open batches are
+ * those of a run that never stopped, but not sent. The --late file starts
+ * empty: the run writes every late record again, in order. 0, or
+ * SS_REPORTED after saying why the --late file cannot be emptied. */
+int ss_evtime_rebuild_upto(struct ss_evtime *ev, int64_t t);
 /* A record with event time 't': into its batch, or late; batches the
  * watermark passes go out. 0, or a negative errno code from the
  * batcher. */

@@ -60,11 +60,13 @@ ss_fields_row_init(struct ss_fields_row *r, enum ss_fields_format fmt)
 void
 ss_fields_row_restart(struct ss_fields_row *r)
 {
+    r->lineno = 0;
+    ss_buf_reset(&r->open);
+    if (r->fixed_header)
+        return;
     r->have_header = 0;
     r->nhead = 0;
-    r->lineno = 0;
     ss_buf_reset(&r->head);
-    ss_buf_reset(&r->open);
 }
 
 /* ---- splitting a row into r->text and r->off ---- */
@@ -196,6 +198,25 @@ take_header(struct ss_fields_row *r)
     return 0;
 }
 
+int
+ss_fields_row_names(struct ss_fields_row *r, const char *names,
+                    const char **why)
+{
+    int rc;
+
+    *why = why_text;
+    rc = split_csv(r, names, strlen(names));
+    if (rc == 0)
+        snprintf(why_text, sizeof(why_text),
+                 "bad CSV quoting: a quoted field is never closed");
+    if (rc <= 0)
+        return rc == 0 ? -EINVAL : rc;
+    if ((rc = take_header(r)) < 0)
+        return rc;
+    r->fixed_header = 1;
+    return 0;
+}
+
 /* {"name":"value",...} in header order. */
 static int
 to_json(struct ss_fields_row *r)
@@ -250,23 +271,41 @@ split_csv_line(struct ss_fields_row *r, const char *p, size_t n)
     return rc;
 }
 
+/* p[0..n) parsed by Jansson into *obj: 0, or -EINVAL (why_text says why:
+ * Jansson's own message, also for what the scan left to it). */
 static int
-read_json(struct ss_fields_row *r, const char *p, size_t n)
+load_tree(void **obj, const char *p, size_t n)
 {
     json_error_t err;
 
-    json_decref(r->json);
-    r->json = json_loadb(p, n, JSON_ALLOW_NUL, &err);
-    if (r->json == NULL) {
+    json_decref(*obj);
+    if ((*obj = json_loadb(p, n, JSON_ALLOW_NUL, &err)) == NULL) {
         snprintf(why_text, sizeof(why_text), "bad JSON at column %d: %s",
                  err.column, err.text);
         return -EINVAL;
     }
-    if (!json_is_object((json_t *)r->json)) {
+    if (!json_is_object((json_t *)*obj)) {
+        json_decref(*obj);
+        *obj = NULL;
         snprintf(why_text, sizeof(why_text), "not a JSON object");
         return -EINVAL;
     }
-    return 1;
+    return 0;
+}
+
+static int
+read_json(struct ss_fields_row *r, const char *p, size_t n)
+{
+    int rc;
+
+    json_decref(r->json);
+    r->json = NULL;
+    r->scanned = 0;
+    if (!r->tree && (rc = ss_json_scan(&r->scan, p, n)) != 0) {
+        r->scanned = rc == 1;
+        return rc;
+    }
+    return (rc = load_tree(&r->json, p, n)) < 0 ? rc : 1;
 }
 
 int
@@ -342,23 +381,6 @@ ss_fields_row_value(struct ss_fields_row *r, size_t *n)
 
 /* ---- JSON fields ---- */
 
-/* A number as short as reads back the same: 0.1, not 0.10000000000000001. */
-static int
-put_real(struct ss_buf *b, double d)
-{
-    char text[40];
-    int len = 0;
-
-    if (!isfinite(d))
-        return ss_buf_append(b, "null", 4);
-    for (int prec = 1; prec <= 17; prec++) {
-        len = snprintf(text, sizeof(text), "%.*g", prec, d);
-        if (strtod(text, NULL) == d)
-            break;
-    }
-    return ss_buf_append(b, text, (size_t)len);
-}
-
 static int
 put_value(json_t *v, struct ss_buf *b)
 {
@@ -376,7 +398,7 @@ put_value(json_t *v, struct ss_buf *b)
         return ss_buf_append(b, num, (size_t)len);
     }
     case JSON_REAL:
-        return put_real(b, json_real_value(v));
+        return ss_json_real(b, json_real_value(v));
     case JSON_TRUE:
         return ss_buf_append(b, "true", 4);
     case JSON_FALSE:
@@ -440,32 +462,28 @@ json_field(json_t *o, const struct ss_fields_sel *sel, struct ss_buf *scratch,
 }
 
 /* The object of p[0..n), from the cache when it holds the same text (a
- * memcmp costs far less than a parse): 1, or -EINVAL, -ENOMEM. */
+ * memcmp costs far less than a read): 1, or -EINVAL, -ENOMEM. */
 static int
 cached(struct ss_fields_json *c, const char *p, size_t n)
 {
-    json_error_t err;
+    int rc;
 
-    if (c->obj != NULL && c->text.len == n && memcmp(c->text.data, p, n) == 0)
+    if (c->valid && c->text.len == n && memcmp(c->text.data, p, n) == 0)
         return 1;
+    c->valid = c->scanned = 0;
     json_decref(c->obj);
+    c->obj = NULL;
     ss_buf_reset(&c->text);
-    if ((c->obj = json_loadb(p, n, JSON_ALLOW_NUL, &err)) == NULL) {
-        snprintf(why_text, sizeof(why_text), "bad JSON at column %d: %s",
-                 err.column, err.text);
-        return -EINVAL;
-    }
-    if (!json_is_object((json_t *)c->obj)) {
-        json_decref(c->obj);
-        c->obj = NULL;
-        snprintf(why_text, sizeof(why_text), "not a JSON object");
-        return -EINVAL;
-    }
-    if (ss_buf_append(&c->text, p, n) < 0) {
-        json_decref(c->obj);
-        c->obj = NULL;
+    if (ss_buf_append(&c->text, p, n) < 0 ||
+        (n == 0 && ss_buf_reserve(&c->text, 1) < 0))
         return -ENOMEM;
+    if (!c->tree && (rc = ss_json_scan(&c->scan, c->text.data, n)) != 0) {
+        c->valid = c->scanned = rc == 1;
+        return rc;
     }
+    if ((rc = load_tree(&c->obj, c->text.data, n)) < 0)
+        return rc;
+    c->valid = 1;
     return 1;
 }
 
@@ -479,6 +497,15 @@ ss_fields_json_get(struct ss_fields_json *c, const char *p, size_t n,
     *why = why_text;
     if ((rc = cached(c, p, n)) < 0)
         return rc;
+    if (c->scanned) {
+        rc = ss_json_scan_get(&c->scan, sel->name, sel->num, scratch, out,
+                              outlen);
+        if (rc != -EAGAIN)
+            return rc;
+        if (c->obj == NULL &&
+            (rc = load_tree(&c->obj, c->text.data, c->text.len)) < 0)
+            return rc;
+    }
     return json_field(c->obj, sel, scratch, out, outlen);
 }
 
@@ -487,7 +514,9 @@ ss_fields_json_release(struct ss_fields_json *c)
 {
     json_decref(c->obj);
     c->obj = NULL;
+    c->valid = c->scanned = 0;
     ss_buf_release(&c->text);
+    ss_json_scan_release(&c->scan);
 }
 
 /* Field k (from 1) of a line of tab-separated fields. */
@@ -507,6 +536,25 @@ tab_field(const char *p, size_t n, size_t k, const char **out, size_t *outlen)
     return 1;
 }
 
+/* Field 'sel' of the JSON row just read: from the scan, or from Jansson's
+ * tree where the scan leaves it (built then, once per row). */
+static int
+json_row_field(struct ss_fields_row *r, const struct ss_fields_sel *sel,
+               const char **p, size_t *n)
+{
+    int rc;
+
+    if (r->scanned) {
+        rc = ss_json_scan_get(&r->scan, sel->name, sel->num, &r->scratch, p, n);
+        if (rc != -EAGAIN)
+            return rc;
+        if (r->json == NULL &&
+            (rc = load_tree(&r->json, r->line, r->linelen)) < 0)
+            return rc;
+    }
+    return json_field(r->json, sel, &r->scratch, p, n);
+}
+
 int
 ss_fields_row_get(struct ss_fields_row *r, const struct ss_fields_sel *sel,
                   const char **p, size_t *n)
@@ -518,7 +566,7 @@ ss_fields_row_get(struct ss_fields_row *r, const struct ss_fields_sel *sel,
         return sel->num > 0 ? tab_field(r->line, r->linelen, sel->num, p, n)
                             : 0;
     case SS_FIELDS_JSON:
-        return json_field(r->json, sel, &r->scratch, p, n);
+        return json_row_field(r, sel, p, n);
     default:
         break;
     }
@@ -539,6 +587,7 @@ void
 ss_fields_row_release(struct ss_fields_row *r)
 {
     json_decref(r->json);
+    ss_json_scan_release(&r->scan);
     free(r->head_off);
     free(r->off);
     ss_buf_release(&r->head);

@@ -14,7 +14,8 @@
  * row, the JSON text made of it, a row still open across lines) until
  * ss_fields_row_release(). What ss_fields_row_value() and
  * ss_fields_row_get() hand out is valid until the next call on the
- * reader. JSON is parsed by Jansson (a Debian package, libjansson-dev).
+ * reader. JSON is scanned in place (lib/json_scan.c), and parsed by
+ * Jansson (a Debian package, libjansson-dev) where the scan leaves it.
  */
 #ifndef SS_FIELDS_H
 #define SS_FIELDS_H
@@ -23,6 +24,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "json_scan.h"
 
 enum ss_fields_format {
     SS_FIELDS_LINES, /* no fields: the line is the value */
@@ -42,17 +44,22 @@ struct ss_fields_sel {
 struct ss_fields_row {
     enum ss_fields_format fmt;
     int have_header;
+    /* the names came from ss_fields_row_names(): kept on restart */
+    int fixed_header;
     struct ss_buf head; /* the header's names, NUL-ended, in order */
     size_t *head_off;   /* where each name starts in head.data */
     size_t nhead, headcap;
-    struct ss_buf text;    /* the fields of the last row, unquoted */
-    size_t *off;           /* start, length of each field in text */
-    size_t nf, fcap;       /* fields of the last row */
-    struct ss_buf open;    /* a CSV row whose quoted field spans lines */
-    struct ss_buf out;     /* the row as a JSON object */
-    struct ss_buf scratch; /* a JSON field's text */
-    void *json;            /* the last JSON row parsed (json_t *) */
-    const char *line;      /* the last row read (a view) */
+    struct ss_buf text;      /* the fields of the last row, unquoted */
+    size_t *off;             /* start, length of each field in text */
+    size_t nf, fcap;         /* fields of the last row */
+    struct ss_buf open;      /* a CSV row whose quoted field spans lines */
+    struct ss_buf out;       /* the row as a JSON object */
+    struct ss_buf scratch;   /* a JSON field's text */
+    struct ss_json_obj scan; /* the last JSON row, when 'scanned' */
+    int scanned;
+    int tree;         /* 1: Jansson only (the reference tests/fuzz compares) */
+    void *json;       /* the last JSON row parsed by Jansson (json_t *) */
+    const char *line; /* the last row read (a view) */
     size_t linelen;
     uint64_t lineno; /* lines read from this input, for messages */
 };
@@ -63,8 +70,15 @@ int ss_fields_format_parse(const char *s, enum ss_fields_format *fmt);
 int ss_fields_sel_parse(const char *s, struct ss_fields_sel *sel);
 
 void ss_fields_row_init(struct ss_fields_row *r, enum ss_fields_format fmt);
-/* A new input begins: its first row is a header again. */
+/* A new input begins: its first row is a header again (unless the names
+ * came from ss_fields_row_names()). */
 void ss_fields_row_restart(struct ss_fields_row *r);
+/* The field names of CSV and TSV rows, as a CSV row ("a,b,c"), for
+ * inputs without a header row (--header: broker messages): every row is
+ * then data. 0; -EINVAL when 'names' is not a CSV row (*why says why);
+ * -ENOMEM. */
+int ss_fields_row_names(struct ss_fields_row *r, const char *names,
+                        const char **why);
 /* Read the line p[0..n) (without its newline): 1 a row is ready for
  * ss_fields_row_value() and ss_fields_row_get(); 0 it was taken (a
  * header, or a CSV row whose quoted field goes on in the next line);
@@ -87,10 +101,16 @@ int ss_fields_row_get(struct ss_fields_row *r, const struct ss_fields_sel *sel,
 void ss_fields_row_release(struct ss_fields_row *r);
 
 /* The last JSON object read by ss_fields_json_get() and its text, so that
- * --key then --value on one record parse it once. All zero is empty;
- * ss_fields_json_release() frees it. */
+ * --key then --value on one record read it once: scanned in place
+ * (lib/json_scan.c), and parsed by Jansson only when the scan leaves it
+ * the text or the field. All zero is empty; ss_fields_json_release()
+ * frees it. */
 struct ss_fields_json {
     struct ss_buf text;
+    int valid;   /* text holds an object read */
+    int scanned; /* ... and 'scan' indexes it */
+    int tree;    /* 1: Jansson only (the reference tests/fuzz compares) */
+    struct ss_json_obj scan;
     void *obj; /* json_t *, or NULL */
 };
 

@@ -2,13 +2,13 @@
 #include "json.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-/* The length of the valid UTF-8 sequence of two to four bytes at
- * p[0..n), or 0. The ranges are RFC 3629's: no overlong forms, no
- * surrogates (ED A0..BF), nothing past U+10FFFF. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
+size_t
+ss_json_utf8_len(const unsigned char *p, size_t n)
 {
     size_t len;
     unsigned char lo = 0x80, hi = 0xbf;
@@ -98,7 +98,7 @@ ss_json_string(struct ss_buf *b, const char *p, size_t n)
             if (ss_buf_append(b, esc, esc[1] == 'u' ? 6 : 2) < 0)
                 return -ENOMEM;
             i++;
-        } else if ((len = utf8_len(s + i, n - i)) > 0) {
+        } else if ((len = ss_json_utf8_len(s + i, n - i)) > 0) {
             if (ss_buf_append(b, p + i, len) < 0)
                 return -ENOMEM;
             i += len;
@@ -109,4 +109,20 @@ ss_json_string(struct ss_buf *b, const char *p, size_t n)
         }
     }
     return ss_buf_putc(b, '"') < 0 ? -ENOMEM : 0;
+}
+
+int
+ss_json_real(struct ss_buf *b, double d)
+{
+    char text[40];
+    int len = 0;
+
+    if (!isfinite(d))
+        return ss_buf_append(b, "null", 4);
+    for (int prec = 1; prec <= 17; prec++) {
+        len = snprintf(text, sizeof(text), "%.*g", prec, d);
+        if (strtod(text, NULL) == d)
+            break;
+    }
+    return ss_buf_append(b, text, (size_t)len);
 }

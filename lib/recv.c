@@ -37,6 +37,23 @@ reject_long(struct ss_recv *r, const char *key, size_t klen, const char *val,
     b->batch_records++;
 }
 
+/* A message as a row (--format, --event-time): its value is the row whole;
+ * the key was refused with --format (sstream-source --kafka-key). */
+static int
+add_row(struct ss_recv *r, const char *val, size_t vlen)
+{
+    struct ss_recv_host *h = r->host;
+
+    if (h->rows == NULL) {
+        if ((h->rows = malloc(sizeof(*h->rows))) == NULL)
+            return -ENOMEM;
+        ss_splitter_init(h->rows, h->b, r->what, '\n', h->max_record, 0, 1);
+        h->rows->messages = 1;
+    }
+    h->rows->name = r->what;
+    return ss_splitter_message(h->rows, val, vlen);
+}
+
 int
 ss_recv_add(struct ss_recv *r, const char *key, size_t klen, const char *val,
             size_t vlen)
@@ -52,8 +69,20 @@ ss_recv_add(struct ss_recv *r, const char *key, size_t klen, const char *val,
         reject_long(r, key, klen, val, vlen);
         return 1;
     }
-    rc = ss_batcher_add_kv(h->b, key, klen, val, vlen);
+    if (h->b->fmt != SS_FIELDS_LINES || h->b->ev != NULL)
+        rc = add_row(r, val, vlen);
+    else
+        rc = ss_batcher_add_kv(h->b, key, klen, val, vlen);
     return rc < 0 ? rc : 1;
+}
+
+void
+ss_recv_host_release(struct ss_recv_host *h)
+{
+    if (h->rows != NULL)
+        ss_splitter_release(h->rows);
+    free(h->rows);
+    h->rows = NULL;
 }
 
 /* ---- one byte stream ---- */

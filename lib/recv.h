@@ -44,6 +44,9 @@ struct ss_recv_host {
     size_t record_bytes; /* --record-bytes */
     char *chunk;         /* SS_RECV_CHUNK bytes of read scratch (recv_kit) */
     uint64_t troubles;   /* reported problems the stream lived through */
+    /* --format, --event-time: broker messages read as rows (made at the
+     * first, freed by ss_recv_host_release()) */
+    struct ss_splitter *rows;
     int stopping; /* the stream is ending: add everything, read no more */
     int broken;   /* stdout failed: add nothing more, just close */
     /* A receiver's input ended for good: rc 0 at its end, SS_REPORTED after a
@@ -100,6 +103,8 @@ void ss_recv_end(struct ss_recv *r, int rc);
  * the stream is stopping every record is taken, whatever the budget. */
 int ss_recv_add(struct ss_recv *r, const char *key, size_t klen,
                 const char *val, size_t vlen);
+/* What the host's receivers left it to free ('rows'). */
+void ss_recv_host_release(struct ss_recv_host *h);
 
 /* ---- the receivers ---- */
 

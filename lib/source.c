@@ -909,6 +909,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         close(lockfd); /* the ledger and the last time are written */
     uv_loop_close(lv.host.loop);
     free(lv.host.chunk);
+    ss_recv_host_release(&lv.host);
     return rc;
 }
 
@@ -974,6 +975,7 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
     sg->stats.w = &b.w;
     sg->stats.no_trail = 1;
     b.fmt = cfg->format;
+    b.header = cfg->header;
     if (cfg->evtime.on) {
         b.ev = &ev; /* released below, whatever init did */
         if ((rc = ss_evtime_init(&ev, &cfg->evtime, &b, !cfg->replay)) < 0)
@@ -981,6 +983,11 @@ ss_source_run(const struct ss_source_config *cfg, struct ss_stage *sg)
         sg->stats.late = &ev.nlate;
     }
     if (cfg->wal != NULL && (rc = start_wal(cfg, &wal, &b)) != 0)
+        goto done;
+    /* event time reads its input again (--replay) to rebuild what the
+     * log does not hold: the watermark and the open batches */
+    if (b.ev != NULL && cfg->wal != NULL && wal.last != SS_WAL_NO_TIME &&
+        (rc = ss_evtime_rebuild_upto(&ev, wal.last)) != 0)
         goto done;
     rc = cfg->replay ? run_replay(cfg, &b) : run_live(cfg, &b);
 done:

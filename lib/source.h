@@ -88,6 +88,8 @@ struct ss_source_config {
     uint64_t batches; /* --batches N: end after N, 0 never */
     int64_t duration; /* --duration, ms: end after it (replay: batch time) */
     int format;       /* --format: enum ss_fields_format */
+    /* --header: the CSV/TSV field names (no header row), or NULL */
+    const char *header;
     /* --event-time and its options: batches cut by the records' own
      * times; --replay is then one stream of its files in name order. */
     struct ss_evtime_config evtime;

@@ -46,7 +46,8 @@ reject_row(struct ss_splitter *s, const char *p, size_t n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ss_diag("%s: line %" PRIu64 ": %s", s->name, s->row->lineno, msg);
+    ss_diag("%s: %s %" PRIu64 ": %s", s->name, s->messages ? "message" : "line",
+            s->row->lineno, msg);
     ss_rejects_put(s->b->rej, NULL, 0, p, n);
     return 0;
 }
@@ -86,6 +87,11 @@ take_row(struct ss_splitter *s, const char *p, size_t n)
         if ((s->row = malloc(sizeof(*s->row))) == NULL)
             return -ENOMEM;
         ss_fields_row_init(s->row, (enum ss_fields_format)s->b->fmt);
+        /* checked by the caller (sstream-source --header): only memory
+         * can fail here */
+        if (s->b->header != NULL &&
+            (rc = ss_fields_row_names(s->row, s->b->header, &why)) < 0)
+            return rc == -EINVAL ? -ENOMEM : rc;
     }
     rc = ss_fields_row_read(s->row, p, n, &why);
     if (rc == -EINVAL)
@@ -279,6 +285,19 @@ ss_splitter_eof(struct ss_splitter *s)
             rc = reject_row(s, p, n, "%s", why);
     }
     return rc;
+}
+
+int
+ss_splitter_message(struct ss_splitter *s, const char *p, size_t n)
+{
+    const char *why;
+    int rc;
+
+    if ((rc = take_row(s, p, n)) < 0)
+        return rc;
+    if (ss_fields_row_eof(s->row, &why, &p, &n) < 0)
+        return reject_row(s, p, n, "%s", why);
+    return 0;
 }
 
 void

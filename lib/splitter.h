@@ -30,6 +30,7 @@ struct ss_splitter {
     /* The batcher reads rows (b->fmt, b->ev): this input's reader, its
      * header and line count; allocated at the first line. */
     struct ss_fields_row *row;
+    int messages; /* rows are whole broker messages (ss_splitter_message) */
 };
 
 /* Lines (delim '\n', not fixed) end at "\n" or "\r\n" unless keep_cr:
@@ -50,5 +51,11 @@ int ss_splitter_eof(struct ss_splitter *s);
  * header again, its lines are counted from 1. */
 void ss_splitter_restart(struct ss_splitter *s);
 void ss_splitter_release(struct ss_splitter *s);
+/* One broker message (--kafka, --nats, --mqtt) read as one row whole, for
+ * --format and --event-time: no header row in a stream of messages (the
+ * names come from --header, b->header), and a CSV quote left open at its
+ * end is a reject. Rejects are named by s->name and the message's number
+ * in this run. 0, or -errno as ss_splitter_feed(). */
+int ss_splitter_message(struct ss_splitter *s, const char *p, size_t n);
 
 #endif

@@ -232,7 +232,7 @@ EOF2
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --late-policy file: needs --late FILE"
     run --separate-stderr sstream-source --event-time 1 --wal "$T/w"
     assert_failure 2
-    assert_equal "${stderr%%$'\n'*}" "sstream-source: --wal: not with --event-time (batches follow the records' times)"
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --wal: with --event-time, needs --replay (after a crash the open batches are rebuilt by reading the input again)"
     run --separate-stderr sstream-source --event-time 1 --time-format week
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-source: --time-format: unknown format 'week' (try epoch-ms, epoch-s, iso8601 or a strptime format with %)"

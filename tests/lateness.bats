@@ -210,6 +210,10 @@ EOF
     assert_failure 2
     run --separate-stderr sstream-source --event-time 1 --late-policy update --allowed-lateness 1x
     assert_failure 2
+    mkdir -p "$T/d"
+    run --separate-stderr sstream-source --replay "$T/d" --wal "$T/wal" --event-time 1 --late-policy update --allowed-lateness 1s
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-source: --late-policy update: not with --wal (update frames are not kept in the log; use --late-policy file)"
     run --separate-stderr sstream-window -w 2s --allowed-lateness 1s --checkpoint "$T/ck"
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --allowed-lateness: not with --checkpoint (yet: the batches it keeps are not in the checkpoint)"

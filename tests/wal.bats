@@ -21,6 +21,17 @@ saved() {
     done
 }
 
+# saved_word W: until a saved file holds the line W (at most 10 s).
+saved_word() {
+    local i
+    for i in $(seq 1 200); do
+        cat "$T/out"/* 2>/dev/null | grep -qx "$1" && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for '$1' in $T/out" >&2
+    return 1
+}
+
 ALL='p-1000: a b 
 p-2000: c 
 p-3000: d e 
@@ -184,10 +195,13 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     sstream-sink --save-as-text-files "$T/out/p" --commit "$T/w" <"$T/b" &
     sink=$!
     exec 4>"$T/in.fifo"
+    # each line is waited for in the saved files, not for a fixed 0.3 s:
+    # under make check's ASan build on a busy machine the source was not
+    # yet handling SIGTERM 0.6 s after its start (status 143)
     echo "x y" >&4
-    sleep 0.3
+    saved_word y
     echo "z" >&4
-    sleep 0.3
+    saved_word z
     kill -TERM "$src"
     wait "$src"
     assert_equal "$?" 0
@@ -333,7 +347,13 @@ EOF
     src=$!
     sstream-sink --save-as-text-files "$T/out/p" --foreach 'sleep 0.02' --commit "$T/w" <"$T/a" &
     sink=$!
-    sleep 0.2
+    # the source ends cleanly on SIGTERM once it reads its files: wait for
+    # a first saved batch (a fixed 0.2 s lost that race under ASan on a
+    # busy machine: the source died of the signal, status 143)
+    for i in $(seq 1 200); do
+        [ -n "$(ls "$T/out")" ] && break
+        sleep 0.05
+    done
     kill -TERM "$src"
     wait "$src"
     assert_equal "$?" 0
