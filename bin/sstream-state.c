@@ -6,6 +6,7 @@
 
 #include "diag.h"
 #include "opt.h"
+#include "shard.h"
 #include "stage.h"
 #include "state.h"
 
@@ -17,7 +18,7 @@ static const char usage_line[] =
     "                     [--import FILE | --initial FILE] "
     "[--keep-outputs N]\n"
     "                     [--rejects FILE] [--separator C] [--timeout DUR]\n"
-    "                     [--stats] [--stats-file FILE]\n"
+    "                     [--parallel N] [--stats] [--stats-file FILE]\n"
     "       sstream-state --dump DIR\n";
 
 static const char help_text[] =
@@ -39,6 +40,9 @@ static const char help_text[] =
     "      --keep-outputs N        batches whose output a replay can get\n"
     "                              again (what a restart may send, >= 10)\n"
     "      --no-checkpoint         keep the state in memory only\n"
+    "      --parallel N            N threads, each the state of the keys\n"
+    "                              that hash to it (default 1; 0: one per\n"
+    "                              CPU)\n"
     "      --rejects FILE          keep rejected records in FILE\n"
     "      --separator C           joins concat's values (,)\n"
     "      --stats                 a line per batch on stderr, a summary at\n"
@@ -59,6 +63,7 @@ enum {
     OPT_INITIAL,
     OPT_KEEP_OUTPUTS,
     OPT_NO_CHECKPOINT,
+    OPT_PARALLEL,
     OPT_TIMEOUT,
     OPT_UPDATE,
 };
@@ -73,6 +78,7 @@ static const struct option longopts[] = {
     {"initial", required_argument, NULL, OPT_INITIAL},
     {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
     {"no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"rejects", required_argument, NULL, SS_OPT_REJECTS},
     {"separator", required_argument, NULL, SS_OPT_SEPARATOR},
     {"stats", no_argument, NULL, SS_OPT_STATS},
@@ -116,6 +122,7 @@ main(int argc, char **argv)
     const char *dump = NULL;
     int ch, no_ckpt = 0, have_op = 0, others = 0, rc;
     uint64_t n;
+    size_t parallel = 1;
 
     ss_diag_init(argv[0]);
     ss_state_config_init(&cfg);
@@ -162,6 +169,10 @@ main(int argc, char **argv)
         case OPT_NO_CHECKPOINT:
             no_ckpt = 1;
             break;
+        case OPT_PARALLEL:
+            if (ss_shard_parse("--parallel", optarg, &parallel) < 0)
+                return 2;
+            break;
         case OPT_TIMEOUT:
             if (ss_opt_duration("--timeout", optarg, &cfg.timeout_ms) < 0)
                 return 2;
@@ -184,7 +195,7 @@ main(int argc, char **argv)
         rc = ss_state_dump(dump);
     else if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
         ss_stage_signals(SS_STAGE_MIDDLE);
-        rc = ss_state_run(&cfg, &sg);
+        rc = ss_shard_state(&cfg, parallel, &sg);
     }
     return ss_stage_end(&sg, rc);
 }

@@ -7,6 +7,7 @@
 #include "diag.h"
 #include "op.h"
 #include "opt.h"
+#include "shard.h"
 #include "stage.h"
 #include "window.h"
 
@@ -17,13 +18,13 @@ static const char usage_line[] =
     "                      [--checkpoint DIR [--keep-outputs N]] "
     "[--keep-empty-keys]\n"
     "                      [--max-gap DUR] [--no-inverse] [--rejects FILE]\n"
-    "                      [--separator C]\n"
+    "                      [--separator C] [--parallel N]\n"
     "                      [--stats] [--stats-file FILE]\n"
     "       sstream-window [-hV] --session-gap DUR (--count-by-value |\n"
     "                      --group-by-key | --reduce-by-key OP)\n"
     "                      [--checkpoint DIR [--keep-outputs N]] "
     "[--rejects FILE] [--separator C]\n"
-    "                      [--stats] [--stats-file FILE]\n";
+    "                      [--parallel N] [--stats] [--stats-file FILE]\n";
 
 static const char help_text[] =
     "Windows over a frame stream: one frame per slide, its time the "
@@ -44,6 +45,8 @@ static const char help_text[] =
     "      --max-gap DUR        longest jump in batch time filled with empty\n"
     "                           windows (default: 100000 slides)\n"
     "      --no-inverse         recompute each window from its panes\n"
+    "      --parallel N         keyed windows on N threads, by key hash\n"
+    "                           (default 1; 0: one per CPU)\n"
     "      --reduce OP          one value: OP over the window's values\n"
     "      --reduce-by-key OP   (key, OP over the key's values)\n"
     "      --rejects FILE       append records that are not numbers to FILE\n"
@@ -69,6 +72,7 @@ enum {
     OPT_KEEP_OUTPUTS,
     OPT_MAX_GAP,
     OPT_NO_INVERSE,
+    OPT_PARALLEL,
     OPT_REDUCE,
     OPT_REDUCE_BY_KEY,
     OPT_SESSION_GAP,
@@ -84,6 +88,7 @@ static const struct option longopts[] = {
     {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
     {"max-gap", required_argument, NULL, OPT_MAX_GAP},
     {"no-inverse", no_argument, NULL, OPT_NO_INVERSE},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"reduce", required_argument, NULL, OPT_REDUCE},
     {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
     {"rejects", required_argument, NULL, SS_OPT_REJECTS},
@@ -138,6 +143,7 @@ main(int argc, char **argv)
     struct ss_stage sg = {0};
     int ch, modes = 0, keep_outputs = 0, rc;
     uint64_t n;
+    size_t parallel = 1;
 
     ss_diag_init(argv[0]);
     ss_window_config_init(&cfg);
@@ -175,6 +181,10 @@ main(int argc, char **argv)
             break;
         case OPT_NO_INVERSE:
             cfg.no_inverse = 1;
+            break;
+        case OPT_PARALLEL:
+            if (ss_shard_parse("--parallel", optarg, &parallel) < 0)
+                return 2;
             break;
         case OPT_REDUCE:
             if (ss_opt_operator("--reduce", optarg, &cfg.op) < 0)
@@ -215,7 +225,7 @@ main(int argc, char **argv)
     }
     if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
         ss_stage_signals(SS_STAGE_MIDDLE);
-        rc = ss_window_run(&cfg, &sg);
+        rc = ss_shard_window(&cfg, parallel, &sg);
     }
     return ss_stage_end(&sg, rc);
 }

@@ -1,0 +1,44 @@
+/* shard.h - --parallel N for the keyed engines (sstream-state, and the
+ * keyed modes of sstream-window): N whole engine instances, each on a
+ * thread of its own with its own table, arenas and checkpoint, each fed
+ * the records of the batch whose key hashes to it.
+ *
+ * The lead thread reads stdin and cuts every batch into N sub-batches
+ * (every shard gets every batch time, empty or not, so each one's clock
+ * runs as the whole stream's); a shard runs the unchanged engine over a
+ * pipe in and a pipe out; a merging thread takes from every shard the
+ * frame of one output time and writes one frame of their records to
+ * stdout, in key byte order (the order the engines emit in), so the
+ * output is that of --parallel 1 byte for byte. Session windows close in
+ * order of their latest record, which the shards do not share: their
+ * frames are joined in shard order (the same records, in another order).
+ *
+ * Checkpoints: shard i of N keeps its state in DIR/part-i, and DIR/parallel
+ * says N; a run at another N is refused with what to give. With N = 1 the
+ * state is in DIR itself, as it always was.
+ *
+ * Owns: nothing past the call; the config belongs to the caller.
+ */
+#ifndef SS_SHARD_H
+#define SS_SHARD_H
+
+#include <stddef.h>
+
+#include "stage.h"
+#include "state.h"
+#include "window.h"
+
+/* --parallel N: 0 is one shard per online CPU; at most SS_STATS_WORKERS.
+ * 0, or -1 after saying what is wrong with 'arg' (a usage error). */
+int ss_shard_parse(const char *opt, const char *arg, size_t *n);
+
+/* sstream-state over n shards (n = 1: ss_state_run() itself, after the
+ * checkpoint's partitioning is checked). As ss_state_run(). */
+int ss_shard_state(const struct ss_state_config *cfg, size_t n,
+                   struct ss_stage *sg);
+/* sstream-window over n shards; keyless modes (window(), --count,
+ * --reduce) hold no keys to split and run as one. As ss_window_run(). */
+int ss_shard_window(const struct ss_window_config *cfg, size_t n,
+                    struct ss_stage *sg);
+
+#endif
