@@ -698,6 +698,19 @@ refuse(const char *opt, const char *what)
     return SS_USAGE;
 }
 
+/* A run that cannot start ends its output aborted, as the engines do,
+ * so that the stages after it fail too. */
+static int
+abort_out(int fd, int rc)
+{
+    struct ss_frame_writer w;
+
+    ss_frame_writer_init(&w, fd);
+    ss_frame_writer_abort(&w);
+    ss_frame_writer_release(&w);
+    return rc;
+}
+
 int
 ss_shard_state(const struct ss_state_config *cfg, size_t n, struct ss_stage *sg)
 {
@@ -710,13 +723,18 @@ ss_shard_state(const struct ss_state_config *cfg, size_t n, struct ss_stage *sg)
                     .sg = sg};
     int rc;
 
-    if ((rc = check_layout(cfg->checkpoint, n)) < 0 || n == 1)
-        return rc < 0 ? rc : ss_state_run(cfg, sg);
-    if (cfg->initial != NULL || cfg->import != NULL)
-        return refuse(cfg->initial ? "--initial" : "--import",
-                      "load the state at --parallel 1 first");
-    if (cfg->rejects != NULL)
-        return refuse("--rejects", "the shards only count and say them");
+    if (n > 1 && (cfg->initial != NULL || cfg->import != NULL))
+        return abort_out(cfg->fd_out,
+                         refuse(cfg->initial ? "--initial" : "--import",
+                                "load the state at --parallel 1 first"));
+    if (n > 1 && cfg->rejects != NULL)
+        return abort_out(cfg->fd_out,
+                         refuse("--rejects", "the shards only "
+                                             "count and say them"));
+    if ((rc = check_layout(cfg->checkpoint, n)) < 0)
+        return abort_out(cfg->fd_out, rc);
+    if (n == 1)
+        return ss_state_run(cfg, sg);
     return run(&r, cfg->checkpoint, "state", NULL, &cfg->stats);
 }
 
@@ -756,9 +774,13 @@ ss_shard_window(const struct ss_window_config *cfg, size_t n,
         n = r.n = 1;
     }
     r.sorted = cfg->session_gap == 0;
-    if ((rc = check_layout(cfg->checkpoint, n)) < 0 || n == 1)
-        return rc < 0 ? rc : ss_window_run(cfg, sg);
-    if (cfg->rejects != NULL)
-        return refuse("--rejects", "the shards only count and say them");
+    if (n > 1 && cfg->rejects != NULL)
+        return abort_out(cfg->fd_out,
+                         refuse("--rejects", "the shards only "
+                                             "count and say them"));
+    if ((rc = check_layout(cfg->checkpoint, n)) < 0)
+        return abort_out(cfg->fd_out, rc);
+    if (n == 1)
+        return ss_window_run(cfg, sg);
     return run(&r, cfg->checkpoint, "window", NULL, &cfg->stats);
 }

@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# sstream-state and sstream-window --parallel N (lib/shard.c): N engines,
+# each the keys that hash to it, give at --parallel 2 and 3 exactly what
+# one engine gives, over batches of many keys that span several frames,
+# with timeouts, removals, checkpoints and restarts.
+
+load helpers/common
+
+setup_file() {
+    D=$BATS_FILE_TMPDIR/d
+    mkdir -p "$D"
+    # Three batches of 24,000 key<TAB>value lines (~240 KB: two frames
+    # each) over 5,000 keys in a scrambled order, batch 2 and 3 on fewer
+    # keys (so that some time out); an empty batch, a small one, then
+    # quiet batches in which keys time out and sessions close.
+    for b in 1 2 3; do
+        awk -v b="$b" 'BEGIN {
+            for (i = 1; i <= 24000; i++)
+                printf "k%d\t%d\n", (i * 7919 + b) % (5000 / b), (i * b) % 97
+        }' >"$D/0$b"
+    done
+    : >"$D/04"
+    printf 'k1\t5\nk2\t6\nk1\t7\nnew\t1\n' >"$D/05"
+    for b in 06 07 08 09; do
+        : >"$D/$b"
+    done
+    export D
+}
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+}
+
+# kv CMD...: the replayed lines as key/value records into CMD
+kv() {
+    sstream-map --key-field 1 --value-field 2 | "$@"
+}
+
+# same STAGE ARGS...: STAGE ARGS over $D at --parallel 1, 2 and 3: the
+# same records (sink --tsv), stderr and status; an argument @CK becomes
+# a fresh checkpoint folder per run. The output is not empty, so that a
+# broken pipeline cannot pass.
+same() {
+    local n out1 err1 st1 args
+    for n in 1 2 3; do
+        args=("${@//@CK/$T/ck$n}")
+        run --separate-stderr pipeline "$D" kv "${args[@]}" --parallel "$n"
+        if [ "$n" = 1 ]; then
+            out1=$output err1=$stderr st1=$status
+            [ -n "$output" ] || fail "no output at --parallel 1: $stderr"
+            continue
+        fi
+        assert_equal "$status" "$st1"
+        [ "$output" = "$out1" ] ||
+            fail "--parallel $n: output differs from --parallel 1 ($*)"
+        assert_equal "$stderr" "$err1"
+    done
+}
+
+@test "shard: state, every --emit, with and without --timeout" {
+    same sstream-state --update sum --no-checkpoint
+    same sstream-state --update sum --no-checkpoint --timeout 2s
+    same sstream-state --update count --no-checkpoint --emit updated
+    same sstream-state --update max --no-checkpoint --emit expired \
+        --timeout 2s
+    same sstream-state --update concat --no-checkpoint --emit updated \
+        --separator ';'
+}
+
+@test "shard: state with a checkpoint, mean and last" {
+    same sstream-state --update mean --checkpoint @CK --timeout 3s
+    rm -rf "$T"/ck*
+    same sstream-state --update last --checkpoint @CK --emit expired \
+        --timeout 1s
+    run cat "$T/ck2/parallel"
+    assert_output 2
+}
+
+@test "shard: sliding windows, inverse and recomputed" {
+    same sstream-window -w 3s --reduce-by-key sum
+    same sstream-window -w 3s -s 2s --reduce-by-key sum --keep-empty-keys
+    same sstream-window -w 4s -s 2s --reduce-by-key max
+    same sstream-window -w 2s --reduce-by-key mean --no-inverse
+}
+
+@test "shard: group-by-key, count-by-value, and windows with a checkpoint" {
+    same sstream-window -w 2s --group-by-key
+    same sstream-window -w 3s -s 3s --count-by-value
+    same sstream-window -w 3s --reduce-by-key count --checkpoint @CK
+}
+
+@test "shard: keyless windows run as one (there are no keys to split)" {
+    same sstream-window -w 3s --count
+    same sstream-window -w 2s --reduce sum
+    same sstream-window -w 2s
+}
+
+@test "shard: sessions: the same sessions, in shard order within a batch" {
+    local n
+    for n in 1 2 3; do
+        run --separate-stderr pipeline "$D" kv sstream-window \
+            --session-gap 2s --reduce-by-key sum --parallel "$n"
+        assert_success
+        sort <<<"$output" >"$T/s$n"
+    done
+    [ -s "$T/s1" ]
+    cmp "$T/s1" "$T/s2"
+    cmp "$T/s1" "$T/s3"
+}
+
+# The first K batches of $D, then all of them again as a restart sends
+# what the sink has not committed: the state resumes from its checkpoint.
+restart() {
+    local k=$1
+    shift
+    mkdir -p "$T/first"
+    for f in "$D"/*; do
+        [ "$(basename "$f")" \> "$k" ] || cp "$f" "$T/first/"
+    done
+    pipeline "$T/first" kv "$@" >/dev/null &&
+        pipeline "$D" kv "$@"
+}
+
+@test "shard: a restart resumes each shard from its checkpoint" {
+    local n expect
+    expect=$(pipeline "$D" kv sstream-state --update sum --no-checkpoint)
+    for n in 1 2 3; do
+        run --separate-stderr restart 03 sstream-state --update sum \
+            --checkpoint "$T/ck$n" --parallel "$n"
+        assert_success
+        [ "$output" = "$expect" ] || fail "--parallel $n: not as one run"
+        rm -rf "$T/first"
+    done
+}
+
+@test "shard: a checkpoint written at another --parallel is refused" {
+    run --separate-stderr pipeline "$D" kv sstream-state --update sum \
+        --checkpoint "$T/ck" --parallel 2
+    assert_success
+    run --separate-stderr pipeline "$D" kv sstream-state --update sum \
+        --checkpoint "$T/ck" --parallel 3
+    assert_failure
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/ck' was written at --parallel 2: give --parallel 2 (its state does not move to another number of shards)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+}
+
+@test "shard: --parallel: bad values and options it cannot take" {
+    run --separate-stderr sstream-state --update sum --no-checkpoint \
+        --parallel 65 </dev/null
+    assert_failure 2
+    assert_equal "$stderr" "sstream-state: --parallel: '65' is not a whole number from 0 to 64"
+    run --separate-stderr sstream-window -w 2s --parallel x </dev/null
+    assert_failure 2
+    assert_equal "$stderr" "sstream-window: --parallel: 'x' is not a whole number from 0 to 64"
+    run --separate-stderr pipeline "$D" kv sstream-window -w 2s \
+        --reduce-by-key sum --rejects "$T/rej" --parallel 2
+    assert_failure
+    assert_equal "${stderr%%$'\n'*}" "sstream-window: --rejects: not with --parallel above 1 (the shards only count and say them)"
+}
+
+@test "shard: rejects are said and counted, the status as at --parallel 1" {
+    local n
+    batches "$T/r" "a:1 b:x c:2" "b:4 a:y"
+    for n in 1 2; do
+        run --separate-stderr pipeline "$T/r" sh -c 'sstream-map -F : \
+            --key-field 1 --value-field 2 |
+            sstream-state --update sum --no-checkpoint --parallel '"$n"
+        assert_failure 1
+        assert_output - <<'EOF'
+1000	a	1
+1000	c	2
+2000	a	1
+2000	b	4
+2000	c	2
+EOF
+        assert_equal "${stderr##*$'\n'}" "sstream-state: 2 rejected records not kept (use --rejects FILE)"
+    done
+}
