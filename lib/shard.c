@@ -43,6 +43,7 @@
 #include "frame.h"
 #include "io.h"
 #include "opt.h"
+#include "replay.h"
 #include "stats.h"
 
 #define SEED      0x7368617264ull /* "shard" */
@@ -113,15 +114,31 @@ ss_shard_parse(const char *opt, const char *arg, size_t *n)
 
 /* ---- the lead: cutting batches ---- */
 
+size_t
+ss_shard_of(const char *k, size_t klen, size_t n)
+{
+    return k == NULL ? 0 : XXH64(k, klen, SEED) % n;
+}
+
+int
+ss_shard_dir(char *out, size_t size, const char *dir, size_t i, size_t n)
+{
+    int len = n == 1 ? snprintf(out, size, "%s", dir)
+                     : snprintf(out, size, "%s/part-%zu-of-%zu", dir, i, n);
+
+    return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The shard of a record: by its key, or by what count-by-value counts. */
 static size_t
 pick(const struct run *r, const struct ss_rec *rec)
 {
     XXH64_state_t h;
 
     if (!r->by_value)
-        return rec->key == NULL ? 0 : XXH64(rec->key, rec->klen, SEED) % r->n;
+        return ss_shard_of(rec->key, rec->klen, r->n);
     if (rec->key == NULL)
-        return XXH64(rec->val, rec->vlen, SEED) % r->n;
+        return ss_shard_of(rec->val, rec->vlen, r->n);
     /* the key count-by-value counts: key<TAB>value */
     XXH64_reset(&h, SEED);
     XXH64_update(&h, rec->key, rec->klen);
@@ -502,6 +519,8 @@ shard_main(void *arg)
 {
     struct shard *s = arg;
 
+    if (s->i > 0)
+        ss_replay_quiet();
     s->rc = s->run->engine(s);
     close(s->in[0]);
     close(s->out[1]);
@@ -530,8 +549,7 @@ shard_open(struct run *r, struct shard *s, size_t i, const char *ckpt,
     s->run = r;
     s->i = i;
     s->in[0] = s->in[1] = s->out[0] = s->out[1] = -1;
-    if (ckpt != NULL && snprintf(s->dir, sizeof(s->dir), "%s/part-%zu", ckpt,
-                                 i) >= (int)sizeof(s->dir))
+    if (ckpt != NULL && ss_shard_dir(s->dir, sizeof(s->dir), ckpt, i, r->n) < 0)
         return ss_diag("--checkpoint: '%s': name too long", ckpt);
     if (pipe(s->in) < 0 || pipe(s->out) < 0)
         return ss_diag_err(-errno, "pipe");
@@ -598,7 +616,7 @@ written_at(const char *dir)
 }
 
 static int
-check_layout(const char *dir, size_t n)
+check_layout(const char *dir, size_t n, enum ss_shard_kind kind)
 {
     long m;
     char text[24];
@@ -608,12 +626,12 @@ check_layout(const char *dir, size_t n)
         return 0;
     if ((m = written_at(dir)) == (long)n)
         return 0;
+    if (m < 0 || m > SS_STATS_WORKERS)
+        return ss_diag("checkpoint '%s': '%s/parallel' is not a number of "
+                       "shards",
+                       dir, dir);
     if (m != 0)
-        return ss_diag("checkpoint '%s' was written at --parallel %ld: give "
-                       "--parallel %ld (its state does not move to another "
-                       "number of shards)",
-                       dir, m, m),
-               SS_USAGE;
+        return ss_shard_repartition(dir, (size_t)m, n, kind);
     if (n == 1)
         return 0;
     len = snprintf(text, sizeof(text), "%zu\n", n);
@@ -731,7 +749,7 @@ ss_shard_state(const struct ss_state_config *cfg, size_t n, struct ss_stage *sg)
         return abort_out(cfg->fd_out,
                          refuse("--rejects", "the shards only "
                                              "count and say them"));
-    if ((rc = check_layout(cfg->checkpoint, n)) < 0)
+    if ((rc = check_layout(cfg->checkpoint, n, SS_SHARD_STATE)) < 0)
         return abort_out(cfg->fd_out, rc);
     if (n == 1)
         return ss_state_run(cfg, sg);
@@ -778,7 +796,9 @@ ss_shard_window(const struct ss_window_config *cfg, size_t n,
         return abort_out(cfg->fd_out,
                          refuse("--rejects", "the shards only "
                                              "count and say them"));
-    if ((rc = check_layout(cfg->checkpoint, n)) < 0)
+    if ((rc = check_layout(cfg->checkpoint, n,
+                           cfg->session_gap > 0 ? SS_SHARD_SESSIONS
+                                                : SS_SHARD_WINDOW)) < 0)
         return abort_out(cfg->fd_out, rc);
     if (n == 1)
         return ss_window_run(cfg, sg);

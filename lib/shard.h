@@ -13,9 +13,9 @@
  * order of their latest record, which the shards do not share: their
  * frames are joined in shard order (the same records, in another order).
  *
- * Checkpoints: shard i of N keeps its state in DIR/part-i, and DIR/parallel
- * says N; a run at another N is refused with what to give. With N = 1 the
- * state is in DIR itself, as it always was.
+ * Checkpoints: shard i of N keeps its state in DIR/part-I-of-N, and
+ * DIR/parallel says N; with N = 1 the state is in DIR itself, as it always
+ * was. A run at another N moves the state to its N first (shard_ckpt.c).
  *
  * Owns: nothing past the call; the config belongs to the caller.
  */
@@ -27,6 +27,25 @@
 #include "stage.h"
 #include "state.h"
 #include "window.h"
+
+/* The shard of n that key k[0..klen) goes to: XXH64 with a seed of
+ * its own (a keyless record's is shard 0's). */
+size_t ss_shard_of(const char *k, size_t klen, size_t n);
+/* The checkpoint folder of shard i of n under 'dir': DIR/part-I-of-N,
+ * or 'dir' itself for n = 1. 0, or -ENAMETOOLONG. */
+int ss_shard_dir(char *out, size_t size, const char *dir, size_t i, size_t n);
+
+enum ss_shard_kind {
+    SS_SHARD_STATE,    /* sstream-state */
+    SS_SHARD_WINDOW,   /* sstream-window, sliding: outputs in key order */
+    SS_SHARD_SESSIONS, /* sstream-window --session-gap */
+};
+
+/* Move checkpoint 'dir', written at --parallel m, to n shards
+ * (lib/shard_ckpt.c). 0; SS_USAGE after saying why it cannot move yet;
+ * SS_REPORTED. */
+int ss_shard_repartition(const char *dir, size_t m, size_t n,
+                         enum ss_shard_kind kind);
 
 /* --parallel N: 0 is one shard per online CPU; at most SS_STATS_WORKERS.
  * 0, or -1 after saying what is wrong with 'arg' (a usage error). */

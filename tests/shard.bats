@@ -108,40 +108,107 @@ same() {
     cmp "$T/s1" "$T/s3"
 }
 
-# The first K batches of $D, then all of them again as a restart sends
-# what the sink has not committed: the state resumes from its checkpoint.
-restart() {
-    local k=$1
-    shift
-    mkdir -p "$T/first"
+# upto K DIR: the batches of $D up to K (a name), in DIR
+upto() {
+    local f
+    mkdir -p "$2"
     for f in "$D"/*; do
-        [ "$(basename "$f")" \> "$k" ] || cp "$f" "$T/first/"
+        [ "$(basename "$f")" \> "$1" ] || cp "$f" "$2/"
     done
-    pipeline "$T/first" kv "$@" >/dev/null &&
-        pipeline "$D" kv "$@"
 }
 
-@test "shard: a restart resumes each shard from its checkpoint" {
-    local n expect
-    expect=$(pipeline "$D" kv sstream-state --update sum --no-checkpoint)
-    for n in 1 2 3; do
-        run --separate-stderr restart 03 sstream-state --update sum \
-            --checkpoint "$T/ck$n" --parallel "$n"
+# moved K A B STAGE ARGS...: the batches up to K at --parallel A, then,
+# as a restart sends again what the sink has not committed, all of them
+# at --parallel B, from the checkpoint $T/ck: B's output.
+moved() {
+    local k=$1 a=$2 b=$3
+    shift 3
+    rm -rf "$T/first" "$T/ck"
+    upto "$k" "$T/first"
+    pipeline "$T/first" kv "$@" --checkpoint "$T/ck" --parallel "$a" \
+        >/dev/null &&
+        pipeline "$D" kv "$@" --checkpoint "$T/ck" --parallel "$b"
+}
+
+# same_moved STAGE ARGS...: as one run at --parallel 1, whatever the N
+# before and after the restart.
+same_moved() {
+    local expect ab one=()
+    [ "$1" != sstream-state ] || one=(--no-checkpoint)
+    expect=$(pipeline "$D" kv "$@" "${one[@]}")
+    [ -n "$expect" ] || fail "no output"
+    for ab in "1 1" "2 2" "2 3" "3 1" "1 2"; do
+        run --separate-stderr moved 03 $ab "$@"
         assert_success
-        [ "$output" = "$expect" ] || fail "--parallel $n: not as one run"
-        rm -rf "$T/first"
+        [ "$output" = "$expect" ] || fail "$ab: not as one run ($*)"
     done
 }
 
-@test "shard: a checkpoint written at another --parallel is refused" {
-    run --separate-stderr pipeline "$D" kv sstream-state --update sum \
-        --checkpoint "$T/ck" --parallel 2
-    assert_success
+@test "shard: state moves to another --parallel at a restart" {
+    same_moved sstream-state --update sum
+    same_moved sstream-state --update max --emit expired --timeout 2s
+}
+
+@test "shard: windows move to another --parallel at a restart" {
+    same_moved sstream-window -w 3s --reduce-by-key sum
+    same_moved sstream-window -w 4s -s 2s --group-by-key
+    same_moved sstream-window -w 2s --count-by-value
+}
+
+@test "shard: sessions move too (the same sessions)" {
+    local expect ab
+    expect=$(pipeline "$D" kv sstream-window --session-gap 2s \
+        --reduce-by-key sum | sort)
+    [ -n "$expect" ]
+    for ab in "2 3" "3 1"; do
+        run --separate-stderr moved 05 $ab sstream-window --session-gap 2s \
+            --reduce-by-key sum
+        assert_success
+        [ "$(sort <<<"$output")" = "$expect" ] || fail "$ab: not as one run"
+    done
+}
+
+@test "shard: state parts saved at different times are brought back alike" {
+    local expect
+    expect=$(pipeline "$D" kv sstream-state --update sum --no-checkpoint)
+    upto 03 "$T/b3"
+    upto 04 "$T/b4"
+    pipeline "$T/b3" kv sstream-state --update sum --checkpoint "$T/ck" \
+        --parallel 2 >/dev/null
+    cp -r "$T/ck/part-0-of-2" "$T/part0"
+    pipeline "$T/b4" kv sstream-state --update sum --checkpoint "$T/ck" \
+        --parallel 2 >/dev/null
+    # as a crash between the two parts' saves of batch 4000 leaves them
+    rm -rf "$T/ck/part-0-of-2"
+    cp -r "$T/part0" "$T/ck/part-0-of-2"
     run --separate-stderr pipeline "$D" kv sstream-state --update sum \
         --checkpoint "$T/ck" --parallel 3
+    assert_success
+    [ "$output" = "$expect" ] || fail "not as one run"
+    assert_equal "$stderr" "sstream-state: 3 replayed batches (1000 to 3000) not applied again, output re-emitted"
+}
+
+@test "shard: window parts at different times are not moved" {
+    upto 03 "$T/b3"
+    upto 04 "$T/b4"
+    pipeline "$T/b3" kv sstream-window -w 2s --reduce-by-key sum \
+        --checkpoint "$T/ck" --parallel 2 >/dev/null
+    cp -r "$T/ck/part-0-of-2" "$T/part0"
+    pipeline "$T/b4" kv sstream-window -w 2s --reduce-by-key sum \
+        --checkpoint "$T/ck" --parallel 2 >/dev/null
+    rm -rf "$T/ck/part-0-of-2"
+    cp -r "$T/part0" "$T/ck/part-0-of-2"
+    run --separate-stderr pipeline "$D" kv sstream-window -w 2s \
+        --reduce-by-key sum --checkpoint "$T/ck" --parallel 3
     assert_failure
-    assert_equal "$stderr" "sstream-state: checkpoint '$T/ck' was written at --parallel 2: give --parallel 2 (its state does not move to another number of shards)
+    assert_equal "$stderr" "sstream-window: checkpoint '$T/ck': its parts stand at different batch times (a crash came between their saves): run once more at --parallel 2, then move it
 sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    # at the N it was written at, each part goes on from where it is
+    run --separate-stderr pipeline "$D" kv sstream-window -w 2s \
+        --reduce-by-key sum --checkpoint "$T/ck" --parallel 2
+    assert_success
+    [ "$output" = "$(pipeline "$D" kv sstream-window -w 2s \
+        --reduce-by-key sum)" ]
 }
 
 @test "shard: --parallel: bad values and options it cannot take" {
