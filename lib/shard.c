@@ -79,6 +79,14 @@ struct shard {
     int live;
 };
 
+/* An input batch, for the stage's --stats: the lead queues it, the
+ * merger counts it in with the first frame at or after its time. */
+struct inb {
+    int64_t time, closed_ms;
+    uint32_t interval;
+    uint64_t records, bytes;
+};
+
 struct run {
     size_t n;
     struct shard *sh;
@@ -92,6 +100,9 @@ struct run {
     uint64_t *ns;             /* each shard's time on the last frame */
     pthread_t merger;
     int merging, merge_rc;
+    pthread_mutex_t lock; /* for 'in', touched once a batch */
+    struct ss_buf in;     /* struct inb, oldest first, from in_at */
+    size_t in_at;
 };
 
 int
@@ -195,23 +206,36 @@ end_all(struct run *r, const struct ss_frame *last, uint64_t records)
 }
 
 static int
+queue_batch(struct run *r, const struct inb *b)
+{
+    int rc;
+
+    pthread_mutex_lock(&r->lock);
+    rc = ss_buf_append(&r->in, b, sizeof(*b));
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+static int
 lead(struct run *r)
 {
     struct ss_frame_batch_reader br;
     struct ss_frame f;
-    uint64_t records;
+    struct inb b;
     int rc;
 
     ss_frame_batch_init(&br, r->fd_in, "stdin");
     while ((rc = ss_frame_batch_next(&br)) > 0) {
         begin_all(r, &br.f);
-        records = 0;
+        b = (struct inb){br.f.time, br.f.closed_ms, br.f.interval, 0, 0};
         while ((rc = ss_frame_batch_part(&br, &f)) > 0) {
-            records += f.count;
+            b.records += f.count;
+            b.bytes += f.header_len + f.payload_len;
             if ((rc = cut_part(r, &f)) < 0)
                 break;
         }
-        if (rc < 0 || (rc = end_all(r, &f, records)) < 0)
+        if (rc < 0 || (rc = queue_batch(r, &b)) < 0 ||
+            (rc = end_all(r, &f, b.records)) < 0)
             break;
     }
     for (size_t i = 0; i < r->n; i++)
@@ -409,6 +433,33 @@ join_records(struct run *r)
     }
 }
 
+/* The input batches up to 'time' into the stage's stats. */
+static void
+count_in(struct run *r, int64_t time)
+{
+    pthread_mutex_lock(&r->lock);
+    while (r->in_at + sizeof(struct inb) <= r->in.len) {
+        struct inb b;
+        struct ss_frame f = {0};
+
+        memcpy(&b, r->in.data + r->in_at, sizeof(b));
+        if (b.time > time)
+            break;
+        r->in_at += sizeof(b);
+        f.time = b.time;
+        f.interval = b.interval;
+        f.closed_ms = b.closed_ms;
+        f.count = (uint32_t)b.records;
+        f.payload_len = b.bytes;
+        ss_stats_in(&r->sg->stats, &f);
+    }
+    if (r->in_at == r->in.len) {
+        ss_buf_reset(&r->in);
+        r->in_at = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
 /* A shard's last trail entry is its own engine's time on the frame. */
 static uint64_t
 shard_ns(const struct ss_frame *last)
@@ -447,6 +498,7 @@ join_batch(struct run *r)
     /* The stage's time on a frame: its slowest shard's, then the join. */
     ss_stats_begin(st);
     st->b.start_ns -= slowest;
+    count_in(r, f0.time);
     r->w.closed_ms = f0.closed_ms;
     r->w.replay_ms = f0.replay_ms;
     ss_frame_writer_begin(&r->w, f0.time, f0.interval,
@@ -652,8 +704,10 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
     ss_frame_writer_init(&r->w, r->fd_out);
     if (ss_stage_open(r->sg, name, rejects, stats) < 0) {
         ss_frame_writer_abort(&r->w);
+        ss_frame_writer_release(&r->w);
         return SS_REPORTED;
     }
+    pthread_mutex_init(&r->lock, NULL);
     r->sg->stats.w = &r->w;
     r->sh = calloc(r->n, sizeof(*r->sh));
     r->ns = calloc(r->n, sizeof(*r->ns));
@@ -688,6 +742,8 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
     free(r->sh);
     free(r->ns);
     ss_frame_writer_release(&r->w);
+    ss_buf_release(&r->in);
+    pthread_mutex_destroy(&r->lock);
     if (rc == -ENOMEM)
         rc = ss_diag_err(rc, "%s", name);
     return rc;
