@@ -192,7 +192,7 @@ main(int argc, char **argv)
     if ((rc = check(&com, &cfg, no_ckpt, have_op, dump, others)) != 0)
         return rc;
     if (dump != NULL)
-        rc = ss_state_dump(dump);
+        rc = ss_shard_state_dump(dump);
     else if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
         ss_stage_signals(SS_STAGE_MIDDLE);
         rc = ss_shard_state(&cfg, parallel, &sg);

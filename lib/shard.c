@@ -812,6 +812,23 @@ ss_shard_state(const struct ss_state_config *cfg, size_t n, struct ss_stage *sg)
     return run(&r, cfg->checkpoint, "state", NULL, &cfg->stats);
 }
 
+int
+ss_shard_state_dump(const char *dir)
+{
+    char part[PATH_MAX];
+    long m = written_at(dir);
+    int rc = 0;
+
+    if (m <= 1 || m > SS_STATS_WORKERS)
+        return ss_state_dump(dir);
+    for (size_t i = 0; rc == 0 && i < (size_t)m; i++) {
+        if (ss_shard_dir(part, sizeof(part), dir, i, (size_t)m) < 0)
+            return ss_diag("--dump: '%s': name too long", dir);
+        rc = ss_state_dump(part);
+    }
+    return rc;
+}
+
 static int
 window_shard(struct shard *s)
 {

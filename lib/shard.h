@@ -55,6 +55,8 @@ int ss_shard_parse(const char *opt, const char *arg, size_t *n);
  * checkpoint's partitioning is checked). As ss_state_run(). */
 int ss_shard_state(const struct ss_state_config *cfg, size_t n,
                    struct ss_stage *sg);
+/* ss_state_dump() of every shard of checkpoint 'dir' in turn. */
+int ss_shard_state_dump(const char *dir);
 /* sstream-window over n shards; keyless modes (window(), --count,
  * --reduce) hold no keys to split and run as one. As ss_window_run(). */
 int ss_shard_window(const struct ss_window_config *cfg, size_t n,

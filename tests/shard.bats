@@ -243,3 +243,23 @@ EOF
         assert_equal "${stderr##*$'\n'}" "sstream-state: 2 rejected records not kept (use --rejects FILE)"
     done
 }
+
+@test "shard: --stats shows the batch's input and each shard's time" {
+    run --separate-stderr pipeline "$D" kv sstream-state --update sum \
+        --no-checkpoint --parallel 3 --stats
+    assert_success
+    assert_regex "$(sed -n 1p <<<"$stderr")" '^sstream-state: batch 1000: records 24000 in 5000 out, bytes [0-9]+ in [0-9]+ out, processing [0-9]+ ms, scheduling delay -, workers [0-9]+ [0-9]+ [0-9]+ ms$'
+    assert_equal "${stderr##*$'\n'}" "sstream-state: 9 batches, 72004 records in, 45005 out, 0 rejects, 0 replays skipped"
+}
+
+@test "shard: --dump prints every shard's keys" {
+    pipeline "$D" kv sstream-state --update sum --checkpoint "$T/ck" \
+        --parallel 2 >/dev/null
+    pipeline "$D" kv sstream-state --update sum --checkpoint "$T/one" \
+        >/dev/null
+    run --separate-stderr sstream-state --dump "$T/ck"
+    assert_success
+    [ "$(sort <<<"$output")" = "$(sstream-state --dump "$T/one" 2>/dev/null | sort)" ]
+    assert_regex "$stderr" "^sstream-state: checkpoint '$T/ck/part-0-of-2': batch time 9000, [0-9]+ keys
+sstream-state: checkpoint '$T/ck/part-1-of-2': batch time 9000, [0-9]+ keys\$"
+}
