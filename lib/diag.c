@@ -35,12 +35,22 @@ stored(int n, size_t room)
  * one terminal, and a line written in pieces can interleave with another
  * stage's. Control bytes from user data become '?' so that a bad record
  * cannot garble the terminal. Over-long lines are cut, never split. */
+static _Thread_local const atomic_int *mute;
+
+void
+ss_diag_mute_on(const atomic_int *flag)
+{
+    mute = flag;
+}
+
 static void
 emit(const char *where, const char *fmt, va_list ap)
 {
     char line[1024];
     size_t len, max = sizeof(line) - 1; /* keep room for '\n' */
 
+    if (mute != NULL && atomic_load(mute))
+        return;
     len = stored(snprintf(line, max, "%s: %s", prog, where), max);
     len += stored(vsnprintf(line + len, max - len, fmt, ap), max - len);
     for (size_t i = 0; i < len; i++)

@@ -100,6 +100,7 @@ struct run {
     uint64_t *ns;             /* each shard's time on the last frame */
     pthread_t merger;
     int merging, merge_rc;
+    atomic_int stopped;   /* the lead stopped the shards: they say nothing */
     pthread_mutex_t lock; /* for 'in', touched once a batch */
     struct ss_buf in;     /* struct inb, oldest first, from in_at */
     size_t in_at;
@@ -241,9 +242,11 @@ lead(struct run *r)
     for (size_t i = 0; i < r->n; i++)
         if (rc == 0)
             rc = ss_frame_writer_eos(&r->sh[i].w, br.f.time, br.f.interval);
-    if (rc < 0) /* the shards end aborted, as a stage after us would */
+    if (rc < 0) { /* the shards end aborted, as a stage after us would */
+        atomic_store(&r->stopped, 1); /* and what went wrong is said */
         for (size_t i = 0; i < r->n; i++)
             ss_frame_writer_abort(&r->sh[i].w);
+    }
     for (size_t i = 0; i < r->n; i++) {
         close(r->sh[i].in[1]);
         r->sh[i].in[1] = -1;
@@ -573,6 +576,7 @@ shard_main(void *arg)
 
     if (s->i > 0)
         ss_replay_quiet();
+    ss_diag_mute_on(&s->run->stopped);
     s->rc = s->run->engine(s);
     close(s->in[0]);
     close(s->out[1]);

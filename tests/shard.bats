@@ -263,3 +263,28 @@ EOF
     assert_regex "$stderr" "^sstream-state: checkpoint '$T/ck/part-0-of-2': batch time 9000, [0-9]+ keys
 sstream-state: checkpoint '$T/ck/part-1-of-2': batch time 9000, [0-9]+ keys\$"
 }
+
+# fails N CMD: CMD (a shell pipeline, its stage taking --parallel $P) at
+# --parallel 1 and N: the same status and messages
+fails_alike() {
+    local n=$1 cmd=$2 st1 err1
+    run --separate-stderr env P=1 bash -c "set -o pipefail; $cmd"
+    st1=$status err1=$stderr
+    [ "$st1" != 0 ] || fail "it did not fail: $cmd"
+    run --separate-stderr env P="$n" bash -c "set -o pipefail; $cmd"
+    assert_equal "$status" "$st1"
+    assert_equal "$stderr" "$err1"
+}
+
+@test "shard: a torn input, a failing shard: said once, as at --parallel 1" {
+    fails_alike 3 'sstream-source --replay "$D" -b 1s |
+        sstream-map --key-field 1 --value-field 2 | head -c 30000 |
+        sstream-state --update sum --no-checkpoint --parallel $P |
+        sstream-sink --tsv >/dev/null'
+    fails_alike 2 'sstream-source --replay "$D" -b 1s |
+        sstream-state --update sum --no-checkpoint --parallel $P |
+        sstream-sink --tsv >/dev/null'
+    fails_alike 2 'sstream-source --replay "$D" -b 1s |
+        sstream-window -w 2s --group-by-key --parallel $P |
+        sstream-sink --tsv >/dev/null'
+}
