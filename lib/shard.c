@@ -741,6 +741,10 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
     else
         ss_frame_writer_abort(&r->w);
     rc = lrc < 0 ? lrc : r->merge_rc;
+    /* A shard that failed said why; its code says how (SS_USAGE: 2). */
+    for (size_t i = 0; rc == SS_REPORTED && r->sh != NULL && i < r->n; i++)
+        if (r->sh[i].rc < 0 && r->sh[i].rc != -EPIPE)
+            rc = r->sh[i].rc;
     for (size_t i = 0; r->sh != NULL && i < r->n; i++)
         shard_close(r, &r->sh[i]);
     free(r->sh);

@@ -288,3 +288,19 @@ fails_alike() {
         sstream-window -w 2s --group-by-key --parallel $P |
         sstream-sink --tsv >/dev/null'
 }
+
+@test "shard: a cause every shard meets is said once, with its exit status" {
+    fails_alike 3 'sstream-source --replay "$D" -b 1s | sstream-map \
+        --key-field 1 --value-field 2 | sstream-window -w 3s -s 1500ms \
+        --reduce-by-key sum --parallel $P | sstream-sink --tsv >/dev/null'
+    run --separate-stderr pipeline "$D" kv sstream-state --update sum \
+        --checkpoint "$T/ck" --parallel 2
+    assert_success
+    run --separate-stderr bash -c 'set -o pipefail
+        sstream-source --replay "$D" -b 1s | sstream-map --key-field 1 \
+        --value-field 2 | sstream-state --update max --checkpoint "$0" \
+        --parallel 2 | sstream-sink --tsv' "$T/ck"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: checkpoint '$T/ck/part-0-of-2' was made with --update sum, not --update max (use another --checkpoint DIR, or --dump it and --import)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+}
