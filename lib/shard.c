@@ -584,23 +584,27 @@ shard_main(void *arg)
     return NULL;
 }
 
-/* What the engine of a shard sees of the stage: rejects counted (the
- * lead's stage adds them up), stats only for the trail entry. */
-static void
-shard_stage(struct shard *s, const char *name)
+/* What the engine of a shard sees of the stage: its own rejects, kept in
+ * the --rejects file too (opened for appending: each shard writes its
+ * part's rejects whole, once a batch) and added up by the lead's stage;
+ * stats only for the trail entry. */
+static int
+shard_stage(struct shard *s, const char *name, const char *rejects)
 {
     memset(&s->sg, 0, sizeof(s->sg));
-    ss_rejects_open(&s->sg.rej, NULL);
+    if (ss_rejects_open(&s->sg.rej, rejects) < 0)
+        return SS_REPORTED;
     s->sg.stats.stage = name;
     s->sg.stats.fd = -1;
     s->sg.stats.b.proc_ms = s->sg.stats.b.keys = -1;
     s->sg.stats.rej = &s->sg.rej;
     s->sg.opened = 1;
+    return 0;
 }
 
 static int
 shard_open(struct run *r, struct shard *s, size_t i, const char *ckpt,
-           const char *name)
+           const char *name, const char *rejects)
 {
     s->run = r;
     s->i = i;
@@ -612,8 +616,7 @@ shard_open(struct run *r, struct shard *s, size_t i, const char *ckpt,
     ss_io_widen_pipe(s->in[1], SS_FRAME_PIPE_BYTES);
     ss_io_widen_pipe(s->out[1], SS_FRAME_PIPE_BYTES);
     ss_frame_writer_init(&s->w, s->in[1]);
-    shard_stage(s, name);
-    return 0;
+    return shard_stage(s, name, rejects);
 }
 
 static void
@@ -624,8 +627,10 @@ shard_close(struct run *r, struct shard *s)
     for (size_t k = 0; k < 4; k++)
         if (fds[k] >= 0)
             close(fds[k]);
+    if (s->sg.opened && ss_rejects_close(&s->sg.rej) < 0)
+        s->sg.rej.kept = 0; /* said; what was kept may not be there */
     r->sg->rej.count += s->sg.rej.count;
-    ss_rejects_close(&s->sg.rej);
+    r->sg->rej.kept += s->sg.rej.kept;
     ss_frame_writer_release(&s->w);
     ss_buf_release(&s->buf);
     ss_buf_release(&s->frames);
@@ -717,8 +722,11 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
     r->ns = calloc(r->n, sizeof(*r->ns));
     if (r->sh == NULL || r->ns == NULL)
         rc = -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < r->n; i++) /* none open yet */
+        r->sh[i].in[0] = r->sh[i].in[1] = r->sh[i].out[0] = r->sh[i].out[1] =
+            -1;
     for (size_t i = 0; rc == 0 && i < r->n; i++)
-        rc = shard_open(r, &r->sh[i], i, ckpt, name);
+        rc = shard_open(r, &r->sh[i], i, ckpt, name, rejects);
     for (size_t i = 0; rc == 0 && i < r->n; i++)
         if ((rc = -pthread_create(&r->sh[i].th, NULL, shard_main, &r->sh[i])) ==
             0)
@@ -809,15 +817,11 @@ ss_shard_state(const struct ss_state_config *cfg, size_t n, struct ss_stage *sg)
         return abort_out(cfg->fd_out,
                          refuse(cfg->initial ? "--initial" : "--import",
                                 "load the state at --parallel 1 first"));
-    if (n > 1 && cfg->rejects != NULL)
-        return abort_out(cfg->fd_out,
-                         refuse("--rejects", "the shards only "
-                                             "count and say them"));
     if ((rc = check_layout(cfg->checkpoint, n, SS_SHARD_STATE)) < 0)
         return abort_out(cfg->fd_out, rc);
     if (n == 1)
         return ss_state_run(cfg, sg);
-    return run(&r, cfg->checkpoint, "state", NULL, &cfg->stats);
+    return run(&r, cfg->checkpoint, "state", cfg->rejects, &cfg->stats);
 }
 
 int
@@ -873,15 +877,11 @@ ss_shard_window(const struct ss_window_config *cfg, size_t n,
         n = r.n = 1;
     }
     r.sorted = cfg->session_gap == 0;
-    if (n > 1 && cfg->rejects != NULL)
-        return abort_out(cfg->fd_out,
-                         refuse("--rejects", "the shards only "
-                                             "count and say them"));
     if ((rc = check_layout(cfg->checkpoint, n,
                            cfg->session_gap > 0 ? SS_SHARD_SESSIONS
                                                 : SS_SHARD_WINDOW)) < 0)
         return abort_out(cfg->fd_out, rc);
     if (n == 1)
         return ss_window_run(cfg, sg);
-    return run(&r, cfg->checkpoint, "window", NULL, &cfg->stats);
+    return run(&r, cfg->checkpoint, "window", cfg->rejects, &cfg->stats);
 }

@@ -219,10 +219,27 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     run --separate-stderr sstream-window -w 2s --parallel x </dev/null
     assert_failure 2
     assert_equal "$stderr" "sstream-window: --parallel: 'x' is not a whole number from 0 to 64"
-    run --separate-stderr pipeline "$D" kv sstream-window -w 2s \
-        --reduce-by-key sum --rejects "$T/rej" --parallel 2
-    assert_failure
-    assert_equal "${stderr%%$'\n'*}" "sstream-window: --rejects: not with --parallel above 1 (the shards only count and say them)"
+}
+
+@test "shard: rejects are kept in the --rejects file, shard by shard" {
+    local n
+    batches "$T/r" "a:1 b:x c:2 d:z" "b:4 a:y"
+    for n in 1 2; do
+        run --separate-stderr pipeline "$T/r" sh -c 'sstream-map -F : \
+            --key-field 1 --value-field 2 |
+            sstream-window -w 2s --reduce-by-key sum --rejects "$0" \
+            --parallel '"$n" "$T/rej$n"
+        assert_success
+        assert_output - <<'EOF'
+1000	a	1
+1000	c	2
+2000	a	1
+2000	b	4
+2000	c	2
+EOF
+        assert_equal "${stderr##*$'\n'}" "sstream-window: 3 rejected records kept in '$T/rej$n'"
+    done
+    assert_equal "$(sort "$T/rej2")" "$(sort "$T/rej1")"
 }
 
 @test "shard: rejects are said and counted, the status as at --parallel 1" {
