@@ -132,14 +132,15 @@ moved() {
 }
 
 # same_moved STAGE ARGS...: as one run at --parallel 1, whatever the N
-# before and after the restart.
+# before and after the restart (the pairs in $MOVES: "A B" ...).
 same_moved() {
-    local expect ab one=()
+    local expect ab one=() moves
+    read -ra moves <<<"${MOVES:-2:2 2:3 3:1 1:2}"
     [ "$1" != sstream-state ] || one=(--no-checkpoint)
     expect=$(pipeline "$D" kv "$@" "${one[@]}")
     [ -n "$expect" ] || fail "no output"
-    for ab in "2 2" "2 3" "3 1" "1 2"; do
-        run --separate-stderr moved 03 $ab "$@"
+    for ab in "${moves[@]}"; do
+        run --separate-stderr moved 03 ${ab/:/ } "$@"
         assert_success
         [ "$output" = "$expect" ] || fail "$ab: not as one run ($*)"
     done
@@ -151,6 +152,7 @@ same_moved() {
 }
 
 @test "shard: windows move to another --parallel at a restart" {
+    local MOVES="2:3 3:1"
     same_moved sstream-window -w 3s --reduce-by-key sum
     same_moved sstream-window -w 4s -s 2s --group-by-key
     same_moved sstream-window -w 2s --count-by-value
