@@ -544,9 +544,14 @@ merge(struct run *r)
     for (size_t i = 0; i < r->n; i++) {
         struct ss_frame f = frame_at(&r->sh[i], 0);
 
-        if (f.kind != SS_FRAME_END || (f.flags & SS_FRAME_ABORTED))
+        if (f.kind == SS_FRAME_END && (f.flags & SS_FRAME_ABORTED))
             return SS_REPORTED; /* the shard has said why */
     }
+    for (size_t i = 0; i < r->n; i++)
+        if (frame_at(&r->sh[i], 0).kind != SS_FRAME_END)
+            return ss_diag("shard %zu has frames after the others ended "
+                           "(shards out of step)",
+                           i);
     return ss_frame_writer_eos(&r->w, frame_at(&r->sh[0], 0).time,
                                frame_at(&r->sh[0], 0).interval);
 }
@@ -736,6 +741,8 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
         r->merging = 1;
     lrc = rc == 0 ? lead(r) : rc;
     if (lrc < 0) /* shards not started, or never to get their input */
+        atomic_store(&r->stopped, 1);
+    if (lrc < 0)
         for (size_t i = 0; r->sh != NULL && i < r->n; i++)
             if (r->sh[i].in[1] >= 0) {
                 close(r->sh[i].in[1]);
