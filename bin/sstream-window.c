@@ -183,7 +183,7 @@ main(int argc, char **argv)
             cfg.no_inverse = 1;
             break;
         case OPT_PARALLEL:
-            if (ss_shard_parse("--parallel", optarg, &parallel) < 0)
+            if (ss_opt_parallel("--parallel", optarg, &parallel) < 0)
                 return 2;
             break;
         case OPT_REDUCE:

@@ -106,24 +106,6 @@ struct run {
     size_t in_at;
 };
 
-int
-ss_shard_parse(const char *opt, const char *arg, size_t *n)
-{
-    uint64_t v;
-    long cpus;
-
-    if (ss_opt_count(opt, arg, 0, SS_STATS_WORKERS, &v) < 0)
-        return -1;
-    if (v == 0) {
-        cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        v = cpus < 1 ? 1 : (uint64_t)cpus;
-        if (v > SS_STATS_WORKERS)
-            v = SS_STATS_WORKERS;
-    }
-    *n = (size_t)v;
-    return 0;
-}
-
 /* ---- the lead: cutting batches ---- */
 
 size_t

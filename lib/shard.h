@@ -47,10 +47,6 @@ enum ss_shard_kind {
 int ss_shard_repartition(const char *dir, size_t m, size_t n,
                          enum ss_shard_kind kind);
 
-/* --parallel N: 0 is one shard per online CPU; at most SS_STATS_WORKERS.
- * 0, or -1 after saying what is wrong with 'arg' (a usage error). */
-int ss_shard_parse(const char *opt, const char *arg, size_t *n);
-
 /* sstream-state over n shards (n = 1: ss_state_run() itself, after the
  * checkpoint's partitioning is checked). As ss_state_run(). */
 int ss_shard_state(const struct ss_state_config *cfg, size_t n,
