@@ -174,26 +174,6 @@ help(const struct cli *c)
           stdout);
 }
 
-/* --parallel N: 0 is one worker per online CPU, as many as --stats shows
- * at most. */
-static int
-parallel(const char *arg, size_t *n)
-{
-    uint64_t v;
-    long cpus;
-
-    if (ss_opt_count("--parallel", arg, 0, SS_STATS_WORKERS, &v) < 0)
-        return -1;
-    if (v == 0) {
-        cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        v = cpus < 1 ? 1 : (uint64_t)cpus;
-        if (v > SS_STATS_WORKERS)
-            v = SS_STATS_WORKERS;
-    }
-    *n = (size_t)v;
-    return 0;
-}
-
 static int
 parse(struct ss_map_config *cfg, int argc, char **argv)
 {
@@ -228,7 +208,7 @@ parse(struct ss_map_config *cfg, int argc, char **argv)
             }
             break;
         case OPT_PARALLEL:
-            if (parallel(optarg, &cfg->parallel) < 0)
+            if (ss_opt_parallel("--parallel", optarg, &cfg->parallel) < 0)
                 return 2;
             break;
         default: /* an operation; -V, and the options every stage takes */

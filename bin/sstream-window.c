@@ -7,6 +7,7 @@
 #include "diag.h"
 #include "op.h"
 #include "opt.h"
+#include "shard.h"
 #include "stage.h"
 #include "window.h"
 
@@ -20,14 +21,14 @@ static const char usage_line[] =
     "                      [--checkpoint DIR [--keep-outputs N]] "
     "[--keep-empty-keys]\n"
     "                      [--max-gap DUR] [--no-inverse] [--rejects FILE]\n"
-    "                      [--separator C]\n"
+    "                      [--separator C] [--parallel N]\n"
     "                      [--stats] [--stats-file FILE] [--allowed-lateness "
     "DUR]\n"
     "       sstream-window [-hV] --session-gap DUR (--count-by-value |\n"
     "                      --group-by-key | --reduce-by-key OP)\n"
     "                      [--checkpoint DIR [--keep-outputs N]] "
     "[--rejects FILE] [--separator C]\n"
-    "                      [--stats] [--stats-file FILE]\n";
+    "                      [--parallel N] [--stats] [--stats-file FILE]\n";
 
 static const char help_text[] =
     "Windows over a frame stream: one frame per slide, its time the "
@@ -56,6 +57,8 @@ static const char help_text[] =
     "      --max-gap DUR        longest jump in batch time filled with empty\n"
     "                           windows (default: 100000 slides)\n"
     "      --no-inverse         recompute each window from its panes\n"
+    "      --parallel N         keyed windows on N threads, by key hash\n"
+    "                           (default 1; 0: one per CPU)\n"
     "      --reduce OP          one value: OP over the window's values\n"
     "      --reduce-by-key OP   (key, OP over the key's values)\n"
     "      --reduce-exec CMD    (key, the key's values folded by CMD, a "
@@ -86,6 +89,7 @@ enum {
     OPT_KEEP_OUTPUTS,
     OPT_MAX_GAP,
     OPT_NO_INVERSE,
+    OPT_PARALLEL,
     OPT_REDUCE,
     OPT_REDUCE_BY_KEY,
     OPT_REDUCE_EXEC,
@@ -105,6 +109,7 @@ static const struct option longopts[] = {
     {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
     {"max-gap", required_argument, NULL, OPT_MAX_GAP},
     {"no-inverse", no_argument, NULL, OPT_NO_INVERSE},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"reduce", required_argument, NULL, OPT_REDUCE},
     {"reduce-by-key", required_argument, NULL, OPT_REDUCE_BY_KEY},
     {"reduce-exec", required_argument, NULL, OPT_REDUCE_EXEC},
@@ -150,6 +155,24 @@ check_exec(const struct ss_window_config *cfg, int keyed)
         return ss_diag("--allowed-lateness: not with --%s (yet)",
                        cfg->reduce_exec != NULL ? "reduce-exec"
                                                 : "filter-exec");
+    return 0;
+}
+
+/* --parallel above 1 runs whole engines on threads (lib/shard): the user
+ * functions' coprocesses and the rebuilds of --allowed-lateness are each
+ * one engine's, not yet split; -1 after saying why not. */
+static int
+check_parallel(const struct ss_window_config *cfg, size_t parallel)
+{
+    const char *opt = cfg->reduce_exec != NULL   ? "reduce-exec"
+                      : cfg->filter_exec != NULL ? "filter-exec"
+                      : cfg->lateness > 0        ? "allowed-lateness"
+                                                 : NULL;
+
+    if (parallel > 1 && opt != NULL)
+        return ss_diag("--parallel %zu: not with --%s (yet: run it at "
+                       "--parallel 1)",
+                       parallel, opt);
     return 0;
 }
 
@@ -201,6 +224,7 @@ main(int argc, char **argv)
     struct ss_stage sg = {0};
     int ch, modes = 0, keep_outputs = 0, rc;
     uint64_t n;
+    size_t parallel = 1;
 
     ss_diag_init(argv[0]);
     ss_window_config_init(&cfg);
@@ -250,6 +274,10 @@ main(int argc, char **argv)
         case OPT_NO_INVERSE:
             cfg.no_inverse = 1;
             break;
+        case OPT_PARALLEL:
+            if (ss_opt_parallel("--parallel", optarg, &parallel) < 0)
+                return 2;
+            break;
         case OPT_REDUCE:
             if (ss_opt_operator("--reduce", optarg, &cfg.op) < 0)
                 return 2;
@@ -288,13 +316,13 @@ main(int argc, char **argv)
         return rc;
     if (keep_outputs && cfg.checkpoint == NULL)
         return ss_opt_usage(&com, "--keep-outputs needs --checkpoint DIR");
-    if (check(&cfg, modes) < 0) {
+    if (check(&cfg, modes) < 0 || check_parallel(&cfg, parallel) < 0) {
         fputs(usage_line, stderr);
         return 2;
     }
     if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
         ss_stage_signals(SS_STAGE_MIDDLE);
-        rc = ss_window_run(&cfg, &sg);
+        rc = ss_shard_window(&cfg, parallel, &sg);
     }
     return ss_stage_end(&sg, rc);
 }

@@ -1,7 +1,9 @@
 /* diag.c - one-line messages on stderr, after git's usage.c. */
 #include "diag.h"
 
+#include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,18 +37,78 @@ stored(int n, size_t room)
  * one terminal, and a line written in pieces can interleave with another
  * stage's. Control bytes from user data become '?' so that a bad record
  * cannot garble the terminal. Over-long lines are cut, never split. */
+static _Thread_local const atomic_int *mute;
+
+/* The shards of lib/shard run the same engine on one stream, so a cause
+ * they all meet (an option that does not fit, a checkpoint made with
+ * others) would be said by each: a shard's line that another shard said
+ * last is said once. A checkpoint part's folder ("/part-0-of-2") does
+ * not count; records' lines ("batch T, record N: ...") always go out. */
+static pthread_mutex_t said_lock = PTHREAD_MUTEX_INITIALIZER;
+static char said[1024];
+static size_t said_len;
+
+/* 'line' without its "/part-I-of-N" folders, into out[0..1024). */
+static size_t
+unparted(const char *line, size_t len, char *out)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (i + 6 <= len && memcmp(line + i, "/part-", 6) == 0) {
+            size_t j = i + 6;
+
+            while (j < len && isdigit((unsigned char)line[j]))
+                j++;
+            if (j + 4 <= len && memcmp(line + j, "-of-", 4) == 0) {
+                for (j += 4; j < len && isdigit((unsigned char)line[j]);)
+                    j++;
+                i = j - 1;
+                continue;
+            }
+        }
+        out[n++] = line[i];
+    }
+    return n;
+}
+
+static int
+said_before(const char *line, size_t len)
+{
+    char norm[1024];
+    size_t n = unparted(line, len, norm);
+    int dup;
+
+    pthread_mutex_lock(&said_lock);
+    dup = n == said_len && memcmp(norm, said, n) == 0;
+    memcpy(said, norm, n);
+    said_len = n;
+    pthread_mutex_unlock(&said_lock);
+    return dup;
+}
+
+void
+ss_diag_mute_on(const atomic_int *flag)
+{
+    mute = flag;
+}
+
 static void
 emit(const char *where, const char *fmt, va_list ap)
 {
     char line[1024];
     size_t len, max = sizeof(line) - 1; /* keep room for '\n' */
 
+    if (mute != NULL && atomic_load(mute))
+        return;
     len = stored(snprintf(line, max, "%s: %s", prog, where), max);
     len += stored(vsnprintf(line + len, max - len, fmt, ap), max - len);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
             line[i] = '?';
     line[len++] = '\n';
+    if (mute != NULL && *where == '\0' && said_before(line, len))
+        return;
     if (write(STDERR_FILENO, line, len) < 0)
         return; /* stderr is gone; there is no one left to tell */
 }

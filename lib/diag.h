@@ -8,6 +8,7 @@
 #ifndef SS_DIAG_H
 #define SS_DIAG_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* lib/ returns 0 (or a count), a negated errno value (libuv's codes are
@@ -40,5 +41,8 @@ int ss_diag_rec(int64_t batch, uint64_t rec, const char *fmt, ...)
  * for SS_REPORTED or SS_USAGE, which it returns as they are. */
 int ss_diag_err(int err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* From now on this thread says nothing once *flag is set: a shard of
+ * lib/shard, stopped by its lead, which has said why (once for all). */
+void ss_diag_mute_on(const atomic_int *flag);
 
 #endif

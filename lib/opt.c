@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "dur.h"
 #include "stage.h"
+#include "stats.h"
 
 int
 ss_opt_duration(const char *opt, const char *arg, int64_t *ms)
@@ -179,5 +181,23 @@ ss_opt_hostport(const char *opt, const char *arg, int need_host)
     if (ss_opt_hostport_split(arg, need_host, host, sizeof(host), &port) < 0)
         return ss_diag("%s: '%s' is not %s", opt, arg,
                        need_host ? "HOST:PORT" : "[HOST:]PORT");
+    return 0;
+}
+
+int
+ss_opt_parallel(const char *opt, const char *arg, size_t *n)
+{
+    uint64_t v;
+    long cpus;
+
+    if (ss_opt_count(opt, arg, 0, SS_STATS_WORKERS, &v) < 0)
+        return -1;
+    if (v == 0) {
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        v = cpus < 1 ? 1 : (uint64_t)cpus;
+        if (v > SS_STATS_WORKERS)
+            v = SS_STATS_WORKERS;
+    }
+    *n = (size_t)v;
     return 0;
 }

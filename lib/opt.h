@@ -65,6 +65,10 @@ int ss_opt_hostport_split(const char *arg, int need_host, char *host,
 int ss_opt_hostport(const char *opt, const char *arg, int need_host);
 
 int ss_opt_duration(const char *opt, const char *arg, int64_t *ms);
+/* --parallel N (sort --parallel's convention): 1 to SS_STATS_WORKERS
+ * threads, 0 one per online CPU (as many as --stats shows at most).
+ * 0, or -1 after saying what is wrong with 'arg'. */
+int ss_opt_parallel(const char *opt, const char *arg, size_t *n);
 /* A whole number in [min, max]. */
 int ss_opt_count(const char *opt, const char *arg, uint64_t min, uint64_t max,
                  uint64_t *out);

@@ -194,7 +194,9 @@ ss_replay_find(struct ss_replay *r, const struct ss_ckpt *c, int64_t time,
     /* Never nothing for a lost output: a sink would commit it empty. */
     if (i == 0 || r->e[i - 1].time != time)
         return c == NULL ? -ENOENT : lost(r, c, time);
-    if (c != NULL && r->e[i - 1].digest != digest)
+    /* Digest 0: an entry moved to another shard (lib/shard_ckpt.c), for
+     * whose cut of the batch no digest was ever taken. */
+    if (c != NULL && r->e[i - 1].digest != digest && r->e[i - 1].digest != 0)
         return reused(c, time);
     if (r->replayed++ == 0)
         r->first = time;
@@ -203,10 +205,20 @@ ss_replay_find(struct ss_replay *r, const struct ss_ckpt *c, int64_t time,
     return 0;
 }
 
+/* Set on the threads of shards but the first (lib/shard): they replay
+ * the same batches, and the stage says so once. */
+static _Thread_local int quiet;
+
+void
+ss_replay_quiet(void)
+{
+    quiet = 1;
+}
+
 void
 ss_replay_summary(const struct ss_replay *r)
 {
-    if (r->replayed > 0)
+    if (r->replayed > 0 && !quiet)
         ss_diag("%" PRIu64 " replayed batch%s (%" PRId64 " to %" PRId64
                 ") not applied again, output re-emitted",
                 r->replayed, r->replayed == 1 ? "" : "es", r->first, r->last);

@@ -85,6 +85,9 @@ int ss_replay_find(struct ss_replay *r, const struct ss_ckpt *c, int64_t time,
                    uint64_t digest, const struct ss_replay_entry **e);
 /* At exit: how many batches were emitted again, if any. */
 void ss_replay_summary(const struct ss_replay *r);
+/* From now on this thread's summaries say nothing (a shard's but the
+ * first: lib/shard). */
+void ss_replay_quiet(void);
 void ss_replay_release(struct ss_replay *r);
 
 /* ---- recorded output frames ----

@@ -42,6 +42,8 @@ int
 ss_stage_open(struct ss_stage *sg, const char *name, const char *rejects,
               const struct ss_stats_config *stats)
 {
+    if (sg->opened) /* a shard's, opened by lib/shard for its engine */
+        return 0;
     memset(sg, 0, sizeof(*sg));
     if (ss_rejects_open(&sg->rej, rejects) < 0)
         return SS_REPORTED;

@@ -41,7 +41,8 @@ int ss_stage_check_pipes(enum ss_stage_role role);
 /* Open the --rejects file 'rejects' (NULL: count only) and the stats of
  * stage 'name' ("map"). Engines call it where their run begins, so that
  * a failure here still ends their output stream as aborted. 0, or
- * SS_REPORTED with nothing left open. */
+ * SS_REPORTED with nothing left open. An 'sg' already open is left as it
+ * is: a shard's (lib/shard), whose rejects and stats its lead keeps. */
 int ss_stage_open(struct ss_stage *sg, const char *name, const char *rejects,
                   const struct ss_stats_config *stats);
 /* The end of every run, the last call of every main(): report 'rc' if no

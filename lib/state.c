@@ -105,6 +105,8 @@ ss_state_config_init(struct ss_state_config *cfg)
     cfg->sep = ',';
     cfg->emit = SS_STATE_EMIT_ALL;
     cfg->keep_outputs = SS_REPLAY_KEEP_AUTO;
+    cfg->fd_in = STDIN_FILENO;
+    cfg->fd_out = STDOUT_FILENO;
 }
 
 /* ---- values: i64 last-record time, then the accumulator ---- */
@@ -322,8 +324,9 @@ out_raw(struct st *s, const char *k, size_t kl, const char *v, size_t vl)
 }
 
 /* qsort() has no context argument in C11: the keys' buffer for cmp_out()
- * is set just before each sort (one thread, one sort at a time). */
-static const char *sort_base;
+ * is set just before each sort (one sort at a time per thread: the
+ * shards of --parallel are threads, lib/shard). */
+static _Thread_local const char *sort_base;
 
 static int
 cmp_out(const void *a, const void *b)
@@ -874,7 +877,7 @@ ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
     s.stats = &sg->stats;
     ss_keytab_init(&s.t, sizeof(struct ent), drop_ent);
     ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
-    ss_frame_writer_init(&s.w, STDOUT_FILENO);
+    ss_frame_writer_init(&s.w, cfg->fd_out);
     /* Until the first batch says how many to keep, keep what loads. */
     ss_replay_init(&s.kept, cfg->keep_outputs);
     if ((rc = ss_stage_open(sg, "state", cfg->rejects, &cfg->stats)) < 0 ||
@@ -886,7 +889,7 @@ ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
         return rc;
     }
     s.stats->w = &s.w;
-    ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
+    ss_frame_batch_init(&br, cfg->fd_in, "stdin");
     while ((rc = ss_frame_batch_next(&br)) > 0)
         if ((rc = on_batch(&s, &br)) < 0)
             break;

@@ -49,6 +49,9 @@ struct ss_state_config {
 
     /* --stats, --stats-file */
     struct ss_stats_config stats;
+
+    /* Frames in and out: stdin and stdout, or a shard's pipes (lib/shard) */
+    int fd_in, fd_out;
 };
 
 void ss_state_config_init(struct ss_state_config *cfg);

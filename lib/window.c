@@ -45,6 +45,8 @@ ss_window_config_init(struct ss_window_config *cfg)
     cfg->sep = ',';
     cfg->rebuild_every = SS_WINDOW_REBUILD_EVERY;
     cfg->keep_outputs = SS_REPLAY_KEEP_AUTO;
+    cfg->fd_in = STDIN_FILENO;
+    cfg->fd_out = STDOUT_FILENO;
 }
 
 /* ---- batches ---- */
@@ -185,8 +187,9 @@ spool_flush(struct win *x)
                   at);
         if (n <= 0)
             return n < 0 ? -errno : -EIO;
-        rc = ss_io_write_all(
-            STDOUT_FILENO, x->out.scratch.data + x->out.scratch.len, (size_t)n);
+        rc = ss_io_write_all(x->cfg->fd_out,
+                             x->out.scratch.data + x->out.scratch.len,
+                             (size_t)n);
         if (rc < 0)
             return rc;
         at += n;
@@ -316,7 +319,7 @@ run_loop(struct win *x)
     struct ss_frame_batch_reader br;
     int rc;
 
-    ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
+    ss_frame_batch_init(&br, x->cfg->fd_in, "stdin");
     br.rd.updates = x->late != NULL; /* else the reader refuses them */
     while ((rc = ss_frame_batch_next(&br)) > 0)
         if ((rc = on_batch(x, &br)) < 0)
@@ -389,7 +392,7 @@ ss_window_run(const struct ss_window_config *config, struct ss_stage *sg)
     cnt = *config;
     if (cnt.mode == SS_WINDOW_COUNT)
         cnt.keep_empty = 1;
-    ss_window__init(&x, cfg, STDOUT_FILENO);
+    ss_window__init(&x, cfg, cfg->fd_out);
     x.rej = &sg->rej;
     x.stats = &sg->stats;
     if (ss_stage_open(sg, "window", cfg->rejects, &cfg->stats) < 0) {
@@ -414,7 +417,7 @@ ss_window_run(const struct ss_window_config *config, struct ss_stage *sg)
         rc = ss_diag_err(rc, "write");
     if (rc < 0 && rc != -EPIPE) {
         /* Past the spool: what it holds is the unfinished batch's. */
-        x.out.w.fd = STDOUT_FILENO;
+        x.out.w.fd = cfg->fd_out;
         ss_frame_writer_abort(&x.out.w);
     }
     win_release(&x);

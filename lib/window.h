@@ -63,6 +63,9 @@ struct ss_window_config {
 
     /* --stats, --stats-file */
     struct ss_stats_config stats;
+
+    /* Frames in and out: stdin and stdout, or a shard's pipes (lib/shard) */
+    int fd_in, fd_out;
 };
 
 void ss_window_config_init(struct ss_window_config *cfg);

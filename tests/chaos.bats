@@ -17,6 +17,13 @@ load helpers/common
     [ "$trials" -ge 6 ]
 }
 
+@test "chaos: window and state at --parallel 3, 5 kills, no saved file differs" {
+    run --separate-stderr "$REPO/tests/chaos/run" --seed 7 --kills 5 --parallel 3
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 5, mismatches 0$'
+}
+
 @test "chaos: the README's exactly-once pipeline, as written, survives 5 kills" {
     run --separate-stderr "$REPO/tests/chaos/run" --seed 11 --kills 5 --readme
     assert_success
@@ -50,5 +57,5 @@ load helpers/common
 @test "chaos: usage errors exit 2" {
     run --separate-stderr "$REPO/tests/chaos/run" --kills x
     assert_failure 2
-    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR] [--readme] [--corrupt] [--update-exec]"
+    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR] [--readme] [--corrupt] [--update-exec] [--parallel N]"
 }

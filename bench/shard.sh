@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench/shard.sh - sstream-state and sstream-window --parallel 2 against
+# --parallel 1 (lib/shard.c) on 1,000,000 keys: speed and memory, as
+# ratios of the same run.
+#
+# Input: 10 batches of 300,000 records (k0000000<TAB>1) over 1M keys in
+# random order (seed 1), made once into frames, so that each run is the
+# stage alone. State: --update sum --emit updated --no-checkpoint (each
+# batch's 300k updates out). Window: -w 5s --reduce-by-key sum (the
+# inverse path; a window holds ~950k keys by the end, emitted each
+# slide). Each runs RUNS times (default 3): the median wall time and the
+# largest max RSS (/usr/bin/time). Both outputs are checked equal to
+# --parallel 1's. Target on 2 cores: updates >= 1.5x faster at
+# --parallel 2, max RSS within 1.2x. The cores are shared: a busy
+# machine takes the second core and the speed-up with it (`uptime`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+BIN=${SSTREAM_BIN:-$PWD/build}
+KEYS=${KEYS:-1000000}
+PER=${PER:-300000}
+NB=${NB:-10}
+data=bench/data/shard-$KEYS-$PER-$NB
+mkdir -p "$data"
+[ -x "$BIN/sstream-state" ] || make -s
+if [ ! -s "$data/frames" ]; then
+    rm -rf "$data/batches"
+    mkdir -p "$data/batches"
+    awk -v keys="$KEYS" -v per="$PER" -v nb="$NB" -v d="$data/batches" 'BEGIN {
+        srand(1)
+        for (b = 1; b <= nb; b++) {
+            f = sprintf("%s/%02d", d, b)
+            for (i = 0; i < per; i++)
+                printf "k%07d\t1\n", int(rand() * keys) >f
+            close(f)
+        }
+    }'
+    "$BIN/sstream-source" --replay "$data/batches" -b 1s |
+        "$BIN/sstream-map" --key-field 1 --value-field 2 >"$data/frames.tmp"
+    mv "$data/frames.tmp" "$data/frames"
+fi
+frames=$data/frames
+
+# run N ARGS...: "wall maxrss_kb" of one run of ARGS at --parallel N
+run1() {
+    local n=$1
+    shift
+    /usr/bin/time -f '%e %M' -o "$data/time" "$@" --parallel "$n" \
+        <"$frames" >/dev/null
+    cat "$data/time"
+}
+
+# median_of N ARGS...: the median wall time and the largest max RSS
+median_of() {
+    local n=$1 i
+    shift
+    for i in $(seq "$RUNS"); do
+        run1 "$n" "$@"
+    done | sort -n | awk '{ t[NR] = $1; if ($2 > m) m = $2 }
+        END { printf "%s %d\n", t[int((NR + 1) / 2)], m }'
+}
+
+status=0
+printf '%-34s %7s %7s %8s %9s %9s %7s\n' \
+    "shard (1M keys; $(nproc) CPUs)" "p1 s" "p2 s" "speed-up" "p1 MB" \
+    "p2 MB" "memory"
+bench() { # name stage-arguments...
+    local name=$1 a b
+    shift
+    if ! cmp -s <("$@" --parallel 1 <"$frames" | "$BIN/sstream-sink" --tsv) \
+        <("$@" --parallel 2 <"$frames" | "$BIN/sstream-sink" --tsv); then
+        echo "shard: $name: --parallel 2 differs from --parallel 1" >&2
+        status=1
+    fi
+    read -r at am < <(median_of 1 "$@")
+    read -r bt bm < <(median_of 2 "$@")
+    printf '%-34s %7.2f %7.2f %7.2fx %9.0f %9.0f %6.2fx\n' "$name" "$at" \
+        "$bt" "$(echo "$at / $bt" | bc -l)" "$((am / 1024))" \
+        "$((bm / 1024))" "$(echo "$bm / $am" | bc -l)"
+}
+bench "state --update sum --emit updated" "$BIN/sstream-state" \
+    --update sum --emit updated --no-checkpoint
+bench "window -w 5s --reduce-by-key sum" "$BIN/sstream-window" -w 5s \
+    --reduce-by-key sum
+echo "target: >= 1.5x faster at --parallel 2 on 2 idle cores, memory <= 1.2x"
+exit $status
