@@ -600,6 +600,74 @@ start_offsets(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
     }
 }
 
+/* A claimed partition is this member's to close when it gives it up,
+ * read from or not: its position is at least the claimed offset. */
+static void
+claimed(struct rkafka *k, const rd_kafka_topic_partition_t *e)
+{
+    struct part *p = part_find(k, e->topic, e->partition);
+
+    if (p == NULL)
+        return;
+    if (p->next == NO_OFFSET || p->next < e->offset)
+        p->next = p->stored = e->offset;
+    p->taken = 1;
+}
+
+/* Where a partition the group has no offset for starts: its first
+ * offset (--from-beginning) or its end (--from-end); NO_OFFSET when the
+ * broker cannot say now (then auto.offset.reset decides). */
+static int64_t
+reset_offset(struct rkafka *k, const rd_kafka_topic_partition_t *e)
+{
+    int64_t lo, hi;
+
+    if (rd_kafka_query_watermark_offsets(k->rk, e->topic, e->partition, &lo,
+                                         &hi, WATERMARK_MS) != 0)
+        return NO_OFFSET;
+    return k->o.start == SS_RECV_KAFKA_BEGINNING ? lo : hi;
+}
+
+/* Claim the partitions before reading them: commit each one's start
+ * offset "open" by this member. A rebalance may begin right after this
+ * assignment (a member joins), and the coordinator then refuses every
+ * commit of what this member reads until it ends; without the claim the
+ * partition's next owner would find the last owner's "closed" mark and
+ * read again what this member sent meanwhile. With it, the next owner
+ * waits for this member's "closed" commit (paid at the next assignment).
+ * A partition the group has no offset for is claimed where --from-*
+ * starts it, and read from there. */
+static void
+claim(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
+      const rd_kafka_topic_partition_list_t *c)
+{
+    rd_kafka_topic_partition_list_t *m = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_resp_err_t err = 0;
+
+    for (int i = 0; i < l->cnt; i++) {
+        int64_t at = l->elems[i].offset;
+
+        if (at >= 0 || c == NULL || i >= c->cnt || c->elems[i].err != 0)
+            ; /* our own position, or the group's is unknown: as it is */
+        else if ((at = c->elems[i].offset) < 0) /* the group has none */
+            at = l->elems[i].offset = reset_offset(k, &l->elems[i]);
+        if (at >= 0)
+            rd_kafka_topic_partition_list_add(m, l->elems[i].topic,
+                                              l->elems[i].partition)
+                ->offset = at;
+    }
+    set_meta(k, m, 1);
+    if (m->cnt > 0)
+        err = rd_kafka_commit(k->rk, m, 0);
+    for (int i = 0; i < m->cnt && err == 0; i++)
+        if ((err = m->elems[i].err) == 0)
+            claimed(k, &m->elems[i]);
+    if (err != 0 && k->o.stats)
+        ss_diag("--kafka: rebalance: cannot claim the partitions (%s)",
+                rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(m);
+}
+
 static void
 assign_now(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
            int cooperative, const rd_kafka_topic_partition_list_t *c)
@@ -608,6 +676,8 @@ assign_now(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
     rd_kafka_resp_err_t err = 0;
 
     start_offsets(k, l, c);
+    if (!k->closing)
+        claim(k, l, c);
     k->assigned_once = k->in_assignment = 1;
     if (cooperative)
         e = rd_kafka_incremental_assign(k->rk, l);

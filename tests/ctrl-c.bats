@@ -67,8 +67,9 @@ EOF2
         while [ ! -s "$T/status" ]; do sleep 0.1; done
     } |
         script -qec "bash '$T/pipeline'" /dev/null >/dev/null || true
-    assert_equal "$(cat "$T/status")" 0
+    # the stages' messages first: a failure shows why
     assert_equal "$(cat "$T/err")" ""
+    assert_equal "$(cat "$T/status")" 0
     # the records came through whole and in order, the last batches too
     n=$(wc -l <"$T/seen")
     ((n > 5))
