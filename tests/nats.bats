@@ -360,3 +360,123 @@ EOF2
     assert_equal "$(cat "$T/err")" \
         "sstream-source: --nats: consumer 'wc' lets 10 messages wait for their ack (MaxAckPending), and a batch holds them all: at most that many a batch; raise it (nats consumer edit EV wc --max-pending N)"
 }
+
+# cluster_start: three nats-server -js on 127.0.0.1 (client, route and
+# monitoring ports free ones), one JetStream cluster; URL lists the
+# three, CPORTS and MPORTS their client and monitoring ports, CPIDS their
+# pids. Returns once the cluster has elected its metadata leader: a
+# stream can be made (tried again until then, up to 60 s).
+cluster_start() {
+    local i routes=() rports=()
+    CPORTS=() MPORTS=() CPIDS=()
+    for i in 1 2 3; do
+        CPORTS+=("$(free_port)")
+        MPORTS+=("$(free_port)")
+        rports+=("$(free_port)")
+        routes+=("nats://127.0.0.1:${rports[-1]}")
+    done
+    for i in 0 1 2; do
+        nats-server -js -a 127.0.0.1 -p "${CPORTS[i]}" -m "${MPORTS[i]}" \
+            -n "s$i" --cluster_name sst \
+            --cluster "nats://127.0.0.1:${rports[i]}" \
+            --routes "$(
+                IFS=,
+                echo "${routes[*]}"
+            )" -sd "$T/s$i" 2>"$T/s$i.err" >&2 &
+        CPIDS+=($!)
+        PIDS+=($!)
+    done
+    URL=$(printf 'nats://127.0.0.1:%s,' "${CPORTS[@]}")
+    URL=${URL%,}
+    for i in 0 1 2; do
+        wait_port "${CPORTS[i]}"
+    done
+}
+
+# until_ok CMD...: CMD again until it succeeds (at most 60 s).
+until_ok() {
+    local i
+    for i in $(seq 1 300); do
+        "$@" 2>"$T/until.err" && return 0
+        sleep 0.2
+    done
+    echo "gave up on $*: $(cat "$T/until.err")" >&2
+    return 1
+}
+
+# parts N: $T/out holds N part files that are not empty.
+parts() {
+    [ "$(find "$T/out" -name 'part-*' -size +0 | wc -l)" -ge "$1" ]
+}
+
+# connected_to: the index (0 to 2) of the server whose connection list
+# (its monitoring port's /connz) holds sstream-source, once one does.
+connected_to() {
+    local i k
+    for i in $(seq 1 300); do
+        for k in 0 1 2; do
+            "$PY" - "${MPORTS[k]}" <<'PY' 2>/dev/null && echo "$k" && return 0
+import json, sys, urllib.request
+u = "http://127.0.0.1:%s/connz" % sys.argv[1]
+conns = json.load(urllib.request.urlopen(u, timeout=2))["connections"]
+sys.exit(0 if any(c.get("name") == "sstream-source" for c in conns) else 1)
+PY
+        done
+        sleep 0.1
+    done
+    echo "no server has sstream-source connected" >&2
+    return 1
+}
+
+# lead_on K: the consumer EV/wc's leader moved to server K (at most 20
+# step-downs, each electing one of the other two at random): the server
+# the test kills is then the consumer's leader, the failover that costs
+# most, every run.
+lead_on() {
+    local i
+    for i in $(seq 1 20); do
+        until_ok js ready EV wc
+        [ "$(js leader EV wc)" = "s$1" ] && return 0
+        js stepdown EV wc
+        sleep 0.2
+    done
+    echo "consumer leader not moved to s$1: $(js leader EV wc)" >&2
+    return 1
+}
+
+@test "nats: three-node cluster, R3 stream: kill -9 of the server the source is on (the consumer's leader): the pipeline moves on, exact" {
+    cluster_start
+    until_ok js stream-add EV 'ev.>' 3
+    until_ok js consumer-add EV wc 2000
+    until_ok js ready EV wc
+    mkdir "$T/out"
+    src_bg run --nats "$URL" --stream EV --consumer wc -b 100ms \
+        --max-rate 1000 --wal "$T/wal" 2>"$T/src.err" |
+        sstream-map --flat-map words --pair 1 --reduce-by-key sum |
+        sstream-sink --save-as-text-files "$T/out/part" --commit "$T/wal" &
+    PIDS+=($!)
+    local pipe=$! src k
+    src=$(source_pid run)
+    k=$(connected_to)
+    lead_on "$k"
+    words 3000 | js pub ev.words
+    # mid-stream: a few batches are out, most of the 3000 messages not
+    until_ok parts 3
+    [[ "$(js info EV wc)" != "pending 0 "* ]]
+    kill -9 "${CPIDS[k]}"
+    wait "${CPIDS[k]}" || true
+    # on another server of the three, then every message acknowledged
+    [ "$(connected_to)" != "$k" ]
+    wait_drained
+    kill -TERM "$src"
+    wait "$pipe"
+    assert_equal "$(totals "$T"/out/part-*)" "$(expected_counts 3000)"
+    # the failover said (a fetch the old leader held may end in a
+    # leadership change; acks sent as the server died are not confirmed),
+    # and nothing else
+    assert_equal "$(grep -v -e '^sstream-source: --nats: connection to' \
+        -e "^sstream-source: --nats: consumer 'wc' has a new leader" \
+        -e '^sstream-source: --nats: the server has not confirmed the acks' \
+        "$T/src.err")" ""
+    grep -q "^sstream-source: --nats: connection to 'nats://127.0.0.1:${CPORTS[k]}' lost, now on 'nats://127.0.0.1:[0-9]*'$" "$T/src.err"
+}
