@@ -41,13 +41,13 @@
 
 #include "backoff.h"
 #include "diag.h"
+#include "ledger.h"
 #include "nats.h"
 #include "recv_kit.h"
 
 #define FETCH_N  1000 /* messages asked for per fetch */
 #define FETCH_MS 500  /* a fetch waits this long for the first one */
 #define FLUSH_MS 2000 /* for the server to confirm a batch's acks */
-#define LEDGER   "nats-pending"
 #define CLOSE_MS 5000 /* for libnats's threads to end */
 #define STATS_MS 250  /* for the consumer's numbers (--stats) */
 
@@ -108,7 +108,7 @@ struct rnats {
      * by the consumer's ack floor: dropped when delivered again */
     struct seqs skip;
     int changed; /* 'skip' or the open batch changed since the ledger */
-    struct ss_recv_ledger ledger;
+    struct ss_ledger ledger;
     struct ss_recv_reach reach;
     struct ss_backoff bo;
     uint64_t redelivered; /* messages delivered again, this run */
@@ -191,8 +191,9 @@ seqs_floor(struct seqs *s, uint64_t floor)
 /* "STREAM LO-HI ..." for 'skip' and the open batch, or nothing when both
  * are empty. */
 static int
-snapshot(const struct rnats *n, struct ss_buf *b)
+snapshot(const void *ctx, struct ss_buf *b)
 {
+    const struct rnats *n = ctx;
     struct seqs all = {0};
     int rc = 0;
 
@@ -218,38 +219,37 @@ static void
 on_logging(struct ss_recv *r, int64_t time)
 {
     struct rnats *n = (struct rnats *)r;
-    struct ss_buf cur = {0};
-    int rc;
 
     if (!n->changed && n->nopen == 0)
         return; /* the snapshot on file still holds */
-    if ((rc = snapshot(n, &cur)) == 0)
-        rc = ss_recv_ledger_write(&n->ledger, time, &cur);
-    if (rc < 0) {
-        /* The batch is logged without its sequences: a restart may count
-         * its messages again. Said, and the exit status is 1. */
-        ss_diag_err(rc, "--wal: cannot write '%s/%s'", n->o.wal, LEDGER);
+    if (ss_ledger_log(&n->ledger, time, snapshot, n) < 0)
         r->host->troubles++;
-    } else {
+    else
         n->changed = 0;
-    }
-    ss_buf_release(&cur);
 }
 
 static int
-ledger_line(void *ctx, char *rest)
+skip_range(void *ctx, uint64_t lo, uint64_t hi)
+{
+    return seqs_add(&((struct rnats *)ctx)->skip, lo, hi);
+}
+
+/* A line of the ledger: this stream's sequences go into 'skip'; another
+ * stream's are not ours to skip, and are left out of the snapshot. */
+static int
+ledger_line(void *ctx, const char *rest, size_t len, int take)
 {
     struct rnats *n = ctx;
-    char *save = NULL, *tok = strtok_r(rest, " ", &save);
-    uint64_t lo, hi;
-    int rc = 0;
+    const char *stream;
+    size_t slen;
+    int rc;
 
-    if (tok == NULL || strcmp(tok, n->o.stream) != 0)
-        return 0; /* another stream's: not ours to skip */
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL && rc == 0)
-        if (sscanf(tok, "%" SCNu64 "-%" SCNu64, &lo, &hi) == 2 && lo <= hi)
-            rc = seqs_add(&n->skip, lo, hi);
-    return rc;
+    rc = ss_ledger_nats_parse(rest, len, &stream, &slen, NULL, NULL);
+    if (rc < 0 || slen != strlen(n->o.stream) ||
+        memcmp(stream, n->o.stream, slen) != 0)
+        return -EINVAL;
+    return take ? ss_ledger_nats_parse(rest, len, &stream, &slen, skip_range, n)
+                : 0;
 }
 
 /* ---- libnats, in the thread pool ---- */
@@ -708,7 +708,7 @@ release(struct ss_recv *r)
         natsConnection_Destroy(n->nc);
     }
     natsOptions_Destroy(n->opts);
-    ss_recv_ledger_release(&n->ledger);
+    ss_ledger_release(&n->ledger);
     /* libnats calls on_disconnected() from its own thread after
      * natsConnection_Close() has returned: n lives until that thread is
      * done. Should it not be within the time, n is left to the exit. */
@@ -750,8 +750,8 @@ ss_recv_nats_start(struct ss_recv_host *h, const struct ss_recv_nats_opts *o,
     if (o->wal != NULL) {
         n->r.logging = on_logging;
         n->ledger.dir = o->wal;
-        n->ledger.name = LEDGER;
-        if (ss_recv_ledger_load(&n->ledger, o->logged, ledger_line, n) < 0)
+        n->ledger.name = SS_LEDGER_NATS;
+        if (ss_ledger_load(&n->ledger, o->logged, ledger_line, n) < 0)
             return SS_REPORTED;
         seqs_merge(&n->skip);
     }
