@@ -404,6 +404,12 @@ until_ok() {
     return 1
 }
 
+# drained: the consumer EV/wc has nothing left to deliver and nothing
+# unacknowledged.
+drained() {
+    [ "$(js info EV wc)" = "pending 0 ack_pending 0" ]
+}
+
 # parts N: $T/out holds N part files that are not empty.
 parts() {
     [ "$(find "$T/out" -name 'part-*' -size +0 | wc -l)" -ge "$1" ]
@@ -437,7 +443,7 @@ lead_on() {
     for i in $(seq 1 20); do
         until_ok js ready EV wc
         [ "$(js leader EV wc)" = "s$1" ] && return 0
-        js stepdown EV wc
+        js stepdown EV wc || true # the next round sees where it went
         sleep 0.2
     done
     echo "consumer leader not moved to s$1: $(js leader EV wc)" >&2
@@ -451,7 +457,7 @@ lead_on() {
     until_ok js ready EV wc
     mkdir "$T/out"
     src_bg run --nats "$URL" --stream EV --consumer wc -b 100ms \
-        --max-rate 1000 --wal "$T/wal" 2>"$T/src.err" |
+        --max-rate 100 --wal "$T/wal" 2>"$T/src.err" |
         sstream-map --flat-map words --pair 1 --reduce-by-key sum |
         sstream-sink --save-as-text-files "$T/out/part" --commit "$T/wal" &
     PIDS+=($!)
@@ -459,15 +465,19 @@ lead_on() {
     src=$(source_pid run)
     k=$(connected_to)
     lead_on "$k"
-    words 3000 | js pub ev.words
-    # mid-stream: a few batches are out, most of the 3000 messages not
-    until_ok parts 3
-    [[ "$(js info EV wc)" != "pending 0 "* ]]
+    # 300 messages of 30 words: publishing to three servers takes a
+    # fraction of the 3 s the source takes at --max-rate (messages a
+    # second), so the kill below comes mid-stream
+    words 3000 | paste -d ' ' - - - - - - - - - - | js pub ev.words
+    # mid-stream: a few batches are out, and messages are still to be
+    # delivered or acknowledged
+    until_ok parts 2
+    [ "$(js info EV wc)" != "pending 0 ack_pending 0" ]
     kill -9 "${CPIDS[k]}"
     wait "${CPIDS[k]}" || true
     # on another server of the three, then every message acknowledged
     [ "$(connected_to)" != "$k" ]
-    wait_drained
+    until_ok drained
     kill -TERM "$src"
     wait "$pipe"
     assert_equal "$(totals "$T"/out/part-*)" "$(expected_counts 3000)"
