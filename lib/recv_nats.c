@@ -344,9 +344,16 @@ work(uv_work_t *w)
     n->st =
         natsSubscription_Fetch(&n->list, n->sub, FETCH_N, FETCH_MS, &n->jerr);
     /* libnats keeps its last error per thread: taken here, said on the
-     * loop */
-    if (n->st != NATS_OK && n->st != NATS_TIMEOUT)
-        snprintf(n->why, sizeof(n->why), "%s", nats_GetLastError(NULL));
+     * loop, without the "(js.c:1750): " that opens it */
+    if (n->st != NATS_OK && n->st != NATS_TIMEOUT) {
+        const char *e = nats_GetLastError(NULL), *p;
+
+        if (e == NULL)
+            e = "";
+        if (e[0] == '(' && (p = strstr(e, "): ")) != NULL)
+            e = p + 3;
+        snprintf(n->why, sizeof(n->why), "%s", e);
+    }
 }
 
 /* ---- messages, on the loop ---- */

@@ -302,8 +302,13 @@ EOF
 }
 
 @test "nats: an unreachable server is said once and retried until stopped; --stats counts" {
-    PORT=$(free_port)
-    URL="nats://127.0.0.1:$PORT"
+    # the stream and consumer are made first, in the store the server
+    # starts from again: the source may reach it at once
+    server_start
+    js stream-add EV 'ev.>'
+    js consumer-add EV wc 2000
+    kill -TERM "${PIDS[0]}"
+    wait "${PIDS[0]}" || true
     src_bg run --nats "$URL" --stream EV --consumer wc -b 200ms --stats \
         2>"$T/err" | sstream-sink --lines >"$T/out" &
     PIDS+=($!)
@@ -316,12 +321,10 @@ EOF
     nats-server -js -a 127.0.0.1 -p "$PORT" -sd "$T/store" 2>/dev/null &
     PIDS+=($!)
     wait_port "$PORT"
-    js stream-add EV 'ev.>'
-    js consumer-add EV wc 2000
     seq 1 5 | js pub ev.n
     wait_lines "$T/out" 5
     kill -TERM "$src"
-    wait "${PIDS[0]}"
+    wait "${PIDS[1]}"
     assert_equal "$(cat "$T/out")" "$(seq 1 5)"
     assert_equal "$(grep -c "cannot reach '$URL' (.*): retrying" "$T/err")" 1
     grep -q "^sstream-source: --nats: '$URL' reached$" "$T/err"
