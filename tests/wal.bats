@@ -333,7 +333,12 @@ EOF
     src=$!
     sstream-sink --save-as-text-files "$T/out/p" --foreach 'sleep 0.02' --commit "$T/w" <"$T/a" &
     sink=$!
-    sleep 0.2
+    # the first file out: the source is running, its SIGTERM handler set
+    # (a fixed 0.2 s was too short under ASan: exit 143)
+    for i in $(seq 1 200); do
+        [ -n "$(ls "$T/out" 2>/dev/null)" ] && break
+        sleep 0.05
+    done
     kill -TERM "$src"
     wait "$src"
     assert_equal "$?" 0
