@@ -364,36 +364,35 @@ EOF2
         "sstream-source: --nats: consumer 'wc' lets 10 messages wait for their ack (MaxAckPending), and a batch holds them all: at most that many a batch; raise it (nats consumer edit EV wc --max-pending N)"
 }
 
-# cluster_start: three nats-server -js on 127.0.0.1 (client, route and
-# monitoring ports free ones), one JetStream cluster; URL lists the
+# cluster_start: three nats-server -js on 127.0.0.1, one JetStream
+# cluster. Each server picks its own client and monitoring ports (-1,
+# written to a ports file), and the second and third their route ports:
+# a port chosen here and bound later can be taken meanwhile by a client
+# of a test running beside this one. The first server's route port, the
+# one the others are given, is the only one chosen here. URL lists the
 # three, CPORTS and MPORTS their client and monitoring ports, CPIDS their
-# pids. Returns once the cluster has elected its metadata leader: a
-# stream can be made (tried again until then, up to 60 s).
+# pids.
 cluster_start() {
-    local i routes=() rports=()
+    local i seed f
     CPORTS=() MPORTS=() CPIDS=()
-    for i in 1 2 3; do
-        CPORTS+=("$(free_port)")
-        MPORTS+=("$(free_port)")
-        rports+=("$(free_port)")
-        routes+=("nats://127.0.0.1:${rports[-1]}")
-    done
+    seed=$(free_port)
+    mkdir -p "$T/ports"
     for i in 0 1 2; do
-        nats-server -js -a 127.0.0.1 -p "${CPORTS[i]}" -m "${MPORTS[i]}" \
-            -n "s$i" --cluster_name sst \
-            --cluster "nats://127.0.0.1:${rports[i]}" \
-            --routes "$(
-                IFS=,
-                echo "${routes[*]}"
-            )" -sd "$T/s$i" 2>"$T/s$i.err" >&2 &
+        nats-server -js -a 127.0.0.1 -p -1 -m -1 -n "s$i" \
+            --cluster_name sst --routes "nats://127.0.0.1:$seed" \
+            --cluster "nats://127.0.0.1:$([ "$i" = 0 ] && echo "$seed" || echo -1)" \
+            -sd "$T/s$i" --ports_file_dir "$T/ports" 2>"$T/s$i.err" >&2 &
         CPIDS+=($!)
         PIDS+=($!)
     done
+    for i in 0 1 2; do
+        f="$T/ports/nats-server_${CPIDS[i]}.ports"
+        until_ok test -s "$f"
+        CPORTS+=("$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["nats"][0].rsplit(":", 1)[1])' "$f")")
+        MPORTS+=("$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["monitoring"][0].rsplit(":", 1)[1])' "$f")")
+    done
     URL=$(printf 'nats://127.0.0.1:%s,' "${CPORTS[@]}")
     URL=${URL%,}
-    for i in 0 1 2; do
-        wait_port "${CPORTS[i]}"
-    done
 }
 
 # until_ok CMD...: CMD again until it succeeds (at most 60 s).
