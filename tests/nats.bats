@@ -62,10 +62,11 @@ wait_drained() {
     return 1
 }
 
-# wait_files N: until $T/out/part-* hold N lines (at most 30 s).
+# wait_files N: until $T/out/part-* hold N lines (at most 60 s: a
+# sanitizer build beside other tests on a shared machine).
 wait_files() {
     local i
-    for i in $(seq 1 300); do
+    for i in $(seq 1 600); do
         [ "$(cat "$T"/out/part-* 2>/dev/null | wc -l)" -ge "$1" ] && return 0
         sleep 0.1
     done
