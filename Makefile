@@ -9,7 +9,8 @@
 #                        FUZZ_JOBS to run several at once
 #   make bench [NAME...] benchmarks, printed as ratios against references
 #                        (bench/NAME.sh only: make bench kafka)
-#   make chaos           kill -9 trials of a whole pipeline (not in CI)
+#   make chaos           kill -9 trials of a whole pipeline (not in CI),
+#                        and of one from Kafka to Kafka (tests/chaos/kafka)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 
 CC      ?= cc
@@ -153,6 +154,7 @@ chaos: all
 	tests/chaos/run --kills 100
 	tests/chaos/run --kills 50 --readme
 	tests/chaos/run --kills 50 --readme --corrupt
+	tests/chaos/kafka --kills 20
 
 clean:
 	rm -rf build build-asan build-asan-clang build-fuzz bench/data

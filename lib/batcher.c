@@ -123,10 +123,13 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
                         b->batch_records, b->batch_bytes);
         ss_stats_stamp(b->stats);
     }
+    /* The receivers' positions go beside the log before the batch's last
+     * frame goes into it: once that frame is in the file, a kill -9 (page
+     * cache kept) leaves the batch whole in the log, sync or no sync. */
+    if (b->wal != NULL && b->wal_rc == 0 && b->logging != NULL)
+        b->logging(b->logging_ctx, b->time);
     if ((rc = ss_frame_writer_end(&b->w)) < 0)
         rc = write_failed(b, rc);
-    if (b->wal != NULL && rc == 0 && b->wal_rc == 0 && b->logging != NULL)
-        b->logging(b->logging_ctx, b->time);
     if (b->wal != NULL && rc == 0)
         rc = b->wal_rc < 0 ? b->wal_rc : ss_wal_end(b->wal, b->time, b->out_fd);
     else if (b->wal != NULL && b->wal_rc < 0)

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "diag.h"
+#include "nats.h"
 #include "out.h"
 
 #define ACK_WAIT_MS 2000 /* for a batch's acks before publishing again */
@@ -221,11 +222,7 @@ ss_out_nats_new(const char *url, const char *subject, struct ss_out **out)
     atomic_init(&n->err, 0);
     atomic_init(&n->jerr, 0);
     *out = &n->o;
-    if (natsOptions_Create(&n->opts) != NATS_OK ||
-        natsOptions_SetURL(n->opts, url) != NATS_OK)
+    if (ss_nats_options(&n->opts, url, "sstream-sink") != NATS_OK)
         return ss_diag("--nats: '%s' is not a NATS URL", url);
-    natsOptions_SetMaxReconnect(n->opts, -1);
-    natsOptions_SetReconnectWait(n->opts, 250);
-    natsOptions_SetTimeout(n->opts, 2000);
     return reach(n);
 }

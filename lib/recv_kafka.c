@@ -46,11 +46,10 @@
 #include "diag.h"
 #include "io.h"
 #include "kafka.h"
-#include "kafka_ledger.h"
+#include "ledger.h"
 #include "recv_kit.h"
 
 #define MAX_TURN     4096 /* messages per loop turn */
-#define LEDGER       SS_KAFKA_LEDGER_FILE
 #define WATERMARK_MS 5000 /* --once: wait for a partition's end offset */
 #define NO_OFFSET    (-1)
 #define HANDOFF_MS   15000 /* wait this long for an old owner's last commit */
@@ -82,7 +81,8 @@ struct rkafka {
     struct part *parts;
     size_t nparts, cap, last; /* 'last': the part of the last message */
     int handles;              /* poll and idle initialised */
-    int stopped, unreachable;
+    int stopped;
+    struct ss_recv_reach reach;
     int assigned_once; /* the group has assigned this member partitions */
     int in_assignment; /* the last rebalance assigned (not revoked) */
     int closing;       /* leaving the group: give partitions up at once */
@@ -94,8 +94,8 @@ struct rkafka {
     int pending_coop, pending_said;
     uint64_t pending_until; /* uv_now() when the wait for a handoff ends */
     uv_timer_t handoff;
-    int changed;        /* offsets moved since the ledger was written */
-    struct ss_buf prev; /* the ledger's last snapshot, as written */
+    int changed; /* offsets moved since the ledger was written */
+    struct ss_ledger ledger;
 };
 
 /* ---- the partition table ---- */
@@ -142,24 +142,21 @@ part_get(struct rkafka *k, const char *topic, int32_t id)
 
 /* ---- the offsets beside the log (--wal) ---- */
 
+/* "TOPIC PARTITION NEXT" per partition read, the ledger's REST. */
 static int
-snapshot(const struct rkafka *k, int64_t time, struct ss_buf *b)
+snapshot(const void *ctx, struct ss_buf *b)
 {
-    char line[400];
+    const struct rkafka *k = ctx;
     int rc = 0;
 
     for (size_t i = 0; i < k->nparts && rc == 0; i++) {
         const struct part *p = &k->parts[i];
-        int n;
 
         if (p->next == NO_OFFSET)
             continue;
-        n = snprintf(line, sizeof(line),
-                     "%" PRId64 " %s %" PRId32 " %" PRId64 "\n", time, p->topic,
-                     p->id, p->next);
-        if (n < 0 || (size_t)n >= sizeof(line))
-            continue; /* a topic name is at most 249 bytes */
-        rc = ss_buf_append(b, line, (size_t)n);
+        if (ss_buf_printf(b, "%s %" PRId32 " %" PRId64 "\n", p->topic, p->id,
+                          p->next) < 0)
+            rc = -ENOMEM;
     }
     return rc;
 }
@@ -168,70 +165,34 @@ static void
 on_logging(struct ss_recv *r, int64_t time)
 {
     struct rkafka *k = (struct rkafka *)r;
-    struct ss_buf cur = {0}, all = {0};
-    int rc;
 
     if (!k->changed)
         return; /* the snapshot on file still holds */
-    rc = snapshot(k, time, &cur);
-    if (rc == 0)
-        rc = ss_buf_append(&all, k->prev.data, k->prev.len);
-    if (rc == 0)
-        rc = ss_buf_append(&all, cur.data, cur.len);
-    if (rc == 0)
-        rc = ss_io_write_atomic(k->o.wal, LEDGER, all.data, all.len);
-    if (rc < 0) {
-        /* The batch is logged without its offsets: a restart reads its
-         * messages again. Said, and the run's exit status is 1. */
-        ss_diag_err(rc, "--wal: cannot write '%s/%s'", k->o.wal, LEDGER);
+    if (ss_ledger_log(&k->ledger, time, snapshot, k) < 0)
         r->host->troubles++;
-    } else {
-        ss_buf_reset(&k->prev);
-        ss_buf_append(&k->prev, cur.data, cur.len);
+    else
         k->changed = 0;
-    }
-    ss_buf_release(&cur);
-    ss_buf_release(&all);
 }
 
-/* A line of the snapshot ledger_load() takes: where the partition is. */
+/* A line of the snapshot the ledger takes: where a partition is. */
 static int
-ledger_entry(void *ctx, const struct ss_kafka_ledger_entry *e)
+ledger_entry(void *ctx, const char *rest, size_t n, int take)
 {
     struct rkafka *k = ctx;
-    char topic[SS_KAFKA_LEDGER_TOPIC_MAX + 1];
+    struct ss_ledger_kafka e;
+    char topic[SS_LEDGER_TOPIC_MAX + 1];
     struct part *p;
 
-    memcpy(topic, e->topic, e->topic_len);
-    topic[e->topic_len] = '\0';
-    if ((p = part_get(k, topic, e->partition)) == NULL)
+    if (ss_ledger_kafka_parse(rest, n, &e) < 0)
+        return -EINVAL;
+    if (!take)
+        return 0;
+    memcpy(topic, e.topic, e.topic_len);
+    topic[e.topic_len] = '\0';
+    if ((p = part_get(k, topic, e.partition)) == NULL)
         return -ENOMEM;
-    p->next = p->stored = e->next;
+    p->next = p->stored = e.next;
     return 0;
-}
-
-/* Take the newest snapshot whose batch the log holds (at or before
- * o.logged); it is also the one kept as 'prev' for the next write. */
-static int
-ledger_load(struct rkafka *k)
-{
-    struct ss_buf b = {0};
-    char path[PATH_MAX];
-    int64_t best;
-    int rc;
-
-    if ((rc = ss_io_path(path, sizeof(path), k->o.wal, LEDGER)) < 0)
-        return ss_diag_err(rc, "--wal: '%s'", k->o.wal);
-    if ((rc = ss_io_slurp(path, &b)) < 0) {
-        ss_buf_release(&b);
-        return rc == -ENOENT ? 0 : ss_diag_err(rc, "--wal: '%s'", path);
-    }
-    rc = ss_kafka_ledger_read(b.data, b.len, k->o.logged, &best, ledger_entry,
-                              k);
-    if (rc == 0 && best != INT64_MIN)
-        rc = snapshot(k, best, &k->prev);
-    ss_buf_release(&b);
-    return rc < 0 ? ss_diag_err(rc, "--wal: '%s'", path) : 0;
 }
 
 /* ---- messages ---- */
@@ -269,9 +230,7 @@ once_done(const struct rkafka *k)
 static void
 connected(struct rkafka *k)
 {
-    if (k->unreachable)
-        ss_diag("--kafka: '%s' reached", k->o.brokers);
-    k->unreachable = 0;
+    ss_recv_reach_ok(&k->reach);
 }
 
 /* A consumer error in place of a message: the ones a user must act on
@@ -840,10 +799,7 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__RESOLVE:
-        if (!k->unreachable)
-            ss_diag("--kafka: cannot reach '%s' (%s): retrying", k->o.brokers,
-                    reason);
-        k->unreachable = 1;
+        ss_recv_reach_lost(&k->reach, reason);
         break;
     case RD_KAFKA_RESP_ERR__FATAL:
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
@@ -1124,7 +1080,7 @@ release(struct ss_recv *r)
     for (size_t i = 0; i < k->nparts; i++)
         free(k->parts[i].topic);
     free(k->parts);
-    ss_buf_release(&k->prev);
+    ss_ledger_release(&k->ledger);
     free(k);
 }
 
@@ -1146,11 +1102,15 @@ ss_recv_kafka_start(struct ss_recv_host *h, const struct ss_recv_kafka_opts *o,
     k->r.json = on_json;
     k->o = *o;
     k->pipe[0] = k->pipe[1] = -1;
+    k->reach.opt = "--kafka";
+    k->reach.where = o->brokers;
     *out = &k->r;
     k->stopped = 1; /* until it runs: nothing to pump */
     if (o->wal != NULL) {
         k->r.logging = on_logging;
-        if (ledger_load(k) < 0)
+        k->ledger.dir = o->wal;
+        k->ledger.name = SS_LEDGER_KAFKA;
+        if (ss_ledger_load(&k->ledger, o->logged, ledger_entry, k) < 0)
             return SS_REPORTED;
     }
     if ((conf = consumer_conf(k)) == NULL)

@@ -1,8 +1,8 @@
 /* recv_kit.h - the receivers' toolkit: a byte stream cut by its own
  * splitter within the --max-rate budget, a libuv stream or a regular file
  * read to its end, backoff for reconnects, and what the message brokers'
- * receivers share (lib/recv_broker.c: a broker's reach said once, the
- * ledger of positions beside the --wal log). Internal to lib/recv_*.c;
+ * receivers share (lib/recv_broker.c: a broker's reach said once; the
+ * positions beside the --wal log are lib/ledger.h's). Internal to lib/recv_*.c;
  * the contract every receiver keeps is lib/recv.h.
  *
  * Owns: reads land in the host's one chunk, consumed before the read
@@ -108,31 +108,5 @@ struct ss_recv_reach {
 void ss_recv_reach_lost(struct ss_recv_reach *rr, const char *reason);
 /* "OPT: 'WHERE' reached", when it had been said unreachable. */
 void ss_recv_reach_ok(struct ss_recv_reach *rr);
-
-/* ---- the ledger beside the --wal log (lib/recv_broker.c) ----
- *
- * A broker receiver records where it stands (offsets, sequences) in
- * DIR/NAME, one snapshot per logged batch, each line "TIME REST", before
- * the batch is synced; the file keeps the last two snapshots, because the
- * newest may belong to a batch that a crash kept out of the log. A
- * restart takes the newest snapshot at or before the last batch time the
- * log holds. */
-
-struct ss_recv_ledger {
-    const char *dir, *name; /* the caller's; they outlive the ledger */
-    struct ss_buf prev;     /* the last snapshot written, lines whole */
-};
-
-/* Read the newest snapshot at or before 'logged': line() gets each of
- * its lines' REST (NUL-ended, writable), returns 0 or -errno. A missing
- * file is an empty ledger. 0, or SS_REPORTED after saying why. */
-int ss_recv_ledger_load(struct ss_recv_ledger *l, int64_t logged,
-                        int (*line)(void *ctx, char *rest), void *ctx);
-/* Write 'rest' (lines of REST, each ending in '\n') as the snapshot of
- * the batch at 'time', after the previous one. 0, or -errno (the caller
- * says it: the batch is then logged without its positions). */
-int ss_recv_ledger_write(struct ss_recv_ledger *l, int64_t time,
-                         const struct ss_buf *rest);
-void ss_recv_ledger_release(struct ss_recv_ledger *l);
 
 #endif

@@ -21,7 +21,9 @@
  * the sink had not committed it, so nothing is counted twice.
  *
  * The same set, 'skip', keeps the sequences acknowledged by this run
- * until the consumer's ack floor (read after each batch's acks) has
+ * until the consumer's ack floor (read with the fetch after each batch's
+ * acks, in the thread pool: a cluster electing the consumer's leader
+ * answers no request for seconds, and the loop must not wait) has
  * passed them, so a message the server delivers again anyway (its ack
  * came after AckWait ran out) is dropped, not counted twice; messages
  * the budget holds back are kept from running out (InProgress).
@@ -39,13 +41,15 @@
 
 #include "backoff.h"
 #include "diag.h"
+#include "ledger.h"
+#include "nats.h"
 #include "recv_kit.h"
 
 #define FETCH_N  1000 /* messages asked for per fetch */
 #define FETCH_MS 500  /* a fetch waits this long for the first one */
 #define FLUSH_MS 2000 /* for the server to confirm a batch's acks */
-#define LEDGER   "nats-pending"
 #define CLOSE_MS 5000 /* for libnats's threads to end */
+#define STATS_MS 250  /* for the consumer's numbers (--stats) */
 
 enum step {
     STEP_CONNECT,
@@ -81,13 +85,18 @@ struct rnats {
     uv_timer_t retry;
     int working; /* a request in the thread pool */
     int handles, stopped;
-    atomic_int down; /* libnats lost the connection (its thread says) */
+    atomic_int down;  /* libnats lost the connection (its thread says) */
+    atomic_int moved; /* and has reconnected since, maybe elsewhere */
+    char server[256]; /* the server connected to, as the loop last saw */
     /* what the request brought back */
     enum step step;
     natsStatus st;
     jsErrCode jerr;
-    uint64_t floor;      /* the consumer's ack floor, when the bind read it */
+    int want_floor;      /* acks went out: read the ack floor again */
+    int ask_floor;       /* want_floor, as the running request sees it */
+    uint64_t floor;      /* the consumer's ack floor, when a request read it */
     char filter[256];    /* the consumer's subject filter ("": none) */
+    char why[256];       /* libnats's words for a failed step */
     int64_t max_pending; /* its MaxAckPending: messages a batch can hold */
     int said_full;
     natsMsgList list;
@@ -99,7 +108,7 @@ struct rnats {
      * by the consumer's ack floor: dropped when delivered again */
     struct seqs skip;
     int changed; /* 'skip' or the open batch changed since the ledger */
-    struct ss_recv_ledger ledger;
+    struct ss_ledger ledger;
     struct ss_recv_reach reach;
     struct ss_backoff bo;
     uint64_t redelivered; /* messages delivered again, this run */
@@ -182,8 +191,9 @@ seqs_floor(struct seqs *s, uint64_t floor)
 /* "STREAM LO-HI ..." for 'skip' and the open batch, or nothing when both
  * are empty. */
 static int
-snapshot(const struct rnats *n, struct ss_buf *b)
+snapshot(const void *ctx, struct ss_buf *b)
 {
+    const struct rnats *n = ctx;
     struct seqs all = {0};
     int rc = 0;
 
@@ -209,38 +219,37 @@ static void
 on_logging(struct ss_recv *r, int64_t time)
 {
     struct rnats *n = (struct rnats *)r;
-    struct ss_buf cur = {0};
-    int rc;
 
     if (!n->changed && n->nopen == 0)
         return; /* the snapshot on file still holds */
-    if ((rc = snapshot(n, &cur)) == 0)
-        rc = ss_recv_ledger_write(&n->ledger, time, &cur);
-    if (rc < 0) {
-        /* The batch is logged without its sequences: a restart may count
-         * its messages again. Said, and the exit status is 1. */
-        ss_diag_err(rc, "--wal: cannot write '%s/%s'", n->o.wal, LEDGER);
+    if (ss_ledger_log(&n->ledger, time, snapshot, n) < 0)
         r->host->troubles++;
-    } else {
+    else
         n->changed = 0;
-    }
-    ss_buf_release(&cur);
 }
 
 static int
-ledger_line(void *ctx, char *rest)
+skip_range(void *ctx, uint64_t lo, uint64_t hi)
+{
+    return seqs_add(&((struct rnats *)ctx)->skip, lo, hi);
+}
+
+/* A line of the ledger: this stream's sequences go into 'skip'; another
+ * stream's are not ours to skip, and are left out of the snapshot. */
+static int
+ledger_line(void *ctx, const char *rest, size_t len, int take)
 {
     struct rnats *n = ctx;
-    char *save = NULL, *tok = strtok_r(rest, " ", &save);
-    uint64_t lo, hi;
-    int rc = 0;
+    const char *stream;
+    size_t slen;
+    int rc;
 
-    if (tok == NULL || strcmp(tok, n->o.stream) != 0)
-        return 0; /* another stream's: not ours to skip */
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL && rc == 0)
-        if (sscanf(tok, "%" SCNu64 "-%" SCNu64, &lo, &hi) == 2 && lo <= hi)
-            rc = seqs_add(&n->skip, lo, hi);
-    return rc;
+    rc = ss_ledger_nats_parse(rest, len, &stream, &slen, NULL, NULL);
+    if (rc < 0 || slen != strlen(n->o.stream) ||
+        memcmp(stream, n->o.stream, slen) != 0)
+        return -EINVAL;
+    return take ? ss_ledger_nats_parse(rest, len, &stream, &slen, skip_range, n)
+                : 0;
 }
 
 /* ---- libnats, in the thread pool ---- */
@@ -256,6 +265,7 @@ static void
 on_reconnected(natsConnection *nc, void *ctx)
 {
     (void)nc;
+    atomic_store(&((struct rnats *)ctx)->moved, 1);
     atomic_store(&((struct rnats *)ctx)->down, 0);
 }
 
@@ -305,6 +315,19 @@ bind_consumer(struct rnats *n)
     return n->st == NATS_OK ? 0 : -1;
 }
 
+/* The consumer's ack floor into n->floor, if the server answers. */
+static void
+read_floor(struct rnats *n)
+{
+    jsConsumerInfo *ci = NULL;
+
+    if (js_GetConsumerInfo(&ci, n->js, n->o.stream, n->o.consumer, NULL,
+                           NULL) != NATS_OK)
+        return;
+    n->floor = ci->AckFloor.Stream;
+    jsConsumerInfo_Destroy(ci);
+}
+
 static void
 work(uv_work_t *w)
 {
@@ -312,11 +335,25 @@ work(uv_work_t *w)
 
     n->st = NATS_OK;
     n->jerr = 0;
+    n->why[0] = '\0';
     if (n->sub == NULL && bind_consumer(n) < 0)
         return;
+    if (n->ask_floor)
+        read_floor(n);
     n->step = STEP_FETCH;
     n->st =
         natsSubscription_Fetch(&n->list, n->sub, FETCH_N, FETCH_MS, &n->jerr);
+    /* libnats keeps its last error per thread: taken here, said on the
+     * loop, without the "(js.c:1750): " that opens it */
+    if (n->st != NATS_OK && n->st != NATS_TIMEOUT) {
+        const char *e = nats_GetLastError(NULL), *p;
+
+        if (e == NULL)
+            e = "";
+        if (e[0] == '(' && (p = strstr(e, "): ")) != NULL)
+            e = p + 3;
+        snprintf(n->why, sizeof(n->why), "%s", e);
+    }
 }
 
 /* ---- messages, on the loop ---- */
@@ -329,6 +366,7 @@ fetch(struct rnats *n)
     if (n->stopped || n->working)
         return;
     n->working = 1;
+    n->ask_floor = n->want_floor;
     uv_queue_work(n->r.host->loop, &n->work, work, after_work);
 }
 
@@ -501,8 +539,34 @@ failed(struct rnats *n)
         nats_end(n, SS_REPORTED);
         return;
     }
-    ss_recv_reach_lost(&n->reach, why);
+    if (n->step == STEP_FETCH && strstr(n->why, "Leadership Change")) {
+        /* the server that led the consumer is gone and another leads
+         * now (a cluster's failover): the next fetch goes to it */
+        ss_diag("--nats: consumer '%s' has a new leader in the cluster: "
+                "fetching again",
+                n->o.consumer);
+        fetch(n);
+        return;
+    }
+    ss_recv_reach_lost(
+        &n->reach, n->step == STEP_FETCH && n->why[0] != '\0' ? n->why : why);
     uv_timer_start(&n->retry, on_retry, ss_backoff_next(&n->bo), 0);
+}
+
+/* Which server of the cluster the connection is on: said when libnats
+ * has moved it to another (the first one failed over). */
+static void
+said_server(struct rnats *n)
+{
+    char now[sizeof(n->server)];
+
+    if (n->nc == NULL ||
+        natsConnection_GetConnectedUrl(n->nc, now, sizeof(now)) != NATS_OK ||
+        now[0] == '\0')
+        return;
+    if (atomic_exchange(&n->moved, 0) && strcmp(now, n->server) != 0)
+        ss_diag("--nats: connection to '%s' lost, now on '%s'", n->server, now);
+    memcpy(n->server, now, sizeof(now));
 }
 
 static void
@@ -526,10 +590,12 @@ after_work(uv_work_t *w, int status)
     } else {
         ss_recv_reach_ok(&n->reach);
         ss_backoff_reset(&n->bo);
+        said_server(n);
     }
-    if (n->floor > 0) { /* the bind read it: acked there, not pending */
+    if (n->floor > 0) { /* acked there, not pending */
         n->changed |= seqs_floor(&n->skip, n->floor);
         n->floor = 0;
+        n->want_floor = 0;
     }
     if (feed(n))
         fetch(n);
@@ -546,28 +612,19 @@ resume(struct ss_recv *r)
         fetch(n);
 }
 
-/* Forget the sequences the consumer's ack floor has passed: acknowledged
- * before the restart, or since. */
-static void
-prune(struct rnats *n)
-{
-    jsConsumerInfo *ci = NULL;
-
-    if (js_GetConsumerInfo(&ci, n->js, n->o.stream, n->o.consumer, NULL,
-                           NULL) != NATS_OK)
-        return;
-    n->changed |= seqs_floor(&n->skip, ci->AckFloor.Stream);
-    jsConsumerInfo_Destroy(ci);
-}
-
 static void
 say_stats(struct rnats *n)
 {
     jsConsumerInfo *ci = NULL;
+    jsOptions jo;
 
+    /* on the loop: a cluster electing the consumer's leader answers
+     * nothing for seconds, and the batches must go on meanwhile */
+    jsOptions_Init(&jo);
+    jo.Wait = STATS_MS;
     if (n->js == NULL ||
-        js_GetConsumerInfo(&ci, n->js, n->o.stream, n->o.consumer, NULL,
-                           NULL) != NATS_OK)
+        js_GetConsumerInfo(&ci, n->js, n->o.stream, n->o.consumer, &jo, NULL) !=
+            NATS_OK)
         return;
     ss_diag("--nats: pending %" PRIu64 ", ack pending %" PRId64
             ", redelivered %" PRIu64,
@@ -617,8 +674,10 @@ sent(struct ss_recv *r, int64_t time)
     seqs_merge(&n->skip);
     n->changed |= n->nopen > 0;
     n->nopen = 0;
+    /* the sequences the consumer's ack floor has passed go with the
+     * next fetch (work()) */
     if (flushed && n->skip.n > 0)
-        prune(n);
+        n->want_floor = 1;
     if (n->o.stats)
         say_stats(n);
 }
@@ -656,7 +715,7 @@ release(struct ss_recv *r)
         natsConnection_Destroy(n->nc);
     }
     natsOptions_Destroy(n->opts);
-    ss_recv_ledger_release(&n->ledger);
+    ss_ledger_release(&n->ledger);
     /* libnats calls on_disconnected() from its own thread after
      * natsConnection_Close() has returned: n lives until that thread is
      * done. Should it not be within the time, n is left to the exit. */
@@ -669,13 +728,8 @@ static const struct ss_recv_ops ops = {resume, sent, stop, release};
 static int
 options(struct rnats *n)
 {
-    if (natsOptions_Create(&n->opts) != NATS_OK ||
-        natsOptions_SetURL(n->opts, n->o.url) != NATS_OK)
+    if (ss_nats_options(&n->opts, n->o.url, "sstream-source") != NATS_OK)
         return ss_diag("--nats: '%s' is not a NATS URL", n->o.url);
-    /* reconnect for ever, quickly; a first connect fails at once */
-    natsOptions_SetMaxReconnect(n->opts, -1);
-    natsOptions_SetReconnectWait(n->opts, 250);
-    natsOptions_SetTimeout(n->opts, 2000);
     natsOptions_SetDisconnectedCB(n->opts, on_disconnected, n);
     natsOptions_SetReconnectedCB(n->opts, on_reconnected, n);
     return 0;
@@ -697,13 +751,14 @@ ss_recv_nats_start(struct ss_recv_host *h, const struct ss_recv_nats_opts *o,
     n->reach.opt = "--nats";
     n->reach.where = o->url;
     atomic_init(&n->down, 0);
+    atomic_init(&n->moved, 0);
     *out = &n->r;
     n->stopped = 1; /* until it runs */
     if (o->wal != NULL) {
         n->r.logging = on_logging;
         n->ledger.dir = o->wal;
-        n->ledger.name = LEDGER;
-        if (ss_recv_ledger_load(&n->ledger, o->logged, ledger_line, n) < 0)
+        n->ledger.name = SS_LEDGER_NATS;
+        if (ss_ledger_load(&n->ledger, o->logged, ledger_line, n) < 0)
             return SS_REPORTED;
         seqs_merge(&n->skip);
     }

@@ -62,10 +62,11 @@ wait_drained() {
     return 1
 }
 
-# wait_files N: until $T/out/part-* hold N lines (at most 30 s).
+# wait_files N: until $T/out/part-* hold N lines (at most 60 s: a
+# sanitizer build beside other tests on a shared machine).
 wait_files() {
     local i
-    for i in $(seq 1 300); do
+    for i in $(seq 1 600); do
         [ "$(cat "$T"/out/part-* 2>/dev/null | wc -l)" -ge "$1" ] && return 0
         sleep 0.1
     done
@@ -302,8 +303,13 @@ EOF
 }
 
 @test "nats: an unreachable server is said once and retried until stopped; --stats counts" {
-    PORT=$(free_port)
-    URL="nats://127.0.0.1:$PORT"
+    # the stream and consumer are made first, in the store the server
+    # starts from again: the source may reach it at once
+    server_start
+    js stream-add EV 'ev.>'
+    js consumer-add EV wc 2000
+    kill -TERM "${PIDS[0]}"
+    wait "${PIDS[0]}" || true
     src_bg run --nats "$URL" --stream EV --consumer wc -b 200ms --stats \
         2>"$T/err" | sstream-sink --lines >"$T/out" &
     PIDS+=($!)
@@ -316,12 +322,10 @@ EOF
     nats-server -js -a 127.0.0.1 -p "$PORT" -sd "$T/store" 2>/dev/null &
     PIDS+=($!)
     wait_port "$PORT"
-    js stream-add EV 'ev.>'
-    js consumer-add EV wc 2000
     seq 1 5 | js pub ev.n
     wait_lines "$T/out" 5
     kill -TERM "$src"
-    wait "${PIDS[0]}"
+    wait "${PIDS[1]}"
     assert_equal "$(cat "$T/out")" "$(seq 1 5)"
     assert_equal "$(grep -c "cannot reach '$URL' (.*): retrying" "$T/err")" 1
     grep -q "^sstream-source: --nats: '$URL' reached$" "$T/err"
@@ -359,4 +363,133 @@ EOF2
     assert_equal "$(cat "$T/out")" "$(seq 1 30)"
     assert_equal "$(cat "$T/err")" \
         "sstream-source: --nats: consumer 'wc' lets 10 messages wait for their ack (MaxAckPending), and a batch holds them all: at most that many a batch; raise it (nats consumer edit EV wc --max-pending N)"
+}
+
+# cluster_start: three nats-server -js on 127.0.0.1, one JetStream
+# cluster. Each server picks its own client and monitoring ports (-1,
+# written to a ports file), and the second and third their route ports:
+# a port chosen here and bound later can be taken meanwhile by a client
+# of a test running beside this one. The first server's route port, the
+# one the others are given, is the only one chosen here. URL lists the
+# three, CPORTS and MPORTS their client and monitoring ports, CPIDS their
+# pids.
+cluster_start() {
+    local i seed f
+    CPORTS=() MPORTS=() CPIDS=()
+    seed=$(free_port)
+    mkdir -p "$T/ports"
+    for i in 0 1 2; do
+        nats-server -js -a 127.0.0.1 -p -1 -m -1 -n "s$i" \
+            --cluster_name sst --routes "nats://127.0.0.1:$seed" \
+            --cluster "nats://127.0.0.1:$([ "$i" = 0 ] && echo "$seed" || echo -1)" \
+            -sd "$T/s$i" --ports_file_dir "$T/ports" 2>"$T/s$i.err" >&2 &
+        CPIDS+=($!)
+        PIDS+=($!)
+    done
+    for i in 0 1 2; do
+        f="$T/ports/nats-server_${CPIDS[i]}.ports"
+        until_ok test -s "$f"
+        CPORTS+=("$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["nats"][0].rsplit(":", 1)[1])' "$f")")
+        MPORTS+=("$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["monitoring"][0].rsplit(":", 1)[1])' "$f")")
+    done
+    URL=$(printf 'nats://127.0.0.1:%s,' "${CPORTS[@]}")
+    URL=${URL%,}
+}
+
+# until_ok CMD...: CMD again until it succeeds (at most 60 s).
+until_ok() {
+    local i
+    for i in $(seq 1 300); do
+        "$@" 2>"$T/until.err" && return 0
+        sleep 0.2
+    done
+    echo "gave up on $*: $(cat "$T/until.err")" >&2
+    return 1
+}
+
+# drained: the consumer EV/wc has nothing left to deliver and nothing
+# unacknowledged.
+drained() {
+    [ "$(js info EV wc)" = "pending 0 ack_pending 0" ]
+}
+
+# parts N: $T/out holds N part files that are not empty.
+parts() {
+    [ "$(find "$T/out" -name 'part-*' -size +0 | wc -l)" -ge "$1" ]
+}
+
+# connected_to: the index (0 to 2) of the server whose connection list
+# (its monitoring port's /connz) holds sstream-source, once one does.
+connected_to() {
+    local i k
+    for i in $(seq 1 300); do
+        for k in 0 1 2; do
+            "$PY" - "${MPORTS[k]}" <<'PY' 2>/dev/null && echo "$k" && return 0
+import json, sys, urllib.request
+u = "http://127.0.0.1:%s/connz" % sys.argv[1]
+conns = json.load(urllib.request.urlopen(u, timeout=2))["connections"]
+sys.exit(0 if any(c.get("name") == "sstream-source" for c in conns) else 1)
+PY
+        done
+        sleep 0.1
+    done
+    echo "no server has sstream-source connected" >&2
+    return 1
+}
+
+# lead_on K: the consumer EV/wc's leader moved to server K (at most 20
+# step-downs, each electing one of the other two at random): the server
+# the test kills is then the consumer's leader, the failover that costs
+# most, every run.
+lead_on() {
+    local i
+    for i in $(seq 1 20); do
+        until_ok js ready EV wc
+        [ "$(js leader EV wc)" = "s$1" ] && return 0
+        js stepdown EV wc || true # the next round sees where it went
+        sleep 0.2
+    done
+    echo "consumer leader not moved to s$1: $(js leader EV wc)" >&2
+    return 1
+}
+
+@test "nats: three-node cluster, R3 stream: kill -9 of the server the source is on (the consumer's leader): the pipeline moves on, exact" {
+    cluster_start
+    until_ok js stream-add EV 'ev.>' 3
+    until_ok js consumer-add EV wc 2000
+    until_ok js ready EV wc
+    mkdir "$T/out"
+    src_bg run --nats "$URL" --stream EV --consumer wc -b 100ms \
+        --max-rate 100 --wal "$T/wal" 2>"$T/src.err" |
+        sstream-map --flat-map words --pair 1 --reduce-by-key sum |
+        sstream-sink --save-as-text-files "$T/out/part" --commit "$T/wal" &
+    PIDS+=($!)
+    local pipe=$! src k
+    src=$(source_pid run)
+    k=$(connected_to)
+    lead_on "$k"
+    # 300 messages of 30 words: publishing to three servers takes a
+    # fraction of the 3 s the source takes at --max-rate (messages a
+    # second), so the kill below comes mid-stream
+    words 3000 | paste -d ' ' - - - - - - - - - - | js pub ev.words
+    # mid-stream: a few batches are out, and messages are still to be
+    # delivered or acknowledged
+    until_ok parts 2
+    [ "$(js info EV wc)" != "pending 0 ack_pending 0" ]
+    kill -9 "${CPIDS[k]}"
+    wait "${CPIDS[k]}" || true
+    # on another server of the three, then every message acknowledged
+    [ "$(connected_to)" != "$k" ]
+    until_ok drained
+    kill -TERM "$src"
+    wait "$pipe"
+    assert_equal "$(totals "$T"/out/part-*)" "$(expected_counts 3000)"
+    # the failover said (a fetch the old leader held may end in a
+    # leadership change; acks sent as the server died are not confirmed),
+    # and nothing else
+    assert_equal "$(grep -v -e '^sstream-source: --nats: connection to' \
+        -e "^sstream-source: --nats: consumer 'wc' has a new leader" \
+        -e '^sstream-source: --nats: the server has not confirmed the acks' \
+        "$T/src.err")" ""
+    grep -q "^sstream-source: --nats: connection to 'nats://127.0.0.1:${CPORTS[k]}' lost, now on 'nats://127.0.0.1:[0-9]*'$" "$T/src.err"
 }

@@ -165,3 +165,40 @@ EOF2
     run -0 ledger 0 </dev/null
     assert_output none
 }
+
+@test "nats-pending: one reader with kafka-offsets; a time alone is an empty snapshot" {
+    ledger() {
+        "$SSTREAM_BIN/tests/ledger-cli" --nats EV "$@"
+    }
+    run -0 ledger 3500 <<'EOF2'
+1000 EV 1-4 9-9
+3000 EV 5-7 12-20
+4000 EV 30-31
+EOF2
+    assert_output - <<'EOF2'
+snapshot 3000
+5-7
+12-20
+EOF2
+    # another stream's line, a range backwards or half there, a doubled
+    # blank, a stream name with a dot: skipped; a time alone is the newest
+    run -0 ledger 9000 <<'EOF2'
+5000 EV 1-2
+6000 OTHER 1-2
+6000 EV 3-2
+6000 EV 4-
+6000 EV  5-6
+6000 E.V 5-6
+7000
+EOF2
+    assert_output "snapshot 7000"
+    run -0 ledger 6500 <<'EOF2'
+5000 EV 1-2
+6000 OTHER 1-2
+6000 EV 3-2 8-9
+EOF2
+    assert_output - <<'EOF2'
+snapshot 5000
+1-2
+EOF2
+}

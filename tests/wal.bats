@@ -347,11 +347,10 @@ EOF
     src=$!
     sstream-sink --save-as-text-files "$T/out/p" --foreach 'sleep 0.02' --commit "$T/w" <"$T/a" &
     sink=$!
-    # the source ends cleanly on SIGTERM once it reads its files: wait for
-    # a first saved batch (a fixed 0.2 s lost that race under ASan on a
-    # busy machine: the source died of the signal, status 143)
+    # the first file out: the source is running, its SIGTERM handler set
+    # (a fixed 0.2 s was too short under ASan: exit 143)
     for i in $(seq 1 200); do
-        [ -n "$(ls "$T/out")" ] && break
+        [ -n "$(ls "$T/out" 2>/dev/null)" ] && break
         sleep 0.05
     done
     kill -TERM "$src"
