@@ -153,6 +153,7 @@ chaos: all
 	tests/chaos/run --kills 100
 	tests/chaos/run --kills 50 --readme
 	tests/chaos/run --kills 50 --readme --corrupt
+	tests/chaos/run --kills 50 --event-time
 
 clean:
 	rm -rf build build-asan build-asan-clang build-fuzz bench/data
