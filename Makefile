@@ -154,6 +154,7 @@ chaos: all
 	tests/chaos/run --kills 100
 	tests/chaos/run --kills 50 --readme
 	tests/chaos/run --kills 50 --readme --corrupt
+	tests/chaos/run --kills 50 --event-time
 	tests/chaos/kafka --kills 20
 
 clean:

@@ -54,8 +54,24 @@ load helpers/common
     assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 6, mismatches 0$'
 }
 
+@test "chaos: out-of-order input batched by event time, late records kept: exact" {
+    # the source's restart rebuilds the watermark and the open batches by
+    # reading the replay folder again, and writes its --late file again:
+    # the saved files and the late file are those of the uninterrupted run
+    run --separate-stderr "$REPO/tests/chaos/run" --seed 9 --kills 5 --event-time
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --index 0 "chaos: seed 9, 60 batches, source --event-time | map | window | state | sink, 19 late"
+    assert_line --index 1 --regexp '^chaos: rounds [0-9]+, trials [0-9]+, kills 5, mismatches 0$'
+}
+
 @test "chaos: usage errors exit 2" {
     run --separate-stderr "$REPO/tests/chaos/run" --kills x
     assert_failure 2
-    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR] [--readme] [--corrupt] [--update-exec] [--parallel N]"
+    assert_equal "$stderr" "usage: tests/chaos/run [--kills N] [--seed S] [--batches N] [--keep DIR] [--readme] [--corrupt] [--update-exec] [--parallel N] [--event-time]"
+    usage=$stderr
+    # the README's pipeline has its own input
+    run --separate-stderr "$REPO/tests/chaos/run" --readme --event-time
+    assert_failure 2
+    assert_equal "$stderr" "$usage"
 }
