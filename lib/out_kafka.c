@@ -32,7 +32,9 @@
 #include "kafka.h"
 #include "out.h"
 
-#define FLUSH_MS 1000 /* between reports of a broker that does not answer */
+/* A batch the brokers have not taken after FLUSH_MS is said (once): a
+ * busy broker (or a loaded mock) takes a second or more now and then. */
+#define FLUSH_MS 5000
 
 struct okafka {
     struct ss_out o;

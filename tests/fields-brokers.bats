@@ -7,8 +7,7 @@
 # broker is refused.
 
 load helpers/common
-
-MOCK_BIN="$SSTREAM_BIN/tests/kafka-mock"
+load helpers/kafka
 
 setup() {
     T=$BATS_TEST_TMPDIR
@@ -19,23 +18,6 @@ teardown() {
     kill_bg
 }
 
-# kafka_start ARGS...: a mock cluster (see tests/kafka.bats); BOOT is its
-# bootstrap list.
-kafka_start() {
-    local i
-    command -v kcat >/dev/null || skip "kcat is not installed (scripts/deps test)"
-    [ -x "$MOCK_BIN" ] || skip "no $MOCK_BIN (librdkafka-dev missing at build)"
-    : >"$T/boot"
-    "$MOCK_BIN" "$@" >>"$T/boot" 2>"$T/mock.err" &
-    PIDS+=($!)
-    for i in $(seq 1 100); do
-        BOOT=$(head -1 "$T/boot")
-        [ -n "$BOOT" ] && return 0
-        sleep 0.05
-    done
-    echo "kafka-mock did not start: $(cat "$T/mock.err")" >&2
-    return 1
-}
 
 # Sum per-batch key<TAB>sum lines into totals, sorted.
 totals() {
@@ -43,10 +25,6 @@ totals() {
 }
 export -f totals
 
-# produce TOPIC: stdin's lines, one message each
-produce() {
-    kcat -b "$BOOT" -P -t "$1"
-}
 
 @test "fields-brokers: --format csv --header: each Kafka message is a row" {
     kafka_start -p 3 hits

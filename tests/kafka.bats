@@ -7,8 +7,7 @@
 # takes the mock coordinator's initial rebalance delay (3 s).
 
 load helpers/common
-
-MOCK_BIN="$SSTREAM_BIN/tests/kafka-mock"
+load helpers/kafka
 
 setup() {
     T=$BATS_TEST_TMPDIR
@@ -24,29 +23,7 @@ teardown() {
     done
 }
 
-# kafka_start [-p N] [-u TOPIC] [-a TOPIC] TOPIC...: a cluster of three
-# brokers; BOOT is its bootstrap list.
-kafka_start() {
-    local i
-    # the file exists before the mock opens it: head must not race it
-    : >"$T/boot"
-    "$MOCK_BIN" "$@" >>"$T/boot" 2>"$T/mock.err" &
-    PIDS+=($!)
-    for i in $(seq 1 100); do
-        BOOT=$(head -1 "$T/boot")
-        [ -n "$BOOT" ] && return 0
-        sleep 0.05
-    done
-    echo "kafka-mock did not start: $(cat "$T/mock.err")" >&2
-    return 1
-}
 
-# produce TOPIC [kcat options]: stdin's lines, one message each.
-produce() {
-    local topic=$1
-    shift
-    kcat -b "$BOOT" -P -t "$topic" "$@"
-}
 
 # consume TOPIC FORMAT: every committed message of TOPIC, as kcat -f
 # prints it.
