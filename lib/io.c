@@ -311,6 +311,31 @@ ss_io_tmp_final(const char *name, const char **final)
     return n - TMP_EXTRA;
 }
 
+/* ---- removing ---- */
+
+void
+ss_io_remove(int dirfd, const char *name)
+{
+    struct dirent *e;
+    DIR *d;
+    int fd;
+
+    if (unlinkat(dirfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
+        return;
+    fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if ((d = fdopendir(fd)) == NULL) {
+        close(fd);
+        return;
+    }
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlinkat(fd, e->d_name, 0);
+    closedir(d);
+    unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
 int
 ss_io_tmp_clean(int dirfd,
                 int (*ours)(const char *final, size_t n, const void *ctx),
@@ -333,7 +358,7 @@ ss_io_tmp_clean(int dirfd,
     while ((e = readdir(d)) != NULL)
         if ((n = ss_io_tmp_final(e->d_name, &final)) > 0 &&
             (ours == NULL || ours(final, n, ctx)))
-            unlinkat(dirfd, e->d_name, 0);
+            ss_io_remove(dirfd, e->d_name);
     closedir(d);
     return 0;
 }

@@ -96,10 +96,14 @@ int ss_io_write_atomic(const char *dir, const char *name, const void *p,
  * the final name it stands for, *final pointing to it inside 'name';
  * else 0. */
 size_t ss_io_tmp_final(const char *name, const char **final);
-/* Remove the temporary files a crash left in folder 'dirfd': those whose
- * final name ours() accepts, or all when ours is NULL. Only the one
- * writer of those files may do this (it holds the folder's lock, or the
- * folder is its own). 0 or -errno. */
+/* Remove 'name' in folder 'dirfd': a file, or a folder and the files in
+ * it (one level, links not followed). Best effort: what stays is a
+ * temporary name the next start removes again. */
+void ss_io_remove(int dirfd, const char *name);
+/* Remove the temporary files (and folders: --spark-layout) a crash left
+ * in folder 'dirfd': those whose final name ours() accepts, or all when
+ * ours is NULL. Only the one writer of those files may do this (it holds
+ * the folder's lock, or the folder is its own). 0 or -errno. */
 int ss_io_tmp_clean(int dirfd,
                     int (*ours)(const char *final, size_t n, const void *ctx),
                     const void *ctx);

@@ -68,32 +68,6 @@ make_name(struct ofiles *f, int64_t time)
     return 0;
 }
 
-/* Remove 'name' in dirfd: a file, or a folder of files (a batch's
- * folder holds no folder). Best effort: what stays is cleaned at the next
- * start. */
-static void
-remove_tree(int dirfd, const char *name)
-{
-    struct dirent *e;
-    DIR *d;
-    int fd;
-
-    if (unlinkat(dirfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
-        return;
-    fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    if ((d = fdopendir(fd)) == NULL) {
-        close(fd);
-        return;
-    }
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlinkat(fd, e->d_name, 0);
-    closedir(d);
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
 /* Leave no file open, no temporary file or folder and no folder
  * descriptor. */
 static void
@@ -104,7 +78,7 @@ drop(struct ofiles *f)
         close(f->tdirfd);
     f->tdirfd = -1;
     if (f->tdir[0] != '\0' && f->dirfd >= 0)
-        remove_tree(f->dirfd, f->tdir);
+        ss_io_remove(f->dirfd, f->tdir);
     f->tdir[0] = '\0';
     if (f->dirfd >= 0)
         close(f->dirfd);
@@ -159,7 +133,7 @@ place_folder(struct ofiles *f)
                 renameat(f->dirfd, f->name, f->dirfd, old) < 0 ||
                 renameat(f->dirfd, f->tdir, f->dirfd, f->name) < 0)
                 return -errno;
-            remove_tree(f->dirfd, old);
+            ss_io_remove(f->dirfd, old);
         }
         /* the old folder is now at the temporary name: drop() removes it */
     } else {
@@ -290,30 +264,6 @@ is_ours(const char *final, size_t n, const void *ctx)
            memcmp(final + i + 1, f->suffix, n - i - 1) == 0;
 }
 
-/* --spark-layout: remove the temporary folders a crash left for this
- * PREFIX (ss_io_tmp_clean() takes files only). */
-static void
-clean_folders(int dirfd, const struct ofiles *f)
-{
-    int fd = dup(dirfd);
-    struct dirent *e;
-    const char *final;
-    size_t n;
-    DIR *d;
-
-    if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    rewinddir(d);
-    while ((e = readdir(d)) != NULL)
-        if ((n = ss_io_tmp_final(e->d_name, &final)) > 0 &&
-            is_ours(final, n, f))
-            remove_tree(dirfd, e->d_name);
-    closedir(d);
-}
-
 /* Create PREFIX's folder, and remove the temporary files a crash left
  * there for this PREFIX. */
 static int
@@ -327,9 +277,7 @@ prepare_dir(struct ofiles *f)
     if ((dirfd = ss_io_dir_open(f->dir)) < 0)
         return ss_diag_err(dirfd, "--save-as-text-files: cannot open '%s'",
                            f->dir);
-    ss_io_tmp_clean(dirfd, is_ours, f);
-    if (f->spark)
-        clean_folders(dirfd, f);
+    ss_io_tmp_clean(dirfd, is_ours, f); /* --spark-layout's folders too */
     close(dirfd);
     return 0;
 }
