@@ -36,6 +36,7 @@
 #include "dur.h"
 #include "frame.h"
 #include "io.h"
+#include "keysort.h"
 #include "keytab.h"
 #include "rejects.h"
 #include "replay.h"
@@ -47,10 +48,6 @@ struct ent {
     int64_t last;    /* batch time of the key's last record */
     int64_t touched; /* batch time it was last touched (undo saved) */
     struct ss_acc acc;
-};
-
-struct out {
-    size_t koff, klen, voff, vlen; /* into st.sb */
 };
 
 /* An older state's value in the overlay: present or absent, and where. */
@@ -77,8 +74,9 @@ struct st {
     uint64_t recno;
     struct ss_buf undo; /* this batch's undo list */
     struct ss_buf enc;  /* scratch: one encoded value */
-    struct ss_buf sb;   /* output keys and values */
-    struct out *outs;
+    struct ss_buf sb;   /* output records: value length (4), key, value */
+    struct ss_keysort_ent *outs;     /* each a record of sb (val) */
+    struct ss_keysort_ent *outs_tmp; /* scratch for sorting them */
     size_t nouts, capouts;
     struct ss_replay kept; /* the last batches' undo lists */
     struct ss_keytab ov;
@@ -274,33 +272,51 @@ load_text(struct st *s, const char *opt, const char *path)
 
 /* ---- output ---- */
 
-/* An output record: key k, and the value of a formatted with 'op'. */
+/* Room for one more output record; 0 or -ENOMEM. */
+static int
+outs_reserve(struct st *s)
+{
+    struct ss_keysort_ent *o;
+    size_t cap = s->capouts ? s->capouts * 2 : 256;
+
+    if (s->nouts < s->capouts)
+        return 0;
+    free(s->outs_tmp); /* scratch: nothing to keep */
+    s->outs_tmp = NULL;
+    if ((o = realloc(s->outs, cap * sizeof(*o))) == NULL)
+        return -ENOMEM;
+    s->outs = o;
+    if ((s->outs_tmp = malloc(cap * sizeof(*o))) == NULL)
+        return -ENOMEM;
+    s->capouts = cap;
+    return 0;
+}
+
+/* An output record: key k, and the value of a formatted with 'op'. It
+ * goes into sb as value length, key, value; the entry keeps its offset
+ * in 'pre' until outs_done() points it at the bytes. */
 static int
 out_op(struct st *s, const char *k, size_t kl, const struct ss_acc *a,
        enum ss_op op, int expired)
 {
-    struct out *o;
+    struct ss_keysort_ent *o;
+    size_t at = s->sb.len, vlen;
     int rc;
 
-    if (s->nouts == s->capouts) {
-        size_t cap = s->capouts ? s->capouts * 2 : 256;
-
-        if ((o = realloc(s->outs, cap * sizeof(*o))) == NULL)
-            return -ENOMEM;
-        s->outs = o;
-        s->capouts = cap;
-    }
-    o = &s->outs[s->nouts];
-    o->koff = s->sb.len;
-    o->klen = kl;
-    if ((rc = ss_buf_append(&s->sb, k, kl)) < 0)
+    if ((rc = outs_reserve(s)) < 0 || (rc = ss_buf_reserve(&s->sb, 4)) < 0)
         return rc;
-    o->voff = s->sb.len;
-    if ((rc = ss_acc_format(a, op, &s->sb)) < 0 ||
+    ss_buf_commit(&s->sb, 4);
+    if ((rc = ss_buf_append(&s->sb, k, kl)) < 0 ||
+        (rc = ss_acc_format(a, op, &s->sb)) < 0 ||
         (expired && (rc = ss_buf_append(&s->sb, "\texpired", 8)) < 0))
         return rc;
-    o->vlen = s->sb.len - o->voff;
-    s->nouts++;
+    vlen = s->sb.len - at - 4 - kl;
+    if (vlen > UINT32_MAX)
+        return -ENOMEM;
+    ss_bytes_put_le(s->sb.data + at, vlen, 4);
+    o = &s->outs[s->nouts++];
+    o->pre = at;
+    o->klen = kl;
     return 0;
 }
 
@@ -323,21 +339,19 @@ out_raw(struct st *s, const char *k, size_t kl, const char *v, size_t vl)
     return out_op(s, k, kl, &a, SS_OP_LAST, 0);
 }
 
-/* qsort() has no context argument in C11: the keys' buffer for cmp_out()
- * is set just before each sort (one sort at a time per thread: the
- * shards of --parallel are threads, lib/shard). */
-static _Thread_local const char *sort_base;
-
-static int
-cmp_out(const void *a, const void *b)
+/* sb holds all the batch's records now, so it moves no more: point the
+ * entries at their records, and sort them by key if 'sort'. */
+static void
+outs_done(struct st *s, int sort)
 {
-    const struct out *x = a, *y = b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(sort_base + x->koff, sort_base + y->koff, n);
+    for (size_t i = 0; i < s->nouts; i++) {
+        struct ss_keysort_ent *o = &s->outs[i];
 
-    if (c != 0)
-        return c;
-    return x->klen < y->klen ? -1 : x->klen > y->klen;
+        o->val = s->sb.data + o->pre;
+        o->k = (const char *)o->val + 4;
+    }
+    if (sort)
+        ss_keysort(s->outs, s->outs_tmp, s->nouts);
 }
 
 /* The accumulator of key k in the state at the batch being built: the
@@ -398,7 +412,9 @@ build(struct st *s, const char *undo, size_t n)
             if (had == 2)
                 rc = out_raw(s, k, kl, v, vl);
         }
-        return rc; /* in the order they were emitted */
+        if (rc == 0) /* in the order they were emitted */
+            outs_done(s, 0);
+        return rc;
     } else {
         while (rc == 0 && r.p < r.end) {
             const char *v;
@@ -422,28 +438,25 @@ build(struct st *s, const char *undo, size_t n)
             }
         }
     }
-    sort_base = s->sb.data;
-    if (s->nouts > 1)
-        qsort(s->outs, s->nouts, sizeof(*s->outs), cmp_out);
+    if (rc == 0)
+        outs_done(s, 1);
     return rc;
 }
 
 static int
 send(struct st *s, int64_t time)
 {
-    /* Keys and values all empty leave sb unallocated; a key is never NULL
-     * in a keyed frame. */
-    const char *base = s->sb.data != NULL ? s->sb.data : "";
     int rc;
 
     ss_frame_writer_begin(&s->w, time, s->interval, SS_FRAME_KEYED);
     if (s->last != NULL)
         ss_frame_writer_trail(&s->w, s->last);
     for (size_t i = 0; i < s->nouts; i++) {
-        struct out *o = &s->outs[i];
+        struct ss_keysort_ent *o = &s->outs[i];
+        size_t vlen = ss_bytes_get_le(o->val, 4);
 
-        if ((rc = ss_frame_writer_add(&s->w, base + o->koff, o->klen,
-                                      base + o->voff, o->vlen)) < 0)
+        if ((rc = ss_frame_writer_add(&s->w, o->k, o->klen, o->k + o->klen,
+                                      vlen)) < 0)
             return rc;
     }
     ss_stats_stamp(s->stats);
@@ -849,6 +862,7 @@ release(struct st *s)
     ss_keytab_release(&s->ov);
     ss_replay_release(&s->kept);
     free(s->outs);
+    free(s->outs_tmp);
     ss_buf_release(&s->undo);
     ss_buf_release(&s->enc);
     ss_buf_release(&s->sb);

@@ -301,6 +301,7 @@ win_release(struct win *x)
     ss_buf_release(&x->out.text);
     ss_acc_release(&x->out.tmp);
     free(x->out.ents);
+    free(x->out.ents_tmp);
     if (x->ck.on)
         ss_ckpt_close(&x->ck.c);
     ss_replay_release(&x->ck.kept);

@@ -629,9 +629,9 @@ static void
 drop_empty(struct win *x, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++) {
-        const struct out_ent *o = &x->out.ents[i];
+        const struct ss_keysort_ent *o = &x->out.ents[i];
 
-        if (o->a->n > 0)
+        if (((const struct ss_acc *)o->val)->n > 0)
             continue;
         ss_window__touch(x, &x->ck.t_run, o->k, o->klen);
         ss_keytab_del(&x->ring.run, o->k, o->klen);
@@ -654,11 +654,11 @@ ss_window__exec_filter(struct win *x, int64_t e, int n)
         return n;
     req_reset(ex);
     for (int i = 0; i < n; i++) {
-        struct out_ent *o = &x->out.ents[i];
+        struct ss_keysort_ent *o = &x->out.ents[i];
         size_t off = ex->req.len;
 
         ss_buf_reset(&x->out.text);
-        if (ss_acc_format(o->a, x->op, &x->out.text) < 0 ||
+        if (ss_acc_format(o->val, x->op, &x->out.text) < 0 ||
             ss_coproc_escape(&ex->req, o->k, o->klen) < 0 ||
             line_val(ex, x->out.text.data, x->out.text.len) < 0 ||
             ss_bytes_append_le(&ex->tgt, off, 8) < 0 ||

@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "ckpt.h"
 #include "frame.h"
+#include "keysort.h"
 #include "keytab.h"
 #include "rejects.h"
 #include "replay.h"
@@ -47,12 +48,6 @@ struct pane {
 struct session {
     struct ss_acc acc;
     int64_t first, last; /* batch times of the first and latest record */
-};
-
-struct out_ent { /* one key of a window, for sorting */
-    const char *k;
-    size_t klen;
-    struct ss_acc *a;
 };
 
 /* The ring of panes and the aggregate of the window they make. */
@@ -83,10 +78,11 @@ struct win_in {
 /* The output: the frames written, and the scratch that builds them. */
 struct win_out {
     struct ss_frame_writer w;
-    int64_t last;          /* latest frame time written */
-    struct ss_buf scratch; /* --count-by-value key<TAB>value */
-    struct ss_buf text;    /* a formatted value */
-    struct out_ent *ents;
+    int64_t last;                    /* latest frame time written */
+    struct ss_buf scratch;           /* --count-by-value key<TAB>value */
+    struct ss_buf text;              /* a formatted value */
+    struct ss_keysort_ent *ents;     /* the window's keys, val its ss_acc */
+    struct ss_keysort_ent *ents_tmp; /* scratch for sorting them */
     size_t ents_cap;
     struct ss_acc tmp;        /* an entry of a flattened pane */
     FILE *spool;              /* --checkpoint: output waits for the save */

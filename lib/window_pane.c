@@ -267,18 +267,8 @@ ss_window__rebuild(struct win *x, int64_t e)
 
 /* ---- output ---- */
 
-static int
-cmp_ent(const void *pa, const void *pb)
-{
-    const struct out_ent *a = pa, *b = pb;
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = memcmp(a->k, b->k, n);
-
-    if (c != 0)
-        return c;
-    return (a->klen > b->klen) - (a->klen < b->klen);
-}
-
+/* The window's keys in x->out.ents, in byte order (lib/keysort); the
+ * count, or -ENOMEM. */
 static int
 collect(struct win *x, struct ss_keytab *t)
 {
@@ -287,19 +277,24 @@ collect(struct win *x, struct ss_keytab *t)
     struct ss_acc *a;
 
     if (ss_keytab_count(t) > x->out.ents_cap) {
-        size_t cap = ss_keytab_count(t) * 2;
-        struct out_ent *e = realloc(x->out.ents, cap * sizeof(*e));
+        size_t cap = ss_keytab_count(t) + ss_keytab_count(t) / 4;
+        struct ss_keysort_ent *e, *tmp;
 
-        if (e == NULL)
+        free(x->out.ents_tmp); /* scratch: nothing to keep */
+        x->out.ents_tmp = NULL;
+        x->out.ents_cap = 0;
+        if ((e = realloc(x->out.ents, cap * sizeof(*e))) == NULL)
             return -ENOMEM;
         x->out.ents = e;
+        if ((tmp = malloc(cap * sizeof(*tmp))) == NULL)
+            return -ENOMEM;
+        x->out.ents_tmp = tmp;
         x->out.ents_cap = cap;
     }
     while ((a = ss_keytab_next(t, &cur, &k, &klen)) != NULL)
         if (a->n > 0 || x->cfg->keep_empty)
-            x->out.ents[n++] = (struct out_ent){k, klen, a};
-    if (n > 1)
-        qsort(x->out.ents, n, sizeof(*x->out.ents), cmp_ent);
+            x->out.ents[n++] = (struct ss_keysort_ent){0, k, klen, a};
+    ss_keysort(x->out.ents, x->out.ents_tmp, n);
     return (int)n;
 }
 
@@ -331,9 +326,9 @@ emit_keyed(struct win *x, int64_t e)
     ss_window__out_begin(x, e, (uint32_t)x->slide,
                          keyless ? 0 : SS_FRAME_KEYED);
     for (int i = 0; i < n; i++) {
-        struct out_ent *o = &x->out.ents[i];
+        struct ss_keysort_ent *o = &x->out.ents[i];
 
-        rc = put_value(x, keyless ? NULL : o->k, o->klen, o->a, x->op);
+        rc = put_value(x, keyless ? NULL : o->k, o->klen, o->val, x->op);
         if (rc < 0)
             return rc;
     }
