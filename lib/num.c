@@ -184,11 +184,33 @@ ss_num_is_float_text(const char *p, size_t n, double *d)
     return 1;
 }
 
+/* An integer's digits, as "%lld" prints them: a window prints a count or
+ * a sum for each of its keys every slide, and snprintf()'s format parsing
+ * costs more than the digits. */
+static size_t
+format_int(int64_t i, char *out)
+{
+    char d[20], *p = d + sizeof(d);
+    uint64_t v = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+    size_t n = 0;
+
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (i < 0)
+        out[n++] = '-';
+    memcpy(out + n, p, (size_t)(d + sizeof(d) - p));
+    n += (size_t)(d + sizeof(d) - p);
+    out[n] = '\0';
+    return n;
+}
+
 size_t
 ss_num_format(const struct ss_num *x, char *out)
 {
     if (x->is_int)
-        return (size_t)snprintf(out, SS_NUM_TEXT_MAX, "%lld", (long long)x->i);
+        return format_int(x->i, out);
     return ss_num_format_double(x->d, out);
 }
 

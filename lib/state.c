@@ -192,6 +192,41 @@ undo_valid(const char *p, size_t n)
     return rc;
 }
 
+/* Lookups in flight, as map_record.c's word ring: the key AHEAD places
+ * ahead of the one looked up has its index slot fetched, the one AHEAD /
+ * 2 ahead its entry, so that on a table larger than the cache the misses
+ * of a batch's keys overlap instead of stalling one key at a time. */
+#define AHEAD 16
+
+struct ahead {
+    uint64_t h[AHEAD];
+    size_t n;
+};
+
+static void
+ahead_key(const struct ss_keytab *t, struct ahead *a, const char *k, size_t kl)
+{
+    struct ss_keytab_key key;
+
+    ss_keytab_key(&key, kl > 0 ? k : "", kl);
+    ss_keytab_prefetch(t, key.h, 0);
+    a->h[a->n++ % AHEAD] = key.h;
+    if (a->n > AHEAD / 2)
+        ss_keytab_prefetch(t, a->h[(a->n - 1 - AHEAD / 2) % AHEAD], 1);
+}
+
+/* The next key of undo list r into the ring; a bad list is left to the
+ * reader behind to report. */
+static void
+ahead_undo(const struct ss_keytab *t, struct ahead *a, struct ss_ckpt_rd *r)
+{
+    const char *k, *v;
+    size_t kl, vl;
+
+    if (r->p < r->end && !r->bad && undo_next(r, &k, &kl, &v, &vl) >= 0)
+        ahead_key(t, a, k, kl);
+}
+
 /* A blob: a batch's undo list, checked whole (lib/replay), since a
  * replay walks it without checks. */
 static int
@@ -394,7 +429,7 @@ build(struct st *s, const char *undo, size_t n)
         struct ent *e;
 
         while (rc == 0 && (e = ss_keytab_next(&s->t, &cur, &k, &kl)))
-            if ((a = lookup(s, k, kl)) != NULL)
+            if ((a = ss_keytab_count(&s->ov) ? lookup(s, k, kl) : &e->acc))
                 rc = out_add(s, k, kl, a, 0);
         cur = 0;
         while (rc == 0 && (o = ss_keytab_next(&s->ov, &cur, &k, &kl)))
@@ -416,11 +451,17 @@ build(struct st *s, const char *undo, size_t n)
             outs_done(s, 0);
         return rc;
     } else {
+        struct ss_ckpt_rd ra = r;
+        struct ahead ah = {.n = 0};
+
+        for (int i = 0; i < AHEAD; i++)
+            ahead_undo(&s->t, &ah, &ra);
         while (rc == 0 && r.p < r.end) {
             const char *v;
             size_t vl;
             int had;
 
+            ahead_undo(&s->t, &ah, &ra);
             if ((had = undo_next(&r, &k, &kl, &v, &vl)) < 0)
                 return had;
             if (had == 2)
@@ -648,7 +689,8 @@ static int
 save(struct st *s, uint64_t digest)
 {
     struct ss_ckpt *c = &s->ck;
-    struct ss_ckpt_rd r = {s->undo.data, ss_buf_end(&s->undo), 0};
+    struct ss_ckpt_rd r = {s->undo.data, ss_buf_end(&s->undo), 0}, ra = r;
+    struct ahead ah = {.n = 0};
     size_t cur = 0, kl;
     const char *k;
     struct ent *e;
@@ -660,10 +702,13 @@ save(struct st *s, uint64_t digest)
     /* The delta even when a snapshot follows: the new log begins with it
      * (lib/ckpt.h), and it costs what the batch changed. */
     ss_ckpt_delta_begin(c, s->cur);
+    for (int i = 0; i < AHEAD; i++)
+        ahead_undo(&s->t, &ah, &ra);
     while (r.p < r.end) {
         const char *v;
         size_t vl;
 
+        ahead_undo(&s->t, &ah, &ra);
         if ((rc = undo_next(&r, &k, &kl, &v, &vl)) < 0)
             return rc;
         if (rc == 2)
@@ -767,8 +812,9 @@ first_batch(struct st *s, const struct ss_frame *f)
 static int
 on_part(struct st *s, const struct ss_frame *f)
 {
-    struct ss_rec_iter it;
+    struct ss_rec_iter it, ra;
     struct ss_rec r;
+    struct ahead ah = {.n = 0};
     int rc;
 
     ss_stats_in(s->stats, f);
@@ -780,8 +826,15 @@ on_part(struct st *s, const struct ss_frame *f)
         return ss_diag("batch %" PRId64 ": records have no keys (key "
                        "them first, e.g. with sstream-map)",
                        f->time);
+    ss_frame_iter_init(&ra, f);
+    for (int i = 0; i < AHEAD && !s->ex && ss_frame_iter_next(&ra, &r); i++)
+        ahead_key(&s->t, &ah, r.key, r.klen);
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
+        struct ss_rec next;
+
+        if (!s->ex && ss_frame_iter_next(&ra, &next))
+            ahead_key(&s->t, &ah, next.key, next.klen);
         s->recno++;
         rc = s->ex ? ss_state_exec_take(s->ex, &r) : apply(s, &r);
         if (rc < 0)

@@ -25,6 +25,16 @@ cli() {
     assert_output "overflow at '-1'"
 }
 
+@test "ops: integers print whole, to the 64-bit limits" {
+    for v in 0 7 -7 10 -100 1234567890 9223372036854775807 \
+        -9223372036854775808; do
+        run cli fold sum "$v"
+        assert_output "$v"
+    done
+    run cli fold sum +5 -0
+    assert_output 5
+}
+
 @test "ops: what parses as a number" {
     for v in 1 -1 +1 1.5 .5 5. 1e3 1E-3 -2.5e+2; do
         run cli fold sum "$v"
