@@ -29,6 +29,7 @@
 #include <xxhash.h>
 
 #include "acc.h"
+#include "ahead.h"
 #include "buf.h"
 #include "bytes.h"
 #include "ckpt.h"
@@ -192,39 +193,16 @@ undo_valid(const char *p, size_t n)
     return rc;
 }
 
-/* Lookups in flight, as map_record.c's word ring: the key AHEAD places
- * ahead of the one looked up has its index slot fetched, the one AHEAD /
- * 2 ahead its entry, so that on a table larger than the cache the misses
- * of a batch's keys overlap instead of stalling one key at a time. */
-#define AHEAD 16
-
-struct ahead {
-    uint64_t h[AHEAD];
-    size_t n;
-};
-
+/* The next key of undo list r into the ring (lib/ahead.h); a bad list is
+ * left to the reader behind to report. */
 static void
-ahead_key(const struct ss_keytab *t, struct ahead *a, const char *k, size_t kl)
-{
-    struct ss_keytab_key key;
-
-    ss_keytab_key(&key, kl > 0 ? k : "", kl);
-    ss_keytab_prefetch(t, key.h, 0);
-    a->h[a->n++ % AHEAD] = key.h;
-    if (a->n > AHEAD / 2)
-        ss_keytab_prefetch(t, a->h[(a->n - 1 - AHEAD / 2) % AHEAD], 1);
-}
-
-/* The next key of undo list r into the ring; a bad list is left to the
- * reader behind to report. */
-static void
-ahead_undo(const struct ss_keytab *t, struct ahead *a, struct ss_ckpt_rd *r)
+ahead_undo(const struct ss_keytab *t, struct ss_ahead *a, struct ss_ckpt_rd *r)
 {
     const char *k, *v;
     size_t kl, vl;
 
     if (r->p < r->end && !r->bad && undo_next(r, &k, &kl, &v, &vl) >= 0)
-        ahead_key(t, a, k, kl);
+        ss_ahead_key(t, a, k, kl);
 }
 
 /* A blob: a batch's undo list, checked whole (lib/replay), since a
@@ -452,9 +430,9 @@ build(struct st *s, const char *undo, size_t n)
         return rc;
     } else {
         struct ss_ckpt_rd ra = r;
-        struct ahead ah = {.n = 0};
+        struct ss_ahead ah = {.n = 0};
 
-        for (int i = 0; i < AHEAD; i++)
+        for (int i = 0; i < SS_AHEAD; i++)
             ahead_undo(&s->t, &ah, &ra);
         while (rc == 0 && r.p < r.end) {
             const char *v;
@@ -690,7 +668,7 @@ save(struct st *s, uint64_t digest)
 {
     struct ss_ckpt *c = &s->ck;
     struct ss_ckpt_rd r = {s->undo.data, ss_buf_end(&s->undo), 0}, ra = r;
-    struct ahead ah = {.n = 0};
+    struct ss_ahead ah = {.n = 0};
     size_t cur = 0, kl;
     const char *k;
     struct ent *e;
@@ -702,7 +680,7 @@ save(struct st *s, uint64_t digest)
     /* The delta even when a snapshot follows: the new log begins with it
      * (lib/ckpt.h), and it costs what the batch changed. */
     ss_ckpt_delta_begin(c, s->cur);
-    for (int i = 0; i < AHEAD; i++)
+    for (int i = 0; i < SS_AHEAD; i++)
         ahead_undo(&s->t, &ah, &ra);
     while (r.p < r.end) {
         const char *v;
@@ -814,7 +792,7 @@ on_part(struct st *s, const struct ss_frame *f)
 {
     struct ss_rec_iter it, ra;
     struct ss_rec r;
-    struct ahead ah = {.n = 0};
+    struct ss_ahead ah = {.n = 0};
     int rc;
 
     ss_stats_in(s->stats, f);
@@ -827,14 +805,14 @@ on_part(struct st *s, const struct ss_frame *f)
                        "them first, e.g. with sstream-map)",
                        f->time);
     ss_frame_iter_init(&ra, f);
-    for (int i = 0; i < AHEAD && !s->ex && ss_frame_iter_next(&ra, &r); i++)
-        ahead_key(&s->t, &ah, r.key, r.klen);
+    for (int i = 0; i < SS_AHEAD && !s->ex && ss_frame_iter_next(&ra, &r); i++)
+        ss_ahead_key(&s->t, &ah, r.key, r.klen);
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
         struct ss_rec next;
 
         if (!s->ex && ss_frame_iter_next(&ra, &next))
-            ahead_key(&s->t, &ah, next.key, next.klen);
+            ss_ahead_key(&s->t, &ah, next.key, next.klen);
         s->recno++;
         rc = s->ex ? ss_state_exec_take(s->ex, &r) : apply(s, &r);
         if (rc < 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ahead.h"
 #include "buf.h"
 #include "bytes.h"
 #include "ckpt.h"
@@ -106,6 +107,37 @@ pane_next(struct win *x, struct pane *p, struct pane_it *it, const char **k,
     return &x->out.tmp;
 }
 
+/* The next key of p, its accumulator skipped: for a walk ahead of
+ * pane_next() that hands the keys to a lookup ring (lib/ahead.h). */
+static int
+pane_next_key(struct pane *p, struct pane_it *it, const char **k, size_t *klen)
+{
+    if (!p->flat)
+        return ss_keytab_next(&p->tab, &it->cur, k, klen) != NULL;
+    /* at least an encoded accumulator (21 bytes, then its text) left */
+    if (it->p == NULL || it->end - it->p < 22)
+        return 0;
+    *klen = ss_frame_varint_get(&it->p);
+    *k = it->p;
+    if ((size_t)(it->end - it->p) < *klen + 21)
+        return it->p = it->end, 0;
+    it->p += *klen;
+    it->p += 21 + ss_bytes_get_le(it->p + 17, 4);
+    return 1;
+}
+
+/* Hand p's next key, as pane_next_key() walks them, to ring a on t. */
+static void
+pane_ahead(struct ss_keytab *t, struct ss_ahead *a, struct pane *p,
+           struct pane_it *it)
+{
+    const char *k;
+    size_t klen;
+
+    if (pane_next_key(p, it, &k, &klen))
+        ss_ahead_key(t, a, k, klen);
+}
+
 void
 ss_window__pane_begin(struct pane *p, struct pane_it *it)
 {
@@ -180,7 +212,8 @@ ss_window__flat_valid(const char *p, size_t n)
 static int
 merge_into(struct win *x, struct ss_keytab *dst, struct pane *p)
 {
-    struct pane_it it;
+    struct pane_it it, ahead;
+    struct ss_ahead ah = {.n = 0};
     size_t klen;
     const char *k;
     const struct ss_acc *a;
@@ -188,7 +221,11 @@ merge_into(struct win *x, struct ss_keytab *dst, struct pane *p)
     int created, rc;
 
     pane_it_init(p, &it);
+    pane_it_init(p, &ahead);
+    for (int i = 0; i < SS_AHEAD; i++)
+        pane_ahead(dst, &ah, p, &ahead);
     while ((a = pane_next(x, p, &it, &k, &klen)) != NULL) {
+        pane_ahead(dst, &ah, p, &ahead);
         if ((r = ss_keytab_get(dst, k, klen, &created)) == NULL)
             return -ENOMEM;
         ss_window__touch(x, &x->ck.t_run, k, klen);
@@ -205,7 +242,8 @@ merge_into(struct win *x, struct ss_keytab *dst, struct pane *p)
 int
 ss_window__subtract(struct win *x, struct pane *p)
 {
-    struct pane_it it;
+    struct pane_it it, ahead;
+    struct ss_ahead ah = {.n = 0};
     size_t klen;
     const char *k;
     const struct ss_acc *a;
@@ -213,7 +251,11 @@ ss_window__subtract(struct win *x, struct pane *p)
     int rc;
 
     pane_it_init(p, &it);
+    pane_it_init(p, &ahead);
+    for (int i = 0; i < SS_AHEAD; i++)
+        pane_ahead(&x->ring.run, &ah, p, &ahead);
     while ((a = pane_next(x, p, &it, &k, &klen)) != NULL) {
+        pane_ahead(&x->ring.run, &ah, p, &ahead);
         if ((r = ss_keytab_find(&x->ring.run, k, klen)) == NULL)
             continue; /* cannot happen: p was added */
         ss_window__touch(x, &x->ck.t_run, k, klen);
@@ -503,10 +545,33 @@ add_keyed(struct win *x, struct ss_keytab *t, const struct ss_rec *r,
     return 0;
 }
 
+/* The next record of ra into the lookup ring of the open pane, when
+ * its key is a plain view (not count-by-value's key<TAB>value, not
+ * sessions or --reduce-exec, which keep tables of their own). */
+static void
+record_ahead(struct win *x, struct ss_ahead *a, struct ss_rec_iter *ra)
+{
+    struct ss_rec r;
+    const char *k = NULL;
+    size_t klen = 0;
+
+    if (x->cfg->session_gap > 0 || ss_window__exec_reduces(x) ||
+        !ss_frame_iter_next(ra, &r))
+        return;
+    if (x->cfg->mode == SS_WINDOW_REDUCE_BY_KEY ||
+        x->cfg->mode == SS_WINDOW_GROUP_BY_KEY)
+        k = r.key, klen = r.klen;
+    else if (x->cfg->mode == SS_WINDOW_COUNT_BY_VALUE && r.key == NULL)
+        k = r.val, klen = r.vlen;
+    if (k != NULL)
+        ss_ahead_key(&slot(x, x->ring.open_end)->tab, a, k, klen);
+}
+
 int
 ss_window__add_frame(struct win *x, const struct ss_frame *f)
 {
-    struct ss_rec_iter it;
+    struct ss_rec_iter it, ra;
+    struct ss_ahead ah = {.n = 0};
     struct ss_rec r;
     struct pane *p;
     const char *k;
@@ -534,8 +599,12 @@ ss_window__add_frame(struct win *x, const struct ss_frame *f)
     }
     if (x->cfg->session_gap == 0)
         slot(x, x->ring.open_end)->dirty = 1;
+    ss_frame_iter_init(&ra, f);
+    for (int i = 0; i < SS_AHEAD; i++)
+        record_ahead(x, &ah, &ra);
     ss_frame_iter_init(&it, f);
     while (ss_frame_iter_next(&it, &r)) {
+        record_ahead(x, &ah, &ra);
         x->in.recno++;
         if (key_of(x, &r, &k, &klen) < 0)
             return ss_diag("batch %" PRId64 ", record %" PRIu64
