@@ -8,11 +8,14 @@
 # stage alone. State: --update sum --emit updated --no-checkpoint (each
 # batch's 300k updates out). Window: -w 5s --reduce-by-key sum (the
 # inverse path; a window holds ~950k keys by the end, emitted each
-# slide). Each runs RUNS times (default 3): the median wall time and the
-# largest max RSS (/usr/bin/time). Both outputs are checked equal to
+# slide). Each runs RUNS times (default 3): the median wall and CPU
+# times and the largest max RSS (/usr/bin/time). Both outputs are checked equal to
 # --parallel 1's. Target on 2 cores: updates >= 1.5x faster at
 # --parallel 2, max RSS within 1.2x. The cores are shared: a busy
-# machine takes the second core and the speed-up with it (`uptime`).
+# machine takes the second core and the speed-up with it: the load
+# (`uptime`) is printed before and after, and the CPU times with a
+# ceiling, p1 CPU / (p2 CPU / 2): the speed-up on two idle cores if the
+# threads kept both busy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -41,46 +44,52 @@ if [ ! -s "$data/frames" ]; then
 fi
 frames=$data/frames
 
-# run N ARGS...: "wall maxrss_kb" of one run of ARGS at --parallel N
+# run N ARGS...: "wall cpu maxrss_kb" of one run of ARGS at --parallel N
+# (cpu: user + system seconds, of all its threads)
 run1() {
     local n=$1
     shift
-    /usr/bin/time -f '%e %M' -o "$data/time" "$@" --parallel "$n" \
+    /usr/bin/time -f '%e %U %S %M' -o "$data/time" "$@" --parallel "$n" \
         <"$frames" >/dev/null
-    cat "$data/time"
+    awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$data/time"
 }
 
-# median_of N ARGS...: the median wall time and the largest max RSS
+# median_of N ARGS...: the median wall and CPU times, the largest max RSS
 median_of() {
-    local n=$1 i
+    local n=$1 i runs
     shift
-    for i in $(seq "$RUNS"); do
-        run1 "$n" "$@"
-    done | sort -n | awk '{ t[NR] = $1; if ($2 > m) m = $2 }
-        END { printf "%s %d\n", t[int((NR + 1) / 2)], m }'
+    runs=$(for i in $(seq "$RUNS"); do run1 "$n" "$@"; done)
+    mid() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+    echo "$(cut -d' ' -f1 <<<"$runs" | mid) $(cut -d' ' -f2 <<<"$runs" | mid)" \
+        "$(cut -d' ' -f3 <<<"$runs" | sort -n | tail -1)"
 }
 
 status=0
-printf '%-34s %7s %7s %8s %9s %9s %7s\n' \
-    "shard (1M keys; $(nproc) CPUs)" "p1 s" "p2 s" "speed-up" "p1 MB" \
-    "p2 MB" "memory"
+echo "load before: $(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
+printf '%-34s %6s %6s %7s %6s %6s %7s %6s %6s %6s\n' \
+    "shard (1M keys; $(nproc) CPUs)" "p1 s" "p2 s" "speedup" "p1 cpu" \
+    "p2 cpu" "ceiling" "p1 MB" "p2 MB" "memory"
 bench() { # name stage-arguments...
-    local name=$1 a b
+    local name=$1 at ac am bt bc bm
     shift
     if ! cmp -s <("$@" --parallel 1 <"$frames" | "$BIN/sstream-sink" --tsv) \
         <("$@" --parallel 2 <"$frames" | "$BIN/sstream-sink" --tsv); then
         echo "shard: $name: --parallel 2 differs from --parallel 1" >&2
         status=1
     fi
-    read -r at am < <(median_of 1 "$@")
-    read -r bt bm < <(median_of 2 "$@")
-    printf '%-34s %7.2f %7.2f %7.2fx %9.0f %9.0f %6.2fx\n' "$name" "$at" \
-        "$bt" "$(echo "$at / $bt" | bc -l)" "$((am / 1024))" \
+    read -r at ac am < <(median_of 1 "$@")
+    read -r bt bc bm < <(median_of 2 "$@")
+    printf '%-34s %6.2f %6.2f %6.2fx %6.2f %6.2f %6.2fx %6.0f %6.0f %5.2fx\n' \
+        "$name" "$at" "$bt" "$(echo "$at / $bt" | bc -l)" "$ac" "$bc" \
+        "$(echo "$ac / ($bc / 2)" | bc -l)" "$((am / 1024))" \
         "$((bm / 1024))" "$(echo "$bm / $am" | bc -l)"
 }
 bench "state --update sum --emit updated" "$BIN/sstream-state" \
     --update sum --emit updated --no-checkpoint
 bench "window -w 5s --reduce-by-key sum" "$BIN/sstream-window" -w 5s \
     --reduce-by-key sum
+echo "load after: $(uptime | sed 's/.*load average: //')"
+echo "cpu: user + system s of all threads (median); ceiling: p1 cpu over" \
+    "half of p2 cpu, the speed-up two idle cores would allow"
 echo "target: >= 1.5x faster at --parallel 2 on 2 idle cores, memory <= 1.2x"
 exit $status
