@@ -84,6 +84,37 @@ same() {
     same sstream-window -w 2s --reduce-by-key mean --no-inverse
 }
 
+# Keys alike in their first 8 or 16 bytes, keys that begin others, bytes
+# above 0x7f: the engines sort them (lib/keysort) and the merger joins
+# them (8 bytes at a time first) in byte order, as sort(1) does.
+@test "shard: long keys alike in their first bytes, in byte order" {
+    local D=$BATS_TEST_TMPDIR/long
+    mkdir -p "$D"
+    for b in 1 2 3; do
+        awk -v b="$b" 'BEGIN {
+            for (i = 1; i <= 6000; i++) {
+                r = (i * 7919 + b * 31) % 3000
+                if (r % 3 == 0) k = sprintf("user-session-%06d", r)
+                else if (r % 3 == 1) k = substr("user-session-", 1, r % 14) r
+                else k = sprintf("%c%c-%d", 200 + r % 5, 65 + r % 3, r)
+                printf "%s\t%d\n", k, i % 10
+            }
+        }' >"$D/0$b"
+    done
+    same sstream-window -w 2s --reduce-by-key sum
+    same sstream-state --update count --emit all --no-checkpoint
+    run --separate-stderr pipeline "$D" kv sstream-window -w 2s \
+        --reduce-by-key sum --parallel 2
+    assert_success
+    [ -n "$output" ] || fail "no output"
+    for t in 1000 2000 3000; do
+        awk -F'\t' -v t="$t" '$1 == t { print $2 }' <<<"$output" \
+            >"$T/keys-$t"
+        LC_ALL=C sort -c "$T/keys-$t" || fail "window $t: not in byte order"
+        [ -s "$T/keys-$t" ] || fail "window $t: no keys"
+    done
+}
+
 @test "shard: group-by-key, count-by-value, and windows with a checkpoint" {
     same sstream-window -w 2s --group-by-key
     same sstream-window -w 3s -s 3s --count-by-value
