@@ -122,7 +122,9 @@ void *ss_keytab_find(const struct ss_keytab *t, const char *k, size_t klen);
 int ss_keytab_del(struct ss_keytab *t, const char *k, size_t klen);
 size_t ss_keytab_count(const struct ss_keytab *t);
 /* Iterate in insertion order: start with *cursor = 0; returns the next
- * live value and its key, or NULL at the end. */
+ * live value and its key, or NULL at the end. The cursor counts the
+ * entries passed, deleted ones included: in a table that never deleted,
+ * a cursor of c resumes after the first c keys inserted. */
 void *ss_keytab_next(const struct ss_keytab *t, size_t *cursor, const char **k,
                      size_t *klen);
 /* Squeeze out deleted entries and their key bytes (order kept); 0 or
