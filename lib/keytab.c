@@ -160,10 +160,9 @@ reindex(struct ss_keytab *t, size_t slots)
  * panes of 100k keys 40% more peak memory): a line more is allocated,
  * and the entries move when the block's alignment changes. */
 static int
-grow_ents(struct ss_keytab *t)
+grow_ents(struct ss_keytab *t, size_t cap)
 {
-    size_t cap = t->cap_ents ? t->cap_ents * 2 : 32, to,
-           off = t->ents_mem ? (size_t)(t->ents - t->ents_mem) : 0;
+    size_t to, off = t->ents_mem ? (size_t)(t->ents - t->ents_mem) : 0;
     char *p;
 
     if (cap >= TOMB ||
@@ -188,11 +187,34 @@ make_room(struct ss_keytab *t)
     if (t->nents - t->live > t->live && t->nents >= 64)
         if (ss_keytab_compact(t) < 0)
             return -ENOMEM;
-    if (t->nents == t->cap_ents && grow_ents(t) < 0)
+    if (t->nents == t->cap_ents &&
+        grow_ents(t, t->cap_ents ? t->cap_ents * 2 : 32) < 0)
         return -ENOMEM;
     if (t->index != NULL && (t->used_slots + 1) * 2 <= t->slots)
         return 0;
     while ((t->live + 1) * 2 > slots)
+        slots *= 2;
+    return reindex(t, slots);
+}
+
+int
+ss_keytab_reserve(struct ss_keytab *t, size_t n)
+{
+    size_t slots = t->slots ? t->slots : 64, cap = t->cap_ents;
+
+    if (n >= TOMB / 2)
+        return -ENOMEM;
+    if (cap < t->nents + n) {
+        cap = cap ? cap : 32;
+        while (cap < t->nents + n)
+            cap *= 2;
+        if (grow_ents(t, cap) < 0)
+            return -ENOMEM;
+    }
+    /* as make_room() counts: tombstones fill the index too */
+    if (t->index != NULL && (t->used_slots + n + 1) * 2 <= t->slots)
+        return 0;
+    while ((t->live + n + 1) * 2 > slots)
         slots *= 2;
     return reindex(t, slots);
 }

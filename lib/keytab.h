@@ -117,6 +117,11 @@ void *ss_keytab_get_key(struct ss_keytab *t, const struct ss_keytab_key *k,
  * slot into the cache; 1 (after that slot has arrived) its entry. Never
  * changes the table. */
 void ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry);
+/* Room for n more keys, inserted without growing the table; 0, or
+ * -ENOMEM (the table as it was, perhaps with more room). A caller that
+ * knows about how many keys come (a merge of tables) spares the table
+ * its doublings: each rehashes every key. */
+int ss_keytab_reserve(struct ss_keytab *t, size_t n);
 void *ss_keytab_find(const struct ss_keytab *t, const char *k, size_t klen);
 /* Forget key k (its value dropped); 1 if it was there, else 0. */
 int ss_keytab_del(struct ss_keytab *t, const char *k, size_t klen);
