@@ -12,10 +12,10 @@
 /* An index slot holds the entry number + 1 in its low 32 bits (0 empty,
  * TOMB deleted) and the high half of the key's hash above them, so that a
  * probe passes over other keys without touching their entries. */
-#define TOMB        UINT32_MAX
+#define TOMB        SS_KEYTAB__TOMB
 #define SLOT_ENT(s) ((uint32_t)(s))
 #define SLOT_TAG(h) ((h) >> 32)
-#define LINE        64
+#define LINE        SS_KEYTAB__LINE
 
 /* Short keys live in the entry itself, as ss_keytab_key's two words: a hit
  * then costs two cache lines (slot, entry), not three, and no memcmp. The
@@ -226,34 +226,6 @@ ss_keytab_get(struct ss_keytab *t, const char *k, size_t klen, int *created)
 
     ss_keytab_key(&key, k, klen);
     return ss_keytab_get_key(t, &key, created);
-}
-
-void
-ss_keytab_prefetch(const struct ss_keytab *t, uint64_t h, int entry)
-{
-    size_t mask = t->slots - 1, i = (size_t)h & mask;
-
-    if (t->index == NULL)
-        return;
-    if (!entry) {
-        __builtin_prefetch(&t->index[i]);
-        return;
-    }
-    /* The first slot of the key's tag, as long as the probe stays in the
-     * cache line already fetched. */
-    do {
-        uint64_t s = t->index[i];
-
-        if (s == 0)
-            return;
-        if (SLOT_ENT(s) != TOMB && (s >> 32) == SLOT_TAG(h)) {
-            /* Only the entry: reading its length to find a long key's
-             * bytes would wait for the very miss this hides. */
-            __builtin_prefetch(ent_at(t, SLOT_ENT(s) - 1));
-            return;
-        }
-        i = (i + 1) & mask;
-    } while ((i * sizeof(*t->index)) % LINE != 0);
 }
 
 void *
