@@ -2,16 +2,21 @@
 # bench/map-wordcount.sh - the word count pipeline against mawk and a plain
 # C one-hash-table word count (bench/wc-ref.c), in the same run.
 #
-#   source --state DIR < CORPUS | map --flat-map words --count-by-value
-#       [--parallel N] | sink --lines
+#   source -b 60s --state DIR < CORPUS | map --flat-map words
+#       --count-by-value [--parallel N] | sink --lines
 #
 # Corpus: ../shared/bench/gen-words.py, 2.26M lines of 10 Zipf(1.1) words
 # over a 100k vocabulary (100 MB), made once into bench/data/, and its
 # first 250,000 lines (11 MB). Each tool runs RUNS times (default 3); the
-# median wall time is reported, with ratios. The source keeps its last
-# batch time (--state): without a record a run shorter than its batch
-# interval waits for the interval to begin (sstream-source(1), Across
-# runs), up to a second of -b 1s, which would be most of what is timed.
+# median wall time is reported, with ratios, and the median CPU time
+# (user + system, all its processes): on a shared machine the wall time
+# moves with the other loads, the CPU time much less (the first line
+# gives the load average). The source keeps its last batch time
+# (--state): without a record a run shorter than its batch interval waits
+# for the interval to begin (sstream-source(1), Across runs), up to a
+# second of -b 1s, which would be most of what is timed. Its interval is
+# 60 s: a corpus is then one batch however slow the run, where at 1 s a
+# slow one was cut in two and its counts, per batch, were not mawk's.
 # Targets: at 100 MB, >= 10x mawk at --parallel 2 (2 cores), within 1.5x
 # of the C loop at --parallel 1; the 11 MB ratio within 1.5x of the 100 MB
 # one. Each sstream output is checked against mawk's counts.
@@ -36,15 +41,15 @@ fi
 cc -O2 -o "$DATA/wc-ref" bench/wc-ref.c -lxxhash
 command -v mawk >/dev/null || { echo "map-wordcount: mawk not installed" >&2; exit 1; }
 
-# median wall seconds of RUNS runs of a shell command
+# "wall cpu": the median wall and the median CPU seconds (user + system of
+# every process it waited for) of RUNS runs of a shell command
+mid() { sort -n | awk '{ t[NR] = $1 } END { printf "%.3f", t[int((NR + 1) / 2)] }'; }
 median() {
-    local i t
-    for i in $(seq "$RUNS"); do
-        t0=$(date +%s.%N)
-        bash -c "$1" >/dev/null
-        t1=$(date +%s.%N)
-        echo "$t1 - $t0" | bc -l
-    done | sort -n | awk '{ t[NR] = $1 } END { printf "%.3f\n", t[int((NR + 1) / 2)] }'
+    local runs TIMEFORMAT='%3R %3U %3S'
+    runs=$(for _ in $(seq "$RUNS"); do
+        { time bash -c "$1" >/dev/null 2>&1; } 2>&1
+    done)
+    echo "$(awk '{ print $1 }' <<<"$runs" | mid) $(awk '{ print $2 + $3 }' <<<"$runs" | mid)"
 }
 
 STATE=$(mktemp -d)
@@ -52,7 +57,7 @@ trap 'rm -rf "$STATE"' EXIT
 MAWK='{ for (i = 1; i <= NF; i++) c[$i]++ } END { for (w in c) print w "\t" c[w] }'
 # the pipeline over $1 at --parallel $2
 pipeline() {
-    echo "'$BIN/sstream-source' --state '$STATE' <'$1' | '$BIN/sstream-map' --flat-map words --count-by-value --parallel $2 | '$BIN/sstream-sink' --lines"
+    echo "'$BIN/sstream-source' -b 60s --state '$STATE' <'$1' | '$BIN/sstream-map' --flat-map words --count-by-value --parallel $2 | '$BIN/sstream-sink' --lines"
 }
 # the same counts as mawk's, or say which differ
 same_counts() {
@@ -62,8 +67,15 @@ same_counts() {
     fi
 }
 ratio() { printf '%.2fx' "$(echo "$1 / $2" | bc -l)"; }
-row() { printf '%-44s %8.3f %8.0f %10s\n' "$1" "$2" "$(echo "$3 / $2" | bc -l)" "$4"; }
+# row NAME "WALL CPU" MB "MAWK_WALL MAWK_CPU"
+row() {
+    local w=${2% *} c=${2#* } mw=${4% *} mc=${4#* }
+    printf '%-40s %7.3f %7.3f %6.0f %9s %9s\n' "$1" "$w" "$c" "$(echo "$3 / $w" | bc -l)" \
+        "$(ratio "$mw" "$w")" "$(ratio "$mc" "$c")"
+}
+wall() { echo "${1% *}"; }
 
+echo "map-wordcount: $(uptime | sed 's/.*load/load/'), $(nproc) CPUs"
 status=0
 C=$(median "'$DATA/wc-ref' <'$CORPUS'")
 for corpus in "$SMALL" "$CORPUS"; do
@@ -73,17 +85,18 @@ for corpus in "$SMALL" "$CORPUS"; do
     S1=$(median "$(pipeline "$corpus" 1)")
     S2=$(median "$(pipeline "$corpus" 2)")
     M=$(median "mawk '$MAWK' '$corpus'")
-    printf '%-44s %8s %8s %10s\n' "map-wordcount ($MB MB, median of $RUNS)" "s" "MB/s" "vs mawk"
-    row "sstream source | map | sink" "$S1" "$MB" "$(ratio "$M" "$S1")"
-    row "sstream ... map --parallel 2 ..." "$S2" "$MB" "$(ratio "$M" "$S2")"
-    row "mawk {for(i=1;i<=NF;i++)c[\$i]++}" "$M" "$MB" "1.00x"
+    printf '%-40s %7s %7s %6s %9s %9s\n' "map-wordcount ($MB MB, median of $RUNS)" \
+        "wall s" "cpu s" "MB/s" "vs mawk" "cpu vs"
+    row "sstream source | map | sink" "$S1" "$MB" "$M"
+    row "sstream ... map --parallel 2 ..." "$S2" "$MB" "$M"
+    row "mawk {for(i=1;i<=NF;i++)c[\$i]++}" "$M" "$MB" "$M"
     [ "$corpus" = "$CORPUS" ] &&
-        row "C one-table loop (bench/wc-ref.c)" "$C" "$MB" "$(ratio "$M" "$C")"
-    eval "R$MB=\$(echo \"\$M / \$S1\" | bc -l)"
-    eval "P$MB=\$(echo \"\$M / \$S2\" | bc -l)"
+        row "C one-table loop (bench/wc-ref.c)" "$C" "$MB" "$M"
+    eval "R$MB=\$(echo \"$(wall "$M") / $(wall "$S1")\" | bc -l)"
+    eval "P$MB=\$(echo \"$(wall "$M") / $(wall "$S2")\" | bc -l)"
 done
 printf 'sstream vs mawk at 100 MB: %.2fx, %.2fx at --parallel 2 (target >= 10x); vs C loop: %.2fx its time (target <= 1.5x)\n' \
-    "$R100" "$P100" "$(echo "$S1 / $C" | bc -l)"
+    "$R100" "$P100" "$(echo "$(wall "$S1") / $(wall "$C")" | bc -l)"
 printf 'small vs large: %.2fx at 11 MB, %.2fx at 100 MB: the large ratio is %.2fx the small one (target <= 1.5x)\n' \
     "$R11" "$R100" "$(echo "$R100 / $R11" | bc -l)"
 exit $status

@@ -149,6 +149,43 @@ same() {
     done
 }
 
+@test "parallel: a counted batch of many MiB, counted in rounds" {
+    # 17 MB: at --parallel 2 the workers count it in rounds of 8 MiB a
+    # worker (lib/map_parallel.c, rounds_of()), at 3 in one; new keys (b...)
+    # come in every round and slice, old ones (a...) come back, a
+    # non-number now and then is a reject (the last two after the first
+    # round). Then a small batch, counted in one round. Outputs are
+    # compared as files: a failure then does not print 200k lines.
+    mkdir -p "$T/big"
+    awk 'BEGIN {
+        for (i = 1; i <= 700000; i++) {
+            v = i % 97
+            if (i % 99991 == 0) v = "x" i
+            printf "a%d %s b%d c%d d%d\n", (i * 7919) % 60000, v, int(i / 7), i % 13, i % 1009
+        }
+    }' >"$T/big/1"
+    printf 'a1 5 b1\nb2 6 a1\n' >"$T/big/2"
+    [ "$(stat -c %s "$T/big/1")" -gt $((16 << 20)) ]
+    for args in "--flat-map words --count-by-value" \
+        "--value-field 2 --where value>50 --count-by-value"; do
+        for n in 1 2 3; do
+            # shellcheck disable=SC2086 # the arguments split at spaces
+            pipeline "$T/big" sstream-map --parallel "$n" $args >"$T/out$n" 2>"$T/err$n" ||
+                echo "exit $?" >>"$T/err$n"
+        done
+        [ "$(wc -l <"$T/out1")" -ge 46 ]
+        cmp "$T/out1" "$T/out2"
+        cmp "$T/out1" "$T/out3"
+        cmp "$T/err1" "$T/err2"
+        cmp "$T/err1" "$T/err3"
+    done
+    assert_equal "$(sed -n 6,9p "$T/err1")" "$(printf '%s\n' \
+        "sstream-map: batch 1000, record 599946: 'x599946' is not a number" \
+        "sstream-map: batch 1000, record 699937: 'x699937' is not a number" \
+        "sstream-map: 7 rejected records not kept (use --rejects FILE)" \
+        "exit 1")"
+}
+
 @test "parallel: a failing --exec is said once, as at --parallel 1" {
     for n in 1 2 3; do
         run --separate-stderr pipeline "$D" sstream-map --parallel "$n" \

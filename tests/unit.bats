@@ -114,6 +114,30 @@ del zz 0
 EOF2
 }
 
+@test "keytab: a reserve for N keys takes N inserts without growing" {
+    {
+        echo +old
+        echo -old
+        echo r1000
+        seq 1000 | sed 's/^/+k/'
+        echo s
+        echo +k1
+        echo s
+        echo +k1001
+        echo l
+    } >"$BATS_TEST_TMPDIR/script"
+    run bash -c "'$SSTREAM_BIN/tests/ops-cli' keytab < '$BATS_TEST_TMPDIR/script' | sed 's/ k2.*k1000=1//'"
+    assert_output - <<'EOF2'
+del old 1
+kept
+kept
+1001 keys: k1=2 k1001=1
+EOF2
+    # past the room reserved it grows as before
+    run bash -c "{ echo r10; seq 100 | sed 's/^/+k/'; echo s; } | '$SSTREAM_BIN/tests/ops-cli' keytab"
+    assert_output grew
+}
+
 @test "keytab: 30000 random operations agree with a Python dict" {
     $PY - "$BATS_TEST_TMPDIR" <<'EOF2'
 import random, sys
@@ -129,8 +153,10 @@ for i in range(30000):
         script.append("+" + k); ref[k] = ref.get(k, 0) + 1
     elif r < 0.95:
         script.append("-" + k); ref.pop(k, None)
-    else:
+    elif r < 0.99:
         script.append("c")
+    else:
+        script.append("r%d" % rng.randrange(2000))
 script.append("l")
 open(d + "/script", "w").write("\n".join(script) + "\n")
 open(d + "/want", "w").write("%d keys:%s\n" % (len(ref), "".join(" %s=%d" % kv for kv in ref.items())))

@@ -6,7 +6,9 @@
  *                               merge and unmerge, printing each result
  *   ops-cli codec OP V...       fold, encode, decode, print the result
  *   ops-cli keytab < script     lines "+k" insert/count, "-k" delete,
- *                               "c" compact, "l" list keys and counts
+ *                               "c" compact, "l" list keys and counts,
+ *                               "rN" reserve room for N more keys, "s"
+ *                               say whether the table grew since
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,6 +65,7 @@ run_keytab(void)
 {
     struct ss_keytab t;
     char line[256];
+    size_t slots = 0, cap = 0; /* the sizes at the last "r" */
 
     ss_keytab_init(&t, sizeof(long), NULL);
     while (fgets(line, sizeof(line), stdin) != NULL) {
@@ -79,6 +82,14 @@ run_keytab(void)
             printf("del %s %d\n", line + 1, ss_keytab_del(&t, line + 1, n - 1));
         } else if (line[0] == 'c') {
             ss_keytab_compact(&t);
+        } else if (line[0] == 'r') {
+            if (ss_keytab_reserve(&t, strtoul(line + 1, NULL, 10)) < 0)
+                printf("reserve %s: no memory\n", line + 1);
+            slots = t.slots;
+            cap = t.cap_ents;
+        } else if (line[0] == 's') {
+            printf("%s\n",
+                   t.slots == slots && t.cap_ents == cap ? "kept" : "grew");
         } else if (line[0] == 'l') {
             printf("%zu keys:", ss_keytab_count(&t));
             while ((v = ss_keytab_next(&t, &cur, &k, &klen)) != NULL)
