@@ -28,7 +28,14 @@
  * "open" waits for it to be closed before it asks where to start, up to
  * HANDOFF_MS: the old owner is either settling its debt (it does so on
  * the same assignment) or dead, and then what it sent after its last
- * commit is read again, which the new owner says.
+ * commit is read again, which the new owner says. Before it reads, a
+ * member claims its partitions ("open" at its start offset); a refused
+ * claim means the group is rebalancing again, and the member reads
+ * nothing until a claim is taken or the partitions are revoked. While it
+ * waits, the partitions are assigned all the same (a member that keeps
+ * an assignment unanswered holds up the next rebalance, and with it the
+ * commits it waits for) and their messages dropped; once handed over and
+ * claimed, a seek starts them where the claim says.
  *
  * Owns: the consumer, its pipe and the partition table, freed by free();
  * the opts strings are the caller's and outlive the receiver.
@@ -55,18 +62,23 @@
 #define HANDOFF_MS   15000 /* wait this long for an old owner's last commit */
 #define HANDOFF_TICK 100
 #define SETTLE_MS    10000 /* a leaving member stays this long to pay */
-#define META_OPEN    "sstream:open:"
-#define META_CLOSED  "sstream:closed"
+#define GROUP_TICK   250 /* --once: how often to look at the group's offsets */
+#define GROUP_STALL_MS                                                         \
+    30000 /* --once: leave when they have not moved so long */
+#define META_OPEN   "sstream:open:"
+#define META_CLOSED "sstream:closed"
 
 struct part {
     char *topic;
     int32_t id;
-    int64_t next;   /* offset after the last message added; NO_OFFSET */
-    int64_t stored; /* 'next' when last stored for the commit */
-    int64_t target; /* --once: end offset at assignment; NO_OFFSET unknown */
-    int64_t eof;    /* offset of the last end-of-partition event */
+    int64_t next;    /* offset after the last message added; NO_OFFSET */
+    int64_t stored;  /* 'next' when last stored for the commit */
+    int64_t target;  /* --once: end offset at assignment; NO_OFFSET unknown */
+    int64_t eof;     /* offset of the last end-of-partition event */
+    int64_t dropped; /* first offset dropped while waiting; NO_OFFSET */
     int assigned;
-    int taken; /* read from since it was assigned: ours to commit */
+    int waiting; /* assigned, not yet handed over and claimed: not read */
+    int taken;   /* read from since it was assigned: ours to commit */
 };
 
 struct rkafka {
@@ -90,11 +102,15 @@ struct rkafka {
     int revoking_coop;
     rd_kafka_topic_partition_list_t *owed;    /* refused "closed" commits */
     rd_kafka_resp_err_t owed_err;             /* why the last was refused */
-    rd_kafka_topic_partition_list_t *pending; /* assigned, held open */
-    int pending_coop, pending_said;
+    rd_kafka_topic_partition_list_t *pending; /* assigned, waiting */
+    int pending_said;
     uint64_t pending_until; /* uv_now() when the wait for a handoff ends */
     uv_timer_t handoff;
-    int changed; /* offsets moved since the ledger was written */
+    uv_timer_t group;     /* --once: waiting for the group to read all */
+    int listed;           /* --once: every partition of the topics known */
+    int64_t group_sum;    /* the group's offsets summed, to see them move */
+    uint64_t group_moved; /* uv_now() when they last moved */
+    int changed;          /* offsets moved since the ledger was written */
     struct ss_ledger ledger;
 };
 
@@ -135,7 +151,7 @@ part_get(struct rkafka *k, const char *topic, int32_t id)
     if ((p->topic = strdup(topic)) == NULL)
         return NULL;
     p->id = id;
-    p->next = p->stored = p->target = p->eof = NO_OFFSET;
+    p->next = p->stored = p->target = p->eof = p->dropped = NO_OFFSET;
     k->last = k->nparts++;
     return p;
 }
@@ -203,6 +219,8 @@ kafka_end(struct rkafka *k, int rc)
     k->stopped = 1;
     uv_poll_stop(&k->poll);
     uv_idle_stop(&k->idle);
+    if (k->handles)
+        uv_timer_stop(&k->group);
     ss_recv_end(&k->r, rc);
 }
 
@@ -212,7 +230,7 @@ static int
 once_done(const struct rkafka *k)
 {
     if (!k->o.once || !k->in_assignment || k->held != NULL ||
-        k->revoking != NULL)
+        k->revoking != NULL || k->pending != NULL)
         return 0;
     for (size_t i = 0; i < k->nparts; i++) {
         const struct part *p = &k->parts[i];
@@ -244,7 +262,7 @@ message_error(struct rkafka *k, const rd_kafka_message_t *m)
     case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
         struct part *p = part_find(k, topic, m->partition);
 
-        if (p != NULL)
+        if (p != NULL && !p->waiting) /* waiting: read from elsewhere */
             p->eof = m->offset;
         return 0;
     }
@@ -281,13 +299,18 @@ take(struct rkafka *k, rd_kafka_message_t *m)
     if (m->err != 0)
         return message_error(k, m) < 0 ? SS_REPORTED : 1;
     connected(k);
+    topic = rd_kafka_topic_name(m->rkt);
+    if ((p = part_get(k, topic, m->partition)) == NULL)
+        return -ENOMEM;
+    if (p->waiting) { /* read again from its start once handed over */
+        if (p->dropped == NO_OFFSET || m->offset < p->dropped)
+            p->dropped = m->offset;
+        return 1;
+    }
     rc = ss_recv_add(&k->r, k->o.key ? m->key : NULL, k->o.key ? m->key_len : 0,
                      m->payload ? m->payload : "", m->len);
     if (rc <= 0)
         return rc;
-    topic = rd_kafka_topic_name(m->rkt);
-    if ((p = part_get(k, topic, m->partition)) == NULL)
-        return -ENOMEM;
     p->next = m->offset + 1;
     p->taken = 1;
     k->changed = 1;
@@ -295,6 +318,7 @@ take(struct rkafka *k, rd_kafka_message_t *m)
 }
 
 static void on_idle(uv_idle_t *idle);
+static void once_check(struct rkafka *k);
 
 /* Take what the consumer queue holds, at most MAX_TURN messages. The
  * queue's pipe is written only when the queue goes from empty to not
@@ -332,8 +356,7 @@ pump(struct rkafka *k)
         if (n + 1 == MAX_TURN) /* more may wait: the pipe will not say */
             uv_idle_start(&k->idle, on_idle);
     }
-    if (!k->stopped && once_done(k))
-        kafka_end(k, 0);
+    once_check(k);
 }
 
 static void
@@ -353,6 +376,127 @@ on_poll(uv_poll_t *poll, int status, int events)
     while (read(k->pipe[0], drain, sizeof(drain)) > 0)
         ;
     pump(k);
+}
+
+/* ---- --once with other members ---- */
+
+static void set_target(struct rkafka *k, struct part *p);
+static rd_kafka_topic_partition_list_t *
+committed(struct rkafka *k, const rd_kafka_topic_partition_list_t *l);
+
+/* 'name' is one of the --topic names. */
+static int
+subscribed(const struct rkafka *k, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *t = k->o.topics; t != NULL && *t != '\0';) {
+        const char *end = strchr(t, ',');
+        size_t len = end != NULL ? (size_t)(end - t) : strlen(t);
+
+        if (len == n && memcmp(t, name, n) == 0)
+            return 1;
+        t = end != NULL ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Every partition of the topics into the table, with its end offset now
+ * unless it has one from an assignment. Unknown (the metadata cannot be
+ * had): only the partitions this member was given count. */
+static void
+list_partitions(struct rkafka *k)
+{
+    const struct rd_kafka_metadata *md;
+
+    if (rd_kafka_metadata(k->rk, 0, NULL, &md, WATERMARK_MS) != 0)
+        return;
+    for (int i = 0; i < md->topic_cnt; i++) {
+        const struct rd_kafka_metadata_topic *t = &md->topics[i];
+
+        for (int j = 0; subscribed(k, t->topic) && j < t->partition_cnt; j++) {
+            struct part *p = part_get(k, t->topic, t->partitions[j].id);
+
+            if (p != NULL)
+                set_target(k, p);
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+}
+
+/* The partitions this member does not hold have been committed by the
+ * group up to their end offsets; 'say': name those that have not. */
+static int
+group_read(struct rkafka *k, int say)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_topic_partition_list_t *c = NULL;
+    int64_t sum = 0;
+    int done = 1;
+
+    for (size_t i = 0; i < k->nparts; i++)
+        if (!k->parts[i].assigned && k->parts[i].target > 0)
+            rd_kafka_topic_partition_list_add(l, k->parts[i].topic,
+                                              k->parts[i].id);
+    if (l->cnt > 0 && (c = committed(k, l)) == NULL)
+        done = 0;
+    for (int i = 0; c != NULL && i < c->cnt; i++) {
+        const struct part *p =
+            part_find(k, c->elems[i].topic, c->elems[i].partition);
+
+        sum += c->elems[i].offset > 0 ? c->elems[i].offset : 0;
+        if (p == NULL || c->elems[i].offset >= p->target)
+            continue;
+        done = 0;
+        if (say)
+            ss_diag("--once: '%s[%" PRId32 "]' not read to its end by the "
+                    "group (offset %" PRId64 " of %" PRId64 "): left to its "
+                    "next run",
+                    p->topic, p->id, c->elems[i].offset, p->target);
+    }
+    if (sum != k->group_sum) {
+        k->group_sum = sum;
+        k->group_moved = uv_now(k->r.host->loop);
+    }
+    if (c != NULL)
+        rd_kafka_topic_partition_list_destroy(c);
+    rd_kafka_topic_partition_list_destroy(l);
+    return done;
+}
+
+static void
+on_group(uv_timer_t *t)
+{
+    once_check(t->data);
+}
+
+/* --once: this member's partitions are read to their end. It ends when
+ * the group has read the others' too: a member that left earlier could
+ * be handed, as it left, a partition another had not finished, and no
+ * one would read the rest in this run. The group's offsets not moving
+ * for GROUP_STALL_MS (a member stuck, or a transactional topic whose
+ * end is a commit marker no offset reaches), it ends saying which are
+ * left. */
+static void
+once_check(struct rkafka *k)
+{
+    uint64_t now;
+
+    if (k->stopped || !once_done(k))
+        return;
+    now = uv_now(k->r.host->loop);
+    if (!k->listed) {
+        list_partitions(k);
+        k->listed = 1;
+        k->group_moved = now;
+    }
+    if (group_read(k, 0))
+        kafka_end(k, 0);
+    else if (now - k->group_moved >= GROUP_STALL_MS) {
+        group_read(k, 1);
+        kafka_end(k, 0);
+    } else if (k->handles && !uv_is_active((uv_handle_t *)&k->group))
+        uv_timer_start(&k->group, on_group, GROUP_TICK, GROUP_TICK);
 }
 
 /* ---- librdkafka callbacks, all served by rd_kafka_consumer_poll() ---- */
@@ -587,56 +731,71 @@ reset_offset(struct rkafka *k, const rd_kafka_topic_partition_t *e)
     return k->o.start == SS_RECV_KAFKA_BEGINNING ? lo : hi;
 }
 
-/* Claim the partitions before reading them: commit each one's start
- * offset "open" by this member. A rebalance may begin right after this
- * assignment (a member joins), and the coordinator then refuses every
- * commit of what this member reads until it ends; without the claim the
- * partition's next owner would find the last owner's "closed" mark and
- * read again what this member sent meanwhile. With it, the next owner
- * waits for this member's "closed" commit (paid at the next assignment).
- * A partition the group has no offset for is claimed where --from-*
- * starts it, and read from there. */
+/* Where each partition of 'l' starts, written into 'l': this member's
+ * own position unless the group's is further (start_offsets()); else the
+ * group's committed offset; the group has none: where --from-* starts it
+ * (its watermarks). Left as it is when none can be known now (then
+ * librdkafka asks the group, or auto.offset.reset decides). */
 static void
-claim(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
-      const rd_kafka_topic_partition_list_t *c)
+pick_start(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
+           const rd_kafka_topic_partition_list_t *c)
+{
+    start_offsets(k, l, c);
+    for (int i = 0; c != NULL && i < l->cnt && i < c->cnt; i++) {
+        int64_t at = c->elems[i].offset;
+
+        if (l->elems[i].offset >= 0 || c->elems[i].err != 0)
+            continue;
+        if (at < 0 && (at = reset_offset(k, &l->elems[i])) == NO_OFFSET)
+            continue;
+        l->elems[i].offset = at;
+    }
+}
+
+/* Claim the partitions before reading them: commit each one's start
+ * offset (pick_start()) "open" by this member. A rebalance may begin
+ * right after this assignment (a member joins), and the coordinator then
+ * refuses every commit of what this member reads until it ends; without
+ * the claim the partition's next owner would find the last owner's
+ * "closed" mark and read again what this member sent meanwhile. With it,
+ * the next owner waits for this member's "closed" commit (paid at the
+ * next assignment). 0, or why the group refused. */
+static rd_kafka_resp_err_t
+claim(struct rkafka *k, const rd_kafka_topic_partition_list_t *l)
 {
     rd_kafka_topic_partition_list_t *m = rd_kafka_topic_partition_list_new(4);
-    rd_kafka_resp_err_t err = 0;
+    rd_kafka_resp_err_t err = 0, per_part = 0;
 
-    for (int i = 0; i < l->cnt; i++) {
-        int64_t at = l->elems[i].offset;
-
-        if (at >= 0 || c == NULL || i >= c->cnt || c->elems[i].err != 0)
-            ; /* our own position, or the group's is unknown: as it is */
-        else if ((at = c->elems[i].offset) < 0) /* the group has none */
-            at = l->elems[i].offset = reset_offset(k, &l->elems[i]);
-        if (at >= 0)
+    for (int i = 0; i < l->cnt; i++)
+        if (l->elems[i].offset >= 0)
             rd_kafka_topic_partition_list_add(m, l->elems[i].topic,
                                               l->elems[i].partition)
-                ->offset = at;
-    }
+                ->offset = l->elems[i].offset;
     set_meta(k, m, 1);
     if (m->cnt > 0)
         err = rd_kafka_commit(k->rk, m, 0);
-    for (int i = 0; i < m->cnt && err == 0; i++)
-        if ((err = m->elems[i].err) == 0)
+    for (int i = 0; i < m->cnt; i++)
+        if (m->elems[i].err != 0)
+            per_part = err = m->elems[i].err;
+    /* a partition the group took is ours to close, read or not; when the
+     * whole request failed, none was taken */
+    for (int i = 0; i < m->cnt && (err == 0 || per_part != 0); i++)
+        if (m->elems[i].err == 0)
             claimed(k, &m->elems[i]);
-    if (err != 0 && k->o.stats)
-        ss_diag("--kafka: rebalance: cannot claim the partitions (%s)",
-                rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(m);
+    return err;
 }
 
+/* Hand the partitions of 'l' to librdkafka at once, at the offsets 'l'
+ * holds: a rebalance cannot go on while a member keeps an assignment
+ * unanswered, and the wait for a hand-over must not hold the group. */
 static void
 assign_now(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
-           int cooperative, const rd_kafka_topic_partition_list_t *c)
+           int cooperative)
 {
     rd_kafka_error_t *e = NULL;
     rd_kafka_resp_err_t err = 0;
 
-    start_offsets(k, l, c);
-    if (!k->closing)
-        claim(k, l, c);
     k->assigned_once = k->in_assignment = 1;
     if (cooperative)
         e = rd_kafka_incremental_assign(k->rk, l);
@@ -652,13 +811,83 @@ assign_now(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
         uv_idle_start(&k->idle, on_idle);
 }
 
-/* Assign the pending partitions once no other member holds one open, or
- * when the wait is over ('force'): then say what may come twice. */
+/* The waiting partitions of 'l' are handed over and claimed: read them
+ * from their start (pick_start()), or from the first message dropped
+ * while waiting when no start is known. A seek bumps librdkafka's
+ * version barrier, so nothing fetched before it comes through. A seek
+ * refused would read from where the waiting left off: the input ends
+ * (exit 1) rather than lose or repeat messages. */
+static void
+start_reading(struct rkafka *k, const rd_kafka_topic_partition_list_t *l)
+{
+    rd_kafka_topic_partition_list_t *s = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_error_t *e = NULL;
+    int failed = 0;
+
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+        int64_t at = l->elems[i].offset;
+
+        if (p == NULL || !p->waiting)
+            continue;
+        if (at < 0)
+            at = p->dropped;
+        if (at >= 0)
+            rd_kafka_topic_partition_list_add(s, p->topic, p->id)->offset = at;
+        p->waiting = 0;
+        p->dropped = p->eof = NO_OFFSET;
+    }
+    if (s->cnt > 0)
+        e = rd_kafka_seek_partitions(k->rk, s, WATERMARK_MS);
+    for (int i = 0; i < s->cnt && e == NULL && !failed; i++)
+        failed = s->elems[i].err != 0;
+    if (e != NULL || failed) {
+        ss_diag("--kafka: cannot start reading the partitions assigned: %s",
+                e != NULL ? rd_kafka_error_string(e) : "seek refused");
+        kafka_end(k, SS_REPORTED);
+    }
+    if (e != NULL)
+        rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(s);
+}
+
+/* Claim the partitions of 'l' (pick_start() first). A refused claim
+ * means a rebalance has begun since the assignment: reading now would
+ * send messages the group cannot be told of, which the partition's next
+ * owner would read again. So nothing is read until a claim is taken or
+ * the partitions are revoked; at 'force' (the wait is over) they are
+ * read anyway, and the member says what may come twice. 1: read them. */
+static int
+claim_pending(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
+              const rd_kafka_topic_partition_list_t *c, int force)
+{
+    rd_kafka_resp_err_t err;
+
+    pick_start(k, l, c);
+    if ((err = claim(k, l)) == 0)
+        return 1;
+    if (force) {
+        ss_diag("--kafka: rebalance: cannot claim the partitions assigned "
+                "(%s): what this member reads may be read again by their "
+                "next owner",
+                rd_kafka_err2str(err));
+        return 1;
+    }
+    if (k->o.stats && !k->pending_said)
+        ss_diag("--kafka: rebalance: claim refused (%s): waiting",
+                rd_kafka_err2str(err));
+    k->pending_said = 1;
+    return 0;
+}
+
+/* Read the waiting partitions once no other member holds one open and
+ * this member's claim is taken, or when the wait is over ('force'): then
+ * say what may come twice. 1: reading. */
 static int
 try_pending(struct rkafka *k, int force)
 {
-    rd_kafka_topic_partition_list_t *l = k->pending, *c = committed(k, l);
-    int open = 0;
+    rd_kafka_topic_partition_list_t *c = committed(k, k->pending), *w;
+    int open = 0, ready;
 
     for (int i = 0; c != NULL && i < c->cnt; i++)
         if (held_open(k, &c->elems[i]) && !known(k, &c->elems[i])) {
@@ -670,22 +899,25 @@ try_pending(struct rkafka *k, int force)
                         c->elems[i].topic, c->elems[i].partition,
                         c->elems[i].offset);
         }
-    if (open && !force) {
-        if (k->o.stats && !k->pending_said)
-            ss_diag("--kafka: rebalance: waiting for the last owner to hand "
-                    "partitions over");
+    if (open && !force && k->o.stats && !k->pending_said)
+        ss_diag("--kafka: rebalance: waiting for the last owner to hand "
+                "partitions over");
+    if (open && !force)
         k->pending_said = 1;
-        rd_kafka_topic_partition_list_destroy(c);
-        return 0;
-    }
-    k->pending_said = 0;
-    k->pending = NULL;
-    uv_timer_stop(&k->handoff);
-    assign_now(k, l, k->pending_coop, c);
-    rd_kafka_topic_partition_list_destroy(l);
+    /* each try starts from the assignment, not from an older try's offsets */
+    w = rd_kafka_topic_partition_list_copy(k->pending);
+    ready = (!open || force) && claim_pending(k, w, c, force);
     if (c != NULL)
         rd_kafka_topic_partition_list_destroy(c);
-    return 1;
+    if (ready) {
+        k->pending_said = 0;
+        uv_timer_stop(&k->handoff);
+        start_reading(k, w);
+        rd_kafka_topic_partition_list_destroy(k->pending);
+        k->pending = NULL;
+    }
+    rd_kafka_topic_partition_list_destroy(w);
+    return ready;
 }
 
 static void
@@ -697,29 +929,77 @@ on_handoff(uv_timer_t *t)
         try_pending(k, uv_now(k->r.host->loop) >= k->pending_until);
 }
 
+/* Assigned: read at once when leaving (nothing is read then) or before
+ * the loop runs; else the partitions are assigned at a first guess of
+ * their start, and their messages dropped until try_pending() has them
+ * handed over and claimed. */
 static void
 assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
 {
+    rd_kafka_topic_partition_list_t *guess, *c;
+
     for (int i = 0; i < l->cnt; i++) {
         struct part *p = part_get(k, l->elems[i].topic, l->elems[i].partition);
 
         if (p == NULL)
             continue; /* out of memory: the group's offset serves */
         p->assigned = 1;
+        p->waiting = 0;
+        p->dropped = NO_OFFSET;
         if (k->o.once)
             set_target(k, p);
     }
     connected(k);
     pay_owed(k);
     if (k->closing || !k->handles ||
-        (k->pending = rd_kafka_topic_partition_list_copy(l)) == NULL) {
-        assign_now(k, l, cooperative, NULL);
+        (guess = rd_kafka_topic_partition_list_copy(l)) == NULL) {
+        start_offsets(k, l, NULL);
+        if (!k->closing)
+            claim(k, l);
+        assign_now(k, l, cooperative);
         return;
     }
-    k->pending_coop = cooperative;
-    k->pending_until = uv_now(k->r.host->loop) + HANDOFF_MS;
+    pick_start(k, guess, (c = committed(k, l)));
+    for (int i = 0; i < l->cnt; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p != NULL)
+            p->waiting = 1;
+    }
+    assign_now(k, guess, cooperative);
+    rd_kafka_topic_partition_list_destroy(guess);
+    if (c != NULL)
+        rd_kafka_topic_partition_list_destroy(c);
+    if (k->pending == NULL) { /* else more of a cooperative assignment */
+        k->pending = rd_kafka_topic_partition_list_new(l->cnt);
+        k->pending_until = uv_now(k->r.host->loop) + HANDOFF_MS;
+    }
+    for (int i = 0; i < l->cnt; i++)
+        rd_kafka_topic_partition_list_add(k->pending, l->elems[i].topic,
+                                          l->elems[i].partition)
+            ->offset = l->elems[i].offset;
     if (!try_pending(k, 0))
         uv_timer_start(&k->handoff, on_handoff, HANDOFF_TICK, HANDOFF_TICK);
+}
+
+/* Revoked: the waiting partitions among 'l' are no longer to be read. */
+static void
+stop_waiting(struct rkafka *k, const rd_kafka_topic_partition_list_t *l)
+{
+    for (int i = 0; k->pending != NULL && i < l->cnt; i++) {
+        struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
+
+        if (p != NULL)
+            p->waiting = 0;
+        rd_kafka_topic_partition_list_del(k->pending, l->elems[i].topic,
+                                          l->elems[i].partition);
+    }
+    if (k->pending != NULL && k->pending->cnt == 0) {
+        uv_timer_stop(&k->handoff);
+        rd_kafka_topic_partition_list_destroy(k->pending);
+        k->pending = NULL;
+        k->pending_said = 0;
+    }
 }
 
 /* Give the partitions up: commit what was sent, "closed", so that their
@@ -751,13 +1031,7 @@ finish_unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
 static void
 unassign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
 {
-    if (k->pending != NULL) { /* never read: take them, to give them up */
-        uv_timer_stop(&k->handoff);
-        assign_now(k, k->pending, k->pending_coop, NULL);
-        rd_kafka_topic_partition_list_destroy(k->pending);
-        k->pending = NULL;
-        k->pending_said = 0;
-    }
+    stop_waiting(k, l);
     k->in_assignment = 0;
     for (int i = 0; i < l->cnt && !k->closing; i++) {
         struct part *p = part_find(k, l->elems[i].topic, l->elems[i].partition);
@@ -875,8 +1149,9 @@ wire_loop(struct rkafka *k)
         return ss_diag("--kafka: %s", uv_strerror(rc));
     uv_idle_init(loop, &k->idle);
     uv_timer_init(loop, &k->handoff);
+    uv_timer_init(loop, &k->group);
     k->handles = 1;
-    k->poll.data = k->idle.data = k->handoff.data = k;
+    k->poll.data = k->idle.data = k->handoff.data = k->group.data = k;
     k->q = rd_kafka_queue_get_consumer(k->rk);
     rd_kafka_queue_io_event_enable(k->q, k->pipe[1], "1", 1);
     uv_poll_start(&k->poll, UV_READABLE, on_poll);
@@ -1016,6 +1291,7 @@ stop(struct ss_recv *r)
         uv_close((uv_handle_t *)&k->poll, NULL);
         uv_close((uv_handle_t *)&k->idle, NULL);
         uv_close((uv_handle_t *)&k->handoff, NULL);
+        uv_close((uv_handle_t *)&k->group, NULL);
         k->handles = 0;
     }
 }
