@@ -156,6 +156,7 @@ chaos: all
 	tests/chaos/run --kills 50 --readme --corrupt
 	tests/chaos/run --kills 50 --event-time
 	tests/chaos/kafka --kills 20
+	tests/chaos/kafka --kills 6 --crash-at wal-commit
 
 clean:
 	rm -rf build build-asan build-asan-clang build-fuzz bench/data

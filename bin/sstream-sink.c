@@ -22,7 +22,8 @@ static const char usage_line[] =
     "                    [--connect HOST:PORT [--connect-timeout DUR]]\n"
     "                    [--post URL [--retries N] [--skip-empty]]\n"
     "                    [--kafka HOST:PORT[,...] --topic NAME [-X "
-    "NAME=VALUE] ...]\n"
+    "NAME=VALUE] ...\n"
+    "                     [--commit-topic NAME]]\n"
     "                    [--mqtt HOST:PORT --topic T [--qos 0|1]]\n"
     "                    [--nats URL --subject SUBJ]\n"
     "                    [--commit DIR] [--progress] [--stats] "
@@ -37,6 +38,11 @@ static const char help_text[] =
     "                                   (the source's --wal DIR); skip "
     "batches\n"
     "                                   committed before a restart\n"
+    "      --commit-topic NAME          --kafka with -X transactional.id=ID "
+    "and\n"
+    "                                   --commit: the topic of the batches' "
+    "marks\n"
+    "                                   (sstream-commit.ID)\n"
     "      --connect HOST:PORT          push the lines to a server\n"
     "      --connect-timeout DUR        give the server DUR to answer (10s; "
     "0: none)\n"
@@ -105,6 +111,7 @@ static const char help_text[] =
 
 enum {
     OPT_COMMIT = 256,
+    OPT_COMMIT_TOPIC,
     OPT_CONNECT,
     OPT_CONNECT_TIMEOUT,
     OPT_DUMP,
@@ -132,6 +139,7 @@ enum {
 
 static const struct option longopts[] = {
     {"commit", required_argument, NULL, OPT_COMMIT},
+    {"commit-topic", required_argument, NULL, OPT_COMMIT_TOPIC},
     {"connect", required_argument, NULL, OPT_CONNECT},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"dump", no_argument, NULL, OPT_DUMP},
@@ -165,6 +173,39 @@ static const struct option longopts[] = {
 /* -X settings, in argument order. */
 static char **props;
 
+/* The default --commit-topic, sstream-commit.ID. */
+static char commit_topic[256];
+
+/* --commit-topic goes with --kafka, -X transactional.id and --commit,
+ * and is on whenever they are: by default sstream-commit.ID, when ID
+ * makes a topic name (Kafka's: at most 249 of [A-Za-z0-9._-]). 0 or
+ * SS_REPORTED after saying why. */
+static int
+check_commit_topic(struct ss_sink_config *cfg, size_t nprops)
+{
+    const char *id = ss_kafka_prop(props, nprops, "transactional.id");
+    int n;
+
+    if (cfg->ctopic != NULL && cfg->kafka == NULL)
+        return ss_diag("--commit-topic: needs --kafka");
+    if (cfg->ctopic != NULL && id == NULL)
+        return ss_diag("--commit-topic: needs -X transactional.id=ID");
+    if (cfg->ctopic != NULL && cfg->commit == NULL)
+        return ss_diag("--commit-topic: needs --commit");
+    if (cfg->kafka == NULL || id == NULL || cfg->commit == NULL ||
+        cfg->ctopic != NULL)
+        return 0;
+    n = snprintf(commit_topic, sizeof(commit_topic), "sstream-commit.%s", id);
+    if (*id == '\0' || n > 249 ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789._-") != strlen(id))
+        return ss_diag("-X transactional.id: '%s' makes no topic name: give "
+                       "--commit-topic NAME",
+                       id);
+    cfg->ctopic = commit_topic;
+    return 0;
+}
+
 /* --kafka, --topic and -X go together, --mqtt with --topic and --qos;
  * 0 or SS_REPORTED after saying why. */
 static int
@@ -195,6 +236,8 @@ check_brokers(struct ss_sink_config *cfg, size_t nprops, int qos_given)
         return ss_diag("--topic: '%s': + and # are for subscribing, not "
                        "publishing",
                        cfg->topic);
+    if (check_commit_topic(cfg, nprops) < 0)
+        return SS_REPORTED;
     return ss_kafka_check(props, nprops);
 }
 
@@ -224,6 +267,13 @@ main(int argc, char **argv)
                 return 2;
             }
             cfg.commit = optarg;
+            break;
+        case OPT_COMMIT_TOPIC:
+            if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
+                ss_diag("--commit-topic: '%s' is not one topic name", optarg);
+                return 2;
+            }
+            cfg.ctopic = optarg;
             break;
         case OPT_CONNECT:
             if (ss_opt_hostport("--connect", optarg, 1) < 0)

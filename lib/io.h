@@ -132,6 +132,9 @@ int ss_io_tmp_clean(int dirfd,
     X(WAL_SYNCED, "wal-synced")                                                \
     /* sstream-sink --commit: a batch's output durable, not committed */       \
     X(WAL_COMMIT, "wal-commit")                                                \
+    /* sstream-sink --kafka -X transactional.id: a batch's messages queued */  \
+    /* in its transaction, not yet flushed, the transaction not committed */   \
+    X(KAFKA_TXN, "kafka-txn")                                                  \
     /* sstream-sink --spark-layout: a batch's folder made, not yet placed */   \
     X(SPARK_FOLDER, "spark-folder")
 

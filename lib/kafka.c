@@ -69,3 +69,15 @@ ss_kafka_check(char *const *props, size_t n)
     rd_kafka_conf_destroy(conf);
     return rc;
 }
+
+const char *
+ss_kafka_prop(char *const *props, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+    const char *v = NULL;
+
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(props[i], name, len) == 0 && props[i][len] == '=')
+            v = props[i] + len + 1;
+    return v;
+}

@@ -23,4 +23,7 @@ int ss_kafka_props(rd_kafka_conf_t *conf, char *const *props, size_t n);
 /* Check -X settings before anything starts: 0, or -1 after saying which
  * is wrong (a usage error for the binaries). */
 int ss_kafka_check(char *const *props, size_t n);
+/* The value -X gives 'name' (the last one, as librdkafka applies them in
+ * order), or NULL when none does. */
+const char *ss_kafka_prop(char *const *props, size_t n, const char *name);
 #endif

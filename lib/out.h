@@ -87,9 +87,14 @@ int ss_out_http_new(const char *url, unsigned retries, int skip_empty,
                     int64_t timeout_ms, struct ss_out **out);
 /* Each record a message of 'topic' on the brokers 'brokers' (keyed
  * records keyed), with the -X settings 'props'; a batch ends when the
- * brokers hold all of it. The strings are the caller's and outlive it. */
+ * brokers hold all of it. With -X transactional.id a batch is a
+ * transaction, and with 'commit_topic' (not NULL) it holds the batch's
+ * mark there (lib/kafka_commit.h); *committed is then the newest batch
+ * the commit topic holds, else SS_WAL_NO_TIME. The strings are the
+ * caller's and outlive it. */
 int ss_out_kafka_new(const char *brokers, const char *topic, char *const *props,
-                     size_t nprops, struct ss_out **out);
+                     size_t nprops, const char *commit_topic,
+                     int64_t *committed, struct ss_out **out);
 /* Each record a message published at 'qos' (0 or 1) to the MQTT broker
  * at HOST:PORT, on the topic 'topic' ({key}: the record's key); a batch
  * ends when the broker has acknowledged all of it (QoS 1). */

@@ -37,6 +37,7 @@ struct sink {
     struct ss_stats *stats;      /* the stage's (lib/stage) */
     uint64_t written;            /* bytes written to stdout, for --stats */
     uint64_t counted;            /* 'written' when the last batch ended */
+    int64_t kafka_committed;     /* the newest batch of the commit topic */
 };
 
 void
@@ -343,7 +344,8 @@ open_outputs(struct sink *s)
             rc = ss_out_tcp_new(cfg->connect, cfg->connect_timeout, &o);
         else if (i == 2 && cfg->kafka != NULL)
             rc = ss_out_kafka_new(cfg->kafka, cfg->topic, cfg->props,
-                                  cfg->nprops, &o);
+                                  cfg->nprops, cfg->ctopic, &s->kafka_committed,
+                                  &o);
         else if (i == 3 && cfg->post != NULL)
             rc = ss_out_http_new(cfg->post, cfg->post_retries, cfg->skip_empty,
                                  cfg->connect_timeout, &o);
@@ -502,8 +504,15 @@ on_batch(struct sink *s, struct ss_frame_batch_reader *br)
     if ((br->update & SS_FRAME_UPDATE) && (rc = check_update(s, br)) < 0)
         return rc;
     if (s->cfg->commit != NULL && s->com.time != SS_WAL_NO_TIME &&
-        time <= s->com.time)
-        return 0; /* ss_frame_batch_next() skips its parts */
+        time <= s->com.time) {
+        /* read past it: ss_frame_batch_next() stays on a batch none of
+         * whose parts was read */
+        while ((rc = ss_frame_batch_part(br, &f)) > 0)
+            continue;
+        if (rc == 0)
+            ss_stats_skip(s->stats);
+        return rc;
+    }
     while ((rc = ss_frame_batch_part(br, &f)) > 0) {
         if ((rc = on_frame(s, &f, first)) < 0)
             return rc;
@@ -512,6 +521,23 @@ on_batch(struct sink *s, struct ss_frame_batch_reader *br)
     if (rc < 0 || (rc = end_batch(s, time)) < 0)
         return rc;
     return s->cfg->commit != NULL ? ss_wal_commit(&s->com, time) : 0;
+}
+
+/* The commit topic holds a batch that --commit does not: the sink died
+ * between the batch's transaction and its commit record. Record it now,
+ * before any batch is read, so that the batch the source sends again is
+ * skipped and its log can let it go. */
+static int
+catch_up(struct sink *s)
+{
+    int64_t t = s->kafka_committed;
+
+    if (s->cfg->ctopic == NULL || t == SS_WAL_NO_TIME || t <= s->com.time)
+        return 0;
+    ss_diag("--commit-topic: batch %" PRId64 " is in '%s', not in "
+            "'%s/commit': recorded there, not written again",
+            t, s->cfg->topic, s->cfg->commit);
+    return ss_wal_commit(&s->com, t);
 }
 
 int
@@ -526,6 +552,7 @@ ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
     s.rd = &br.rd;
     s.tty = isatty(STDOUT_FILENO);
     s.stats = &sg->stats;
+    s.kafka_committed = SS_WAL_NO_TIME;
     if ((rc = ss_stage_open(sg, "sink", NULL, &cfg->stats)) < 0)
         return rc;
     ss_frame_batch_init(&br, STDIN_FILENO, "stdin");
@@ -541,6 +568,8 @@ ss_sink_run(const struct ss_sink_config *cfg, struct ss_stage *sg)
         /* --lines alone walks each frame once: ss_frame_lines() checks
          * the record lengths as it copies them out. */
         br.rd.defer_records = cfg->mode == SS_SINK_LINES && s.outs == NULL;
+    if (rc == 0)
+        rc = catch_up(&s);
     if (rc == 0)
         while ((rc = ss_frame_batch_next(&br)) > 0)
             if ((rc = on_batch(&s, &br)) < 0)

@@ -39,6 +39,7 @@ struct ss_sink_config {
     const char *commit;      /* --commit DIR: the source's --wal folder */
     const char *kafka;       /* --kafka HOST:PORT[,...]: records to a topic */
     const char *topic;       /* --topic NAME: of --kafka or --mqtt */
+    const char *ctopic;      /* --commit-topic NAME, or its default */
     const char *mqtt;        /* --mqtt HOST:PORT: records to a topic */
     int qos;                 /* --qos 0 or 1 for --mqtt (default 1) */
     const char *nats;        /* --nats URL: records to JetStream */

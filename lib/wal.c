@@ -378,13 +378,19 @@ committer_alive(const struct ss_wal *w)
  * pipeline is behind, reading more input would only queue it here. It
  * gives up when the reader of 'out' is gone, or when no sink has held the
  * commit lock for WAIT_ORPHAN_S (a sink that died cannot commit, and the
- * stages between would wait for our next frame for ever). */
+ * stages between would wait for our next frame for ever). 'prev' is the
+ * batch logged (or committed) before this one: after a gap in batch times
+ * (the pipeline was stopped, then started again) no commit can go past
+ * it until this batch is sent, so it is all there is to wait for. */
 static int
-wait_commit(struct ss_wal *w, int64_t time, int out)
+wait_commit(struct ss_wal *w, int64_t time, int64_t prev, int out)
 {
     int64_t need = time - (int64_t)w->max_uncommitted * w->interval_ms;
     unsigned orphan = 0;
     int rc;
+
+    if (prev != SS_WAL_NO_TIME && need > prev)
+        need = prev;
 
     /* Before the first commit, the batches before the oldest logged one
      * count as committed: the first max_uncommitted go out at once. */
@@ -453,6 +459,7 @@ int
 ss_wal_end(struct ss_wal *w, int64_t time, int out)
 {
     off_t end = lseek(w->fd, 0, SEEK_END);
+    int64_t prev = w->last;
     int rc;
 
     if (end < 0)
@@ -470,7 +477,7 @@ ss_wal_end(struct ss_wal *w, int64_t time, int out)
     w->seg_last = w->last = time;
     if (w->first == SS_WAL_NO_TIME)
         w->first = time;
-    if (w->max_uncommitted > 0 && (rc = wait_commit(w, time, out)) < 0)
+    if (w->max_uncommitted > 0 && (rc = wait_commit(w, time, prev, out)) < 0)
         return rc;
     if ((rc = copy_batch(w, out)) < 0)
         return rc;

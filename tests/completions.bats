@@ -61,7 +61,7 @@ complete_bash() {
 @test "completions: sstream-sink offers its output options" {
     run complete_bash sstream-sink --
     assert_success
-    assert_output "--commit --connect --connect-timeout --dump --foreach --help --json --kafka --lines --mqtt --nats --post --print --progress --qos --retries --save-as-text-files --skip-empty --spark-layout --stats --stats-file --subject --suffix --time-format --top --topic --tsv --version "
+    assert_output "--commit --commit-topic --connect --connect-timeout --dump --foreach --help --json --kafka --lines --mqtt --nats --post --print --progress --qos --retries --save-as-text-files --skip-empty --spark-layout --stats --stats-file --subject --suffix --time-format --top --topic --tsv --version "
     run complete_bash sstream-sink --print = ""
     assert_output ""
 }

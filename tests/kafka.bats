@@ -350,26 +350,6 @@ settled() {
     assert_equal "$(cat "$T"/out/part-* | sort -n)" "$(seq 1 3000)"
 }
 
-@test "kafka: -X transactional.id: a transaction a batch; one killed before --commit comes twice" {
-    kafka_start -p 3 out
-    batches "$T/in" "a b c" "d e" "f g h" "i j" "k l m" "n o"
-    sink=(sstream-sink --kafka "$BOOT" --topic out --commit "$T/wal"
-        -X transactional.id=wc1)
-    # the sink dies after batch 3's transaction, before its --commit
-    run bash -c "sstream-source --replay '$T/in' -b 1s --wal '$T/wal' |
-        SSTREAM_TEST_CRASH_AT=wal-commit:3 ${sink[*]}"
-    assert_failure
-    run --separate-stderr bash -c "set -o pipefail
-        sstream-source --replay '$T/in' -b 1s --wal '$T/wal' | ${sink[*]}"
-    assert_success
-    # a slow broker may make the sink say it waits; nothing else is said
-    assert_equal "$(grep -Ev "^sstream-sink: --kafka: batch [0-9]+: waiting for '[^']*' to take [0-9]+ messages?$" <<<"$stderr")" \
-        "sstream-source: --wal: 4 uncommitted batches (3000 to 6000) sent again from the log"
-    # batch 3 twice: committed to Kafka, not yet to --commit (see sstream(7))
-    assert_equal "$(consume out '%s\n' | sort | tr '\n' ' ')" \
-        "a b c d e f f g g h h i j k l m n o "
-}
-
 @test "kafka: an unknown topic is exit 1, one line" {
     kafka_start -u nosuch lines
     run --separate-stderr bash -c "timeout 60 sstream-source --kafka '$BOOT' \

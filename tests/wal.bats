@@ -548,3 +548,19 @@ $name: restore '$ck' from a backup, or send the input again from batch time 5000
     run diff -r "$T/ref/out" "$T/run/out"
     assert_success
 }
+
+@test "wal: --max-uncommitted: a restart after a pause in batch times goes on" {
+    printf 'a\n' | sstream-source -b 100ms --wal "$T/w" --max-uncommitted 1 |
+        sstream-sink --lines --commit "$T/w" >"$T/first"
+    assert_equal "$(cat "$T/first")" a
+    # the next run's batch times start more than one interval after the
+    # last one logged: the commit cannot reach time - interval before it
+    # sends a batch, only the last one logged
+    sleep 0.3
+    run --separate-stderr timeout 30 bash -c "printf 'b\n' |
+        sstream-source -b 100ms --wal '$T/w' --max-uncommitted 1 |
+        sstream-sink --lines --commit '$T/w'"
+    assert_success
+    assert_output b
+    assert_equal "$stderr" ""
+}
