@@ -464,10 +464,12 @@ group_read(struct rkafka *k, int say)
     return done;
 }
 
+static void group_check(struct rkafka *k);
+
 static void
 on_group(uv_timer_t *t)
 {
-    once_check(t->data);
+    group_check(t->data);
 }
 
 /* --once: this member's partitions are read to their end. It ends when
@@ -478,7 +480,7 @@ on_group(uv_timer_t *t)
  * end is a commit marker no offset reaches), it ends saying which are
  * left. */
 static void
-once_check(struct rkafka *k)
+group_check(struct rkafka *k)
 {
     uint64_t now;
 
@@ -497,6 +499,15 @@ once_check(struct rkafka *k)
         kafka_end(k, 0);
     } else if (k->handles && !uv_is_active((uv_handle_t *)&k->group))
         uv_timer_start(&k->group, on_group, GROUP_TICK, GROUP_TICK);
+}
+
+/* After a loop turn: the group's offsets are asked for at once the
+ * first time, then by the timer only (each asking is a round trip). */
+static void
+once_check(struct rkafka *k)
+{
+    if (!k->handles || !uv_is_active((uv_handle_t *)&k->group))
+        group_check(k);
 }
 
 /* ---- librdkafka callbacks, all served by rd_kafka_consumer_poll() ---- */
