@@ -100,10 +100,13 @@ test-asan-clang:
 fuzz-bins: $(FUZZ_BINS)
 
 # Every corpus and regression input once, under gcc's and clang's
-# sanitizers.
+# sanitizers: the targets linked with driver.c in the builds of test-asan
+# and test-asan-clang (a replay needs no libFuzzer, and make check then
+# compiles no third sanitizer build).
 fuzz-replay:
 	$(MAKE) -j$(BUILD_JOBS) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" fuzz-bins
-	$(FUZZ_MAKE) fuzz-bins
+	$(MAKE) -j$(BUILD_JOBS) BUILD=build-asan-clang CC=$(CLANG) \
+	    CFLAGS="$(SAN_FLAGS)" fuzz-bins
 	$(SAN_ENV) tests/fuzz/run --replay $(FUZZ_TARGETS)
 
 fuzz:
