@@ -940,6 +940,16 @@ on_handoff(uv_timer_t *t)
         try_pending(k, uv_now(k->r.host->loop) >= k->pending_until);
 }
 
+/* HANDOFF_MS, or SSTREAM_TEST_HANDOFF_MS for the tests: a test that kills
+ * a member need not wait out the full hand-over time in every build. */
+static uint64_t
+handoff_ms(void)
+{
+    const char *t = getenv("SSTREAM_TEST_HANDOFF_MS");
+
+    return t != NULL && *t != '\0' ? strtoull(t, NULL, 10) : HANDOFF_MS;
+}
+
 /* Assigned: read at once when leaving (nothing is read then) or before
  * the loop runs; else the partitions are assigned at a first guess of
  * their start, and their messages dropped until try_pending() has them
@@ -983,7 +993,7 @@ assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
         rd_kafka_topic_partition_list_destroy(c);
     if (k->pending == NULL) { /* else more of a cooperative assignment */
         k->pending = rd_kafka_topic_partition_list_new(l->cnt);
-        k->pending_until = uv_now(k->r.host->loop) + HANDOFF_MS;
+        k->pending_until = uv_now(k->r.host->loop) + handoff_ms();
     }
     for (int i = 0; i < l->cnt; i++)
         rd_kafka_topic_partition_list_add(k->pending, l->elems[i].topic,

@@ -31,3 +31,10 @@ produce() {
     shift
     kcat -b "$BOOT" -P -t "$topic" "$@"
 }
+
+# consume TOPIC [FORMAT]: every committed message of TOPIC (read_committed),
+# as kcat -f prints it (default: the value and a newline).
+consume() {
+    kcat -b "$BOOT" -C -t "$1" -e -o beginning -q -f "${2:-%s\n}" \
+        -X isolation.level=read_committed
+}
