@@ -78,6 +78,7 @@ struct shard {
     struct ss_rec r;
     const char *rp; /* r as encoded in the frame: rp[0..rn) */
     size_t rn;
+    uint64_t k8; /* its key's first 8 bytes, of a key that long */
     int live;
 };
 
@@ -359,6 +360,20 @@ consume(struct shard *s)
 
 /* ---- the merger: joining frames ---- */
 
+/* First 8 bytes of k as a big-endian number: numbers compare as the
+ * bytes do. One load, not a loop: the merger's once a record. */
+static uint64_t
+first8(const char *k)
+{
+    uint64_t v;
+
+    memcpy(&v, k, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 /* Move s's cursor to its next record; 0 when it has none left. */
 static int
 advance(struct shard *s)
@@ -377,6 +392,7 @@ advance(struct shard *s)
         s->rp = s->it.p;
     }
     s->rn = (size_t)(s->it.p - s->rp);
+    s->k8 = s->r.klen >= 8 ? first8(s->r.key) : 0;
     return s->live = 1;
 }
 
@@ -390,37 +406,20 @@ rewind_shard(struct shard *s)
     advance(s);
 }
 
-/* First 8 bytes of k as a big-endian number: numbers compare as the
- * bytes do. */
-static uint64_t
-first8(const char *k)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | (unsigned char)k[i];
-    return v;
-}
-
-/* Keys in byte order, the merger's once a record: the first 8 bytes as
- * one number, without a call, settle most pairs. */
+/* Whether a's record has a key before b's in byte order: the first 8
+ * bytes as one number (taken once, by advance()) settle most pairs. */
 static int
-keycmp(const struct ss_rec *a, const struct ss_rec *b)
+before(const struct shard *a, const struct shard *b)
 {
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    size_t n = a->r.klen < b->r.klen ? a->r.klen : b->r.klen;
     int c;
 
-    if (n >= 8) {
-        uint64_t x = first8(a->key), y = first8(b->key);
-
-        if (x != y)
-            return x < y ? -1 : 1;
-    }
-    c = n > 0 ? memcmp(a->key, b->key, n) : 0;
-
+    if (n >= 8 && a->k8 != b->k8)
+        return a->k8 < b->k8;
+    c = n > 0 ? memcmp(a->r.key, b->r.key, n) : 0;
     if (c != 0)
-        return c;
-    return (a->klen > b->klen) - (a->klen < b->klen);
+        return c < 0;
+    return a->r.klen < b->r.klen;
 }
 
 /* The shards' records: in key order, each shard's being in key order
@@ -438,8 +437,7 @@ join_records(struct run *r)
         for (size_t i = 0; i < r->n; i++) {
             struct shard *s = &r->sh[i];
 
-            if (s->live &&
-                (best == NULL || (r->sorted && keycmp(&s->r, &best->r) < 0)))
+            if (s->live && (best == NULL || (r->sorted && before(s, best))))
                 best = s;
         }
         if (best == NULL)
