@@ -162,13 +162,17 @@ cut_part(struct run *r, const struct ss_frame *f)
 {
     struct ss_rec_iter it;
     struct ss_rec rec;
+    const char *p = f->payload;
     int rc;
 
+    /* each record goes as it came, its bytes copied, not encoded again */
     ss_frame_iter_init(&it, f);
-    while (ss_frame_iter_next(&it, &rec))
-        if ((rc = ss_frame_writer_add(&r->sh[pick(r, &rec)].w, rec.key,
-                                      rec.klen, rec.val, rec.vlen)) < 0)
+    while (ss_frame_iter_next(&it, &rec)) {
+        if ((rc = ss_frame_writer_add_encoded(&r->sh[pick(r, &rec)].w, p,
+                                              (size_t)(it.p - p))) < 0)
             return rc;
+        p = it.p;
+    }
     return 0;
 }
 
