@@ -378,15 +378,14 @@ first8(const char *k)
     return v;
 }
 
-/* Move s's cursor to its next record; 0 when it has none left. */
+/* advance() past the end of a frame: the next frame's first record. */
 static int
-advance(struct shard *s)
+next_frame(struct shard *s)
 {
     size_t n;
 
     frames(s, &n);
-    s->rp = s->it.p;
-    while (!ss_frame_iter_next(&s->it, &s->r)) {
+    for (;;) {
         struct ss_frame f;
 
         if (++s->j >= n)
@@ -394,7 +393,19 @@ advance(struct shard *s)
         f = frame_at(s, s->j);
         ss_frame_iter_init(&s->it, &f);
         s->rp = s->it.p;
+        if (ss_frame_iter_next(&s->it, &s->r))
+            return s->live = 1;
     }
+}
+
+/* Move s's cursor to its next record; 0 when it has none left. Inlined
+ * into the join's loop: it runs once a record. */
+static inline __attribute__((always_inline)) int
+advance(struct shard *s)
+{
+    s->rp = s->it.p;
+    if (!ss_frame_iter_next(&s->it, &s->r) && !next_frame(s))
+        return 0;
     s->rn = (size_t)(s->it.p - s->rp);
     s->k8 = s->r.klen >= 8 ? first8(s->r.key) : 0;
     return s->live = 1;
@@ -412,7 +423,7 @@ rewind_shard(struct shard *s)
 
 /* Whether a's record has a key before b's in byte order: the first 8
  * bytes as one number (taken once, by advance()) settle most pairs. */
-static int
+static inline __attribute__((always_inline)) int
 before(const struct shard *a, const struct shard *b)
 {
     size_t n = a->r.klen < b->r.klen ? a->r.klen : b->r.klen;
@@ -426,6 +437,25 @@ before(const struct shard *a, const struct shard *b)
     return a->r.klen < b->r.klen;
 }
 
+/* The join of two shards in key order (--parallel 2), one compare a
+ * record, until one has no more: join_records() takes the rest. On
+ * equal keys (count-by-value cuts by key and value), shard 0's first. */
+static int
+join_two(struct run *r)
+{
+    struct shard *a = &r->sh[0], *b = &r->sh[1];
+    int rc;
+
+    while (a->live && b->live) {
+        struct shard *s = before(b, a) ? b : a;
+
+        if ((rc = ss_frame_writer_add_encoded(&r->w, s->rp, s->rn)) < 0)
+            return rc;
+        advance(s);
+    }
+    return 0;
+}
+
 /* The shards' records: in key order, each shard's being in key order
  * already; or (sessions) shard after shard. */
 static int
@@ -435,7 +465,9 @@ join_records(struct run *r)
 
     for (size_t i = 0; i < r->n; i++)
         rewind_shard(&r->sh[i]);
-    for (;;) {
+    if (r->sorted && r->n == 2 && (rc = join_two(r)) < 0)
+        return rc;
+    for (;;) { /* what join_two() left: one shard's, or any n's */
         struct shard *best = NULL;
 
         for (size_t i = 0; i < r->n; i++) {
