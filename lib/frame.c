@@ -190,20 +190,27 @@ update_flags_valid(char version, const struct ss_frame *f)
 }
 
 static int parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
-                 const char **why, int check_records);
+                 const char **why, int check_records, int check_sum);
 
 int
 ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
                const char **why)
 {
-    return parse(p, n, f, need, why, 1);
+    return parse(p, n, f, need, why, 1, 1);
+}
+
+int
+ss_frame_parse_own(const char *p, size_t n, struct ss_frame *f, size_t *need,
+                   const char **why)
+{
+    return parse(p, n, f, need, why, 0, 0);
 }
 
 #define BAD_RECORDS "record lengths do not match the payload"
 
 static int
 parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
-      const char **why, int check_records)
+      const char **why, int check_records, int check_sum)
 {
     size_t hlen;
     uint64_t plen;
@@ -238,7 +245,8 @@ parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
     f->payload = p + hlen;
     f->payload_len = plen;
     f->header_len = hlen;
-    if (ss_bytes_get_le(p + OFF_SUM, 8) != checksum(p, hlen, f->payload, plen))
+    if (check_sum &&
+        ss_bytes_get_le(p + OFF_SUM, 8) != checksum(p, hlen, f->payload, plen))
         return *why = "checksum mismatch", -EBADMSG;
     parse_trail(p, hlen, f);
     if (f->kind != SS_FRAME_BATCH && f->kind != SS_FRAME_END)
@@ -390,7 +398,7 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
             return not_frames(r);
         } else {
             rc = parse(r->in.data + r->pos, have, f, &need, &why,
-                       !r->defer_records);
+                       !r->defer_records, 1);
         }
         if (rc < 0)
             return ss_frame_reader_corrupt(r, f, why);
@@ -621,6 +629,27 @@ ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
         memcpy(p + n, val, vlen);
     n += vlen;
     w->out.len += n; /* within the room reserved above */
+    w->count++;
+    w->records++;
+    return 0;
+}
+
+int
+ss_frame_writer_add_encoded(struct ss_frame_writer *w, const char *rec,
+                            size_t n)
+{
+    int rc;
+
+    assert(w->open);
+    if (w->out.len == 0) /* begin() could not reserve the header */
+        return -ENOMEM;
+    if (w->out.len - ROOM >= w->part_bytes &&
+        (rc = send_frame(w, SS_FRAME_BATCH, w->flags | SS_FRAME_MORE)) < 0)
+        return rc;
+    if (w->out.cap - w->out.len < n && (rc = ss_buf_reserve(&w->out, n)) < 0)
+        return rc;
+    memcpy(w->out.data + w->out.len, rec, n);
+    w->out.len += n;
     w->count++;
     w->records++;
     return 0;

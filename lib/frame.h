@@ -267,6 +267,12 @@ void ss_frame_batch_release(struct ss_frame_batch_reader *b);
  * reason in *why. For readers that get bytes pushed to them. */
 int ss_frame_parse(const char *p, size_t n, struct ss_frame *f, size_t *need,
                    const char **why);
+/* ss_frame_parse() of a frame this process wrote itself (a --parallel
+ * shard's, over a pipe inside the process): the header is still decoded
+ * and checked, but neither the checksum nor the record lengths are, as
+ * those bytes never left our memory. */
+int ss_frame_parse_own(const char *p, size_t n, struct ss_frame *f,
+                       size_t *need, const char **why);
 
 /* ---- writing ---- */
 
@@ -301,6 +307,11 @@ void ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
  * when the batch outgrows part_bytes. 0, or a negative errno code. */
 int ss_frame_writer_add(struct ss_frame_writer *w, const char *key, size_t klen,
                         const char *val, size_t vlen);
+/* ss_frame_writer_add() of one record already encoded as in a payload
+ * (varint lengths, then the bytes), of the writer's keyedness: rec[0..n)
+ * is copied as it is. */
+int ss_frame_writer_add_encoded(struct ss_frame_writer *w, const char *rec,
+                                size_t n);
 /* Append the records of p[0..n) that each end with 'delim', many at a
  * time: as many as come before the first one longer than 'max' bytes or
  * than 127 (whose length takes more than the one byte its delimiter

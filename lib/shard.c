@@ -76,6 +76,9 @@ struct shard {
     size_t j;             /* merging: the frame, the record */
     struct ss_rec_iter it;
     struct ss_rec r;
+    const char *rp; /* r as encoded in the frame: rp[0..rn) */
+    size_t rn;
+    uint64_t k8; /* its key's first 8 bytes, of a key that long */
     int live;
 };
 
@@ -159,13 +162,17 @@ cut_part(struct run *r, const struct ss_frame *f)
 {
     struct ss_rec_iter it;
     struct ss_rec rec;
+    const char *p = f->payload;
     int rc;
 
+    /* each record goes as it came, its bytes copied, not encoded again */
     ss_frame_iter_init(&it, f);
-    while (ss_frame_iter_next(&it, &rec))
-        if ((rc = ss_frame_writer_add(&r->sh[pick(r, &rec)].w, rec.key,
-                                      rec.klen, rec.val, rec.vlen)) < 0)
+    while (ss_frame_iter_next(&it, &rec)) {
+        if ((rc = ss_frame_writer_add_encoded(&r->sh[pick(r, &rec)].w, p,
+                                              (size_t)(it.p - p))) < 0)
             return rc;
+        p = it.p;
+    }
     return 0;
 }
 
@@ -241,7 +248,13 @@ lead(struct run *r)
 /* ---- the merger: reading the shards ---- */
 
 /* Parse what shard s has sent, up to the end of a batch. 0, or
- * SS_REPORTED when a frame is bad (a bug: the shard wrote it). */
+ * SS_REPORTED when a frame is bad (a bug: the shard wrote it).
+ *
+ * Neither the checksum nor the record lengths are checked again: the
+ * frames were encoded by a thread of this process and came over a pipe
+ * that only it writes, so they hold what the shard's writer made, byte
+ * for byte. The stage's input was checked when the lead read it; the
+ * header is still decoded and checked, as the join relies on it. */
 static int
 scan(struct shard *s)
 {
@@ -249,8 +262,8 @@ scan(struct shard *s)
         struct fr fr = {.off = s->scan};
         const char *why = NULL;
         size_t need;
-        int rc = ss_frame_parse(s->buf.data + s->scan, s->buf.len - s->scan,
-                                &fr.f, &need, &why);
+        int rc = ss_frame_parse_own(s->buf.data + s->scan, s->buf.len - s->scan,
+                                    &fr.f, &need, &why);
 
         if (rc == 0)
             return 0;
@@ -351,21 +364,50 @@ consume(struct shard *s)
 
 /* ---- the merger: joining frames ---- */
 
-/* Move s's cursor to its next record; 0 when it has none left. */
+/* First 8 bytes of k as a big-endian number: numbers compare as the
+ * bytes do. One load, not a loop: the merger's once a record. */
+static uint64_t
+first8(const char *k)
+{
+    uint64_t v;
+
+    memcpy(&v, k, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* advance() past the end of a frame: the next frame's first record. */
 static int
-advance(struct shard *s)
+next_frame(struct shard *s)
 {
     size_t n;
 
     frames(s, &n);
-    while (!ss_frame_iter_next(&s->it, &s->r)) {
+    for (;;) {
         struct ss_frame f;
 
         if (++s->j >= n)
             return s->live = 0;
         f = frame_at(s, s->j);
         ss_frame_iter_init(&s->it, &f);
+        s->rp = s->it.p;
+        if (ss_frame_iter_next(&s->it, &s->r))
+            return s->live = 1;
     }
+}
+
+/* Move s's cursor to its next record; 0 when it has none left. Inlined
+ * into the join's loop: it runs once a record. */
+static inline __attribute__((always_inline)) int
+advance(struct shard *s)
+{
+    s->rp = s->it.p;
+    if (!ss_frame_iter_next(&s->it, &s->r) && !next_frame(s))
+        return 0;
+    s->rn = (size_t)(s->it.p - s->rp);
+    s->k8 = s->r.klen >= 8 ? first8(s->r.key) : 0;
     return s->live = 1;
 }
 
@@ -379,37 +421,39 @@ rewind_shard(struct shard *s)
     advance(s);
 }
 
-/* First 8 bytes of k as a big-endian number: numbers compare as the
- * bytes do. */
-static uint64_t
-first8(const char *k)
+/* Whether a's record has a key before b's in byte order: the first 8
+ * bytes as one number (taken once, by advance()) settle most pairs. */
+static inline __attribute__((always_inline)) int
+before(const struct shard *a, const struct shard *b)
 {
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | (unsigned char)k[i];
-    return v;
-}
-
-/* Keys in byte order, the merger's once a record: the first 8 bytes as
- * one number, without a call, settle most pairs. */
-static int
-keycmp(const struct ss_rec *a, const struct ss_rec *b)
-{
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    size_t n = a->r.klen < b->r.klen ? a->r.klen : b->r.klen;
     int c;
 
-    if (n >= 8) {
-        uint64_t x = first8(a->key), y = first8(b->key);
-
-        if (x != y)
-            return x < y ? -1 : 1;
-    }
-    c = n > 0 ? memcmp(a->key, b->key, n) : 0;
-
+    if (n >= 8 && a->k8 != b->k8)
+        return a->k8 < b->k8;
+    c = n > 0 ? memcmp(a->r.key, b->r.key, n) : 0;
     if (c != 0)
-        return c;
-    return (a->klen > b->klen) - (a->klen < b->klen);
+        return c < 0;
+    return a->r.klen < b->r.klen;
+}
+
+/* The join of two shards in key order (--parallel 2), one compare a
+ * record, until one has no more: join_records() takes the rest. On
+ * equal keys (count-by-value cuts by key and value), shard 0's first. */
+static int
+join_two(struct run *r)
+{
+    struct shard *a = &r->sh[0], *b = &r->sh[1];
+    int rc;
+
+    while (a->live && b->live) {
+        struct shard *s = before(b, a) ? b : a;
+
+        if ((rc = ss_frame_writer_add_encoded(&r->w, s->rp, s->rn)) < 0)
+            return rc;
+        advance(s);
+    }
+    return 0;
 }
 
 /* The shards' records: in key order, each shard's being in key order
@@ -421,20 +465,21 @@ join_records(struct run *r)
 
     for (size_t i = 0; i < r->n; i++)
         rewind_shard(&r->sh[i]);
-    for (;;) {
+    if (r->sorted && r->n == 2 && (rc = join_two(r)) < 0)
+        return rc;
+    for (;;) { /* what join_two() left: one shard's, or any n's */
         struct shard *best = NULL;
 
         for (size_t i = 0; i < r->n; i++) {
             struct shard *s = &r->sh[i];
 
-            if (s->live &&
-                (best == NULL || (r->sorted && keycmp(&s->r, &best->r) < 0)))
+            if (s->live && (best == NULL || (r->sorted && before(s, best))))
                 best = s;
         }
         if (best == NULL)
             return 0;
-        if ((rc = ss_frame_writer_add(&r->w, best->r.key, best->r.klen,
-                                      best->r.val, best->r.vlen)) < 0)
+        /* copied as the shard encoded it: the same record, the same bytes */
+        if ((rc = ss_frame_writer_add_encoded(&r->w, best->rp, best->rn)) < 0)
             return rc;
         advance(best);
     }
