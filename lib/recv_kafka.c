@@ -384,37 +384,27 @@ static void set_target(struct rkafka *k, struct part *p);
 static rd_kafka_topic_partition_list_t *
 committed(struct rkafka *k, const rd_kafka_topic_partition_list_t *l);
 
-/* 'name' is one of the --topic names. */
-static int
-subscribed(const struct rkafka *k, const char *name)
-{
-    size_t n = strlen(name);
-
-    for (const char *t = k->o.topics; t != NULL && *t != '\0';) {
-        const char *end = strchr(t, ',');
-        size_t len = end != NULL ? (size_t)(end - t) : strlen(t);
-
-        if (len == n && memcmp(t, name, n) == 0)
-            return 1;
-        t = end != NULL ? end + 1 : NULL;
-    }
-    return 0;
-}
-
 /* Every partition of the topics into the table, with its end offset now
  * unless it has one from an assignment. Unknown (the metadata cannot be
  * had): only the partitions this member was given count. */
 static void
 list_partitions(struct rkafka *k)
 {
+    rd_kafka_topic_partition_list_t *sub = NULL;
     const struct rd_kafka_metadata *md;
 
-    if (rd_kafka_metadata(k->rk, 0, NULL, &md, WATERMARK_MS) != 0)
+    if (rd_kafka_subscription(k->rk, &sub) != 0)
         return;
+    if (rd_kafka_metadata(k->rk, 0, NULL, &md, WATERMARK_MS) != 0) {
+        rd_kafka_topic_partition_list_destroy(sub);
+        return;
+    }
     for (int i = 0; i < md->topic_cnt; i++) {
         const struct rd_kafka_metadata_topic *t = &md->topics[i];
+        int ours = rd_kafka_topic_partition_list_find(
+                       sub, t->topic, RD_KAFKA_PARTITION_UA) != NULL;
 
-        for (int j = 0; subscribed(k, t->topic) && j < t->partition_cnt; j++) {
+        for (int j = 0; ours && j < t->partition_cnt; j++) {
             struct part *p = part_get(k, t->topic, t->partitions[j].id);
 
             if (p != NULL)
@@ -422,6 +412,7 @@ list_partitions(struct rkafka *k)
         }
     }
     rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_partition_list_destroy(sub);
 }
 
 /* The partitions this member does not hold have been committed by the
