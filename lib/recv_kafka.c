@@ -110,6 +110,7 @@ struct rkafka {
     int listed;           /* --once: every partition of the topics known */
     int64_t group_sum;    /* the group's offsets summed, to see them move */
     uint64_t group_moved; /* uv_now() when they last moved */
+    int closed_own;       /* --once: this member's partitions closed */
     int changed;          /* offsets moved since the ledger was written */
     struct ss_ledger ledger;
 };
@@ -262,8 +263,18 @@ message_error(struct rkafka *k, const rd_kafka_message_t *m)
     case RD_KAFKA_RESP_ERR__PARTITION_EOF: {
         struct part *p = part_find(k, topic, m->partition);
 
-        if (p != NULL && !p->waiting) /* waiting: read from elsewhere */
-            p->eof = m->offset;
+        if (p == NULL || p->waiting) /* waiting: read from elsewhere */
+            return 0;
+        p->eof = m->offset;
+        /* past the last message, a transaction's commit marker takes an
+         * offset of its own on a real cluster: the position (and so the
+         * commit) goes past it, else the group's offset never reaches the
+         * end offset that --once waits for */
+        if (p->next != NO_OFFSET && m->offset > p->next) {
+            p->next = m->offset;
+            p->taken = 1;
+            k->changed = 1;
+        }
         return 0;
     }
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
@@ -415,8 +426,11 @@ list_partitions(struct rkafka *k)
     rd_kafka_topic_partition_list_destroy(sub);
 }
 
+static int held_open(struct rkafka *k, const rd_kafka_topic_partition_t *e);
+
 /* The partitions this member does not hold have been committed by the
- * group up to their end offsets; 'say': name those that have not. */
+ * group up to their end offsets, and closed; 'say': name those that
+ * have not. */
 static int
 group_read(struct rkafka *k, int say)
 {
@@ -435,11 +449,19 @@ group_read(struct rkafka *k, int say)
         const struct part *p =
             part_find(k, c->elems[i].topic, c->elems[i].partition);
 
-        sum += c->elems[i].offset > 0 ? c->elems[i].offset : 0;
-        if (p == NULL || c->elems[i].offset >= p->target)
+        int open = held_open(k, &c->elems[i]);
+
+        /* a close is progress too: it moves no offset */
+        sum += (c->elems[i].offset > 0 ? c->elems[i].offset : 0) + !open;
+        if (p == NULL || (c->elems[i].offset >= p->target && !open))
             continue;
         done = 0;
-        if (say)
+        if (say && c->elems[i].offset >= p->target)
+            ss_diag("--once: '%s[%" PRId32 "]' read to its end, but still "
+                    "held open by another member: it may read it again "
+                    "when it leaves",
+                    p->topic, p->id);
+        else if (say)
             ss_diag("--once: '%s[%" PRId32 "]' not read to its end by the "
                     "group (offset %" PRId64 " of %" PRId64 "): left to its "
                     "next run",
@@ -456,6 +478,32 @@ group_read(struct rkafka *k, int say)
 }
 
 static void group_check(struct rkafka *k);
+static void close_parts(struct rkafka *k,
+                        const rd_kafka_topic_partition_list_t *l);
+
+/* --once: close this member's partitions as soon as they are read to
+ * their end and sent, while the group is still stable: once the first
+ * member leaves, the coordinator refuses commits until the rebalance
+ * ends, which a member leaving in turn cannot always wait for; its
+ * partitions would stay "open", and the group's next run would wait
+ * for a hand-over that never comes. 1: closed (or refused, owed). */
+static int
+close_own(struct rkafka *k)
+{
+    rd_kafka_topic_partition_list_t *l;
+
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].assigned && k->parts[i].next != k->parts[i].stored)
+            return 0; /* in the open batch: not sent yet */
+    l = rd_kafka_topic_partition_list_new(4);
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].assigned)
+            rd_kafka_topic_partition_list_add(l, k->parts[i].topic,
+                                              k->parts[i].id);
+    close_parts(k, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    return 1;
+}
 
 static void
 on_group(uv_timer_t *t)
@@ -463,8 +511,9 @@ on_group(uv_timer_t *t)
     group_check(t->data);
 }
 
-/* --once: this member's partitions are read to their end. It ends when
- * the group has read the others' too: a member that left earlier could
+/* --once: this member's partitions are read to their end: it closes
+ * them (close_own()), and ends when the group has read and closed the
+ * others' too: a member that left earlier could
  * be handed, as it left, a partition another had not finished, and no
  * one would read the rest in this run. The group's offsets not moving
  * for GROUP_STALL_MS (a member stuck, or a transactional topic whose
@@ -483,7 +532,9 @@ group_check(struct rkafka *k)
         k->listed = 1;
         k->group_moved = now;
     }
-    if (group_read(k, 0))
+    if (!k->closed_own)
+        k->closed_own = close_own(k);
+    if (k->closed_own && group_read(k, 0))
         kafka_end(k, 0);
     else if (now - k->group_moved >= GROUP_STALL_MS) {
         group_read(k, 1);
@@ -958,6 +1009,7 @@ assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
         p->assigned = 1;
         p->waiting = 0;
         p->dropped = NO_OFFSET;
+        k->closed_own = 0;
         if (k->o.once)
             set_target(k, p);
     }
