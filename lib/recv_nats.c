@@ -78,7 +78,10 @@ struct rnats {
     struct ss_recv r;
     struct ss_recv_nats_opts o;
     natsOptions *opts;
-    natsConnection *nc;
+    natsConnection *nc; /* set in the thread pool (work()) */
+    /* nc as the loop may use it: copied by after_work(), which runs once
+     * work() is over, so the loop never reads nc while the pool sets it */
+    natsConnection *loop_nc;
     jsCtx *js;
     natsSubscription *sub;
     uv_work_t work;
@@ -560,8 +563,9 @@ said_server(struct rnats *n)
 {
     char now[sizeof(n->server)];
 
-    if (n->nc == NULL ||
-        natsConnection_GetConnectedUrl(n->nc, now, sizeof(now)) != NATS_OK ||
+    if (n->loop_nc == NULL ||
+        natsConnection_GetConnectedUrl(n->loop_nc, now, sizeof(now)) !=
+            NATS_OK ||
         now[0] == '\0')
         return;
     if (atomic_exchange(&n->moved, 0) && strcmp(now, n->server) != 0)
@@ -576,6 +580,7 @@ after_work(uv_work_t *w, int status)
 
     (void)status;
     n->working = 0;
+    n->loop_nc = n->nc;
     if (n->stopped) {
         give_back(n);
         return;
@@ -657,7 +662,7 @@ sent(struct ss_recv *r, int64_t time)
     (void)time;
     if (!n->working && n->next < n->list.Count)
         keep_held(n);
-    if (n->nopen == 0 && !(n->o.stats && n->nc != NULL))
+    if (n->nopen == 0 && !(n->o.stats && n->loop_nc != NULL))
         return;
     for (size_t i = 0; i < n->nopen; i++) {
         natsMsg_Ack(n->open[i].m, NULL);
@@ -665,8 +670,8 @@ sent(struct ss_recv *r, int64_t time)
         if (rc == 0)
             rc = seqs_add(&n->skip, n->open[i].seq, n->open[i].seq);
     }
-    flushed = n->nc != NULL && !atomic_load(&n->down) &&
-              natsConnection_FlushTimeout(n->nc, FLUSH_MS) == NATS_OK;
+    flushed = n->loop_nc != NULL && !atomic_load(&n->down) &&
+              natsConnection_FlushTimeout(n->loop_nc, FLUSH_MS) == NATS_OK;
     if (!flushed && n->nopen > 0)
         ss_diag("--nats: the server has not confirmed the acks of %zu "
                 "message%s: if it delivers them again, they are dropped",
