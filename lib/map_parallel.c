@@ -94,6 +94,7 @@ struct par {
     size_t fill;        /* rd[fill] is being read */
     int busy;           /* rd[!fill] is with the workers */
     int rounds;         /* the batch may be run in rounds (rounds_of()) */
+    size_t round;       /* ... of this many bytes a worker: round_bytes() */
     size_t nrounds;     /* rounds run this batch */
     uint64_t recnos;    /* records of the batch in rounds handed over */
     /* The handoff, under mu: the lead bumps gen to run a round; a worker
@@ -155,9 +156,10 @@ combines(const struct ss_map_op *op)
 
 /* A batch counted (--count, --count-by-value) need not be held whole:
  * every ROUND bytes a worker, the records read so far are cut and run,
- * and their bytes forgotten. The lead then holds n * ROUND bytes of the
- * batch, not all of it: the word count over 100 MB at --parallel 2 peaked
- * at 117 MiB, now 50, with the same CPU time. Counts add up whatever the
+ * and their bytes forgotten. The lead then holds two rounds of n * ROUND
+ * bytes of the batch (one read, one counted), not all of it: the word
+ * count over 100 MB at --parallel 2 peaked at 117 MiB held whole, 50 in
+ * one round at a time, 58 in two. Counts add up whatever the
  * cuts, and a key's first appearance is in the first round and slice
  * that has it, so the workers' keys merge round by round, slice by slice
  * (merge_rounds()). That merge looks every worker's keys up, where one
@@ -167,6 +169,21 @@ combines(const struct ss_map_op *op)
  * later round would come before another's of an earlier one; nor --exec,
  * a command per slice. */
 #define ROUND ((size_t)8 << 20)
+
+/* ROUND, or SSTREAM_TEST_ROUND bytes for the tests: a batch of a few
+ * hundred KB then runs in many rounds, where 8 MiB would need tens of
+ * MB a test. */
+static size_t
+round_bytes(void)
+{
+    const char *t = getenv("SSTREAM_TEST_ROUND");
+    unsigned long long n;
+
+    if (t == NULL || *t == '\0')
+        return ROUND;
+    n = strtoull(t, NULL, 10);
+    return n > 0 && n < ROUND ? (size_t)n : ROUND;
+}
 
 static int
 rounds_of(const struct ss_map_config *cfg, size_t k, int combine)
@@ -344,6 +361,7 @@ ss_map__par_setup(struct map *m)
     par->combine = combine;
     par->exec = combine && cfg->ops[k].kind == SS_MAP_EXEC;
     par->rounds = rounds_of(cfg, k, combine);
+    par->round = round_bytes();
     for (size_t j = 0; j < par->n; j++) {
         if ((rc = worker_setup(&par->w[j], m, k + (size_t)combine)) < 0)
             return rc == SS_REPORTED ? rc : ss_diag_err(rc, "--parallel");
@@ -430,11 +448,11 @@ ss_map__par_take(struct map *m, const struct ss_frame *f)
     struct part pt;
     int rc;
 
-    /* A round ends before the frame that would take it past n * ROUND
+    /* A round ends before the frame that would take it past n * round
      * bytes, so that its buffer never doubles past that. */
     if (par->rounds && rd->batch.len > 0 &&
-        (rd->batch.len >= par->n * ROUND ||
-         f->payload_len > par->n * ROUND - rd->batch.len)) {
+        (rd->batch.len >= par->n * par->round ||
+         f->payload_len > par->n * par->round - rd->batch.len)) {
         if ((rc = take_back(m)) < 0 || (rc = hand_over(m)) < 0)
             return rc;
         rd = &par->rd[par->fill];
