@@ -163,8 +163,10 @@ combines(const struct ss_map_op *op)
  * cuts, and a key's first appearance is in the first round and slice
  * that has it, so the workers' keys merge round by round, slice by slice
  * (merge_rounds()). That merge looks every worker's keys up, where one
- * round takes the first worker's table as it is: rounds of 8 MiB keep
- * the 11 MB word count in one (at 4 MiB it took 10% more CPU time). Not
+ * round takes the first worker's table as it is: the 11 MB word count
+ * at --parallel 2 took 65-80 ms of CPU time in one round, 70-90 in
+ * three (round_limit(): the first rounds are smaller), for counting that
+ * starts as the first MiBs come in rather than after 16. Not
  * --group-by-key, --reduce-by-key and --reduce: a worker's values of a
  * later round would come before another's of an earlier one; nor --exec,
  * a command per slice. */
@@ -437,6 +439,25 @@ populate(struct round *rd, size_t upto)
 #endif
 }
 
+/* The first rounds of a batch are smaller: FIRST bytes a worker, then
+ * twice as many each round up to par->round. The workers wait for the
+ * lead to read the first round; in a pipeline it comes as fast as the
+ * stage before writes it, so a first round of 8 MiB a worker left them
+ * idle for the time the source took to make 16 MiB. A round twice the
+ * last takes the lead about as long to read as the workers take to
+ * count the last (reading is some twice as fast as counting at 2). */
+#define FIRST ((size_t)1 << 20)
+
+static size_t
+round_limit(const struct par *par)
+{
+    size_t i = par->nrounds + (size_t)par->busy, b = FIRST;
+
+    while (i-- > 0 && b < par->round)
+        b *= 2;
+    return par->n * (b < par->round ? b : par->round);
+}
+
 static int hand_over(struct map *m);
 static int take_back(struct map *m);
 
@@ -451,8 +472,8 @@ ss_map__par_take(struct map *m, const struct ss_frame *f)
     /* A round ends before the frame that would take it past n * round
      * bytes, so that its buffer never doubles past that. */
     if (par->rounds && rd->batch.len > 0 &&
-        (rd->batch.len >= par->n * par->round ||
-         f->payload_len > par->n * par->round - rd->batch.len)) {
+        (rd->batch.len >= round_limit(par) ||
+         f->payload_len > round_limit(par) - rd->batch.len)) {
         if ((rc = take_back(m)) < 0 || (rc = hand_over(m)) < 0)
             return rc;
         rd = &par->rd[par->fill];
