@@ -159,7 +159,9 @@ combines(const struct ss_map_op *op)
  * and their bytes forgotten. The lead then holds two rounds of n * ROUND
  * bytes of the batch (one read, one counted), not all of it: the word
  * count over 100 MB at --parallel 2 peaked at 117 MiB held whole, 50 in
- * one round at a time, 58 in two. Counts add up whatever the
+ * one round of 8 MiB a worker at a time, 58 in two, 42 in two of 4 MiB
+ * (as many rounds cost the merge no more: it looks each key up once).
+ * Counts add up whatever the
  * cuts, and a key's first appearance is in the first round and slice
  * that has it, so the workers' keys merge round by round, slice by slice
  * (merge_rounds()). That merge looks every worker's keys up, where one
@@ -170,10 +172,10 @@ combines(const struct ss_map_op *op)
  * --group-by-key, --reduce-by-key and --reduce: a worker's values of a
  * later round would come before another's of an earlier one; nor --exec,
  * a command per slice. */
-#define ROUND ((size_t)8 << 20)
+#define ROUND ((size_t)4 << 20)
 
 /* ROUND, or SSTREAM_TEST_ROUND bytes for the tests: a batch of a few
- * hundred KB then runs in many rounds, where 8 MiB would need tens of
+ * hundred KB then runs in many rounds, where 4 MiB would need tens of
  * MB a test. */
 static size_t
 round_bytes(void)

@@ -150,7 +150,7 @@ same() {
 }
 
 @test "parallel: a counted batch of many MiB, counted in rounds" {
-    # 17 MB: the workers count it in rounds of 1, 2, 4, then 8 MiB a
+    # 17 MB: the workers count it in rounds of 1, 2, then 4 MiB a
     # worker (lib/map_parallel.c, rounds_of()); new keys (b...)
     # come in every round and slice, old ones (a...) come back, a
     # non-number now and then is a reject (the last two after the first
