@@ -161,17 +161,16 @@ combines(const struct ss_map_op *op)
  * count over 100 MB at --parallel 2 peaked at 117 MiB held whole, 50 in
  * one round of 8 MiB a worker at a time, 58 in two, 42 in two of 4 MiB
  * (as many rounds cost the merge no more: it looks each key up once).
- * Counts add up whatever the
- * cuts, and a key's first appearance is in the first round and slice
- * that has it, so the workers' keys merge round by round, slice by slice
- * (merge_rounds()). That merge looks every worker's keys up, where one
- * round takes the first worker's table as it is: the 11 MB word count
- * at --parallel 2 took 65-80 ms of CPU time in one round, 70-90 in
- * three (round_limit(): the first rounds are smaller), for counting that
- * starts as the first MiBs come in rather than after 16. Not
- * --group-by-key, --reduce-by-key and --reduce: a worker's values of a
- * later round would come before another's of an earlier one; nor --exec,
- * a command per slice. */
+ * Counts add up whatever the cuts, and a key's first appearance is in
+ * the first round and slice that has it, so the workers' keys merge
+ * round by round, slice by slice (merge_rounds()). That merge looks every
+ * worker's keys up, where one round takes the first worker's table as it
+ * is: the 11 MB word count at --parallel 2 took 65-80 ms of CPU time in
+ * one round, 70-90 in three (round_limit(): the first rounds are
+ * smaller), for counting that starts as the first MiBs come in rather
+ * than after 16. Not --group-by-key, --reduce-by-key and --reduce: a
+ * worker's values of a later round would come before another's of an
+ * earlier one; nor --exec, a command per slice. */
 #define ROUND ((size_t)4 << 20)
 
 /* ROUND, or SSTREAM_TEST_ROUND bytes for the tests: a batch of a few
