@@ -691,21 +691,70 @@ ss_map__worker_keep(struct map *m, const struct ss_rec *r)
 
 /* ---- merging, in slice order ---- */
 
+/* Lookups in flight while merging counts, as the word count keeps them
+ * (lib/map_record.c, RING): a key's slot is prefetched when it is read
+ * from the worker's table, its entry half a ring later, and it is looked
+ * up a whole ring later. One lookup at a time waited for the cache miss
+ * of each: the merge of 14 rounds of 100 MB at --parallel 2 took 16-37
+ * ms, all of it after the workers were done. */
+#define MERGE_RING 32
+
+struct merge_ring {
+    struct ss_keytab_key k[MERGE_RING];
+    const uint64_t *v[MERGE_RING];
+    size_t head, tail;
+};
+
+static int
+merge_one(struct ss_keytab *to, struct merge_ring *r)
+{
+    size_t t = r->tail++ % MERGE_RING;
+    uint64_t *n;
+    int created;
+
+    if ((n = ss_keytab_get_key(to, &r->k[t], &created)) == NULL)
+        return -ENOMEM;
+    *n += *r->v[t];
+    return 0;
+}
+
+/* Add the counts of from's keys [*cur, end) into to, keys new to it
+ * after its own in from's order. */
+static int
+merge_range(struct ss_keytab *to, const struct ss_keytab *from, size_t cur,
+            size_t end)
+{
+    struct merge_ring r = {.head = 0, .tail = 0};
+    size_t klen;
+    const char *k;
+    const uint64_t *v;
+
+    while (cur < end && (v = ss_keytab_next(from, &cur, &k, &klen)) != NULL) {
+        size_t h = r.head % MERGE_RING;
+
+        if (r.head - r.tail == MERGE_RING && merge_one(to, &r) < 0)
+            return -ENOMEM;
+        ss_keytab_key(&r.k[h], k, klen);
+        r.v[h] = v;
+        ss_keytab_prefetch(to, r.k[h].h, 0);
+        if (r.head - r.tail >= MERGE_RING / 2)
+            ss_keytab_prefetch(
+                to, r.k[(r.head - MERGE_RING / 2) % MERGE_RING].h, 1);
+        r.head++;
+    }
+    while (r.tail < r.head)
+        if (merge_one(to, &r) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
 static int
 merge_counts(struct ss_keytab *to, struct ss_keytab *from)
 {
-    size_t cur = 0, klen;
-    const char *k;
-    uint64_t *v, *n;
-    int created;
+    int rc = merge_range(to, from, 0, SIZE_MAX);
 
-    while ((v = ss_keytab_next(from, &cur, &k, &klen)) != NULL) {
-        if ((n = ss_keytab_get(to, k, klen, &created)) == NULL)
-            return -ENOMEM;
-        *n += *v;
-    }
     ss_keytab_clear(from);
-    return 0;
+    return rc;
 }
 
 /* Per key, the lead's accumulator then the worker's. */
@@ -783,11 +832,7 @@ merge_rounds(struct map *m, size_t i)
 {
     struct par *par = m->par;
     struct ss_keytab *to = &m->st[i].tab;
-    size_t klen;
-    const char *k;
-    uint64_t *v, *n;
     size_t most = 0;
-    int created;
 
     /* the keys of the batch: at least the most a worker has */
     for (size_t j = 0; j < par->n; j++)
@@ -799,14 +844,9 @@ merge_rounds(struct map *m, size_t i)
         for (size_t j = 0; j < par->n; j++) {
             struct ss_keytab *from = &par->w[j].m.st[i].tab;
             const size_t *ends = (const size_t *)(void *)par->w[j].ends.data;
-            size_t cur = r > 0 ? ends[r - 1] : 0;
 
-            while (cur < ends[r] &&
-                   (v = ss_keytab_next(from, &cur, &k, &klen)) != NULL) {
-                if ((n = ss_keytab_get(to, k, klen, &created)) == NULL)
-                    return -ENOMEM;
-                *n += *v;
-            }
+            if (merge_range(to, from, r > 0 ? ends[r - 1] : 0, ends[r]) < 0)
+                return -ENOMEM;
         }
     for (size_t j = 0; j < par->n; j++)
         ss_keytab_clear(&par->w[j].m.st[i].tab);
