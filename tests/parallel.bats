@@ -150,8 +150,8 @@ same() {
 }
 
 @test "parallel: a counted batch of many MiB, counted in rounds" {
-    # 17 MB: at --parallel 2 the workers count it in rounds of 8 MiB a
-    # worker (lib/map_parallel.c, rounds_of()), at 3 in one; new keys (b...)
+    # 17 MB: the workers count it in rounds of 1, 2, then 4 MiB a
+    # worker (lib/map_parallel.c, rounds_of()); new keys (b...)
     # come in every round and slice, old ones (a...) come back, a
     # non-number now and then is a reject (the last two after the first
     # round). Then a small batch, counted in one round. Outputs are
@@ -184,6 +184,58 @@ same() {
         "sstream-map: batch 1000, record 699937: 'x699937' is not a number" \
         "sstream-map: 7 rejected records not kept (use --rejects FILE)" \
         "exit 1")"
+}
+
+@test "parallel: a batch of many rounds, rejects in round 3 and later" {
+    # SSTREAM_TEST_ROUND=1 (bytes a worker): every frame (about 256 KiB
+    # of a replayed file) is a round of its own, at any N, so a 2.2 MB
+    # batch runs in 9 rounds, read one while the workers count the last
+    # (lib/map_parallel.c). New keys (b...) come in every round, old ones
+    # (a...) come back; a non-number is a reject: in round 1, two in
+    # round 3 (bytes 590-630k), rounds 6 and 9. Then a batch of 3 rounds
+    # with a reject in round 2: record numbers start again at 1.
+    mkdir -p "$T/many"
+    awk -v n=120000 -v bad="2000 33000 35000 80000 119000" \
+        'BEGIN {
+            split(bad, b, " ")
+            for (j in b) x[b[j]] = 1
+            for (i = 1; i <= n; i++) {
+                v = (i in x) ? "x" i : i % 97
+                printf "a%d %s b%d c%d\n", (i * 7919) % 6000, v, int(i / 5), i % 13
+            }
+        }' >"$T/many/1"
+    awk 'BEGIN { for (i = 1; i <= 30000; i++)
+        printf "a%d %s b%d\n", i % 5000, i == 20000 ? "y" : i % 89, int(i / 3) }' >"$T/many/2"
+    for args in "--flat-map words --count-by-value" \
+        "--value-field 2 --where value>50 --count-by-value" \
+        "--value-field 2 --where value>50 --count"; do
+        for n in 1 2 3; do
+            # shellcheck disable=SC2086 # the arguments split at spaces
+            SSTREAM_TEST_ROUND=1 pipeline "$T/many" sstream-map --parallel "$n" $args \
+                >"$T/out$n" 2>"$T/err$n" || echo "exit $?" >>"$T/err$n"
+        done
+        [ "$(wc -l <"$T/out1")" -ge 2 ]
+        cmp "$T/out1" "$T/out2"
+        cmp "$T/out1" "$T/out3"
+        cmp "$T/err1" "$T/err2"
+        cmp "$T/err1" "$T/err3"
+    done
+    assert_equal "$(cat "$T/err1")" "$(printf '%s\n' \
+        "sstream-map: batch 1000, record 2000: 'x2000' is not a number" \
+        "sstream-map: batch 1000, record 33000: 'x33000' is not a number" \
+        "sstream-map: batch 1000, record 35000: 'x35000' is not a number" \
+        "sstream-map: batch 1000, record 80000: 'x80000' is not a number" \
+        "sstream-map: batch 1000, record 119000: 'x119000' is not a number" \
+        "sstream-map: batch 2000, record 20000: 'y' is not a number" \
+        "sstream-map: 6 rejected records not kept (use --rejects FILE)" \
+        "exit 1")"
+    # the word count's keys in order of first appearance, as awk finds them
+    SSTREAM_TEST_ROUND=1 pipeline "$T/many" sstream-map --parallel 2 \
+        --flat-map words --count-by-value >"$T/wc2"
+    awk '{ for (i = 1; i <= NF; i++) if (!($i in c)) { c[$i]; o[++n] = $i }
+           for (i = 1; i <= NF; i++) c[$i]++ }
+         END { for (i = 1; i <= n; i++) print o[i] "\t" c[o[i]] }' "$T/many/1" >"$T/want"
+    awk -F '\t' '$1 == 1000 { print $2 "\t" $3 }' "$T/wc2" | cmp - "$T/want"
 }
 
 @test "parallel: a failing --exec is said once, as at --parallel 1" {
