@@ -291,6 +291,7 @@ win_release(struct win *x)
     }
     free(x->ring.panes);
     ss_keytab_release(&x->ring.run);
+    ss_keytab_release(&x->ring.spare);
     while ((s = ss_keytab_next(&x->sess, &cur, &k, &klen)) != NULL)
         ss_acc_release(&s->acc);
     ss_keytab_release(&x->sess);
@@ -358,6 +359,7 @@ ss_window__init(struct win *x, const struct ss_window_config *cfg, int fd)
                           ? cfg->inverse_exec != NULL
                           : ss_op_invertible(x->op) && !cfg->no_inverse;
     ss_keytab_init(&x->ring.run, sizeof(struct ss_acc), acc_drop);
+    ss_keytab_init(&x->ring.spare, sizeof(struct ss_acc), acc_drop);
     ss_keytab_init(&x->sess, sizeof(struct session), NULL);
     ss_frame_writer_init(&x->out.w, fd);
 }
