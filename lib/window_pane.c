@@ -173,9 +173,9 @@ ss_window__flatten_into(struct pane *p, struct ss_buf *b)
 #define SPARE_IDLE 8
 
 /* A flattened pane's table goes, cleared, to the spare, for the next
- * pane to fill: freed and grown again each pane, the index was calloc()ed
- * at every doubling and its zero pages faulted in and written (with
- * --parallel, each write to a zero page flushes the other cores' TLBs).
+ * pane to fill. Freed and grown again each pane (a batch, at -s of one
+ * batch), it was rebuilt from 64 slots by doublings, each a new index
+ * and entries, their pages faulted in again: at 1M keys, every batch.
  * Kept, the next pane reuses its pages; one table at a time still, as
  * before, since the open pane is the only one with a table. The spare
  * is freed when panes have needed far less of it for a while, so that
