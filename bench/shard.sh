@@ -8,8 +8,10 @@
 # stage alone. State: --update sum --emit updated --no-checkpoint (each
 # batch's 300k updates out). Window: -w 5s --reduce-by-key sum (the
 # inverse path; a window holds ~950k keys by the end, emitted each
-# slide). Each runs RUNS times (default 3): the median wall and CPU
-# times and the largest max RSS (/usr/bin/time). Both outputs are checked equal to
+# slide). Each runs RUNS times (default 3), --parallel 1 and 2 in turn
+# (so that a load that comes and goes falls on both alike): the median
+# wall and CPU times and the largest max RSS (/usr/bin/time); VERBOSE=1
+# prints every run with the load beside it. Both outputs are checked equal to
 # --parallel 1's. Target on 2 cores: updates >= 1.5x faster at
 # --parallel 2, max RSS within 1.2x. The cores are shared: a busy
 # machine takes the second core and the speed-up with it: the load
@@ -54,14 +56,32 @@ run1() {
     awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$data/time"
 }
 
-# median_of N ARGS...: the median wall and CPU times, the largest max RSS
+# median_of RUNS: the median wall and CPU times, the largest max RSS of
+# lines of run1
 median_of() {
-    local n=$1 i runs
-    shift
-    runs=$(for i in $(seq "$RUNS"); do run1 "$n" "$@"; done)
+    local runs
+    runs=$(cat)
     mid() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
     echo "$(cut -d' ' -f1 <<<"$runs" | mid) $(cut -d' ' -f2 <<<"$runs" | mid)" \
         "$(cut -d' ' -f3 <<<"$runs" | sort -n | tail -1)"
+}
+
+# both ARGS...: RUNS runs of ARGS at --parallel 1 and 2 in turn, into
+# $data/runs-1 and $data/runs-2 (VERBOSE=1: each said on stderr)
+both() {
+    local i n line
+    : >"$data/runs-1"
+    : >"$data/runs-2"
+    for i in $(seq "$RUNS"); do
+        for n in 1 2; do
+            line=$(run1 "$n" "$@")
+            echo "$line" >>"$data/runs-$n"
+            [ "${VERBOSE:-0}" = 0 ] || echo "  run $i p$n: wall $(
+                cut -d' ' -f1 <<<"$line") s, cpu $(cut -d' ' -f2 <<<"$line") s," \
+                "$(($(cut -d' ' -f3 <<<"$line") / 1024)) MB, load" \
+                "$(cut -d' ' -f1 /proc/loadavg)" >&2
+        done
+    done
 }
 
 status=0
@@ -77,8 +97,10 @@ bench() { # name stage-arguments...
         echo "shard: $name: --parallel 2 differs from --parallel 1" >&2
         status=1
     fi
-    read -r at ac am < <(median_of 1 "$@")
-    read -r bt bc bm < <(median_of 2 "$@")
+    [ "${VERBOSE:-0}" = 0 ] || echo "$name:" >&2
+    both "$@"
+    read -r at ac am < <(median_of <"$data/runs-1")
+    read -r bt bc bm < <(median_of <"$data/runs-2")
     printf '%-34s %6.2f %6.2f %6.2fx %6.2f %6.2f %6.2fx %6.0f %6.0f %5.2fx\n' \
         "$name" "$at" "$bt" "$(echo "$at / $bt" | bc -l)" "$ac" "$bc" \
         "$(echo "$ac / ($bc / 2)" | bc -l)" "$((am / 1024))" \

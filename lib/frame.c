@@ -66,9 +66,9 @@ ss_frame_header_len(unsigned n, int ingest)
            (ingest ? SS_FRAME_INGEST_LEN : 0);
 }
 
-void
-ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
-                       size_t len)
+/* The header of f without its checksum (the field 0): its length. */
+static size_t
+put_header(char *h, const struct ss_frame *f, size_t len)
 {
     unsigned n =
         f->ntrail < SS_FRAME_TRAIL_MAX ? f->ntrail : SS_FRAME_TRAIL_MAX;
@@ -97,6 +97,16 @@ ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
         ss_bytes_put_le(e, f->ingest, 8);
         ss_bytes_put_le(e + 8, f->ingest_interval, 4);
     }
+    ss_bytes_put_le(h + OFF_SUM, 0, 8);
+    return hlen;
+}
+
+void
+ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
+                       size_t len)
+{
+    size_t hlen = put_header(h, f, len);
+
     ss_bytes_put_le(h + OFF_SUM, checksum(h, hlen, payload, len), 8);
 }
 
@@ -398,7 +408,7 @@ ss_frame_reader_next(struct ss_frame_reader *r, struct ss_frame *f)
             return not_frames(r);
         } else {
             rc = parse(r->in.data + r->pos, have, f, &need, &why,
-                       !r->defer_records, 1);
+                       !r->defer_records && !r->own, !r->own);
         }
         if (rc < 0)
             return ss_frame_reader_corrupt(r, f, why);
@@ -440,7 +450,7 @@ ss_frame_reader_corrupt(const struct ss_frame_reader *r,
 int
 ss_frame_reader_check(const struct ss_frame_reader *r, const struct ss_frame *f)
 {
-    if (!r->defer_records || records_valid(f))
+    if (!r->defer_records || r->own || records_valid(f))
         return 0;
     return ss_frame_reader_corrupt(r, f, BAD_RECORDS);
 }
@@ -590,7 +600,10 @@ send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
     uint64_t t0;
     int rc;
 
-    ss_frame_encode_header(h, &f, w->out.data + ROOM, plen);
+    if (w->own)
+        put_header(h, &f, plen);
+    else
+        ss_frame_encode_header(h, &f, w->out.data + ROOM, plen);
     t0 = ss_dur_mono_ns();
     rc = ss_io_write_all(w->fd, h, hlen + plen);
     w->write_ns += ss_dur_mono_ns() - t0;

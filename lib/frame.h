@@ -197,6 +197,10 @@ struct ss_frame_reader {
     /* Set by a stage that handles update frames (SS_FRAME_UPDATE); a
      * reader without it reports the first one as not for this stage. */
     int updates;
+    /* Set for a pipe inside this process whose writer has 'own' set (a
+     * --parallel shard's input): as ss_frame_parse_own(), neither the
+     * checksum nor the record lengths are checked. */
+    int own;
 };
 
 void ss_frame_reader_init(struct ss_frame_reader *r, int fd, const char *name);
@@ -295,6 +299,10 @@ struct ss_frame_writer {
     char trail[SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY];
     uint64_t ingest; /* the ingest field; ingest_interval 0: none yet */
     uint32_t ingest_interval;
+    /* Set for a pipe to a reader inside this process that checks no
+     * checksum (reader 'own', ss_frame_parse_own()): the frames go with
+     * a checksum of 0, not computed. */
+    int own;
 };
 
 void ss_frame_writer_init(struct ss_frame_writer *w, int fd);

@@ -670,6 +670,7 @@ shard_open(struct run *r, struct shard *s, size_t i, const char *ckpt,
     ss_io_widen_pipe(s->in[1], SS_FRAME_PIPE_BYTES);
     ss_io_widen_pipe(s->out[1], SS_FRAME_PIPE_BYTES);
     ss_frame_writer_init(&s->w, s->in[1]);
+    s->w.own = 1; /* no checksum: see "the engines" below */
     return shard_stage(s, name, rejects);
 }
 
@@ -823,6 +824,15 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
 
 /* ---- the engines ---- */
 
+/* The frames between the lead, a shard and the merger go without
+ * checksums, neither computed nor checked (the writers' and the shard's
+ * reader's 'own'; the merger's ss_frame_parse_own()): the lead checked
+ * the stage's input, checksum and record lengths, when it read it, and
+ * copies each record's bytes as they came; the pipes are this process's,
+ * written by its own threads only, so the bytes read are those written.
+ * Checking them again cost each shard an XXH64 pass and a walk over its
+ * part, and the lead and each shard an XXH64 pass over what they wrote. */
+
 static int
 state_shard(struct shard *s)
 {
@@ -833,6 +843,7 @@ state_shard(struct shard *s)
     c.checkpoint = c.checkpoint != NULL ? s->dir : NULL;
     c.rejects = NULL;
     memset(&c.stats, 0, sizeof(c.stats));
+    c.own_frames = 1;
     return ss_state_run(&c, &s->sg);
 }
 
@@ -907,6 +918,7 @@ window_shard(struct shard *s)
     c.checkpoint = c.checkpoint != NULL ? s->dir : NULL;
     c.rejects = NULL;
     memset(&c.stats, 0, sizeof(c.stats));
+    c.own_frames = 1;
     return ss_window_run(&c, &s->sg);
 }
 

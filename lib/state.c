@@ -923,6 +923,7 @@ ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
     ss_keytab_init(&s.t, sizeof(struct ent), drop_ent);
     ss_keytab_init(&s.ov, sizeof(struct ovv), NULL);
     ss_frame_writer_init(&s.w, cfg->fd_out);
+    s.w.own = cfg->own_frames;
     /* Until the first batch says how many to keep, keep what loads. */
     ss_replay_init(&s.kept, cfg->keep_outputs);
     if ((rc = ss_stage_open(sg, "state", cfg->rejects, &cfg->stats)) < 0 ||
@@ -935,6 +936,7 @@ ss_state_run(const struct ss_state_config *cfg, struct ss_stage *sg)
     }
     s.stats->w = &s.w;
     ss_frame_batch_init(&br, cfg->fd_in, "stdin");
+    br.rd.own = cfg->own_frames;
     while ((rc = ss_frame_batch_next(&br)) > 0)
         if ((rc = on_batch(&s, &br)) < 0)
             break;

@@ -291,6 +291,7 @@ win_release(struct win *x)
     }
     free(x->ring.panes);
     ss_keytab_release(&x->ring.run);
+    ss_keytab_release(&x->ring.spare);
     while ((s = ss_keytab_next(&x->sess, &cur, &k, &klen)) != NULL)
         ss_acc_release(&s->acc);
     ss_keytab_release(&x->sess);
@@ -322,6 +323,7 @@ run_loop(struct win *x)
 
     ss_frame_batch_init(&br, x->cfg->fd_in, "stdin");
     br.rd.updates = x->late != NULL; /* else the reader refuses them */
+    br.rd.own = x->cfg->own_frames;
     while ((rc = ss_frame_batch_next(&br)) > 0)
         if ((rc = on_batch(x, &br)) < 0)
             break;
@@ -358,6 +360,7 @@ ss_window__init(struct win *x, const struct ss_window_config *cfg, int fd)
                           ? cfg->inverse_exec != NULL
                           : ss_op_invertible(x->op) && !cfg->no_inverse;
     ss_keytab_init(&x->ring.run, sizeof(struct ss_acc), acc_drop);
+    ss_keytab_init(&x->ring.spare, sizeof(struct ss_acc), acc_drop);
     ss_keytab_init(&x->sess, sizeof(struct session), NULL);
     ss_frame_writer_init(&x->out.w, fd);
 }
@@ -394,6 +397,9 @@ ss_window_run(const struct ss_window_config *config, struct ss_stage *sg)
     if (cnt.mode == SS_WINDOW_COUNT)
         cnt.keep_empty = 1;
     ss_window__init(&x, cfg, cfg->fd_out);
+    /* the main engine's only: a rebuild's (window_late.c) frames are read
+     * back and checked */
+    x.out.w.own = cfg->own_frames;
     x.rej = &sg->rej;
     x.stats = &sg->stats;
     if (ss_stage_open(sg, "window", cfg->rejects, &cfg->stats) < 0) {

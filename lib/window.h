@@ -66,6 +66,9 @@ struct ss_window_config {
 
     /* Frames in and out: stdin and stdout, or a shard's pipes (lib/shard) */
     int fd_in, fd_out;
+    /* fd_in and fd_out are a shard's pipes: frames on them go without
+     * checksums (struct ss_frame_reader and ss_frame_writer 'own') */
+    int own_frames;
 };
 
 void ss_window_config_init(struct ss_window_config *cfg);

@@ -60,6 +60,11 @@ struct win_ring {
     unsigned since_rebuild;
     int64_t open_end; /* end of the pane taking records */
     int started;      /* set up, on the first batch */
+    /* Keyed modes: the open pane's table memory between panes, cleared
+     * (window_pane.c: keep_table()), and how many panes in a row needed
+     * far less of it. */
+    struct ss_keytab spare;
+    unsigned spare_idle;
 };
 
 /* The input: the batch being read, and what earlier ones told. */

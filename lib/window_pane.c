@@ -167,6 +167,51 @@ ss_window__flatten_into(struct pane *p, struct ss_buf *b)
     return rc;
 }
 
+/* Panes in a row that needed under a quarter of the spare table before
+ * its memory goes: a few, so that one small batch among large ones (a
+ * quiet second) keeps it. */
+#define SPARE_IDLE 8
+
+/* A flattened pane's table goes, cleared, to the spare, for the next
+ * pane to fill. Freed and grown again each pane (a batch, at -s of one
+ * batch), it was rebuilt from 64 slots by doublings, each a new index
+ * and entries, their pages faulted in again: at 1M keys, every batch.
+ * Kept, the next pane reuses its pages; one table at a time still, as
+ * before, since the open pane is the only one with a table. The spare
+ * is freed when panes have needed far less of it for a while, so that
+ * memory follows the keys a pane holds now, not the most it ever did. */
+static void
+keep_table(struct win *x, struct pane *p)
+{
+    struct ss_keytab *sp = &x->ring.spare;
+    size_t live = ss_keytab_count(&p->tab);
+
+    ss_keytab_release(sp);
+    *sp = p->tab;
+    ss_keytab_init(&p->tab, sizeof(struct ss_acc), acc_drop);
+    x->ring.spare_idle = live * 8 < sp->slots ? x->ring.spare_idle + 1 : 0;
+    if (x->ring.spare_idle >= SPARE_IDLE) {
+        ss_keytab_release(sp);
+        ss_keytab_init(sp, sizeof(struct ss_acc), acc_drop);
+        x->ring.spare_idle = 0;
+        return;
+    }
+    ss_keytab_clear(sp);
+}
+
+/* The spare table, if it has memory, for pane p's empty one. */
+static void
+take_table(struct win *x, struct pane *p)
+{
+    struct ss_keytab t;
+
+    if (x->ring.spare.slots == 0 || p->tab.slots != 0 || p->tab.nents != 0)
+        return;
+    t = p->tab;
+    p->tab = x->ring.spare;
+    x->ring.spare = t;
+}
+
 static int
 flatten(struct win *x, struct pane *p)
 {
@@ -177,8 +222,7 @@ flatten(struct win *x, struct pane *p)
     ss_buf_reset(&p->recs);
     if ((rc = ss_window__flatten_into(p, &p->recs)) < 0)
         return rc;
-    ss_keytab_release(&p->tab);
-    ss_keytab_init(&p->tab, sizeof(struct ss_acc), acc_drop);
+    keep_table(x, p);
     p->flat = 1;
     return 0;
 }
@@ -428,6 +472,8 @@ ss_window__start_pane(struct win *x, int64_t end)
         }
         p->dirty = 1;
         ss_keytab_clear(&p->tab);
+        if (keyed_mode(x))
+            take_table(x, p);
         ss_buf_reset(&p->recs);
         p->flat = 0;
         p->nrec = 0;

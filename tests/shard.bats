@@ -400,3 +400,68 @@ EOF2
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-window: --parallel 3: not with --allowed-lateness (yet: run it at --parallel 1)"
 }
+
+# The frames between the lead, the shards and the merger go without
+# checksums (lib/shard.c): what comes in on stdin is still checked, at
+# every --parallel.
+@test "shard: a corrupt input frame is said, as at --parallel 1" {
+    sstream-source --replay "$D" -b 1s |
+        sstream-map --key-field 1 --value-field 2 >"$T/frames"
+    printf 'X' | dd of="$T/frames" bs=1 seek=300 conv=notrunc 2>/dev/null
+    fails_alike 2 'sstream-state --update sum --no-checkpoint --parallel $P \
+        <"'"$T"'/frames" | sstream-sink --tsv >/dev/null'
+    assert_regex "$stderr" "checksum mismatch"
+    fails_alike 3 'sstream-window -w 2s --reduce-by-key sum --parallel $P \
+        <"'"$T"'/frames" | sstream-sink --tsv >/dev/null'
+    assert_regex "$stderr" "checksum mismatch"
+}
+
+# A window keeps its open pane's table from pane to pane, cleared, and
+# frees it after 8 panes that needed far less (lib/window_pane.c): batches
+# of thousands of keys, a few keys, other thousands, empty ones, a run of
+# small ones, thousands again. Checked against sums made here, per window
+# of 3 batches, at --parallel 1, 2 and 3: a key of an earlier pane left
+# in the table would show.
+@test "shard: windows over batches of very different sizes and keys" {
+    local d=$T/sizes n t
+    mkdir -p "$d"
+    big() { # PREFIX COUNT SEED: COUNT keys PREFIX0.., values 1..5
+        awk -v p="$1" -v n="$2" -v s="$3" 'BEGIN {
+            for (i = 0; i < n; i++)
+                printf "%s%d\t%d\n", p, (i * 7919 + s) % n, i % 5 + 1
+        }'
+    }
+    big a 3000 1 >"$d/01"
+    printf 'b1\t1\nb2\t2\nb1\t3\n' >"$d/02"
+    big c 4000 2 >"$d/03"
+    : >"$d/04"
+    for n in 05 06 07 08 09 10 11 12 13 14; do
+        printf 'e%s\t1\nb1\t%s\n' "$n" "${n#0}" >"$d/$n"
+    done
+    { big a 2000 3; big d 2500 4; } >"$d/15"
+    printf 'a7\t-1\n' >"$d/16"
+    for t in $(seq 1 16); do # batch t: window (t-3, t] of batch files
+        awk -v t="$t" -v d="$d" 'BEGIN {
+            for (b = t - 2; b <= t; b++) {
+                if (b < 1)
+                    continue
+                f = sprintf("%s/%02d", d, b)
+                while ((getline l < f) > 0) {
+                    split(l, kv, "\t")
+                    sum[kv[1]] += kv[2]
+                }
+                close(f)
+            }
+            for (k in sum)
+                printf "%d\t%s\t%d\n", t * 1000, k, sum[k]
+        }' | LC_ALL=C sort -t "$(printf '\t')" -k2,2
+    done >"$T/want"
+    [ "$(wc -l <"$T/want")" -gt 20000 ]
+    for n in 1 2 3; do
+        run --separate-stderr pipeline "$d" kv sstream-window -w 3s \
+            --reduce-by-key sum --parallel "$n"
+        assert_success
+        [ "$output" = "$(cat "$T/want")" ] ||
+            fail "--parallel $n: not the windows' sums"
+    done
+}
