@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "kafka.h"
+#include "lazy.h"
 #include "opt.h"
 #include "sink.h"
 #include "stage.h"
@@ -238,7 +239,7 @@ check_brokers(struct ss_sink_config *cfg, size_t nprops, int qos_given)
                        cfg->topic);
     if (check_commit_topic(cfg, nprops) < 0)
         return SS_REPORTED;
-    return ss_kafka_check(props, nprops);
+    return cfg->kafka != NULL ? ss_kafka_check(props, nprops) : 0;
 }
 
 int
@@ -436,6 +437,9 @@ main(int argc, char **argv)
     if (connect_timeout_given && cfg.connect == NULL && cfg.post == NULL)
         return ss_opt_usage(&com, "--connect-timeout: needs --connect or "
                                   "--post");
+    /* -X is checked by librdkafka itself, loaded when asked for. */
+    if (cfg.kafka != NULL && ss_lazy_load(SS_LAZY_RDKAFKA, "--kafka") < 0)
+        return 1;
     if (check_brokers(&cfg, nprops, qos_given) < 0) {
         fputs(usage_line, stderr);
         return 2;

@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "fields.h"
 #include "kafka.h"
+#include "lazy.h"
 #include "opt.h"
 #include "recv.h"
 #include "source.h"
@@ -907,6 +908,9 @@ main(int argc, char **argv)
         fputs(usage_line, stderr);
         return 2;
     }
+    /* -X is checked by librdkafka itself, loaded when asked for. */
+    if (kafkas > 0 && ss_lazy_load(SS_LAZY_RDKAFKA, "--kafka") < 0)
+        return 1;
     if (check_combination(&cfg, watches, settle_given, max_wait_given) < 0 ||
         check_brokers(&cfg, kafkas, mqtts) < 0 ||
         check_kafka(&cfg, kafkas, from_end) < 0 ||

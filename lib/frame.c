@@ -285,15 +285,25 @@ ss_frame_lines(const struct ss_frame *f, char *out)
 {
     const unsigned char *p = (const unsigned char *)f->payload;
     size_t i = 0, n = f->payload_len, k = 0;
+    int keyed = (f->flags & SS_FRAME_KEYED) != 0;
 
-    if (f->flags & SS_FRAME_KEYED)
+    if (f->flags & (SS_FRAME_OPT_LEFT | SS_FRAME_OPT_RIGHT))
         return -1;
     if (n == 0)
         return f->count == 0 ? 0 : -EBADMSG;
-    /* Each record's bytes move back one place, over its length byte, and
-     * the next length byte's place takes the newline. */
+    /* Each field's bytes move back one place, over its length byte, and
+     * the next length byte's place takes the tab after a key, the newline
+     * after a value: a key/value record is as long as its line. */
     memcpy(out, p + 1, n - 1);
     while (i < n) {
+        if (keyed) {
+            if (p[i] & 0x80)
+                return -1;
+            i += 1 + (size_t)p[i];
+            if (i >= n) /* a key needs a value's length after it */
+                return -EBADMSG;
+            out[i - 1] = '\t';
+        }
         if (p[i] & 0x80)
             return -1;
         i += 1 + (size_t)p[i];

@@ -154,11 +154,13 @@ void ss_frame_iter_init(struct ss_rec_iter *it, const struct ss_frame *f);
  * records kept elsewhere in frame form (checkpoints). */
 int ss_frame_check_records(const struct ss_frame *f);
 
-/* The records of keyless frame f, each followed by a newline, into
- * out[f->payload_len], all at once, checking the record lengths as it
- * goes: 0; -EBADMSG when they do not add up to the payload and count;
- * -1 (nothing usable in out, nothing checked) when the frame has keys or
- * a record of 128 bytes or more, for the caller to do record by record. */
+/* The records of frame f as --lines prints them, the value or
+ * key<TAB>value, each followed by a newline, into out[f->payload_len],
+ * all at once, checking the record lengths as it goes: 0; -EBADMSG when
+ * they do not add up to the payload and count; -1 (nothing usable in out,
+ * nothing checked) when a key or value has 128 bytes or more or the frame
+ * is an outer join's (its missing sides marked, ss_out_value()), for the
+ * caller to do record by record. */
 int ss_frame_lines(const struct ss_frame *f, char *out);
 
 /* Next record of a frame the reader has validated: 1, or 0 at the end. */

@@ -9,8 +9,9 @@
 #ifndef SS_KAFKA_H
 #define SS_KAFKA_H
 
-#include <librdkafka/rdkafka.h>
 #include <stddef.h>
+
+#include "lazy_rdkafka.h" /* <librdkafka/rdkafka.h>, loaded at first use */
 
 /* A broker list, HOST:PORT[,HOST:PORT...]: 0, or -EINVAL (not said). */
 int ss_kafka_check_brokers(const char *list);

@@ -7,7 +7,7 @@
 #ifndef SS_NATS_H
 #define SS_NATS_H
 
-#include <nats/nats.h>
+#include "lazy_nats.h" /* <nats/nats.h>, loaded at first use */
 
 /* New options for 'url' (nats://HOST:PORT[,nats://HOST:PORT...]),
  * named 'name' in the servers' connection lists (connz), reconnecting

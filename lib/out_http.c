@@ -13,7 +13,6 @@
  * done only when the server answered 2xx: until then it is neither
  * committed (--commit) nor followed by the next, so nothing is dropped.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "backoff.h"
 #include "diag.h"
 #include "json.h"
+#include "lazy_curl.h"
 #include "out.h"
 #include "stage.h"
 

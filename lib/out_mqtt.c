@@ -17,12 +17,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <mosquitto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "diag.h"
+#include "lazy_mosquitto.h"
 #include "opt.h"
 #include "out.h"
 

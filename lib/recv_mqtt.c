@@ -25,13 +25,13 @@
  * by free(); the opts strings are the caller's and outlive the receiver.
  */
 #include <errno.h>
-#include <mosquitto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backoff.h"
 #include "diag.h"
+#include "lazy_mosquitto.h"
 #include "opt.h"
 #include "recv_kit.h"
 

@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "io.h"
 #include "json.h"
+#include "lazy.h"
 #include "num.h"
 #include "out.h"
 #include "top.h"
@@ -325,6 +326,19 @@ dump_frame(struct sink *s, const struct ss_frame *f)
     }
 }
 
+/* The libraries of the broker and HTTP outputs asked for (lib/lazy.h);
+ * 0 or SS_REPORTED after saying which did not load. */
+static int
+load_libraries(const struct ss_sink_config *cfg)
+{
+    if ((cfg->kafka != NULL && ss_lazy_load(SS_LAZY_RDKAFKA, "--kafka") < 0) ||
+        (cfg->post != NULL && ss_lazy_load(SS_LAZY_CURL, "--post") < 0) ||
+        (cfg->mqtt != NULL && ss_lazy_load(SS_LAZY_MOSQUITTO, "--mqtt") < 0) ||
+        (cfg->nats != NULL && ss_lazy_load(SS_LAZY_NATS, "--nats") < 0))
+        return SS_REPORTED;
+    return 0;
+}
+
 /* The outputs, in a fixed order: files first (the durable copy), then
  * the server, the topics and the URL, then the command that may act on
  * them. */
@@ -333,7 +347,7 @@ open_outputs(struct sink *s)
 {
     const struct ss_sink_config *cfg = s->cfg;
     struct ss_out **tail = &s->outs, *o;
-    int rc = 0;
+    int rc = load_libraries(cfg);
 
     for (int i = 0; i < 7 && rc == 0; i++) {
         o = NULL;

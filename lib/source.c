@@ -35,6 +35,7 @@
 #include "diag.h"
 #include "dur.h"
 #include "io.h"
+#include "lazy.h"
 #include "recv_kit.h"
 #include "rejects.h"
 #include "wal.h"
@@ -725,6 +726,13 @@ start_input(struct live *lv, const struct ss_source_input *in,
     struct ss_recv_mqtt_opts mo;
     struct ss_recv_nats_opts no;
 
+    /* The broker receivers' libraries load when asked for (lib/lazy.h). */
+    if ((in->kind == SS_INPUT_KAFKA &&
+         ss_lazy_load(SS_LAZY_RDKAFKA, "--kafka") < 0) ||
+        (in->kind == SS_INPUT_MQTT &&
+         ss_lazy_load(SS_LAZY_MOSQUITTO, "--mqtt") < 0) ||
+        (in->kind == SS_INPUT_NATS && ss_lazy_load(SS_LAZY_NATS, "--nats") < 0))
+        return SS_REPORTED;
     switch (in->kind) {
     case SS_INPUT_CONNECT:
         return ss_recv_tcp_connect_start(&lv->host, in->arg, cfg->connect_once,

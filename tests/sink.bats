@@ -192,6 +192,45 @@ PY
     done
 }
 
+@test "sink: key/value records: --lines at once, long fields and bad lengths alike" {
+    # --lines copies a key/value frame out whole when every field is
+    # shorter than 128 bytes (key<TAB>value is as long as the record), and
+    # checks the lengths as it goes: a key without its value's length, an
+    # overrun, a wrong count are refused as the reader refuses them.
+    "$PY" - "$T" <<'PY'
+import struct, sys, xxhash
+t = sys.argv[1]
+def frame(time, count, payload, kind=1, flags=1):
+    head = bytearray(56)
+    head[0:4] = b"SSTM"
+    head[4], head[5] = 1, kind
+    struct.pack_into("<HQIIIIQ", head, 6, 56, time, 1000, flags, count, 0, len(payload))
+    struct.pack_into("<Q", head, 40, xxhash.xxh64(bytes(head) + payload).intdigest())
+    return bytes(head) + payload
+good = frame(1000, 2, b"\x01k\x01v\x00\x02ab")
+end = frame(2000, 0, b"", kind=2, flags=0)
+long = b"\x81\x01" + b"x" * 129
+cases = {
+    "long": frame(2000, 2, b"\x02ok" + long + long + b"\x01v"),
+    "overrun": frame(2000, 1, b"\x01k\x05v"),
+    "no-value": frame(2000, 2, b"\x01k\x01v\x01k"),
+    "count": frame(2000, 3, b"\x01k\x01v\x01k\x01v"),
+    "long-count": frame(2000, 2, b"\x01k" + long),
+}
+for name, f in cases.items():
+    open("%s/%s" % (t, name), "wb").write(good + f + end)
+PY
+    run --separate-stderr sstream-sink --lines <"$T/long"
+    assert_success
+    assert_output "$(printf 'k\tv\n\tab\nok\t%s\n%s\tv' "$(printf 'x%.0s' {1..129})" "$(printf 'x%.0s' {1..129})")"
+    for bad in overrun no-value count long-count; do
+        run --separate-stderr sstream-sink --lines <"$T/$bad"
+        assert_failure 1
+        assert_output "$(printf 'k\tv\n\tab')"
+        assert_equal "$stderr" "sstream-sink: stdin: corrupt frame at byte offset 64: record lengths do not match the payload"
+    done
+}
+
 # ---- --json ----
 
 @test "sink: --json escapes quotes, backslashes, tabs and control bytes" {
