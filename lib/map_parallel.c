@@ -667,6 +667,10 @@ ss_map__par_run(struct map *m)
     ss_stats_workers(m->stats, par->ns, par->n);
     memset(par->ns, 0, par->n * sizeof(*par->ns));
     par->recnos = 0;
+    /* nothing in flight, both buffers empty: the next batch reads into
+     * the first again, so a batch that runs as one round keeps one
+     * batch-sized buffer, not two */
+    par->fill = 0;
     return rc;
 }
 
