@@ -188,11 +188,17 @@ round_bytes(void)
     return n > 0 && n < ROUND ? (size_t)n : ROUND;
 }
 
+/* Rounds for a counted batch (above), and for one whose workers only
+ * keep records (no combine: --filter, --map..., before a whole-batch
+ * step or none): what each round keeps is pushed on round after round,
+ * slice after slice, the order of the batch, so the lead's reading of
+ * the next round overlaps the workers' run of this one here too (a
+ * regex --filter at --parallel 2 had the lead read all 13 MB first). */
 static int
 rounds_of(const struct ss_map_config *cfg, size_t k, int combine)
 {
-    return combine && (cfg->ops[k].kind == SS_MAP_COUNT ||
-                       cfg->ops[k].kind == SS_MAP_COUNT_BY_VALUE);
+    return !combine || cfg->ops[k].kind == SS_MAP_COUNT ||
+           cfg->ops[k].kind == SS_MAP_COUNT_BY_VALUE;
 }
 
 /* ---- the worker threads ---- */
@@ -640,7 +646,7 @@ take_back(struct map *m)
             rc = w->rc;
         if (rc == 0 && !par->combine)
             rc = push_kept(m, w, par->k);
-        if (rc == 0 && par->rounds &&
+        if (rc == 0 && par->rounds && par->combine &&
             ss_buf_append(&w->ends, &keys, sizeof(keys)) < 0)
             rc = -ENOMEM;
         ss_rejects_pass(&w->rej, m->rej, UINT64_MAX);
@@ -671,6 +677,8 @@ ss_map__par_run(struct map *m)
      * the first again, so a batch that runs as one round keeps one
      * batch-sized buffer, not two */
     par->fill = 0;
+    if (!par->combine) /* else finish_merged() still needs it */
+        par->nrounds = 0;
     return rc;
 }
 

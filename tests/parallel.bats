@@ -193,7 +193,9 @@ same() {
     # (lib/map_parallel.c). New keys (b...) come in every round, old ones
     # (a...) come back; a non-number is a reject: in round 1, two in
     # round 3 (bytes 590-630k), rounds 6 and 9. Then a batch of 3 rounds
-    # with a reject in round 2: record numbers start again at 1.
+    # with a reject in round 2: record numbers start again at 1. Counted
+    # (the workers' keys merged round by round), and only kept (each
+    # round's records pushed on in order, to the output or a sort).
     mkdir -p "$T/many"
     awk -v n=120000 -v bad="2000 33000 35000 80000 119000" \
         'BEGIN {
@@ -208,7 +210,9 @@ same() {
         printf "a%d %s b%d\n", i % 5000, i == 20000 ? "y" : i % 89, int(i / 3) }' >"$T/many/2"
     for args in "--flat-map words --count-by-value" \
         "--value-field 2 --where value>50 --count-by-value" \
-        "--value-field 2 --where value>50 --count"; do
+        "--value-field 2 --where value>50 --count" \
+        "--value-field 2 --where value>50" \
+        "--value-field 2 --where value>50 --sort-by value --take 3"; do
         for n in 1 2 3; do
             # shellcheck disable=SC2086 # the arguments split at spaces
             SSTREAM_TEST_ROUND=1 pipeline "$T/many" sstream-map --parallel "$n" $args \
