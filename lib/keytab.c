@@ -9,6 +9,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#define PAGE_WORDS (4096 / sizeof(uint64_t)) /* words of a page */
+
 /* An index slot holds the entry number + 1 in its low 32 bits (0 empty,
  * TOMB deleted) and the high half of the key's hash above them, so that a
  * probe passes over other keys without touching their entries. */
@@ -130,17 +132,19 @@ probe(const struct ss_keytab *t, const struct ss_keytab_key *k, int *found)
 static int
 reindex(struct ss_keytab *t, size_t slots)
 {
-    /* Not calloc(): a large block comes as untouched pages, and the probe
-     * below reads a slot before it writes it, so the page is mapped to
-     * the zero page first and copied on the write, which flushes the TLB
-     * of every core running a thread of the process (--parallel shards:
-     * 5% of their time). Written first, each page faults once, no flush. */
-    uint64_t *idx =
-        slots <= SIZE_MAX / sizeof(*idx) ? malloc(slots * sizeof(*idx)) : NULL;
+    /* A large block comes as untouched pages, and the probe below reads
+     * a slot before it writes it, so the page would be mapped to the zero
+     * page first and copied on the write, which flushes the TLB of every
+     * core running a thread of the process (--parallel shards: 5% of
+     * their time). Written first, each page faults once, no flush: a
+     * volatile store a page, since GCC turns malloc() and memset() into
+     * the calloc() that leaves them untouched. */
+    uint64_t *idx = calloc(slots, sizeof(*idx));
 
     if (idx == NULL)
         return -ENOMEM;
-    memset(idx, 0, slots * sizeof(*idx));
+    for (size_t i = 0; i < slots; i += PAGE_WORDS)
+        ((volatile uint64_t *)idx)[i] = 0;
     free(t->index);
     t->index = idx;
     t->slots = slots;
