@@ -322,7 +322,6 @@ worker_setup(struct worker *w, const struct map *lead, size_t nsteps)
     struct map *m = &w->m;
     int rc;
 
-    ss_rejects_hold(&w->rej);
     m->cfg = &w->cfg;
     m->nsteps = nsteps;
     m->worker = w;
@@ -371,6 +370,10 @@ ss_map__par_setup(struct map *m)
     par->exec = combine && cfg->ops[k].kind == SS_MAP_EXEC;
     par->rounds = rounds_of(cfg, k, combine);
     par->round = round_bytes();
+    /* every worker's rejects held (no file) before any is set up: the
+     * release after a failed setup closes them all */
+    for (size_t j = 0; j < par->n; j++)
+        ss_rejects_hold(&par->w[j].rej);
     for (size_t j = 0; j < par->n; j++) {
         if ((rc = worker_setup(&par->w[j], m, k + (size_t)combine)) < 0)
             return rc == SS_REPORTED ? rc : ss_diag_err(rc, "--parallel");
