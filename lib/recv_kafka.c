@@ -481,6 +481,20 @@ static void group_check(struct rkafka *k);
 static void close_parts(struct rkafka *k,
                         const rd_kafka_topic_partition_list_t *l);
 
+/* Commit every partition this member holds "closed" (close_parts()). */
+static void
+close_assigned(struct rkafka *k)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].assigned)
+            rd_kafka_topic_partition_list_add(l, k->parts[i].topic,
+                                              k->parts[i].id);
+    close_parts(k, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* --once: close this member's partitions as soon as they are read to
  * their end and sent, while the group is still stable: once the first
  * member leaves, the coordinator refuses commits until the rebalance
@@ -490,18 +504,10 @@ static void close_parts(struct rkafka *k,
 static int
 close_own(struct rkafka *k)
 {
-    rd_kafka_topic_partition_list_t *l;
-
     for (size_t i = 0; i < k->nparts; i++)
         if (k->parts[i].assigned && k->parts[i].next != k->parts[i].stored)
             return 0; /* in the open batch: not sent yet */
-    l = rd_kafka_topic_partition_list_new(4);
-    for (size_t i = 0; i < k->nparts; i++)
-        if (k->parts[i].assigned)
-            rd_kafka_topic_partition_list_add(l, k->parts[i].topic,
-                                              k->parts[i].id);
-    close_parts(k, l);
-    rd_kafka_topic_partition_list_destroy(l);
+    close_assigned(k);
     return 1;
 }
 
@@ -1368,15 +1374,9 @@ stop(struct ss_recv *r)
 static void
 settle(struct rkafka *k)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
     uint64_t until = uv_hrtime() / 1000000 + SETTLE_MS;
 
-    for (size_t i = 0; i < k->nparts; i++)
-        if (k->parts[i].assigned)
-            rd_kafka_topic_partition_list_add(l, k->parts[i].topic,
-                                              k->parts[i].id);
-    close_parts(k, l);
-    rd_kafka_topic_partition_list_destroy(l);
+    close_assigned(k);
     while (k->owed != NULL && uv_hrtime() / 1000000 < until) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 100);
 
