@@ -181,6 +181,17 @@ static char commit_topic[256];
  * and is on whenever they are: by default sstream-commit.ID, when ID
  * makes a topic name (Kafka's: at most 249 of [A-Za-z0-9._-]). 0 or
  * SS_REPORTED after saying why. */
+/* arg as the one topic an option names; NULL after saying why not. */
+static const char *
+one_topic(const char *opt, const char *arg)
+{
+    if (*arg == '\0' || strchr(arg, ',') != NULL) {
+        ss_diag("%s: '%s' is not one topic name", opt, arg);
+        return NULL;
+    }
+    return arg;
+}
+
 static int
 check_commit_topic(struct ss_sink_config *cfg, size_t nprops)
 {
@@ -270,11 +281,8 @@ main(int argc, char **argv)
             cfg.commit = optarg;
             break;
         case OPT_COMMIT_TOPIC:
-            if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
-                ss_diag("--commit-topic: '%s' is not one topic name", optarg);
+            if ((cfg.ctopic = one_topic("--commit-topic", optarg)) == NULL)
                 return 2;
-            }
-            cfg.ctopic = optarg;
             break;
         case OPT_CONNECT:
             if (ss_opt_hostport("--connect", optarg, 1) < 0)
@@ -403,11 +411,8 @@ main(int argc, char **argv)
             modes++;
             break;
         case OPT_TOPIC:
-            if (*optarg == '\0' || strchr(optarg, ',') != NULL) {
-                ss_diag("--topic: '%s' is not one topic name", optarg);
+            if ((cfg.topic = one_topic("--topic", optarg)) == NULL)
                 return 2;
-            }
-            cfg.topic = optarg;
             break;
         case OPT_TSV:
             cfg.mode = SS_SINK_TSV;
