@@ -57,23 +57,24 @@ checksum(const char *h, size_t hlen, const char *payload, size_t len)
 }
 
 size_t
-ss_frame_header_len(unsigned n, int ingest)
+ss_frame_header_len(unsigned n, int ingest, size_t offsets)
 {
     if (n == 0 && !ingest)
         return SS_FRAME_HEADER_LEN;
     return SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD +
            (size_t)n * SS_FRAME_TRAIL_ENTRY +
-           (ingest ? SS_FRAME_INGEST_LEN : 0);
+           (ingest ? SS_FRAME_INGEST_LEN + offsets : 0);
 }
 
-/* The header of f without its checksum (the field 0): its length. */
+/* The header of f without its checksum (the field 0), with the offsets
+ * field offsets[0..f->offsets_len) after the ingest field: its length. */
 static size_t
-put_header(char *h, const struct ss_frame *f, size_t len)
+put_header(char *h, const struct ss_frame *f, const char *offsets, size_t len)
 {
     unsigned n =
         f->ntrail < SS_FRAME_TRAIL_MAX ? f->ntrail : SS_FRAME_TRAIL_MAX;
     int ingest = f->ingest_interval != 0;
-    size_t hlen = ss_frame_header_len(n, ingest);
+    size_t hlen = ss_frame_header_len(n, ingest, f->offsets_len);
     char *e = h + OFF_TRAIL + SS_FRAME_TRAIL_HEAD;
 
     memcpy(h + OFF_MAGIC, SS_FRAME_MAGIC, 4);
@@ -96,6 +97,8 @@ put_header(char *h, const struct ss_frame *f, size_t len)
         e += (size_t)n * SS_FRAME_TRAIL_ENTRY;
         ss_bytes_put_le(e, f->ingest, 8);
         ss_bytes_put_le(e + 8, f->ingest_interval, 4);
+        if (f->offsets_len > 0)
+            memcpy(e + SS_FRAME_INGEST_LEN, offsets, f->offsets_len);
     }
     ss_bytes_put_le(h + OFF_SUM, 0, 8);
     return hlen;
@@ -105,10 +108,18 @@ void
 ss_frame_encode_header(char *h, const struct ss_frame *f, const char *payload,
                        size_t len)
 {
-    size_t hlen = put_header(h, f, len);
+    const char *offsets = NULL;
+    size_t hlen;
+
+    if (f->offsets_len > 0 && f->trail != NULL)
+        offsets = f->trail + (size_t)f->ntrail * SS_FRAME_TRAIL_ENTRY +
+                  SS_FRAME_INGEST_LEN;
+    hlen = put_header(h, f, offsets, len);
 
     ss_bytes_put_le(h + OFF_SUM, checksum(h, hlen, payload, len), 8);
 }
+
+static void parse_offsets(const char *e, size_t room, struct ss_frame *f);
 
 /* The trail, if the header is long enough to have one. Bytes after the
  * trail are fields of later writers: skipped, as man/sstream.5 says. A
@@ -123,19 +134,69 @@ parse_trail(const char *p, size_t hlen, struct ss_frame *f)
     f->ntrail = 0;
     f->ingest = 0;
     f->ingest_interval = 0;
+    f->offsets_len = 0;
     if (hlen < SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD)
         return;
     n = (unsigned char)p[OFF_TRAIL];
-    if (n > SS_FRAME_TRAIL_MAX || ss_frame_header_len(n, 0) > hlen)
+    if (n > SS_FRAME_TRAIL_MAX || ss_frame_header_len(n, 0, 0) > hlen)
         return;
     f->ntrail = n;
     f->trail = p + OFF_TRAIL + SS_FRAME_TRAIL_HEAD;
-    if (ss_frame_header_len(n, 1) <= hlen) {
+    if (ss_frame_header_len(n, 1, 0) <= hlen) {
         const char *e = f->trail + (size_t)n * SS_FRAME_TRAIL_ENTRY;
 
         f->ingest = ss_bytes_get_le(e, 8);
         f->ingest_interval = (uint32_t)ss_bytes_get_le(e + 8, 4);
+        parse_offsets(e + SS_FRAME_INGEST_LEN,
+                      hlen - ss_frame_header_len(n, 1, 0), f);
     }
+}
+
+/* The offsets field, when the header holds one whole: its length in
+ * f->offsets_len. Like the trail, one that does not fit is ignored. */
+static void
+parse_offsets(const char *e, size_t room, struct ss_frame *f)
+{
+    size_t m, len;
+
+    if (room < SS_FRAME_OFFSETS_HEAD)
+        return;
+    m = (size_t)ss_bytes_get_le(e, 2);
+    len = SS_FRAME_OFFSETS_HEAD + (unsigned char)e[2] +
+          m * SS_FRAME_OFFSETS_ENTRY;
+    if (m > SS_FRAME_OFFSETS_MAX || e[2] == 0 ||
+        (unsigned char)e[2] > SS_FRAME_TOPIC_MAX || len > room)
+        return;
+    f->offsets_len = (uint16_t)len;
+}
+
+int
+ss_frame_offsets(const struct ss_frame *f, struct ss_frame_offsets *o)
+{
+    const char *e;
+
+    if (f->offsets_len == 0 || f->trail == NULL)
+        return 0;
+    e = f->trail + (size_t)f->ntrail * SS_FRAME_TRAIL_ENTRY +
+        SS_FRAME_INGEST_LEN;
+    o->n = (size_t)ss_bytes_get_le(e, 2);
+    o->topic_len = (unsigned char)e[2];
+    o->partitions = (uint32_t)ss_bytes_get_le(e + 4, 4);
+    o->topic = e + SS_FRAME_OFFSETS_HEAD;
+    o->entries = o->topic + o->topic_len;
+    return 1;
+}
+
+void
+ss_frame_offsets_entry(const struct ss_frame_offsets *o, size_t i,
+                       struct ss_frame_part *p)
+{
+    const char *e = o->entries + i * SS_FRAME_OFFSETS_ENTRY;
+
+    assert(i < o->n);
+    p->partition = (int32_t)ss_bytes_get_le(e, 4);
+    p->from = (int64_t)ss_bytes_get_le(e + 4, 8);
+    p->next = (int64_t)ss_bytes_get_le(e + 12, 8);
 }
 
 void
@@ -573,6 +634,7 @@ ss_frame_writer_begin(struct ss_frame_writer *w, int64_t time,
     w->ntrail = 0;
     w->ingest = 0;
     w->ingest_interval = 0;
+    w->offsets_len = 0;
     ss_buf_reset(&w->out);
     /* Room for the longest header now; it is filled in when the frame is
      * sent, flush against the payload (see send_frame()). */
@@ -604,16 +666,18 @@ send_frame(struct ss_frame_writer *w, int kind, uint32_t flags)
         f.ntrail = w->ntrail;
         f.ingest = w->ingest;
         f.ingest_interval = w->ingest_interval;
+        if (f.ingest_interval != 0)
+            f.offsets_len = (uint16_t)w->offsets_len;
     }
-    hlen = ss_frame_header_len(f.ntrail, f.ingest_interval != 0);
+    hlen = ss_frame_header_len(f.ntrail, f.ingest_interval != 0, f.offsets_len);
     char *h = w->out.data + ROOM - hlen;
     uint64_t t0;
     int rc;
 
-    if (w->own)
-        put_header(h, &f, plen);
-    else
-        ss_frame_encode_header(h, &f, w->out.data + ROOM, plen);
+    put_header(h, &f, w->offsets, plen);
+    if (!w->own)
+        ss_bytes_put_le(h + OFF_SUM,
+                        checksum(h, hlen, w->out.data + ROOM, plen), 8);
     t0 = ss_dur_mono_ns();
     rc = ss_io_write_all(w->fd, h, hlen + plen);
     w->write_ns += ss_dur_mono_ns() - t0;
@@ -869,6 +933,39 @@ ss_frame_writer_trail(struct ss_frame_writer *w, const struct ss_frame *in)
         memcpy(w->trail, in->trail, (size_t)w->ntrail * SS_FRAME_TRAIL_ENTRY);
     w->ingest = in->ingest;
     w->ingest_interval = in->ingest_interval;
+    w->offsets_len = 0;
+    if (in->offsets_len > 0 && in->offsets_len <= sizeof(w->offsets)) {
+        memcpy(w->offsets,
+               in->trail + (size_t)in->ntrail * SS_FRAME_TRAIL_ENTRY +
+                   SS_FRAME_INGEST_LEN,
+               in->offsets_len);
+        w->offsets_len = in->offsets_len;
+    }
+}
+
+int
+ss_frame_writer_offsets(struct ss_frame_writer *w, const char *topic,
+                        size_t topic_len, uint32_t partitions,
+                        const struct ss_frame_part *parts, size_t n)
+{
+    char *e = w->offsets;
+
+    if (topic_len == 0 || topic_len > SS_FRAME_TOPIC_MAX ||
+        n > SS_FRAME_OFFSETS_MAX)
+        return -E2BIG;
+    ss_bytes_put_le(e, n, 2);
+    e[2] = (char)topic_len;
+    e[3] = 0;
+    ss_bytes_put_le(e + 4, partitions, 4);
+    memcpy(e + SS_FRAME_OFFSETS_HEAD, topic, topic_len);
+    e += SS_FRAME_OFFSETS_HEAD + topic_len;
+    for (size_t i = 0; i < n; i++, e += SS_FRAME_OFFSETS_ENTRY) {
+        ss_bytes_put_le(e, (uint32_t)parts[i].partition, 4);
+        ss_bytes_put_le(e + 4, (uint64_t)parts[i].from, 8);
+        ss_bytes_put_le(e + 12, (uint64_t)parts[i].next, 8);
+    }
+    w->offsets_len = (size_t)(e - w->offsets);
+    return 0;
 }
 
 void

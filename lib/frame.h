@@ -58,9 +58,21 @@ ss_frame_time_valid(int64_t t)
 /* After the trail, the ingest field (man/sstream.5, "INGEST"): the
  * records the source sent in the batch and the source's interval. */
 #define SS_FRAME_INGEST_LEN 12 /* uint64 records + uint32 interval */
+/* After the ingest field, the offsets field (man/sstream.5, "OFFSETS"):
+ * the Kafka topic a source batch was read from, its partition count, and
+ * for each partition the member holds where the batch began and ended. */
+#define SS_FRAME_OFFSETS_HEAD 8    /* uint16 parts, uint8 topic_len, pad, */
+                                   /* uint32 topic_partitions */
+#define SS_FRAME_OFFSETS_ENTRY 20  /* int32 partition, int64 from, next */
+#define SS_FRAME_OFFSETS_MAX   256 /* partitions one frame can name */
+#define SS_FRAME_TOPIC_MAX     249 /* Kafka's longest topic name */
+#define SS_FRAME_OFFSETS_BYTES                                                 \
+    (SS_FRAME_OFFSETS_HEAD + SS_FRAME_TOPIC_MAX +                              \
+     SS_FRAME_OFFSETS_MAX * SS_FRAME_OFFSETS_ENTRY)
 #define SS_FRAME_HEADER_MAX                                                    \
     (SS_FRAME_HEADER_LEN + SS_FRAME_TRAIL_HEAD +                               \
-     SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY + SS_FRAME_INGEST_LEN)
+     SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY + SS_FRAME_INGEST_LEN +         \
+     SS_FRAME_OFFSETS_BYTES)
 
 enum ss_frame_kind {
     SS_FRAME_BATCH = 1,
@@ -107,6 +119,27 @@ struct ss_frame {
      * batch and its interval; ingest_interval 0 when the header has none. */
     uint64_t ingest;
     uint32_t ingest_interval;
+    /* Bytes of the offsets field, right after the ingest field (so at
+     * trail + ntrail entries + the ingest field); 0 when there is none.
+     * Read it with ss_frame_offsets(). */
+    uint16_t offsets_len;
+};
+
+/* A frame's offsets field (man/sstream.5 "OFFSETS"), a view into the
+ * frame: valid as long as the frame's bytes are. */
+struct ss_frame_offsets {
+    const char *topic; /* not NUL-terminated */
+    size_t topic_len;
+    uint32_t partitions; /* the topic's partition count */
+    size_t n;            /* partitions listed: the ones the member holds */
+    const char *entries; /* n entries, read with ss_frame_offsets_entry() */
+};
+
+/* One partition of an offsets field: the batch holds its messages from
+ * offset 'from' up to, not including, 'next'. */
+struct ss_frame_part {
+    int32_t partition;
+    int64_t from, next;
 };
 
 /* One entry of a frame's stage trail. */
@@ -301,6 +334,9 @@ struct ss_frame_writer {
     char trail[SS_FRAME_TRAIL_MAX * SS_FRAME_TRAIL_ENTRY];
     uint64_t ingest; /* the ingest field; ingest_interval 0: none yet */
     uint32_t ingest_interval;
+    /* the offsets field, encoded as in the header; offsets_len 0: none */
+    size_t offsets_len;
+    char offsets[SS_FRAME_OFFSETS_BYTES];
     /* Set for a pipe to a reader inside this process that checks no
      * checksum (reader 'own', ss_frame_parse_own()): the frames go with
      * a checksum of 0, not computed. */
@@ -352,13 +388,15 @@ int ss_frame_writer_abort(struct ss_frame_writer *w);
 void ss_frame_writer_release(struct ss_frame_writer *w);
 
 /* Header bytes of a frame with n trail entries (and the ingest field
- * when 'ingest'): 56 without either. */
-size_t ss_frame_header_len(unsigned n, int ingest);
+ * when 'ingest', then 'offsets' bytes of the offsets field): 56 without
+ * any. */
+size_t ss_frame_header_len(unsigned n, int ingest, size_t offsets);
 /* Entry i (< f->ntrail) of a frame's stage trail. */
 void ss_frame_trail_get(const struct ss_frame *f, unsigned i,
                         struct ss_frame_stage *st);
-/* Take over the trail and ingest field of frame 'in' (read upstream) for
- * the batch being written; ss_frame_writer_begin() empties them. */
+/* Take over the trail, ingest and offsets fields of frame 'in' (read
+ * upstream) for the batch being written; ss_frame_writer_begin() empties
+ * them. */
 void ss_frame_writer_trail(struct ss_frame_writer *w,
                            const struct ss_frame *in);
 /* Append this stage's entry (name cut to 8 bytes); a full trail drops
@@ -370,6 +408,20 @@ void ss_frame_writer_stage(struct ss_frame_writer *w, const char *name,
  * source sent. No effect when the field came from upstream. */
 void ss_frame_writer_ingest(struct ss_frame_writer *w, uint64_t records,
                             uint32_t interval);
+
+/* The offsets field of frame f: 1 and *o filled, or 0 when f has none. */
+int ss_frame_offsets(const struct ss_frame *f, struct ss_frame_offsets *o);
+/* Entry i (< o->n) of an offsets field. */
+void ss_frame_offsets_entry(const struct ss_frame_offsets *o, size_t i,
+                            struct ss_frame_part *p);
+/* Set the offsets field of the batch being written (a source of Kafka
+ * messages, before the batch's last frame goes): topic[0..topic_len) of
+ * 'partitions' partitions, and n entries. The ingest field must be set
+ * too (ss_frame_writer_ingest()): the offsets come after it. 0, or
+ * -E2BIG when the topic name or n is over the limits (nothing set). */
+int ss_frame_writer_offsets(struct ss_frame_writer *w, const char *topic,
+                            size_t topic_len, uint32_t partitions,
+                            const struct ss_frame_part *parts, size_t n);
 
 /* Encode a whole frame header into h[ss_frame_header_len(f->ntrail)],
  * with f->ntrail trail entries from f->trail, and checksum it together
