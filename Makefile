@@ -18,7 +18,7 @@ PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
            -D_DEFAULT_SOURCE -Ilib -pthread
-LDLIBS  += -luv -lxxhash -lpcre2-8 -ljansson -lncurses -ltinfo -ldl -lpthread -lm
+LDLIBS  += -luv -lxxhash -lz -lpcre2-8 -ljansson -lncurses -ltinfo -ldl -lpthread -lm
 
 BUILD   ?= build
 LIB_SRC := $(sort $(wildcard lib/*.c))

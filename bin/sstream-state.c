@@ -10,6 +10,8 @@
 #include "stage.h"
 #include "state.h"
 
+#define LOCK_WAIT_MS 30000 /* --lock-wait: a last holder's last batch */
+
 static const char usage_line[] =
     "usage: sstream-state [-hV] (--update OP | --update-exec CMD)\n"
     "                     (--checkpoint DIR | --no-checkpoint)\n"
@@ -18,12 +20,16 @@ static const char usage_line[] =
     "                     [--import FILE | --initial FILE] "
     "[--keep-outputs N]\n"
     "                     [--rejects FILE] [--separator C] [--timeout DUR]\n"
-    "                     [--parallel N] [--stats] [--stats-file FILE]\n"
+    "                     [--parallel N | --by-partition [--lock-wait DUR]]\n"
+    "                     [--stats] [--stats-file FILE]\n"
     "       sstream-state --dump DIR\n";
 
 static const char help_text[] =
     "Keep a running state per key across batches.\n"
     "\n"
+    "      --by-partition          the state of each Kafka partition this\n"
+    "                              member holds (sstream-source --kafka),\n"
+    "                              in DIR/TOPIC-P, moving with it\n"
     "      --checkpoint DIR        save the state in DIR (required, or\n"
     "                              --no-checkpoint); resume from it\n"
     "      --checkpoint-interval DUR\n"
@@ -42,6 +48,8 @@ static const char help_text[] =
     "                              checkpoint is empty\n"
     "      --keep-outputs N        batches whose output a replay can get\n"
     "                              again (what a restart may send, >= 10)\n"
+    "      --lock-wait DUR         --by-partition: wait up to DUR for a\n"
+    "                              partition's last holder (default 30s)\n"
     "      --no-checkpoint         keep the state in memory only\n"
     "      --parallel N            N threads, each the state of the keys\n"
     "                              that hash to it (default 1; 0: one per\n"
@@ -62,13 +70,15 @@ static const char help_text[] =
     "  -V, --version               show the version and frame format\n";
 
 enum {
-    OPT_CHECKPOINT = 256,
+    OPT_BY_PARTITION = 256,
+    OPT_CHECKPOINT,
     OPT_CHECKPOINT_INTERVAL,
     OPT_DUMP,
     OPT_EMIT,
     OPT_IMPORT,
     OPT_INITIAL,
     OPT_KEEP_OUTPUTS,
+    OPT_LOCK_WAIT,
     OPT_NO_CHECKPOINT,
     OPT_PARALLEL,
     OPT_TIMEOUT,
@@ -77,6 +87,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+    {"by-partition", no_argument, NULL, OPT_BY_PARTITION},
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT_INTERVAL},
     {"dump", required_argument, NULL, OPT_DUMP},
@@ -85,6 +96,7 @@ static const struct option longopts[] = {
     {"import", required_argument, NULL, OPT_IMPORT},
     {"initial", required_argument, NULL, OPT_INITIAL},
     {"keep-outputs", required_argument, NULL, OPT_KEEP_OUTPUTS},
+    {"lock-wait", required_argument, NULL, OPT_LOCK_WAIT},
     {"no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT},
     {"parallel", required_argument, NULL, OPT_PARALLEL},
     {"rejects", required_argument, NULL, SS_OPT_REJECTS},
@@ -127,6 +139,36 @@ check(const struct ss_opt_common *com, const struct ss_state_config *cfg,
     return 0;
 }
 
+/* --by-partition keeps each partition's state in its own folder, loaded
+ * when the partition comes: nothing to load first, no threads of its own
+ * to ask for, no command per engine yet. */
+static int
+check_by_part(const struct ss_opt_common *com,
+              const struct ss_state_config *cfg, int by_part, int have_wait,
+              size_t parallel)
+{
+    if (!by_part)
+        return have_wait ? ss_opt_usage(com, "--lock-wait needs "
+                                             "--by-partition")
+                         : 0;
+    if (cfg->checkpoint == NULL)
+        return ss_opt_usage(com, "--by-partition needs --checkpoint DIR (the "
+                                 "state moves between members through it)");
+    if (parallel != 1)
+        return ss_opt_usage(com, "--by-partition runs an engine per "
+                                 "partition held: not with --parallel");
+    if (cfg->initial != NULL || cfg->import != NULL)
+        return ss_opt_usage(com,
+                            "--by-partition: not with %s (load the "
+                            "state without it: a key's partition is "
+                            "known only from the stream)",
+                            cfg->initial != NULL ? "--initial" : "--import");
+    if (cfg->update_exec != NULL)
+        return ss_opt_usage(com, "--by-partition: not with --update-exec "
+                                 "(yet)");
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -134,7 +176,9 @@ main(int argc, char **argv)
     struct ss_opt_common com;
     struct ss_stage sg = {0};
     const char *dump = NULL;
-    int ch, no_ckpt = 0, have_op = 0, others = 0, rc;
+    int ch, no_ckpt = 0, have_op = 0, others = 0, by_part = 0, have_wait = 0;
+    int rc;
+    int64_t lock_wait = LOCK_WAIT_MS;
     uint64_t n;
     size_t parallel = 1;
 
@@ -145,6 +189,9 @@ main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         others += ch != OPT_DUMP;
         switch (ch) {
+        case OPT_BY_PARTITION:
+            by_part = 1;
+            break;
         case OPT_CHECKPOINT:
             cfg.checkpoint = optarg;
             break;
@@ -181,6 +228,11 @@ main(int argc, char **argv)
             if (ss_opt_count("--keep-outputs", optarg, 0, 100000, &n) < 0)
                 return 2;
             cfg.keep_outputs = (unsigned long)n;
+            break;
+        case OPT_LOCK_WAIT:
+            if (ss_opt_duration("--lock-wait", optarg, &lock_wait) < 0)
+                return 2;
+            have_wait = 1;
             break;
         case OPT_NO_CHECKPOINT:
             no_ckpt = 1;
@@ -220,11 +272,15 @@ main(int argc, char **argv)
     if (parallel > 1 && cfg.update_exec != NULL)
         return ss_opt_usage(&com, "--parallel: not with --update-exec (yet: "
                                   "run it at --parallel 1)");
+    if (dump == NULL &&
+        (rc = check_by_part(&com, &cfg, by_part, have_wait, parallel)) != 0)
+        return rc;
     if (dump != NULL)
         rc = ss_shard_state_dump(dump);
     else if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {
         ss_stage_signals(SS_STAGE_MIDDLE);
-        rc = ss_shard_state(&cfg, parallel, &sg);
+        rc = by_part ? ss_shard_state_parts(&cfg, lock_wait, &sg)
+                     : ss_shard_state(&cfg, parallel, &sg);
     }
     return ss_stage_end(&sg, rc);
 }

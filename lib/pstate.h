@@ -52,7 +52,9 @@ struct ss_pstate_pos {
 };
 
 /* The folder of partition p of topic[0..topic_len) under dir:
- * DIR/TOPIC-P. 0, or -ENAMETOOLONG. */
+ * DIR/TOPIC-P. 0, -ENAMETOOLONG, or -EINVAL when the topic is no Kafka
+ * topic name ([a-zA-Z0-9._-], not "." or "..": a name that could leave
+ * DIR) or p is negative. */
 int ss_pstate_dir(char *out, size_t size, const char *dir, const char *topic,
                   size_t topic_len, int32_t p);
 
@@ -76,6 +78,8 @@ struct ss_pstate {
     char dir[4096];     /* DIR/TOPIC-P */
     int lockfd;         /* -1: not held */
     int64_t t[2], n[2]; /* the two newest lines; t[i] INT64_MIN: none */
+    int closed;         /* the position file said "closed" when taken: its
+                           newest line is where the checkpoint stands */
 };
 
 /* Take partition p: create its folder, take the lock (waiting up to
@@ -83,6 +87,12 @@ struct ss_pstate {
  * and fail), read the lines there, and write "open". 0, or SS_REPORTED. */
 int ss_pstate_hold(struct ss_pstate *ps, const char *dir, const char *topic,
                    size_t topic_len, int32_t p, int64_t wait_ms);
+/* Where the state of a partition just taken stands: the newest line when
+ * its last holder closed it, else (a holder died) the line of the batch
+ * its checkpoint holds, found as ss_pstate_recover() does. 1 and *time,
+ * *next; 0 when it has no line or no checkpoint yet (nothing to resume);
+ * SS_REPORTED. */
+int ss_pstate_expect(const struct ss_pstate *ps, int64_t *time, int64_t *next);
 /* The batch at 'time' takes the partition to offset 'next': its line goes
  * in durably, before the engine saves the batch. 0, or SS_REPORTED. */
 int ss_pstate_line(struct ss_pstate *ps, int64_t time, int64_t next);

@@ -37,12 +37,14 @@
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
 #include <xxhash.h>
+#include <zlib.h>
 
 #include "buf.h"
 #include "diag.h"
 #include "frame.h"
 #include "io.h"
 #include "opt.h"
+#include "pstate.h"
 #include "replay.h"
 #include "stats.h"
 
@@ -57,10 +59,12 @@ struct fr {
 };
 
 struct run;
+struct held;
 
 struct shard {
     struct run *run;
     size_t i;
+    struct held *h;    /* --by-partition: the partition it keeps; else NULL */
     int in[2], out[2]; /* lead -> shard, shard -> merger */
     char dir[PATH_MAX];
     struct ss_stage sg;
@@ -82,6 +86,15 @@ struct shard {
     int live;
 };
 
+/* --by-partition: a partition held, its state's lock and position, and
+ * the check its first batch after the state's time must pass. */
+struct held {
+    int32_t p;
+    struct ss_pstate ps;
+    int64_t check_after; /* INT64_MAX: no check pending */
+    int64_t check_next;  /* where the batch after check_after must start */
+};
+
 /* An input batch, for the stage's --stats: the lead queues it, the
  * merger counts it in with the first frame at or after its time. */
 struct inb {
@@ -93,7 +106,9 @@ struct inb {
 struct run {
     size_t n;
     struct shard *sh;
-    const void *cfg; /* the engine's, copied per shard */
+    const char *ckpt, *name, *rejects; /* the stage's */
+    struct parts *parts;               /* --by-partition; else NULL */
+    const void *cfg;                   /* the engine's, copied per shard */
     int (*engine)(struct shard *sh);
     int by_value; /* count-by-value: the key is the value (key<TAB>value) */
     int sorted;   /* the engine emits in key byte order */
@@ -104,6 +119,7 @@ struct run {
     pthread_t merger;
     int merging, merge_rc;
     atomic_int stopped;   /* the lead stopped the shards: they say nothing */
+    atomic_int epoch_end; /* the shards end, the stream goes on (below) */
     pthread_mutex_t lock; /* for 'in', touched once a batch */
     struct ss_buf in;     /* struct inb, oldest first, from in_at */
     size_t in_at;
@@ -206,6 +222,27 @@ queue_batch(struct run *r, const struct inb *b)
     return rc;
 }
 
+/* End the shards' input: end-of-stream at 'time' while rc is 0, else
+ * aborted (the shards then say nothing: the lead has said why). rc, or
+ * the first write's failure. */
+static int
+end_input(struct run *r, int rc, int64_t time, uint32_t interval)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (rc == 0)
+            rc = ss_frame_writer_eos(&r->sh[i].w, time, interval);
+    if (rc < 0) { /* the shards end aborted, as a stage after us would */
+        atomic_store(&r->stopped, 1); /* and what went wrong is said */
+        for (size_t i = 0; i < r->n; i++)
+            ss_frame_writer_abort(&r->sh[i].w);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        close(r->sh[i].in[1]);
+        r->sh[i].in[1] = -1;
+    }
+    return rc;
+}
+
 static int
 lead(struct run *r)
 {
@@ -228,18 +265,7 @@ lead(struct run *r)
             (rc = end_all(r, &f, b.records)) < 0)
             break;
     }
-    for (size_t i = 0; i < r->n; i++)
-        if (rc == 0)
-            rc = ss_frame_writer_eos(&r->sh[i].w, br.f.time, br.f.interval);
-    if (rc < 0) { /* the shards end aborted, as a stage after us would */
-        atomic_store(&r->stopped, 1); /* and what went wrong is said */
-        for (size_t i = 0; i < r->n; i++)
-            ss_frame_writer_abort(&r->sh[i].w);
-    }
-    for (size_t i = 0; i < r->n; i++) {
-        close(r->sh[i].in[1]);
-        r->sh[i].in[1] = -1;
-    }
+    rc = end_input(r, rc, br.f.time, br.f.interval);
     ss_frame_batch_release(&br);
     /* A shard that went away (-EPIPE) has said why, or the merger has. */
     return rc == -EPIPE ? 0 : rc;
@@ -557,9 +583,11 @@ join_batch(struct run *r)
                           f0.flags & SS_FRAME_KEYED);
     frames(&r->sh[0], &n);
     last = frame_at(&r->sh[0], n - 1);
-    if (last.ntrail > 0)
-        last.ntrail--; /* the shard's own entry: the stage adds its own */
     ss_frame_writer_trail(&r->w, &last);
+    /* Not last.ntrail - 1 before the copy: the fields after the trail
+     * (ingest, offsets) are found past ntrail entries. */
+    if (r->w.ntrail > 0)
+        r->w.ntrail--; /* the shard's own entry: the stage adds its own */
     if ((rc = join_records(r)) < 0)
         return rc;
     ss_stats_workers(st, r->ns, r->n);
@@ -601,6 +629,8 @@ merge(struct run *r)
             return ss_diag("shard %zu has frames after the others ended "
                            "(shards out of step)",
                            i);
+    if (atomic_load(&r->epoch_end))
+        return 0; /* the shards' end, not the stream's */
     return ss_frame_writer_eos(&r->w, frame_at(&r->sh[0], 0).time,
                                frame_at(&r->sh[0], 0).interval);
 }
@@ -656,14 +686,21 @@ shard_stage(struct shard *s, const char *name, const char *rejects)
     return 0;
 }
 
+static const char *held_dir(const struct held *h);
+
 static int
-shard_open(struct run *r, struct shard *s, size_t i, const char *ckpt,
-           const char *name, const char *rejects)
+shard_open(struct run *r, struct shard *s, size_t i, struct held *h)
 {
+    const char *ckpt = r->ckpt;
+
     s->run = r;
     s->i = i;
+    s->h = h;
     s->in[0] = s->in[1] = s->out[0] = s->out[1] = -1;
-    if (ckpt != NULL && ss_shard_dir(s->dir, sizeof(s->dir), ckpt, i, r->n) < 0)
+    if (h != NULL)
+        snprintf(s->dir, sizeof(s->dir), "%s", held_dir(h));
+    else if (ckpt != NULL &&
+             ss_shard_dir(s->dir, sizeof(s->dir), ckpt, i, r->n) < 0)
         return ss_diag("--checkpoint: '%s': name too long", ckpt);
     if (pipe(s->in) < 0 || pipe(s->out) < 0)
         return ss_diag_err(-errno, "pipe");
@@ -671,7 +708,7 @@ shard_open(struct run *r, struct shard *s, size_t i, const char *ckpt,
     ss_io_widen_pipe(s->out[1], SS_FRAME_PIPE_BYTES);
     ss_frame_writer_init(&s->w, s->in[1]);
     s->w.own = 1; /* no checksum: see "the engines" below */
-    return shard_stage(s, name, rejects);
+    return shard_stage(s, r->name, r->rejects);
 }
 
 static void
@@ -759,29 +796,39 @@ check_layout(const char *dir, size_t n, enum ss_shard_kind kind)
 
 /* ---- the run ---- */
 
-static int
-run(struct run *r, const char *ckpt, const char *name, const char *rejects,
-    const struct ss_stats_config *stats)
+static struct held *
+held_at(struct held *h, size_t i)
 {
-    int rc = 0, lrc;
+    return &h[i];
+}
 
-    ss_frame_writer_init(&r->w, r->fd_out);
-    if (ss_stage_open(r->sg, name, rejects, stats) < 0) {
-        ss_frame_writer_abort(&r->w);
-        ss_frame_writer_release(&r->w);
-        return SS_REPORTED;
-    }
-    pthread_mutex_init(&r->lock, NULL);
-    r->sg->stats.w = &r->w;
-    r->sh = calloc(r->n, sizeof(*r->sh));
-    r->ns = calloc(r->n, sizeof(*r->ns));
-    if (r->sh == NULL || r->ns == NULL)
-        rc = -ENOMEM;
-    for (size_t i = 0; rc == 0 && i < r->n; i++) /* none open yet */
+static const char *
+held_dir(const struct held *h)
+{
+    return h->ps.dir;
+}
+
+/* Start r->n shards and the merger (none when r->n is 0: --by-partition
+ * holding no partition). 0, or a code; end_set() either way. */
+static int
+start_set(struct run *r, struct held *h)
+{
+    int rc = 0;
+
+    atomic_store(&r->epoch_end, 0);
+    r->merging = 0;
+    r->merge_rc = 0;
+    if (r->n == 0)
+        return 0;
+    if ((r->sh = calloc(r->n, sizeof(*r->sh))) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n; i++) /* none open yet */
         r->sh[i].in[0] = r->sh[i].in[1] = r->sh[i].out[0] = r->sh[i].out[1] =
             -1;
+    if ((r->ns = calloc(r->n, sizeof(*r->ns))) == NULL)
+        return -ENOMEM;
     for (size_t i = 0; rc == 0 && i < r->n; i++)
-        rc = shard_open(r, &r->sh[i], i, ckpt, name, rejects);
+        rc = shard_open(r, &r->sh[i], i, h != NULL ? held_at(h, i) : NULL);
     for (size_t i = 0; rc == 0 && i < r->n; i++)
         if ((rc = -pthread_create(&r->sh[i].th, NULL, shard_main, &r->sh[i])) ==
             0)
@@ -789,7 +836,17 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
     if (rc == 0 &&
         (rc = -pthread_create(&r->merger, NULL, merger_main, r)) == 0)
         r->merging = 1;
-    lrc = rc == 0 ? lead(r) : rc;
+    return rc;
+}
+
+/* Wait for the shards and the merger of start_set() to end, once the lead
+ * has stopped (lrc: 0, or why it stopped), and free them: the code of
+ * the set. */
+static int
+end_set(struct run *r, int lrc)
+{
+    int rc;
+
     if (lrc < 0) /* shards not started, or never to get their input */
         atomic_store(&r->stopped, 1);
     if (lrc < 0)
@@ -803,8 +860,9 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
             pthread_join(r->sh[i].th, NULL);
     if (r->merging)
         pthread_join(r->merger, NULL);
-    else
+    else if (lrc < 0)
         ss_frame_writer_abort(&r->w);
+    r->merging = 0;
     rc = lrc < 0 ? lrc : r->merge_rc;
     /* A shard that failed said why; its code says how (SS_USAGE: 2). */
     for (size_t i = 0; rc == SS_REPORTED && r->sh != NULL && i < r->n; i++)
@@ -814,12 +872,48 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
         shard_close(r, &r->sh[i]);
     free(r->sh);
     free(r->ns);
+    r->sh = NULL;
+    r->ns = NULL;
+    return rc;
+}
+
+/* Open the stage around r: its output, rejects and stats. 0, or
+ * SS_REPORTED with the output ended aborted. */
+static int
+open_run(struct run *r, const struct ss_stats_config *stats)
+{
+    ss_frame_writer_init(&r->w, r->fd_out);
+    if (ss_stage_open(r->sg, r->name, r->rejects, stats) < 0) {
+        ss_frame_writer_abort(&r->w);
+        ss_frame_writer_release(&r->w);
+        return SS_REPORTED;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    r->sg->stats.w = &r->w;
+    return 0;
+}
+
+static int
+close_run(struct run *r, int rc)
+{
     ss_frame_writer_release(&r->w);
     ss_buf_release(&r->in);
     pthread_mutex_destroy(&r->lock);
     if (rc == -ENOMEM)
-        rc = ss_diag_err(rc, "%s", name);
+        rc = ss_diag_err(rc, "%s", r->name);
     return rc;
+}
+
+static int
+run(struct run *r, const struct ss_stats_config *stats)
+{
+    int rc;
+
+    if (open_run(r, stats) < 0)
+        return SS_REPORTED;
+    rc = start_set(r, NULL);
+    rc = end_set(r, rc == 0 ? lead(r) : rc);
+    return close_run(r, rc);
 }
 
 /* ---- the engines ---- */
@@ -833,6 +927,8 @@ run(struct run *r, const char *ckpt, const char *name, const char *rejects,
  * Checking them again cost each shard an XXH64 pass and a walk over its
  * part, and the lead and each shard an XXH64 pass over what they wrote. */
 
+static int line_hook(void *ctx, const struct ss_frame *last);
+
 static int
 state_shard(struct shard *s)
 {
@@ -844,6 +940,10 @@ state_shard(struct shard *s)
     c.rejects = NULL;
     memset(&c.stats, 0, sizeof(c.stats));
     c.own_frames = 1;
+    if (s->h != NULL) {
+        c.before_save = line_hook;
+        c.save_ctx = s;
+    }
     return ss_state_run(&c, &s->sg);
 }
 
@@ -888,7 +988,568 @@ ss_shard_state(const struct ss_state_config *cfg, size_t n, struct ss_stage *sg)
         return abort_out(cfg->fd_out, rc);
     if (n == 1)
         return ss_state_run(cfg, sg);
-    return run(&r, cfg->checkpoint, "state", cfg->rejects, &cfg->stats);
+    r.ckpt = cfg->checkpoint;
+    r.name = "state";
+    r.rejects = cfg->rejects;
+    return run(&r, &cfg->stats);
+}
+
+/* ---- --by-partition: an engine per Kafka partition held ----
+ *
+ * The shards are the partitions the member holds, as each batch's offsets
+ * field lists them (lib/frame.h), each engine's checkpoint the
+ * partition's folder (lib/pstate.h). A record goes to the partition its
+ * key's Kafka producer chose: librdkafka's default partitioner
+ * (consistent_random) takes crc32(key) % partitions for a key that is not
+ * empty. When a batch lists other partitions than the one before, the set
+ * of shards ends at that batch boundary, as at the end of the stream but
+ * with no end-of-stream out (an epoch), the partitions given up are
+ * released "closed", those received are taken (their lock waited for),
+ * and a new set starts, every held partition's engine loading its
+ * checkpoint again. The merger's output goes on as one stream.
+ */
+
+#define PARTS_MAX ((uint32_t)1 << 20) /* a topic's partitions, at most */
+
+/* A frame of a batch of several: its payload, copied into parts.pay, as
+ * the reader's next frame may move the last one's bytes. */
+struct seg {
+    size_t off, len;
+    uint32_t count, flags;
+};
+
+struct parts {
+    const char *dir; /* --checkpoint DIR */
+    int64_t wait_ms; /* for a partition's lock */
+    char topic[SS_FRAME_TOPIC_MAX + 1];
+    size_t topic_len;
+    uint32_t partitions; /* the topic's; 0 until the first batch */
+    int32_t *slot;       /* [partitions]: the shard of a partition, or -1 */
+    struct held *h;      /* the partitions held, by number: h[0..nh) */
+    size_t nh;
+    struct ss_buf got;  /* the batch's offsets: struct ss_frame_part, sorted */
+    struct ss_buf pay;  /* the batch's payloads, when it spans frames */
+    struct ss_buf segs; /* struct seg of them */
+    int64_t time;       /* the last batch the shards got */
+    uint32_t interval;
+};
+
+static struct ss_frame_part *
+got(struct parts *P, size_t *n)
+{
+    *n = P->got.len / sizeof(struct ss_frame_part);
+    return (struct ss_frame_part *)(void *)P->got.data;
+}
+
+/* On a shard's thread, before its engine saves the batch: the partition's
+ * position line, the batch's next offset from the offsets field (the
+ * lead checked that it is there and lists the partition). */
+static int
+line_hook(void *ctx, const struct ss_frame *last)
+{
+    struct shard *s = ctx;
+    struct ss_frame_offsets o;
+    struct ss_frame_part e;
+
+    if (ss_frame_offsets(last, &o))
+        for (size_t i = 0; i < o.n; i++) {
+            ss_frame_offsets_entry(&o, i, &e);
+            if (e.partition == s->h->p)
+                return ss_pstate_line(&s->h->ps, last->time, e.next);
+        }
+    return ss_diag("shard %zu: batch %" PRId64 " has no offsets of "
+                   "partition %" PRId32 " (a bug)",
+                   s->i, last->time, s->h->p);
+}
+
+static int
+by_part(const void *a, const void *b)
+{
+    const struct ss_frame_part *x = a, *y = b;
+
+    return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* The topic of the first batch, its partitions indexed. */
+static int
+first_topic(struct parts *P, const struct ss_frame_offsets *o, int64_t time)
+{
+    char probe[16];
+
+    if (ss_pstate_dir(probe, sizeof(probe), ".", o->topic, o->topic_len, 0) ==
+        -EINVAL)
+        return ss_diag("--by-partition: batch %" PRId64 ": '%.*s' is not a "
+                       "Kafka topic name",
+                       time, (int)o->topic_len, o->topic);
+    if (o->partitions == 0 || o->partitions > PARTS_MAX)
+        return ss_diag("--by-partition: batch %" PRId64 ": topic '%.*s' of "
+                       "%" PRIu32 " partitions (1 to %" PRIu32 ")",
+                       time, (int)o->topic_len, o->topic, o->partitions,
+                       PARTS_MAX);
+    memcpy(P->topic, o->topic, o->topic_len);
+    P->topic[o->topic_len] = '\0';
+    P->topic_len = o->topic_len;
+    P->partitions = o->partitions;
+    if ((P->slot = malloc(o->partitions * sizeof(*P->slot))) == NULL)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < o->partitions; i++)
+        P->slot[i] = -1;
+    return 0;
+}
+
+/* The batch's offsets field into P->got, sorted by partition, checked
+ * against the topic the state is of. 0 or SS_REPORTED. */
+static int
+take_offsets(struct parts *P, const struct ss_frame *last)
+{
+    struct ss_frame_offsets o;
+    struct ss_frame_part *e;
+    size_t n;
+    int rc;
+
+    if (!ss_frame_offsets(last, &o))
+        return ss_diag("--by-partition: batch %" PRId64 " carries no Kafka "
+                       "offsets (--by-partition reads sstream-source --kafka "
+                       "with one --topic, through stages that pass the field "
+                       "on)",
+                       last->time);
+    if (P->partitions == 0 && (rc = first_topic(P, &o, last->time)) < 0)
+        return rc;
+    if (o.topic_len != P->topic_len || memcmp(o.topic, P->topic, o.topic_len))
+        return ss_diag("--by-partition: batch %" PRId64 " is of topic "
+                       "'%.*s', the state of topic '%s' (one --topic per "
+                       "--checkpoint DIR)",
+                       last->time, (int)o.topic_len, o.topic, P->topic);
+    if (o.partitions != P->partitions)
+        return ss_diag("--by-partition: topic '%s' has %" PRIu32 " "
+                       "partitions from batch %" PRId64 " on, %" PRIu32 " "
+                       "before: keys now land on other partitions than their "
+                       "state (a state by partition cannot follow; start it "
+                       "again in a new --checkpoint DIR)",
+                       P->topic, o.partitions, last->time, P->partitions);
+    ss_buf_reset(&P->got);
+    if (ss_buf_reserve(&P->got, o.n * sizeof(*e)) < 0)
+        return -ENOMEM;
+    ss_buf_commit(&P->got, o.n * sizeof(*e));
+    e = got(P, &n);
+    for (size_t i = 0; i < n; i++) {
+        ss_frame_offsets_entry(&o, i, &e[i]);
+        if (e[i].partition < 0 || (uint32_t)e[i].partition >= P->partitions ||
+            e[i].from < 0 || e[i].next < e[i].from)
+            return ss_diag("--by-partition: batch %" PRId64 ": partition "
+                           "%" PRId32 " of '%s' from %" PRId64 " to "
+                           "%" PRId64 " is no partition or no range",
+                           last->time, e[i].partition, P->topic, e[i].from,
+                           e[i].next);
+    }
+    qsort(e, n, sizeof(*e), by_part);
+    for (size_t i = 1; i < n; i++)
+        if (e[i].partition == e[i - 1].partition)
+            return ss_diag("--by-partition: batch %" PRId64 " lists "
+                           "partition %" PRId32 " twice",
+                           last->time, e[i].partition);
+    if (n > SS_STATS_WORKERS)
+        return ss_diag("--by-partition: batch %" PRId64 " gives this member "
+                       "%zu partitions of '%s', at most %d (run more "
+                       "members)",
+                       last->time, n, P->topic, SS_STATS_WORKERS);
+    return 0;
+}
+
+/* Whether the batch holds the partitions the shards keep. */
+static int
+same_set(struct parts *P)
+{
+    size_t n;
+    struct ss_frame_part *e = got(P, &n);
+
+    if (n != P->nh)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[i].partition != P->h[i].p)
+            return 0;
+    return 1;
+}
+
+/* Take partition h->p: its lock, and where its state stands, for the
+ * check of its first batch after that. */
+static int
+take(struct parts *P, struct held *h)
+{
+    int64_t time, next;
+    int rc;
+
+    if ((rc = ss_pstate_hold(&h->ps, P->dir, P->topic, P->topic_len, h->p,
+                             P->wait_ms)) < 0)
+        return rc;
+    h->check_after = INT64_MAX;
+    if ((rc = ss_pstate_expect(&h->ps, &time, &next)) < 0)
+        return rc;
+    if (rc == 1) {
+        h->check_after = time;
+        h->check_next = next;
+    }
+    return 0;
+}
+
+/* The partitions of the batch become the held ones: those given up are
+ * released (closed when the shards ended well), the others taken or
+ * kept. 0 or a code; on failure every partition is still in P->h. */
+static int
+regroup(struct parts *P, int clean)
+{
+    size_t n, k = 0, old = 0;
+    struct ss_frame_part *e = got(P, &n);
+    struct held *h = calloc(n > 0 ? n : 1, sizeof(*h));
+    int rc = 0;
+
+    if (h == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        while (old < P->nh && P->h[old].p < e[i].partition)
+            old++;
+        h[i].p = e[i].partition;
+        h[i].ps.lockfd = -1;
+        if (old < P->nh && P->h[old].p == e[i].partition) {
+            h[i] = P->h[old]; /* kept: its lock stays taken */
+            P->h[old].ps.lockfd = -1;
+        }
+    }
+    for (size_t i = 0; i < P->nh; i++) {
+        int r2 = ss_pstate_release(&P->h[i].ps, clean);
+
+        if (rc == 0)
+            rc = r2;
+        P->slot[P->h[i].p] = -1;
+    }
+    free(P->h);
+    P->h = h;
+    P->nh = n;
+    for (; rc == 0 && k < n; k++)
+        if (h[k].ps.lockfd < 0)
+            rc = take(P, &h[k]);
+    for (size_t i = 0; i < n; i++)
+        P->slot[h[i].p] = (int32_t)i;
+    return rc;
+}
+
+/* The check of ss_pstate_expect(): a partition's first batch after the
+ * time its state stands at starts where its state stops. */
+static int
+check_from(struct parts *P, int64_t time)
+{
+    size_t n;
+    struct ss_frame_part *e = got(P, &n);
+
+    for (size_t i = 0; i < n; i++) {
+        struct held *h = &P->h[P->slot[e[i].partition]];
+
+        if (h->check_after == INT64_MAX || time <= h->check_after)
+            continue; /* at or before it: the engine replays the batch */
+        if (e[i].from != h->check_next)
+            return ss_diag("--by-partition: the state of '%s[%" PRId32 "]' "
+                           "reaches offset %" PRId64 ", but batch %" PRId64
+                           " starts it at %" PRId64 " (give sstream-source "
+                           "--state-dir DIR, so that it starts the partition "
+                           "where its state stands)",
+                           P->topic, h->p, h->check_next, time, e[i].from);
+        h->check_after = INT64_MAX;
+    }
+    return 0;
+}
+
+/* Read the rest of the batch whose first frame is br->f: its records
+ * counted in *b, its last frame in *last, and, when it spans frames, each
+ * frame's payload kept in P (a frame of its own is used where it is). */
+static int
+read_batch(struct parts *P, struct ss_frame_batch_reader *br, struct inb *b,
+           struct ss_frame *last)
+{
+    struct ss_frame f;
+    int rc;
+
+    ss_buf_reset(&P->pay);
+    ss_buf_reset(&P->segs);
+    while ((rc = ss_frame_batch_part(br, &f)) > 0) {
+        struct seg sg = {P->pay.len, f.payload_len, f.count, f.flags};
+
+        b->records += f.count;
+        b->bytes += f.header_len + f.payload_len;
+        *last = f;
+        if (P->segs.len == 0 && !(f.flags & SS_FRAME_MORE))
+            continue;
+        if (ss_buf_append(&P->pay, f.payload, f.payload_len) < 0 ||
+            ss_buf_append(&P->segs, &sg, sizeof(sg)) < 0)
+            return -ENOMEM;
+    }
+    return rc;
+}
+
+/* The partition of a key, as the Kafka producer chose it. */
+static uint32_t
+partition_of(const struct parts *P, const char *k, size_t klen)
+{
+    return (uint32_t)(crc32_z(0, (const Bytef *)k, klen) % P->partitions);
+}
+
+static int
+route_frame(struct run *r, const struct ss_frame *f, int64_t time,
+            uint64_t *recno)
+{
+    struct parts *P = r->parts;
+    struct ss_rec_iter it;
+    struct ss_rec rec;
+    const char *p = f->payload;
+    uint32_t part;
+    int rc;
+
+    ss_frame_iter_init(&it, f);
+    while (ss_frame_iter_next(&it, &rec)) {
+        ++*recno;
+        if (rec.key == NULL || rec.klen == 0) {
+            ss_rejects_record(&r->sg->rej, time, *recno, &rec,
+                              "no key (--by-partition keeps the state of a "
+                              "key with its Kafka partition)");
+        } else if (P->slot[part = partition_of(P, rec.key, rec.klen)] < 0) {
+            ss_rejects_record(&r->sg->rej, time, *recno, &rec,
+                              "key '%.*s' is of partition %" PRIu32 " of "
+                              "'%s', which this member does not hold",
+                              (int)rec.klen, rec.key, part, P->topic);
+        } else if ((rc = ss_frame_writer_add_encoded(&r->sh[P->slot[part]].w, p,
+                                                     (size_t)(it.p - p))) < 0)
+            return rc;
+        p = it.p;
+    }
+    return 0;
+}
+
+/* The batch's records to the shards of their partitions. */
+static int
+route(struct run *r, const struct ss_frame *last, int64_t time)
+{
+    struct parts *P = r->parts;
+    uint64_t recno = 0;
+    int rc;
+
+    if (P->segs.len == 0)
+        return route_frame(r, last, time, &recno);
+    for (size_t off = 0; off < P->segs.len; off += sizeof(struct seg)) {
+        struct seg sg;
+        struct ss_frame f = {0};
+
+        memcpy(&sg, P->segs.data + off, sizeof(sg));
+        f.payload = P->pay.data + sg.off;
+        f.payload_len = sg.len;
+        f.count = sg.count;
+        f.flags = sg.flags;
+        if ((rc = route_frame(r, &f, time, &recno)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A batch while no partition is held: its frame, empty, written here. */
+static int
+empty_batch(struct run *r, const struct ss_frame *first,
+            const struct ss_frame *last, uint64_t records)
+{
+    struct ss_stats *st = &r->sg->stats;
+    int rc;
+
+    ss_stats_begin(st);
+    count_in(r, first->time);
+    r->w.closed_ms = first->closed_ms;
+    r->w.replay_ms = first->replay_ms;
+    ss_frame_writer_begin(&r->w, first->time, first->interval, SS_FRAME_KEYED);
+    ss_frame_writer_trail(&r->w, last);
+    ss_frame_writer_ingest(&r->w, records, last->interval);
+    ss_stats_stamp(st);
+    if ((rc = ss_frame_writer_end(&r->w)) < 0)
+        return rc;
+    ss_stats_end(st);
+    return 0;
+}
+
+/* End the set of shards (the epoch) at the last batch they got, without
+ * an end-of-stream out, and start the set of the batch's partitions. */
+static int
+next_epoch(struct run *r)
+{
+    struct parts *P = r->parts;
+    int rc = 0;
+
+    if (r->sh != NULL) {
+        atomic_store(&r->epoch_end, 1);
+        rc = end_input(r, 0, P->time, P->interval);
+        rc = end_set(r, rc == -EPIPE ? 0 : rc);
+    }
+    if (rc < 0)
+        return rc;
+    if ((rc = regroup(P, 1)) < 0)
+        return rc;
+    r->n = P->nh;
+    return start_set(r, P->h);
+}
+
+static int
+part_batch(struct run *r, struct ss_frame_batch_reader *br)
+{
+    struct parts *P = r->parts;
+    struct ss_frame first = br->f, last;
+    struct inb b = {first.time, first.closed_ms, first.interval, 0, 0};
+    int rc;
+
+    if ((rc = read_batch(P, br, &b, &last)) < 0 ||
+        (rc = take_offsets(P, &last)) < 0 ||
+        (!same_set(P) && (rc = next_epoch(r)) < 0) ||
+        (rc = check_from(P, first.time)) < 0 || (rc = queue_batch(r, &b)) < 0)
+        return rc;
+    if (r->n == 0)
+        rc = empty_batch(r, &first, &last, b.records);
+    else {
+        begin_all(r, &first);
+        if ((rc = route(r, &last, first.time)) < 0 ||
+            (rc = end_all(r, &last, b.records)) < 0)
+            return rc;
+        P->time = first.time;
+        P->interval = first.interval;
+    }
+    return rc < 0 ? rc : ss_rejects_flush(&r->sg->rej);
+}
+
+/* The lead of --by-partition: as lead(), the set of shards changing with
+ * the partitions held. */
+static int
+lead_parts(struct run *r)
+{
+    struct ss_frame_batch_reader br;
+    int rc;
+
+    ss_frame_batch_init(&br, r->fd_in, "stdin");
+    while ((rc = ss_frame_batch_next(&br)) > 0)
+        if ((rc = part_batch(r, &br)) < 0)
+            break;
+    if (r->sh != NULL)
+        rc = end_input(r, rc, br.f.time, br.f.interval);
+    else if (rc == 0)
+        rc = ss_frame_writer_eos(&r->w, br.f.time, br.f.interval);
+    ss_frame_batch_release(&br);
+    return rc == -EPIPE ? 0 : rc;
+}
+
+static void
+parts_release(struct parts *P, int clean)
+{
+    for (size_t i = 0; i < P->nh; i++)
+        if (ss_pstate_release(&P->h[i].ps, clean) < 0)
+            clean = 0; /* said; the others go as they are */
+    free(P->h);
+    free(P->slot);
+    ss_buf_release(&P->got);
+    ss_buf_release(&P->pay);
+    ss_buf_release(&P->segs);
+}
+
+int
+ss_shard_state_parts(const struct ss_state_config *cfg, int64_t wait_ms,
+                     struct ss_stage *sg)
+{
+    struct parts P = {.dir = cfg->checkpoint, .wait_ms = wait_ms};
+    struct run r = {.cfg = cfg,
+                    .engine = state_shard,
+                    .sorted = 1,
+                    .fd_in = cfg->fd_in,
+                    .fd_out = cfg->fd_out,
+                    .sg = sg,
+                    .ckpt = cfg->checkpoint,
+                    .name = "state",
+                    .rejects = cfg->rejects,
+                    .parts = &P};
+    int rc;
+
+    if (open_run(&r, &cfg->stats) < 0)
+        return SS_REPORTED;
+    rc = end_set(&r, lead_parts(&r));
+    parts_release(&P, rc == 0);
+    return close_run(&r, rc);
+}
+
+/* A partition's folder found in a --by-partition checkpoint. */
+struct pdir {
+    char name[NAME_MAX + 1];
+    size_t topic_len; /* name[0..topic_len) is the topic */
+    long p;
+};
+
+static int
+pdir_order(const void *a, const void *b)
+{
+    const struct pdir *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    if (x->topic_len != y->topic_len ||
+        memcmp(x->name, y->name, x->topic_len) != 0)
+        return c;
+    return (x->p > y->p) - (x->p < y->p);
+}
+
+/* Whether 'name' in dir is a partition's folder: TOPIC-P holding a
+ * position file. */
+static int
+is_pdir(const char *dir, const char *name, struct pdir *pd)
+{
+    const char *dash = strrchr(name, '-');
+    char path[PATH_MAX], *end;
+
+    if (dash == NULL || dash == name || dash[1] < '0' || dash[1] > '9' ||
+        strlen(name) >= sizeof(pd->name))
+        return 0;
+    pd->p = strtol(dash + 1, &end, 10);
+    if (*end != '\0' ||
+        snprintf(path, sizeof(path), "%s/%s/position", dir, name) >=
+            (int)sizeof(path) ||
+        access(path, F_OK) != 0)
+        return 0;
+    snprintf(pd->name, sizeof(pd->name), "%s", name);
+    pd->topic_len = (size_t)(dash - name);
+    return 1;
+}
+
+/* --dump of a --by-partition checkpoint: each partition's folder in turn,
+ * by topic, then partition number. 1 when dir is one, else 0, or a code. */
+static int
+dump_parts(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    struct ss_buf b = {0};
+    struct pdir pd, *all;
+    char path[PATH_MAX];
+    size_t n;
+    int rc = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL)
+        if (is_pdir(dir, e->d_name, &pd) &&
+            ss_buf_append(&b, &pd, sizeof(pd)) < 0) {
+            rc = ss_diag_err(-ENOMEM, "--dump");
+            break;
+        }
+    closedir(d);
+    n = b.len / sizeof(pd);
+    all = (struct pdir *)(void *)b.data;
+    if (n > 0)
+        qsort(all, n, sizeof(pd), pdir_order);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (snprintf(path, sizeof(path), "%s/%s", dir, all[i].name) >=
+            (int)sizeof(path))
+            rc = ss_diag("--dump: '%s': name too long", dir);
+        else
+            rc = ss_state_dump(path);
+    }
+    ss_buf_release(&b);
+    return rc < 0 ? rc : n > 0;
 }
 
 int
@@ -898,6 +1559,8 @@ ss_shard_state_dump(const char *dir)
     long m = written_at(dir);
     int rc = 0;
 
+    if (m == 0 && (rc = dump_parts(dir)) != 0)
+        return rc < 0 ? rc : 0;
     if (m <= 1 || m > SS_STATS_WORKERS)
         return ss_state_dump(dir);
     for (size_t i = 0; rc == 0 && i < (size_t)m; i++) {
@@ -951,5 +1614,8 @@ ss_shard_window(const struct ss_window_config *cfg, size_t n,
         return abort_out(cfg->fd_out, rc);
     if (n == 1)
         return ss_window_run(cfg, sg);
-    return run(&r, cfg->checkpoint, "window", cfg->rejects, &cfg->stats);
+    r.ckpt = cfg->checkpoint;
+    r.name = "window";
+    r.rejects = cfg->rejects;
+    return run(&r, &cfg->stats);
 }

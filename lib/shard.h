@@ -51,7 +51,14 @@ int ss_shard_repartition(const char *dir, size_t m, size_t n,
  * checkpoint's partitioning is checked). As ss_state_run(). */
 int ss_shard_state(const struct ss_state_config *cfg, size_t n,
                    struct ss_stage *sg);
-/* ss_state_dump() of every shard of checkpoint 'dir' in turn. */
+/* sstream-state --by-partition (cfg->checkpoint is required): an engine
+ * per Kafka partition the member holds, as each batch's offsets field
+ * says, its checkpoint that of the partition (lib/pstate.h), waiting up
+ * to wait_ms for the lock of a partition received. As ss_state_run(). */
+int ss_shard_state_parts(const struct ss_state_config *cfg, int64_t wait_ms,
+                         struct ss_stage *sg);
+/* ss_state_dump() of every shard of checkpoint 'dir' in turn (of every
+ * partition, in partition order, of a --by-partition folder). */
 int ss_shard_state_dump(const char *dir);
 /* sstream-window over n shards; keyless modes (window(), --count,
  * --reduce) hold no keys to split and run as one. As ss_window_run(). */

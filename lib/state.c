@@ -676,6 +676,9 @@ save(struct st *s, uint64_t digest)
 
     if (!s->has_ck)
         return 0;
+    if (s->cfg->before_save != NULL && s->last != NULL &&
+        (rc = s->cfg->before_save(s->cfg->save_ctx, s->last)) < 0)
+        return rc;
     ss_io_test_crash(SS_IO_CRASH_STATE_SAVE);
     /* The delta even when a snapshot follows: the new log begins with it
      * (lib/ckpt.h), and it costs what the batch changed. */

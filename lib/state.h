@@ -30,6 +30,8 @@ enum ss_state_emit {
                               command emitted */
 };
 
+struct ss_frame;
+
 #define SS_STATE_KEEP_OUTPUTS 10 /* --keep-outputs, at least, unless given */
 
 struct ss_state_config {
@@ -55,6 +57,12 @@ struct ss_state_config {
     /* fd_in and fd_out are a shard's pipes: frames on them go without
      * checksums (struct ss_frame_reader and ss_frame_writer 'own') */
     int own_frames;
+    /* Called with the batch's last frame before the engine saves a batch
+     * (--by-partition, lib/shard.c: the partition's position line goes in
+     * first, see lib/pstate.h); NULL: nothing. 0, or a code that fails the
+     * batch (reported). */
+    int (*before_save)(void *ctx, const struct ss_frame *last);
+    void *save_ctx;
 };
 
 void ss_state_config_init(struct ss_state_config *cfg);

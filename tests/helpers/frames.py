@@ -13,6 +13,12 @@ times still count: a restart's input). --replay-ms MS sets the frames'
 replay_ms (how far back a restart may send batches again; 0 by default).
 --trail NAME=MS,... gives each batch's last frame that stage trail, and
 --ingest N,MS its ingest field (N records in a source batch of MS ms).
+--offsets SPEC, once per batch in order, gives a batch's last frame the
+offsets field of a Kafka source (man/sstream.5): SPEC is
+TOPIC:PARTS:P=FROM-NEXT,... (the topic, its partition count, and each
+partition the member holds with where the batch began and ended; nothing
+after the second ':' for none held), or "-" for no field; the ingest field
+is then the batch's record count unless --ingest says otherwise.
 The stream ends with an end-of-stream frame, unless --no-end.
 """
 import argparse
@@ -28,6 +34,7 @@ KEYED, MORE = 0x1, 0x2
 REPLAY_MS = 0  # --replay-ms
 TRAIL = []  # --trail: (name, ms) for each batch's last frame
 INGEST = None  # --ingest: (records, interval ms)
+OFFSETS = []  # --offsets: per batch, None or (topic, parts, [(p, from, next)])
 
 
 def varint(n):
@@ -39,20 +46,44 @@ def varint(n):
     return bytes(out)
 
 
-def frame(kind, time, interval, flags, records):
-    """records: list of (key or None, value) byte strings."""
+def offsets_field(spec):
+    topic, parts, entries = spec
+    out = struct.pack("<HBxI", len(entries), len(topic), parts) + topic
+    for p, f, n in entries:
+        out += struct.pack("<iqq", p, f, n)
+    return out
+
+
+def parse_offsets(spec):
+    if spec == "-":
+        return None
+    topic, parts, rest = spec.split(":", 2)
+    entries = []
+    for e in rest.split(",") if rest else []:
+        p, _, rng = e.partition("=")
+        f, _, n = rng.partition("-")
+        entries.append((int(p), int(f), int(n)))
+    return (topic.encode(), int(parts), entries)
+
+
+def frame(kind, time, interval, flags, records, offsets=None, total=0):
+    """records: list of (key or None, value) byte strings; offsets: the
+    offsets field of a batch's last frame (parse_offsets()), total the
+    batch's record count for its ingest field."""
     payload = bytearray()
     for k, v in records:
         if flags & KEYED:
             payload += varint(len(k)) + k
         payload += varint(len(v)) + v
     extra = b""
-    if kind == BATCH and not flags & MORE and (TRAIL or INGEST):
+    if kind == BATCH and not flags & MORE and (TRAIL or INGEST or offsets):
         extra = struct.pack("<B3x", len(TRAIL))
         for name, ms in TRAIL:
             extra += struct.pack("<8sI", name.encode(), ms)
-        if INGEST:
-            extra += struct.pack("<QI", *INGEST)
+        if INGEST or offsets:
+            extra += struct.pack("<QI", *(INGEST or (total, interval)))
+        if offsets:
+            extra += offsets_field(offsets)
     head = struct.pack("<4sBBHqIIIIQQq", MAGIC, 1, kind, HLEN + len(extra),
                        time, interval, flags, len(records), REPLAY_MS,
                        len(payload), 0, 0) + extra
@@ -75,9 +106,10 @@ def stream(batches, interval=1000, start=0, keyed=False, parts=0, skip=0,
         recs = [r if keyed else (None, r) for r in recs]
         n = parts if parts > 0 else max(len(recs), 1)
         chunks = [recs[i:i + n] for i in range(0, len(recs), n)] or [[]]
+        offs = OFFSETS[i] if i < len(OFFSETS) else None
         for j, c in enumerate(chunks):
             more = MORE if j < len(chunks) - 1 else 0
-            out += frame(BATCH, t, interval, flags | more, c)
+            out += frame(BATCH, t, interval, flags | more, c, offs, len(recs))
     if end:
         out += frame(END, t, interval, 0, [])
     return bytes(out)
@@ -127,6 +159,7 @@ def main():
     p.add_argument("--replay-ms", type=int, default=0)
     p.add_argument("--trail", default="")
     p.add_argument("--ingest", default="")
+    p.add_argument("--offsets", action="append", default=[])
     p.add_argument("--show", metavar="FILE",
                    help="print FILE's whole batch frames as time key value")
     p.add_argument("batch", nargs="*")
@@ -146,7 +179,8 @@ def main():
                 parts = [str(t)] + ([k.decode()] if k is not None else [])
                 print(" ".join(parts + [v.decode()]))
         return
-    global REPLAY_MS, TRAIL, INGEST
+    global REPLAY_MS, TRAIL, INGEST, OFFSETS
+    OFFSETS = [parse_offsets(o) for o in a.offsets]
     REPLAY_MS = a.replay_ms
     TRAIL = [(e.split("=")[0], int(e.split("=")[1]))
              for e in a.trail.split(",") if e]
