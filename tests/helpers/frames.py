@@ -19,11 +19,18 @@ TOPIC:PARTS:P=FROM-NEXT,... (the topic, its partition count, and each
 partition the member holds with where the batch began and ended; nothing
 after the second ':' for none held), or "-" for no field; the ingest field
 is then the batch's record count unless --ingest says otherwise.
+--kafka TOPIC:PARTS makes the batches a Kafka topic's messages (with
+--keyed), each on partition zlib.crc32(key) % PARTS (librdkafka's default
+partitioner; an empty key: partition 0), offsets counted per partition from
+0 over all the batches; --hold P,P,... (or "none"), once per batch, says
+which partitions the member holds: the batch carries their records and
+their offsets field, and with --deliver all the other records too.
 The stream ends with an end-of-stream frame, unless --no-end.
 """
 import argparse
 import struct
 import sys
+import zlib
 
 import xxhash
 
@@ -160,6 +167,9 @@ def main():
     p.add_argument("--trail", default="")
     p.add_argument("--ingest", default="")
     p.add_argument("--offsets", action="append", default=[])
+    p.add_argument("--kafka", default="")
+    p.add_argument("--hold", action="append", default=[])
+    p.add_argument("--deliver", choices=["held", "all"], default="held")
     p.add_argument("--show", metavar="FILE",
                    help="print FILE's whole batch frames as time key value")
     p.add_argument("batch", nargs="*")
@@ -197,8 +207,30 @@ def main():
         else:
             recs = [w.encode() for w in words]
         batches.append(recs)
+    if a.kafka:
+        batches = kafka(batches, a.kafka, a.hold, a.deliver == "all")
     sys.stdout.buffer.write(stream(batches, a.b, a.start, a.keyed, a.parts,
                                    a.skip, not a.no_end))
+
+
+def kafka(batches, spec, holds, deliver_all):
+    """A member's share of a topic's batches (--kafka): sets OFFSETS."""
+    global OFFSETS
+    topic, parts = spec.split(":")
+    parts = int(parts)
+    at = [0] * parts
+    out, OFFSETS = [], []
+    for i, recs in enumerate(batches):
+        hold = holds[i] if i < len(holds) else "none"
+        held = [] if hold == "none" else [int(p) for p in hold.split(",")]
+        of = [zlib.crc32(k) % parts if k else 0 for k, _ in recs]
+        n = [of.count(p) for p in range(parts)]
+        OFFSETS.append((topic.encode(), parts,
+                        [(p, at[p], at[p] + n[p]) for p in held]))
+        out.append([r for r, p in zip(recs, of)
+                    if deliver_all or p in held])
+        at = [at[p] + n[p] for p in range(parts)]
+    return out
 
 
 if __name__ == "__main__":
