@@ -159,9 +159,8 @@ check_by_part(const struct ss_opt_common *com,
                                  "partition held: not with --parallel");
     if (cfg->initial != NULL || cfg->import != NULL)
         return ss_opt_usage(com,
-                            "--by-partition: not with %s (load the "
-                            "state without it: a key's partition is "
-                            "known only from the stream)",
+                            "--by-partition: not with %s (the state of "
+                            "each partition starts empty)",
                             cfg->initial != NULL ? "--initial" : "--import");
     if (cfg->update_exec != NULL)
         return ss_opt_usage(com, "--by-partition: not with --update-exec "
@@ -265,6 +264,9 @@ main(int argc, char **argv)
     }
     if ((rc = ss_opt_operands(&com, argc, argv)) != SS_OPT_GO_ON)
         return rc;
+    if (dump == NULL &&
+        (rc = check_by_part(&com, &cfg, by_part, have_wait, parallel)) != 0)
+        return rc;
     if ((rc = check(&com, &cfg, no_ckpt, have_op, dump, others)) != 0)
         return rc;
     /* one coprocess per engine would work (the command keeps no state),
@@ -272,9 +274,6 @@ main(int argc, char **argv)
     if (parallel > 1 && cfg.update_exec != NULL)
         return ss_opt_usage(&com, "--parallel: not with --update-exec (yet: "
                                   "run it at --parallel 1)");
-    if (dump == NULL &&
-        (rc = check_by_part(&com, &cfg, by_part, have_wait, parallel)) != 0)
-        return rc;
     if (dump != NULL)
         rc = ss_shard_state_dump(dump);
     else if ((rc = ss_stage_check_pipes(SS_STAGE_MIDDLE)) == 0) {

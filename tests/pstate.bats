@@ -236,3 +236,181 @@ EOF
 6000	g	7
 EOF
 }
+
+# state IN ARGS...: sstream-state --by-partition over IN into $T/out
+state() {
+    local in=$1
+    shift
+    sstream-state --update sum --by-partition --checkpoint "$T/ck" "$@" \
+        <"$in" >"$T/out"
+}
+
+# Partition 2 alone (keys e and g), held through all six batches.
+p2() {
+    frames --kafka words:4 $(holds 2 6) "$@" "${B[@]}"
+}
+
+@test "pstate: kill -9 between a batch's line and its save: the state resumes at the line of its checkpoint" {
+    p2 >"$T/in"
+    SSTREAM_TEST_CRASH_AT=save:3 run state "$T/in"
+    assert_equal "$status" 137
+    run pcli read "$T/ck" words 2
+    assert_output "open 3000 6"
+    run pcli recover "$T/ck" words 2
+    assert_output "next 5"
+    # the source starts partition 2 at 5: batch 3000 again
+    p2 --skip 2 >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_output - <<'EOF'
+3000	e	7
+3000	g	6
+4000	e	8
+4000	g	6
+5000	e	8
+5000	g	6
+6000	e	8
+6000	g	7
+EOF
+    run pcli read "$T/ck" words 2
+    assert_output "closed 6000 8"
+}
+
+@test "pstate: kill -9 after the save: recover gives the newest line, and the batch replays" {
+    p2 >"$T/in"
+    SSTREAM_TEST_CRASH_AT=emit:3 run state "$T/in"
+    assert_equal "$status" 137
+    run pcli read "$T/ck" words 2
+    assert_output "open 3000 6"
+    run pcli recover "$T/ck" words 2
+    assert_output "next 6"
+    # a restart that sends batch 3000 again gets its output again
+    p2 --skip 2 >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_success
+    assert_output - <<'EOF'
+3000	e	7
+3000	g	6
+4000	e	8
+4000	g	6
+5000	e	8
+5000	g	6
+6000	e	8
+6000	g	7
+EOF
+}
+
+@test "pstate: a batch that starts a partition elsewhere than its state stands: exit 1, never silent" {
+    p2 >"$T/in"
+    SSTREAM_TEST_CRASH_AT=save:3 run state "$T/in"
+    assert_equal "$status" 137
+    p2 --skip 3 >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "sstream-state: --by-partition: the state of 'words[2]' reaches offset 5, but batch 4000 starts it at 6 (give sstream-source --state-dir DIR, so that it starts the partition where its state stands)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    run pcli read "$T/ck" words 2
+    assert_output "open 3000 6"
+}
+
+@test "pstate: records of partitions not held, and keyless ones, are rejects" {
+    frames --kafka words:4 --deliver all $(holds 0,1 2) 'a:1 b:2 :5 d:1' \
+        'h:1 f:2' >"$T/in"
+    run --separate-stderr member "$T/in" --rejects "$T/rej"
+    assert_success
+    assert_output - <<'EOF'
+1000	b	2
+1000	d	1
+2000	b	2
+2000	d	1
+2000	f	2
+EOF
+    assert_equal "$stderr" "sstream-state: batch 1000, record 1: key 'a' is of partition 3 of 'words', which this member does not hold
+sstream-state: batch 1000, record 3: no key (--by-partition keeps the state of a key with its Kafka partition)
+sstream-state: batch 2000, record 1: key 'h' is of partition 3 of 'words', which this member does not hold
+sstream-state: 3 rejected records kept in '$T/rej'"
+    run cat "$T/rej"
+    assert_output "$(printf 'a\t1\n\t5\nh\t1')"
+}
+
+@test "pstate: a partition whose lock a live process holds: a wait, then a clear failure" {
+    mkfifo "$T/cmd"
+    "$SSTREAM_BIN/tests/pstate-cli" hold "$T/ck" words 2 1000 <"$T/cmd" \
+        >"$T/holder" &
+    PIDS=($!)
+    exec 7>"$T/cmd"
+    wait_lines "$T/holder" 2
+    frames --kafka words:4 --hold 2 "${B[0]}" >"$T/in"
+    run --separate-stderr member "$T/in" --lock-wait 300ms
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: partition state '$T/ck/words-2' is held by process ${PIDS[0]}, still after 300 ms (another member keeps the partition: stop it, or wait until it gives the partition up)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    exec 7>&-
+    wait "${PIDS[0]}"
+    run pcli read "$T/ck" words 2
+    assert_output "closed none"
+}
+
+@test "pstate: a batch without offsets, or of a topic with other partitions: exit 1" {
+    frames "${B[0]}" >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: --by-partition: batch 1000 carries no Kafka offsets (--by-partition reads sstream-source --kafka with one --topic, through stages that pass the field on)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    frames --offsets words:4:0=0-0 --offsets words:6:0=0-0 - - >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: --by-partition: topic 'words' has 6 partitions from batch 2000 on, 4 before: keys now land on other partitions than their state (a state by partition cannot follow; start it again in a new --checkpoint DIR)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+    frames --offsets words:4:0=0-0 --offsets news:4:0=0-0 - - >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_failure 1
+    assert_equal "$stderr" "sstream-state: --by-partition: batch 2000 is of topic 'news', the state of topic 'words' (one --topic per --checkpoint DIR)
+sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
+}
+
+@test "pstate: holding no partition, the stage still sends a frame per batch" {
+    frames --kafka words:4 $(holds none 3) "${B[@]:0:3}" >"$T/in"
+    state "$T/in"
+    run "$PY" -c 'import sys
+sys.path.insert(0, sys.argv[1])
+import frames
+for kind, t, _, _, recs in frames.read_frames(open(sys.argv[2], "rb").read()):
+    print(kind, t, len(recs))' "$TESTS_DIR/helpers" "$T/out"
+    assert_output - <<'EOF'
+1 1000 0
+1 2000 0
+1 3000 0
+2 3000 0
+EOF
+}
+
+@test "pstate: usage errors exit 2" {
+    local msgs=(
+        "--by-partition needs --checkpoint DIR (the state moves between members through it)"
+        "--by-partition runs an engine per partition held: not with --parallel"
+        "--by-partition: not with --initial (the state of each partition starts empty)"
+        "--by-partition: not with --import (the state of each partition starts empty)"
+        "--lock-wait needs --by-partition"
+        "--by-partition: not with --update-exec (yet)"
+    )
+    local args=(
+        "--by-partition --no-checkpoint"
+        "--by-partition --checkpoint $T/ck --parallel 2"
+        "--by-partition --checkpoint $T/ck --initial $T/f"
+        "--by-partition --checkpoint $T/ck --import $T/f"
+        "--checkpoint $T/ck --lock-wait 1s"
+        "--by-partition --checkpoint $T/ck --update-exec cat"
+    )
+    local k
+    for k in "${!args[@]}"; do
+        run --separate-stderr sstream-state --update sum ${args[$k]} </dev/null
+        assert_failure 2
+        assert_equal "${stderr%%$'\n'*}" "sstream-state: ${msgs[$k]}"
+    done
+    run --separate-stderr sstream-state --by-partition --update sum </dev/null
+    assert_failure 2
+    assert_equal "${stderr%%$'\n'*}" "sstream-state: ${msgs[0]}"
+}
