@@ -1032,6 +1032,8 @@ struct parts {
     struct ss_buf segs; /* struct seg of them */
     int64_t time;       /* the last batch the shards got */
     uint32_t interval;
+    int64_t end_time; /* of the input's end-of-stream, passed on last */
+    uint32_t end_interval;
 };
 
 static struct ss_frame_part *
@@ -1142,7 +1144,8 @@ take_offsets(struct parts *P, const struct ss_frame *last)
                            last->time, e[i].partition, P->topic, e[i].from,
                            e[i].next);
     }
-    qsort(e, n, sizeof(*e), by_part);
+    if (n > 1) /* qsort()'s base must not be NULL, even for none */
+        qsort(e, n, sizeof(*e), by_part);
     for (size_t i = 1; i < n; i++)
         if (e[i].partition == e[i - 1].partition)
             return ss_diag("--by-partition: batch %" PRId64 " lists "
@@ -1338,6 +1341,8 @@ route(struct run *r, const struct ss_frame *last, int64_t time)
         struct ss_frame f = {0};
 
         memcpy(&sg, P->segs.data + off, sizeof(sg));
+        if (sg.count == 0)
+            continue; /* and pay.data may be NULL: nothing to add to */
         f.payload = P->pay.data + sg.off;
         f.payload_len = sg.len;
         f.count = sg.count;
@@ -1429,25 +1434,31 @@ lead_parts(struct run *r)
     while ((rc = ss_frame_batch_next(&br)) > 0)
         if ((rc = part_batch(r, &br)) < 0)
             break;
+    r->parts->end_time = br.f.time;
+    r->parts->end_interval = br.f.interval;
+    /* The end-of-stream goes out once the partitions are released. */
+    atomic_store(&r->epoch_end, 1);
     if (r->sh != NULL)
         rc = end_input(r, rc, br.f.time, br.f.interval);
-    else if (rc == 0)
-        rc = ss_frame_writer_eos(&r->w, br.f.time, br.f.interval);
     ss_frame_batch_release(&br);
     return rc == -EPIPE ? 0 : rc;
 }
 
-static void
+/* Release every partition held (closed when 'clean'): 0 or SS_REPORTED. */
+static int
 parts_release(struct parts *P, int clean)
 {
+    int rc = 0;
+
     for (size_t i = 0; i < P->nh; i++)
         if (ss_pstate_release(&P->h[i].ps, clean) < 0)
-            clean = 0; /* said; the others go as they are */
+            rc = SS_REPORTED; /* said; the others go all the same */
     free(P->h);
     free(P->slot);
     ss_buf_release(&P->got);
     ss_buf_release(&P->pay);
     ss_buf_release(&P->segs);
+    return rc;
 }
 
 int
@@ -1470,7 +1481,14 @@ ss_shard_state_parts(const struct ss_state_config *cfg, int64_t wait_ms,
     if (open_run(&r, &cfg->stats) < 0)
         return SS_REPORTED;
     rc = end_set(&r, lead_parts(&r));
-    parts_release(&P, rc == 0);
+    if (parts_release(&P, rc == 0) < 0 && rc == 0) {
+        ss_frame_writer_abort(&r.w);
+        rc = SS_REPORTED;
+    }
+    if (rc == 0 &&
+        (rc = ss_frame_writer_eos(&r.w, P.end_time, P.end_interval)) < 0 &&
+        rc != -EPIPE)
+        rc = ss_diag_err(rc, "stdout");
     return close_run(&r, rc);
 }
 
