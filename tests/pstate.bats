@@ -414,3 +414,59 @@ EOF
     assert_failure 2
     assert_equal "${stderr%%$'\n'*}" "sstream-state: ${msgs[0]}"
 }
+
+@test "pstate: the offsets field passes through --parallel and --by-partition stages" {
+    mapfile -t h < <(holds none 1; holds 0,1,2,3 2; holds 1 3)
+    frames --kafka words:4 "${h[@]}" "${B[@]}" >"$T/in"
+    # running counts, their running sums, and the sums' maximum: a field
+    # lost or misplaced on the way stops the second or third stage
+    run --separate-stderr bash -c 'set -o pipefail
+        sstream-state --update count --no-checkpoint --parallel 2 --emit updated <"$1" |
+        sstream-state --update sum --by-partition --checkpoint "$2/ck1" --emit updated |
+        sstream-state --update max --by-partition --checkpoint "$2/ck2" |
+        sstream-sink --tsv' _ "$T/in" "$T"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_output - <<'EOF'
+2000	a	1
+2000	d	1
+2000	e	2
+2000	g	1
+3000	a	1
+3000	b	1
+3000	c	1
+3000	d	1
+3000	e	5
+3000	g	1
+3000	h	1
+4000	b	3
+5000	b	3
+6000	b	3
+EOF
+}
+
+@test "pstate: position files: malformed ones are said with their name; no line, no checkpoint" {
+    mkdir -p "$T/ck/words-1"
+    printf 'opened\n' >"$T/ck/words-1/position"
+    run --separate-stderr pcli read "$T/ck" words 1
+    assert_failure 1
+    assert_equal "$stderr" "pstate-cli: partition state '$T/ck/words-1/position': not a position file (open or closed, then lines of TIME NEXT)"
+    frames --kafka words:4 --hold 1 "${B[0]}" >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_failure 1
+    assert_equal "${stderr%%$'\n'*}" "sstream-state: partition state '$T/ck/words-1/position': not a position file (open or closed, then lines of TIME NEXT)"
+    printf 'open\n1000 4\n2000 x\n' >"$T/ck/words-1/position"
+    run pcli read "$T/ck" words 1
+    assert_failure 1
+    # a holder that died before its first save: a line, no checkpoint
+    printf 'open\n1000 4\n' >"$T/ck/words-1/position"
+    run pcli read "$T/ck" words 1
+    assert_output "open 1000 4"
+    run pcli recover "$T/ck" words 1
+    assert_output "none"
+    printf 'closed\n' >"$T/ck/words-1/position"
+    run pcli read "$T/ck" words 1
+    assert_output "closed none"
+    run pcli read "$T/ck" words 3
+    assert_output "none"
+}
