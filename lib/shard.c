@@ -118,6 +118,7 @@ struct run {
     uint64_t *ns;             /* each shard's time on the last frame */
     pthread_t merger;
     int merging, merge_rc;
+    int aborted; /* the output ended aborted: once, by one thread at a time */
     atomic_int stopped;   /* the lead stopped the shards: they say nothing */
     atomic_int epoch_end; /* the shards end, the stream goes on (below) */
     pthread_mutex_t lock; /* for 'in', touched once a batch */
@@ -641,8 +642,10 @@ merger_main(void *arg)
     struct run *r = arg;
 
     r->merge_rc = merge(r);
-    if (r->merge_rc < 0 && r->merge_rc != -EPIPE)
+    if (r->merge_rc < 0 && r->merge_rc != -EPIPE) {
         ss_frame_writer_abort(&r->w);
+        r->aborted = 1; /* read by the lead once this thread is joined */
+    }
     /* Shards still writing get EPIPE rather than wait for ever. */
     for (size_t i = 0; i < r->n; i++) {
         close(r->sh[i].out[0]);
@@ -860,8 +863,10 @@ end_set(struct run *r, int lrc)
             pthread_join(r->sh[i].th, NULL);
     if (r->merging)
         pthread_join(r->merger, NULL);
-    else if (lrc < 0)
+    else if (lrc < 0 && !r->aborted)
         ss_frame_writer_abort(&r->w);
+    if (lrc < 0 && !r->merging)
+        r->aborted = 1;
     r->merging = 0;
     rc = lrc < 0 ? lrc : r->merge_rc;
     /* A shard that failed said why; its code says how (SS_USAGE: 2). */
@@ -1482,7 +1487,7 @@ ss_shard_state_parts(const struct ss_state_config *cfg, int64_t wait_ms,
         return SS_REPORTED;
     rc = end_set(&r, lead_parts(&r));
     if (parts_release(&P, rc == 0) < 0 && rc == 0) {
-        ss_frame_writer_abort(&r.w);
+        ss_frame_writer_abort(&r.w); /* nothing aborted it: rc was 0 */
         rc = SS_REPORTED;
     }
     if (rc == 0 &&
