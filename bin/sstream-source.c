@@ -37,7 +37,7 @@ static const char usage_line[] =
     "--group ID\n"
     "                      [--kafka-key] [--from-beginning | --from-end] "
     "[--once]\n"
-    "                      [-X NAME=VALUE] ...]\n"
+    "                      [--partition-state DIR] [-X NAME=VALUE] ...]\n"
     "                      [--nats URL --stream NAME --consumer NAME "
     "[--subject FILTER]]\n"
     "                      [--mqtt HOST:PORT --topic FILTER [--qos 0|1] "
@@ -135,6 +135,11 @@ static const char help_text[] =
     "      --max-wait DUR         with --once: give up on a file still "
     "changing\n"
     "                             after DUR (default 1m; 0: no limit)\n"
+    "      --partition-state DIR  with --kafka: the --checkpoint of the "
+    "sstream-state\n"
+    "                             --by-partition after it; each partition "
+    "assigned\n"
+    "                             starts where its state stands\n"
     "      --mqtt HOST:PORT       subscribe to --topic on an MQTT broker, "
     "each\n"
     "                             message's payload a record\n"
@@ -213,6 +218,7 @@ enum {
     OPT_MAX_UNCOMMITTED,
     OPT_MAX_WAIT,
     OPT_MQTT,
+    OPT_PARTITION_STATE,
     OPT_NATS,
     OPT_ONCE,
     OPT_QOS,
@@ -268,6 +274,7 @@ static const struct option longopts[] = {
     {"mqtt", required_argument, NULL, OPT_MQTT},
     {"nats", required_argument, NULL, OPT_NATS},
     {"once", no_argument, NULL, OPT_ONCE},
+    {"partition-state", required_argument, NULL, OPT_PARTITION_STATE},
     {"qos", required_argument, NULL, OPT_QOS},
     {"record-bytes", required_argument, NULL, OPT_RECORD_BYTES},
     {"rejects", required_argument, NULL, SS_OPT_REJECTS},
@@ -397,6 +404,7 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
                           : k->from_beginning ? "from-beginning"
                           : from_end          ? "from-end"
                           : k->nprops         ? "X"
+                          : k->pstate         ? "partition-state"
                                               : NULL;
 
         if (opt != NULL)
@@ -415,6 +423,12 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
         return ss_diag("--from-beginning and --from-end: one or the other");
     if (k->key && (cfg->ninputs > 1 || cfg->record_bytes > 0))
         return ss_diag("--kafka-key: keyed records come from --kafka alone");
+    if (k->pstate != NULL && strchr(cfg->topic, ',') != NULL)
+        return ss_diag("--partition-state: one --topic (the state is kept by "
+                       "the partitions of one)");
+    if (k->pstate != NULL && cfg->evtime.on)
+        return ss_diag("--partition-state: not with --event-time (a "
+                       "partition's state follows the batch clock)");
     return ss_kafka_check(k->props, k->nprops);
 }
 
@@ -741,6 +755,9 @@ main(int argc, char **argv)
             break;
         case OPT_KAFKA_KEY:
             cfg.kafka.key = 1;
+            break;
+        case OPT_PARTITION_STATE:
+            cfg.kafka.pstate = optarg;
             break;
         case OPT_KEEP_CR:
             cfg.keep_cr = 1;

@@ -123,6 +123,13 @@ ss_batcher_close(struct ss_batcher *b, int64_t closed_ms)
                         b->batch_records, b->batch_bytes);
         ss_stats_stamp(b->stats);
     }
+    if (b->closing != NULL) {
+        b->closing(b->logging_ctx, &b->w);
+        /* the offsets field comes after the ingest field */
+        if (b->w.offsets_len > 0)
+            ss_frame_writer_ingest(&b->w, b->batch_records,
+                                   (uint32_t)b->interval);
+    }
     /* The receivers' positions go beside the log before the batch's last
      * frame goes into it: once that frame is in the file, a kill -9 (page
      * cache kept) leaves the batch whole in the log, sync or no sync. */

@@ -45,6 +45,10 @@ struct ss_batcher {
      * and before it is synced (the receivers' ledgers); NULL none. */
     void (*logging)(void *ctx, int64_t time);
     void *logging_ctx;
+    /* Called as each batch closes, before its last frame is written, to
+     * set the receivers' header fields (the Kafka offsets); NULL none.
+     * When it sets the offsets field, the ingest field goes with it. */
+    void (*closing)(void *ctx, struct ss_frame_writer *w);
     /* --format, --event-time: each line the splitters cut is read as a
      * row (lib/fields.h) and sent on as its JSON object; with 'ev' it
      * goes to the batch of its event time (lib/evtime.h), not the open

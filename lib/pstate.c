@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "buf.h"
 #include "ckpt.h"
@@ -62,6 +63,12 @@ ss_pstate_dir(char *out, size_t size, const char *dir, const char *topic,
     len =
         snprintf(out, size, "%s/%.*s-%" PRId32, dir, (int)topic_len, topic, p);
     return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+}
+
+uint32_t
+ss_pstate_partition_of(const char *k, size_t klen, uint32_t partitions)
+{
+    return (uint32_t)(crc32_z(0, (const Bytef *)k, klen) % partitions);
 }
 
 /* A decimal int64 at *p, up to 'end' char; *p moves past it. */

@@ -58,6 +58,13 @@ struct ss_pstate_pos {
 int ss_pstate_dir(char *out, size_t size, const char *dir, const char *topic,
                   size_t topic_len, int32_t p);
 
+/* The partition of 'partitions' that a Kafka producer puts a message of
+ * key k[0..klen) on, by librdkafka's default partitioner
+ * (consistent_random): the CRC-32 of the key modulo the count. klen > 0:
+ * an empty key goes to a random partition, so it has none. */
+uint32_t ss_pstate_partition_of(const char *k, size_t klen,
+                                uint32_t partitions);
+
 /* Read the position file of partition p: 0 and *pos (pos->known 0 when the
  * partition has no state yet), or SS_REPORTED after saying which file is
  * unreadable or malformed. */

@@ -21,20 +21,30 @@ ss_recv_end(struct ss_recv *r, int rc)
 
 /* ---- one whole record ---- */
 
-/* The splitter's rule for an over-long record (lib/splitter.c): reported
- * with its place, kept in --rejects, and counted in the batch's records
- * so that the places of the records after it stay right. */
-static void
-reject_long(struct ss_recv *r, const char *key, size_t klen, const char *val,
-            size_t vlen)
+/* The splitter's rule for a record that cannot go on (lib/splitter.c):
+ * reported with its place, kept in --rejects, and counted in the batch's
+ * records so that the places of the records after it stay right. */
+void
+ss_recv_reject(struct ss_recv *r, const char *key, size_t klen, const char *val,
+               size_t vlen, const char *why)
 {
     struct ss_batcher *b = r->host->b;
     struct ss_rec rec = {key, klen, val, vlen};
 
-    ss_rejects_record(b->rej, b->time, b->batch_records + 1, &rec,
-                      "%s: record longer than --max-record-bytes (%zu)",
-                      r->what, r->host->max_record);
+    ss_rejects_record(b->rej, b->time, b->batch_records + 1, &rec, "%s: %s",
+                      r->what, why);
     b->batch_records++;
+}
+
+static void
+reject_long(struct ss_recv *r, const char *key, size_t klen, const char *val,
+            size_t vlen)
+{
+    char why[64];
+
+    snprintf(why, sizeof(why), "record longer than --max-record-bytes (%zu)",
+             r->host->max_record);
+    ss_recv_reject(r, key, klen, val, vlen, why);
 }
 
 /* A message as a row (--format, --event-time): its value is the row whole;

@@ -86,6 +86,9 @@ struct ss_recv {
     /* --stats-file: the batch closes; append this receiver's members of
      * its JSON object, each starting with a comma. NULL: none. */
     void (*json)(struct ss_recv *r, struct ss_buf *out);
+    /* The open batch closes: set this receiver's fields of its last frame
+     * in w (a Kafka source's offsets field). NULL: none. */
+    void (*closing)(struct ss_recv *r, struct ss_frame_writer *w);
 };
 
 /* Call host->ended() once. */
@@ -103,6 +106,10 @@ void ss_recv_end(struct ss_recv *r, int rc);
  * the stream is stopping every record is taken, whatever the budget. */
 int ss_recv_add(struct ss_recv *r, const char *key, size_t klen,
                 const char *val, size_t vlen);
+/* A whole record that cannot go on, for 'why' (a phrase): said with its
+ * place, kept in --rejects, counted as taken, as an over-long one is. */
+void ss_recv_reject(struct ss_recv *r, const char *key, size_t klen,
+                    const char *val, size_t vlen, const char *why);
 /* What the host's receivers left it to free ('rows'). */
 void ss_recv_host_release(struct ss_recv_host *h);
 
@@ -141,6 +148,10 @@ struct ss_recv_kafka_opts {
      * times; 'logged' is the last batch time the log holds. */
     const char *wal;
     int64_t logged;
+    /* --partition-state DIR: the folder of sstream-state --by-partition
+     * after us; an assigned partition starts where its state stands
+     * (lib/pstate.h). NULL: at the group's offset. */
+    const char *pstate;
 };
 
 struct ss_recv_mqtt_opts {

@@ -54,6 +54,7 @@
 #include "io.h"
 #include "kafka.h"
 #include "ledger.h"
+#include "pstate.h"
 #include "recv_kit.h"
 
 #define MAX_TURN     4096 /* messages per loop turn */
@@ -76,6 +77,7 @@ struct part {
     int64_t target;  /* --once: end offset at assignment; NO_OFFSET unknown */
     int64_t eof;     /* offset of the last end-of-partition event */
     int64_t dropped; /* first offset dropped while waiting; NO_OFFSET */
+    int64_t from;    /* 'next' when the open batch began; NO_OFFSET */
     int assigned;
     int waiting; /* assigned, not yet handed over and claimed: not read */
     int taken;   /* read from since it was assigned: ours to commit */
@@ -112,6 +114,8 @@ struct rkafka {
     uint64_t group_moved; /* uv_now() when they last moved */
     int closed_own;       /* --once: this member's partitions closed */
     int changed;          /* offsets moved since the ledger was written */
+    int32_t topic_parts;  /* the one topic's partitions; 0 unknown */
+    int too_many_said;    /* more partitions held than a frame names */
     struct ss_ledger ledger;
 };
 
@@ -152,7 +156,7 @@ part_get(struct rkafka *k, const char *topic, int32_t id)
     if ((p->topic = strdup(topic)) == NULL)
         return NULL;
     p->id = id;
-    p->next = p->stored = p->target = p->eof = p->dropped = NO_OFFSET;
+    p->next = p->stored = p->target = p->eof = p->dropped = p->from = NO_OFFSET;
     k->last = k->nparts++;
     return p;
 }
@@ -298,6 +302,37 @@ message_error(struct rkafka *k, const rd_kafka_message_t *m)
     }
 }
 
+/* --partition-state keeps a key's state with the partition the
+ * producer's partitioner gives it (lib/pstate.h); a keyed message found on
+ * another partition was put there otherwise (a Java producer's murmur2, a
+ * partition chosen by hand), and its key's state would be kept apart from
+ * it. */
+static int
+misplaced(const struct rkafka *k, const rd_kafka_message_t *m)
+{
+    return k->o.pstate != NULL && k->o.key && k->topic_parts > 0 &&
+           m->key_len > 0 &&
+           ss_pstate_partition_of(m->key, m->key_len,
+                                  (uint32_t)k->topic_parts) !=
+               (uint32_t)m->partition;
+}
+
+static void
+reject_misplaced(struct rkafka *k, const rd_kafka_message_t *m)
+{
+    char why[256];
+
+    snprintf(why, sizeof(why),
+             "'%s[%" PRId32 "]' offset %" PRId64 ": its key belongs on "
+             "partition %" PRIu32 " (librdkafka's partitioner, CRC-32), "
+             "where --partition-state keeps its state",
+             rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+             ss_pstate_partition_of(m->key, m->key_len,
+                                    (uint32_t)k->topic_parts));
+    ss_recv_reject(&k->r, m->key, m->key_len, m->payload ? m->payload : "",
+                   m->len, why);
+}
+
 /* Add one message: 1 taken, 0 held back, SS_REPORTED: the input ends,
  * or a negative errno code for host->fatal(). */
 static int
@@ -318,10 +353,14 @@ take(struct rkafka *k, rd_kafka_message_t *m)
             p->dropped = m->offset;
         return 1;
     }
-    rc = ss_recv_add(&k->r, k->o.key ? m->key : NULL, k->o.key ? m->key_len : 0,
-                     m->payload ? m->payload : "", m->len);
-    if (rc <= 0)
+    if (misplaced(k, m))
+        reject_misplaced(k, m);
+    else if ((rc = ss_recv_add(&k->r, k->o.key ? m->key : NULL,
+                               k->o.key ? m->key_len : 0,
+                               m->payload ? m->payload : "", m->len)) <= 0)
         return rc;
+    if (p->from == NO_OFFSET)
+        p->from = m->offset;
     p->next = m->offset + 1;
     p->taken = 1;
     k->changed = 1;
@@ -424,6 +463,23 @@ list_partitions(struct rkafka *k)
     }
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_partition_list_destroy(sub);
+}
+
+/* The one topic's partition count, for the offsets field: asked at each
+ * assignment, as partitions added to a topic start a rebalance. */
+static void
+count_partitions(struct rkafka *k)
+{
+    const struct rd_kafka_metadata *md;
+
+    if (strchr(k->o.topics, ',') != NULL ||
+        rd_kafka_metadata(k->rk, 0, NULL, &md, WATERMARK_MS) != 0)
+        return;
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (strcmp(md->topics[i].topic, k->o.topics) == 0 &&
+            md->topics[i].partition_cnt > 0)
+            k->topic_parts = md->topics[i].partition_cnt;
+    rd_kafka_metadata_destroy(md);
 }
 
 static int held_open(struct rkafka *k, const rd_kafka_topic_partition_t *e);
@@ -893,6 +949,7 @@ start_reading(struct rkafka *k, const rd_kafka_topic_partition_list_t *l)
             at = p->dropped;
         if (at >= 0)
             rd_kafka_topic_partition_list_add(s, p->topic, p->id)->offset = at;
+        p->from = at >= 0 ? at : NO_OFFSET;
         p->waiting = 0;
         p->dropped = p->eof = NO_OFFSET;
     }
@@ -910,19 +967,17 @@ start_reading(struct rkafka *k, const rd_kafka_topic_partition_list_t *l)
     rd_kafka_topic_partition_list_destroy(s);
 }
 
-/* Claim the partitions of 'l' (pick_start() first). A refused claim
+/* Claim the partitions of 'l', their starts picked. A refused claim
  * means a rebalance has begun since the assignment: reading now would
  * send messages the group cannot be told of, which the partition's next
  * owner would read again. So nothing is read until a claim is taken or
  * the partitions are revoked; at 'force' (the wait is over) they are
  * read anyway, and the member says what may come twice. 1: read them. */
 static int
-claim_pending(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
-              const rd_kafka_topic_partition_list_t *c, int force)
+claim_pending(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int force)
 {
     rd_kafka_resp_err_t err;
 
-    pick_start(k, l, c);
     if ((err = claim(k, l)) == 0)
         return 1;
     if (force) {
@@ -939,19 +994,100 @@ claim_pending(struct rkafka *k, rd_kafka_topic_partition_list_t *l,
     return 0;
 }
 
+/* --partition-state: a partition starts where its state stands, which
+ * is where the stage after us will load it from (lib/pstate.h). 1 when
+ * every partition of 'l' can start as far as its state goes: it has none,
+ * or its holder closed it, or (after the wait, 'force') the holder is
+ * taken for dead; and the open batch is later than the state's last, as
+ * a batch time goes to a partition's state once. 0: wait; -1: the input
+ * ends (said). */
+static int
+state_ready(struct rkafka *k, const rd_kafka_topic_partition_list_t *l,
+            int force)
+{
+    const struct ss_batcher *b = k->r.host->b;
+
+    for (int i = 0; i < l->cnt; i++) {
+        struct ss_pstate_pos pos;
+
+        if (ss_pstate_read(k->o.pstate, l->elems[i].topic,
+                           l->elems[i].partition, &pos) < 0) {
+            kafka_end(k, SS_REPORTED);
+            return -1;
+        }
+        if (!pos.known || pos.next == SS_PSTATE_NONE)
+            continue;
+        if ((!pos.closed && !force) || !b->open || b->time <= pos.time)
+            return 0;
+    }
+    return 1;
+}
+
+/* --partition-state holds a position for partition e: it starts there. */
+static int
+has_state(struct rkafka *k, const rd_kafka_topic_partition_t *e)
+{
+    struct ss_pstate_pos pos;
+
+    return k->o.pstate != NULL &&
+           ss_pstate_read(k->o.pstate, e->topic, e->partition, &pos) == 0 &&
+           pos.known && pos.next != SS_PSTATE_NONE;
+}
+
+/* The partitions of 'l' (state_ready()) start where their state stands:
+ * the offset its holder closed it at, or for a holder that never closed
+ * it, the one its checkpoint reached (which the member says). 1, or 0
+ * when the input ends (said). */
+static int
+state_start(struct rkafka *k, rd_kafka_topic_partition_list_t *l)
+{
+    for (int i = 0; i < l->cnt; i++) {
+        rd_kafka_topic_partition_t *e = &l->elems[i];
+        struct part *p = part_find(k, e->topic, e->partition);
+        struct ss_pstate_pos pos;
+        int64_t at;
+        int rc;
+
+        if (ss_pstate_read(k->o.pstate, e->topic, e->partition, &pos) < 0)
+            return kafka_end(k, SS_REPORTED), 0;
+        if (!pos.known || pos.next == SS_PSTATE_NONE)
+            continue;
+        at = pos.next;
+        if (!pos.closed) {
+            if ((rc = ss_pstate_recover(k->o.pstate, e->topic, e->partition,
+                                        &at)) < 0)
+                return kafka_end(k, SS_REPORTED), 0;
+            if (rc == 0)
+                continue;
+            ss_diag("--partition-state: the state of '%s[%" PRId32 "]' was "
+                    "not handed over by its last holder: from its checkpoint, "
+                    "offset %" PRId64 "; the outputs of the holder's last "
+                    "batches may be missing or come again",
+                    e->topic, e->partition, at);
+        }
+        e->offset = at;
+        if (p != NULL)
+            p->next = p->stored = at;
+    }
+    return 1;
+}
+
 /* Read the waiting partitions once no other member holds one open and
  * this member's claim is taken, or when the wait is over ('force'): then
  * say what may come twice. 1: reading. */
 static int
 try_pending(struct rkafka *k, int force)
 {
-    rd_kafka_topic_partition_list_t *c = committed(k, k->pending), *w;
+    rd_kafka_topic_partition_list_t *c, *w;
     int open = 0, ready;
 
+    if (k->o.pstate != NULL && state_ready(k, k->pending, force) <= 0)
+        return 0;
+    c = committed(k, k->pending);
     for (int i = 0; c != NULL && i < c->cnt; i++)
         if (held_open(k, &c->elems[i]) && !known(k, &c->elems[i])) {
             open = 1;
-            if (force)
+            if (force && !has_state(k, &c->elems[i])) /* else said below */
                 ss_diag("--kafka: '%s[%" PRId32 "]' not handed over by its "
                         "last owner: from its last commit, offset %" PRId64
                         "; what it sent after that comes again",
@@ -965,7 +1101,11 @@ try_pending(struct rkafka *k, int force)
         k->pending_said = 1;
     /* each try starts from the assignment, not from an older try's offsets */
     w = rd_kafka_topic_partition_list_copy(k->pending);
-    ready = (!open || force) && claim_pending(k, w, c, force);
+    if ((ready = !open || force))
+        pick_start(k, w, c);
+    if (ready && k->o.pstate != NULL)
+        ready = state_start(k, w);
+    ready = ready && !k->stopped && claim_pending(k, w, force);
     if (c != NULL)
         rd_kafka_topic_partition_list_destroy(c);
     if (ready) {
@@ -1021,6 +1161,7 @@ assign(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int cooperative)
     }
     connected(k);
     pay_owed(k);
+    count_partitions(k);
     if (k->closing || !k->handles ||
         (guess = rd_kafka_topic_partition_list_copy(l)) == NULL) {
         start_offsets(k, l, NULL);
@@ -1306,6 +1447,56 @@ on_json(struct ss_recv *r, struct ss_buf *out)
     ss_buf_printf(out, "}");
 }
 
+static int
+by_partition(const void *a, const void *b)
+{
+    const struct ss_frame_part *x = a, *y = b;
+
+    return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* The batch closes: its offsets field, the partitions this member reads
+ * (assigned, handed over, their position known), each from where the
+ * batch began it to where it ends it; a partition given up is missing
+ * from the next batch's. One topic only: the field names one. */
+static void
+closing(struct ss_recv *r, struct ss_frame_writer *w)
+{
+    struct rkafka *k = (struct rkafka *)r;
+    struct ss_frame_part v[SS_FRAME_OFFSETS_MAX];
+    size_t n = 0;
+
+    if (strchr(k->o.topics, ',') != NULL)
+        return;
+    for (size_t i = 0; i < k->nparts; i++) {
+        struct part *p = &k->parts[i];
+
+        if (!p->assigned || p->waiting || p->next == NO_OFFSET)
+            continue;
+        if (n == SS_FRAME_OFFSETS_MAX) {
+            if (!k->too_many_said)
+                ss_diag("--kafka: this member holds more than %d partitions, "
+                        "more than a frame names: the stages after it "
+                        "cannot keep state by partition",
+                        SS_FRAME_OFFSETS_MAX);
+            k->too_many_said = 1;
+            return;
+        }
+        v[n++] = (struct ss_frame_part){
+            p->id, p->from == NO_OFFSET ? p->next : p->from, p->next};
+        p->from = p->next;
+    }
+    /* before the first assignment the count may not be known: 0 then,
+     * with no partition held */
+    if (n > 0 && k->topic_parts <= 0)
+        count_partitions(k);
+    if (n > 0 && k->topic_parts <= 0)
+        return; /* the stages after it say that a batch has no offsets */
+    qsort(v, n, sizeof(v[0]), by_partition);
+    ss_frame_writer_offsets(w, k->o.topics, strlen(k->o.topics),
+                            (uint32_t)k->topic_parts, v, n);
+}
+
 /* The batch is out: its offsets go to the group's next commit. */
 static void
 sent(struct ss_recv *r, int64_t time)
@@ -1440,6 +1631,7 @@ ss_recv_kafka_start(struct ss_recv_host *h, const struct ss_recv_kafka_opts *o,
     k->r.host = h;
     k->r.what = "--kafka";
     k->r.json = on_json;
+    k->r.closing = closing;
     k->o = *o;
     k->pipe[0] = k->pipe[1] = -1;
     k->reach.opt = "--kafka";

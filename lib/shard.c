@@ -37,7 +37,6 @@
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
 #include <xxhash.h>
-#include <zlib.h>
 
 #include "buf.h"
 #include "diag.h"
@@ -1120,6 +1119,10 @@ take_offsets(struct parts *P, const struct ss_frame *last)
                        "with one --topic, through stages that pass the field "
                        "on)",
                        last->time);
+    ss_buf_reset(&P->got);
+    /* a member that holds nothing yet may not know the count (0) */
+    if (o.partitions == 0 && o.n == 0)
+        return 0;
     if (P->partitions == 0 && (rc = first_topic(P, &o, last->time)) < 0)
         return rc;
     if (o.topic_len != P->topic_len || memcmp(o.topic, P->topic, o.topic_len))
@@ -1255,12 +1258,13 @@ check_from(struct parts *P, int64_t time)
         if (h->check_after == INT64_MAX || time <= h->check_after)
             continue; /* at or before it: the engine replays the batch */
         if (e[i].from != h->check_next)
-            return ss_diag("--by-partition: the state of '%s[%" PRId32 "]' "
-                           "reaches offset %" PRId64 ", but batch %" PRId64
-                           " starts it at %" PRId64 " (give sstream-source "
-                           "--state-dir DIR, so that it starts the partition "
-                           "where its state stands)",
-                           P->topic, h->p, h->check_next, time, e[i].from);
+            return ss_diag(
+                "--by-partition: the state of '%s[%" PRId32 "]' "
+                "reaches offset %" PRId64 ", but batch %" PRId64
+                " starts it at %" PRId64 " (give sstream-source "
+                "--partition-state DIR, so that it starts the partition "
+                "where its state stands)",
+                P->topic, h->p, h->check_next, time, e[i].from);
         h->check_after = INT64_MAX;
     }
     return 0;
@@ -1297,7 +1301,7 @@ read_batch(struct parts *P, struct ss_frame_batch_reader *br, struct inb *b,
 static uint32_t
 partition_of(const struct parts *P, const char *k, size_t klen)
 {
-    return (uint32_t)(crc32_z(0, (const Bytef *)k, klen) % P->partitions);
+    return ss_pstate_partition_of(k, klen, P->partitions);
 }
 
 static int

@@ -346,6 +346,17 @@ batch_logging(void *ctx, int64_t time)
             r->logging(r, time);
 }
 
+/* The batch closes: the receivers' fields of its last frame. */
+static void
+batch_closing(void *ctx, struct ss_frame_writer *w)
+{
+    struct live *lv = ctx;
+
+    for (struct ss_recv *r = lv->recvs; r != NULL; r = r->next)
+        if (r->closing != NULL)
+            r->closing(r, w);
+}
+
 static void
 on_fatal(struct ss_recv_host *h, int rc)
 {
@@ -764,6 +775,7 @@ start_input(struct live *lv, const struct ss_source_input *in,
         ko.stats = cfg->stats.print;
         ko.wal = cfg->wal;
         ko.logged = lv->host.b->wal ? lv->host.b->wal->last : SS_WAL_NO_TIME;
+        ko.pstate = cfg->kafka.pstate;
         return ss_recv_kafka_start(&lv->host, &ko, r);
     case SS_INPUT_MQTT:
         mo.hostport = in->arg;
@@ -869,6 +881,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
         b->budget = UINT64_MAX;
     }
     b->logging = batch_logging;
+    b->closing = batch_closing;
     b->logging_ctx = &lv;
     b->stats->json_extra = batch_json;
     b->stats->json_ctx = &lv;
@@ -913,6 +926,7 @@ run_live(const struct ss_source_config *cfg, struct ss_batcher *b)
     close_signals(&lv);
     free_recvs(&lv);
     b->stats->json_extra = NULL; /* lv is gone */
+    b->closing = NULL;
     if (lockfd >= 0)
         close(lockfd); /* the ledger and the last time are written */
     uv_loop_close(lv.host.loop);

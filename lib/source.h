@@ -29,6 +29,7 @@ struct ss_source_kafka {
     int from_beginning; /* --from-beginning (else --from-end) */
     char *const *props; /* -X name=value */
     size_t nprops;
+    const char *pstate; /* --partition-state DIR, or NULL */
 };
 
 /* --mqtt's settings: the subscriber (lib/recv_mqtt.c). */

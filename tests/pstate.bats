@@ -309,7 +309,7 @@ EOF
     run --separate-stderr member "$T/in"
     assert_failure 1
     assert_output ""
-    assert_equal "$stderr" "sstream-state: --by-partition: the state of 'words[2]' reaches offset 5, but batch 4000 starts it at 6 (give sstream-source --state-dir DIR, so that it starts the partition where its state stands)
+    assert_equal "$stderr" "sstream-state: --by-partition: the state of 'words[2]' reaches offset 5, but batch 4000 starts it at 6 (give sstream-source --partition-state DIR, so that it starts the partition where its state stands)
 sstream-sink: stdin: the stream was aborted: a stage before this one failed (see its message)"
     run pcli read "$T/ck" words 2
     assert_output "open 3000 6"
