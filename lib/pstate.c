@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,74 @@ uint32_t
 ss_pstate_partition_of(const char *k, size_t klen, uint32_t partitions)
 {
     return (uint32_t)(crc32_z(0, (const Bytef *)k, klen) % partitions);
+}
+
+/* Whether b holds an identity: SS_PSTATE_ID_LEN hex digits, a newline. */
+static int
+id_ok(const struct ss_buf *b)
+{
+    if (b->len != SS_PSTATE_ID_LEN + 1 || b->data[SS_PSTATE_ID_LEN] != '\n')
+        return 0;
+    for (size_t i = 0; i < SS_PSTATE_ID_LEN; i++)
+        if (strchr("0123456789abcdef", b->data[i]) == NULL ||
+            b->data[i] == '\0')
+            return 0;
+    return 1;
+}
+
+/* Make DIR/id, unless another user made it first: written whole to a
+ * file of our own, then linked to its name, which fails when it exists. */
+static int
+make_id(const char *dir)
+{
+    unsigned char r[SS_PSTATE_ID_LEN / 2];
+    char text[SS_PSTATE_ID_LEN + 2], tmp[32];
+    int rc, fd;
+
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return -errno;
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(text + 2 * i, 3, "%02x", r[i]);
+    text[SS_PSTATE_ID_LEN] = '\n';
+    snprintf(tmp, sizeof(tmp), "id.%ld", (long)getpid());
+    if ((rc = ss_io_write_atomic(dir, tmp, text, SS_PSTATE_ID_LEN + 1)) < 0)
+        return rc;
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return -errno;
+    rc = linkat(fd, tmp, fd, "id", 0) < 0 && errno != EEXIST ? -errno : 0;
+    unlinkat(fd, tmp, 0);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+int
+ss_pstate_folder_id(const char *dir, char *out)
+{
+    char path[PATH_MAX];
+    struct ss_buf b = {0};
+    int rc;
+
+    if (ss_io_path(path, sizeof(path), dir, "id") < 0)
+        return ss_diag("partition state '%s': name too long", dir);
+    if ((rc = ss_io_slurp(path, &b)) == -ENOENT &&
+        ((rc = ss_io_mkdirs(dir)) < 0 || (rc = make_id(dir)) < 0 ||
+         (rc = ss_io_slurp(path, &b)) < 0))
+        rc = ss_diag_err(rc, "partition state '%s'", path);
+    else if (rc < 0)
+        rc = ss_diag_err(rc, "partition state '%s'", path);
+    else if (!id_ok(&b))
+        rc = ss_diag("partition state '%s': not a folder's id (%d hex "
+                     "digits and a newline)",
+                     path, SS_PSTATE_ID_LEN);
+    if (rc >= 0) {
+        memcpy(out, b.data, SS_PSTATE_ID_LEN);
+        out[SS_PSTATE_ID_LEN] = '\0';
+        rc = 0;
+    }
+    ss_buf_release(&b);
+    return rc;
 }
 
 /* A decimal int64 at *p, up to 'end' char; *p moves past it. */

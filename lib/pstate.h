@@ -5,7 +5,8 @@
  * partition where its state stands (lib/recv_kafka.c, the reader), so that
  * a partition's keys move with it between the members of a consumer group.
  *
- * Layout: DIR/TOPIC-P (P the partition number) is the checkpoint folder of
+ * Layout: DIR/id names the folder (ss_pstate_folder_id()). DIR/TOPIC-P
+ * (P the partition number) is the checkpoint folder of
  * one engine (lib/ckpt.h), and beside the engine's files:
  *
  *   lock      flock()ed (LOCK_EX) by the stage while it keeps the state; the
@@ -64,6 +65,13 @@ int ss_pstate_dir(char *out, size_t size, const char *dir, const char *topic,
  * an empty key goes to a random partition, so it has none. */
 uint32_t ss_pstate_partition_of(const char *k, size_t klen,
                                 uint32_t partitions);
+
+/* The folder's identity, DIR/id: 16 hex digits made at random by its
+ * first user, so that a member can tell that the state of a partition it
+ * is given was kept in another folder (another machine's). Into
+ * out[SS_PSTATE_ID_LEN + 1]; 0, or SS_REPORTED. */
+#define SS_PSTATE_ID_LEN 16
+int ss_pstate_folder_id(const char *dir, char *out);
 
 /* Read the position file of partition p: 0 and *pos (pos->known 0 when the
  * partition has no state yet), or SS_REPORTED after saying which file is

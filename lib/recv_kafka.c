@@ -68,6 +68,7 @@
     30000 /* --once: leave when they have not moved so long */
 #define META_OPEN   "sstream:open:"
 #define META_CLOSED "sstream:closed"
+#define META_STATE  " state=" /* then --partition-state's folder id */
 
 struct part {
     char *topic;
@@ -116,6 +117,8 @@ struct rkafka {
     int changed;          /* offsets moved since the ledger was written */
     int32_t topic_parts;  /* the one topic's partitions; 0 unknown */
     int too_many_said;    /* more partitions held than a frame names */
+    /* --partition-state: the folder's id, in each commit's metadata */
+    char pstate_id[SS_PSTATE_ID_LEN + 1];
     struct ss_ledger ledger;
 };
 
@@ -322,13 +325,13 @@ reject_misplaced(struct rkafka *k, const rd_kafka_message_t *m)
 {
     char why[256];
 
-    snprintf(why, sizeof(why),
-             "'%s[%" PRId32 "]' offset %" PRId64 ": its key belongs on "
-             "partition %" PRIu32 " (librdkafka's partitioner, CRC-32), "
-             "where --partition-state keeps its state",
-             rd_kafka_topic_name(m->rkt), m->partition, m->offset,
-             ss_pstate_partition_of(m->key, m->key_len,
-                                    (uint32_t)k->topic_parts));
+    snprintf(
+        why, sizeof(why),
+        "'%s[%" PRId32 "]' offset %" PRId64 ": its key belongs on "
+        "partition %" PRIu32 " (librdkafka's partitioner, CRC-32), "
+        "where --partition-state keeps its state",
+        rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+        ss_pstate_partition_of(m->key, m->key_len, (uint32_t)k->topic_parts));
     ss_recv_reject(&k->r, m->key, m->key_len, m->payload ? m->payload : "",
                    m->len, why);
 }
@@ -637,8 +640,9 @@ set_meta(struct rkafka *k, rd_kafka_topic_partition_list_t *l, int open)
 {
     char *id = open ? rd_kafka_memberid(k->rk) : NULL;
     char meta[300];
-    int n = snprintf(meta, sizeof(meta), "%s%s", open ? META_OPEN : "",
-                     open ? (id != NULL ? id : "") : META_CLOSED);
+    int n = snprintf(meta, sizeof(meta), "%s%s%s%s", open ? META_OPEN : "",
+                     open ? (id != NULL ? id : "") : META_CLOSED,
+                     k->o.pstate != NULL ? META_STATE : "", k->pstate_id);
 
     if (id != NULL)
         rd_kafka_mem_free(k->rk, id);
@@ -658,14 +662,19 @@ static int
 held_open(struct rkafka *k, const rd_kafka_topic_partition_t *e)
 {
     char *id;
-    size_t len = sizeof(META_OPEN) - 1;
+    const char *sp;
+    size_t len = sizeof(META_OPEN) - 1, mlen;
     int other;
 
     if (e->err != 0 || e->metadata == NULL || e->metadata_size < len ||
         memcmp(e->metadata, META_OPEN, len) != 0)
         return 0;
     id = rd_kafka_memberid(k->rk);
-    other = id == NULL || e->metadata_size - len != strlen(id) ||
+    /* the member's id, up to the folder's when there is one */
+    mlen = e->metadata_size - len;
+    if ((sp = memchr((char *)e->metadata + len, ' ', mlen)) != NULL)
+        mlen = (size_t)(sp - ((char *)e->metadata + len));
+    other = id == NULL || mlen != strlen(id) ||
             memcmp((char *)e->metadata + len, id, strlen(id)) != 0;
     if (id != NULL)
         rd_kafka_mem_free(k->rk, id);
@@ -1023,6 +1032,31 @@ state_ready(struct rkafka *k, const rd_kafka_topic_partition_list_t *l,
     return 1;
 }
 
+/* --partition-state: the group's last commit of partition e was made by
+ * a member that kept the partition's state in another folder (its id in
+ * the metadata): this member would start it without that state. Said,
+ * and 1. */
+static int
+other_folder(struct rkafka *k, const rd_kafka_topic_partition_t *e)
+{
+    const char *m = e->metadata, *at;
+    size_t n = e->metadata_size, tag = sizeof(META_STATE) - 1;
+
+    if (k->o.pstate == NULL || e->err != 0 || m == NULL ||
+        n < tag + SS_PSTATE_ID_LEN)
+        return 0;
+    at = m + n - SS_PSTATE_ID_LEN - tag;
+    if (memcmp(at, META_STATE, tag) != 0 ||
+        memcmp(at + tag, k->pstate_id, SS_PSTATE_ID_LEN) == 0)
+        return 0;
+    ss_diag("--partition-state: the state of '%s[%" PRId32 "]' is kept in "
+            "another folder (id %.*s; '%s' is %s): give every member of the "
+            "group the same folder, one machine's or one the machines share",
+            e->topic, e->partition, SS_PSTATE_ID_LEN, at + tag, k->o.pstate,
+            k->pstate_id);
+    return 1;
+}
+
 /* --partition-state holds a position for partition e: it starts there. */
 static int
 has_state(struct rkafka *k, const rd_kafka_topic_partition_t *e)
@@ -1081,9 +1115,19 @@ try_pending(struct rkafka *k, int force)
     rd_kafka_topic_partition_list_t *c, *w;
     int open = 0, ready;
 
+    if (k->stopped) { /* the input ended while it waited */
+        uv_timer_stop(&k->handoff);
+        return 0;
+    }
     if (k->o.pstate != NULL && state_ready(k, k->pending, force) <= 0)
         return 0;
     c = committed(k, k->pending);
+    for (int i = 0; c != NULL && i < c->cnt; i++)
+        if (other_folder(k, &c->elems[i])) {
+            rd_kafka_topic_partition_list_destroy(c);
+            kafka_end(k, SS_REPORTED);
+            return 0;
+        }
     for (int i = 0; c != NULL && i < c->cnt; i++)
         if (held_open(k, &c->elems[i]) && !known(k, &c->elems[i])) {
             open = 1;
@@ -1307,10 +1351,15 @@ consumer_conf(struct rkafka *k)
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_error_cb(conf, on_error);
-    /* offsets are stored by sent(), once their batch is out */
+    /* offsets are stored by sent(), once their batch is out, and
+     * committed there and at each hand-over with their mark in the
+     * metadata; librdkafka's own commits (auto-commit, and the last one as
+     * the consumer closes) would commit the same offsets with no metadata
+     * (librdkafka 2.0 stores none), erasing the marks */
     if (ss_kafka_set(conf, "bootstrap.servers", k->o.brokers) < 0 ||
         ss_kafka_set(conf, "group.id", k->o.group) < 0 ||
         ss_kafka_set(conf, "enable.auto.offset.store", "false") < 0 ||
+        ss_kafka_set(conf, "enable.auto.commit", "false") < 0 ||
         ss_kafka_set(conf, "auto.offset.reset", reset) < 0 ||
         ss_kafka_set(conf, "enable.partition.eof",
                      k->o.once ? "true" : "false") < 0 ||
@@ -1638,6 +1687,8 @@ ss_recv_kafka_start(struct ss_recv_host *h, const struct ss_recv_kafka_opts *o,
     k->reach.where = o->brokers;
     *out = &k->r;
     k->stopped = 1; /* until it runs: nothing to pump */
+    if (o->pstate != NULL && ss_pstate_folder_id(o->pstate, k->pstate_id) < 0)
+        return SS_REPORTED;
     if (o->wal != NULL) {
         k->r.logging = on_logging;
         k->ledger.dir = o->wal;

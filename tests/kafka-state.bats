@@ -256,3 +256,55 @@ print("ok")')
     assert_equal "${stderr_lines[0]}" \
         "sstream-source: --partition-state: not with --event-time (a partition's state follows the batch clock)"
 }
+
+@test "kafka-state: --partition-state: a message on another partition than its key's is a reject, said with its place" {
+    kafka_start -p 4 words
+    # k1's partition by CRC-32, and another one
+    local p q
+    p=$(python3 -c 'import zlib; print(zlib.crc32(b"k1") % 4)')
+    q=$(((p + 1) % 4))
+    echo "k1:1" | produce words -K: -p "$p"
+    echo "k1:2" | produce words -K: -p "$q"
+    run --separate-stderr bash -c "sstream-source --kafka '$BOOT' --topic words \
+        --group g --kafka-key --from-beginning --once -b 200ms \
+        --partition-state '$T/st' --rejects '$T/rej' ${FAST[*]} |
+        sstream-sink --lines"
+    assert_success
+    assert_output "k1	1"
+    run grep -c "^sstream-source: batch [0-9]*, record [0-9]*: --kafka: 'words\[$q\]' offset 0: its key belongs on partition $p (librdkafka's partitioner, CRC-32), where --partition-state keeps its state" <<<"$stderr"
+    assert_output 1
+    run cat "$T/rej"
+    assert_output "k1	2"
+}
+
+# counting NAME DIR: a --once member of group 'g' over folder DIR, its
+# output in $T/NAME.out, stderr in $T/NAME.err.
+counting() {
+    bash -c "set -o pipefail
+        sstream-source --kafka '$BOOT' --topic words --group g --kafka-key \
+            --from-beginning --once -b 200ms --partition-state '$2' \
+            ${FAST[*]} |
+        sstream-state --by-partition --checkpoint '$2' --update sum \
+            --emit updated |
+        sstream-sink --lines" >"$T/$1.out" 2>"$T/$1.err"
+}
+
+@test "kafka-state: a member whose folder is not the one its partitions' state is in stops, saying so" {
+    kafka_start -p 4 words
+    wave 1
+    counting a "$T/st1"
+    run sort "$T/a.out"
+    assert_output "$(expected 1)"
+    # the group's commits name a's folder; b, with a folder of its own,
+    # would count from nothing
+    wave 1
+    run counting b "$T/st2"
+    assert_failure 1
+    run grep -c "^sstream-source: --partition-state: the state of 'words\[[0-3]\]' is kept in another folder (id $(cat "$T/st1/id"); '$T/st2' is $(cat "$T/st2/id")): give every member of the group the same folder, one machine's or one the machines share$" "$T/b.err"
+    assert_output 1
+    assert_equal "$(cat "$T/b.out")" ""
+    # with a's folder, the group goes on
+    counting c "$T/st1"
+    run highest "$T/c.out"
+    assert_output "$(expected 2)"
+}
