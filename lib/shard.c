@@ -550,6 +550,20 @@ shard_ns(const struct ss_frame *last)
     return (uint64_t)st.ms * 1000000;
 }
 
+/* The stage's frame of the batch goes out, timed for --stats. */
+static int
+send_out(struct run *r)
+{
+    struct ss_stats *st = &r->sg->stats;
+    int rc;
+
+    ss_stats_stamp(st);
+    if ((rc = ss_frame_writer_end(&r->w)) < 0)
+        return rc;
+    ss_stats_end(st);
+    return 0;
+}
+
 static int
 join_batch(struct run *r)
 {
@@ -591,11 +605,7 @@ join_batch(struct run *r)
     if ((rc = join_records(r)) < 0)
         return rc;
     ss_stats_workers(st, r->ns, r->n);
-    ss_stats_stamp(st);
-    if ((rc = ss_frame_writer_end(&r->w)) < 0)
-        return rc;
-    ss_stats_end(st);
-    return 0;
+    return send_out(r);
 }
 
 static int
@@ -1367,21 +1377,14 @@ static int
 empty_batch(struct run *r, const struct ss_frame *first,
             const struct ss_frame *last, uint64_t records)
 {
-    struct ss_stats *st = &r->sg->stats;
-    int rc;
-
-    ss_stats_begin(st);
+    ss_stats_begin(&r->sg->stats);
     count_in(r, first->time);
     r->w.closed_ms = first->closed_ms;
     r->w.replay_ms = first->replay_ms;
     ss_frame_writer_begin(&r->w, first->time, first->interval, SS_FRAME_KEYED);
     ss_frame_writer_trail(&r->w, last);
     ss_frame_writer_ingest(&r->w, records, last->interval);
-    ss_stats_stamp(st);
-    if ((rc = ss_frame_writer_end(&r->w)) < 0)
-        return rc;
-    ss_stats_end(st);
-    return 0;
+    return send_out(r);
 }
 
 /* End the set of shards (the epoch) at the last batch they got, without

@@ -83,19 +83,6 @@ until_counts() {
     return 1
 }
 
-# settled N NAME...: the members' last rebalances assigned them N
-# partitions in all (the group is stable).
-settled() {
-    local n=$1 m sum=0 last
-    shift
-    for m in "$@"; do
-        last=$(grep -o 'rebalance: [a-z]* [0-9]*' "$T/$m.err" | tail -1)
-        [[ $last == "rebalance: assigned "* ]] || return 1
-        sum=$((sum + ${last##* }))
-    done
-    [ "$sum" -eq "$n" ]
-}
-
 until_settled() {
     local n=$1 i
     shift

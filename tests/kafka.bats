@@ -212,19 +212,6 @@ wait_assigned() {
     return 1
 }
 
-# settled N NAME...: the members' last rebalances assigned them N
-# partitions in all (the group is stable).
-settled() {
-    local n=$1 m sum=0 last
-    shift
-    for m in "$@"; do
-        last=$(grep -o 'rebalance: [a-z]* [0-9]*' "$T/$m.err" | tail -1)
-        [[ $last == "rebalance: assigned "* ]] || return 1
-        sum=$((sum + ${last##* }))
-    done
-    [ "$sum" -eq "$n" ]
-}
-
 @test "kafka: two pipelines in one group share the partitions, together exact" {
     kafka_start -p 4 lines
     keyed 3000 | produce lines -K:

@@ -38,3 +38,17 @@ consume() {
     kcat -b "$BOOT" -C -t "$1" -e -o beginning -q -f "${2:-%s\n}" \
         -X isolation.level=read_committed
 }
+
+# settled N NAME...: the --stats lines of members NAME ($T/NAME.err) say
+# that their last rebalances assigned them N partitions in all (the group
+# is stable).
+settled() {
+    local n=$1 m sum=0 last
+    shift
+    for m in "$@"; do
+        last=$(grep -o 'rebalance: [a-z]* [0-9]*' "$T/$m.err" | tail -1)
+        [[ $last == "rebalance: assigned "* ]] || return 1
+        sum=$((sum + ${last##* }))
+    done
+    [ "$sum" -eq "$n" ]
+}
