@@ -92,6 +92,7 @@ struct held {
     struct ss_pstate ps;
     int64_t check_after; /* INT64_MAX: no check pending */
     int64_t check_next;  /* where the batch after check_after must start */
+    int taken;           /* check_next is where its state stood when taken */
 };
 
 /* An input batch, for the stage's --stats: the lead queues it, the
@@ -1209,6 +1210,7 @@ take(struct parts *P, struct held *h)
     if (rc == 1) {
         h->check_after = time;
         h->check_next = next;
+        h->taken = 1;
     }
     return 0;
 }
@@ -1254,8 +1256,10 @@ regroup(struct parts *P, int clean)
     return rc;
 }
 
-/* The check of ss_pstate_expect(): a partition's first batch after the
- * time its state stands at starts where its state stops. */
+/* Each held partition's batch starts where its state stands: the first
+ * after the time its state was taken at (ss_pstate_expect()) where that
+ * left it, every later one where the one before ended it. A batch at or
+ * before that time is one the engine replays. */
 static int
 check_from(struct parts *P, int64_t time)
 {
@@ -1265,17 +1269,22 @@ check_from(struct parts *P, int64_t time)
     for (size_t i = 0; i < n; i++) {
         struct held *h = &P->h[P->slot[e[i].partition]];
 
-        if (h->check_after == INT64_MAX || time <= h->check_after)
-            continue; /* at or before it: the engine replays the batch */
-        if (e[i].from != h->check_next)
+        if (h->check_after != INT64_MAX && time <= h->check_after)
+            continue;
+        if (h->check_after != INT64_MAX && e[i].from != h->check_next)
             return ss_diag(
                 "--by-partition: the state of '%s[%" PRId32 "]' "
                 "reaches offset %" PRId64 ", but batch %" PRId64
-                " starts it at %" PRId64 " (give sstream-source "
-                "--partition-state DIR, so that it starts the partition "
-                "where its state stands)",
-                P->topic, h->p, h->check_next, time, e[i].from);
-        h->check_after = INT64_MAX;
+                " starts it at %" PRId64 " (%s)",
+                P->topic, h->p, h->check_next, time, e[i].from,
+                h->taken ? "give sstream-source --partition-state DIR, so "
+                           "that it starts the partition where its state "
+                           "stands"
+                         : "the batches of a partition follow one another "
+                           "from the source on");
+        h->taken = 0;
+        h->check_after = time;
+        h->check_next = e[i].next;
     }
     return 0;
 }
@@ -1575,7 +1584,7 @@ dump_parts(const char *dir)
         if (snprintf(path, sizeof(path), "%s/%s", dir, all[i].name) >=
             (int)sizeof(path))
             rc = ss_diag("--dump: '%s': name too long", dir);
-        else
+        else if (has_checkpoint(path)) /* else taken, never saved: empty */
             rc = ss_state_dump(path);
     }
     ss_buf_release(&b);

@@ -315,6 +315,16 @@ sstream-sink: stdin: the stream was aborted: a stage before this one failed (see
     assert_output "open 3000 6"
 }
 
+@test "pstate: a held partition's batch that does not start where the one before ended it: exit 1" {
+    # b is of partition 1 by CRC-32 % 4
+    frames --offsets 'words:4:1=0-1' --offsets 'words:4:1=3-4' 'b:1' 'b:1' \
+        >"$T/in"
+    run --separate-stderr member "$T/in"
+    assert_failure 1
+    assert_output "1000	b	1"
+    assert_equal "${stderr_lines[0]}" "sstream-state: --by-partition: the state of 'words[1]' reaches offset 1, but batch 2000 starts it at 3 (the batches of a partition follow one another from the source on)"
+}
+
 @test "pstate: records of partitions not held, and keyless ones, are rejects" {
     frames --kafka words:4 --deliver all $(holds 0,1 2) 'a:1 b:2 :5 d:1' \
         'h:1 f:2' >"$T/in"
@@ -464,6 +474,10 @@ EOF
     assert_output "open 1000 4"
     run pcli recover "$T/ck" words 1
     assert_output "none"
+    # its state is empty, which --dump says by printing nothing
+    run --separate-stderr sstream-state --dump "$T/ck"
+    assert_success
+    assert_output ""
     printf 'closed\n' >"$T/ck/words-1/position"
     run pcli read "$T/ck" words 1
     assert_output "closed none"
