@@ -8,6 +8,10 @@
 #          sstream-source --kafka --once | map words | count-by-value | sink
 #   copy:  kcat -C ... | kcat -P (topic to topic)           (the reference)
 #          sstream-source --kafka --once | sstream-sink --kafka
+#   state: source | map words | pair | reduce | state --update sum
+#          --checkpoint                                     (the reference)
+#          the same with the state by partition (source --partition-state,
+#          state --by-partition: a checkpoint and a position per partition)
 #
 # Joining a group costs the mock coordinator's 3 s initial rebalance
 # delay, which kcat -C (no group) does not pay: each sstream row is
@@ -76,10 +80,17 @@ cp_ref=$(best "kcat -b $boot -C -t big -e -o beginning -q |
     kcat -b $boot -P -t copy-\$G")
 cp=$(best "$src --topic big | sstream-sink --kafka $boot --topic out-\$G")
 cp_net=$(cat "$tmp/net")
+wc_pairs="sstream-map --flat-map words --pair 1 --reduce-by-key sum"
+st_ref=$(best "$src --topic big | $wc_pairs |
+    sstream-state --update sum --emit updated --checkpoint $tmp/ck-\$G |
+    sstream-sink --lines | wc -l")
+st=$(best "$src --topic big --partition-state $tmp/pk-\$G | $wc_pairs |
+    sstream-state --update sum --emit updated --by-partition \
+        --checkpoint $tmp/pk-\$G | sstream-sink --lines | wc -l")
 
 echo "mock cluster, 4 partitions, $msgs messages of 4 words read back" \
     "($n produced)"
-printf '%-6s %-44s %9s %10s %9s\n' what command "time s" "kmsg/s" "vs kcat"
+printf '%-6s %-44s %9s %10s %9s\n' what command "time s" "kmsg/s" "vs ref"
 row() { # row WHAT LABEL NS REF_NS
     awk -v w="$1" -v l="$2" -v ns="$3" -v ref="$4" -v m="$msgs" '
     BEGIN {
@@ -94,3 +105,5 @@ row read "source | map words | count | sink (net)" "$rd_net" "$rd_ref"
 row copy "kcat -C | kcat -P" "$cp_ref" "$cp_ref"
 row copy "source | sink --kafka (whole)" "$cp" "$cp_ref"
 row copy "source | sink --kafka (net)" "$cp_net" "$cp_ref"
+row state "source | map | state (the reference)" "$st_ref" "$st_ref"
+row state "... | state --by-partition" "$st" "$st_ref"
