@@ -426,6 +426,10 @@ check_kafka(const struct ss_source_config *cfg, int kafkas, int from_end)
     if (k->pstate != NULL && strchr(cfg->topic, ',') != NULL)
         return ss_diag("--partition-state: one --topic (the state is kept by "
                        "the partitions of one)");
+    if (k->pstate != NULL && cfg->wal != NULL)
+        return ss_diag("--partition-state: not with --wal (a partition "
+                       "restarts where its state stands, which the log's "
+                       "batches would not wait for)");
     if (k->pstate != NULL && cfg->evtime.on)
         return ss_diag("--partition-state: not with --event-time (a "
                        "partition's state follows the batch clock)");

@@ -238,6 +238,11 @@ print("ok")')
     assert_equal "${stderr_lines[0]}" \
         "sstream-source: --partition-state: one --topic (the state is kept by the partitions of one)"
     run --separate-stderr sstream-source --kafka a:1 --topic t --group g \
+        --partition-state "$T/st" --wal "$T/wal"
+    assert_failure 2
+    assert_equal "${stderr_lines[0]}" \
+        "sstream-source: --partition-state: not with --wal (a partition restarts where its state stands, which the log's batches would not wait for)"
+    run --separate-stderr sstream-source --kafka a:1 --topic t --group g \
         --partition-state "$T/st" --event-time 1
     assert_failure 2
     assert_equal "${stderr_lines[0]}" \
