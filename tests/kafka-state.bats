@@ -84,13 +84,16 @@ until_counts() {
 }
 
 until_settled() {
-    local n=$1 i
+    local n=$1 i m
     shift
-    for i in $(seq 1 600); do
+    for i in $(seq 1 900); do
         settled "$n" "$@" && return 0
         sleep 0.1
     done
-    echo "the group never settled on $n partitions" >&2
+    echo "the group never settled on $n partitions:" >&2
+    for m in "$@"; do
+        grep -v '^sstream-source: batch\|lag ' "$T/$m.err" | sed "s/^/$m: /" >&2
+    done
     return 1
 }
 
